@@ -1,0 +1,117 @@
+//! The errors of client-core: one enum for everything the store and the model can refuse.
+//!
+//! Messages are lowercase and say what to do, so an app can show them as they are.
+
+use thiserror::Error;
+
+/// A rule of the document schema that a value breaks.
+///
+/// `field` is the dotted path of the field (`customer.tier`, `visit.people_met[2].name`),
+/// `problem` says what is wrong with it and what is accepted instead.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{field}: {problem}")]
+pub struct ValidationError {
+    /// The field that breaks the rule.
+    pub field: String,
+    /// What is wrong, and what would be accepted.
+    pub problem: String,
+}
+
+impl ValidationError {
+    /// A broken rule of `field`.
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        ValidationError {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The same problem, reported under a longer path (`contacts[1]` + `.phone`).
+    pub fn within(self, prefix: &str) -> Self {
+        ValidationError {
+            field: format!("{prefix}.{}", self.field),
+            problem: self.problem,
+        }
+    }
+}
+
+/// Everything client-core can fail with.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value or a document breaks the schema; nothing was written.
+    #[error("invalid {0}")]
+    Invalid(#[from] ValidationError),
+    /// A string that should be a document id is not one.
+    #[error(
+        "'{0}' is not a document id: ids are UUIDs such as 01932c07-7a3e-7b8e-9f1e-3c2a1b0d4e5f"
+    )]
+    MalformedId(String),
+    /// No document with this id is in the store.
+    #[error("no document {0} in this store: check the id, or sync to fetch it")]
+    NotFound(String),
+    /// The document exists but is of another kind than the operation expects.
+    #[error("document {id} is a {found}, not a {expected}")]
+    WrongKind {
+        /// The document id.
+        id: String,
+        /// The kind the operation works on.
+        expected: &'static str,
+        /// The kind the document has.
+        found: String,
+    },
+    /// Imported bytes hold a document of a kind fieldsync does not know.
+    #[error("unknown document kind '{0}': expected customer, visit, trip_plan or expense_claim")]
+    UnknownKind(String),
+    /// Imported bytes are not Automerge data, or are damaged.
+    #[error(
+        "corrupt document data: {0}; the bytes were not stored, ask the sender to send them again"
+    )]
+    Corrupt(String),
+    /// Imported bytes belong to another document than the one named.
+    #[error("the bytes are for document {found}, not {expected}")]
+    IdMismatch {
+        /// The id the caller named.
+        expected: String,
+        /// The id written in the document.
+        found: String,
+    },
+    /// Changes depend on earlier changes this device does not have; nothing was stored.
+    #[error(
+        "changes for document {id} depend on {missing} earlier changes this device does not have: sync the whole document"
+    )]
+    MissingDependencies {
+        /// The document.
+        id: String,
+        /// How many changes are missing.
+        missing: usize,
+    },
+    /// The store file was written by a newer version of fieldsync.
+    #[error(
+        "the store was written by a newer fieldsync (schema {found}, this version reads up to {supported}): update the app"
+    )]
+    StoreTooNew {
+        /// The schema version in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// The local database failed (disk full, permissions, corruption).
+    #[error("local database error: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// Automerge refused an operation.
+    #[error("document error: {0}")]
+    Document(#[from] automerge::AutomergeError),
+}
+
+impl From<autosurgeon::ReconcileError> for Error {
+    fn from(e: autosurgeon::ReconcileError) -> Self {
+        match e {
+            autosurgeon::ReconcileError::Automerge(a) => Error::Document(a),
+            other => Error::Corrupt(other.to_string()),
+        }
+    }
+}
+
+/// The result type of client-core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,179 @@
+//! The four document kinds of fieldsync, each one Automerge document, and the rules they obey.
+//!
+//! Every kind has a typed view (hydrated with autosurgeon), a constructor, edit operations that
+//! touch only the fields they change, and `validate`. The server runs the same validation on
+//! every pushed document, so a rule is written here once and both sides enforce it.
+
+pub mod customer;
+pub(crate) mod edit;
+pub mod expense_claim;
+pub mod fields;
+pub mod trip_plan;
+pub mod visit;
+
+use automerge::{AutoCommit, ROOT, ReadDoc, Value};
+use autosurgeon::{Hydrate, Reconcile};
+use serde::Serialize;
+
+use crate::error::{Error, Result, ValidationError};
+use crate::ids::is_id;
+
+pub use customer::Customer;
+pub use expense_claim::ExpenseClaim;
+pub use trip_plan::TripPlan;
+pub use visit::Visit;
+
+/// The schema version this build writes and the newest it reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+fields::string_enum! {
+    /// The kind of a document, stored in its root `kind` field.
+    DocKind, "kind" {
+        /// A customer file.
+        Customer = "customer",
+        /// A visit record.
+        Visit = "visit",
+        /// A trip plan.
+        TripPlan = "trip_plan",
+        /// An expense claim.
+        ExpenseClaim = "expense_claim",
+    }
+}
+
+/// What every document kind provides to the store and the server.
+pub trait DocumentModel: Hydrate + Reconcile + Serialize + Sized {
+    /// The kind tag in the document root.
+    const KIND: DocKind;
+    /// One edit operation of this kind.
+    type Edit;
+
+    /// The document id.
+    fn id(&self) -> &str;
+
+    /// Checks every rule of the schema; the error names the field and the rule.
+    fn validate(&self) -> Result<(), ValidationError>;
+
+    /// Applies one edit to the document, touching only the fields it changes.
+    ///
+    /// The caller validates the whole document afterwards and discards the edit if it fails.
+    fn apply_edit(doc: &mut AutoCommit, edit: &Self::Edit) -> Result<()>;
+
+    /// Reads the typed view from a document and validates it.
+    fn read(doc: &AutoCommit) -> Result<Self> {
+        let found = kind_of(doc)?;
+        if found != Self::KIND {
+            return Err(Error::WrongKind {
+                id: id_of(doc).unwrap_or_default(),
+                expected: Self::KIND.as_str(),
+                found: found.as_str().to_string(),
+            });
+        }
+        let view: Self = autosurgeon::hydrate(doc).map_err(|e| {
+            ValidationError::new(
+                Self::KIND.as_str(),
+                format!("document does not match the schema: {e}"),
+            )
+        })?;
+        view.validate()?;
+        Ok(view)
+    }
+}
+
+/// Checks the fields every document root carries.
+pub(crate) fn validate_root(
+    kind: DocKind,
+    found_kind: &str,
+    schema: i64,
+    id: &str,
+) -> Result<(), ValidationError> {
+    let field = |f: &str| format!("{kind}.{f}");
+    if found_kind != kind.as_str() {
+        return Err(ValidationError::new(
+            field("kind"),
+            format!("is '{found_kind}', expected '{kind}'"),
+        ));
+    }
+    if !(1..=SCHEMA_VERSION).contains(&schema) {
+        return Err(ValidationError::new(
+            field("schema"),
+            format!(
+                "version {schema} is not one this version reads (1 to {SCHEMA_VERSION}): update the app"
+            ),
+        ));
+    }
+    if !is_id(id) {
+        return Err(ValidationError::new(
+            field("id"),
+            format!("'{id}' is not a lower-case UUID"),
+        ));
+    }
+    Ok(())
+}
+
+fn root_str(doc: &AutoCommit, key: &str) -> Option<String> {
+    match doc.get(ROOT, key) {
+        Ok(Some((Value::Scalar(s), _))) => s.as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The kind written in a document's root.
+pub fn kind_of(doc: &AutoCommit) -> Result<DocKind> {
+    match root_str(doc, "kind") {
+        Some(k) => k.parse().map_err(|_| Error::UnknownKind(k)),
+        None => Err(Error::UnknownKind("(none)".to_string())),
+    }
+}
+
+/// The id written in a document's root.
+pub fn id_of(doc: &AutoCommit) -> Option<String> {
+    root_str(doc, "id")
+}
+
+/// A document of any kind, read and validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Document {
+    /// A customer file.
+    Customer(Customer),
+    /// A visit record.
+    Visit(Visit),
+    /// A trip plan.
+    TripPlan(TripPlan),
+    /// An expense claim.
+    ExpenseClaim(ExpenseClaim),
+}
+
+impl Document {
+    /// The document's kind.
+    pub fn kind(&self) -> DocKind {
+        match self {
+            Document::Customer(_) => DocKind::Customer,
+            Document::Visit(_) => DocKind::Visit,
+            Document::TripPlan(_) => DocKind::TripPlan,
+            Document::ExpenseClaim(_) => DocKind::ExpenseClaim,
+        }
+    }
+
+    /// The document's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Document::Customer(d) => d.id(),
+            Document::Visit(d) => d.id(),
+            Document::TripPlan(d) => d.id(),
+            Document::ExpenseClaim(d) => d.id(),
+        }
+    }
+}
+
+/// Reads any document: finds its kind, hydrates the typed view and validates it.
+///
+/// This is the check the server runs on every pushed document.
+pub fn validate_document(doc: &AutoCommit) -> Result<Document> {
+    Ok(match kind_of(doc)? {
+        DocKind::Customer => Document::Customer(Customer::read(doc)?),
+        DocKind::Visit => Document::Visit(Visit::read(doc)?),
+        DocKind::TripPlan => Document::TripPlan(TripPlan::read(doc)?),
+        DocKind::ExpenseClaim => Document::ExpenseClaim(ExpenseClaim::read(doc)?),
+    })
+}

@@ -1,0 +1,440 @@
+//! The customer file (客户档案): who the customer is, whom to talk to there, how much they buy,
+//! from whom, and what the team knows about them.
+
+use automerge::{AutoCommit, ROOT};
+use autosurgeon::{Hydrate, Reconcile, Text};
+use serde::Serialize;
+
+use super::edit::{append_text, list_find, list_push, list_remove, set_field, splice_text};
+use super::fields::{
+    Geo, Money, limit_text, require_text, string_enum, text_as_str, validate_username,
+};
+use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
+use crate::error::{Result, ValidationError};
+use crate::ids::new_id;
+
+string_enum! {
+    /// What kind of business the customer is.
+    CustomerType, "customer.type" {
+        /// Uses the product itself.
+        EndCustomer = "end_customer",
+        /// Resells to others.
+        Distributor = "distributor",
+        /// A shop run directly by the customer.
+        DirectStore = "direct_store",
+    }
+}
+
+string_enum! {
+    /// Priority by demand volume × speed to order: A is big and fast, D small and slow.
+    Tier, "customer.tier" {
+        /// Large demand, orders soon: visit weekly.
+        A = "A",
+        /// Visit every two weeks.
+        B = "B",
+        /// Visit monthly.
+        C = "C",
+        /// No regular follow-up.
+        D = "D",
+    }
+}
+
+impl Tier {
+    /// Days between follow-ups for this tier, `None` for tier D.
+    pub fn cadence_days(self) -> Option<i64> {
+        match self {
+            Tier::A => Some(7),
+            Tier::B => Some(14),
+            Tier::C => Some(30),
+            Tier::D => None,
+        }
+    }
+}
+
+string_enum! {
+    /// Where the customer stands in the sales cycle.
+    CustomerStatus, "customer.status" {
+        /// Not yet buying.
+        Prospect = "prospect",
+        /// Buying.
+        Active = "active",
+        /// Stopped ordering for now.
+        Dormant = "dormant",
+        /// Gone to a competitor or closed.
+        Lost = "lost",
+    }
+}
+
+/// A person at the customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct Contact {
+    /// Entry id, so edits on two devices address the same person.
+    #[key]
+    pub id: String,
+    /// Full name.
+    pub name: String,
+    /// Job title (采购经理, 总经理, …).
+    pub title: Option<String>,
+    /// Phone number, as written.
+    pub phone: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Whether this person decides purchases.
+    pub decision_maker: bool,
+}
+
+/// The customer file as stored in its document.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct Customer {
+    /// Always "customer".
+    pub kind: String,
+    /// Schema version of the document.
+    pub schema: i64,
+    /// Document id.
+    pub id: String,
+    /// Company name.
+    pub name: String,
+    /// End customer, distributor or direct store.
+    #[autosurgeon(rename = "type")]
+    #[serde(rename = "type")]
+    pub customer_type: CustomerType,
+    /// Industry, free text.
+    pub industry: Option<String>,
+    /// Sales territory (scope field; manager or admin only).
+    pub territory: String,
+    /// User name of the rep who owns the customer (scope field; manager or admin only).
+    pub owner: String,
+    /// Province.
+    pub province: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Street address.
+    pub address: Option<String>,
+    /// Main phone number of the company.
+    pub phone: Option<String>,
+    /// Location.
+    pub geo: Option<Geo>,
+    /// People at the customer.
+    pub contacts: Vec<Contact>,
+    /// A, B, C or D.
+    pub tier: Tier,
+    /// Key account flag (重点客户).
+    pub key_account: bool,
+    /// Monthly demand, in `demand_unit`.
+    pub monthly_demand: Option<i64>,
+    /// Unit of `monthly_demand` (吨, 件, …).
+    pub demand_unit: Option<String>,
+    /// Who supplies them today.
+    pub current_supplier: Option<String>,
+    /// The price they pay today, per `demand_unit`.
+    pub current_price: Option<Money>,
+    /// What is known about competitors at this customer (shared text).
+    #[serde(serialize_with = "text_as_str")]
+    pub competitor_notes: Text,
+    /// Prospect, active, dormant or lost.
+    pub status: CustomerStatus,
+    /// Free notes (shared text: concurrent edits interleave).
+    #[serde(serialize_with = "text_as_str")]
+    pub notes: Text,
+    /// When the file was created (RFC 3339, UTC).
+    pub created_at: String,
+    /// Who created it.
+    pub created_by: String,
+}
+
+/// What it takes to create a customer file.
+#[derive(Debug, Clone, Default)]
+pub struct NewCustomer {
+    /// Company name (required).
+    pub name: String,
+    /// Defaults to end customer.
+    pub customer_type: Option<CustomerType>,
+    /// Industry.
+    pub industry: Option<String>,
+    /// Territory (required).
+    pub territory: String,
+    /// Owning rep (required).
+    pub owner: String,
+    /// Province.
+    pub province: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Street address.
+    pub address: Option<String>,
+    /// Main phone.
+    pub phone: Option<String>,
+    /// Location.
+    pub geo: Option<Geo>,
+    /// Defaults to C.
+    pub tier: Option<Tier>,
+    /// Defaults to prospect.
+    pub status: Option<CustomerStatus>,
+    /// Key account flag.
+    pub key_account: bool,
+    /// First notes.
+    pub notes: String,
+    /// Initial contacts.
+    pub contacts: Vec<NewContact>,
+    /// Who creates the file.
+    pub created_by: String,
+}
+
+/// A contact to add.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewContact {
+    /// Full name (required).
+    pub name: String,
+    /// Job title.
+    pub title: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Decides purchases.
+    pub decision_maker: bool,
+}
+
+impl NewContact {
+    fn into_contact(self) -> Contact {
+        Contact {
+            id: new_id(),
+            name: self.name,
+            title: self.title,
+            phone: self.phone,
+            email: self.email,
+            decision_maker: self.decision_maker,
+        }
+    }
+}
+
+/// One change to a contact.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContactEdit {
+    /// Rename.
+    Name(String),
+    /// Change the title.
+    Title(Option<String>),
+    /// Change the phone.
+    Phone(Option<String>),
+    /// Change the e-mail.
+    Email(Option<String>),
+    /// Mark or unmark as decision maker.
+    DecisionMaker(bool),
+}
+
+/// One change to a customer file; each touches only its own field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CustomerEdit {
+    /// Rename the company.
+    Name(String),
+    /// Change the business type.
+    Type(CustomerType),
+    /// Change the industry.
+    Industry(Option<String>),
+    /// Move to another territory (manager/admin).
+    Territory(String),
+    /// Hand to another rep (manager/admin).
+    Owner(String),
+    /// Province.
+    Province(Option<String>),
+    /// City.
+    City(Option<String>),
+    /// Street address.
+    Address(Option<String>),
+    /// Main phone.
+    Phone(Option<String>),
+    /// Location.
+    Geo(Option<Geo>),
+    /// Tier.
+    Tier(Tier),
+    /// Key account flag.
+    KeyAccount(bool),
+    /// Monthly demand and its unit.
+    MonthlyDemand(Option<i64>, Option<String>),
+    /// Current supplier.
+    CurrentSupplier(Option<String>),
+    /// Price paid to the current supplier.
+    CurrentPrice(Option<Money>),
+    /// Sales status.
+    Status(CustomerStatus),
+    /// Append a paragraph to the notes.
+    AppendNotes(String),
+    /// Replace `delete` characters at `pos` of the notes with `insert`.
+    SpliceNotes {
+        /// Position in characters.
+        pos: usize,
+        /// Characters to delete.
+        delete: usize,
+        /// Text to insert.
+        insert: String,
+    },
+    /// Append a paragraph to the competitor notes.
+    AppendCompetitorNotes(String),
+    /// Add a contact.
+    AddContact(NewContact),
+    /// Change a contact.
+    UpdateContact {
+        /// Contact entry id.
+        id: String,
+        /// What to change.
+        edit: ContactEdit,
+    },
+    /// Remove a contact.
+    RemoveContact(String),
+}
+
+impl NewCustomer {
+    /// Builds the document content; fails if a required field is missing.
+    pub fn build(self, id: String, now: String) -> Result<Customer, ValidationError> {
+        let customer = Customer {
+            kind: DocKind::Customer.as_str().to_string(),
+            schema: SCHEMA_VERSION,
+            id,
+            name: self.name,
+            customer_type: self.customer_type.unwrap_or(CustomerType::EndCustomer),
+            industry: self.industry,
+            territory: self.territory,
+            owner: self.owner,
+            province: self.province,
+            city: self.city,
+            address: self.address,
+            phone: self.phone,
+            geo: self.geo,
+            contacts: self
+                .contacts
+                .into_iter()
+                .map(NewContact::into_contact)
+                .collect(),
+            tier: self.tier.unwrap_or(Tier::C),
+            key_account: self.key_account,
+            monthly_demand: None,
+            demand_unit: None,
+            current_supplier: None,
+            current_price: None,
+            competitor_notes: Text::with_value(""),
+            status: self.status.unwrap_or(CustomerStatus::Prospect),
+            notes: Text::with_value(self.notes),
+            created_at: now,
+            created_by: self.created_by,
+        };
+        customer.validate()?;
+        Ok(customer)
+    }
+}
+
+fn validate_contact(c: &Contact) -> Result<(), ValidationError> {
+    require_text("name", &c.name, 100)?;
+    for (field, value) in [
+        ("title", &c.title),
+        ("phone", &c.phone),
+        ("email", &c.email),
+    ] {
+        if let Some(v) = value {
+            limit_text(field, v, 100)?;
+        }
+    }
+    Ok(())
+}
+
+impl DocumentModel for Customer {
+    const KIND: DocKind = DocKind::Customer;
+    type Edit = CustomerEdit;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        validate_root(Self::KIND, &self.kind, self.schema, &self.id)?;
+        let at = |e: ValidationError| e.within("customer");
+        require_text("name", &self.name, 200).map_err(at)?;
+        require_text("territory", &self.territory, 64).map_err(at)?;
+        validate_username("owner", &self.owner).map_err(at)?;
+        for (field, value) in [
+            ("industry", &self.industry),
+            ("province", &self.province),
+            ("city", &self.city),
+            ("phone", &self.phone),
+            ("demand_unit", &self.demand_unit),
+            ("current_supplier", &self.current_supplier),
+        ] {
+            if let Some(v) = value {
+                limit_text(field, v, 200).map_err(at)?;
+            }
+        }
+        if let Some(a) = &self.address {
+            limit_text("address", a, 500).map_err(at)?;
+        }
+        if let Some(g) = &self.geo {
+            g.validate("geo").map_err(at)?;
+        }
+        if let Some(d) = self.monthly_demand {
+            if d < 0 {
+                return Err(at(ValidationError::new(
+                    "monthly_demand",
+                    format!("{d} is negative"),
+                )));
+            }
+        }
+        if let Some(p) = &self.current_price {
+            p.validate("current_price").map_err(at)?;
+        }
+        for (i, c) in self.contacts.iter().enumerate() {
+            validate_contact(c).map_err(|e| at(e.within(&format!("contacts[{i}]"))))?;
+        }
+        limit_text("notes", self.notes.as_str(), 100_000).map_err(at)?;
+        limit_text("competitor_notes", self.competitor_notes.as_str(), 100_000).map_err(at)?;
+        Ok(())
+    }
+
+    fn apply_edit(doc: &mut AutoCommit, edit: &CustomerEdit) -> Result<()> {
+        use CustomerEdit as E;
+        let r = &ROOT;
+        match edit {
+            E::Name(v) => set_field(doc, r, "name", v),
+            E::Type(v) => set_field(doc, r, "type", v),
+            E::Industry(v) => set_field(doc, r, "industry", v),
+            E::Territory(v) => set_field(doc, r, "territory", v),
+            E::Owner(v) => set_field(doc, r, "owner", v),
+            E::Province(v) => set_field(doc, r, "province", v),
+            E::City(v) => set_field(doc, r, "city", v),
+            E::Address(v) => set_field(doc, r, "address", v),
+            E::Phone(v) => set_field(doc, r, "phone", v),
+            E::Geo(v) => set_field(doc, r, "geo", v),
+            E::Tier(v) => set_field(doc, r, "tier", v),
+            E::KeyAccount(v) => set_field(doc, r, "key_account", v),
+            E::MonthlyDemand(amount, unit) => {
+                set_field(doc, r, "monthly_demand", amount)?;
+                set_field(doc, r, "demand_unit", unit)
+            }
+            E::CurrentSupplier(v) => set_field(doc, r, "current_supplier", v),
+            E::CurrentPrice(v) => set_field(doc, r, "current_price", v),
+            E::Status(v) => set_field(doc, r, "status", v),
+            E::AppendNotes(t) => append_text(doc, r, "notes", "customer.notes", t),
+            E::SpliceNotes {
+                pos,
+                delete,
+                insert,
+            } => splice_text(doc, r, "notes", "customer.notes", *pos, *delete, insert),
+            E::AppendCompetitorNotes(t) => {
+                append_text(doc, r, "competitor_notes", "customer.competitor_notes", t)
+            }
+            E::AddContact(c) => {
+                let contact = c.clone().into_contact();
+                validate_contact(&contact).map_err(|e| e.within("customer.contacts"))?;
+                list_push(doc, r, "contacts", "customer.contacts", &contact)
+            }
+            E::UpdateContact { id, edit } => {
+                let (_, _, entry) = list_find(doc, r, "contacts", "customer.contacts", id)?;
+                match edit {
+                    ContactEdit::Name(v) => set_field(doc, &entry, "name", v),
+                    ContactEdit::Title(v) => set_field(doc, &entry, "title", v),
+                    ContactEdit::Phone(v) => set_field(doc, &entry, "phone", v),
+                    ContactEdit::Email(v) => set_field(doc, &entry, "email", v),
+                    ContactEdit::DecisionMaker(v) => set_field(doc, &entry, "decision_maker", v),
+                }
+            }
+            E::RemoveContact(id) => list_remove(doc, r, "contacts", "customer.contacts", id),
+        }
+    }
+}

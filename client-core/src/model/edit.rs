@@ -1,0 +1,136 @@
+//! Small Automerge operations the edit functions of every document kind are made of.
+//!
+//! Each touches one field, list entry or text span, never the whole document, so edits of
+//! different fields on two devices merge without either one overwriting the other.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, Value};
+use autosurgeon::{Hydrate, Reconcile, hydrate_prop, reconcile_insert, reconcile_prop};
+
+use crate::error::{Error, Result, ValidationError};
+
+/// Writes `value` under `key` unless it already holds exactly that value.
+///
+/// A field that holds concurrent values (a conflict) is always written, so setting a field is
+/// also how a user resolves its conflict.
+pub(crate) fn set_field<V>(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: &V) -> Result<()>
+where
+    V: Reconcile + Hydrate + PartialEq,
+{
+    let conflicted = doc.get_all(obj, key)?.len() > 1;
+    let unchanged =
+        !conflicted && hydrate_prop::<_, V, _, _>(doc, obj, key).ok().as_ref() == Some(value);
+    if !unchanged {
+        reconcile_prop(doc, obj, key, value)?;
+    }
+    Ok(())
+}
+
+/// The id of the object (text, list, map) stored under `key`, or a validation error naming
+/// `field` if it is missing or of another type.
+pub(crate) fn object(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    ty: ObjType,
+    field: &str,
+) -> Result<ObjId> {
+    match doc.get(obj, key)? {
+        Some((Value::Object(found), id)) if found == ty => Ok(id),
+        _ => Err(ValidationError::new(field, format!("is not a {ty:?} in this document")).into()),
+    }
+}
+
+/// Inserts `text` at `pos` characters into the text under `key`, deleting `delete` characters first.
+pub(crate) fn splice_text(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    field: &str,
+    pos: usize,
+    delete: usize,
+    text: &str,
+) -> Result<()> {
+    let text_obj = object(doc, obj, key, ObjType::Text, field)?;
+    let len = doc.length(&text_obj);
+    if pos > len || pos + delete > len {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "edit at {pos}..{} is outside the text, which has {len} characters",
+                pos + delete
+            ),
+        )
+        .into());
+    }
+    doc.splice_text(&text_obj, pos, delete as isize, text)?;
+    Ok(())
+}
+
+/// Appends to the text under `key`; starts a new line if the text does not end with one.
+pub(crate) fn append_text(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    field: &str,
+    text: &str,
+) -> Result<()> {
+    let text_obj = object(doc, obj, key, ObjType::Text, field)?;
+    let current = doc.text(&text_obj)?;
+    let sep = if current.is_empty() || current.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    let len = doc.length(&text_obj);
+    doc.splice_text(&text_obj, len, 0, &format!("{sep}{text}"))?;
+    Ok(())
+}
+
+/// Appends `value` to the list under `key`. Entries appended on several devices all survive.
+pub(crate) fn list_push<V: Reconcile>(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    field: &str,
+    value: &V,
+) -> Result<()> {
+    let list = object(doc, obj, key, ObjType::List, field)?;
+    let len = doc.length(&list);
+    reconcile_insert(doc, list, len, value)?;
+    Ok(())
+}
+
+/// Finds the entry with `id` in the list under `key`: its index and its map object.
+pub(crate) fn list_find(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    field: &str,
+    id: &str,
+) -> Result<(ObjId, usize, ObjId)> {
+    let list = object(doc, obj, key, ObjType::List, field)?;
+    for index in 0..doc.length(&list) {
+        if let Some((Value::Object(ObjType::Map), entry)) = doc.get(&list, index)? {
+            if let Some((Value::Scalar(v), _)) = doc.get(&entry, "id")? {
+                if v.as_str() == Some(id) {
+                    return Ok((list, index, entry));
+                }
+            }
+        }
+    }
+    Err(Error::NotFound(format!("{field} entry {id}")))
+}
+
+/// Removes the entry with `id` from the list under `key`.
+pub(crate) fn list_remove(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    field: &str,
+    id: &str,
+) -> Result<()> {
+    let (list, index, _) = list_find(doc, obj, key, field, id)?;
+    doc.delete(&list, index)?;
+    Ok(())
+}

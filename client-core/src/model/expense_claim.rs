@@ -1,0 +1,326 @@
+//! The expense claim (报销): what a trip cost, item by item, and its way through approval to
+//! payment.
+
+use automerge::{AutoCommit, ROOT};
+use autosurgeon::{Hydrate, Reconcile};
+use serde::Serialize;
+
+use super::edit::{list_find, list_push, list_remove, set_field};
+use super::fields::{
+    Money, limit_text, now_string, parse_date, parse_time, require_text, string_enum,
+    validate_currency, validate_username,
+};
+use super::trip_plan::{decide, decision_fields};
+use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
+use crate::error::{Result, ValidationError};
+use crate::ids::{is_id, new_id};
+
+string_enum! {
+    /// Where the claim stands.
+    ClaimStatus, "expense_claim.status" {
+        /// Being written by its owner.
+        Draft = "draft",
+        /// Waiting for the approver.
+        Submitted = "submitted",
+        /// Approved, waiting for payment.
+        Approved = "approved",
+        /// Sent back by the approver.
+        Rejected = "rejected",
+        /// Paid out.
+        Paid = "paid",
+    }
+}
+
+string_enum! {
+    /// What an expense was for.
+    ExpenseCategory, "expense_claim.items.category" {
+        /// Trains, flights, taxis, fuel, tolls.
+        Transport = "transport",
+        /// Hotels.
+        Lodging = "lodging",
+        /// Meals and travel allowance.
+        Meals = "meals",
+        /// Hosting customers.
+        Entertainment = "entertainment",
+        /// Samples and gifts.
+        Samples = "samples",
+        /// Anything else.
+        Other = "other",
+    }
+}
+
+/// One expense.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct ExpenseItem {
+    /// Entry id.
+    #[key]
+    pub id: String,
+    /// Day of the expense, YYYY-MM-DD.
+    pub date: String,
+    /// Category.
+    pub category: ExpenseCategory,
+    /// Amount, in the claim's currency.
+    pub amount: Money,
+    /// What it was.
+    pub description: Option<String>,
+    /// Reference to the invoice photo (a blob id or file name on the device).
+    pub invoice_photo: Option<String>,
+}
+
+/// The expense claim as stored in its document. The total is computed from the items, never
+/// stored, so items added on two devices always add up.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct ExpenseClaim {
+    /// Always "expense_claim".
+    pub kind: String,
+    /// Schema version.
+    pub schema: i64,
+    /// Document id.
+    pub id: String,
+    /// The rep claiming (scope field).
+    pub owner: String,
+    /// The manager who decides (scope field).
+    pub approver: String,
+    /// The trip plan this claim is for.
+    pub trip: Option<String>,
+    /// Short title.
+    pub title: String,
+    /// Currency of every item.
+    pub currency: String,
+    /// The expenses.
+    pub items: Vec<ExpenseItem>,
+    /// Draft, submitted, approved, rejected or paid.
+    pub status: ClaimStatus,
+    /// When it was submitted.
+    pub submitted_at: Option<String>,
+    /// When the approver decided.
+    pub decided_at: Option<String>,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// The approver's note.
+    pub decision_note: Option<String>,
+    /// When it was paid.
+    pub paid_at: Option<String>,
+    /// Who recorded the payment.
+    pub paid_by: Option<String>,
+    /// When the claim was created.
+    pub created_at: String,
+}
+
+impl ExpenseClaim {
+    /// The sum of the items, or an error if it does not fit in 64 bits.
+    pub fn total(&self) -> Result<Money, ValidationError> {
+        let mut sum: i64 = 0;
+        for item in &self.items {
+            sum = sum.checked_add(item.amount.amount).ok_or_else(|| {
+                ValidationError::new("expense_claim.items", "the total is too large")
+            })?;
+        }
+        Ok(Money::new(sum, self.currency.clone()))
+    }
+}
+
+/// What it takes to start an expense claim.
+#[derive(Debug, Clone, Default)]
+pub struct NewExpenseClaim {
+    /// The rep (required).
+    pub owner: String,
+    /// The approving manager (required).
+    pub approver: String,
+    /// Trip plan id.
+    pub trip: Option<String>,
+    /// Title (required).
+    pub title: String,
+    /// Currency; defaults to CNY.
+    pub currency: Option<String>,
+}
+
+impl NewExpenseClaim {
+    /// Builds the document content; fails if a field breaks the schema.
+    pub fn build(self, id: String, now: String) -> Result<ExpenseClaim, ValidationError> {
+        let claim = ExpenseClaim {
+            kind: DocKind::ExpenseClaim.as_str().to_string(),
+            schema: SCHEMA_VERSION,
+            id,
+            owner: self.owner,
+            approver: self.approver,
+            trip: self.trip,
+            title: self.title,
+            currency: self.currency.unwrap_or_else(|| "CNY".to_string()),
+            items: Vec::new(),
+            status: ClaimStatus::Draft,
+            submitted_at: None,
+            decided_at: None,
+            decided_by: None,
+            decision_note: None,
+            paid_at: None,
+            paid_by: None,
+            created_at: now,
+        };
+        claim.validate()?;
+        Ok(claim)
+    }
+}
+
+/// One change to an expense claim.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExpenseClaimEdit {
+    /// Title.
+    Title(String),
+    /// Link to a trip plan.
+    Trip(Option<String>),
+    /// Add an expense.
+    AddItem {
+        /// Day, YYYY-MM-DD.
+        date: String,
+        /// Category.
+        category: ExpenseCategory,
+        /// Amount.
+        amount: Money,
+        /// What it was.
+        description: Option<String>,
+        /// Invoice photo reference.
+        invoice_photo: Option<String>,
+    },
+    /// Correct an expense's amount.
+    ItemAmount {
+        /// Item id.
+        id: String,
+        /// New amount.
+        amount: Money,
+    },
+    /// Remove an expense.
+    RemoveItem(String),
+    /// Change the approver (manager/admin).
+    Approver(String),
+    /// Send to the approver.
+    Submit,
+    /// The approver approves.
+    Approve {
+        /// The approver's user name.
+        by: String,
+        /// Note.
+        note: Option<String>,
+    },
+    /// The approver sends it back.
+    Reject {
+        /// The approver's user name.
+        by: String,
+        /// Why.
+        note: Option<String>,
+    },
+    /// Record the payment (manager/admin).
+    MarkPaid {
+        /// Who paid.
+        by: String,
+    },
+}
+
+impl DocumentModel for ExpenseClaim {
+    const KIND: DocKind = DocKind::ExpenseClaim;
+    type Edit = ExpenseClaimEdit;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        validate_root(Self::KIND, &self.kind, self.schema, &self.id)?;
+        let at = |e: ValidationError| e.within("expense_claim");
+        validate_username("owner", &self.owner).map_err(at)?;
+        validate_username("approver", &self.approver).map_err(at)?;
+        require_text("title", &self.title, 200).map_err(at)?;
+        validate_currency("currency", &self.currency).map_err(at)?;
+        if let Some(t) = &self.trip {
+            if !is_id(t) {
+                return Err(at(ValidationError::new(
+                    "trip",
+                    format!("'{t}' is not a trip plan id"),
+                )));
+            }
+        }
+        for (i, item) in self.items.iter().enumerate() {
+            let within = |e: ValidationError| at(e.within(&format!("items[{i}]")));
+            parse_date("date", &item.date).map_err(within)?;
+            item.amount.validate("amount").map_err(within)?;
+            if item.amount.currency != self.currency {
+                return Err(within(ValidationError::new(
+                    "amount",
+                    format!(
+                        "is in {}, but the claim is in {}",
+                        item.amount.currency, self.currency
+                    ),
+                )));
+            }
+            if let Some(d) = &item.description {
+                limit_text("description", d, 1000).map_err(within)?;
+            }
+        }
+        self.total()?;
+        decision_fields(
+            self.status,
+            &self.submitted_at,
+            &self.decided_at,
+            &self.decided_by,
+        )
+        .map_err(at)?;
+        if self.status == ClaimStatus::Paid {
+            match (&self.paid_at, &self.paid_by) {
+                (Some(t), Some(by)) => {
+                    parse_time("paid_at", t).map_err(at)?;
+                    validate_username("paid_by", by).map_err(at)?;
+                }
+                _ => {
+                    return Err(at(ValidationError::new(
+                        "paid_by",
+                        "a paid claim must say who paid and when",
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_edit(doc: &mut AutoCommit, edit: &ExpenseClaimEdit) -> Result<()> {
+        use ExpenseClaimEdit as E;
+        let r = &ROOT;
+        match edit {
+            E::Title(t) => set_field(doc, r, "title", t),
+            E::Trip(t) => set_field(doc, r, "trip", t),
+            E::AddItem {
+                date,
+                category,
+                amount,
+                description,
+                invoice_photo,
+            } => {
+                let item = ExpenseItem {
+                    id: new_id(),
+                    date: date.clone(),
+                    category: *category,
+                    amount: amount.clone(),
+                    description: description.clone(),
+                    invoice_photo: invoice_photo.clone(),
+                };
+                list_push(doc, r, "items", "expense_claim.items", &item)
+            }
+            E::ItemAmount { id, amount } => {
+                let (_, _, entry) = list_find(doc, r, "items", "expense_claim.items", id)?;
+                set_field(doc, &entry, "amount", amount)
+            }
+            E::RemoveItem(id) => list_remove(doc, r, "items", "expense_claim.items", id),
+            E::Approver(a) => set_field(doc, r, "approver", a),
+            E::Submit => {
+                set_field(doc, r, "status", &ClaimStatus::Submitted)?;
+                set_field(doc, r, "submitted_at", &Some(now_string()))
+            }
+            E::Approve { by, note } => decide(doc, ClaimStatus::Approved, by, note),
+            E::Reject { by, note } => decide(doc, ClaimStatus::Rejected, by, note),
+            E::MarkPaid { by } => {
+                set_field(doc, r, "status", &ClaimStatus::Paid)?;
+                set_field(doc, r, "paid_by", &Some(by.clone()))?;
+                set_field(doc, r, "paid_at", &Some(now_string()))
+            }
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! The trip plan (出差计划): where a rep will go, whom they will see, for what, at what cost,
+//! and the manager's decision on it.
+
+use automerge::{AutoCommit, ROOT};
+use autosurgeon::{Hydrate, Reconcile};
+use serde::Serialize;
+
+use super::edit::{list_push, list_remove, set_field};
+use super::fields::{
+    Money, limit_text, now_string, parse_date, parse_time, require_text, string_enum,
+    validate_username,
+};
+use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
+use crate::error::{Result, ValidationError};
+use crate::ids::{is_id, new_id};
+
+string_enum! {
+    /// Where the plan stands.
+    TripStatus, "trip_plan.status" {
+        /// Being written by its owner.
+        Draft = "draft",
+        /// Waiting for the approver.
+        Submitted = "submitted",
+        /// Approved by the approver.
+        Approved = "approved",
+        /// Sent back by the approver.
+        Rejected = "rejected",
+    }
+}
+
+/// A customer to visit on the trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct PlannedVisit {
+    /// Entry id.
+    #[key]
+    pub id: String,
+    /// Customer id.
+    pub customer: String,
+    /// Planned day, YYYY-MM-DD.
+    pub day: String,
+    /// Purpose of the visit.
+    pub purpose: String,
+    /// What the rep expects to achieve.
+    pub expected_result: Option<String>,
+}
+
+/// The trip plan as stored in its document.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct TripPlan {
+    /// Always "trip_plan".
+    pub kind: String,
+    /// Schema version.
+    pub schema: i64,
+    /// Document id.
+    pub id: String,
+    /// The rep travelling (scope field).
+    pub owner: String,
+    /// The manager who decides (scope field).
+    pub approver: String,
+    /// Short title.
+    pub title: String,
+    /// First day, YYYY-MM-DD.
+    pub start_date: String,
+    /// Last day, YYYY-MM-DD.
+    pub end_date: String,
+    /// Cities on the route.
+    pub cities: Vec<String>,
+    /// Customers to visit.
+    pub planned_visits: Vec<PlannedVisit>,
+    /// Budget.
+    pub budget: Money,
+    /// Draft, submitted, approved or rejected.
+    pub status: TripStatus,
+    /// When it was submitted.
+    pub submitted_at: Option<String>,
+    /// When the approver decided.
+    pub decided_at: Option<String>,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// The approver's note.
+    pub decision_note: Option<String>,
+    /// When the plan was created.
+    pub created_at: String,
+}
+
+/// What it takes to start a trip plan.
+#[derive(Debug, Clone, Default)]
+pub struct NewTripPlan {
+    /// The rep (required).
+    pub owner: String,
+    /// The approving manager (required).
+    pub approver: String,
+    /// Title (required).
+    pub title: String,
+    /// First day, YYYY-MM-DD.
+    pub start_date: String,
+    /// Last day, YYYY-MM-DD.
+    pub end_date: String,
+    /// Cities.
+    pub cities: Vec<String>,
+    /// Budget.
+    pub budget: Money,
+}
+
+impl Default for Money {
+    fn default() -> Self {
+        Money::cny(0)
+    }
+}
+
+impl NewTripPlan {
+    /// Builds the document content; fails if a field breaks the schema.
+    pub fn build(self, id: String, now: String) -> Result<TripPlan, ValidationError> {
+        let plan = TripPlan {
+            kind: DocKind::TripPlan.as_str().to_string(),
+            schema: SCHEMA_VERSION,
+            id,
+            owner: self.owner,
+            approver: self.approver,
+            title: self.title,
+            start_date: self.start_date,
+            end_date: self.end_date,
+            cities: self.cities,
+            planned_visits: Vec::new(),
+            budget: self.budget,
+            status: TripStatus::Draft,
+            submitted_at: None,
+            decided_at: None,
+            decided_by: None,
+            decision_note: None,
+            created_at: now,
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+}
+
+/// One change to a trip plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TripPlanEdit {
+    /// Title.
+    Title(String),
+    /// Date range, YYYY-MM-DD.
+    Dates {
+        /// First day.
+        start: String,
+        /// Last day.
+        end: String,
+    },
+    /// Add a city to the route.
+    AddCity(String),
+    /// Plan a customer visit.
+    AddPlannedVisit {
+        /// Customer id.
+        customer: String,
+        /// Day, YYYY-MM-DD.
+        day: String,
+        /// Purpose.
+        purpose: String,
+        /// Expected result.
+        expected_result: Option<String>,
+    },
+    /// Drop a planned visit.
+    RemovePlannedVisit(String),
+    /// Budget.
+    Budget(Money),
+    /// Change the approver (manager/admin).
+    Approver(String),
+    /// Send to the approver.
+    Submit,
+    /// The approver approves.
+    Approve {
+        /// The approver's user name.
+        by: String,
+        /// Note.
+        note: Option<String>,
+    },
+    /// The approver sends it back.
+    Reject {
+        /// The approver's user name.
+        by: String,
+        /// Why.
+        note: Option<String>,
+    },
+}
+
+impl DocumentModel for TripPlan {
+    const KIND: DocKind = DocKind::TripPlan;
+    type Edit = TripPlanEdit;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        validate_root(Self::KIND, &self.kind, self.schema, &self.id)?;
+        let at = |e: ValidationError| e.within("trip_plan");
+        validate_username("owner", &self.owner).map_err(at)?;
+        validate_username("approver", &self.approver).map_err(at)?;
+        require_text("title", &self.title, 200).map_err(at)?;
+        let start = parse_date("start_date", &self.start_date).map_err(at)?;
+        let end = parse_date("end_date", &self.end_date).map_err(at)?;
+        if end < start {
+            return Err(at(ValidationError::new(
+                "end_date",
+                format!("{end} is before the start date {start}"),
+            )));
+        }
+        for (i, c) in self.cities.iter().enumerate() {
+            require_text(&format!("cities[{i}]"), c, 100).map_err(at)?;
+        }
+        for (i, v) in self.planned_visits.iter().enumerate() {
+            let within = |e: ValidationError| at(e.within(&format!("planned_visits[{i}]")));
+            if !is_id(&v.customer) {
+                return Err(within(ValidationError::new(
+                    "customer",
+                    format!("'{}' is not a customer id", v.customer),
+                )));
+            }
+            let day = parse_date("day", &v.day).map_err(within)?;
+            if day < start || day > end {
+                return Err(within(ValidationError::new(
+                    "day",
+                    format!("{day} is outside the trip, {start} to {end}"),
+                )));
+            }
+            require_text("purpose", &v.purpose, 1000).map_err(within)?;
+            if let Some(r) = &v.expected_result {
+                limit_text("expected_result", r, 1000).map_err(within)?;
+            }
+        }
+        self.budget.validate("budget").map_err(at)?;
+        decision_fields(
+            self.status,
+            &self.submitted_at,
+            &self.decided_at,
+            &self.decided_by,
+        )
+        .map_err(at)?;
+        Ok(())
+    }
+
+    fn apply_edit(doc: &mut AutoCommit, edit: &TripPlanEdit) -> Result<()> {
+        use TripPlanEdit as E;
+        let r = &ROOT;
+        match edit {
+            E::Title(t) => set_field(doc, r, "title", t),
+            E::Dates { start, end } => {
+                set_field(doc, r, "start_date", start)?;
+                set_field(doc, r, "end_date", end)
+            }
+            E::AddCity(c) => list_push(doc, r, "cities", "trip_plan.cities", c),
+            E::AddPlannedVisit {
+                customer,
+                day,
+                purpose,
+                expected_result,
+            } => {
+                let v = PlannedVisit {
+                    id: new_id(),
+                    customer: customer.clone(),
+                    day: day.clone(),
+                    purpose: purpose.clone(),
+                    expected_result: expected_result.clone(),
+                };
+                list_push(doc, r, "planned_visits", "trip_plan.planned_visits", &v)
+            }
+            E::RemovePlannedVisit(id) => {
+                list_remove(doc, r, "planned_visits", "trip_plan.planned_visits", id)
+            }
+            E::Budget(m) => set_field(doc, r, "budget", m),
+            E::Approver(a) => set_field(doc, r, "approver", a),
+            E::Submit => {
+                set_field(doc, r, "status", &TripStatus::Submitted)?;
+                set_field(doc, r, "submitted_at", &Some(now_string()))
+            }
+            E::Approve { by, note } => decide(doc, TripStatus::Approved, by, note),
+            E::Reject { by, note } => decide(doc, TripStatus::Rejected, by, note),
+        }
+    }
+}
+
+/// Records an approver's decision: status, who, when and the note.
+///
+/// Shared by trip plans and expense claims, whose approval fields are the same.
+pub(crate) fn decide<S: Reconcile + Hydrate + PartialEq>(
+    doc: &mut AutoCommit,
+    status: S,
+    by: &str,
+    note: &Option<String>,
+) -> Result<()> {
+    let r = &ROOT;
+    set_field(doc, r, "status", &status)?;
+    set_field(doc, r, "decided_by", &Some(by.to_string()))?;
+    set_field(doc, r, "decided_at", &Some(now_string()))?;
+    set_field(doc, r, "decision_note", note)
+}
+
+/// Checks that a decided document says who decided and when, and a submitted one when.
+///
+/// Shared by trip plans and expense claims, whose approval fields are the same.
+pub(crate) fn decision_fields<S: Copy + std::fmt::Display + PartialEq>(
+    status: S,
+    submitted_at: &Option<String>,
+    decided_at: &Option<String>,
+    decided_by: &Option<String>,
+) -> Result<(), ValidationError> {
+    let name = status.to_string();
+    if name != "draft" {
+        match submitted_at {
+            Some(t) => drop(parse_time("submitted_at", t)?),
+            None => {
+                return Err(ValidationError::new(
+                    "submitted_at",
+                    format!("is missing on a {name} document"),
+                ));
+            }
+        }
+    }
+    if matches!(name.as_str(), "approved" | "rejected" | "paid") {
+        match (decided_at, decided_by) {
+            (Some(t), Some(by)) => {
+                parse_time("decided_at", t)?;
+                validate_username("decided_by", by)?;
+            }
+            _ => {
+                return Err(ValidationError::new(
+                    "decided_by",
+                    format!("a {name} document must say who decided and when"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,505 @@
+//! The visit record (拜访记录): one check-in at a customer and what came of it.
+
+use automerge::{AutoCommit, ObjType, ROOT};
+use autosurgeon::{Hydrate, Reconcile, Text};
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+
+use super::edit::{append_text, list_push, list_remove, object, set_field, splice_text};
+use super::fields::{
+    Geo, Money, limit_text, parse_date, parse_time, require_text, string_enum, text_as_str,
+    validate_username,
+};
+use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
+use crate::error::{Result, ValidationError};
+use crate::ids::{is_id, new_id};
+
+string_enum! {
+    /// Why the rep went.
+    VisitType, "visit.visit_type" {
+        /// First contact, unannounced.
+        ColdVisit = "cold_visit",
+        /// Follow-up of earlier contact.
+        FollowUp = "follow_up",
+        /// Bringing samples.
+        Sample = "sample",
+        /// Presenting a quote.
+        Quote = "quote",
+        /// Handling a complaint.
+        Complaint = "complaint",
+        /// After-sales service.
+        AfterSales = "after_sales",
+    }
+}
+
+string_enum! {
+    /// What the visit achieved.
+    Outcome, "visit.outcome" {
+        /// An order was placed.
+        Order = "order",
+        /// The deal moved forward (interest, sample or quote requested).
+        Progress = "progress",
+        /// Nothing changed.
+        NoChange = "no_change",
+        /// The deal moved back or was lost.
+        Setback = "setback",
+    }
+}
+
+/// A person the rep met.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct PersonMet {
+    /// Entry id.
+    #[key]
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Job title.
+    pub title: Option<String>,
+    /// Whether this person decides purchases.
+    pub decision_maker: bool,
+}
+
+/// SPIN selling notes: situation, problem, implication, need-payoff (each shared text).
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct Spin {
+    /// The customer's situation.
+    #[serde(serialize_with = "text_as_str")]
+    pub situation: Text,
+    /// Their problem.
+    #[serde(serialize_with = "text_as_str")]
+    pub problem: Text,
+    /// What the problem costs them.
+    #[serde(serialize_with = "text_as_str")]
+    pub implication: Text,
+    /// What solving it is worth.
+    #[serde(serialize_with = "text_as_str")]
+    pub need_payoff: Text,
+}
+
+string_enum! {
+    /// One of the four SPIN notes.
+    SpinPart, "visit.spin" {
+        /// Situation.
+        Situation = "situation",
+        /// Problem.
+        Problem = "problem",
+        /// Implication.
+        Implication = "implication",
+        /// Need-payoff.
+        NeedPayoff = "need_payoff",
+    }
+}
+
+/// Something learnt about a competitor.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct CompetitorIntel {
+    /// Entry id.
+    #[key]
+    pub id: String,
+    /// Competitor name.
+    pub competitor: String,
+    /// Their product.
+    pub product: Option<String>,
+    /// Their price.
+    pub price: Option<Money>,
+    /// What else was learnt.
+    pub notes: Option<String>,
+}
+
+/// A sample left with the customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct SampleGiven {
+    /// Entry id.
+    #[key]
+    pub id: String,
+    /// Product.
+    pub product: String,
+    /// How many.
+    pub quantity: i64,
+    /// Unit of the quantity.
+    pub unit: Option<String>,
+}
+
+/// A manager's comment on the visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct Comment {
+    /// Entry id.
+    #[key]
+    pub id: String,
+    /// Who wrote it.
+    pub author: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The comment.
+    pub text: String,
+}
+
+/// The visit record as stored in its document.
+#[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
+pub struct Visit {
+    /// Always "visit".
+    pub kind: String,
+    /// Schema version.
+    pub schema: i64,
+    /// Document id.
+    pub id: String,
+    /// The customer visited (scope field: the visit is in its territory).
+    pub customer: String,
+    /// The rep who made the visit (scope field).
+    pub author: String,
+    /// Check-in time (RFC 3339, UTC).
+    pub checkin_at: String,
+    /// The device's offset from UTC at check-in, in minutes (480 for China).
+    pub utc_offset_minutes: i64,
+    /// Where the device was at check-in.
+    pub checkin_geo: Option<Geo>,
+    /// Why the rep went.
+    pub visit_type: VisitType,
+    /// People met.
+    pub people_met: Vec<PersonMet>,
+    /// What was discussed (shared text).
+    #[serde(serialize_with = "text_as_str")]
+    pub summary: Text,
+    /// SPIN notes.
+    pub spin: Spin,
+    /// What came of it.
+    pub outcome: Option<Outcome>,
+    /// What was learnt about competitors.
+    pub competitor_intel: Vec<CompetitorIntel>,
+    /// Samples left.
+    pub samples: Vec<SampleGiven>,
+    /// Amount quoted.
+    pub quote_amount: Option<Money>,
+    /// Amount ordered.
+    pub order_amount: Option<Money>,
+    /// The agreed next step.
+    pub next_step: Option<String>,
+    /// Explicit next follow-up date (the customer's local date, YYYY-MM-DD).
+    pub next_followup: Option<String>,
+    /// Manager comments.
+    pub manager_comments: Vec<Comment>,
+    /// When the record was created (RFC 3339, UTC).
+    pub created_at: String,
+}
+
+impl Visit {
+    /// The local calendar day of the check-in, as the rep's device saw it.
+    pub fn local_date(&self) -> Option<NaiveDate> {
+        let at = parse_time("checkin_at", &self.checkin_at).ok()?;
+        Some((at + Duration::minutes(self.utc_offset_minutes)).date_naive())
+    }
+}
+
+/// What it takes to record a visit.
+#[derive(Debug, Clone, Default)]
+pub struct NewVisit {
+    /// Customer id (required).
+    pub customer: String,
+    /// The rep (required).
+    pub author: String,
+    /// Check-in time, RFC 3339 (required).
+    pub checkin_at: String,
+    /// Device offset from UTC in minutes.
+    pub utc_offset_minutes: i64,
+    /// GPS at check-in.
+    pub checkin_geo: Option<Geo>,
+    /// Defaults to follow-up.
+    pub visit_type: Option<VisitType>,
+    /// People met: (name, title).
+    pub people_met: Vec<(String, Option<String>)>,
+    /// What was discussed.
+    pub summary: String,
+    /// What came of it.
+    pub outcome: Option<Outcome>,
+    /// Next step.
+    pub next_step: Option<String>,
+    /// Next follow-up date, YYYY-MM-DD.
+    pub next_followup: Option<String>,
+    /// Amount quoted.
+    pub quote_amount: Option<Money>,
+    /// Amount ordered.
+    pub order_amount: Option<Money>,
+}
+
+impl NewVisit {
+    /// Builds the document content; fails if a field breaks the schema.
+    pub fn build(self, id: String, now: String) -> Result<Visit, ValidationError> {
+        let checkin = parse_time("visit.checkin_at", &self.checkin_at)?;
+        let visit = Visit {
+            kind: DocKind::Visit.as_str().to_string(),
+            schema: SCHEMA_VERSION,
+            id,
+            customer: self.customer,
+            author: self.author,
+            checkin_at: super::fields::format_time(checkin),
+            utc_offset_minutes: self.utc_offset_minutes,
+            checkin_geo: self.checkin_geo,
+            visit_type: self.visit_type.unwrap_or(VisitType::FollowUp),
+            people_met: self
+                .people_met
+                .into_iter()
+                .map(|(name, title)| PersonMet {
+                    id: new_id(),
+                    name,
+                    title,
+                    decision_maker: false,
+                })
+                .collect(),
+            summary: Text::with_value(self.summary),
+            spin: Spin {
+                situation: Text::with_value(""),
+                problem: Text::with_value(""),
+                implication: Text::with_value(""),
+                need_payoff: Text::with_value(""),
+            },
+            outcome: self.outcome,
+            competitor_intel: Vec::new(),
+            samples: Vec::new(),
+            quote_amount: self.quote_amount,
+            order_amount: self.order_amount,
+            next_step: self.next_step,
+            next_followup: self.next_followup,
+            manager_comments: Vec::new(),
+            created_at: now,
+        };
+        visit.validate()?;
+        Ok(visit)
+    }
+}
+
+/// One change to a visit record; each touches only its own field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VisitEdit {
+    /// Correct the check-in time and offset.
+    Checkin {
+        /// RFC 3339 time.
+        at: String,
+        /// Offset from UTC in minutes.
+        utc_offset_minutes: i64,
+    },
+    /// Check-in position.
+    Geo(Option<Geo>),
+    /// Visit type.
+    Type(VisitType),
+    /// Add a person met.
+    AddPerson {
+        /// Name.
+        name: String,
+        /// Title.
+        title: Option<String>,
+        /// Decides purchases.
+        decision_maker: bool,
+    },
+    /// Remove a person met.
+    RemovePerson(String),
+    /// Append to the summary.
+    AppendSummary(String),
+    /// Replace `delete` characters at `pos` of the summary with `insert`.
+    SpliceSummary {
+        /// Position in characters.
+        pos: usize,
+        /// Characters to delete.
+        delete: usize,
+        /// Text to insert.
+        insert: String,
+    },
+    /// Append to one SPIN note.
+    AppendSpin(SpinPart, String),
+    /// Outcome.
+    Outcome(Option<Outcome>),
+    /// Add competitor intelligence.
+    AddCompetitorIntel {
+        /// Competitor.
+        competitor: String,
+        /// Product.
+        product: Option<String>,
+        /// Price.
+        price: Option<Money>,
+        /// Notes.
+        notes: Option<String>,
+    },
+    /// Record a sample left.
+    AddSample {
+        /// Product.
+        product: String,
+        /// Quantity.
+        quantity: i64,
+        /// Unit.
+        unit: Option<String>,
+    },
+    /// Amount quoted.
+    QuoteAmount(Option<Money>),
+    /// Amount ordered.
+    OrderAmount(Option<Money>),
+    /// Next step.
+    NextStep(Option<String>),
+    /// Next follow-up date, YYYY-MM-DD.
+    NextFollowup(Option<String>),
+    /// A manager's comment.
+    AddComment {
+        /// Who comments.
+        author: String,
+        /// The comment.
+        text: String,
+    },
+}
+
+fn validate_money(field: &str, m: &Option<Money>) -> Result<(), ValidationError> {
+    m.as_ref().map_or(Ok(()), |m| m.validate(field))
+}
+
+impl DocumentModel for Visit {
+    const KIND: DocKind = DocKind::Visit;
+    type Edit = VisitEdit;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        validate_root(Self::KIND, &self.kind, self.schema, &self.id)?;
+        let at = |e: ValidationError| e.within("visit");
+        if !is_id(&self.customer) {
+            return Err(at(ValidationError::new(
+                "customer",
+                format!("'{}' is not a customer id", self.customer),
+            )));
+        }
+        validate_username("author", &self.author).map_err(at)?;
+        parse_time("checkin_at", &self.checkin_at).map_err(at)?;
+        if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
+            return Err(at(ValidationError::new(
+                "utc_offset_minutes",
+                format!(
+                    "{} is not an offset from UTC (-840 to 840 minutes)",
+                    self.utc_offset_minutes
+                ),
+            )));
+        }
+        if let Some(g) = &self.checkin_geo {
+            g.validate("checkin_geo").map_err(at)?;
+        }
+        for (i, p) in self.people_met.iter().enumerate() {
+            let within = |e: ValidationError| at(e.within(&format!("people_met[{i}]")));
+            require_text("name", &p.name, 100).map_err(within)?;
+            if let Some(t) = &p.title {
+                limit_text("title", t, 100).map_err(within)?;
+            }
+        }
+        limit_text("summary", self.summary.as_str(), 100_000).map_err(at)?;
+        for (i, c) in self.competitor_intel.iter().enumerate() {
+            let within = |e: ValidationError| at(e.within(&format!("competitor_intel[{i}]")));
+            require_text("competitor", &c.competitor, 200).map_err(within)?;
+            validate_money("price", &c.price).map_err(within)?;
+        }
+        for (i, s) in self.samples.iter().enumerate() {
+            let within = |e: ValidationError| at(e.within(&format!("samples[{i}]")));
+            require_text("product", &s.product, 200).map_err(within)?;
+            if s.quantity <= 0 {
+                return Err(within(ValidationError::new(
+                    "quantity",
+                    format!("{} is not a positive quantity", s.quantity),
+                )));
+            }
+        }
+        validate_money("quote_amount", &self.quote_amount).map_err(at)?;
+        validate_money("order_amount", &self.order_amount).map_err(at)?;
+        if let Some(s) = &self.next_step {
+            limit_text("next_step", s, 1000).map_err(at)?;
+        }
+        if let Some(d) = &self.next_followup {
+            parse_date("next_followup", d).map_err(at)?;
+        }
+        for (i, c) in self.manager_comments.iter().enumerate() {
+            let within = |e: ValidationError| at(e.within(&format!("manager_comments[{i}]")));
+            validate_username("author", &c.author).map_err(within)?;
+            parse_time("at", &c.at).map_err(within)?;
+            require_text("text", &c.text, 5000).map_err(within)?;
+        }
+        Ok(())
+    }
+
+    fn apply_edit(doc: &mut AutoCommit, edit: &VisitEdit) -> Result<()> {
+        use VisitEdit as E;
+        let r = &ROOT;
+        match edit {
+            E::Checkin {
+                at,
+                utc_offset_minutes,
+            } => {
+                let t = parse_time("visit.checkin_at", at)?;
+                set_field(doc, r, "checkin_at", &super::fields::format_time(t))?;
+                set_field(doc, r, "utc_offset_minutes", utc_offset_minutes)
+            }
+            E::Geo(g) => set_field(doc, r, "checkin_geo", g),
+            E::Type(t) => set_field(doc, r, "visit_type", t),
+            E::AddPerson {
+                name,
+                title,
+                decision_maker,
+            } => {
+                let p = PersonMet {
+                    id: new_id(),
+                    name: name.clone(),
+                    title: title.clone(),
+                    decision_maker: *decision_maker,
+                };
+                list_push(doc, r, "people_met", "visit.people_met", &p)
+            }
+            E::RemovePerson(id) => list_remove(doc, r, "people_met", "visit.people_met", id),
+            E::AppendSummary(t) => append_text(doc, r, "summary", "visit.summary", t),
+            E::SpliceSummary {
+                pos,
+                delete,
+                insert,
+            } => splice_text(doc, r, "summary", "visit.summary", *pos, *delete, insert),
+            E::AppendSpin(part, t) => {
+                let spin = object(doc, r, "spin", ObjType::Map, "visit.spin")?;
+                append_text(doc, &spin, part.as_str(), &format!("visit.spin.{part}"), t)
+            }
+            E::Outcome(o) => set_field(doc, r, "outcome", o),
+            E::AddCompetitorIntel {
+                competitor,
+                product,
+                price,
+                notes,
+            } => {
+                let c = CompetitorIntel {
+                    id: new_id(),
+                    competitor: competitor.clone(),
+                    product: product.clone(),
+                    price: price.clone(),
+                    notes: notes.clone(),
+                };
+                list_push(doc, r, "competitor_intel", "visit.competitor_intel", &c)
+            }
+            E::AddSample {
+                product,
+                quantity,
+                unit,
+            } => {
+                let s = SampleGiven {
+                    id: new_id(),
+                    product: product.clone(),
+                    quantity: *quantity,
+                    unit: unit.clone(),
+                };
+                list_push(doc, r, "samples", "visit.samples", &s)
+            }
+            E::QuoteAmount(m) => set_field(doc, r, "quote_amount", m),
+            E::OrderAmount(m) => set_field(doc, r, "order_amount", m),
+            E::NextStep(s) => set_field(doc, r, "next_step", s),
+            E::NextFollowup(d) => set_field(doc, r, "next_followup", d),
+            E::AddComment { author, text } => {
+                let c = Comment {
+                    id: new_id(),
+                    author: author.clone(),
+                    at: super::fields::now_string(),
+                    text: text.clone(),
+                };
+                list_push(doc, r, "manager_comments", "visit.manager_comments", &c)
+            }
+        }
+    }
+}

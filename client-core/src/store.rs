@@ -1,0 +1,332 @@
+//! The device's local store: one SQLite file holding every document the device has, the
+//! projection tables that answer queries, and the state sync needs.
+//!
+//! Guarantees:
+//! - A document's bytes and its projection rows are written in one transaction, so they never
+//!   disagree, and a crash at any point leaves the last committed state.
+//! - An edit is validated before it is committed; a refused edit writes nothing.
+//! - Queries read projections only; no query loads every document.
+//! - The device's Automerge actor id is created once, when the file is created, and never
+//!   shared with another device.
+
+mod documents;
+mod exchange;
+mod migrations;
+mod projections;
+mod queries;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::conflicts::{Conflict, find_conflicts};
+use crate::error::{Error, Result};
+use crate::ids::{new_id, parse_id};
+use crate::model::customer::{Customer, CustomerEdit, NewCustomer};
+use crate::model::expense_claim::{ExpenseClaim, ExpenseClaimEdit, NewExpenseClaim};
+use crate::model::fields::now_string;
+use crate::model::trip_plan::{NewTripPlan, TripPlan, TripPlanEdit};
+use crate::model::visit::{NewVisit, Visit, VisitEdit};
+use crate::model::{DocKind, Document, DocumentModel, validate_document};
+
+pub use exchange::MergeOutcome;
+pub use queries::{
+    CustomerQuery, CustomerRow, ExpenseClaimRow, FollowUp, FollowUpReason, PlanQuery, TripPlanRow,
+    VisitRow,
+};
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Every commit reaches the disk before it returns (`synchronous = FULL`): a committed write
+    /// survives a power loss.
+    #[default]
+    Full,
+    /// Commits survive a crash of the app; a power loss may undo the last few, never corrupt
+    /// the file (`synchronous = NORMAL`).
+    Normal,
+}
+
+/// Options for [`Store::open_with`].
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// Commit durability; [`Durability::Full`] by default.
+    pub durability: Durability,
+}
+
+/// One device's store: an SQLite file of documents and projections.
+pub struct Store {
+    conn: Connection,
+    actor: ActorId,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("actor", &self.actor.to_hex_string())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens the store at `path`, creating and migrating it as needed.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(path, StoreOptions::default())
+    }
+
+    /// Opens the store with explicit options.
+    pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let sync = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        migrations::migrate(&mut conn)?;
+        let actor = load_or_create_actor(&conn)?;
+        Ok(Store { conn, actor, path })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This device's Automerge actor id, in hex.
+    pub fn actor_id(&self) -> String {
+        self.actor.to_hex_string()
+    }
+
+    /// Names the person using this device; recorded with each change so conflicts can say who.
+    pub fn set_author(&self, author: &str) -> Result<()> {
+        self.write(|tx| meta_set(tx, "author", author))
+    }
+
+    /// Reads a value this device keeps about itself (`author`, and what sync stores).
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        meta_get(&self.conn, key)
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction, committed only if it returns `Ok`.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    // ---- creating documents -------------------------------------------------------------
+
+    fn insert_new<M: DocumentModel>(&self, view: &M, document: Document) -> Result<String> {
+        let mut doc = AutoCommit::new().with_actor(self.actor.clone());
+        autosurgeon::reconcile(&mut doc, view)?;
+        self.write(|tx| {
+            documents::commit(tx, &mut doc)?;
+            documents::insert(tx, view.id(), M::KIND, &mut doc)?;
+            projections::project(tx, &document)?;
+            Ok(view.id().to_string())
+        })
+    }
+
+    /// Creates a customer file and returns its id.
+    pub fn create_customer(&self, new: NewCustomer) -> Result<String> {
+        let c = new.build(new_id(), now_string())?;
+        self.insert_new(&c, Document::Customer(c.clone()))
+    }
+
+    /// Records a visit and returns its id.
+    pub fn create_visit(&self, new: NewVisit) -> Result<String> {
+        let mut new = new;
+        new.customer = parse_id(&new.customer)?;
+        let v = new.build(new_id(), now_string())?;
+        self.insert_new(&v, Document::Visit(v.clone()))
+    }
+
+    /// Starts a trip plan (as a draft) and returns its id.
+    pub fn create_trip_plan(&self, new: NewTripPlan) -> Result<String> {
+        let p = new.build(new_id(), now_string())?;
+        self.insert_new(&p, Document::TripPlan(p.clone()))
+    }
+
+    /// Starts an expense claim (as a draft) and returns its id.
+    pub fn create_expense_claim(&self, new: NewExpenseClaim) -> Result<String> {
+        let c = new.build(new_id(), now_string())?;
+        self.insert_new(&c, Document::ExpenseClaim(c.clone()))
+    }
+
+    // ---- reading and editing ---------------------------------------------------------------
+
+    /// Reads a document of kind `M`.
+    pub fn get<M: DocumentModel>(&self, id: &str) -> Result<M> {
+        let id = parse_id(id)?;
+        let doc = documents::load(&self.conn, &id, &self.actor)?.ok_or(Error::NotFound(id))?;
+        M::read(&doc)
+    }
+
+    /// Reads any document, whatever its kind.
+    pub fn document(&self, id: &str) -> Result<Document> {
+        let id = parse_id(id)?;
+        let doc = documents::load(&self.conn, &id, &self.actor)?.ok_or(Error::NotFound(id))?;
+        validate_document(&doc)
+    }
+
+    /// Applies `edits` to document `id` in one change, validates the result and commits it with
+    /// its projections. If an edit or the validation fails, nothing is written.
+    pub fn edit<M: DocumentModel>(&self, id: &str, edits: &[M::Edit]) -> Result<M>
+    where
+        Document: From<M>,
+        M: Clone,
+    {
+        let id = parse_id(id)?;
+        self.write(|tx| {
+            let mut doc = documents::load(tx, &id, &self.actor)?
+                .ok_or_else(|| Error::NotFound(id.clone()))?;
+            M::read(&doc)?;
+            let before = doc.get_heads();
+            for edit in edits {
+                M::apply_edit(&mut doc, edit)?;
+            }
+            let view = M::read(&doc)?;
+            if documents::commit(tx, &mut doc)?.is_some() {
+                documents::append(tx, &id, &mut doc, &before)?;
+                projections::project(tx, &Document::from(view.clone()))?;
+            }
+            Ok(view)
+        })
+    }
+
+    /// Reads a customer file.
+    pub fn customer(&self, id: &str) -> Result<Customer> {
+        self.get(id)
+    }
+
+    /// Edits a customer file.
+    pub fn update_customer(&self, id: &str, edits: &[CustomerEdit]) -> Result<Customer> {
+        self.edit(id, edits)
+    }
+
+    /// Reads a visit record.
+    pub fn visit(&self, id: &str) -> Result<Visit> {
+        self.get(id)
+    }
+
+    /// Edits a visit record.
+    pub fn update_visit(&self, id: &str, edits: &[VisitEdit]) -> Result<Visit> {
+        self.edit(id, edits)
+    }
+
+    /// Reads a trip plan.
+    pub fn trip_plan(&self, id: &str) -> Result<TripPlan> {
+        self.get(id)
+    }
+
+    /// Edits a trip plan.
+    pub fn update_trip_plan(&self, id: &str, edits: &[TripPlanEdit]) -> Result<TripPlan> {
+        self.edit(id, edits)
+    }
+
+    /// Reads an expense claim.
+    pub fn expense_claim(&self, id: &str) -> Result<ExpenseClaim> {
+        self.get(id)
+    }
+
+    /// Edits an expense claim.
+    pub fn update_expense_claim(
+        &self,
+        id: &str,
+        edits: &[ExpenseClaimEdit],
+    ) -> Result<ExpenseClaim> {
+        self.edit(id, edits)
+    }
+
+    /// Every field of document `id` that holds concurrent values, with each value and who wrote it.
+    pub fn conflicts(&self, id: &str) -> Result<Vec<Conflict>> {
+        let id = parse_id(id)?;
+        let mut doc = documents::load(&self.conn, &id, &self.actor)?.ok_or(Error::NotFound(id))?;
+        find_conflicts(&mut doc)
+    }
+
+    /// Ids and kinds of every document in the store (for export and checks; not for lists).
+    pub fn document_ids(&self) -> Result<Vec<(String, DocKind)>> {
+        documents::ids(&self.conn)
+    }
+
+    /// Checks the SQLite file's integrity (`PRAGMA integrity_check`); `Ok(())` if it is sound.
+    pub fn integrity_check(&self) -> Result<(), String> {
+        let result: rusqlite::Result<String> =
+            self.conn
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0));
+        match result {
+            Ok(s) if s == "ok" => Ok(()),
+            Ok(s) => Err(s),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    // ---- heads, as sync will need them ------------------------------------------------------
+
+    /// The current heads of document `id`.
+    pub fn heads(&self, id: &str) -> Result<Vec<ChangeHash>> {
+        let id = parse_id(id)?;
+        documents::heads(&self.conn, &id)?.ok_or(Error::NotFound(id))
+    }
+}
+
+impl From<Customer> for Document {
+    fn from(d: Customer) -> Self {
+        Document::Customer(d)
+    }
+}
+impl From<Visit> for Document {
+    fn from(d: Visit) -> Self {
+        Document::Visit(d)
+    }
+}
+impl From<TripPlan> for Document {
+    fn from(d: TripPlan) -> Self {
+        Document::TripPlan(d)
+    }
+}
+impl From<ExpenseClaim> for Document {
+    fn from(d: ExpenseClaim) -> Self {
+        Document::ExpenseClaim(d)
+    }
+}
+
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?
+        .execute([key, value])?;
+    Ok(())
+}
+
+/// The device's actor id: created with the file, in the same transaction as the schema, so two
+/// stores (two devices) never share one.
+fn load_or_create_actor(conn: &Connection) -> Result<ActorId> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let hex = match meta_get(&tx, "actor_id")? {
+        Some(hex) => hex,
+        None => {
+            let hex = ActorId::random().to_hex_string();
+            meta_set(&tx, "actor_id", &hex)?;
+            hex
+        }
+    };
+    tx.commit()?;
+    ActorId::try_from(hex.as_str()).map_err(|e| Error::Corrupt(format!("actor id in store: {e}")))
+}

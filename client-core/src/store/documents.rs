@@ -1,0 +1,155 @@
+//! Document bytes in SQLite: a compacted snapshot per document plus the incremental saves made
+//! since, compacted again when the increments outgrow the snapshot.
+//!
+//! Every function takes the connection or transaction it runs on; the callers in
+//! [`super::Store`] decide the transaction boundaries.
+
+use automerge::transaction::CommitOptions;
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::meta_get;
+use crate::error::{Error, Result};
+use crate::model::DocKind;
+use crate::model::fields::now_string;
+
+/// Encodes heads as comma-separated hex, the form the `heads` columns hold.
+pub(crate) fn encode_heads(heads: &[ChangeHash]) -> String {
+    let mut hex: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+    hex.sort();
+    hex.join(",")
+}
+
+/// Decodes the `heads` column form.
+pub(crate) fn decode_heads(s: &str) -> Result<Vec<ChangeHash>> {
+    s.split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| {
+            h.parse()
+                .map_err(|_| Error::Corrupt(format!("stored change hash '{h}'")))
+        })
+        .collect()
+}
+
+/// Loads document `id` with this device's actor, or `None` if the store does not have it.
+pub(crate) fn load(conn: &Connection, id: &str, actor: &ActorId) -> Result<Option<AutoCommit>> {
+    let snapshot: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT snapshot FROM documents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let Some(snapshot) = snapshot else {
+        return Ok(None);
+    };
+    let mut doc = AutoCommit::load(&snapshot)
+        .map_err(|e| Error::Corrupt(format!("stored document {id}: {e}")))?;
+    let mut stmt = conn
+        .prepare_cached("SELECT bytes FROM document_increments WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([id])?;
+    while let Some(row) = rows.next()? {
+        let bytes: Vec<u8> = row.get(0)?;
+        doc.load_incremental(&bytes)
+            .map_err(|e| Error::Corrupt(format!("stored change of {id}: {e}")))?;
+    }
+    Ok(Some(doc.with_actor(actor.clone())))
+}
+
+/// Commits the pending operations of `doc` as one change stamped with the time and the
+/// device's author name. Returns `None` if there was nothing to commit.
+pub(crate) fn commit(conn: &Connection, doc: &mut AutoCommit) -> Result<Option<ChangeHash>> {
+    let mut options = CommitOptions::default().with_time(chrono::Utc::now().timestamp());
+    if let Some(author) = meta_get(conn, "author")? {
+        options = options.with_message(author);
+    }
+    Ok(doc.commit_with(options))
+}
+
+/// Stores a document the store did not have.
+pub(crate) fn insert(
+    conn: &Connection,
+    id: &str,
+    kind: DocKind,
+    doc: &mut AutoCommit,
+) -> Result<()> {
+    let now = now_string();
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO documents(id, kind, snapshot, heads, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            id,
+            kind.as_str(),
+            doc.save(),
+            encode_heads(&doc.get_heads()),
+            now
+        ])?;
+    if inserted == 0 {
+        return Err(Error::Corrupt(format!("document {id} already exists")));
+    }
+    Ok(())
+}
+
+/// Stores what `doc` gained since `before`, compacting when the increments outgrow the snapshot.
+pub(crate) fn append(
+    conn: &Connection,
+    id: &str,
+    doc: &mut AutoCommit,
+    before: &[ChangeHash],
+) -> Result<()> {
+    let bytes = doc.save_after(before);
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let (snapshot_size, increments_size): (i64, i64) = conn
+        .prepare_cached("SELECT length(snapshot), increments_size FROM documents WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let heads = encode_heads(&doc.get_heads());
+    let grown = increments_size + bytes.len() as i64;
+    if grown > snapshot_size {
+        conn.prepare_cached("DELETE FROM document_increments WHERE doc_id = ?1")?
+            .execute([id])?;
+        conn.prepare_cached(
+            "UPDATE documents SET snapshot = ?2, increments_size = 0, heads = ?3, updated_at = ?4 WHERE id = ?1",
+        )?
+        .execute(params![id, doc.save(), heads, now_string()])?;
+    } else {
+        conn.prepare_cached("INSERT INTO document_increments(doc_id, bytes) VALUES (?1, ?2)")?
+            .execute(params![id, bytes])?;
+        conn.prepare_cached(
+            "UPDATE documents SET increments_size = ?2, heads = ?3, updated_at = ?4 WHERE id = ?1",
+        )?
+        .execute(params![id, grown, heads, now_string()])?;
+    }
+    Ok(())
+}
+
+/// The stored heads of `id`, without loading the document.
+pub(crate) fn heads(conn: &Connection, id: &str) -> Result<Option<Vec<ChangeHash>>> {
+    let heads: Option<String> = conn
+        .prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    heads.map(|h| decode_heads(&h)).transpose()
+}
+
+/// The kind of `id`, without loading the document.
+pub(crate) fn kind(conn: &Connection, id: &str) -> Result<Option<DocKind>> {
+    let kind: Option<String> = conn
+        .prepare_cached("SELECT kind FROM documents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    kind.map(|k| k.parse().map_err(|_| Error::UnknownKind(k)))
+        .transpose()
+}
+
+/// Every document id with its kind.
+pub(crate) fn ids(conn: &Connection) -> Result<Vec<(String, DocKind)>> {
+    let mut stmt = conn.prepare_cached("SELECT id, kind FROM documents ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind) = row?;
+        out.push((id, kind.parse().map_err(|_| Error::UnknownKind(kind))?));
+    }
+    Ok(out)
+}

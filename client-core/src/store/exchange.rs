@@ -1,0 +1,163 @@
+//! What sync reads from and writes to the store: heads, changes since given heads, merging
+//! bytes from elsewhere, and the heads the server has acknowledged.
+//!
+//! Merging validates the result with the same rules as local edits and writes it with its
+//! projections in one transaction; bytes that are damaged, of an unknown kind or that would make
+//! the document invalid change nothing.
+
+use automerge::{AutoCommit, ChangeHash};
+use serde::Serialize;
+
+use super::{Store, documents, projections};
+use crate::error::{Error, Result};
+use crate::ids::parse_id;
+use crate::model::{DocKind, id_of, kind_of, validate_document};
+
+/// What a merge did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeOutcome {
+    /// The document merged into.
+    pub id: String,
+    /// Its kind.
+    pub kind: DocKind,
+    /// Whether the store did not have the document before.
+    pub created: bool,
+    /// Whether the bytes brought anything new (false for duplicates).
+    pub changed: bool,
+}
+
+fn corrupt(e: impl std::fmt::Display) -> Error {
+    Error::Corrupt(e.to_string())
+}
+
+impl Store {
+    /// Merges a whole document (the output of [`Store::document_bytes`] or Automerge `save`)
+    /// into the store: creates it if new, otherwise adds whatever it has that the store lacks.
+    pub fn merge_from(&self, bytes: &[u8]) -> Result<MergeOutcome> {
+        let incoming = AutoCommit::load(bytes).map_err(corrupt)?;
+        kind_of(&incoming)?;
+        let id = id_of(&incoming).ok_or_else(|| corrupt("the document has no id"))?;
+        self.merge_changes(&id, bytes)
+    }
+
+    /// Merges changes of document `id` (raw changes, an incremental save or a whole document),
+    /// as received from sync. Duplicates are harmless.
+    pub fn merge_changes(&self, id: &str, bytes: &[u8]) -> Result<MergeOutcome> {
+        let id = parse_id(id)?;
+        self.write(|tx| {
+            let existing = documents::load(tx, &id, &self.actor)?;
+            let created = existing.is_none();
+            let mut doc =
+                existing.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor.clone()));
+            let before_kind = if created { None } else { Some(kind_of(&doc)?) };
+            let before = doc.get_heads();
+            doc.load_incremental(bytes).map_err(corrupt)?;
+            let missing = doc.get_missing_deps(&[]);
+            if !missing.is_empty() {
+                return Err(Error::MissingDependencies {
+                    id: id.clone(),
+                    missing: missing.len(),
+                });
+            }
+            let after = doc.get_heads();
+            if after.is_empty() {
+                return Err(corrupt("the data holds no changes"));
+            }
+            let document = validate_document(&doc)?;
+            if let Some(expected) = before_kind {
+                if expected != document.kind() {
+                    return Err(Error::WrongKind {
+                        id: id.clone(),
+                        expected: expected.as_str(),
+                        found: document.kind().to_string(),
+                    });
+                }
+            }
+            if document.id() != id {
+                return Err(Error::IdMismatch {
+                    expected: id.clone(),
+                    found: document.id().to_string(),
+                });
+            }
+            let changed = after != before;
+            if created {
+                documents::insert(tx, &id, document.kind(), &mut doc)?;
+            } else if changed {
+                documents::append(tx, &id, &mut doc, &before)?;
+            }
+            if changed {
+                projections::project(tx, &document)?;
+            }
+            Ok(MergeOutcome {
+                id: id.clone(),
+                kind: document.kind(),
+                created,
+                changed,
+            })
+        })
+    }
+
+    /// The changes of document `id` that are not in `heads` (every change for empty `heads`),
+    /// each as Automerge change bytes.
+    pub fn changes_since(&self, id: &str, heads: &[ChangeHash]) -> Result<Vec<Vec<u8>>> {
+        let id = parse_id(id)?;
+        let mut doc = documents::load(&self.conn, &id, &self.actor)?.ok_or(Error::NotFound(id))?;
+        Ok(doc
+            .get_changes(heads)
+            .into_iter()
+            .map(|mut c| c.bytes().into_owned())
+            .collect())
+    }
+
+    /// The whole document `id`, compacted, as Automerge `save` bytes.
+    pub fn document_bytes(&self, id: &str) -> Result<Vec<u8>> {
+        let id = parse_id(id)?;
+        let mut doc = documents::load(&self.conn, &id, &self.actor)?.ok_or(Error::NotFound(id))?;
+        Ok(doc.save())
+    }
+
+    /// Records the heads the server has acknowledged for document `id`.
+    pub fn set_acked_heads(&self, id: &str, heads: &[ChangeHash]) -> Result<()> {
+        let id = parse_id(id)?;
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached("UPDATE documents SET acked_heads = ?2 WHERE id = ?1")?
+                .execute(rusqlite::params![id, documents::encode_heads(heads)])?;
+            if n == 0 {
+                Err(Error::NotFound(id.clone()))
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    /// The heads the server has acknowledged for `id` (empty if it has acknowledged nothing).
+    pub fn acked_heads(&self, id: &str) -> Result<Vec<ChangeHash>> {
+        let id = parse_id(id)?;
+        let acked: Option<Option<String>> = rusqlite::OptionalExtension::optional(
+            self.conn
+                .prepare_cached("SELECT acked_heads FROM documents WHERE id = ?1")?
+                .query_row([&id], |r| r.get(0)),
+        )?;
+        match acked {
+            None => Err(Error::NotFound(id)),
+            Some(None) => Ok(Vec::new()),
+            Some(Some(h)) => documents::decode_heads(&h),
+        }
+    }
+
+    /// Documents with changes the server has not acknowledged: the unsent work.
+    pub fn unsent_documents(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM documents WHERE acked_heads IS NULL OR acked_heads <> heads ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The kind of document `id`, without loading it.
+    pub fn kind_of(&self, id: &str) -> Result<DocKind> {
+        let id = parse_id(id)?;
+        documents::kind(&self.conn, &id)?.ok_or(Error::NotFound(id))
+    }
+}

@@ -1,0 +1,222 @@
+//! Projection rows: the fields queries filter and sort on, one row per document, rewritten in
+//! the same transaction as the document's bytes.
+//!
+//! Follow-up dates live on the customer row and are recomputed whenever the customer or one of
+//! its visits is written, whichever arrives first on this device.
+
+use chrono::Duration;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::Result;
+use crate::model::Document;
+use crate::model::customer::{Customer, Tier};
+use crate::model::expense_claim::ExpenseClaim;
+use crate::model::fields::{parse_date, parse_time};
+use crate::model::trip_plan::TripPlan;
+use crate::model::visit::Visit;
+
+/// Writes the projection rows of `doc`.
+pub(crate) fn project(conn: &Connection, doc: &Document) -> Result<()> {
+    match doc {
+        Document::Customer(c) => customer(conn, c),
+        Document::Visit(v) => visit(conn, v),
+        Document::TripPlan(p) => trip_plan(conn, p),
+        Document::ExpenseClaim(e) => expense_claim(conn, e),
+    }
+}
+
+fn customer(conn: &Connection, c: &Customer) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO customers(id, name, customer_type, industry, territory, owner, tier, status,
+                               key_account, city, phone, contact_count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT(id) DO UPDATE SET
+            name = excluded.name, customer_type = excluded.customer_type, industry = excluded.industry,
+            territory = excluded.territory, owner = excluded.owner, tier = excluded.tier,
+            status = excluded.status, key_account = excluded.key_account, city = excluded.city,
+            phone = excluded.phone, contact_count = excluded.contact_count",
+    )?
+    .execute(params![
+        c.id,
+        c.name,
+        c.customer_type.as_str(),
+        c.industry,
+        c.territory,
+        c.owner,
+        c.tier.as_str(),
+        c.status.as_str(),
+        c.key_account,
+        c.city,
+        c.phone,
+        c.contacts.len() as i64,
+    ])?;
+    let rowid: i64 = conn
+        .prepare_cached("SELECT rowid FROM customers WHERE id = ?1")?
+        .query_row([&c.id], |r| r.get(0))?;
+    let contacts: Vec<String> = c
+        .contacts
+        .iter()
+        .map(|p| {
+            [
+                Some(&p.name),
+                p.title.as_ref(),
+                p.phone.as_ref(),
+                p.email.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+        })
+        .collect();
+    let city: String = [
+        c.province.as_deref(),
+        c.city.as_deref(),
+        c.address.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let notes = format!("{}\n{}", c.notes.as_str(), c.competitor_notes.as_str());
+    conn.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
+        .execute([rowid])?;
+    conn.prepare_cached(
+        "INSERT INTO customers_fts(rowid, name, contacts, city, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![rowid, c.name, contacts.join("\n"), city, notes])?;
+    refresh_followup(conn, &c.id)
+}
+
+fn visit(conn: &Connection, v: &Visit) -> Result<()> {
+    let previous_customer: Option<String> = conn
+        .prepare_cached("SELECT customer_id FROM visits WHERE id = ?1")?
+        .query_row([&v.id], |r| r.get(0))
+        .optional()?;
+    let local_date = v.local_date().map(|d| d.to_string()).unwrap_or_default();
+    let first_line: String = v
+        .summary
+        .as_str()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(120)
+        .collect();
+    conn.prepare_cached(
+        "INSERT INTO visits(id, customer_id, author, checkin_at, local_date, visit_type, outcome, next_followup, summary)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET
+            customer_id = excluded.customer_id, author = excluded.author, checkin_at = excluded.checkin_at,
+            local_date = excluded.local_date, visit_type = excluded.visit_type, outcome = excluded.outcome,
+            next_followup = excluded.next_followup, summary = excluded.summary",
+    )?
+    .execute(params![
+        v.id,
+        v.customer,
+        v.author,
+        v.checkin_at,
+        local_date,
+        v.visit_type.as_str(),
+        v.outcome.map(|o| o.as_str()),
+        v.next_followup,
+        first_line,
+    ])?;
+    if let Some(previous) = previous_customer.filter(|p| *p != v.customer) {
+        refresh_followup(conn, &previous)?;
+    }
+    refresh_followup(conn, &v.customer)
+}
+
+/// Recomputes the customer's last visit and next follow-up from its newest visit: the explicit
+/// date that visit set, or else its local day plus the tier's cadence.
+pub(crate) fn refresh_followup(conn: &Connection, customer_id: &str) -> Result<()> {
+    let tier: Option<String> = conn
+        .prepare_cached("SELECT tier FROM customers WHERE id = ?1")?
+        .query_row([customer_id], |r| r.get(0))
+        .optional()?;
+    let Some(tier) = tier else {
+        // The visit arrived before its customer; the customer's projection computes this.
+        return Ok(());
+    };
+    let last: Option<(String, String, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT checkin_at, local_date, next_followup FROM visits
+             WHERE customer_id = ?1 ORDER BY checkin_at DESC, id DESC LIMIT 1",
+        )?
+        .query_row([customer_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let (last_at, last_date, next, reason) = match last {
+        None => (None, None, None, None),
+        Some((at, date, Some(explicit))) => {
+            (Some(at), Some(date), Some(explicit), Some("explicit"))
+        }
+        Some((at, date, None)) => {
+            let cadence = tier.parse::<Tier>().ok().and_then(Tier::cadence_days);
+            let due = match (cadence, parse_date("local_date", &date)) {
+                (Some(days), Ok(d)) => Some((d + Duration::days(days)).to_string()),
+                _ => None,
+            };
+            let reason = due.as_ref().map(|_| "cadence");
+            (Some(at), Some(date), due, reason)
+        }
+    };
+    conn.prepare_cached(
+        "UPDATE customers SET last_visit_at = ?2, last_visit_date = ?3, next_followup = ?4, followup_reason = ?5
+         WHERE id = ?1",
+    )?
+    .execute(params![customer_id, last_at, last_date, next, reason])?;
+    Ok(())
+}
+
+fn trip_plan(conn: &Connection, p: &TripPlan) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO trip_plans(id, owner, approver, title, status, start_date, end_date, budget_amount, currency)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET
+            owner = excluded.owner, approver = excluded.approver, title = excluded.title,
+            status = excluded.status, start_date = excluded.start_date, end_date = excluded.end_date,
+            budget_amount = excluded.budget_amount, currency = excluded.currency",
+    )?
+    .execute(params![
+        p.id,
+        p.owner,
+        p.approver,
+        p.title,
+        p.status.as_str(),
+        p.start_date,
+        p.end_date,
+        p.budget.amount,
+        p.budget.currency,
+    ])?;
+    Ok(())
+}
+
+fn expense_claim(conn: &Connection, e: &ExpenseClaim) -> Result<()> {
+    let total = e.total()?;
+    let created = parse_time("created_at", &e.created_at)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    conn.prepare_cached(
+        "INSERT INTO expense_claims(id, owner, approver, title, status, trip_id, total_amount, currency, item_count, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT(id) DO UPDATE SET
+            owner = excluded.owner, approver = excluded.approver, title = excluded.title,
+            status = excluded.status, trip_id = excluded.trip_id, total_amount = excluded.total_amount,
+            currency = excluded.currency, item_count = excluded.item_count",
+    )?
+    .execute(params![
+        e.id,
+        e.owner,
+        e.approver,
+        e.title,
+        e.status.as_str(),
+        e.trip,
+        total.amount,
+        total.currency,
+        e.items.len() as i64,
+        created,
+    ])?;
+    Ok(())
+}
