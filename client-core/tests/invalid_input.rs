@@ -290,6 +290,7 @@ fn a_customer_needs_name_territory_and_owner() {
         name: "x".into(),
         territory: "t".into(),
         owner: "o".into(),
+        created_by: "o".into(),
         ..Default::default()
     };
     assert_invalid(
@@ -308,5 +309,48 @@ fn a_customer_needs_name_territory_and_owner() {
         "customer.owner",
         "spaces",
     );
-    assert!(d.store.create_customer(base).is_ok());
+    d.store.create_customer(base).unwrap();
+}
+
+#[test]
+fn dates_must_be_zero_padded_and_stored_times_utc() {
+    let d = device("phone");
+    let c = d
+        .store
+        .create_customer(new_customer("日期测试有限公司"))
+        .unwrap();
+    let v = |at: &str, next: Option<&str>| NewVisit {
+        customer: c.clone(),
+        author: "li.wei".into(),
+        checkin_at: at.into(),
+        utc_offset_minutes: 480,
+        next_followup: next.map(str::to_string),
+        ..Default::default()
+    };
+    assert_invalid(
+        d.store
+            .create_visit(v("2026-11-20T10:30:00Z", Some("2026-1-5"))),
+        "visit.next_followup",
+        "YYYY-MM-DD",
+    );
+    // A local time with an offset is accepted as input and stored in UTC.
+    let id = d
+        .store
+        .create_visit(v("2026-11-20T10:30:00+08:00", None))
+        .unwrap();
+    assert_eq!(
+        d.store.visit(&id).unwrap().checkin_at,
+        "2026-11-20T02:30:00Z"
+    );
+    // But a document that stores a non-UTC time is refused.
+    use automerge::transaction::Transactable;
+    let mut raw = automerge::AutoCommit::load(&d.store.document_bytes(&id).unwrap()).unwrap();
+    raw.put(automerge::ROOT, "checkin_at", "2026-11-20T10:30:00+08:00")
+        .unwrap();
+    let other = device("laptop");
+    let err = other.store.merge_from(&raw.save()).unwrap_err();
+    assert!(
+        err.to_string().contains("visit.checkin_at") && err.to_string().contains("UTC"),
+        "{err}"
+    );
 }

@@ -9,6 +9,7 @@ use super::edit::{append_text, list_find, list_push, list_remove, set_field, spl
 use super::fields::{
     Geo, Money, limit_text, require_text, string_enum, text_as_str, validate_username,
 };
+use super::fields::{check_entry_id, check_stored_time};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::new_id;
@@ -323,6 +324,7 @@ impl NewCustomer {
 }
 
 fn validate_contact(c: &Contact) -> Result<(), ValidationError> {
+    check_entry_id("contact", &c.id)?;
     require_text("name", &c.name, 100)?;
     for (field, value) in [
         ("title", &c.title),
@@ -384,6 +386,8 @@ impl DocumentModel for Customer {
         }
         limit_text("notes", self.notes.as_str(), 100_000).map_err(at)?;
         limit_text("competitor_notes", self.competitor_notes.as_str(), 100_000).map_err(at)?;
+        check_stored_time("created_at", &self.created_at).map_err(at)?;
+        validate_username("created_by", &self.created_by).map_err(at)?;
         Ok(())
     }
 

@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use super::edit::{list_find, list_push, list_remove, set_field};
 use super::fields::{
-    Money, limit_text, now_string, parse_date, parse_time, require_text, string_enum,
-    validate_currency, validate_username,
+    Money, limit_text, now_string, parse_date, require_text, string_enum, validate_currency,
+    validate_username,
 };
+use super::fields::{check_entry_id, check_stored_time};
 use super::trip_plan::{decide, decision_fields};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
@@ -241,6 +242,7 @@ impl DocumentModel for ExpenseClaim {
         }
         for (i, item) in self.items.iter().enumerate() {
             let within = |e: ValidationError| at(e.within(&format!("items[{i}]")));
+            check_entry_id("entry", &item.id).map_err(within)?;
             parse_date("date", &item.date).map_err(within)?;
             item.amount.validate("amount").map_err(within)?;
             if item.amount.currency != self.currency {
@@ -252,8 +254,13 @@ impl DocumentModel for ExpenseClaim {
                     ),
                 )));
             }
-            if let Some(d) = &item.description {
-                limit_text("description", d, 1000).map_err(within)?;
+            for (field, value, max) in [
+                ("description", &item.description, 1000),
+                ("invoice_photo", &item.invoice_photo, 500),
+            ] {
+                if let Some(v) = value {
+                    limit_text(field, v, max).map_err(within)?;
+                }
             }
         }
         self.total()?;
@@ -262,12 +269,14 @@ impl DocumentModel for ExpenseClaim {
             &self.submitted_at,
             &self.decided_at,
             &self.decided_by,
+            &self.decision_note,
         )
         .map_err(at)?;
+        check_stored_time("created_at", &self.created_at).map_err(at)?;
         if self.status == ClaimStatus::Paid {
             match (&self.paid_at, &self.paid_by) {
                 (Some(t), Some(by)) => {
-                    parse_time("paid_at", t).map_err(at)?;
+                    check_stored_time("paid_at", t).map_err(at)?;
                     validate_username("paid_by", by).map_err(at)?;
                 }
                 _ => {

@@ -172,13 +172,18 @@ impl Geo {
 }
 
 /// Parses a local calendar date, `YYYY-MM-DD`.
+///
+/// Only the zero-padded form is accepted, because projections compare dates as text.
 pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate, ValidationError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        ValidationError::new(
-            field,
-            format!("'{s}' is not a date: write it as YYYY-MM-DD, e.g. 2026-11-23"),
-        )
-    })
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.format("%Y-%m-%d").to_string() == s)
+        .ok_or_else(|| {
+            ValidationError::new(
+                field,
+                format!("'{s}' is not a date: write it as YYYY-MM-DD, e.g. 2026-11-23"),
+            )
+        })
 }
 
 /// Parses an RFC 3339 instant and returns it in UTC.
@@ -191,6 +196,36 @@ pub fn parse_time(field: &str, s: &str) -> Result<DateTime<Utc>, ValidationError
                 format!("'{s}' is not an RFC 3339 time: write it like 2026-11-23T09:30:00Z"),
             )
         })
+}
+
+/// Checks a stored instant is in the form documents use: RFC 3339, UTC (`Z`), whole seconds.
+///
+/// Projections sort these as text, which is only right for one canonical form.
+pub fn check_stored_time(field: &str, s: &str) -> Result<(), ValidationError> {
+    let t = parse_time(field, s)?;
+    if format_time(t) == s {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!(
+                "'{s}' must be stored in UTC with whole seconds, as {}",
+                format_time(t)
+            ),
+        ))
+    }
+}
+
+/// Checks a list entry carries a document-style id.
+pub fn check_entry_id(field: &str, id: &str) -> Result<(), ValidationError> {
+    if crate::ids::is_id(id) {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            format!("{field}.id"),
+            format!("'{id}' is not a lower-case UUID"),
+        ))
+    }
 }
 
 /// Formats an instant the way documents store it: RFC 3339, UTC, whole seconds.

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use super::edit::{list_push, list_remove, set_field};
 use super::fields::{
-    Money, limit_text, now_string, parse_date, parse_time, require_text, string_enum,
-    validate_username,
+    Money, limit_text, now_string, parse_date, require_text, string_enum, validate_username,
 };
+use super::fields::{check_entry_id, check_stored_time};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::{is_id, new_id};
@@ -211,6 +211,7 @@ impl DocumentModel for TripPlan {
         }
         for (i, v) in self.planned_visits.iter().enumerate() {
             let within = |e: ValidationError| at(e.within(&format!("planned_visits[{i}]")));
+            check_entry_id("entry", &v.id).map_err(within)?;
             if !is_id(&v.customer) {
                 return Err(within(ValidationError::new(
                     "customer",
@@ -235,8 +236,10 @@ impl DocumentModel for TripPlan {
             &self.submitted_at,
             &self.decided_at,
             &self.decided_by,
+            &self.decision_note,
         )
         .map_err(at)?;
+        check_stored_time("created_at", &self.created_at).map_err(at)?;
         Ok(())
     }
 
@@ -304,11 +307,15 @@ pub(crate) fn decision_fields<S: Copy + std::fmt::Display + PartialEq>(
     submitted_at: &Option<String>,
     decided_at: &Option<String>,
     decided_by: &Option<String>,
+    decision_note: &Option<String>,
 ) -> Result<(), ValidationError> {
+    if let Some(note) = decision_note {
+        limit_text("decision_note", note, 2000)?;
+    }
     let name = status.to_string();
     if name != "draft" {
         match submitted_at {
-            Some(t) => drop(parse_time("submitted_at", t)?),
+            Some(t) => check_stored_time("submitted_at", t)?,
             None => {
                 return Err(ValidationError::new(
                     "submitted_at",
@@ -320,7 +327,7 @@ pub(crate) fn decision_fields<S: Copy + std::fmt::Display + PartialEq>(
     if matches!(name.as_str(), "approved" | "rejected" | "paid") {
         match (decided_at, decided_by) {
             (Some(t), Some(by)) => {
-                parse_time("decided_at", t)?;
+                check_stored_time("decided_at", t)?;
                 validate_username("decided_by", by)?;
             }
             _ => {

@@ -10,6 +10,7 @@ use super::fields::{
     Geo, Money, limit_text, parse_date, parse_time, require_text, string_enum, text_as_str,
     validate_username,
 };
+use super::fields::{check_entry_id, check_stored_time};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::{is_id, new_id};
@@ -367,7 +368,8 @@ impl DocumentModel for Visit {
             )));
         }
         validate_username("author", &self.author).map_err(at)?;
-        parse_time("checkin_at", &self.checkin_at).map_err(at)?;
+        check_stored_time("checkin_at", &self.checkin_at).map_err(at)?;
+        check_stored_time("created_at", &self.created_at).map_err(at)?;
         if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
             return Err(at(ValidationError::new(
                 "utc_offset_minutes",
@@ -382,20 +384,39 @@ impl DocumentModel for Visit {
         }
         for (i, p) in self.people_met.iter().enumerate() {
             let within = |e: ValidationError| at(e.within(&format!("people_met[{i}]")));
+            check_entry_id("person", &p.id).map_err(within)?;
             require_text("name", &p.name, 100).map_err(within)?;
             if let Some(t) = &p.title {
                 limit_text("title", t, 100).map_err(within)?;
             }
         }
         limit_text("summary", self.summary.as_str(), 100_000).map_err(at)?;
+        for (part, text) in [
+            ("spin.situation", &self.spin.situation),
+            ("spin.problem", &self.spin.problem),
+            ("spin.implication", &self.spin.implication),
+            ("spin.need_payoff", &self.spin.need_payoff),
+        ] {
+            limit_text(part, text.as_str(), 20_000).map_err(at)?;
+        }
         for (i, c) in self.competitor_intel.iter().enumerate() {
             let within = |e: ValidationError| at(e.within(&format!("competitor_intel[{i}]")));
+            check_entry_id("entry", &c.id).map_err(within)?;
             require_text("competitor", &c.competitor, 200).map_err(within)?;
+            for (field, value) in [("product", &c.product), ("notes", &c.notes)] {
+                if let Some(v) = value {
+                    limit_text(field, v, 2000).map_err(within)?;
+                }
+            }
             validate_money("price", &c.price).map_err(within)?;
         }
         for (i, s) in self.samples.iter().enumerate() {
             let within = |e: ValidationError| at(e.within(&format!("samples[{i}]")));
+            check_entry_id("entry", &s.id).map_err(within)?;
             require_text("product", &s.product, 200).map_err(within)?;
+            if let Some(u) = &s.unit {
+                limit_text("unit", u, 50).map_err(within)?;
+            }
             if s.quantity <= 0 {
                 return Err(within(ValidationError::new(
                     "quantity",
@@ -413,8 +434,9 @@ impl DocumentModel for Visit {
         }
         for (i, c) in self.manager_comments.iter().enumerate() {
             let within = |e: ValidationError| at(e.within(&format!("manager_comments[{i}]")));
+            check_entry_id("entry", &c.id).map_err(within)?;
             validate_username("author", &c.author).map_err(within)?;
-            parse_time("at", &c.at).map_err(within)?;
+            check_stored_time("at", &c.at).map_err(within)?;
             require_text("text", &c.text, 5000).map_err(within)?;
         }
         Ok(())

@@ -153,3 +153,56 @@ pub(crate) fn ids(conn: &Connection) -> Result<Vec<(String, DocKind)>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::Store;
+    use crate::model::customer::{CustomerEdit, NewCustomer};
+
+    fn sizes(store: &Store, id: &str) -> (i64, i64, i64) {
+        store
+            .conn
+            .query_row(
+                "SELECT length(snapshot), increments_size, (SELECT count(*) FROM document_increments WHERE doc_id = ?1)
+                 FROM documents WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn increments_are_compacted_into_the_snapshot_when_they_outgrow_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("d.db")).unwrap();
+        let id = store
+            .create_customer(NewCustomer {
+                name: "华东精密机械有限公司".into(),
+                territory: "east".into(),
+                owner: "li".into(),
+                created_by: "li".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let (snapshot, _, _) = sizes(&store, &id);
+        let mut saw_increments = false;
+        let mut saw_compaction = false;
+        for n in 0..200 {
+            store
+                .update_customer(&id, &[CustomerEdit::AppendNotes(format!("第{n}条备注"))])
+                .unwrap();
+            let (snap, inc, rows) = sizes(&store, &id);
+            assert!(
+                inc <= snap,
+                "increments ({inc} bytes) outgrew the snapshot ({snap} bytes)"
+            );
+            saw_increments |= rows > 0;
+            saw_compaction |= rows == 0 && snap > snapshot;
+        }
+        assert!(saw_increments && saw_compaction);
+        // After all that, the document reads back whole.
+        let notes = store.customer(&id).unwrap().notes.as_str().to_string();
+        assert!(notes.contains("第0条备注") && notes.contains("第199条备注"));
+    }
+}

@@ -29,3 +29,41 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
         tx.commit()?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn schema(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY type, name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn migrating_step_by_step_equals_a_fresh_schema_and_is_idempotent() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh).unwrap();
+
+        // An old file: every migration but the last applied, as an older release left it.
+        let mut old = Connection::open_in_memory().unwrap();
+        for (i, sql) in MIGRATIONS.iter().enumerate().take(MIGRATIONS.len() - 1) {
+            old.execute_batch(sql).unwrap();
+            old.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+        }
+        migrate(&mut old).unwrap();
+        migrate(&mut old).unwrap();
+
+        assert_eq!(schema(&old), schema(&fresh));
+        let version: i64 = old
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+}
