@@ -75,10 +75,10 @@ fn walk(doc: &mut AutoCommit, obj: &ObjId, path: String, out: &mut Vec<Conflict>
                         });
                     }
                 }
-                if let Some((Value::Object(ty), child)) = doc.get(obj, key.as_str())? {
-                    if ty != ObjType::Text {
-                        walk(doc, &child, field, out)?;
-                    }
+                if let Some((Value::Object(ty), child)) = doc.get(obj, key.as_str())?
+                    && ty != ObjType::Text
+                {
+                    walk(doc, &child, field, out)?;
                 }
             }
         }

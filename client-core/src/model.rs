@@ -41,7 +41,7 @@ fields::string_enum! {
 }
 
 /// What every document kind provides to the store and the server.
-pub trait DocumentModel: Hydrate + Reconcile + Serialize + Sized {
+pub trait DocumentModel: Hydrate + Reconcile + Serialize + Clone + Into<Document> {
     /// The kind tag in the document root.
     const KIND: DocKind;
     /// One edit operation of this kind.
@@ -133,6 +133,10 @@ pub fn id_of(doc: &AutoCommit) -> Option<String> {
 /// A document of any kind, read and validated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "documents are read one at a time; boxing would add an allocation and clumsier matching"
+)]
 pub enum Document {
     /// A customer file.
     Customer(Customer),

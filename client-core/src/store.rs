@@ -181,11 +181,7 @@ impl Store {
 
     /// Applies `edits` to document `id` in one change, validates the result and commits it with
     /// its projections. If an edit or the validation fails, nothing is written.
-    pub fn edit<M: DocumentModel>(&self, id: &str, edits: &[M::Edit]) -> Result<M>
-    where
-        Document: From<M>,
-        M: Clone,
-    {
+    pub fn edit<M: DocumentModel>(&self, id: &str, edits: &[M::Edit]) -> Result<M> {
         let id = parse_id(id)?;
         self.write(|tx| {
             let mut doc = documents::load(tx, &id, &self.actor)?
@@ -198,7 +194,7 @@ impl Store {
             let view = M::read(&doc)?;
             if documents::commit(tx, &mut doc)?.is_some() {
                 documents::append(tx, &id, &mut doc, &before)?;
-                projections::project(tx, &Document::from(view.clone()))?;
+                projections::project(tx, &view.clone().into())?;
             }
             Ok(view)
         })

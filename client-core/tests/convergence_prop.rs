@@ -358,6 +358,7 @@ fn exchange(from: &Store, to: &Store, id: &str, carry: Carry, duplicate: bool) {
                     }
                 }
                 Err(Error::MissingDependencies { .. }) if carry == Carry::NewestFirst => {
+                    eprintln!("STAT refused");
                     assert_eq!(
                         to.heads(id).unwrap(),
                         heads_before,
@@ -536,7 +537,8 @@ fn run(s: &Scenario) {
         }
     }
 
-    exchange_all(&stores, &ids);
+    let rounds = exchange_all(&stores, &ids);
+    eprintln!("STAT rounds {rounds}");
 
     // 1. Identical documents, heads and conflict views.
     for id in &ids {
@@ -563,6 +565,7 @@ fn run(s: &Scenario) {
     }
 
     // 2. Identical projection rows, equal to those of a store that only saw the final documents.
+    eprintln!("STAT due {}", projections(origin, &customer_ids)["due"]);
     let expected = {
         let fresh = Store::open(dir.path().join("fresh.db")).unwrap();
         for id in &ids {
@@ -597,6 +600,9 @@ fn run(s: &Scenario) {
     for (d, id) in ids.iter().enumerate() {
         let doc = document_json(origin, id);
         let conflicts = origin.conflicts(id).unwrap();
+        for c in &conflicts {
+            eprintln!("STAT conflict {} {}", c.path, c.values.len());
+        }
         let mut edited: BTreeSet<&str> = BTreeSet::new();
         for ((_, field), sets) in model.sets.range((d, "")..(d + 1, "")) {
             edited.insert(field);
@@ -604,6 +610,7 @@ fn run(s: &Scenario) {
             let devices: BTreeSet<usize> = sets.iter().map(|(device, _)| *device).collect();
             let values: Vec<&Json> = sets.iter().map(|(_, v)| v).collect();
             let conflict = conflicts.iter().find(|c| c.path == *field);
+            eprintln!("STAT devices {}", devices.len());
             if devices.len() == 1 {
                 let (device, last) = sets.last().unwrap();
                 assert_eq!(

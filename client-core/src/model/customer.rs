@@ -370,13 +370,13 @@ impl DocumentModel for Customer {
         if let Some(g) = &self.geo {
             g.validate("geo").map_err(at)?;
         }
-        if let Some(d) = self.monthly_demand {
-            if d < 0 {
-                return Err(at(ValidationError::new(
-                    "monthly_demand",
-                    format!("{d} is negative"),
-                )));
-            }
+        if let Some(d) = self.monthly_demand
+            && d < 0
+        {
+            return Err(at(ValidationError::new(
+                "monthly_demand",
+                format!("{d} is negative"),
+            )));
         }
         if let Some(p) = &self.current_price {
             p.validate("current_price").map_err(at)?;

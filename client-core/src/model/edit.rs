@@ -111,12 +111,11 @@ pub(crate) fn list_find(
 ) -> Result<(ObjId, usize, ObjId)> {
     let list = object(doc, obj, key, ObjType::List, field)?;
     for index in 0..doc.length(&list) {
-        if let Some((Value::Object(ObjType::Map), entry)) = doc.get(&list, index)? {
-            if let Some((Value::Scalar(v), _)) = doc.get(&entry, "id")? {
-                if v.as_str() == Some(id) {
-                    return Ok((list, index, entry));
-                }
-            }
+        if let Some((Value::Object(ObjType::Map), entry)) = doc.get(&list, index)?
+            && let Some((Value::Scalar(v), _)) = doc.get(&entry, "id")?
+            && v.as_str() == Some(id)
+        {
+            return Ok((list, index, entry));
         }
     }
     Err(Error::NotFound(format!("{field} entry {id}")))

@@ -232,13 +232,13 @@ impl DocumentModel for ExpenseClaim {
         validate_username("approver", &self.approver).map_err(at)?;
         require_text("title", &self.title, 200).map_err(at)?;
         validate_currency("currency", &self.currency).map_err(at)?;
-        if let Some(t) = &self.trip {
-            if !is_id(t) {
-                return Err(at(ValidationError::new(
-                    "trip",
-                    format!("'{t}' is not a trip plan id"),
-                )));
-            }
+        if let Some(t) = &self.trip
+            && !is_id(t)
+        {
+            return Err(at(ValidationError::new(
+                "trip",
+                format!("'{t}' is not a trip plan id"),
+            )));
         }
         for (i, item) in self.items.iter().enumerate() {
             let within = |e: ValidationError| at(e.within(&format!("items[{i}]")));

@@ -123,14 +123,14 @@ impl Store {
                 return Err(corrupt("the data holds no changes"));
             }
             let document = validate_document(&doc)?;
-            if let Some(expected) = before_kind {
-                if expected != document.kind() {
-                    return Err(Error::WrongKind {
-                        id: id.clone(),
-                        expected: expected.as_str(),
-                        found: document.kind().to_string(),
-                    });
-                }
+            if let Some(expected) = before_kind
+                && expected != document.kind()
+            {
+                return Err(Error::WrongKind {
+                    id: id.clone(),
+                    expected: expected.as_str(),
+                    found: document.kind().to_string(),
+                });
             }
             if document.id() != id {
                 return Err(Error::IdMismatch {
