@@ -1,1 +1,9 @@
-//! placeholder
+//! Shared code of fieldsync's cross-crate tests and benchmark programs.
+//!
+//! - [`workload`]: a deterministic sales organisation (customers, contacts, a year of visits,
+//!   trip plans, expense claims) generated from a seed, at any size, for tests and benchmarks.
+//!
+//! The benchmark programs live in `src/bin/` (`bench_store`); they print figures and assert
+//! nothing about speed.
+
+pub mod workload;
