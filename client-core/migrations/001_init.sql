@@ -54,11 +54,20 @@ CREATE INDEX customers_next_followup ON customers(next_followup);
 CREATE INDEX customers_never_visited ON customers(name) WHERE last_visit_at IS NULL;
 
 -- Full-text search over name, contacts, city and notes. The trigram tokenizer matches any
--- substring of three or more characters, which works for Chinese text without a word list;
--- shorter terms are matched with LIKE over the same table. Its rowid is the customers rowid.
+-- substring of three or more characters, which works for Chinese text without a word list.
+-- Its rowid is the customers rowid.
 CREATE VIRTUAL TABLE customers_fts USING fts5(
     name, contacts, city, notes,
     tokenize = 'trigram'
+);
+
+-- Chinese search terms of one or two characters (华东, 苏州) are too short for trigrams: this
+-- index holds every single character and every pair of adjacent characters of the Chinese text
+-- of the same four fields, as space-separated tokens. Same rowid as customers_fts.
+CREATE VIRTUAL TABLE customers_grams USING fts5(
+    grams,
+    tokenize = 'unicode61',
+    detail = 'none'
 );
 
 CREATE TABLE visits (

@@ -14,7 +14,9 @@ mod exchange;
 mod migrations;
 mod projections;
 mod queries;
+mod search;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -29,7 +31,8 @@ use crate::model::expense_claim::{ExpenseClaim, ExpenseClaimEdit, NewExpenseClai
 use crate::model::fields::now_string;
 use crate::model::trip_plan::{NewTripPlan, TripPlan, TripPlanEdit};
 use crate::model::visit::{NewVisit, Visit, VisitEdit};
-use crate::model::{DocKind, Document, DocumentModel, validate_document};
+use crate::model::{DocKind, Document, DocumentModel, kind_of, validate_document};
+use documents::DocCache;
 
 pub use exchange::MergeOutcome;
 pub use queries::{
@@ -50,10 +53,21 @@ pub enum Durability {
 }
 
 /// Options for [`Store::open_with`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// Commit durability; [`Durability::Full`] by default.
     pub durability: Durability,
+    /// How many recently used documents to keep loaded in memory (64 by default, 0 for none).
+    pub doc_cache: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            durability: Durability::Full,
+            doc_cache: 64,
+        }
+    }
 }
 
 /// One device's store: an SQLite file of documents and projections.
@@ -61,6 +75,7 @@ pub struct Store {
     conn: Connection,
     actor: ActorId,
     path: PathBuf,
+    cache: RefCell<DocCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -93,7 +108,12 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         migrations::migrate(&mut conn)?;
         let actor = load_or_create_actor(&conn)?;
-        Ok(Store { conn, actor, path })
+        Ok(Store {
+            conn,
+            actor,
+            path,
+            cache: RefCell::new(DocCache::new(options.doc_cache)),
+        })
     }
 
     /// The file this store lives in.
@@ -167,26 +187,42 @@ impl Store {
 
     /// Reads a document of kind `M`.
     pub fn get<M: DocumentModel>(&self, id: &str) -> Result<M> {
+        self.with_doc(id, |doc| M::read(doc))
+    }
+
+    /// Runs `f` on document `id` (from the cache, or loaded), then keeps it cached.
+    /// `f` must leave the document as committed.
+    fn with_doc<T>(&self, id: &str, f: impl FnOnce(&mut AutoCommit) -> Result<T>) -> Result<T> {
         let id = parse_id(id)?;
-        let doc = documents::load(&self.conn, &id, &self.actor)?.ok_or(Error::NotFound(id))?;
-        M::read(&doc)
+        let mut cache = self.cache.borrow_mut();
+        let mut doc = cache
+            .take(&self.conn, &id, &self.actor)?
+            .ok_or_else(|| Error::NotFound(id.clone()))?;
+        let out = f(&mut doc);
+        cache.put(&id, doc);
+        out
     }
 
     /// Reads any document, whatever its kind.
     pub fn document(&self, id: &str) -> Result<Document> {
-        let id = parse_id(id)?;
-        let doc = documents::load(&self.conn, &id, &self.actor)?.ok_or(Error::NotFound(id))?;
-        validate_document(&doc)
+        self.with_doc(id, |doc| validate_document(doc))
     }
 
     /// Applies `edits` to document `id` in one change, validates the result and commits it with
     /// its projections. If an edit or the validation fails, nothing is written.
     pub fn edit<M: DocumentModel>(&self, id: &str, edits: &[M::Edit]) -> Result<M> {
         let id = parse_id(id)?;
-        self.write(|tx| {
-            let mut doc = documents::load(tx, &id, &self.actor)?
-                .ok_or_else(|| Error::NotFound(id.clone()))?;
-            M::read(&doc)?;
+        let (view, doc) = self.write(|tx| {
+            let taken = self.cache.borrow_mut().take(tx, &id, &self.actor)?;
+            let mut doc = taken.ok_or_else(|| Error::NotFound(id.clone()))?;
+            let found = kind_of(&doc)?;
+            if found != M::KIND {
+                return Err(Error::WrongKind {
+                    id: id.clone(),
+                    expected: M::KIND.as_str(),
+                    found: found.to_string(),
+                });
+            }
             let before = doc.get_heads();
             for edit in edits {
                 M::apply_edit(&mut doc, edit)?;
@@ -196,8 +232,11 @@ impl Store {
                 documents::append(tx, &id, &mut doc, &before)?;
                 projections::project(tx, &view.clone().into())?;
             }
-            Ok(view)
-        })
+            Ok((view, doc))
+        })?;
+        // Cached only once committed: a refused or failed edit leaves nothing behind.
+        self.cache.borrow_mut().put(&id, doc);
+        Ok(view)
     }
 
     /// Reads a customer file.
@@ -246,9 +285,7 @@ impl Store {
 
     /// Every field of document `id` that holds concurrent values, with each value and who wrote it.
     pub fn conflicts(&self, id: &str) -> Result<Vec<Conflict>> {
-        let id = parse_id(id)?;
-        let mut doc = documents::load(&self.conn, &id, &self.actor)?.ok_or(Error::NotFound(id))?;
-        find_conflicts(&mut doc)
+        self.with_doc(id, find_conflicts)
     }
 
     /// Ids and kinds of every document in the store (for export and checks; not for lists).

@@ -182,6 +182,16 @@ fn search_finds_chinese_text_in_name_contacts_city_and_notes() {
     );
     assert!(search("华东 刘洋").is_empty());
     assert!(search("上海").is_empty());
+    assert_eq!(search("华"), vec![target.clone()], "one character");
+    assert_eq!(
+        search("东精"),
+        vec![target.clone()],
+        "a pair across two words of the name"
+    );
+    assert!(
+        search("东北").is_empty(),
+        "both characters, but not adjacent"
+    );
     assert!(
         search("100%").is_empty(),
         "LIKE wildcards are taken literally"

@@ -5,7 +5,9 @@ use automerge::{AutoCommit, ROOT};
 use autosurgeon::{Hydrate, Reconcile, Text};
 use serde::Serialize;
 
-use super::edit::{append_text, list_find, list_push, list_remove, set_field, splice_text};
+use super::edit::{
+    append_text, list_find, list_push, list_remove, set_field, set_whole, splice_text,
+};
 use super::fields::{
     Geo, Money, limit_text, require_text, string_enum, text_as_str, validate_username,
 };
@@ -404,7 +406,7 @@ impl DocumentModel for Customer {
             E::City(v) => set_field(doc, r, "city", v),
             E::Address(v) => set_field(doc, r, "address", v),
             E::Phone(v) => set_field(doc, r, "phone", v),
-            E::Geo(v) => set_field(doc, r, "geo", v),
+            E::Geo(v) => set_whole(doc, r, "geo", v.as_ref()),
             E::Tier(v) => set_field(doc, r, "tier", v),
             E::KeyAccount(v) => set_field(doc, r, "key_account", v),
             E::MonthlyDemand(amount, unit) => {
@@ -412,7 +414,7 @@ impl DocumentModel for Customer {
                 set_field(doc, r, "demand_unit", unit)
             }
             E::CurrentSupplier(v) => set_field(doc, r, "current_supplier", v),
-            E::CurrentPrice(v) => set_field(doc, r, "current_price", v),
+            E::CurrentPrice(v) => set_whole(doc, r, "current_price", v.as_ref()),
             E::Status(v) => set_field(doc, r, "status", v),
             E::AppendNotes(t) => append_text(doc, r, "notes", "customer.notes", t),
             E::SpliceNotes {

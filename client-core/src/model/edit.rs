@@ -4,7 +4,7 @@
 //! different fields on two devices merge without either one overwriting the other.
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, Value};
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 use autosurgeon::{Hydrate, Reconcile, hydrate_prop, reconcile_insert, reconcile_prop};
 
 use crate::error::{Error, Result, ValidationError};
@@ -22,6 +22,38 @@ where
         !conflicted && hydrate_prop::<_, V, _, _>(doc, obj, key).ok().as_ref() == Some(value);
     if !unchanged {
         reconcile_prop(doc, obj, key, value)?;
+    }
+    Ok(())
+}
+
+/// Writes a small map value (money, a position) under `key` as a new object, replacing the old
+/// one whole, unless it already holds exactly that value.
+///
+/// Writing into the existing map instead would merge two concurrent sets field by field into a
+/// value nobody entered (one device's latitude with another's longitude); as a new object, two
+/// concurrent sets are two values of the field, kept and shown as a conflict.
+pub(crate) fn set_whole<V>(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: Option<&V>,
+) -> Result<()>
+where
+    V: Reconcile + Hydrate + PartialEq,
+{
+    let conflicted = doc.get_all(obj, key)?.len() > 1;
+    let current = hydrate_prop::<_, Option<V>, _, _>(doc, obj, key).ok();
+    if !conflicted && current.as_ref().map(Option::as_ref) == Some(value) {
+        return Ok(());
+    }
+    match value {
+        None => {
+            doc.put(obj, key, ScalarValue::Null)?;
+        }
+        Some(v) => {
+            doc.put_object(obj, key, ObjType::Map)?;
+            reconcile_prop(doc, obj, key, v)?;
+        }
     }
     Ok(())
 }

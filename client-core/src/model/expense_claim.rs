@@ -5,7 +5,7 @@ use automerge::{AutoCommit, ROOT};
 use autosurgeon::{Hydrate, Reconcile};
 use serde::Serialize;
 
-use super::edit::{list_find, list_push, list_remove, set_field};
+use super::edit::{list_find, list_push, list_remove, set_field, set_whole};
 use super::fields::{
     Money, limit_text, now_string, parse_date, require_text, string_enum, validate_currency,
     validate_username,
@@ -315,7 +315,7 @@ impl DocumentModel for ExpenseClaim {
             }
             E::ItemAmount { id, amount } => {
                 let (_, _, entry) = list_find(doc, r, "items", "expense_claim.items", id)?;
-                set_field(doc, &entry, "amount", amount)
+                set_whole(doc, &entry, "amount", Some(amount))
             }
             E::RemoveItem(id) => list_remove(doc, r, "items", "expense_claim.items", id),
             E::Approver(a) => set_field(doc, r, "approver", a),

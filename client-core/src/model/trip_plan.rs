@@ -5,7 +5,7 @@ use automerge::{AutoCommit, ROOT};
 use autosurgeon::{Hydrate, Reconcile};
 use serde::Serialize;
 
-use super::edit::{list_push, list_remove, set_field};
+use super::edit::{list_push, list_remove, set_field, set_whole};
 use super::fields::{
     Money, limit_text, now_string, parse_date, require_text, string_enum, validate_username,
 };
@@ -271,7 +271,7 @@ impl DocumentModel for TripPlan {
             E::RemovePlannedVisit(id) => {
                 list_remove(doc, r, "planned_visits", "trip_plan.planned_visits", id)
             }
-            E::Budget(m) => set_field(doc, r, "budget", m),
+            E::Budget(m) => set_whole(doc, r, "budget", Some(m)),
             E::Approver(a) => set_field(doc, r, "approver", a),
             E::Submit => {
                 set_field(doc, r, "status", &TripStatus::Submitted)?;

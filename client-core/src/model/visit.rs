@@ -5,7 +5,7 @@ use autosurgeon::{Hydrate, Reconcile, Text};
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
-use super::edit::{append_text, list_push, list_remove, object, set_field, splice_text};
+use super::edit::{append_text, list_push, list_remove, object, set_field, set_whole, splice_text};
 use super::fields::{
     Geo, Money, limit_text, parse_date, parse_time, require_text, string_enum, text_as_str,
     validate_username,
@@ -454,7 +454,7 @@ impl DocumentModel for Visit {
                 set_field(doc, r, "checkin_at", &super::fields::format_time(t))?;
                 set_field(doc, r, "utc_offset_minutes", utc_offset_minutes)
             }
-            E::Geo(g) => set_field(doc, r, "checkin_geo", g),
+            E::Geo(g) => set_whole(doc, r, "checkin_geo", g.as_ref()),
             E::Type(t) => set_field(doc, r, "visit_type", t),
             E::AddPerson {
                 name,
@@ -509,8 +509,8 @@ impl DocumentModel for Visit {
                 };
                 list_push(doc, r, "samples", "visit.samples", &s)
             }
-            E::QuoteAmount(m) => set_field(doc, r, "quote_amount", m),
-            E::OrderAmount(m) => set_field(doc, r, "order_amount", m),
+            E::QuoteAmount(m) => set_whole(doc, r, "quote_amount", m.as_ref()),
+            E::OrderAmount(m) => set_whole(doc, r, "order_amount", m.as_ref()),
             E::NextStep(s) => set_field(doc, r, "next_step", s),
             E::NextFollowup(d) => set_field(doc, r, "next_followup", d),
             E::AddComment { author, text } => {

@@ -42,15 +42,63 @@ pub(crate) fn load(conn: &Connection, id: &str, actor: &ActorId) -> Result<Optio
     };
     let mut doc = AutoCommit::load(&snapshot)
         .map_err(|e| Error::Corrupt(format!("stored document {id}: {e}")))?;
+    // All increments in one call: each call costs time in proportion to the whole document.
+    let mut increments = Vec::new();
     let mut stmt = conn
         .prepare_cached("SELECT bytes FROM document_increments WHERE doc_id = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([id])?;
     while let Some(row) = rows.next()? {
-        let bytes: Vec<u8> = row.get(0)?;
-        doc.load_incremental(&bytes)
+        increments.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+    }
+    if !increments.is_empty() {
+        doc.load_incremental(&increments)
             .map_err(|e| Error::Corrupt(format!("stored change of {id}: {e}")))?;
     }
     Ok(Some(doc.with_actor(actor.clone())))
+}
+
+/// Recently used documents, kept loaded: loading costs time in proportion to a document's
+/// whole history, and a rep edits the same few documents again and again.
+///
+/// An entry is used only while its heads equal the heads stored in the file, so a write through
+/// another connection to the same file is never missed.
+pub(crate) struct DocCache {
+    docs: Option<lru::LruCache<String, AutoCommit>>,
+}
+
+impl DocCache {
+    /// A cache of at most `capacity` documents (0 disables it).
+    pub(crate) fn new(capacity: usize) -> Self {
+        DocCache {
+            docs: std::num::NonZeroUsize::new(capacity).map(lru::LruCache::new),
+        }
+    }
+
+    /// Takes document `id` out of the cache if it is current, else loads it from `conn`.
+    pub(crate) fn take(
+        &mut self,
+        conn: &Connection,
+        id: &str,
+        actor: &ActorId,
+    ) -> Result<Option<AutoCommit>> {
+        if let Some(mut doc) = self.docs.as_mut().and_then(|d| d.pop(id)) {
+            let stored: Option<String> = conn
+                .prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            if stored.as_deref() == Some(encode_heads(&doc.get_heads()).as_str()) {
+                return Ok(Some(doc));
+            }
+        }
+        load(conn, id, actor)
+    }
+
+    /// Keeps `doc`, which must match what is committed to the file.
+    pub(crate) fn put(&mut self, id: &str, doc: AutoCommit) {
+        if let Some(docs) = self.docs.as_mut() {
+            docs.put(id.to_string(), doc);
+        }
+    }
 }
 
 /// Commits the pending operations of `doc` as one change stamped with the time and the

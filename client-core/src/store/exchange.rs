@@ -103,8 +103,8 @@ impl Store {
     pub fn merge_changes(&self, id: &str, bytes: &[u8]) -> Result<MergeOutcome> {
         let id = parse_id(id)?;
         check_whole(bytes)?;
-        self.write(|tx| {
-            let existing = documents::load(tx, &id, &self.actor)?;
+        let (outcome, doc) = self.write(|tx| {
+            let existing = self.cache.borrow_mut().take(tx, &id, &self.actor)?;
             let created = existing.is_none();
             let mut doc =
                 existing.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor.clone()));
@@ -147,32 +147,33 @@ impl Store {
             if changed {
                 projections::project(tx, &document)?;
             }
-            Ok(MergeOutcome {
+            let outcome = MergeOutcome {
                 id: id.clone(),
                 kind: document.kind(),
                 created,
                 changed,
-            })
-        })
+            };
+            Ok((outcome, doc))
+        })?;
+        self.cache.borrow_mut().put(&id, doc);
+        Ok(outcome)
     }
 
     /// The changes of document `id` that are not in `heads` (every change for empty `heads`),
     /// each as Automerge change bytes.
     pub fn changes_since(&self, id: &str, heads: &[ChangeHash]) -> Result<Vec<Vec<u8>>> {
-        let id = parse_id(id)?;
-        let mut doc = documents::load(&self.conn, &id, &self.actor)?.ok_or(Error::NotFound(id))?;
-        Ok(doc
-            .get_changes(heads)
-            .into_iter()
-            .map(|mut c| c.bytes().into_owned())
-            .collect())
+        self.with_doc(id, |doc| {
+            Ok(doc
+                .get_changes(heads)
+                .into_iter()
+                .map(|mut c| c.bytes().into_owned())
+                .collect())
+        })
     }
 
     /// The whole document `id`, compacted, as Automerge `save` bytes.
     pub fn document_bytes(&self, id: &str) -> Result<Vec<u8>> {
-        let id = parse_id(id)?;
-        let mut doc = documents::load(&self.conn, &id, &self.actor)?.ok_or(Error::NotFound(id))?;
-        Ok(doc.save())
+        self.with_doc(id, |doc| Ok(doc.save()))
     }
 
     /// Records the heads the server has acknowledged for document `id`.

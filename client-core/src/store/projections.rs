@@ -80,12 +80,32 @@ fn customer(conn: &Connection, c: &Customer) -> Result<()> {
     .collect::<Vec<_>>()
     .join(" ");
     let notes = format!("{}\n{}", c.notes.as_str(), c.competitor_notes.as_str());
-    conn.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
-        .execute([rowid])?;
-    conn.prepare_cached(
-        "INSERT INTO customers_fts(rowid, name, contacts, city, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![rowid, c.name, contacts.join("\n"), city, notes])?;
+    let contacts = contacts.join("\n");
+    let indexed: Option<(String, String, String, String)> = conn
+        .prepare_cached("SELECT name, contacts, city, notes FROM customers_fts WHERE rowid = ?1")?
+        .query_row([rowid], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    // Most edits (tier, status, phone) leave the searchable text as it was.
+    if indexed.as_ref()
+        != Some(&(
+            c.name.clone(),
+            contacts.clone(),
+            city.clone(),
+            notes.clone(),
+        ))
+    {
+        conn.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
+            .execute([rowid])?;
+        conn.prepare_cached("INSERT INTO customers_fts(rowid, name, contacts, city, notes) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![rowid, c.name, contacts, city, notes])?;
+        let grams = super::search::grams(&[&c.name, &contacts, &city, &notes]);
+        conn.prepare_cached("DELETE FROM customers_grams WHERE rowid = ?1")?
+            .execute([rowid])?;
+        conn.prepare_cached("INSERT INTO customers_grams(rowid, grams) VALUES (?1, ?2)")?
+            .execute(params![rowid, grams])?;
+    }
     refresh_followup(conn, &c.id)
 }
 

@@ -211,20 +211,6 @@ impl Filter {
     }
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
-fn like_pattern(term: &str) -> String {
-    let mut out = String::with_capacity(term.len() + 2);
-    out.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 fn customer_row(r: &Row<'_>) -> rusqlite::Result<CustomerRow> {
     Ok(CustomerRow {
         id: r.get(0)?,
@@ -275,24 +261,8 @@ impl Store {
         f.eq("status", q.status.map(|s| s.as_str().to_string()));
         f.eq("key_account", q.key_account);
         for term in q.search.as_deref().unwrap_or("").split_whitespace() {
-            let n = f.next_param();
-            if term.chars().count() >= 3 {
-                let phrase = format!("\"{}\"", term.replace('"', "\"\""));
-                f.raw(
-                    format!(
-                        "rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?{n})"
-                    ),
-                    [SqlValue::Text(phrase)],
-                );
-            } else {
-                f.raw(
-                    format!(
-                        "rowid IN (SELECT rowid FROM customers_fts WHERE name LIKE ?{n} ESCAPE '\\'
-                         OR contacts LIKE ?{n} ESCAPE '\\' OR city LIKE ?{n} ESCAPE '\\' OR notes LIKE ?{n} ESCAPE '\\')"
-                    ),
-                    [SqlValue::Text(like_pattern(term))],
-                );
-            }
+            let (condition, value) = super::search::term_condition(term, f.next_param());
+            f.raw(condition, [value]);
         }
         let limit = q.limit.unwrap_or(50);
         let offset = q.offset.unwrap_or(0);
@@ -339,6 +309,17 @@ impl Store {
     /// Customers due or overdue for a follow-up on `day` (a local date), optionally only one
     /// rep's: never-visited customers first, then by due date. Lost customers are left out.
     pub fn due_followups(&self, day: NaiveDate, owner: Option<&str>) -> Result<Vec<FollowUp>> {
+        self.due_followups_page(day, owner, None, 0)
+    }
+
+    /// One page of [`Store::due_followups`]: at most `limit` rows after skipping `offset`.
+    pub fn due_followups_page(
+        &self,
+        day: NaiveDate,
+        owner: Option<&str>,
+        limit: Option<u32>,
+        offset: u32,
+    ) -> Result<Vec<FollowUp>> {
         let mut f = Filter::default();
         f.raw("status <> 'lost'".to_string(), []);
         let n = f.next_param();
@@ -349,8 +330,10 @@ impl Store {
         f.eq("owner", owner.map(str::to_string));
         let sql = format!(
             "SELECT id, name, tier, owner, last_visit_date, next_followup, followup_reason, last_visit_at IS NULL
-             FROM customers {} ORDER BY last_visit_at IS NOT NULL, next_followup, name, id",
-            f.sql()
+             FROM customers {} ORDER BY last_visit_at IS NOT NULL, next_followup, name, id
+             LIMIT {} OFFSET {offset}",
+            f.sql(),
+            limit.map_or(-1, i64::from)
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(f.params.iter()), |r| {
