@@ -35,6 +35,12 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Value as Json, json};
 
+/// Fields the store writes as a pair, both halves at once.
+const PAIRS: &[(&str, &str)] = &[
+    ("checkin_at", "utc_offset_minutes"),
+    ("monthly_demand", "demand_unit"),
+];
+
 // ---- value pools --------------------------------------------------------------------------
 // Small pools, so that devices often set the same field to the same value, or to the value it
 // already holds (which writes nothing).
@@ -351,6 +357,34 @@ impl Model {
                 None => by_field.push((field, vec![value])),
             }
         }
+        // Fields written as a pair (a time and its offset) are both written whenever the pair
+        // is not already exactly what the edit sets, so concurrent pair edits never mix.
+        let mut pair_writes: Vec<(&'static str, bool, Json)> = Vec::new();
+        for (a, b) in PAIRS {
+            let values_of = |f: &str| {
+                by_field
+                    .iter()
+                    .find(|(g, _)| *g == f)
+                    .map(|(_, v)| v.clone())
+            };
+            let (Some(va), Some(vb)) = (values_of(a), values_of(b)) else {
+                continue;
+            };
+            let mut current = (before_json[*a].clone(), before_json[*b].clone());
+            let mut conflicted = before.get_all(ROOT, *a).unwrap().len() > 1
+                || before.get_all(ROOT, *b).unwrap().len() > 1;
+            let mut written = false;
+            for (x, y) in va.into_iter().zip(vb) {
+                if !conflicted && current == (x.clone(), y.clone()) {
+                    continue;
+                }
+                written = true;
+                conflicted = false;
+                current = (x, y);
+            }
+            pair_writes.push((a, written, current.0));
+            pair_writes.push((b, written, current.1));
+        }
         for (field, values) in by_field {
             let visible_before: Vec<String> = before
                 .get_all(ROOT, field)
@@ -375,6 +409,17 @@ impl Model {
             let mut winner =
                 Visible::Before(before.get(ROOT, field).unwrap().unwrap().1.to_string());
             let mut shown = before_json[field].clone();
+            let pair = pair_writes.iter().find(|(f, _, _)| *f == field).cloned();
+            let values = match pair {
+                Some((_, written, last)) => {
+                    if written {
+                        visible = vec![Visible::New];
+                        shown = last;
+                    }
+                    Vec::new()
+                }
+                None => values,
+            };
             for value in values {
                 if visible.len() == 1 && shown == value {
                     // The store skips a value the field already holds.

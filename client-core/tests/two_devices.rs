@@ -288,3 +288,53 @@ fn duplicate_and_reordered_changes_are_harmless() {
     let heads = b.store.heads(&id).unwrap();
     assert!(a.store.changes_since(&id, &heads).unwrap().is_empty());
 }
+
+#[test]
+fn concurrent_edits_of_a_pair_never_mix_into_a_pair_nobody_entered() {
+    let a = device("a");
+    let b = device("b");
+    let id = a
+        .store
+        .create_customer(new_customer("成对字段有限公司"))
+        .unwrap();
+    a.store
+        .update_customer(
+            &id,
+            &[CustomerEdit::MonthlyDemand(Some(20), Some("吨".into()))],
+        )
+        .unwrap();
+    b.store
+        .merge_from(&a.store.document_bytes(&id).unwrap())
+        .unwrap();
+
+    a.store
+        .update_customer(
+            &id,
+            &[CustomerEdit::MonthlyDemand(Some(20), Some("公斤".into()))],
+        )
+        .unwrap();
+    b.store
+        .update_customer(
+            &id,
+            &[CustomerEdit::MonthlyDemand(Some(40), Some("吨".into()))],
+        )
+        .unwrap();
+    send(&a.store, &b.store, &id);
+    send(&b.store, &a.store, &id);
+
+    let c = a.store.customer(&id).unwrap();
+    assert_eq!(c, b.store.customer(&id).unwrap());
+    let pair = (c.monthly_demand, c.demand_unit.as_deref());
+    assert!(
+        pair == (Some(20), Some("公斤")) || pair == (Some(40), Some("吨")),
+        "the pair mixed into {pair:?}"
+    );
+    let paths: Vec<String> = a
+        .store
+        .conflicts(&id)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(paths, ["monthly_demand", "demand_unit"]);
+}

@@ -6,7 +6,7 @@ use autosurgeon::{Hydrate, Reconcile, Text};
 use serde::Serialize;
 
 use super::edit::{
-    append_text, list_find, list_push, list_remove, set_field, set_whole, splice_text,
+    append_text, list_find, list_push, list_remove, set_field, set_pair, set_whole, splice_text,
 };
 use super::fields::{
     Geo, Money, limit_text, require_text, string_enum, text_as_str, validate_username,
@@ -410,8 +410,7 @@ impl DocumentModel for Customer {
             E::Tier(v) => set_field(doc, r, "tier", v),
             E::KeyAccount(v) => set_field(doc, r, "key_account", v),
             E::MonthlyDemand(amount, unit) => {
-                set_field(doc, r, "monthly_demand", amount)?;
-                set_field(doc, r, "demand_unit", unit)
+                set_pair(doc, r, ("monthly_demand", amount), ("demand_unit", unit))
             }
             E::CurrentSupplier(v) => set_field(doc, r, "current_supplier", v),
             E::CurrentPrice(v) => set_whole(doc, r, "current_price", v.as_ref()),

@@ -26,6 +26,42 @@ where
     Ok(())
 }
 
+/// Writes the fields of a pair that belong together (an amount and its unit, a time and its
+/// offset) always both, even one that is unchanged.
+///
+/// Skipping the unchanged half would let two concurrent pair edits mix into a pair nobody
+/// entered (one device's amount with the other's unit); writing both makes them two values of
+/// each field, shown as conflicts, with the same device's pair winning both.
+pub(crate) fn set_pair<A, B>(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    first: (&str, &A),
+    second: (&str, &B),
+) -> Result<()>
+where
+    A: Reconcile + Hydrate + PartialEq,
+    B: Reconcile + Hydrate + PartialEq,
+{
+    let unchanged = |doc: &AutoCommit, key: &str, same: bool| -> Result<bool> {
+        Ok(same && doc.get_all(obj, key)?.len() <= 1)
+    };
+    let a_same = hydrate_prop::<_, A, _, _>(doc, obj, first.0).ok().as_ref() == Some(first.1);
+    let b_same = hydrate_prop::<_, B, _, _>(doc, obj, second.0).ok().as_ref() == Some(second.1);
+    if unchanged(doc, first.0, a_same)? && unchanged(doc, second.0, b_same)? {
+        return Ok(());
+    }
+    // Automerge skips a put of the value a field already holds; deleting first makes the
+    // unchanged half a new write too.
+    for key in [first.0, second.0] {
+        if doc.get(obj, key)?.is_some() {
+            doc.delete(obj, key)?;
+        }
+    }
+    reconcile_prop(doc, obj, first.0, first.1)?;
+    reconcile_prop(doc, obj, second.0, second.1)?;
+    Ok(())
+}
+
 /// Writes a small map value (money, a position) under `key` as a new object, replacing the old
 /// one whole, unless it already holds exactly that value.
 ///

@@ -5,7 +5,9 @@ use autosurgeon::{Hydrate, Reconcile, Text};
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
-use super::edit::{append_text, list_push, list_remove, object, set_field, set_whole, splice_text};
+use super::edit::{
+    append_text, list_push, list_remove, object, set_field, set_pair, set_whole, splice_text,
+};
 use super::fields::{
     Geo, Money, limit_text, parse_date, parse_time, require_text, string_enum, text_as_str,
     validate_username,
@@ -451,8 +453,13 @@ impl DocumentModel for Visit {
                 utc_offset_minutes,
             } => {
                 let t = parse_time("visit.checkin_at", at)?;
-                set_field(doc, r, "checkin_at", &super::fields::format_time(t))?;
-                set_field(doc, r, "utc_offset_minutes", utc_offset_minutes)
+                let at = super::fields::format_time(t);
+                set_pair(
+                    doc,
+                    r,
+                    ("checkin_at", &at),
+                    ("utc_offset_minutes", utc_offset_minutes),
+                )
             }
             E::Geo(g) => set_whole(doc, r, "checkin_geo", g.as_ref()),
             E::Type(t) => set_field(doc, r, "visit_type", t),
