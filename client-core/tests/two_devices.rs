@@ -336,5 +336,5 @@ fn concurrent_edits_of_a_pair_never_mix_into_a_pair_nobody_entered() {
         .into_iter()
         .map(|c| c.path)
         .collect();
-    assert_eq!(paths, ["monthly_demand", "demand_unit"]);
+    assert_eq!(paths, ["demand_unit", "monthly_demand"]);
 }
