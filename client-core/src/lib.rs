@@ -34,6 +34,7 @@ pub mod conflicts;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod protocol;
 pub mod store;
 
 pub use error::{Error, Result, ValidationError};

@@ -1,0 +1,138 @@
+//! Wire types of the sync protocol (v1), shared by the server and every client.
+//!
+//! One sync round is one `POST /v1/sync` whose body is a CBOR [`SyncRequest`]; the answer is a
+//! CBOR [`SyncResponse`]. The device sends the highest log sequence number it has received (its
+//! cursor) and, per document, the Automerge changes the server has not acknowledged. The server
+//! answers per pushed document (accepted with its new heads, or rejected with the rule and a
+//! reason), and with everything logged after the cursor in the device's scope: changes, whole
+//! documents for documents that entered the scope, and revocations for those that left it.
+//! Large answers come in pages (`more`).
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The content type of sync bodies.
+pub const CBOR_CONTENT_TYPE: &str = "application/cbor";
+
+/// One sync round, from the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// The highest log sequence number the device has received (0 on a new device).
+    pub cursor: u64,
+    /// Unsent changes, per document.
+    #[serde(default)]
+    pub push: Vec<PushDocument>,
+}
+
+/// The changes of one document the server has not acknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushDocument {
+    /// Document id.
+    pub id: String,
+    /// Automerge changes, each as its own byte string.
+    pub changes: Vec<ByteBuf>,
+}
+
+/// The server's answer to one round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// Pushed documents the server took, with the heads it now has for each.
+    pub accepted: Vec<Accepted>,
+    /// Pushed documents the server refused; nothing of them was stored.
+    pub rejected: Vec<Rejected>,
+    /// Documents with news for the device: changes, or the whole document.
+    pub documents: Vec<PulledDocument>,
+    /// Documents that left the device's scope: the device deletes its copy.
+    pub revoked: Vec<String>,
+    /// The cursor to send next round.
+    pub cursor: u64,
+    /// Whether more is waiting: run another round.
+    pub more: bool,
+}
+
+/// A pushed document the server stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// Document id.
+    pub id: String,
+    /// The server's heads of the document after the push, hex.
+    pub heads: Vec<String>,
+}
+
+/// A pushed document the server refused, whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// Document id.
+    pub id: String,
+    /// Which rule it broke: `schema`, `scope`, `field_rights`, `approval`, `corrupt`,
+    /// `missing_dependencies`, `kind`.
+    pub rule: String,
+    /// What was wrong, for the user.
+    pub reason: String,
+}
+
+/// News about one document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PulledDocument {
+    /// Document id.
+    pub id: String,
+    /// Whether `data` is the whole document (Automerge `save`) rather than changes.
+    pub snapshot: bool,
+    /// Automerge data: a saved document or concatenated changes.
+    pub data: ByteBuf,
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeError(pub String);
+
+/// Encodes a protocol message as CBOR.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and these types always serialize.
+    if let Err(e) = ciborium::into_writer(value, &mut out) {
+        unreachable!("CBOR encoding into memory failed: {e}");
+    }
+    out
+}
+
+/// Decodes a protocol message from CBOR, with a message that says what was wrong.
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, DecodeError> {
+    ciborium::from_reader(bytes).map_err(|e| DecodeError(match e {
+        ciborium::de::Error::Io(_) => "the body is truncated: send the whole CBOR message".to_string(),
+        ciborium::de::Error::Syntax(at) => format!("the body is not valid CBOR (at byte {at})"),
+        ciborium::de::Error::Semantic(_, msg) => format!("the body does not match the protocol: {msg}"),
+        ciborium::de::Error::RecursionLimitExceeded => "the body is nested too deeply".to_string(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_and_bad_bodies_say_why() {
+        let req = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            cursor: 42,
+            push: vec![PushDocument { id: "x".into(), changes: vec![ByteBuf::from(vec![1, 2, 3])] }],
+        };
+        let bytes = encode(&req);
+        assert_eq!(decode::<SyncRequest>(&bytes).unwrap(), req);
+        assert!(decode::<SyncRequest>(&bytes[..bytes.len() - 2]).unwrap_err().0.contains("truncated"));
+        assert!(decode::<SyncRequest>(b"\xff\xff").is_err());
+        let wrong = encode(&serde_json::json!({"protocol": "one", "cursor": 1}));
+        assert!(decode::<SyncRequest>(&wrong).unwrap_err().0.contains("does not match"));
+    }
+}
