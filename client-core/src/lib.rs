@@ -30,6 +30,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod chunks;
 pub mod conflicts;
 pub mod error;
 pub mod ids;

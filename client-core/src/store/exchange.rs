@@ -5,12 +5,11 @@
 //! projections in one transaction; bytes that are damaged, of an unknown kind or that would make
 //! the document invalid change nothing.
 
-use automerge::{
-    AutoCommit, Automerge, Change, ChangeHash, LoadOptions, OnPartialLoad, VerificationMode,
-};
+use automerge::{AutoCommit, ChangeHash};
 use serde::Serialize;
 
 use super::{Store, documents, projections};
+use crate::chunks::check_whole;
 use crate::error::{Error, Result};
 use crate::ids::parse_id;
 use crate::model::{DocKind, id_of, kind_of, validate_document};
@@ -30,61 +29,6 @@ pub struct MergeOutcome {
 
 fn corrupt(e: impl std::fmt::Display) -> Error {
     Error::Corrupt(e.to_string())
-}
-
-/// The first bytes of every Automerge chunk.
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-
-/// Checks that `bytes` is a sequence of whole, well-formed Automerge chunks (documents or
-/// changes), each with a valid checksum.
-///
-/// Automerge's incremental load keeps the chunks that parse and skips the rest; a merge must
-/// either take all of the data or refuse it, so the data is checked whole first.
-fn check_whole(bytes: &[u8]) -> Result<()> {
-    if bytes.is_empty() {
-        return Err(corrupt("the data is empty"));
-    }
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        // magic (4) | checksum (4) | chunk type (1) | length (LEB128) | body
-        if rest.len() < 10 || rest[..4] != MAGIC {
-            return Err(corrupt("the data is not an Automerge document or change"));
-        }
-        let (len, len_bytes) =
-            read_uleb(&rest[9..]).ok_or_else(|| corrupt("a chunk header is damaged"))?;
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| l.checked_add(9 + len_bytes))
-            .filter(|&end| end <= rest.len())
-            .ok_or_else(|| corrupt("the data is truncated"))?;
-        let chunk = &rest[..end];
-        match rest[8] {
-            0 => {
-                let options = LoadOptions::new()
-                    .on_partial_load(OnPartialLoad::Error)
-                    .verification_mode(VerificationMode::Check);
-                Automerge::load_with_options(chunk, options).map_err(corrupt)?;
-            }
-            1 | 2 => {
-                Change::from_bytes(chunk.to_vec()).map_err(corrupt)?;
-            }
-            other => return Err(corrupt(format!("unknown chunk type {other}"))),
-        }
-        rest = &rest[end..];
-    }
-    Ok(())
-}
-
-/// Reads an unsigned LEB128 number: its value and how many bytes it took.
-fn read_uleb(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value: u64 = 0;
-    for (i, b) in bytes.iter().take(10).enumerate() {
-        value |= u64::from(b & 0x7f).checked_shl(7 * i as u32)?;
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
 }
 
 impl Store {
