@@ -1,7 +1,23 @@
 //! fieldsync relay server.
 //!
-//! The axum relay that devices sync with: accounts, JWT auth, access control, validation of
-//! every pushed document with client-core's rules, and the change-log sync protocol. It depends
-//! on client-core for the document model so that a rule is written once and enforced on both
-//! sides. The protocol and storage are built by the server + sync work; this crate is the place
-//! they go.
+//! The axum relay devices sync with: accounts, JWT auth, access control, validation of every
+//! pushed document with client-core's rules, and the change-log sync protocol of
+//! `docs/PROTOCOL.md`. It depends on client-core for the document model, so a rule is written
+//! once and enforced on both sides.
+//!
+//! - [`app`]: routes and the HTTP layer; [`app::router`] is the whole server.
+//! - [`service`]: the sync round and the handover as plain functions over storage.
+//! - [`access`]: scope and write rights.
+//! - [`accounts`]: passwords, access and refresh tokens, login rate limits.
+//! - [`storage`]: the storage trait and its SQLite backend.
+
+pub mod access;
+pub mod accounts;
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod service;
+pub mod storage;
+
+pub use app::{AppState, router};

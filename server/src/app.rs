@@ -1,0 +1,315 @@
+//! The HTTP layer: routes, the auth extractor, request parsing, limits and tracing.
+//! `router(state)` is the whole server; the binary only parses configuration and serves it.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use fieldsync_core::protocol::{CBOR_CONTENT_TYPE, SyncRequest, decode, encode};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::json;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+use crate::access::Principal;
+use crate::accounts::{
+    Claims, LoginLimiter, TokenKeys, hash_refresh, new_refresh_token, verify_password,
+};
+use crate::error::AppError;
+use crate::service::Core;
+use crate::storage::{RefreshUse, Session, User};
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 16 << 20;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Sync, storage, metrics.
+    pub core: Arc<Core>,
+    /// Token keys and lifetimes.
+    pub keys: Arc<TokenKeys>,
+    /// Failed-login limiter.
+    pub limiter: Arc<LoginLimiter>,
+    /// Cancelled on shutdown, ending live streams.
+    pub shutdown: CancellationToken,
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/refresh", post(refresh))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/sync", post(sync))
+        .route("/v1/events", get(events))
+        .route("/v1/handover", post(handover))
+        .fallback(|| async { AppError::NotFound("no such endpoint: see docs/PROTOCOL.md".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn count_requests(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    state.core.metrics.requests.inc();
+    next.run(req).await
+}
+
+/// The verified caller of a request.
+pub struct Authed {
+    /// Who, with their current role and team.
+    pub principal: Principal,
+    /// The token's claims.
+    pub claims: Claims,
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            AppError::Unauthenticated(
+                "no Authorization header: log in and send 'Bearer <token>'".into(),
+            )
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                AppError::Unauthenticated(
+                    "the Authorization header must be 'Bearer <token>'".into(),
+                )
+            })?;
+        let claims = state.keys.verify(token)?;
+        let core = state.core.clone();
+        let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
+        let principal = tokio::task::spawn_blocking(move || -> Result<Principal, AppError> {
+            if !core.storage.session_active(&sid)? {
+                return Err(AppError::Unauthenticated(
+                    "this device was logged out: log in again".into(),
+                ));
+            }
+            core.principal(&sub)?.ok_or_else(|| {
+                AppError::Unauthenticated("the account is disabled or gone: ask your admin".into())
+            })
+        })
+        .await??;
+        Ok(Authed { principal, claims })
+    }
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, AppError> {
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::BadRequest(format!("the JSON body is not valid: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    username: String,
+    password: String,
+    device_name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandoverRequest {
+    from: String,
+    to: String,
+}
+
+fn user_json(u: &User) -> serde_json::Value {
+    json!({ "username": u.username, "role": u.role, "territories": u.territories, "manager": u.manager })
+}
+
+/// Issues an access token and a refresh token for a session.
+fn token_pair(state: &AppState, user: &User, session: &str) -> Result<serde_json::Value, AppError> {
+    let access = state
+        .keys
+        .issue(&user.username, user.role.as_str(), session)?;
+    let (refresh, hash) = new_refresh_token()?;
+    let expires = chrono::Utc::now().timestamp() + state.keys.refresh_ttl.as_secs() as i64;
+    state.core.storage.store_refresh(&hash, session, expires)?;
+    Ok(json!({
+        "access_token": access,
+        "refresh_token": refresh,
+        "expires_in": state.keys.access_ttl.as_secs(),
+        "user": user_json(user),
+    }))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let req: LoginRequest = parse_json(&body)?;
+    if req.device_name.trim().is_empty() || req.device_name.chars().count() > 100 {
+        return Err(AppError::Invalid(
+            "device_name must be 1 to 100 characters".into(),
+        ));
+    }
+    state.limiter.check(&req.username)?;
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let user = st.core.storage.user(&req.username)?;
+        let ok = user
+            .as_ref()
+            .is_some_and(|u| !u.disabled && verify_password(&req.password, &u.password_hash));
+        let Some(user) = user.filter(|_| ok) else {
+            st.limiter.failed(&req.username);
+            return Err(AppError::Unauthenticated(
+                "wrong user name or password, or the account is disabled".into(),
+            ));
+        };
+        st.limiter.succeeded(&req.username);
+        let session_id = hex::encode(crate::accounts::random_bytes::<16>()?);
+        st.core.storage.create_session(&Session {
+            id: session_id.clone(),
+            username: user.username.clone(),
+            device_name: req.device_name.trim().to_string(),
+            created_at: chrono::Utc::now().timestamp(),
+        })?;
+        token_pair(&st, &user, &session_id).map(Json)
+    })
+    .await?
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let req: RefreshRequest = parse_json(&body)?;
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let storage = &st.core.storage;
+        match storage.use_refresh(&hash_refresh(&req.refresh_token), chrono::Utc::now().timestamp())? {
+            RefreshUse::Valid(session) => {
+                let user = storage
+                    .user(&session.username)?
+                    .filter(|u| !u.disabled)
+                    .ok_or_else(|| AppError::Unauthenticated("the account is disabled or gone: ask your admin".into()))?;
+                token_pair(&st, &user, &session.id).map(Json)
+            }
+            RefreshUse::Replayed(session) => {
+                storage.revoke_session(&session)?;
+                tracing::warn!(%session, "refresh token replayed: session revoked");
+                Err(AppError::Unauthenticated(
+                    "this refresh token was already used, so the device session was closed for safety: log in again".into(),
+                ))
+            }
+            RefreshUse::Invalid => Err(AppError::Unauthenticated("the refresh token is unknown or expired: log in again".into())),
+        }
+    })
+    .await?
+}
+
+async fn logout(State(state): State<AppState>, auth: Authed) -> Result<StatusCode, AppError> {
+    let core = state.core.clone();
+    tokio::task::spawn_blocking(move || core.storage.revoke_session(&auth.claims.sid)).await??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sync(
+    State(state): State<AppState>,
+    auth: Authed,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with(CBOR_CONTENT_TYPE) {
+        return Ok((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Json(json!({"error": "unsupported_media_type", "message": "send the sync request as application/cbor"})),
+        )
+            .into_response());
+    }
+    let req: SyncRequest = decode(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let started = Instant::now();
+    let core = state.core.clone();
+    let resp = tokio::task::spawn_blocking(move || core.sync(&auth.principal, req)).await??;
+    state.core.metrics.sync_rounds.inc();
+    state
+        .core
+        .metrics
+        .sync_seconds
+        .observe(started.elapsed().as_secs_f64());
+    Ok(([(CONTENT_TYPE, CBOR_CONTENT_TYPE)], encode(&resp)).into_response())
+}
+
+async fn events(
+    State(state): State<AppState>,
+    auth: Authed,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let who = auth.principal;
+    let notices =
+        BroadcastStream::new(state.core.notices.subscribe()).filter_map(
+            move |notice| match notice {
+                Ok(n) if who.sees(&n.scope, n.customer.as_ref()) => Some(Ok(Event::default()
+                    .event("changed")
+                    .data(json!({"seq": n.seq}).to_string()))),
+                // Missed notices: tell the device to sync anyway.
+                Err(_) => Some(Ok(Event::default().event("changed").data("{}"))),
+                Ok(_) => None,
+            },
+        );
+    let stream =
+        futures_util::StreamExt::take_until(notices, state.shutdown.clone().cancelled_owned());
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+async fn handover(
+    State(state): State<AppState>,
+    auth: Authed,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let req: HandoverRequest = parse_json(&body)?;
+    let core = state.core.clone();
+    let moved =
+        tokio::task::spawn_blocking(move || core.handover(&auth.principal, &req.from, &req.to))
+            .await??;
+    Ok(Json(json!({ "customers": moved })))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.core.metrics.render(),
+    )
+}

@@ -1,0 +1,272 @@
+//! `fieldsync-server`: serve the relay, or manage its users.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use fieldsync_server::accounts::hash_password;
+use fieldsync_server::config::{Config, build_state, open_storage};
+use fieldsync_server::router;
+use fieldsync_server::storage::{Role, Storage, User};
+
+#[derive(Parser)]
+#[command(
+    name = "fieldsync-server",
+    version,
+    about = "The fieldsync relay server"
+)]
+struct Cli {
+    /// Directory of the database and the signing key.
+    #[arg(
+        long,
+        env = "FIELDSYNC_DATA_DIR",
+        global = true,
+        default_value = "./fieldsync-data"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the sync API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "FIELDSYNC_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Signing key file (default: <data-dir>/jwt.key, created on first start).
+        #[arg(long, env = "FIELDSYNC_JWT_KEY_FILE")]
+        jwt_key_file: Option<PathBuf>,
+        /// Access token lifetime in seconds.
+        #[arg(long, env = "FIELDSYNC_ACCESS_TTL", default_value_t = 900)]
+        access_ttl_secs: u64,
+        /// Refresh token lifetime in days.
+        #[arg(long, env = "FIELDSYNC_REFRESH_TTL_DAYS", default_value_t = 45)]
+        refresh_ttl_days: u64,
+        /// Documents kept in memory at most.
+        #[arg(long, env = "FIELDSYNC_CACHE_DOCUMENTS", default_value_t = 2000)]
+        cache_documents: usize,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input (or the variable --password-env names).
+    Add {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// rep, manager or admin.
+        #[arg(long)]
+        role: String,
+        /// A territory (repeat for several).
+        #[arg(long = "territory")]
+        territories: Vec<String>,
+        /// The user's manager.
+        #[arg(long)]
+        manager: Option<String>,
+        /// Read the password from this environment variable instead of standard input.
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Disable a user: no more logins, refreshes or syncs; their devices are logged out.
+    Disable {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            jwt_key_file,
+            access_ttl_secs,
+            refresh_ttl_days,
+            cache_documents,
+        } => {
+            let mut config = Config::new(&cli.data_dir);
+            config.jwt_key_file = jwt_key_file;
+            config.access_ttl = Duration::from_secs(access_ttl_secs.max(1));
+            config.refresh_ttl = Duration::from_secs(refresh_ttl_days.max(1) * 24 * 3600);
+            config.cache_documents = cache_documents;
+            serve(config, &listen)
+        }
+        Command::User { command } => users(&cli.data_dir, command),
+    }
+}
+
+fn serve(config: Config, listen: &str) -> Result<(), String> {
+    let state = build_state(&config).map_err(|e| e.to_string())?;
+    if state
+        .core
+        .storage
+        .users()
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        eprintln!(
+            "no users yet: add the first admin with\n  fieldsync-server --data-dir {} user add --username admin --role admin",
+            config.data_dir.display()
+        );
+    }
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(%addr, data_dir = %config.data_dir.display(), "fieldsync-server listening");
+        println!("listening on {addr}");
+        let _ = std::io::stdout().flush();
+        let shutdown = state.shutdown.clone();
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(async move {
+                wait_for_signal().await;
+                tracing::info!("shutting down");
+                shutdown.cancel();
+            })
+            .await
+            .map_err(|e| format!("server failed: {e}"))
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn read_password(password_env: Option<String>) -> Result<String, String> {
+    let password = match password_env {
+        Some(var) => std::env::var(&var).map_err(|_| format!("the variable {var} is not set"))?,
+        None => {
+            if std::io::stdin().is_terminal() {
+                eprint!("password: ");
+                let _ = std::io::stderr().flush();
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the password: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    if password.chars().count() < 8 {
+        return Err("the password must be at least 8 characters".into());
+    }
+    Ok(password)
+}
+
+fn users(data_dir: &std::path::Path, command: UserCommand) -> Result<(), String> {
+    let storage = open_storage(data_dir).map_err(|e| e.to_string())?;
+    match command {
+        UserCommand::Add {
+            username,
+            role,
+            territories,
+            manager,
+            password_env,
+        } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| format!("unknown role '{role}': use rep, manager or admin"))?;
+            fieldsync_core::model::fields::validate_username("username", &username)
+                .map_err(|e| e.to_string())?;
+            if let Some(m) = &manager {
+                let found = storage.user(m).map_err(|e| e.to_string())?;
+                if !found.is_some_and(|u| u.role != Role::Rep) {
+                    return Err(format!(
+                        "manager '{m}' is not a manager or admin here: add them first"
+                    ));
+                }
+            }
+            let password = read_password(password_env)?;
+            let user = User {
+                username: username.clone(),
+                role,
+                territories,
+                manager,
+                disabled: false,
+                password_hash: hash_password(&password).map_err(|e| e.to_string())?,
+            };
+            storage.add_user(&user).map_err(|e| e.to_string())?;
+            println!("added {} {username}", role.as_str());
+            Ok(())
+        }
+        UserCommand::List => {
+            println!(
+                "{:<20} {:<8} {:<10} {:<16} territories",
+                "username", "role", "status", "manager"
+            );
+            for u in storage.users().map_err(|e| e.to_string())? {
+                println!(
+                    "{:<20} {:<8} {:<10} {:<16} {}",
+                    u.username,
+                    u.role.as_str(),
+                    if u.disabled { "disabled" } else { "active" },
+                    u.manager.as_deref().unwrap_or("-"),
+                    u.territories.join(",")
+                );
+            }
+            Ok(())
+        }
+        UserCommand::Disable { username } => {
+            if storage
+                .set_disabled(&username, true)
+                .map_err(|e| e.to_string())?
+            {
+                println!("disabled {username}; their devices are logged out");
+                Ok(())
+            } else {
+                Err(format!("no user '{username}'"))
+            }
+        }
+    }
+}

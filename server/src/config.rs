@@ -1,0 +1,116 @@
+//! Server configuration and start-up: the data directory, the signing key, the state.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::accounts::{LoginLimiter, TokenKeys, random_bytes};
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::service::Core;
+use crate::storage::sqlite::SqliteStorage;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the database and the signing key live.
+    pub data_dir: PathBuf,
+    /// The signing key file; `<data_dir>/jwt.key` by default.
+    pub jwt_key_file: Option<PathBuf>,
+    /// Access token lifetime.
+    pub access_ttl: Duration,
+    /// Refresh token lifetime (long enough for a month-long trip).
+    pub refresh_ttl: Duration,
+    /// Documents kept loaded in memory at most.
+    pub cache_documents: usize,
+}
+
+impl Config {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            jwt_key_file: None,
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(45 * 24 * 3600),
+            cache_documents: 2000,
+        }
+    }
+}
+
+/// Reads the signing key, creating a random one (mode 0600) on first start.
+pub fn signing_key(path: &Path) -> Result<Vec<u8>, AppError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let key = hex::decode(text.trim()).map_err(|_| {
+                AppError::Internal(format!("{} is not a hex key: delete it to make a new one (all devices must log in again)", path.display()))
+            })?;
+            if key.len() < 32 {
+                return Err(AppError::Internal(format!(
+                    "{} holds a key shorter than 32 bytes",
+                    path.display()
+                )));
+            }
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key: [u8; 32] = random_bytes()?;
+            write_private(path, &hex::encode(key))?;
+            Ok(key.to_vec())
+        }
+        Err(e) => Err(AppError::Internal(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> Result<(), AppError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| AppError::Internal(format!("cannot create {}: {e}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| AppError::Internal(format!("cannot write {}: {e}", path.display())))
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> Result<(), AppError> {
+    std::fs::write(path, text)
+        .map_err(|e| AppError::Internal(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Opens the storage of a data directory, creating the directory if needed.
+pub fn open_storage(data_dir: &Path) -> Result<SqliteStorage, AppError> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        AppError::Internal(format!(
+            "cannot create the data directory {}: {e}",
+            data_dir.display()
+        ))
+    })?;
+    Ok(SqliteStorage::open(data_dir)?)
+}
+
+/// Builds the state the router serves.
+pub fn build_state(config: &Config) -> Result<AppState, AppError> {
+    let storage = open_storage(&config.data_dir)?;
+    let key_file = config
+        .jwt_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("jwt.key"));
+    let key = signing_key(&key_file)?;
+    Ok(AppState {
+        core: Arc::new(Core::new(Arc::new(storage), config.cache_documents)?),
+        keys: Arc::new(TokenKeys::new(&key, config.access_ttl, config.refresh_ttl)),
+        limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
+        shutdown: CancellationToken::new(),
+    })
+}

@@ -1,0 +1,91 @@
+//! The one error type of the HTTP layer: 4xx answers say exactly what was wrong with the
+//! request; 5xx answers are generic, and the detail goes to the log.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::storage::StorageError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request speaks another protocol version.
+    #[error("protocol version {0} is not supported: this server speaks version 1, update the app")]
+    UnsupportedProtocol(u32),
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The access token expired: refresh it.
+    #[error("the access token expired: refresh it and retry")]
+    TokenExpired,
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// Well-formed but invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// Too many attempts; retry after this many seconds.
+    #[error("too many failed logins for this user: wait {0} seconds and try again")]
+    RateLimited(u64),
+    /// The server failed; the detail is logged, not sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        AppError::Internal(format!("background task failed: {e}"))
+    }
+}
+
+impl AppError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::UnsupportedProtocol(_) => (StatusCode::BAD_REQUEST, "unsupported_protocol"),
+            AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            AppError::TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        let message = match &self {
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "request failed");
+                "the server failed to handle this request; try again later".to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut response =
+            (status, Json(json!({ "error": code, "message": message }))).into_response();
+        if let AppError::RateLimited(secs) = self
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert("retry-after", v);
+        }
+        response
+    }
+}

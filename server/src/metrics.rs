@@ -1,0 +1,76 @@
+//! Prometheus metrics: requests, sync rounds, changes applied, rejections, sync latency.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// The server's metrics; cheap to update from any thread.
+pub struct Metrics {
+    /// HTTP requests served.
+    pub requests: Counter,
+    /// Sync rounds handled.
+    pub sync_rounds: Counter,
+    /// Changes accepted and logged.
+    pub changes_applied: Counter,
+    /// Pushed documents refused.
+    pub rejections: Counter,
+    /// Seconds per sync round.
+    pub sync_seconds: Histogram,
+    registry: Registry,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Counter::default();
+        let sync_rounds = Counter::default();
+        let changes_applied = Counter::default();
+        let rejections = Counter::default();
+        let sync_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        let mut registry = Registry::default();
+        registry.register(
+            "fieldsync_http_requests",
+            "HTTP requests served",
+            requests.clone(),
+        );
+        registry.register(
+            "fieldsync_sync_rounds",
+            "Sync rounds handled",
+            sync_rounds.clone(),
+        );
+        registry.register(
+            "fieldsync_changes_applied",
+            "Automerge changes accepted and logged",
+            changes_applied.clone(),
+        );
+        registry.register(
+            "fieldsync_rejections",
+            "Pushed documents refused",
+            rejections.clone(),
+        );
+        registry.register(
+            "fieldsync_sync_duration_seconds",
+            "Time to handle one sync round",
+            sync_seconds.clone(),
+        );
+        Metrics {
+            requests,
+            sync_rounds,
+            changes_applied,
+            rejections,
+            sync_seconds,
+            registry,
+        }
+    }
+}
+
+impl Metrics {
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

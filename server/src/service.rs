@@ -1,0 +1,442 @@
+//! The sync round and the handover as plain functions over storage: no HTTP here, so they are
+//! tested without sockets.
+//!
+//! A push is handled document by document under one write lock: load the stored document, apply
+//! the pushed changes to a copy, validate it with client-core's rules, check the writer's rights
+//! on the document before and after and on the operations of the changes, then log the new
+//! changes, the document's scope fields and any scope events in one storage transaction. A
+//! refused document leaves nothing behind.
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use fieldsync_core::chunks::check_whole;
+use fieldsync_core::ids::parse_id;
+use fieldsync_core::model::customer::{Customer, CustomerEdit};
+use fieldsync_core::model::{Document, DocumentModel, validate_document};
+use fieldsync_core::protocol::{
+    Accepted, PROTOCOL_VERSION, PulledDocument, PushDocument, Rejected, SyncRequest, SyncResponse,
+};
+use serde_bytes::ByteBuf;
+use tokio::sync::broadcast;
+
+use crate::access::{Principal, Refusal, WriteContext, check_write, scope_of};
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::storage::{
+    DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError,
+};
+
+/// Take a fresh snapshot once this many changes were logged after the last one.
+const SNAPSHOT_EVERY: usize = 32;
+
+/// Something changed in the scope of whoever sees `scope`.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// The log sequence number of the news.
+    pub seq: u64,
+    /// The changed document's scope fields.
+    pub scope: DocScope,
+    /// For a visit, its customer's.
+    pub customer: Option<DocScope>,
+}
+
+/// The server's core: storage, the bounded document cache, the server's own Automerge actor,
+/// metrics and the live notification channel.
+pub struct Core {
+    /// Storage.
+    pub storage: Arc<dyn Storage>,
+    cache: Mutex<lru::LruCache<String, AutoCommit>>,
+    write_lock: Mutex<()>,
+    actor: ActorId,
+    /// Live notifications.
+    pub notices: broadcast::Sender<Notice>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Page limits of pulls.
+    pub limits: PullLimits,
+}
+
+fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
+    let mut v: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+    v.sort();
+    v
+}
+
+fn refusal(rule: &'static str, reason: impl Into<String>) -> Refusal {
+    Refusal {
+        rule,
+        reason: reason.into(),
+    }
+}
+
+/// A push failed: refused (the client is told why), or the server failed.
+enum PushError {
+    Refused(Refusal),
+    Failed(AppError),
+}
+
+impl From<Refusal> for PushError {
+    fn from(r: Refusal) -> Self {
+        PushError::Refused(r)
+    }
+}
+
+impl From<StorageError> for PushError {
+    fn from(e: StorageError) -> Self {
+        PushError::Failed(e.into())
+    }
+}
+
+impl Core {
+    /// A core over `storage` keeping at most `cache_documents` documents in memory.
+    pub fn new(storage: Arc<dyn Storage>, cache_documents: usize) -> Result<Core, AppError> {
+        let actor = storage.meta_init("actor_id", &ActorId::random().to_hex_string())?;
+        let actor = ActorId::try_from(actor.as_str())
+            .map_err(|e| AppError::Internal(format!("stored actor id: {e}")))?;
+        let cap = NonZeroUsize::new(cache_documents.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Ok(Core {
+            storage,
+            cache: Mutex::new(lru::LruCache::new(cap)),
+            write_lock: Mutex::new(()),
+            actor,
+            notices: broadcast::channel(1024).0,
+            metrics: Metrics::default(),
+            limits: PullLimits {
+                max_documents: 500,
+                max_bytes: 4 << 20,
+            },
+        })
+    }
+
+    /// The principal of a user, with their team.
+    pub fn principal(&self, username: &str) -> Result<Option<Principal>, AppError> {
+        let users = self.storage.users()?;
+        Ok(users
+            .iter()
+            .find(|u| u.username == username && !u.disabled)
+            .map(|u| Principal::of(u, &users)))
+    }
+
+    /// How many documents the cache holds (for tests and metrics).
+    pub fn cached_documents(&self) -> usize {
+        self.cache.lock().map_or(0, |c| c.len())
+    }
+
+    fn load(&self, id: &str) -> Result<Option<AutoCommit>, AppError> {
+        if let Some(doc) = self
+            .cache
+            .lock()
+            .map_err(|_| AppError::Internal("cache lock".into()))?
+            .get(id)
+        {
+            return Ok(Some(doc.clone()));
+        }
+        let Some(stored) = self.storage.load_doc(id)? else {
+            return Ok(None);
+        };
+        let mut doc = match &stored.snapshot {
+            Some(s) => AutoCommit::load(s)
+                .map_err(|e| AppError::Internal(format!("stored document {id}: {e}")))?,
+            None => AutoCommit::new(),
+        };
+        let changes: Vec<u8> = stored.changes.concat();
+        if !changes.is_empty() {
+            doc.load_incremental(&changes)
+                .map_err(|e| AppError::Internal(format!("stored changes of {id}: {e}")))?;
+        }
+        Ok(Some(doc))
+    }
+
+    /// One sync round for `who`.
+    pub fn sync(&self, who: &Principal, req: SyncRequest) -> Result<SyncResponse, AppError> {
+        if req.protocol != PROTOCOL_VERSION {
+            return Err(AppError::UnsupportedProtocol(req.protocol));
+        }
+        let mut accepted = Vec::new();
+        let mut rejected = Vec::new();
+        for doc in &req.push {
+            match self.push(who, doc) {
+                Ok(heads) => accepted.push(Accepted {
+                    id: doc.id.clone(),
+                    heads,
+                }),
+                Err(PushError::Refused(r)) => {
+                    self.metrics.rejections.inc();
+                    tracing::info!(user = %who.username, doc = %doc.id, rule = r.rule, reason = %r.reason, "push rejected");
+                    rejected.push(Rejected {
+                        id: doc.id.clone(),
+                        rule: r.rule.to_string(),
+                        reason: r.reason,
+                    });
+                }
+                Err(PushError::Failed(e)) => return Err(e),
+            }
+        }
+        let page = self.storage.pull(who, req.cursor, self.limits)?;
+        Ok(SyncResponse {
+            protocol: PROTOCOL_VERSION,
+            accepted,
+            rejected,
+            documents: page
+                .documents
+                .into_iter()
+                .map(|(id, snapshot, data)| PulledDocument {
+                    id,
+                    snapshot,
+                    data: ByteBuf::from(data),
+                })
+                .collect(),
+            revoked: page.revoked,
+            cursor: page.cursor,
+            more: page.more,
+        })
+    }
+
+    fn push(&self, who: &Principal, doc: &PushDocument) -> Result<Vec<String>, PushError> {
+        let id = parse_id(&doc.id).map_err(|e| refusal("schema", e.to_string()))?;
+        if id != doc.id {
+            return Err(
+                refusal("schema", format!("document ids are lower-case: send {id}")).into(),
+            );
+        }
+        let data: Vec<u8> = doc.changes.iter().flat_map(|c| c.iter().copied()).collect();
+        check_whole(&data).map_err(|e| refusal("corrupt", e.to_string()))?;
+
+        let _writing = self
+            .write_lock
+            .lock()
+            .map_err(|_| PushError::Failed(AppError::Internal("write lock".into())))?;
+        let before = self.load(&id).map_err(PushError::Failed)?;
+        let mut after = before.clone().unwrap_or_default();
+        let before_heads = after.get_heads();
+        after
+            .load_incremental(&data)
+            .map_err(|e| refusal("corrupt", e.to_string()))?;
+        if !after.get_missing_deps(&[]).is_empty() {
+            return Err(refusal(
+                "missing_dependencies",
+                "these changes build on changes the server does not have: push the document's earlier changes too",
+            )
+            .into());
+        }
+        if after.get_heads() == before_heads {
+            return Ok(hex_heads(&before_heads));
+        }
+        let after_view = validate_document(&after).map_err(|e| refusal("schema", e.to_string()))?;
+        let before_view = match &before {
+            Some(b) => Some(
+                validate_document(b)
+                    .map_err(|e| PushError::Failed(AppError::Internal(e.to_string())))?,
+            ),
+            None => None,
+        };
+        if let Some(b) = &before_view
+            && b.kind() != after_view.kind()
+        {
+            return Err(refusal(
+                "kind",
+                format!(
+                    "document {id} is a {}, not a {}",
+                    b.kind(),
+                    after_view.kind()
+                ),
+            )
+            .into());
+        }
+        if after_view.id() != id {
+            return Err(refusal(
+                "kind",
+                format!("the changes are for document {}, not {id}", after_view.id()),
+            )
+            .into());
+        }
+        let mut new_changes = after.get_changes(&before_heads);
+        let decoded: Vec<_> = new_changes.iter().map(|c| c.decode()).collect();
+        let customer = self.customer_of(&after_view)?;
+        check_write(
+            who,
+            before_view.as_ref(),
+            &after_view,
+            &decoded,
+            &WriteContext {
+                customer: customer.clone(),
+            },
+        )?;
+        let logged = new_changes
+            .iter_mut()
+            .map(|c| LoggedChange {
+                hash: c.hash().to_string(),
+                bytes: c.bytes().into_owned(),
+                device_time: c.timestamp(),
+            })
+            .collect();
+        let heads = self.commit(
+            &who.username,
+            &id,
+            before_view.as_ref(),
+            &after_view,
+            after,
+            logged,
+            customer,
+        )?;
+        Ok(heads)
+    }
+
+    fn customer_of(&self, doc: &Document) -> Result<Option<DocScope>, PushError> {
+        match doc {
+            Document::Visit(v) => Ok(self.storage.doc_scope(&v.customer)?),
+            _ => Ok(None),
+        }
+    }
+
+    /// Logs an accepted change set with its scope fields and scope events, caches the document
+    /// and tells live listeners. Returns the document's heads.
+    #[allow(clippy::too_many_arguments)]
+    fn commit(
+        &self,
+        writer: &str,
+        id: &str,
+        before: Option<&Document>,
+        after_view: &Document,
+        mut after: AutoCommit,
+        changes: Vec<LoggedChange>,
+        customer: Option<DocScope>,
+    ) -> Result<Vec<String>, PushError> {
+        let scope = scope_of(after_view);
+        let scope_events = match before {
+            Some(b) => self.scope_events(&scope_of(b), &scope)?,
+            None => Vec::new(),
+        };
+        let stored_changes = self.storage.load_doc(id)?.map_or(0, |d| d.changes.len());
+        let snapshot = (before.is_none() || stored_changes + changes.len() >= SNAPSHOT_EVERY)
+            .then(|| after.save());
+        let heads = hex_heads(&after.get_heads());
+        let n = changes.len() as u64;
+        let seq = self.storage.commit(&DocCommit {
+            scope: scope.clone(),
+            heads: heads.join(","),
+            changes,
+            writer: writer.to_string(),
+            snapshot,
+            scope_events,
+        })?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.put(id.to_string(), after);
+        }
+        self.metrics.changes_applied.inc_by(n);
+        let _ = self.notices.send(Notice {
+            seq,
+            scope,
+            customer,
+        });
+        Ok(heads)
+    }
+
+    /// Who gains or loses a customer (and its visits) when its scope fields change.
+    fn scope_events(
+        &self,
+        before: &DocScope,
+        after: &DocScope,
+    ) -> Result<Vec<ScopeEvent>, PushError> {
+        if before.kind != "customer"
+            || (before.owner == after.owner && before.territory == after.territory)
+        {
+            return Ok(Vec::new());
+        }
+        let users = self.storage.users()?;
+        let visits = self.storage.visits_of(&after.id)?;
+        let mut events = Vec::new();
+        for user in &users {
+            let p = Principal::of(user, &users);
+            let (was, is) = (p.sees_customer(before), p.sees_customer(after));
+            if was == is {
+                continue;
+            }
+            for doc_id in std::iter::once(&after.id).chain(visits.iter().map(|v| &v.id)) {
+                events.push(ScopeEvent {
+                    username: user.username.clone(),
+                    doc_id: doc_id.clone(),
+                    entered: is,
+                });
+            }
+        }
+        Ok(events)
+    }
+
+    /// Hands every customer of rep `from` to rep `to`, as one operation of `who`.
+    /// Returns how many customers moved.
+    pub fn handover(&self, who: &Principal, from: &str, to: &str) -> Result<usize, AppError> {
+        let users = self.storage.users()?;
+        let find = |name: &str| users.iter().find(|u| u.username == name);
+        let (Some(_), Some(target)) = (find(from), find(to)) else {
+            return Err(AppError::NotFound(format!(
+                "no user '{}'",
+                if find(from).is_none() { from } else { to }
+            )));
+        };
+        if target.disabled {
+            return Err(AppError::Invalid(format!(
+                "'{to}' is disabled: hand the customers to an active rep"
+            )));
+        }
+        let allowed = match who.role {
+            Role::Admin => true,
+            Role::Manager => who.team.iter().any(|t| t == from) && who.team.iter().any(|t| t == to),
+            Role::Rep => false,
+        };
+        if !allowed {
+            return Err(AppError::Forbidden(format!(
+                "only the manager of both {from} and {to}, or an admin, hands customers over"
+            )));
+        }
+        let mut moved = 0;
+        for id in self.storage.customers_owned_by(from)? {
+            let _writing = self
+                .write_lock
+                .lock()
+                .map_err(|_| AppError::Internal("write lock".into()))?;
+            let Some(before) = self.load(&id)? else {
+                continue;
+            };
+            let before_view =
+                validate_document(&before).map_err(|e| AppError::Internal(e.to_string()))?;
+            let mut after = before.clone().with_actor(self.actor.clone());
+            let heads = after.get_heads();
+            Customer::apply_edit(&mut after, &CustomerEdit::Owner(to.to_string()))
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            after.commit_with(
+                automerge::transaction::CommitOptions::default()
+                    .with_message(format!("handover {from} → {to} by {}", who.username))
+                    .with_time(chrono::Utc::now().timestamp()),
+            );
+            let after_view =
+                validate_document(&after).map_err(|e| AppError::Internal(e.to_string()))?;
+            let logged = after
+                .get_changes(&heads)
+                .into_iter()
+                .map(|mut c| LoggedChange {
+                    hash: c.hash().to_string(),
+                    bytes: c.bytes().into_owned(),
+                    device_time: c.timestamp(),
+                })
+                .collect();
+            match self.commit(
+                &who.username,
+                &id,
+                Some(&before_view),
+                &after_view,
+                after,
+                logged,
+                None,
+            ) {
+                Ok(_) => moved += 1,
+                Err(PushError::Failed(e)) => return Err(e),
+                Err(PushError::Refused(r)) => return Err(AppError::Internal(r.reason)),
+            }
+        }
+        tracing::info!(by = %who.username, %from, %to, moved, "handover");
+        Ok(moved)
+    }
+}

@@ -1,0 +1,528 @@
+//! The embedded backend: one SQLite file in the data directory.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+
+use super::{
+    DocCommit, DocScope, PullLimits, PullPage, RefreshUse, Role, Session, Storage, StorageError,
+    StorageResult, StoredDoc, User,
+};
+use crate::access::Principal;
+
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/001_init.sql")];
+
+/// SQLite storage. One connection behind a mutex: SQLite serialises writers anyway, and the
+/// server's calls are short.
+pub struct SqliteStorage {
+    conn: Mutex<Connection>,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl SqliteStorage {
+    /// Opens (creating and migrating) `fieldsync.db` in `data_dir`.
+    pub fn open(data_dir: &Path) -> StorageResult<SqliteStorage> {
+        SqliteStorage::open_file(&data_dir.join("fieldsync.db"))
+    }
+
+    /// Opens (creating and migrating) the database file at `path`.
+    pub fn open_file(path: &Path) -> StorageResult<SqliteStorage> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let supported = MIGRATIONS.len() as i64;
+        loop {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if version > supported {
+                return Err(StorageError::TooNew(version));
+            }
+            if version == supported {
+                break;
+            }
+            tx.execute_batch(MIGRATIONS[version as usize])?;
+            tx.pragma_update(None, "user_version", version + 1)?;
+            tx.commit()?;
+        }
+        Ok(SqliteStorage {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StorageResult<T>) -> StorageResult<T> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StorageError::Corrupt("storage lock poisoned".into()))?;
+        f(&mut conn)
+    }
+}
+
+fn scope_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocScope> {
+    Ok(DocScope {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        territory: r.get(2)?,
+        owner: r.get(3)?,
+        customer: r.get(4)?,
+        author: r.get(5)?,
+        approver: r.get(6)?,
+    })
+}
+
+const SCOPE_COLUMNS: &str = "id, kind, territory, owner, customer, author, approver";
+
+fn load_users(conn: &Connection, only: Option<&str>) -> StorageResult<Vec<User>> {
+    let mut territories: HashMap<String, Vec<String>> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT username, territory FROM user_territories ORDER BY territory",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (u, t) = row?;
+            territories.entry(u).or_default().push(t);
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT username, password_hash, role, manager, disabled FROM users
+         WHERE ?1 IS NULL OR username = ?1 ORDER BY username",
+    )?;
+    let rows = stmt.query_map([only], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get(3)?,
+            r.get(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (username, password_hash, role, manager, disabled) = row?;
+        let role =
+            Role::parse(&role).ok_or_else(|| StorageError::Corrupt(format!("role '{role}'")))?;
+        out.push(User {
+            territories: territories.remove(&username).unwrap_or_default(),
+            username,
+            role,
+            manager,
+            disabled,
+            password_hash,
+        });
+    }
+    Ok(out)
+}
+
+/// The SQL condition (over `docs d`) selecting what `p` sees, and its parameters.
+fn scope_condition(p: &Principal) -> (String, Vec<SqlValue>) {
+    let json = |v: &[String]| SqlValue::Text(serde_json::Value::from(v.to_vec()).to_string());
+    match p.role {
+        Role::Admin => ("1".to_string(), vec![]),
+        Role::Rep => (
+            "((d.kind = 'customer' AND d.owner = ?1)
+              OR (d.kind = 'visit' AND d.customer IN (SELECT id FROM docs WHERE kind = 'customer' AND owner = ?1))
+              OR (d.kind IN ('trip_plan', 'expense_claim') AND d.owner = ?1))"
+                .to_string(),
+            vec![SqlValue::Text(p.username.clone())],
+        ),
+        Role::Manager => (
+            "((d.kind = 'customer' AND (d.territory IN (SELECT value FROM json_each(?2))
+                                        OR d.owner IN (SELECT value FROM json_each(?3))))
+              OR (d.kind = 'visit' AND d.customer IN (SELECT id FROM docs WHERE kind = 'customer'
+                    AND (territory IN (SELECT value FROM json_each(?2)) OR owner IN (SELECT value FROM json_each(?3)))))
+              OR (d.kind IN ('trip_plan', 'expense_claim') AND (d.owner IN (SELECT value FROM json_each(?3)) OR d.approver = ?1)))"
+                .to_string(),
+            vec![SqlValue::Text(p.username.clone()), json(&p.territories), json(&p.team)],
+        ),
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn add_user(&self, user: &User) -> StorageResult<()> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))?;
+            if exists {
+                return Err(StorageError::UserExists(user.username.clone()));
+            }
+            tx.execute(
+                "INSERT INTO users(username, password_hash, role, manager, disabled, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![user.username, user.password_hash, user.role.as_str(), user.manager, user.disabled, chrono::Utc::now().to_rfc3339()],
+            )?;
+            for t in &user.territories {
+                tx.execute("INSERT OR IGNORE INTO user_territories(username, territory) VALUES (?1, ?2)", params![user.username, t])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn user(&self, username: &str) -> StorageResult<Option<User>> {
+        self.with(|conn| Ok(load_users(conn, Some(username))?.pop()))
+    }
+
+    fn users(&self) -> StorageResult<Vec<User>> {
+        self.with(|conn| load_users(conn, None))
+    }
+
+    fn set_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute(
+                "UPDATE users SET disabled = ?2 WHERE username = ?1",
+                params![username, disabled],
+            )?;
+            if disabled {
+                tx.execute(
+                    "UPDATE sessions SET revoked = 1 WHERE username = ?1",
+                    [username],
+                )?;
+            }
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+
+    fn create_session(&self, s: &Session) -> StorageResult<()> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO sessions(id, username, device_name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![s.id, s.username, s.device_name, s.created_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session_active(&self, session_id: &str) -> StorageResult<bool> {
+        self.with(|conn| {
+            let revoked: Option<bool> = conn
+                .prepare_cached("SELECT revoked FROM sessions WHERE id = ?1")?
+                .query_row([session_id], |r| r.get(0))
+                .optional()?;
+            Ok(revoked == Some(false))
+        })
+    }
+
+    fn store_refresh(&self, hash: &str, session_id: &str, expires_at: i64) -> StorageResult<()> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO refresh_tokens(hash, session_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![hash, session_id, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn use_refresh(&self, hash: &str, now: i64) -> StorageResult<RefreshUse> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let row: Option<(String, i64, bool, bool, String, String, i64)> = tx
+                .query_row(
+                    "SELECT t.session_id, t.expires_at, t.used, s.revoked, s.username, s.device_name, s.created_at
+                     FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?1",
+                    [hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+                )
+                .optional()?;
+            let out = match row {
+                None => RefreshUse::Invalid,
+                Some((sid, _, true, _, _, _, _)) => RefreshUse::Replayed(sid),
+                Some((_, expires, _, revoked, _, _, _)) if revoked || expires <= now => RefreshUse::Invalid,
+                Some((sid, _, _, _, username, device_name, created_at)) => {
+                    tx.execute("UPDATE refresh_tokens SET used = 1 WHERE hash = ?1", [hash])?;
+                    RefreshUse::Valid(Session { id: sid, username, device_name, created_at })
+                }
+            };
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
+    fn revoke_session(&self, session_id: &str) -> StorageResult<()> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "UPDATE sessions SET revoked = 1 WHERE id = ?1",
+                [session_id],
+            )?;
+            tx.execute(
+                "UPDATE refresh_tokens SET used = 1 WHERE session_id = ?1",
+                [session_id],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn meta(&self, key: &str) -> StorageResult<Option<String>> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row("SELECT value FROM server_meta WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?)
+        })
+    }
+
+    fn meta_init(&self, key: &str, value: &str) -> StorageResult<String> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO server_meta(key, value) VALUES (?1, ?2)",
+                [key, value],
+            )?;
+            Ok(
+                conn.query_row("SELECT value FROM server_meta WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+    }
+
+    fn load_doc(&self, id: &str) -> StorageResult<Option<StoredDoc>> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let row: Option<(DocScope, Option<Vec<u8>>, i64, String)> = tx
+                .prepare_cached(&format!("SELECT {SCOPE_COLUMNS}, snapshot, snapshot_seq, heads FROM docs WHERE id = ?1"))?
+                .query_row([id], |r| Ok((scope_row(r)?, r.get(7)?, r.get(8)?, r.get(9)?)))
+                .optional()?;
+            let Some((scope, snapshot, snapshot_seq, heads)) = row else { return Ok(None) };
+            let mut changes = Vec::new();
+            {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT bytes FROM log WHERE doc_id = ?1 AND event = 'change' AND seq > ?2 ORDER BY seq",
+                )?;
+                let rows = stmt.query_map(params![id, snapshot_seq], |r| r.get::<_, Vec<u8>>(0))?;
+                for row in rows {
+                    changes.push(row?);
+                }
+            }
+            tx.commit()?;
+            Ok(Some(StoredDoc { scope, snapshot, changes, heads }))
+        })
+    }
+
+    fn doc_scope(&self, id: &str) -> StorageResult<Option<DocScope>> {
+        self.with(|conn| {
+            Ok(conn
+                .prepare_cached(&format!("SELECT {SCOPE_COLUMNS} FROM docs WHERE id = ?1"))?
+                .query_row([id], scope_row)
+                .optional()?)
+        })
+    }
+
+    fn visits_of(&self, customer: &str) -> StorageResult<Vec<DocScope>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {SCOPE_COLUMNS} FROM docs WHERE kind = 'visit' AND customer = ?1"
+            ))?;
+            let rows = stmt.query_map([customer], scope_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn customers_owned_by(&self, owner: &str) -> StorageResult<Vec<String>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM docs WHERE kind = 'customer' AND owner = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([owner], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn commit(&self, c: &DocCommit) -> StorageResult<u64> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let received = now_ms();
+            let mut first: Option<i64> = None;
+            let mut last: i64 = 0;
+            for change in &c.changes {
+                let inserted = tx
+                    .prepare_cached(
+                        "INSERT INTO log(doc_id, event, hash, bytes, device_time, received_at, writer)
+                         VALUES (?1, 'change', ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![c.scope.id, change.hash, change.bytes, change.device_time, received, c.writer])?;
+                if inserted > 0 {
+                    last = tx.last_insert_rowid();
+                    first.get_or_insert(last);
+                }
+            }
+            for e in &c.scope_events {
+                tx.prepare_cached(
+                    "INSERT INTO log(doc_id, event, username, received_at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![e.doc_id, if e.entered { "enter" } else { "leave" }, e.username, received])?;
+                last = tx.last_insert_rowid();
+            }
+            let s = &c.scope;
+            if let Some(first) = first {
+                tx.prepare_cached(
+                    "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT(id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
+                        customer = excluded.customer, author = excluded.author, approver = excluded.approver,
+                        last_seq = excluded.last_seq, heads = excluded.heads",
+                )?
+                .execute(params![s.id, s.kind, s.territory, s.owner, s.customer, s.author, s.approver, first, last, c.heads])?;
+            }
+            if let Some(snapshot) = &c.snapshot {
+                let upto: i64 = tx.query_row(
+                    "SELECT coalesce(max(seq), 0) FROM log WHERE doc_id = ?1 AND event = 'change'",
+                    [&s.id],
+                    |r| r.get(0),
+                )?;
+                tx.execute("UPDATE docs SET snapshot = ?2, snapshot_seq = ?3 WHERE id = ?1", params![s.id, snapshot, upto])?;
+            }
+            tx.commit()?;
+            Ok(last.max(0) as u64)
+        })
+    }
+
+    fn head_seq(&self) -> StorageResult<u64> {
+        self.with(|conn| {
+            let seq: i64 =
+                conn.query_row("SELECT coalesce(max(seq), 0) FROM log", [], |r| r.get(0))?;
+            Ok(seq as u64)
+        })
+    }
+
+    fn pull(&self, p: &Principal, cursor: u64, limits: PullLimits) -> StorageResult<PullPage> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let head: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM log", [], |r| r.get(0))?;
+            let cursor = cursor as i64;
+            let (cond, mut args) = scope_condition(p);
+            let n = args.len();
+            // Candidates: (doc, first relevant seq, send whole?) in scope now.
+            let mut candidates: Vec<(String, i64, bool)> = Vec::new();
+            if cursor == 0 {
+                let sql = format!("SELECT d.id, d.first_seq FROM docs d WHERE {cond} ORDER BY d.first_seq");
+                let mut stmt = tx.prepare_cached(&sql)?;
+                let rows = stmt.query_map(params_from_iter(args.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+                for row in rows {
+                    let (id, seq) = row?;
+                    candidates.push((id, seq, true));
+                }
+            } else {
+                args.push(SqlValue::Integer(cursor));
+                args.push(SqlValue::Text(p.username.clone()));
+                let (c, u) = (n + 1, n + 2);
+                let sql = format!(
+                    "SELECT d.id, min(l.seq) FROM log l JOIN docs d ON d.id = l.doc_id
+                     WHERE l.seq > ?{c} AND l.event = 'change' AND {cond} GROUP BY d.id"
+                );
+                let mut changed: HashMap<String, i64> = HashMap::new();
+                {
+                    let mut stmt = tx.prepare_cached(&sql)?;
+                    let rows = stmt.query_map(params_from_iter(args.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+                    for row in rows {
+                        let (id, seq) = row?;
+                        changed.insert(id, seq);
+                    }
+                }
+                // Scope events for this user after the cursor: the last one per document counts.
+                let mut events: HashMap<String, (i64, i64, bool)> = HashMap::new();
+                {
+                    let mut stmt = tx.prepare_cached(
+                        &format!("SELECT doc_id, seq, event = 'enter' FROM log WHERE username = ?{u} AND seq > ?{c} AND event IN ('enter', 'leave') ORDER BY seq"),
+                    )?;
+                    let rows = stmt.query_map(params_from_iter(args.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?)))?;
+                    for row in rows {
+                        let (id, seq, entered) = row?;
+                        let e = events.entry(id).or_insert((seq, seq, entered));
+                        e.1 = seq;
+                        e.2 = entered;
+                    }
+                }
+                let mut revoked = Vec::new();
+                for (id, (first_seq, _, entered)) in events {
+                    let visible: bool = tx.query_row(
+                        &format!("SELECT EXISTS(SELECT 1 FROM docs d WHERE d.id = ?{} AND {cond})", n + 3),
+                        params_from_iter(args.iter().cloned().chain(std::iter::once(SqlValue::Text(id.clone())))),
+                        |r| r.get(0),
+                    )?;
+                    if entered && visible {
+                        changed.remove(&id);
+                        candidates.push((id, first_seq, true));
+                    } else if !visible {
+                        changed.remove(&id);
+                        revoked.push(id);
+                    }
+                }
+                candidates.extend(changed.into_iter().map(|(id, seq)| (id, seq, false)));
+                candidates.sort_by_key(|c| c.1);
+                let page = page_of(&tx, candidates, cursor, head, limits)?;
+                revoked.sort();
+                return Ok(PullPage { revoked, ..page });
+            }
+            page_of(&tx, candidates, cursor, head, limits)
+        })
+    }
+}
+
+/// Reads the documents of a page, in order, until a limit is reached.
+fn page_of(
+    conn: &Connection,
+    candidates: Vec<(String, i64, bool)>,
+    cursor: i64,
+    head: i64,
+    limits: PullLimits,
+) -> StorageResult<PullPage> {
+    let mut page = PullPage {
+        cursor: head as u64,
+        ..Default::default()
+    };
+    let mut bytes = 0usize;
+    for (i, (id, first_seq, whole)) in candidates.iter().enumerate() {
+        if i >= limits.max_documents || (i > 0 && bytes >= limits.max_bytes) {
+            // Everything before this document's first news has been sent.
+            page.cursor = (*first_seq - 1).max(cursor) as u64;
+            page.more = true;
+            break;
+        }
+        let data = if *whole {
+            whole_document(conn, id)?
+        } else {
+            changes_after(conn, id, cursor)?
+        };
+        bytes += data.len();
+        page.documents.push((id.clone(), *whole, data));
+    }
+    Ok(page)
+}
+
+fn changes_after(conn: &Connection, id: &str, cursor: i64) -> StorageResult<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT bytes FROM log WHERE doc_id = ?1 AND event = 'change' AND seq > ?2 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![id, cursor])?;
+    while let Some(row) = rows.next()? {
+        out.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+    }
+    Ok(out)
+}
+
+/// The whole document as bytes a client can merge: the snapshot followed by later changes.
+fn whole_document(conn: &Connection, id: &str) -> StorageResult<Vec<u8>> {
+    let (snapshot, snapshot_seq): (Option<Vec<u8>>, i64) = conn.query_row(
+        "SELECT snapshot, snapshot_seq FROM docs WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut out = snapshot.unwrap_or_default();
+    out.extend(changes_after(conn, id, snapshot_seq)?);
+    Ok(out)
+}
