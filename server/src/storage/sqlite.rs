@@ -403,7 +403,7 @@ impl Storage for SqliteStorage {
             let tx = conn.transaction()?;
             let head: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM log", [], |r| r.get(0))?;
             let cursor = cursor as i64;
-            let (cond, mut args) = scope_condition(p);
+            let (cond, args) = scope_condition(p);
             let n = args.len();
             // Candidates: (doc, first relevant seq, send whole?) in scope now.
             let mut candidates: Vec<(String, i64, bool)> = Vec::new();
@@ -416,41 +416,44 @@ impl Storage for SqliteStorage {
                     candidates.push((id, seq, true));
                 }
             } else {
-                args.push(SqlValue::Integer(cursor));
-                args.push(SqlValue::Text(p.username.clone()));
-                let (c, u) = (n + 1, n + 2);
+                let with = |extra: SqlValue| args.iter().cloned().chain(std::iter::once(extra)).collect::<Vec<_>>();
                 let sql = format!(
                     "SELECT d.id, min(l.seq) FROM log l JOIN docs d ON d.id = l.doc_id
-                     WHERE l.seq > ?{c} AND l.event = 'change' AND {cond} GROUP BY d.id"
+                     WHERE l.seq > ?{} AND l.event = 'change' AND {cond} GROUP BY d.id",
+                    n + 1
                 );
                 let mut changed: HashMap<String, i64> = HashMap::new();
                 {
                     let mut stmt = tx.prepare_cached(&sql)?;
-                    let rows = stmt.query_map(params_from_iter(args.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+                    let rows = stmt.query_map(params_from_iter(with(SqlValue::Integer(cursor))), |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                    })?;
                     for row in rows {
                         let (id, seq) = row?;
                         changed.insert(id, seq);
                     }
                 }
                 // Scope events for this user after the cursor: the last one per document counts.
-                let mut events: HashMap<String, (i64, i64, bool)> = HashMap::new();
+                let mut events: HashMap<String, (i64, bool)> = HashMap::new();
                 {
                     let mut stmt = tx.prepare_cached(
-                        &format!("SELECT doc_id, seq, event = 'enter' FROM log WHERE username = ?{u} AND seq > ?{c} AND event IN ('enter', 'leave') ORDER BY seq"),
+                        "SELECT doc_id, seq, event = 'enter' FROM log
+                         WHERE username = ?1 AND seq > ?2 AND event IN ('enter', 'leave') ORDER BY seq",
                     )?;
-                    let rows = stmt.query_map(params_from_iter(args.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?)))?;
+                    let rows = stmt.query_map(params![p.username, cursor], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?))
+                    })?;
                     for row in rows {
                         let (id, seq, entered) = row?;
-                        let e = events.entry(id).or_insert((seq, seq, entered));
-                        e.1 = seq;
-                        e.2 = entered;
+                        let e = events.entry(id).or_insert((seq, entered));
+                        e.1 = entered;
                     }
                 }
                 let mut revoked = Vec::new();
-                for (id, (first_seq, _, entered)) in events {
+                for (id, (first_seq, entered)) in events {
                     let visible: bool = tx.query_row(
-                        &format!("SELECT EXISTS(SELECT 1 FROM docs d WHERE d.id = ?{} AND {cond})", n + 3),
-                        params_from_iter(args.iter().cloned().chain(std::iter::once(SqlValue::Text(id.clone())))),
+                        &format!("SELECT EXISTS(SELECT 1 FROM docs d WHERE d.id = ?{} AND {cond})", n + 1),
+                        params_from_iter(with(SqlValue::Text(id.clone()))),
                         |r| r.get(0),
                     )?;
                     if entered && visible {

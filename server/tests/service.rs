@@ -1,0 +1,559 @@
+//! The sync service in-process, over real SQLite files and real client stores: scope, field
+//! rights (including a forbidden value hidden by a concurrent conflict), approvals, handover
+//! with revocations, and paging.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
+use fieldsync_core::Store;
+use fieldsync_core::model::customer::{CustomerEdit, NewCustomer};
+use fieldsync_core::model::trip_plan::{NewTripPlan, TripPlanEdit};
+use fieldsync_core::model::visit::NewVisit;
+use fieldsync_core::protocol::{PushDocument, SyncRequest, SyncResponse};
+use fieldsync_server::access::Principal;
+use fieldsync_server::service::Core;
+use fieldsync_server::storage::sqlite::SqliteStorage;
+use fieldsync_server::storage::{PullLimits, Role, Storage, User};
+use serde_bytes::ByteBuf;
+
+struct World {
+    core: Core,
+    _dir: tempfile::TempDir,
+}
+
+fn user(name: &str, role: Role, territories: &[&str], manager: Option<&str>) -> User {
+    User {
+        username: name.into(),
+        role,
+        territories: territories.iter().map(|t| t.to_string()).collect(),
+        manager: manager.map(str::to_string),
+        disabled: false,
+        password_hash: "unused".into(),
+    }
+}
+
+/// admin; manager zhang (east) with reps li and wang; manager zhao (north) with rep chen.
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = SqliteStorage::open(dir.path()).unwrap();
+    for u in [
+        user("admin", Role::Admin, &[], None),
+        user("zhang", Role::Manager, &["east", "east2"], None),
+        user("zhao", Role::Manager, &["north"], None),
+        user("li", Role::Rep, &["east"], Some("zhang")),
+        user("wang", Role::Rep, &["east"], Some("zhang")),
+        user("chen", Role::Rep, &["north"], Some("zhao")),
+    ] {
+        storage.add_user(&u).unwrap();
+    }
+    World {
+        core: Core::new(Arc::new(storage), 100).unwrap(),
+        _dir: dir,
+    }
+}
+
+impl World {
+    fn who(&self, name: &str) -> Principal {
+        self.core.principal(name).unwrap().unwrap()
+    }
+
+    fn push_raw(&self, name: &str, id: &str, changes: Vec<Vec<u8>>) -> SyncResponse {
+        let req = SyncRequest {
+            protocol: 1,
+            cursor: 0,
+            push: vec![PushDocument {
+                id: id.into(),
+                changes: changes.into_iter().map(ByteBuf::from).collect(),
+            }],
+        };
+        self.core.sync(&self.who(name), req).unwrap()
+    }
+
+    fn push(&self, name: &str, store: &Store, id: &str) -> SyncResponse {
+        self.push_raw(name, id, store.changes_since(id, &[]).unwrap())
+    }
+
+    fn accepted(&self, name: &str, store: &Store, id: &str) {
+        let r = self.push(name, store, id);
+        assert!(
+            r.rejected.is_empty(),
+            "{name}'s push of {id} was rejected: {:?}",
+            r.rejected
+        );
+        assert_eq!(r.accepted.len(), 1);
+    }
+
+    fn rejected(&self, name: &str, store: &Store, id: &str, rule: &str) -> String {
+        let r = self.push(name, store, id);
+        assert_eq!(r.rejected.len(), 1, "{name}'s push of {id} was accepted");
+        assert_eq!(r.rejected[0].rule, rule, "{}", r.rejected[0].reason);
+        r.rejected[0].reason.clone()
+    }
+
+    /// Every document id `name` receives on a first sync.
+    fn visible(&self, name: &str) -> BTreeSet<String> {
+        let r = self
+            .core
+            .sync(
+                &self.who(name),
+                SyncRequest {
+                    protocol: 1,
+                    cursor: 0,
+                    push: vec![],
+                },
+            )
+            .unwrap();
+        assert!(!r.more);
+        r.documents.into_iter().map(|d| d.id).collect()
+    }
+}
+
+fn device(dir: &tempfile::TempDir, name: &str) -> Store {
+    Store::open(dir.path().join(format!("{name}.db"))).unwrap()
+}
+
+fn customer(name: &str, territory: &str, owner: &str) -> NewCustomer {
+    NewCustomer {
+        name: name.into(),
+        territory: territory.into(),
+        owner: owner.into(),
+        created_by: owner.into(),
+        ..Default::default()
+    }
+}
+
+fn visit(customer: &str, author: &str) -> NewVisit {
+    NewVisit {
+        customer: customer.into(),
+        author: author.into(),
+        checkin_at: "2026-11-20T02:30:00Z".into(),
+        utc_offset_minutes: 480,
+        summary: "拜访".into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn each_user_receives_exactly_their_part_of_the_business() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (li, wang, chen, admin) = (
+        device(&dir, "li"),
+        device(&dir, "wang"),
+        device(&dir, "chen"),
+        device(&dir, "admin"),
+    );
+    let c_li = li
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    let v_li = li.create_visit(visit(&c_li, "li")).unwrap();
+    let c_wang = wang
+        .create_customer(customer("王的客户", "east", "wang"))
+        .unwrap();
+    let c_chen = chen
+        .create_customer(customer("陈的客户", "north", "chen"))
+        .unwrap();
+    let v_chen = chen.create_visit(visit(&c_chen, "chen")).unwrap();
+    let p_li = li
+        .create_trip_plan(NewTripPlan {
+            owner: "li".into(),
+            approver: "zhang".into(),
+            title: "出差".into(),
+            start_date: "2026-11-24".into(),
+            end_date: "2026-11-26".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    // An admin's customer in east, owned by nobody's team member.
+    let c_admin = admin
+        .create_customer(customer("总部客户", "east", "admin"))
+        .unwrap();
+    for (who, store, id) in [
+        ("li", &li, &c_li),
+        ("li", &li, &v_li),
+        ("wang", &wang, &c_wang),
+        ("chen", &chen, &c_chen),
+        ("chen", &chen, &v_chen),
+        ("li", &li, &p_li),
+        ("admin", &admin, &c_admin),
+    ] {
+        w.accepted(who, store, id);
+    }
+    let set = |ids: &[&String]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(w.visible("li"), set(&[&c_li, &v_li, &p_li]));
+    assert_eq!(w.visible("wang"), set(&[&c_wang]));
+    assert_eq!(w.visible("chen"), set(&[&c_chen, &v_chen]));
+    assert_eq!(
+        w.visible("zhang"),
+        set(&[&c_li, &v_li, &c_wang, &p_li, &c_admin]),
+        "team and territory"
+    );
+    assert_eq!(w.visible("zhao"), set(&[&c_chen, &v_chen]));
+    assert_eq!(w.visible("admin").len(), 7);
+}
+
+#[test]
+fn forbidden_writes_are_rejected_whole_and_change_nothing() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    // Another territory, and a customer owned by someone else.
+    let other_territory = li
+        .create_customer(customer("越界客户", "north", "li"))
+        .unwrap();
+    assert!(
+        w.rejected("li", &li, &other_territory, "scope")
+            .contains("territory 'north'")
+    );
+    let for_wang = li
+        .create_customer(customer("替人建档", "east", "wang"))
+        .unwrap();
+    w.rejected("li", &li, &for_wang, "scope");
+
+    let mine = li
+        .create_customer(customer("我的客户", "east", "li"))
+        .unwrap();
+    w.accepted("li", &li, &mine);
+    let before = w.visible("zhang");
+
+    // A rep cannot move their customer to another territory or owner.
+    let moved = device(&dir, "li-moved");
+    moved
+        .merge_from(&li.document_bytes(&mine).unwrap())
+        .unwrap();
+    moved
+        .update_customer(&mine, &[CustomerEdit::Territory("east2".into())])
+        .unwrap();
+    w.rejected("li", &moved, &mine, "field_rights");
+    moved
+        .update_customer(&mine, &[CustomerEdit::Owner("wang".into())])
+        .unwrap();
+    w.rejected("li", &moved, &mine, "scope");
+    let wang = device(&dir, "wang");
+    wang.merge_from(&li.document_bytes(&mine).unwrap()).unwrap();
+    // Another rep's visit on a customer they do not see.
+    let v = wang.create_visit(visit(&mine, "wang")).unwrap();
+    w.rejected("wang", &wang, &v, "scope");
+    // A visit on a customer the server does not have.
+    let orphan_store = device(&dir, "li2");
+    let orphan = orphan_store
+        .create_visit(visit(&fieldsync_core::ids::new_id(), "li"))
+        .unwrap();
+    w.rejected("li", &orphan_store, &orphan, "scope");
+
+    assert_eq!(
+        w.visible("zhang"),
+        before,
+        "nothing of the refused pushes was stored"
+    );
+    let r = w
+        .core
+        .sync(
+            &w.who("zhang"),
+            SyncRequest {
+                protocol: 1,
+                cursor: 0,
+                push: vec![],
+            },
+        )
+        .unwrap();
+    let doc = r.documents.iter().find(|d| d.id == mine).unwrap();
+    let check = device(&dir, "check");
+    check.merge_changes(&mine, &doc.data).unwrap();
+    assert_eq!(check.customer(&mine).unwrap().territory, "east");
+}
+
+#[test]
+fn a_forbidden_value_that_loses_a_concurrent_conflict_is_still_rejected() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let id = li
+        .create_customer(customer("冲突客户", "east", "li"))
+        .unwrap();
+    w.accepted("li", &li, &id);
+    let base = li.document_bytes(&id).unwrap();
+
+    // The manager moves the customer to territory east2 (allowed); actor ff.. wins ties.
+    let mut manager = AutoCommit::load(&base)
+        .unwrap()
+        .with_actor(ActorId::from(vec![0xff; 16]));
+    manager.put(ROOT, "territory", "east2").unwrap();
+    manager.commit();
+    // Concurrently, li's tampered client moves it to north; actor 01.. loses the tie.
+    let mut rogue = AutoCommit::load(&base)
+        .unwrap()
+        .with_actor(ActorId::from(vec![0x01; 16]));
+    rogue.put(ROOT, "territory", "north").unwrap();
+    rogue.commit();
+    let heads = li.heads(&id).unwrap();
+    let changes_of = |doc: &mut AutoCommit| -> Vec<Vec<u8>> {
+        doc.get_changes(&heads)
+            .into_iter()
+            .map(|mut c| c.bytes().into_owned())
+            .collect()
+    };
+    let (manager_changes, rogue_changes) = (changes_of(&mut manager), changes_of(&mut rogue));
+    let mut merged = manager.clone();
+    merged.merge(&mut rogue).unwrap();
+    assert_eq!(
+        merged
+            .get(ROOT, "territory")
+            .unwrap()
+            .unwrap()
+            .0
+            .into_string()
+            .ok(),
+        Some("east2".to_string()),
+        "the rogue value is hidden by the conflict"
+    );
+
+    let r = w.push_raw("zhang", &id, manager_changes);
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    // li's push changes nothing visible (east2 still wins), but holds a forbidden operation.
+    let r = w.push_raw("li", &id, rogue_changes);
+    assert_eq!(r.rejected.len(), 1, "accepted: {:?}", r.accepted);
+    assert_eq!(r.rejected[0].rule, "field_rights");
+    assert!(
+        r.rejected[0].reason.contains("customer.territory"),
+        "{}",
+        r.rejected[0].reason
+    );
+}
+
+#[test]
+fn only_the_approver_decides_and_reps_only_submit() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let plan = li
+        .create_trip_plan(NewTripPlan {
+            owner: "li".into(),
+            approver: "zhang".into(),
+            title: "宁波出差".into(),
+            start_date: "2026-11-24".into(),
+            end_date: "2026-11-26".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    li.update_trip_plan(&plan, &[TripPlanEdit::Submit]).unwrap();
+    w.accepted("li", &li, &plan);
+
+    let self_approved = device(&dir, "li-rogue");
+    self_approved
+        .merge_from(&li.document_bytes(&plan).unwrap())
+        .unwrap();
+    self_approved
+        .update_trip_plan(
+            &plan,
+            &[TripPlanEdit::Approve {
+                by: "li".into(),
+                note: None,
+            }],
+        )
+        .unwrap();
+    w.rejected("li", &self_approved, &plan, "approval");
+
+    // A manager who is not the approver cannot see it, let alone decide.
+    let zhao = device(&dir, "zhao");
+    zhao.merge_from(&li.document_bytes(&plan).unwrap()).unwrap();
+    zhao.update_trip_plan(
+        &plan,
+        &[TripPlanEdit::Approve {
+            by: "zhao".into(),
+            note: None,
+        }],
+    )
+    .unwrap();
+    w.rejected("zhao", &zhao, &plan, "scope");
+
+    let zhang = device(&dir, "zhang");
+    zhang
+        .merge_from(&li.document_bytes(&plan).unwrap())
+        .unwrap();
+    zhang
+        .update_trip_plan(
+            &plan,
+            &[TripPlanEdit::Approve {
+                by: "zhang".into(),
+                note: Some("同意".into()),
+            }],
+        )
+        .unwrap();
+    w.accepted("zhang", &zhang, &plan);
+}
+
+#[test]
+fn handover_moves_every_customer_and_revokes_them_from_the_old_rep() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let c1 = li
+        .create_customer(customer("客户一", "east", "li"))
+        .unwrap();
+    let c2 = li
+        .create_customer(customer("客户二", "east", "li"))
+        .unwrap();
+    let v1 = li.create_visit(visit(&c1, "li")).unwrap();
+    for id in [&c1, &c2, &v1] {
+        w.accepted("li", &li, id);
+    }
+    let li_cursor = w
+        .core
+        .sync(
+            &w.who("li"),
+            SyncRequest {
+                protocol: 1,
+                cursor: 0,
+                push: vec![],
+            },
+        )
+        .unwrap()
+        .cursor;
+    let wang_cursor = w
+        .core
+        .sync(
+            &w.who("wang"),
+            SyncRequest {
+                protocol: 1,
+                cursor: 0,
+                push: vec![],
+            },
+        )
+        .unwrap()
+        .cursor;
+
+    // Only the manager of both (or an admin) may hand over.
+    assert!(w.core.handover(&w.who("li"), "li", "wang").is_err());
+    assert!(w.core.handover(&w.who("zhao"), "li", "wang").is_err());
+    assert_eq!(w.core.handover(&w.who("zhang"), "li", "wang").unwrap(), 2);
+
+    let li_next = w
+        .core
+        .sync(
+            &w.who("li"),
+            SyncRequest {
+                protocol: 1,
+                cursor: li_cursor,
+                push: vec![],
+            },
+        )
+        .unwrap();
+    let revoked: BTreeSet<_> = li_next.revoked.iter().cloned().collect();
+    assert_eq!(
+        revoked,
+        [c1.clone(), c2.clone(), v1.clone()].into_iter().collect()
+    );
+    assert!(li_next.documents.is_empty());
+    let wang_next = w
+        .core
+        .sync(
+            &w.who("wang"),
+            SyncRequest {
+                protocol: 1,
+                cursor: wang_cursor,
+                push: vec![],
+            },
+        )
+        .unwrap();
+    let got: BTreeSet<_> = wang_next.documents.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(
+        got,
+        [c1.clone(), c2.clone(), v1.clone()].into_iter().collect()
+    );
+    assert!(
+        wang_next.documents.iter().all(|d| d.snapshot),
+        "documents entering a scope come whole"
+    );
+
+    // li's offline edit after the handover is refused.
+    li.update_customer(&c1, &[CustomerEdit::AppendNotes("离职前补记".into())])
+        .unwrap();
+    let reason = w.rejected("li", &li, &c1, "scope");
+    assert!(
+        reason.contains("not in your part of the business"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn large_answers_come_in_pages_that_together_hold_everything() {
+    let mut w = world();
+    w.core.limits = PullLimits {
+        max_documents: 7,
+        max_bytes: 1 << 20,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let mut all = BTreeSet::new();
+    for i in 0..30 {
+        let id = li
+            .create_customer(customer(&format!("客户{i}"), "east", "li"))
+            .unwrap();
+        w.accepted("li", &li, &id);
+        all.insert(id);
+    }
+    let mut cursor = 0;
+    let mut got = BTreeSet::new();
+    let mut rounds = 0;
+    loop {
+        let r = w
+            .core
+            .sync(
+                &w.who("li"),
+                SyncRequest {
+                    protocol: 1,
+                    cursor,
+                    push: vec![],
+                },
+            )
+            .unwrap();
+        rounds += 1;
+        assert!(r.documents.len() <= 7);
+        got.extend(r.documents.into_iter().map(|d| d.id));
+        cursor = r.cursor;
+        if !r.more {
+            break;
+        }
+    }
+    assert_eq!(got, all);
+    assert!(rounds >= 5, "{rounds} rounds");
+    // Then an edit after the last page arrives alone.
+    let first = all.iter().next().unwrap().clone();
+    li.update_customer(&first, &[CustomerEdit::AppendNotes("新情况".into())])
+        .unwrap();
+    w.accepted("li", &li, &first);
+    let r = w
+        .core
+        .sync(
+            &w.who("li"),
+            SyncRequest {
+                protocol: 1,
+                cursor,
+                push: vec![],
+            },
+        )
+        .unwrap();
+    assert_eq!(r.documents.len(), 1);
+    assert!(!r.documents[0].snapshot);
+}
+
+#[test]
+fn an_unknown_protocol_version_is_refused() {
+    let w = world();
+    let err = w
+        .core
+        .sync(
+            &w.who("li"),
+            SyncRequest {
+                protocol: 2,
+                cursor: 0,
+                push: vec![],
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("version 2"));
+}
