@@ -1,9 +1,12 @@
 //! Shared code of fieldsync's cross-crate tests and benchmark programs.
 //!
+//! - [`server`]: the real `fieldsync-server` binary on 127.0.0.1: start, add users, SIGKILL,
+//!   restart.
 //! - [`workload`]: a deterministic sales organisation (customers, contacts, a year of visits,
 //!   trip plans, expense claims) generated from a seed, at any size, for tests and benchmarks.
 //!
 //! The benchmark programs live in `src/bin/` (`bench_store`); they print figures and assert
 //! nothing about speed.
 
+pub mod server;
 pub mod workload;

@@ -1,0 +1,179 @@
+//! The real `fieldsync-server` binary, run on 127.0.0.1 for end-to-end tests and benchmarks.
+//!
+//! The binary is the one cargo builds beside the test executables (`target/<profile>/`);
+//! `cargo test --workspace` builds it. Set `FIELDSYNC_SERVER_BIN` to use another.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Errors of the harness, as text: a test fails with it.
+pub type HarnessResult<T> = Result<T, String>;
+
+/// Where the server binary is.
+pub fn server_binary() -> HarnessResult<PathBuf> {
+    if let Ok(p) = std::env::var("FIELDSYNC_SERVER_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // target/<profile>/deps/<test> or target/<profile>/<bin>
+    let mut dir = exe
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or("no parent directory")?;
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let bin = dir.join(format!("fieldsync-server{}", std::env::consts::EXE_SUFFIX));
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{} is missing: run `cargo build -p fieldsync-server` first",
+            bin.display()
+        ))
+    }
+}
+
+/// A free port on 127.0.0.1 (free when asked; the server binds it right after).
+pub fn free_port() -> HarnessResult<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct TestUser<'a> {
+    /// Login name.
+    pub username: &'a str,
+    /// rep, manager or admin.
+    pub role: &'a str,
+    /// Territories.
+    pub territories: &'a [&'a str],
+    /// Manager.
+    pub manager: Option<&'a str>,
+    /// Password.
+    pub password: &'a str,
+}
+
+/// Creates a user with `fieldsync-server user add`, as an operator would.
+pub fn add_user(data_dir: &Path, user: &TestUser<'_>) -> HarnessResult<()> {
+    let mut cmd = Command::new(server_binary()?);
+    cmd.arg("--data-dir").arg(data_dir).args([
+        "user",
+        "add",
+        "--username",
+        user.username,
+        "--role",
+        user.role,
+    ]);
+    for t in user.territories {
+        cmd.args(["--territory", t]);
+    }
+    if let Some(m) = user.manager {
+        cmd.args(["--manager", m]);
+    }
+    let out = cmd
+        .args(["--password-env", "FIELDSYNC_TEST_PASSWORD"])
+        .env("FIELDSYNC_TEST_PASSWORD", user.password)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "user add {} failed: {}",
+            user.username,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// A running server process; killed when dropped.
+pub struct ServerProcess {
+    child: Option<Child>,
+    data_dir: PathBuf,
+    port: u16,
+}
+
+impl ServerProcess {
+    /// Starts the server on a free port with `data_dir`, and waits until it listens.
+    pub fn start(data_dir: &Path) -> HarnessResult<ServerProcess> {
+        let mut server = ServerProcess {
+            child: None,
+            data_dir: data_dir.to_path_buf(),
+            port: free_port()?,
+        };
+        server.launch()?;
+        Ok(server)
+    }
+
+    fn launch(&mut self) -> HarnessResult<()> {
+        let mut child = Command::new(server_binary()?)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start the server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("listening on") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        self.child = Some(child);
+        rx.recv_timeout(Duration::from_secs(30))
+            .map_err(|_| "the server did not start listening within 30 s".to_string())
+    }
+
+    /// The base URL, `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's pid.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Kills the process at once (SIGKILL): no shutdown, no flush.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and data directory.
+    pub fn restart(&mut self) -> HarnessResult<()> {
+        self.kill();
+        let mut last = String::new();
+        // The port may take a moment to be free again.
+        for _ in 0..50 {
+            match self.launch() {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    last = e;
+                    self.kill();
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
