@@ -108,12 +108,20 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Decodes a protocol message from CBOR, with a message that says what was wrong.
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, DecodeError> {
-    ciborium::from_reader(bytes).map_err(|e| DecodeError(match e {
-        ciborium::de::Error::Io(_) => "the body is truncated: send the whole CBOR message".to_string(),
-        ciborium::de::Error::Syntax(at) => format!("the body is not valid CBOR (at byte {at})"),
-        ciborium::de::Error::Semantic(_, msg) => format!("the body does not match the protocol: {msg}"),
-        ciborium::de::Error::RecursionLimitExceeded => "the body is nested too deeply".to_string(),
-    }))
+    ciborium::from_reader(bytes).map_err(|e| {
+        DecodeError(match e {
+            ciborium::de::Error::Io(_) => {
+                "the body is truncated: send the whole CBOR message".to_string()
+            }
+            ciborium::de::Error::Syntax(at) => format!("the body is not valid CBOR (at byte {at})"),
+            ciborium::de::Error::Semantic(_, msg) => {
+                format!("the body does not match the protocol: {msg}")
+            }
+            ciborium::de::Error::RecursionLimitExceeded => {
+                "the body is nested too deeply".to_string()
+            }
+        })
+    })
 }
 
 #[cfg(test)]
@@ -126,13 +134,26 @@ mod tests {
         let req = SyncRequest {
             protocol: PROTOCOL_VERSION,
             cursor: 42,
-            push: vec![PushDocument { id: "x".into(), changes: vec![ByteBuf::from(vec![1, 2, 3])] }],
+            push: vec![PushDocument {
+                id: "x".into(),
+                changes: vec![ByteBuf::from(vec![1, 2, 3])],
+            }],
         };
         let bytes = encode(&req);
         assert_eq!(decode::<SyncRequest>(&bytes).unwrap(), req);
-        assert!(decode::<SyncRequest>(&bytes[..bytes.len() - 2]).unwrap_err().0.contains("truncated"));
+        assert!(
+            decode::<SyncRequest>(&bytes[..bytes.len() - 2])
+                .unwrap_err()
+                .0
+                .contains("truncated")
+        );
         assert!(decode::<SyncRequest>(b"\xff\xff").is_err());
         let wrong = encode(&serde_json::json!({"protocol": "one", "cursor": 1}));
-        assert!(decode::<SyncRequest>(&wrong).unwrap_err().0.contains("does not match"));
+        assert!(
+            decode::<SyncRequest>(&wrong)
+                .unwrap_err()
+                .0
+                .contains("does not match")
+        );
     }
 }
