@@ -557,3 +557,71 @@ fn an_unknown_protocol_version_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("version 2"));
 }
+
+#[test]
+fn the_document_cache_stays_within_its_bound_however_many_documents_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = SqliteStorage::open(dir.path()).unwrap();
+    storage
+        .add_user(&user("li", Role::Rep, &["east"], None))
+        .unwrap();
+    let core = Core::new(Arc::new(storage), 16).unwrap();
+    let who = core.principal("li").unwrap().unwrap();
+    let devices = tempfile::tempdir().unwrap();
+    let li = device(&devices, "li");
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        let id = li
+            .create_customer(customer(&format!("客户{i}"), "east", "li"))
+            .unwrap();
+        let push = PushDocument {
+            id: id.clone(),
+            changes: li
+                .changes_since(&id, &[])
+                .unwrap()
+                .into_iter()
+                .map(ByteBuf::from)
+                .collect(),
+        };
+        let r = core
+            .sync(
+                &who,
+                SyncRequest {
+                    protocol: 1,
+                    cursor: 0,
+                    push: vec![push],
+                },
+            )
+            .unwrap();
+        assert_eq!(r.accepted.len(), 1);
+        assert!(core.cached_documents() <= 16);
+        ids.push(id);
+    }
+    assert_eq!(core.cached_documents(), 16);
+    // Evicted documents load again on demand: an edit of the first one is accepted.
+    li.update_customer(&ids[0], &[CustomerEdit::AppendNotes("再次拜访".into())])
+        .unwrap();
+    let heads_before = li.heads(&ids[0]).unwrap();
+    let push = PushDocument {
+        id: ids[0].clone(),
+        changes: li
+            .changes_since(&ids[0], &[])
+            .unwrap()
+            .into_iter()
+            .map(ByteBuf::from)
+            .collect(),
+    };
+    let r = core
+        .sync(
+            &who,
+            SyncRequest {
+                protocol: 1,
+                cursor: 0,
+                push: vec![push],
+            },
+        )
+        .unwrap();
+    let mut expected: Vec<String> = heads_before.iter().map(|h| h.to_string()).collect();
+    expected.sort();
+    assert_eq!(r.accepted[0].heads, expected);
+}
