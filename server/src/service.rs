@@ -309,7 +309,11 @@ impl Core {
             Some(b) => self.scope_events(&scope_of(b), &scope)?,
             None => Vec::new(),
         };
-        let stored_changes = self.storage.load_doc(id)?.map_or(0, |d| d.changes.len());
+        let stored_changes = if before.is_some() {
+            self.storage.changes_since_snapshot(id)?
+        } else {
+            0
+        };
         let snapshot = (before.is_none() || stored_changes + changes.len() >= SNAPSHOT_EVERY)
             .then(|| after.save());
         let heads = hex_heads(&after.get_heads());

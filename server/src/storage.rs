@@ -235,6 +235,8 @@ pub trait Storage: Send + Sync + 'static {
     fn visits_of(&self, customer: &str) -> StorageResult<Vec<DocScope>>;
     /// Ids of the customers a user owns.
     fn customers_owned_by(&self, owner: &str) -> StorageResult<Vec<String>>;
+    /// How many changes of a document were logged after its last snapshot.
+    fn changes_since_snapshot(&self, id: &str) -> StorageResult<usize>;
     /// Writes an accepted change set with its scope fields and events; returns the last seq.
     fn commit(&self, commit: &DocCommit) -> StorageResult<u64>;
     /// The highest sequence number logged.

@@ -625,3 +625,37 @@ fn the_document_cache_stays_within_its_bound_however_many_documents_are_stored()
     expected.sort();
     assert_eq!(r.accepted[0].heads, expected);
 }
+
+#[test]
+fn a_document_compacted_on_the_server_reaches_a_new_device_whole() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let id = li
+        .create_customer(customer("常拜访客户", "east", "li"))
+        .unwrap();
+    w.accepted("li", &li, &id);
+    for i in 0..45 {
+        let heads = li.heads(&id).unwrap();
+        li.update_customer(&id, &[CustomerEdit::AppendNotes(format!("第{i}次"))])
+            .unwrap();
+        let r = w.push_raw("li", &id, li.changes_since(&id, &heads).unwrap());
+        assert!(r.rejected.is_empty());
+    }
+    let fresh = device(&dir, "new-phone");
+    let r = w
+        .core
+        .sync(
+            &w.who("li"),
+            SyncRequest {
+                protocol: 1,
+                cursor: 0,
+                push: vec![],
+            },
+        )
+        .unwrap();
+    assert_eq!(r.documents.len(), 1);
+    fresh.merge_changes(&id, &r.documents[0].data).unwrap();
+    assert_eq!(fresh.customer(&id).unwrap(), li.customer(&id).unwrap());
+    assert_eq!(fresh.heads(&id).unwrap(), li.heads(&id).unwrap());
+}

@@ -341,6 +341,18 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn changes_since_snapshot(&self, id: &str) -> StorageResult<usize> {
+        self.with(|conn| {
+            let n: i64 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM log l JOIN docs d ON d.id = l.doc_id
+                     WHERE l.doc_id = ?1 AND l.event = 'change' AND l.seq > d.snapshot_seq",
+                )?
+                .query_row([id], |r| r.get(0))?;
+            Ok(n as usize)
+        })
+    }
+
     fn commit(&self, c: &DocCommit) -> StorageResult<u64> {
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
