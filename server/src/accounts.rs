@@ -141,6 +141,10 @@ pub fn hash_refresh(token: &str) -> String {
 }
 
 /// Limits failed logins per user: at most `max` failures within `window`.
+///
+/// An attempt counts as failed from the moment it starts until [`LoginLimiter::succeeded`]
+/// clears the record, so concurrent guesses cannot slip past the limit while their passwords
+/// are still being checked.
 pub struct LoginLimiter {
     failures: Mutex<HashMap<String, Vec<Instant>>>,
     max: usize,
@@ -157,8 +161,9 @@ impl LoginLimiter {
         }
     }
 
-    /// Refuses the attempt if the user has failed too often lately.
-    pub fn check(&self, username: &str) -> Result<(), AppError> {
+    /// Starts an attempt: refused if the user has failed too often lately, otherwise counted
+    /// as a failure until it succeeds.
+    pub fn attempt(&self, username: &str) -> Result<(), AppError> {
         let mut map = self
             .failures
             .lock()
@@ -172,16 +177,8 @@ impl LoginLimiter {
             });
             return Err(AppError::RateLimited(wait.as_secs().max(1)));
         }
+        list.push(now);
         Ok(())
-    }
-
-    /// Records a failed attempt.
-    pub fn failed(&self, username: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.entry(username.to_string())
-                .or_default()
-                .push(Instant::now());
-        }
     }
 
     /// Forgets the failures of a user who logged in.
@@ -241,10 +238,11 @@ mod tests {
     fn the_limiter_refuses_after_repeated_failures() {
         let l = LoginLimiter::new(3, Duration::from_secs(60));
         for _ in 0..3 {
-            l.check("li").unwrap();
-            l.failed("li");
+            l.attempt("li").unwrap();
         }
-        assert!(matches!(l.check("li"), Err(AppError::RateLimited(_))));
-        assert!(l.check("wang").is_ok());
+        assert!(matches!(l.attempt("li"), Err(AppError::RateLimited(_))));
+        assert!(l.attempt("wang").is_ok());
+        l.succeeded("wang");
+        assert!(l.attempt("wang").is_ok());
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -126,6 +126,28 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
+/// The whole request body, at most [`MAX_BODY`] bytes. Unlike a bare `Bytes`, whose rejection
+/// is plain text, a body that is too large or unreadable gets the JSON error of every other
+/// refusal.
+struct RawBody(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(RawBody(bytes)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::TooLarge(MAX_BODY >> 20))
+            }
+            Err(e) => Err(AppError::BadRequest(format!(
+                "the request body could not be read: {}",
+                e.body_text()
+            ))),
+        }
+    }
+}
+
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, AppError> {
     serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("the JSON body is not valid: {e}")))
@@ -174,7 +196,7 @@ fn token_pair(state: &AppState, user: &User, session: &str) -> Result<serde_json
 
 async fn login(
     State(state): State<AppState>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let req: LoginRequest = parse_json(&body)?;
     if req.device_name.trim().is_empty() || req.device_name.chars().count() > 100 {
@@ -182,7 +204,7 @@ async fn login(
             "device_name must be 1 to 100 characters".into(),
         ));
     }
-    state.limiter.check(&req.username)?;
+    state.limiter.attempt(&req.username)?;
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let user = st.core.storage.user(&req.username)?;
@@ -190,7 +212,6 @@ async fn login(
             .as_ref()
             .is_some_and(|u| !u.disabled && verify_password(&req.password, &u.password_hash));
         let Some(user) = user.filter(|_| ok) else {
-            st.limiter.failed(&req.username);
             return Err(AppError::Unauthenticated(
                 "wrong user name or password, or the account is disabled".into(),
             ));
@@ -210,7 +231,7 @@ async fn login(
 
 async fn refresh(
     State(state): State<AppState>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let req: RefreshRequest = parse_json(&body)?;
     let st = state.clone();
@@ -247,7 +268,7 @@ async fn sync(
     State(state): State<AppState>,
     auth: Authed,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, AppError> {
     let content_type = headers
         .get(CONTENT_TYPE)
@@ -297,7 +318,7 @@ async fn events(
 async fn handover(
     State(state): State<AppState>,
     auth: Authed,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let req: HandoverRequest = parse_json(&body)?;
     let core = state.core.clone();

@@ -33,6 +33,9 @@ pub enum AppError {
     /// Well-formed but invalid.
     #[error("{0}")]
     Invalid(String),
+    /// The request body is over the limit of this many MiB.
+    #[error("the request body is larger than {0} MiB: send less per request")]
+    TooLarge(usize),
     /// Too many attempts; retry after this many seconds.
     #[error("too many failed logins for this user: wait {0} seconds and try again")]
     RateLimited(u64),
@@ -63,6 +66,7 @@ impl AppError {
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
