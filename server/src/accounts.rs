@@ -40,6 +40,21 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(format!("hashing failed: {e}")))
 }
 
+/// Checks a password for a user who may not exist. For an unknown user a dummy hash is checked
+/// all the same, so the answer takes as long and does not tell which names exist.
+pub fn verify_login(password: &str, stored: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    match stored {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            let dummy =
+                DUMMY.get_or_init(|| hash_password("not a password of anyone").unwrap_or_default());
+            verify_password(password, dummy);
+            false
+        }
+    }
+}
+
 /// Checks a password against its stored hash.
 pub fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|h| {
@@ -169,6 +184,13 @@ impl LoginLimiter {
             .lock()
             .map_err(|_| AppError::Internal("limiter lock poisoned".into()))?;
         let now = Instant::now();
+        // Names tried once and never again would pile up: forget stale entries now and then.
+        if map.len() > 10_000 {
+            map.retain(|_, list| {
+                list.last()
+                    .is_some_and(|t| now.duration_since(*t) < self.window)
+            });
+        }
         let list = map.entry(username.to_string()).or_default();
         list.retain(|t| now.duration_since(*t) < self.window);
         if list.len() >= self.max {

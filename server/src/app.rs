@@ -25,7 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::Principal;
 use crate::accounts::{
-    Claims, LoginLimiter, TokenKeys, hash_refresh, new_refresh_token, verify_password,
+    Claims, LoginLimiter, TokenKeys, hash_refresh, new_refresh_token, verify_login,
 };
 use crate::error::AppError;
 use crate::service::Core;
@@ -59,6 +59,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", get(events))
         .route("/v1/handover", post(handover))
         .fallback(|| async { AppError::NotFound("no such endpoint: see docs/PROTOCOL.md".into()) })
+        .method_not_allowed_fallback(|| async {
+            AppError::MethodNotAllowed(
+                "this endpoint does not take that method: see docs/PROTOCOL.md".into(),
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -100,7 +105,9 @@ impl FromRequestParts<AppState> for Authed {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
@@ -208,9 +215,11 @@ async fn login(
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let user = st.core.storage.user(&req.username)?;
-        let ok = user
-            .as_ref()
-            .is_some_and(|u| !u.disabled && verify_password(&req.password, &u.password_hash));
+        let matches = verify_login(
+            &req.password,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        );
+        let ok = matches && user.as_ref().is_some_and(|u| !u.disabled);
         let Some(user) = user.filter(|_| ok) else {
             return Err(AppError::Unauthenticated(
                 "wrong user name or password, or the account is disabled".into(),
@@ -274,7 +283,8 @@ async fn sync(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !content_type.starts_with(CBOR_CONTENT_TYPE) {
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case(CBOR_CONTENT_TYPE) {
         return Ok((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Json(json!({"error": "unsupported_media_type", "message": "send the sync request as application/cbor"})),

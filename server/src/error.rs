@@ -30,6 +30,9 @@ pub enum AppError {
     /// No such thing.
     #[error("{0}")]
     NotFound(String),
+    /// The route exists, the method does not.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// Well-formed but invalid.
     #[error("{0}")]
     Invalid(String),
@@ -65,6 +68,7 @@ impl AppError {
             AppError::TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
