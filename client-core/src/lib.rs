@@ -8,6 +8,8 @@
 //!   with the server).
 //! - [`store`]: the SQLite store: documents, projections, queries, and the primitives sync uses.
 //! - [`conflicts`]: fields that hold concurrent values, so an app can ask the user.
+//! - [`sync`]: the client side of the sync protocol: rounds as plain functions over the store,
+//!   and the HTTP transport to the server.
 //!
 //! ```
 //! use fieldsync_core::model::customer::{NewCustomer, Tier};
@@ -37,6 +39,7 @@ pub mod ids;
 pub mod model;
 pub mod protocol;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, Result, ValidationError};
 pub use store::Store;

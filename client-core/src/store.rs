@@ -6,8 +6,8 @@
 //!   disagree, and a crash at any point leaves the last committed state.
 //! - An edit is validated before it is committed; a refused edit writes nothing.
 //! - Queries read projections only; no query loads every document.
-//! - The device's Automerge actor id is created once, when the file is created, and never
-//!   shared with another device.
+//! - The device's Automerge actor id is created with the file and never shared with another
+//!   device; it is replaced by a new one (never reused) when changes go to the sync quarantine.
 
 mod documents;
 mod exchange;
@@ -15,6 +15,7 @@ mod migrations;
 mod projections;
 mod queries;
 mod search;
+mod sync_state;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ pub use queries::{
     CustomerQuery, CustomerRow, ExpenseClaimRow, FollowUp, FollowUpReason, PlanQuery, TripPlanRow,
     VisitRow,
 };
+pub use sync_state::{QuarantineEntry, REVOKED_RULE};
 
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,7 +75,9 @@ impl Default for StoreOptions {
 /// One device's store: an SQLite file of documents and projections.
 pub struct Store {
     conn: Connection,
-    actor: ActorId,
+    /// The device's Automerge actor. Replaced after changes go to quarantine (see
+    /// [`Store::quarantine_document`]); read it through [`Store::actor_in`] when writing.
+    actor: RefCell<ActorId>,
     path: PathBuf,
     cache: RefCell<DocCache>,
 }
@@ -82,7 +86,7 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("path", &self.path)
-            .field("actor", &self.actor.to_hex_string())
+            .field("actor", &self.actor.borrow().to_hex_string())
             .finish()
     }
 }
@@ -110,7 +114,7 @@ impl Store {
         let actor = load_or_create_actor(&conn)?;
         Ok(Store {
             conn,
-            actor,
+            actor: RefCell::new(actor),
             path,
             cache: RefCell::new(DocCache::new(options.doc_cache)),
         })
@@ -123,7 +127,26 @@ impl Store {
 
     /// This device's Automerge actor id, in hex.
     pub fn actor_id(&self) -> String {
-        self.actor.to_hex_string()
+        self.actor.borrow().to_hex_string()
+    }
+
+    /// The device's actor as the file records it, read inside the writing transaction `conn`.
+    ///
+    /// Another connection to the same file may have replaced it (a quarantine does); then the
+    /// new one is adopted here and the document cache, whose documents carry the old one, is
+    /// emptied. Every write that creates changes takes its actor from here.
+    fn actor_in(&self, conn: &Connection) -> Result<ActorId> {
+        let stored = meta_get(conn, "actor_id")?;
+        let current = self.actor.borrow().clone();
+        match stored {
+            Some(hex) if hex != current.to_hex_string() => {
+                let actor = parse_actor(&hex)?;
+                *self.actor.borrow_mut() = actor.clone();
+                self.cache.borrow_mut().clear();
+                Ok(actor)
+            }
+            _ => Ok(current),
+        }
     }
 
     /// Names the person using this device; recorded with each change so conflicts can say who.
@@ -147,9 +170,9 @@ impl Store {
     // ---- creating documents -------------------------------------------------------------
 
     fn insert_new<M: DocumentModel>(&self, view: &M, document: Document) -> Result<String> {
-        let mut doc = AutoCommit::new().with_actor(self.actor.clone());
-        autosurgeon::reconcile(&mut doc, view)?;
         self.write(|tx| {
+            let mut doc = AutoCommit::new().with_actor(self.actor_in(tx)?);
+            autosurgeon::reconcile(&mut doc, view)?;
             documents::commit(tx, &mut doc)?;
             documents::insert(tx, view.id(), M::KIND, &mut doc)?;
             projections::project(tx, &document)?;
@@ -194,9 +217,10 @@ impl Store {
     /// `f` must leave the document as committed.
     fn with_doc<T>(&self, id: &str, f: impl FnOnce(&mut AutoCommit) -> Result<T>) -> Result<T> {
         let id = parse_id(id)?;
+        let actor = self.actor.borrow().clone();
         let mut cache = self.cache.borrow_mut();
         let mut doc = cache
-            .take(&self.conn, &id, &self.actor)?
+            .take(&self.conn, &id, &actor)?
             .ok_or_else(|| Error::NotFound(id.clone()))?;
         let out = f(&mut doc);
         cache.put(&id, doc);
@@ -213,7 +237,8 @@ impl Store {
     pub fn edit<M: DocumentModel>(&self, id: &str, edits: &[M::Edit]) -> Result<M> {
         let id = parse_id(id)?;
         let (view, doc) = self.write(|tx| {
-            let taken = self.cache.borrow_mut().take(tx, &id, &self.actor)?;
+            let actor = self.actor_in(tx)?;
+            let taken = self.cache.borrow_mut().take(tx, &id, &actor)?;
             let mut doc = taken.ok_or_else(|| Error::NotFound(id.clone()))?;
             let found = kind_of(&doc)?;
             if found != M::KIND {
@@ -361,5 +386,9 @@ fn load_or_create_actor(conn: &Connection) -> Result<ActorId> {
         }
     };
     tx.commit()?;
-    ActorId::try_from(hex.as_str()).map_err(|e| Error::Corrupt(format!("actor id in store: {e}")))
+    parse_actor(&hex)
+}
+
+fn parse_actor(hex: &str) -> Result<ActorId> {
+    ActorId::try_from(hex).map_err(|e| Error::Corrupt(format!("actor id in store: {e}")))
 }

@@ -87,10 +87,27 @@ impl DocCache {
                 .query_row([id], |r| r.get(0))
                 .optional()?;
             if stored.as_deref() == Some(encode_heads(&doc.get_heads()).as_str()) {
+                if doc.get_actor() != actor {
+                    doc.set_actor(actor.clone());
+                }
                 return Ok(Some(doc));
             }
         }
         load(conn, id, actor)
+    }
+
+    /// Drops every cached document (after the device's actor changed).
+    pub(crate) fn clear(&mut self) {
+        if let Some(docs) = self.docs.as_mut() {
+            docs.clear();
+        }
+    }
+
+    /// Drops the cached copy of `id`, if any (after the document was deleted or rewritten).
+    pub(crate) fn forget(&mut self, id: &str) {
+        if let Some(docs) = self.docs.as_mut() {
+            docs.pop(id);
+        }
     }
 
     /// Keeps `doc`, which must match what is committed to the file.

@@ -6,6 +6,7 @@
 //! the document invalid change nothing.
 
 use automerge::{AutoCommit, ChangeHash};
+use rusqlite::Transaction;
 use serde::Serialize;
 
 use super::{Store, documents, projections};
@@ -47,60 +48,71 @@ impl Store {
     pub fn merge_changes(&self, id: &str, bytes: &[u8]) -> Result<MergeOutcome> {
         let id = parse_id(id)?;
         check_whole(bytes)?;
-        let (outcome, doc) = self.write(|tx| {
-            let existing = self.cache.borrow_mut().take(tx, &id, &self.actor)?;
-            let created = existing.is_none();
-            let mut doc =
-                existing.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor.clone()));
-            let before_kind = if created { None } else { Some(kind_of(&doc)?) };
-            let before = doc.get_heads();
-            doc.load_incremental(bytes).map_err(corrupt)?;
-            let missing = doc.get_missing_deps(&[]);
-            if !missing.is_empty() {
-                return Err(Error::MissingDependencies {
-                    id: id.clone(),
-                    missing: missing.len(),
-                });
-            }
-            let after = doc.get_heads();
-            if after.is_empty() {
-                return Err(corrupt("the data holds no changes"));
-            }
-            let document = validate_document(&doc)?;
-            if let Some(expected) = before_kind
-                && expected != document.kind()
-            {
-                return Err(Error::WrongKind {
-                    id: id.clone(),
-                    expected: expected.as_str(),
-                    found: document.kind().to_string(),
-                });
-            }
-            if document.id() != id {
-                return Err(Error::IdMismatch {
-                    expected: id.clone(),
-                    found: document.id().to_string(),
-                });
-            }
-            let changed = after != before;
-            if created {
-                documents::insert(tx, &id, document.kind(), &mut doc)?;
-            } else if changed {
-                documents::append(tx, &id, &mut doc, &before)?;
-            }
-            if changed {
-                projections::project(tx, &document)?;
-            }
-            let outcome = MergeOutcome {
-                id: id.clone(),
-                kind: document.kind(),
-                created,
-                changed,
-            };
-            Ok((outcome, doc))
-        })?;
+        let (outcome, doc) = self.write(|tx| self.merge_in(tx, &id, bytes))?;
         self.cache.borrow_mut().put(&id, doc);
         Ok(outcome)
+    }
+
+    /// The merge itself, inside the caller's transaction `tx`: `id` is canonical and `bytes`
+    /// passed [`check_whole`]. Returns the outcome and the merged document, which the caller
+    /// caches once the transaction has committed.
+    pub(super) fn merge_in(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        bytes: &[u8],
+    ) -> Result<(MergeOutcome, AutoCommit)> {
+        let id = id.to_string();
+        let actor = self.actor_in(tx)?;
+        let existing = self.cache.borrow_mut().take(tx, &id, &actor)?;
+        let created = existing.is_none();
+        let mut doc = existing.unwrap_or_else(|| AutoCommit::new().with_actor(actor));
+        let before_kind = if created { None } else { Some(kind_of(&doc)?) };
+        let before = doc.get_heads();
+        doc.load_incremental(bytes).map_err(corrupt)?;
+        let missing = doc.get_missing_deps(&[]);
+        if !missing.is_empty() {
+            return Err(Error::MissingDependencies {
+                id: id.clone(),
+                missing: missing.len(),
+            });
+        }
+        let after = doc.get_heads();
+        if after.is_empty() {
+            return Err(corrupt("the data holds no changes"));
+        }
+        let document = validate_document(&doc)?;
+        if let Some(expected) = before_kind
+            && expected != document.kind()
+        {
+            return Err(Error::WrongKind {
+                id: id.clone(),
+                expected: expected.as_str(),
+                found: document.kind().to_string(),
+            });
+        }
+        if document.id() != id {
+            return Err(Error::IdMismatch {
+                expected: id.clone(),
+                found: document.id().to_string(),
+            });
+        }
+        let changed = after != before;
+        if created {
+            documents::insert(tx, &id, document.kind(), &mut doc)?;
+        } else if changed {
+            documents::append(tx, &id, &mut doc, &before)?;
+        }
+        if changed {
+            projections::project(tx, &document)?;
+        }
+        let outcome = MergeOutcome {
+            id,
+            kind: document.kind(),
+            created,
+            changed,
+        };
+        Ok((outcome, doc))
     }
 
     /// The changes of document `id` that are not in `heads` (every change for empty `heads`),

@@ -1,0 +1,318 @@
+//! The client side of the sync protocol (v1, see `docs/PROTOCOL.md`).
+//!
+//! A sync is a loop of rounds. Each round sends the device's cursor and its unsent changes,
+//! and applies the server's answer: accepted documents are acknowledged at the heads that were
+//! pushed, rejected ones go to the quarantine and are reset, pulled data is merged, revoked
+//! documents are deleted, and the cursor is stored last. The loop ends when a round pushed
+//! nothing and the server has nothing more.
+//!
+//! What to send and what to apply is decided by plain functions over the store in [`engine`],
+//! testable without sockets; the network sits behind the [`Transport`] trait, which [`http`]
+//! implements for the real server. Each step of a round is its own short transaction, so the
+//! user can keep editing during a sync: an edit made while a round is in flight is neither
+//! lost nor marked acknowledged, it goes out with the next round.
+//!
+//! The loop, with a stand-in server that takes every push and has no news:
+//!
+//! ```
+//! use fieldsync_core::model::customer::NewCustomer;
+//! use fieldsync_core::protocol::{self, Accepted, SyncRequest, SyncResponse};
+//! use fieldsync_core::sync::{self, SyncError, Transport};
+//! use fieldsync_core::Store;
+//!
+//! struct TakesEverything;
+//!
+//! impl Transport for TakesEverything {
+//!     fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+//!         let request: SyncRequest =
+//!             protocol::decode(&body).map_err(|e| SyncError::Protocol(e.to_string()))?;
+//!         Ok(protocol::encode(&SyncResponse {
+//!             protocol: protocol::PROTOCOL_VERSION,
+//!             accepted: request
+//!                 .push
+//!                 .iter()
+//!                 .map(|d| Accepted { id: d.id.clone(), heads: vec![] })
+//!                 .collect(),
+//!             rejected: vec![],
+//!             documents: vec![],
+//!             revoked: vec![],
+//!             cursor: request.cursor,
+//!             more: false,
+//!         }))
+//!     }
+//! }
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open(dir.path().join("device.db")).unwrap();
+//! store
+//!     .create_customer(NewCustomer {
+//!         name: "华东精密机械有限公司".into(),
+//!         territory: "east".into(),
+//!         owner: "li.wei".into(),
+//!         created_by: "li.wei".into(),
+//!         ..Default::default()
+//!     })
+//!     .unwrap();
+//! assert_eq!(store.unsent_documents().unwrap().len(), 1);
+//!
+//! let report = sync::run(&store, &mut TakesEverything, |p| {
+//!     println!("round {}: {} documents pulled, more: {}", p.rounds, p.pulled, p.more)
+//! })
+//! .unwrap();
+//! assert_eq!((report.pushed, report.round_trips), (1, 2));
+//! assert!(store.unsent_documents().unwrap().is_empty());
+//! ```
+//!
+//! Against a real server, over HTTP:
+//!
+//! ```no_run
+//! use fieldsync_core::Store;
+//! use fieldsync_core::sync::{self, http::HttpClient};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Store::open("device.db")?;
+//! // Once: log in; the session is kept in the store.
+//! let mut client = HttpClient::new("http://127.0.0.1:8080")?.with_store(&store)?;
+//! client.login("li.wei", "secret", "li.wei's laptop")?;
+//! // Any time later, e.g. when the network comes back:
+//! let mut client = HttpClient::from_store(&store)?;
+//! let report = sync::sync(&store, &mut client, |p| eprintln!("{} pulled", p.pulled))?;
+//! println!("pushed {} documents, pulled {}", report.pushed, report.pulled);
+//! for entry in store.list_quarantine()? {
+//!     println!("not accepted: {} ({}): {}", entry.doc_id, entry.rule, entry.reason);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod engine;
+pub mod http;
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::Store;
+use crate::model::fields::now_string;
+use crate::protocol::{self, SyncResponse};
+use engine::{PullFailure, RoundOutcome, apply_response, build_request};
+use http::{HttpClient, User};
+
+/// The most rounds one sync runs before giving up.
+pub const MAX_ROUNDS: u32 = 1000;
+
+/// Everything a sync can fail with. Work already applied stays applied: every step of a round
+/// commits on its own, and a repeated round is harmless, so the answer to each of these is to
+/// fix what the message says and sync again.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The server could not be reached, or the connection broke or timed out.
+    #[error("{0}; check the network and sync again (nothing was lost)")]
+    Network(String),
+    /// Not logged in, or the session is over (wrong password, expired or revoked refresh
+    /// token, disabled account): log in again.
+    #[error("{0}")]
+    Auth(String),
+    /// The server answered with an error.
+    #[error("the server answered {status}: {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The error code of the answer (`bad_request`, `too_large`, `internal`, ...), empty if
+        /// the answer had none.
+        code: String,
+        /// The server's explanation.
+        message: String,
+    },
+    /// The server's answer does not follow the protocol.
+    #[error(
+        "the server's answer does not follow the sync protocol: {0}; check the server address, or update the app"
+    )]
+    Protocol(String),
+    /// The server address is not a URL this client can use.
+    #[error("'{0}' is not a server address: use a URL such as http://sync.example.com:8080")]
+    ServerUrl(String),
+    /// The server address is https, and this build has no TLS support.
+    #[error(
+        "cannot connect to {0}: this build of fieldsync has no TLS support; use an http:// address, or a build with TLS"
+    )]
+    NoTls(String),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] crate::Error),
+    /// Some documents the server sent could not be merged. Everything else of the sync was
+    /// applied; the cursor stayed where it was, so the next sync fetches them again.
+    #[error(
+        "{} document(s) from the server could not be merged (first: {}: {}); everything else was synced and the next sync fetches them again: if this repeats, update the app",
+        .failed.len(),
+        .failed.first().map_or("", |f| f.id.as_str()),
+        .failed.first().map_or("", |f| f.error.as_str())
+    )]
+    Incomplete {
+        /// The documents that failed and why.
+        failed: Vec<PullFailure>,
+        /// What the sync did until then.
+        report: SyncReport,
+    },
+    /// The server kept asking for more rounds.
+    #[error("the sync did not finish after {0} rounds: sync again, and report it if this repeats")]
+    TooManyRounds(u32),
+}
+
+/// Carries one round's request body to the server and brings back the answer body (both CBOR).
+///
+/// A transport may deliver the same body twice (after a refreshed token, or a retry): pushes
+/// are idempotent.
+pub trait Transport {
+    /// Sends one `POST /v1/sync` body and returns the answer's body.
+    fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError>;
+}
+
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+        (**self).sync_round(body)
+    }
+}
+
+/// Where a running sync is, after each round (for a progress bar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Rounds done so far.
+    pub rounds: u32,
+    /// Documents pushed so far (a document pushed in two rounds counts twice).
+    pub pushed: u64,
+    /// Documents pulled and merged so far.
+    pub pulled: u64,
+    /// Whether the server has more waiting.
+    pub more: bool,
+}
+
+/// What a sync did, summed over its rounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Documents pushed (a document pushed in two rounds counts twice).
+    pub pushed: u64,
+    /// Documents pulled and merged.
+    pub pulled: u64,
+    /// Pushed documents the server rejected (their changes are in the quarantine).
+    pub rejected: u64,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+    /// Answer body bytes received.
+    pub bytes_received: u64,
+    /// Rounds run (HTTP retries of one round count once).
+    pub round_trips: u32,
+    /// How long the sync took, in milliseconds.
+    pub millis: u64,
+}
+
+impl SyncReport {
+    fn add(&mut self, round: &RoundOutcome) {
+        self.pushed += round.pushed as u64;
+        self.pulled += round.pulled as u64;
+        self.rejected += round.rejected.len() as u64;
+        self.bytes_sent += round.bytes_sent;
+        self.bytes_received += round.bytes_received;
+        self.round_trips += 1;
+    }
+}
+
+/// Runs one round: builds the request, sends it through `transport` and applies the answer.
+/// The outcome's byte counts are those of the bodies.
+pub fn round<T: Transport + ?Sized>(
+    store: &Store,
+    transport: &mut T,
+) -> Result<RoundOutcome, SyncError> {
+    let (request, pending) = build_request(store)?;
+    let body = protocol::encode(&request);
+    let sent = body.len() as u64;
+    let answer = transport.sync_round(body)?;
+    let received = answer.len() as u64;
+    let response: SyncResponse =
+        protocol::decode(&answer).map_err(|e| SyncError::Protocol(e.to_string()))?;
+    let mut outcome = apply_response(store, &pending, response)?;
+    outcome.bytes_sent = sent;
+    outcome.bytes_received = received;
+    Ok(outcome)
+}
+
+/// Syncs: runs rounds until one pushed nothing and the server has nothing more, calling
+/// `progress` after each, then records the time in the store ([`Store::last_sync_at`]).
+///
+/// Stops with [`SyncError::Incomplete`] after a round in which pulled data could not be
+/// merged (repeating it would fetch the same data again), and with
+/// [`SyncError::TooManyRounds`] after [`MAX_ROUNDS`] rounds.
+pub fn run<T: Transport + ?Sized>(
+    store: &Store,
+    transport: &mut T,
+    mut progress: impl FnMut(Progress),
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    let mut report = SyncReport::default();
+    loop {
+        if report.round_trips >= MAX_ROUNDS {
+            return Err(SyncError::TooManyRounds(MAX_ROUNDS));
+        }
+        let outcome = round(store, transport)?;
+        report.add(&outcome);
+        report.millis = started.elapsed().as_millis() as u64;
+        progress(Progress {
+            rounds: report.round_trips,
+            pushed: report.pushed,
+            pulled: report.pulled,
+            more: outcome.more,
+        });
+        if !outcome.failed.is_empty() {
+            return Err(SyncError::Incomplete {
+                failed: outcome.failed,
+                report,
+            });
+        }
+        if outcome.pushed == 0 && !outcome.more {
+            break;
+        }
+    }
+    store.set_last_sync_at(&now_string())?;
+    report.millis = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Syncs with the server `client` talks to; see [`run`].
+pub fn sync(
+    store: &Store,
+    client: &mut HttpClient<'_>,
+    progress: impl FnMut(Progress),
+) -> Result<SyncReport, SyncError> {
+    run(store, client, progress)
+}
+
+/// What the device knows about its sync, for a status screen (`fieldsync status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// The server of the last login, if any.
+    pub server_url: Option<String>,
+    /// The logged-in user, if a session is kept.
+    pub user: Option<User>,
+    /// The sync cursor.
+    pub cursor: u64,
+    /// When the last sync completed (UTC, RFC 3339).
+    pub last_sync_at: Option<String>,
+    /// Documents with changes the server has not acknowledged.
+    pub unsent: usize,
+    /// Entries in the quarantine.
+    pub quarantined: usize,
+}
+
+/// The device's sync status, read from the store.
+pub fn status(store: &Store) -> Result<SyncStatus, SyncError> {
+    let session = http::stored_session(store)?;
+    Ok(SyncStatus {
+        server_url: session.as_ref().map(|s| s.server_url.clone()),
+        user: session.map(|s| s.session.user),
+        cursor: store.sync_cursor()?,
+        last_sync_at: store.last_sync_at()?,
+        unsent: store.unsent_documents()?.len(),
+        quarantined: store.list_quarantine()?.len(),
+    })
+}

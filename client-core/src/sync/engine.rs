@@ -1,0 +1,240 @@
+//! One sync round as plain functions over the store and the wire types, with no network:
+//! [`build_request`] decides what to send, [`apply_response`] applies the server's answer.
+//!
+//! Guarantees:
+//! - A document is acknowledged at the heads it had when its changes were pushed, never at the
+//!   server's heads (which may hold changes the device has not pulled yet) nor at heads it
+//!   reached later: an edit made while a round is in flight stays unsent.
+//! - A rejected document's unacknowledged changes go to the quarantine and the document is
+//!   reset ([`Store::quarantine_document`]); the device's other documents flow on.
+//! - Pulled data that cannot be merged does not stop the round; it is reported, and the cursor
+//!   is then left where it was so the data is fetched again.
+//! - The cursor is stored last, after everything before it was applied.
+
+use std::collections::{BTreeMap, HashSet};
+
+use automerge::ChangeHash;
+use serde::Serialize;
+use serde_bytes::ByteBuf;
+
+use super::SyncError;
+use crate::Store;
+use crate::error::{Error, Result};
+use crate::model::DocKind;
+use crate::protocol::{PROTOCOL_VERSION, PushDocument, Rejected, SyncRequest, SyncResponse};
+
+/// How many bytes of changes one request pushes at most (the server takes bodies up to
+/// 16 MiB). The rest goes in the next rounds; a single document larger than this is still
+/// pushed, alone.
+pub const MAX_PUSH_BYTES: usize = 8 << 20;
+
+/// What a request pushed, remembered until its answer arrives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingPush {
+    cursor: u64,
+    heads: BTreeMap<String, Vec<ChangeHash>>,
+}
+
+impl PendingPush {
+    /// The cursor the request sent.
+    pub fn cursor(&self) -> u64 {
+        self.cursor
+    }
+
+    /// How many documents the request pushed.
+    pub fn len(&self) -> usize {
+        self.heads.len()
+    }
+
+    /// Whether the request pushed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.heads.is_empty()
+    }
+
+    /// The heads document `id` had when its changes were pushed, if it was pushed.
+    pub fn pushed_heads(&self, id: &str) -> Option<&[ChangeHash]> {
+        self.heads.get(id).map(Vec::as_slice)
+    }
+}
+
+/// A pulled document that could not be merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PullFailure {
+    /// The document.
+    pub id: String,
+    /// Why, for the user.
+    pub error: String,
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RoundOutcome {
+    /// Documents pushed.
+    pub pushed: usize,
+    /// Pushed documents the server accepted.
+    pub accepted: usize,
+    /// Pushed documents the server rejected, with its rule and reason; their changes are in
+    /// the quarantine.
+    pub rejected: Vec<Rejected>,
+    /// Pulled documents merged.
+    pub pulled: usize,
+    /// Pulled documents that could not be merged.
+    pub failed: Vec<PullFailure>,
+    /// Revoked documents deleted from the store.
+    pub revoked: usize,
+    /// Whether the server has more waiting.
+    pub more: bool,
+    /// The cursor the store holds after the round.
+    pub cursor: u64,
+    /// Request body bytes (filled in by [`super::round`]).
+    pub bytes_sent: u64,
+    /// Answer body bytes (filled in by [`super::round`]).
+    pub bytes_received: u64,
+}
+
+/// The order documents are pushed in: a visit's customer must be on the server before the
+/// visit, and an expense claim may link a trip plan.
+fn push_rank(kind: DocKind) -> u8 {
+    match kind {
+        DocKind::Customer => 0,
+        DocKind::TripPlan => 1,
+        DocKind::Visit => 2,
+        DocKind::ExpenseClaim => 3,
+    }
+}
+
+/// The next request: the store's cursor and the unsent changes of every document that has
+/// some, customers first, up to [`MAX_PUSH_BYTES`].
+pub fn build_request(store: &Store) -> Result<(SyncRequest, PendingPush)> {
+    build_request_limited(store, MAX_PUSH_BYTES)
+}
+
+/// [`build_request`] with another limit on the pushed bytes. Documents past the limit wait
+/// for the next round; the first document is always taken, however large.
+pub fn build_request_limited(
+    store: &Store,
+    max_push_bytes: usize,
+) -> Result<(SyncRequest, PendingPush)> {
+    let cursor = store.sync_cursor()?;
+    let mut unsent = Vec::new();
+    for id in store.unsent_documents()? {
+        unsent.push((push_rank(store.kind_of(&id)?), id));
+    }
+    unsent.sort();
+    let mut pending = PendingPush {
+        cursor,
+        heads: BTreeMap::new(),
+    };
+    let mut push = Vec::new();
+    let mut size = 0;
+    for (_, id) in unsent {
+        let (heads, changes) = store.unsent_changes(&id)?;
+        if changes.is_empty() {
+            // Everything it has is known to the server already.
+            store.set_acked_heads(&id, &heads)?;
+            continue;
+        }
+        let bytes: usize = changes.iter().map(Vec::len).sum();
+        if !push.is_empty() && size + bytes > max_push_bytes {
+            // Stop rather than skip: the order (customers before their visits) matters.
+            break;
+        }
+        size += bytes;
+        pending.heads.insert(id.clone(), heads);
+        push.push(PushDocument {
+            id,
+            changes: changes.into_iter().map(ByteBuf::from).collect(),
+        });
+    }
+    let request = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        cursor,
+        push,
+    };
+    Ok((request, pending))
+}
+
+/// Applies the server's answer to the request `pending` describes: acknowledges accepted
+/// documents at their pushed heads, quarantines rejected ones, merges pulled data, deletes
+/// revoked documents and stores the new cursor, unless pulled data failed to merge. Each step
+/// commits on its own.
+pub fn apply_response(
+    store: &Store,
+    pending: &PendingPush,
+    response: SyncResponse,
+) -> Result<RoundOutcome, SyncError> {
+    if response.protocol != PROTOCOL_VERSION {
+        return Err(SyncError::Protocol(format!(
+            "the answer is for protocol {}, this app speaks {PROTOCOL_VERSION}",
+            response.protocol
+        )));
+    }
+    let answered: HashSet<&str> = response
+        .accepted
+        .iter()
+        .map(|a| a.id.as_str())
+        .chain(response.rejected.iter().map(|r| r.id.as_str()))
+        .collect();
+    if let Some(missing) = pending
+        .heads
+        .keys()
+        .find(|id| !answered.contains(id.as_str()))
+    {
+        return Err(SyncError::Protocol(format!(
+            "the server neither accepted nor rejected pushed document {missing}"
+        )));
+    }
+
+    let mut outcome = RoundOutcome {
+        pushed: pending.len(),
+        more: response.more,
+        cursor: pending.cursor,
+        ..RoundOutcome::default()
+    };
+    for accepted in &response.accepted {
+        // Only what this request pushed; the server's heads may include changes not pulled yet.
+        let Some(heads) = pending.pushed_heads(&accepted.id) else {
+            continue;
+        };
+        match store.set_acked_heads(&accepted.id, heads) {
+            Ok(()) => outcome.accepted += 1,
+            // Deleted meanwhile (revoked by an earlier answer): nothing to acknowledge.
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for rejected in response.rejected {
+        if pending.pushed_heads(&rejected.id).is_none() {
+            continue;
+        }
+        match store.quarantine_document(&rejected.id, &rejected.rule, &rejected.reason) {
+            Ok(_) | Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        outcome.rejected.push(rejected);
+    }
+    for pulled in response.documents {
+        match store.merge_pulled(&pulled.id, &pulled.data) {
+            Ok(_) => outcome.pulled += 1,
+            // The local database itself failing is not about this document: stop.
+            Err(e @ Error::Storage(_)) => return Err(e.into()),
+            Err(e) => outcome.failed.push(PullFailure {
+                id: pulled.id,
+                error: e.to_string(),
+            }),
+        }
+    }
+    for id in &response.revoked {
+        match store.revoke_document(id) {
+            Ok(true) => outcome.revoked += 1,
+            // Not here, or not even an id: there is nothing to delete.
+            Ok(false) | Err(Error::MalformedId(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if outcome.failed.is_empty() {
+        store.set_sync_cursor(response.cursor)?;
+        outcome.cursor = response.cursor;
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,403 @@
+//! The HTTP transport to `fieldsync-server` (blocking, ureq): login, token refresh, logout,
+//! and sync rounds as `POST /v1/sync` with CBOR bodies and the bearer token.
+//!
+//! Guarantees:
+//! - An expired access token (401 `token_expired`) is refreshed once and the same round body
+//!   sent again; a repeated round is harmless because pushes are idempotent.
+//! - With a store attached ([`HttpClient::with_store`]), the session (server, tokens, user) is
+//!   saved in the store as soon as it is issued, so a rotated refresh token is never lost by a
+//!   restart; a session the server ended is forgotten.
+//! - A network failure, a timeout (connect 10 s, whole request 60 s) or a 5xx answer is an
+//!   error, never a retry loop: the caller decides when to sync again.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use ureq::Agent;
+
+use super::{SyncError, Transport};
+use crate::Store;
+use crate::protocol::CBOR_CONTENT_TYPE;
+
+/// How long connecting to the server may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one whole request (connect, send, answer) may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest answer body read.
+const MAX_ANSWER_BYTES: u64 = 64 << 20;
+/// The meta key of the saved session.
+const SESSION_KEY: &str = "sync.session";
+/// The meta key naming the server and user the cursor belongs to; kept across logouts.
+const SYNCED_AS_KEY: &str = "sync.synced_as";
+const JSON: &str = "application/json";
+
+/// The user a session belongs to, as the server describes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// User name.
+    pub username: String,
+    /// `rep`, `manager` or `admin`.
+    pub role: String,
+    /// The territories the user works in.
+    #[serde(default)]
+    pub territories: Vec<String>,
+    /// The user's manager, if any.
+    #[serde(default)]
+    pub manager: Option<String>,
+}
+
+/// A device session: the tokens the server issued and whose they are.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The access token (a JWT) for `Authorization: Bearer`.
+    pub access_token: String,
+    /// The refresh token; each refresh retires it and issues a new one.
+    pub refresh_token: String,
+    /// How many seconds the access token was valid for when issued.
+    pub expires_in: u64,
+    /// The user.
+    pub user: User,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+/// A session as saved in the store, with the server it is for.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredSession {
+    pub(crate) server_url: String,
+    #[serde(flatten)]
+    pub(crate) session: Session,
+}
+
+/// The session saved in `store`, if any. An unreadable one counts as none: logging in again
+/// replaces it.
+pub(crate) fn stored_session(store: &Store) -> Result<Option<StoredSession>, SyncError> {
+    Ok(store
+        .meta(SESSION_KEY)?
+        .and_then(|json| serde_json::from_str(&json).ok()))
+}
+
+/// A client of one fieldsync server. With a store attached, its session lives in the store.
+pub struct HttpClient<'s> {
+    agent: Agent,
+    base: String,
+    session: Option<Session>,
+    store: Option<&'s Store>,
+}
+
+impl std::fmt::Debug for HttpClient<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("server_url", &self.base)
+            .field("session", &self.session)
+            .field("store", &self.store.map(Store::path))
+            .finish()
+    }
+}
+
+fn agent(connect: Duration, overall: Duration) -> Agent {
+    Agent::config_builder()
+        .timeout_connect(Some(connect))
+        .timeout_global(Some(overall))
+        .http_status_as_error(false)
+        .user_agent(concat!("fieldsync/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+}
+
+/// Checks a server address and returns it without a trailing slash.
+fn normalize(server_url: &str) -> Result<String, SyncError> {
+    let url = server_url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+            Ok(url.to_string())
+        }
+        _ => Err(SyncError::ServerUrl(server_url.to_string())),
+    }
+}
+
+impl HttpClient<'static> {
+    /// A client of the server at `server_url` (`http://host:port`, optionally with a path
+    /// prefix), not logged in and keeping its session in memory only.
+    pub fn new(server_url: &str) -> Result<HttpClient<'static>, SyncError> {
+        Ok(HttpClient {
+            agent: agent(CONNECT_TIMEOUT, REQUEST_TIMEOUT),
+            base: normalize(server_url)?,
+            session: None,
+            store: None,
+        })
+    }
+}
+
+impl<'s> HttpClient<'s> {
+    /// A client of the server the device last logged in to, with the session saved in `store`.
+    pub fn from_store(store: &'s Store) -> Result<HttpClient<'s>, SyncError> {
+        let saved = stored_session(store)?.ok_or_else(|| {
+            SyncError::Auth("this device is not logged in to a server: log in first".into())
+        })?;
+        HttpClient::new(&saved.server_url)?.with_store(store)
+    }
+
+    /// Keeps the session in `store` from now on, taking the session saved there if it is for
+    /// this server.
+    pub fn with_store<'t>(self, store: &'t Store) -> Result<HttpClient<'t>, SyncError> {
+        let session = match stored_session(store)? {
+            Some(saved) if saved.server_url == self.base => Some(saved.session),
+            _ => self.session,
+        };
+        Ok(HttpClient {
+            agent: self.agent,
+            base: self.base,
+            session,
+            store: Some(store),
+        })
+    }
+
+    /// Uses other timeouts than [`CONNECT_TIMEOUT`] and [`REQUEST_TIMEOUT`].
+    pub fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
+        self.agent = agent(connect, request);
+        self
+    }
+
+    /// The server address.
+    pub fn server_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The current session, if logged in.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// Logs in (`POST /v1/auth/login`) and keeps the session. If the store's cursor belongs to
+    /// another server or user, it is reset, so the first sync pulls everything in this user's
+    /// scope.
+    pub fn login(
+        &mut self,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<Session, SyncError> {
+        let body = serde_json::json!({
+            "username": username,
+            "password": password,
+            "device_name": device_name,
+        });
+        let (status, answer) = self.post("/v1/auth/login", None, JSON, &json_bytes(&body))?;
+        if !is_success(status) {
+            return Err(answer_error(status, &answer));
+        }
+        let session = parse_session(&answer)?;
+        if let Some(store) = self.store {
+            let synced_as = format!("{} {}", self.base, session.user.username);
+            if store.meta(SYNCED_AS_KEY)?.as_deref() != Some(synced_as.as_str()) {
+                // The cursor first: a crash in between leaves a full resync, never a wrong cursor.
+                store.set_sync_cursor(0)?;
+                store.set_meta(SYNCED_AS_KEY, &synced_as)?;
+            }
+        }
+        self.keep(session.clone())?;
+        Ok(session)
+    }
+
+    /// Trades the refresh token for a new pair (`POST /v1/auth/refresh`) and keeps it. If the
+    /// server refuses (expired, already used, account disabled), the session is forgotten and
+    /// the error is [`SyncError::Auth`]: log in again.
+    pub fn refresh(&mut self) -> Result<Session, SyncError> {
+        let refresh_token = self.current()?.refresh_token.clone();
+        let body = serde_json::json!({ "refresh_token": refresh_token });
+        let (status, answer) = self.post("/v1/auth/refresh", None, JSON, &json_bytes(&body))?;
+        if !is_success(status) {
+            let error = answer_error(status, &answer);
+            if matches!(error, SyncError::Auth(_)) {
+                self.forget()?;
+            }
+            return Err(error);
+        }
+        let session = parse_session(&answer)?;
+        self.keep(session.clone())?;
+        Ok(session)
+    }
+
+    /// Ends the session on the server (`POST /v1/auth/logout`) and forgets it here. The local
+    /// session is forgotten in every case; an error says the server could not be told.
+    pub fn logout(&mut self) -> Result<(), SyncError> {
+        let Some(session) = self.session.clone() else {
+            return Ok(());
+        };
+        let body = serde_json::json!({ "refresh_token": session.refresh_token });
+        let told = self.authed_post("/v1/auth/logout", JSON, &json_bytes(&body));
+        self.forget()?;
+        match told {
+            Ok(_) | Err(SyncError::Auth(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn current(&self) -> Result<&Session, SyncError> {
+        self.session.as_ref().ok_or_else(|| {
+            SyncError::Auth("this device is not logged in to the server: log in first".into())
+        })
+    }
+
+    fn keep(&mut self, session: Session) -> Result<(), SyncError> {
+        if let Some(store) = self.store {
+            let saved = StoredSession {
+                server_url: self.base.clone(),
+                session: session.clone(),
+            };
+            let json = serde_json::to_string(&saved)
+                .map_err(|e| SyncError::Protocol(format!("the session cannot be saved: {e}")))?;
+            store.set_meta(SESSION_KEY, &json)?;
+        }
+        self.session = Some(session);
+        Ok(())
+    }
+
+    fn forget(&mut self) -> Result<(), SyncError> {
+        self.session = None;
+        if let Some(store) = self.store {
+            store.remove_meta(SESSION_KEY)?;
+        }
+        Ok(())
+    }
+
+    /// POSTs `body` with the access token; on 401 `token_expired` refreshes once and sends the
+    /// same body again. Returns the body of a 2xx answer.
+    fn authed_post(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Vec<u8>, SyncError> {
+        let token = self.current()?.access_token.clone();
+        let (mut status, mut answer) = self.post(path, Some(&token), content_type, body)?;
+        if status == 401 && error_code(&answer).as_deref() == Some("token_expired") {
+            let token = self.refresh()?.access_token;
+            (status, answer) = self.post(path, Some(&token), content_type, body)?;
+        }
+        if is_success(status) {
+            Ok(answer)
+        } else {
+            Err(answer_error(status, &answer))
+        }
+    }
+
+    /// One POST: the answer's status and body, or a network error.
+    fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), SyncError> {
+        let mut request = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .content_type(content_type);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let mut response = request.send(body).map_err(|e| self.network(e))?;
+        let status = response.status().as_u16();
+        let answer = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_vec()
+            .map_err(|e| self.network(e))?;
+        Ok((status, answer))
+    }
+
+    fn network(&self, e: ureq::Error) -> SyncError {
+        let base = &self.base;
+        match e {
+            ureq::Error::Timeout(t) => {
+                SyncError::Network(format!("the server {base} did not answer in time ({t})"))
+            }
+            ureq::Error::HostNotFound => {
+                SyncError::Network(format!("cannot find the server {base}: check the address"))
+            }
+            ureq::Error::Io(io) => SyncError::Network(format!("cannot reach {base}: {io}")),
+            ureq::Error::BodyExceedsLimit(limit) => {
+                SyncError::Protocol(format!("the answer is larger than {limit} bytes"))
+            }
+            ureq::Error::BadUri(uri) => SyncError::ServerUrl(uri),
+            ureq::Error::TlsRequired => SyncError::NoTls(base.clone()),
+            other => SyncError::Network(format!("talking to {base} failed: {other}")),
+        }
+    }
+}
+
+impl Transport for HttpClient<'_> {
+    fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+        self.authed_post("/v1/sync", CBOR_CONTENT_TYPE, &body)
+    }
+}
+
+fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+fn json_bytes(value: &serde_json::Value) -> Vec<u8> {
+    value.to_string().into_bytes()
+}
+
+/// An error answer's body, `{"error": "<code>", "message": "<what to do>"}`.
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    message: String,
+}
+
+fn error_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .map(|b| b.error)
+}
+
+/// The error for a non-2xx answer: 401 is [`SyncError::Auth`], the rest [`SyncError::Server`].
+fn answer_error(status: u16, body: &[u8]) -> SyncError {
+    let (code, message) = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => (b.error, b.message),
+        Err(_) => (String::new(), String::new()),
+    };
+    if status == 401 {
+        return SyncError::Auth(if message.is_empty() {
+            "the server did not accept this device's credentials: log in again".into()
+        } else {
+            message
+        });
+    }
+    let message = if message.is_empty() {
+        format!("the server answered {status} without an explanation: check the server address")
+    } else {
+        message
+    };
+    SyncError::Server {
+        status,
+        code,
+        message,
+    }
+}
+
+fn parse_session(body: &[u8]) -> Result<Session, SyncError> {
+    serde_json::from_slice(body)
+        .map_err(|e| SyncError::Protocol(format!("the login answer is not a token pair: {e}")))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,668 @@
+//! The sync engine against a small in-test server: no sockets, deterministic.
+//!
+//! `Server` keeps what the real one keeps in outline: a log of `(seq, doc_id, change bytes)`
+//! and each document as Automerge, so it refuses what Automerge refuses (two different changes
+//! with one actor and sequence number). It accepts every push except the documents a test
+//! marks as refused, answers with the logged changes after the cursor a page at a time, and
+//! can add revocations or damaged data to its next answer. The real server's end-to-end tests
+//! live in the workspace's `tests/` crate.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use automerge::AutoCommit;
+use common::{Device, device, new_customer};
+use fieldsync_core::Store;
+use fieldsync_core::model::customer::{CustomerEdit, Tier};
+use fieldsync_core::model::visit::NewVisit;
+use fieldsync_core::protocol::{
+    self, Accepted, PROTOCOL_VERSION, PulledDocument, Rejected, SyncRequest, SyncResponse,
+};
+use fieldsync_core::store::CustomerQuery;
+use fieldsync_core::sync::engine::{apply_response, build_request, build_request_limited};
+use fieldsync_core::sync::{self, MAX_ROUNDS, Progress, SyncError, SyncReport, Transport};
+use serde_bytes::ByteBuf;
+
+#[derive(Default)]
+struct Server {
+    log: Vec<(u64, String, Vec<u8>)>,
+    docs: HashMap<String, AutoCommit>,
+    /// Documents to refuse, with the rule and reason.
+    refuse: HashMap<String, (String, String)>,
+    /// At most this many log entries per answer (0: no limit).
+    page: usize,
+    /// Added to the next answer.
+    revoke: Vec<String>,
+    /// Added to the next answer.
+    inject: Vec<PulledDocument>,
+}
+
+impl Server {
+    fn handle(&mut self, req: SyncRequest) -> SyncResponse {
+        assert_eq!(req.protocol, PROTOCOL_VERSION);
+        let mut accepted = Vec::new();
+        let mut rejected = Vec::new();
+        for push in req.push {
+            if let Some((rule, reason)) = self.refuse.get(&push.id) {
+                rejected.push(Rejected {
+                    id: push.id,
+                    rule: rule.clone(),
+                    reason: reason.clone(),
+                });
+                continue;
+            }
+            let mut doc = self.docs.get(&push.id).cloned().unwrap_or_default();
+            let before = doc.get_heads();
+            let data: Vec<u8> = push.changes.iter().flat_map(|c| c.to_vec()).collect();
+            if let Err(e) = doc.load_incremental(&data) {
+                rejected.push(Rejected {
+                    id: push.id,
+                    rule: "corrupt".into(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+            if !doc.get_missing_deps(&[]).is_empty() {
+                rejected.push(Rejected {
+                    id: push.id,
+                    rule: "missing_dependencies".into(),
+                    reason: "push the earlier changes too".into(),
+                });
+                continue;
+            }
+            for mut change in doc.get_changes(&before) {
+                let seq = self.log.len() as u64 + 1;
+                self.log
+                    .push((seq, push.id.clone(), change.bytes().into_owned()));
+            }
+            accepted.push(Accepted {
+                id: push.id.clone(),
+                heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
+            });
+            self.docs.insert(push.id, doc);
+        }
+        let after: Vec<_> = self.log.iter().filter(|e| e.0 > req.cursor).collect();
+        let take = if self.page == 0 {
+            after.len()
+        } else {
+            self.page.min(after.len())
+        };
+        let mut documents: Vec<PulledDocument> = Vec::new();
+        for (_, id, bytes) in &after[..take] {
+            match documents.iter_mut().find(|d| &d.id == id) {
+                Some(d) => d.data.extend_from_slice(bytes),
+                None => documents.push(PulledDocument {
+                    id: id.clone(),
+                    snapshot: false,
+                    data: ByteBuf::from(bytes.clone()),
+                }),
+            }
+        }
+        documents.append(&mut self.inject);
+        SyncResponse {
+            protocol: PROTOCOL_VERSION,
+            accepted,
+            rejected,
+            documents,
+            revoked: std::mem::take(&mut self.revoke),
+            cursor: after[..take].last().map_or(req.cursor, |e| e.0),
+            more: take < after.len(),
+        }
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.log.len() as u64
+    }
+}
+
+/// A device's connection to the shared server; it can lose the next answer after the server
+/// has handled the request, as a dropped connection does.
+struct Link {
+    server: Rc<RefCell<Server>>,
+    lose_next_answer: bool,
+}
+
+impl Transport for Link {
+    fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+        let req: SyncRequest = protocol::decode(&body).unwrap();
+        let resp = self.server.borrow_mut().handle(req);
+        if std::mem::take(&mut self.lose_next_answer) {
+            return Err(SyncError::Network("the connection dropped".into()));
+        }
+        Ok(protocol::encode(&resp))
+    }
+}
+
+fn server() -> Rc<RefCell<Server>> {
+    Rc::new(RefCell::new(Server::default()))
+}
+
+fn link(server: &Rc<RefCell<Server>>) -> Link {
+    Link {
+        server: server.clone(),
+        lose_next_answer: false,
+    }
+}
+
+fn sync_with(server: &Rc<RefCell<Server>>, store: &Store) -> Result<SyncReport, SyncError> {
+    sync::run(store, &mut link(server), |_| {})
+}
+
+fn names(store: &Store) -> Vec<String> {
+    store
+        .list_customers(&CustomerQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect()
+}
+
+fn new_visit(customer: &str, summary: &str) -> NewVisit {
+    NewVisit {
+        customer: customer.into(),
+        author: "li.wei".into(),
+        checkin_at: "2025-03-03T02:00:00Z".into(),
+        utc_offset_minutes: 480,
+        summary: summary.into(),
+        ..Default::default()
+    }
+}
+
+fn notes(d: &Device, id: &str) -> String {
+    d.store.customer(id).unwrap().notes.as_str().to_string()
+}
+
+#[test]
+fn two_devices_converge_through_the_server() {
+    let server = server();
+    let laptop = device("laptop");
+    let phone = device("phone");
+    let c = laptop
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    let v = laptop
+        .store
+        .create_visit(new_visit(&c, "谈了下季度的订单。"))
+        .unwrap();
+
+    let first = sync_with(&server, &laptop.store).unwrap();
+    assert_eq!((first.pushed, first.rejected), (2, 0));
+    let pulled = sync_with(&server, &phone.store).unwrap();
+    assert_eq!(pulled.pulled, 2);
+    assert_eq!(names(&phone.store), vec!["华东精密机械有限公司"]);
+    assert_eq!(phone.store.visits_of_customer(&c, 10).unwrap()[0].id, v);
+
+    // Offline, each edits another field of the customer.
+    laptop
+        .store
+        .update_customer(&c, &[CustomerEdit::Tier(Tier::A)])
+        .unwrap();
+    phone
+        .store
+        .update_customer(
+            &c,
+            &[CustomerEdit::AppendNotes("客户计划下季度扩产。".into())],
+        )
+        .unwrap();
+    for store in [&laptop.store, &phone.store, &laptop.store] {
+        sync_with(&server, store).unwrap();
+    }
+
+    for d in [&laptop, &phone] {
+        let customer = d.store.customer(&c).unwrap();
+        assert_eq!(customer.tier, Tier::A);
+        assert!(notes(d, &c).contains("客户计划下季度扩产。"));
+        assert!(d.store.unsent_documents().unwrap().is_empty());
+        assert_eq!(d.store.sync_cursor().unwrap(), server.borrow().last_seq());
+        assert!(d.store.last_sync_at().unwrap().is_some());
+    }
+    assert_eq!(
+        laptop.store.heads(&c).unwrap(),
+        phone.store.heads(&c).unwrap()
+    );
+    // Nothing left to do: one round, nothing pushed or pulled.
+    let idle = sync_with(&server, &phone.store).unwrap();
+    assert_eq!((idle.round_trips, idle.pushed, idle.pulled), (1, 0, 0));
+}
+
+#[test]
+fn a_rejected_document_ends_in_quarantine_and_the_others_are_acknowledged() {
+    let server = server();
+    let d = device("laptop");
+    let kept = d
+        .store
+        .create_customer(new_customer("苏州新材料科技"))
+        .unwrap();
+    let refused = d
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    server.borrow_mut().refuse.insert(
+        refused.clone(),
+        ("scope".into(), "east is not your territory".into()),
+    );
+
+    let report = sync_with(&server, &d.store).unwrap();
+    assert_eq!((report.pushed, report.rejected), (2, 1));
+    assert!(d.store.unsent_documents().unwrap().is_empty());
+    assert_eq!(
+        d.store.acked_heads(&kept).unwrap(),
+        d.store.heads(&kept).unwrap()
+    );
+    // Never acknowledged, so it is gone from the store and whole in the quarantine.
+    assert!(d.store.customer(&refused).is_err());
+    assert_eq!(names(&d.store), vec!["苏州新材料科技"]);
+    let q = d.store.list_quarantine().unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        (
+            q[0].doc_id.as_str(),
+            q[0].rule.as_str(),
+            q[0].reason.as_str()
+        ),
+        (refused.as_str(), "scope", "east is not your territory")
+    );
+    assert!(!server.borrow().docs.contains_key(&refused));
+
+    // An acknowledged document whose later edit is refused goes back to what was acknowledged.
+    d.store
+        .update_customer(&kept, &[CustomerEdit::Name("改掉的名字".into())])
+        .unwrap();
+    server.borrow_mut().refuse.insert(
+        kept.clone(),
+        ("field_rights".into(), "reps cannot rename".into()),
+    );
+    let report = sync_with(&server, &d.store).unwrap();
+    assert_eq!(report.rejected, 1);
+    assert_eq!(names(&d.store), vec!["苏州新材料科技"]);
+    assert_eq!(d.store.list_quarantine().unwrap().len(), 2);
+    assert!(d.store.unsent_documents().unwrap().is_empty());
+}
+
+#[test]
+fn after_a_rejection_the_device_keeps_editing_and_its_later_changes_are_accepted() {
+    let server = server();
+    let d = device("laptop");
+    let other = device("phone");
+    let c = d
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    sync_with(&server, &d.store).unwrap();
+    let old_actor = d.store.actor_id();
+
+    // E1 reaches the server, but the answer is lost: the device does not know it was taken.
+    d.store
+        .update_customer(&c, &[CustomerEdit::AppendNotes("第一条".into())])
+        .unwrap();
+    let mut lossy = link(&server);
+    lossy.lose_next_answer = true;
+    assert!(matches!(
+        sync::run(&d.store, &mut lossy, |_| {}),
+        Err(SyncError::Network(_))
+    ));
+    // E2; now the server refuses the document (E1 and E2 are pushed again, together).
+    d.store
+        .update_customer(&c, &[CustomerEdit::AppendNotes("第二条".into())])
+        .unwrap();
+    server
+        .borrow_mut()
+        .refuse
+        .insert(c.clone(), ("schema".into(), "bad notes".into()));
+    let (request, pending) = build_request(&d.store).unwrap();
+    let mut response = server.borrow_mut().handle(request);
+    assert_eq!(response.rejected.len(), 1);
+    // This answer's page ends before E1 (as when the log is paged): E1 comes back later.
+    response.documents.clear();
+    response.cursor = pending.cursor();
+    response.more = true;
+    apply_response(&d.store, &pending, response).unwrap();
+    assert_eq!(d.store.list_quarantine().unwrap().len(), 1);
+    assert_ne!(
+        d.store.actor_id(),
+        old_actor,
+        "a quarantine brings a new actor"
+    );
+    assert!(!notes(&d, &c).contains("第一条") && !notes(&d, &c).contains("第二条"));
+
+    // The user keeps editing before E1 is back. With the old actor this change would take
+    // E1's sequence number, and the server (which has E1) would refuse it.
+    server.borrow_mut().refuse.clear();
+    d.store
+        .update_customer(&c, &[CustomerEdit::AppendNotes("第三条".into())])
+        .unwrap();
+    let report = sync_with(&server, &d.store).unwrap();
+    assert_eq!((report.pushed, report.rejected), (1, 0));
+    assert!(d.store.unsent_documents().unwrap().is_empty());
+    assert!(
+        notes(&d, &c).contains("第一条"),
+        "E1 came back from the server"
+    );
+
+    sync_with(&server, &other.store).unwrap();
+    let seen = notes(&other, &c);
+    assert!(seen.contains("第一条") && seen.contains("第三条") && !seen.contains("第二条"));
+    assert_eq!(other.store.heads(&c).unwrap(), d.store.heads(&c).unwrap());
+}
+
+#[test]
+fn a_local_edit_made_during_a_round_stays_unsent() {
+    let server = server();
+    let d = device("laptop");
+    let c = d
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+
+    let (request, pending) = build_request(&d.store).unwrap();
+    let pushed = pending.pushed_heads(&c).unwrap().to_vec();
+    d.store
+        .update_customer(&c, &[CustomerEdit::AppendNotes("同步途中写的".into())])
+        .unwrap();
+    let response = server.borrow_mut().handle(request);
+    let outcome = apply_response(&d.store, &pending, response).unwrap();
+    assert_eq!(outcome.accepted, 1);
+
+    assert_eq!(d.store.acked_heads(&c).unwrap(), pushed);
+    assert_ne!(d.store.heads(&c).unwrap(), pushed);
+    assert_eq!(d.store.unsent_documents().unwrap(), vec![c.clone()]);
+    let (_, unsent) = d.store.unsent_changes(&c).unwrap();
+    assert_eq!(unsent.len(), 1, "only the edit made during the round");
+    assert!(notes(&d, &c).contains("同步途中写的"));
+
+    // The next sync delivers it.
+    sync_with(&server, &d.store).unwrap();
+    let other = device("phone");
+    sync_with(&server, &other.store).unwrap();
+    assert!(notes(&other, &c).contains("同步途中写的"));
+}
+
+#[test]
+fn an_edit_through_another_connection_during_a_round_stays_unsent() {
+    let server = server();
+    let d = device("laptop");
+    let ui = Store::open(d.store.path()).unwrap();
+    let c = d
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    sync_with(&server, &d.store).unwrap();
+    // The server has news for the document too, so the round also merges into it.
+    let phone = device("phone");
+    sync_with(&server, &phone.store).unwrap();
+    phone
+        .store
+        .update_customer(&c, &[CustomerEdit::Tier(Tier::A)])
+        .unwrap();
+    sync_with(&server, &phone.store).unwrap();
+
+    let (request, pending) = build_request(&d.store).unwrap();
+    assert!(pending.is_empty());
+    ui.update_customer(&c, &[CustomerEdit::AppendNotes("界面里写的".into())])
+        .unwrap();
+    let response = server.borrow_mut().handle(request);
+    let outcome = apply_response(&d.store, &pending, response).unwrap();
+    assert_eq!(outcome.pulled, 1);
+
+    assert_eq!(d.store.customer(&c).unwrap().tier, Tier::A);
+    assert!(notes(&d, &c).contains("界面里写的"));
+    assert_eq!(d.store.unsent_documents().unwrap(), vec![c.clone()]);
+    sync_with(&server, &d.store).unwrap();
+    sync_with(&server, &phone.store).unwrap();
+    assert!(notes(&phone, &c).contains("界面里写的"));
+}
+
+#[test]
+fn pulled_data_merges_and_is_not_pushed_back() {
+    let server = server();
+    let laptop = device("laptop");
+    let phone = device("phone");
+    let c = laptop
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    sync_with(&server, &laptop.store).unwrap();
+    sync_with(&server, &phone.store).unwrap();
+
+    let found = phone
+        .store
+        .list_customers(&CustomerQuery {
+            search: Some("华东".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(found[0].id, c);
+    assert_eq!(
+        phone.store.acked_heads(&c).unwrap(),
+        phone.store.heads(&c).unwrap()
+    );
+    let (request, pending) = build_request(&phone.store).unwrap();
+    assert!(request.push.is_empty() && pending.is_empty());
+
+    // Pulled news for a document with unsent local work: both survive, and the local work is
+    // still pushed.
+    laptop
+        .store
+        .update_customer(&c, &[CustomerEdit::Tier(Tier::A)])
+        .unwrap();
+    sync_with(&server, &laptop.store).unwrap();
+    phone
+        .store
+        .update_customer(&c, &[CustomerEdit::AppendNotes("手机上写的".into())])
+        .unwrap();
+    let (request, pending) = build_request(&phone.store).unwrap();
+    let response = server.borrow_mut().handle(request);
+    apply_response(&phone.store, &pending, response).unwrap();
+    assert_eq!(phone.store.customer(&c).unwrap().tier, Tier::A);
+    sync_with(&server, &laptop.store).unwrap();
+    assert!(notes(&laptop, &c).contains("手机上写的"));
+}
+
+#[test]
+fn revoked_documents_disappear_with_their_projection_rows() {
+    let server = server();
+    let d = device("laptop");
+    let c = d
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    let v = d.store.create_visit(new_visit(&c, "谈了订单。")).unwrap();
+    let kept = d
+        .store
+        .create_customer(new_customer("苏州新材料科技"))
+        .unwrap();
+    sync_with(&server, &d.store).unwrap();
+
+    server.borrow_mut().revoke = vec![c.clone(), v.clone()];
+    let report = sync_with(&server, &d.store).unwrap();
+    assert_eq!(report.round_trips, 1);
+
+    assert_eq!(names(&d.store), vec!["苏州新材料科技"]);
+    let search = d
+        .store
+        .list_customers(&CustomerQuery {
+            search: Some("华东精密".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(search.is_empty());
+    assert!(d.store.visits_of_customer(&c, 10).unwrap().is_empty());
+    assert!(d.store.customer(&c).is_err() && d.store.visit(&v).is_err());
+    let ids: Vec<String> = d
+        .store
+        .document_ids()
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids, vec![kept]);
+    assert!(d.store.list_quarantine().unwrap().is_empty());
+}
+
+#[test]
+fn the_cursor_advances_only_when_everything_was_merged() {
+    let server = server();
+    let laptop = device("laptop");
+    let phone = device("phone");
+    for name in ["华东精密机械有限公司", "苏州新材料科技"] {
+        laptop.store.create_customer(new_customer(name)).unwrap();
+    }
+    sync_with(&server, &laptop.store).unwrap();
+    let damaged = fieldsync_core::ids::new_id();
+    server.borrow_mut().inject.push(PulledDocument {
+        id: damaged.clone(),
+        snapshot: true,
+        data: ByteBuf::from(b"not an automerge document".to_vec()),
+    });
+
+    let err = sync_with(&server, &phone.store).unwrap_err();
+    let SyncError::Incomplete { failed, report } = &err else {
+        panic!("expected an incomplete sync, got {err}");
+    };
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].id, damaged);
+    assert_eq!(report.pulled, 2, "the good documents were merged");
+    assert!(err.to_string().contains("could not be merged"));
+    assert_eq!(names(&phone.store).len(), 2);
+    assert_eq!(phone.store.sync_cursor().unwrap(), 0, "the cursor stayed");
+    assert_eq!(phone.store.last_sync_at().unwrap(), None);
+
+    // Next time the server sends good data: the sync completes and the cursor moves.
+    let report = sync_with(&server, &phone.store).unwrap();
+    assert_eq!(report.pulled, 2, "fetched again, merged idempotently");
+    assert_eq!(
+        phone.store.sync_cursor().unwrap(),
+        server.borrow().last_seq()
+    );
+}
+
+#[test]
+fn large_answers_come_in_pages_with_progress() {
+    let server = server();
+    server.borrow_mut().page = 2;
+    let laptop = device("laptop");
+    let phone = device("phone");
+    for n in 0..5 {
+        laptop
+            .store
+            .create_customer(new_customer(&format!("客户{n}号有限公司")))
+            .unwrap();
+    }
+    sync_with(&server, &laptop.store).unwrap();
+
+    let mut seen: Vec<Progress> = Vec::new();
+    let report = sync::run(&phone.store, &mut link(&server), |p| seen.push(p)).unwrap();
+    assert_eq!(report.round_trips, 3);
+    assert_eq!(report.pulled, 5);
+    assert_eq!(names(&phone.store).len(), 5);
+    let mores: Vec<bool> = seen.iter().map(|p| p.more).collect();
+    assert_eq!(mores, vec![true, true, false]);
+    assert_eq!(seen.iter().map(|p| p.rounds).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(seen.last().unwrap().pulled, 5);
+    assert!(report.bytes_sent > 0 && report.bytes_received > report.bytes_sent);
+}
+
+#[test]
+fn pushes_go_customers_first_and_split_by_size() {
+    let server = server();
+    let d = device("laptop");
+    let c1 = d
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    let v1 = d
+        .store
+        .create_visit(new_visit(&c1, "第一次拜访。"))
+        .unwrap();
+    let c2 = d
+        .store
+        .create_customer(new_customer("苏州新材料科技"))
+        .unwrap();
+
+    let (request, _) = build_request(&d.store).unwrap();
+    let order: Vec<&str> = request.push.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(order, vec![c1.as_str(), c2.as_str(), v1.as_str()]);
+
+    let (small, pending) = build_request_limited(&d.store, 1).unwrap();
+    assert_eq!(
+        small.push.len(),
+        1,
+        "the first document goes even if it is larger"
+    );
+    assert_eq!(pending.len(), 1);
+    let response = server.borrow_mut().handle(small);
+    apply_response(&d.store, &pending, response).unwrap();
+    assert_eq!(d.store.unsent_documents().unwrap().len(), 2);
+}
+
+#[test]
+fn a_server_that_always_has_more_is_given_up_on() {
+    struct Endless;
+    impl Transport for Endless {
+        fn sync_round(&mut self, _body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+            Ok(protocol::encode(&SyncResponse {
+                protocol: PROTOCOL_VERSION,
+                accepted: vec![],
+                rejected: vec![],
+                documents: vec![],
+                revoked: vec![],
+                cursor: 7,
+                more: true,
+            }))
+        }
+    }
+    let d = device("laptop");
+    let err = sync::run(&d.store, &mut Endless, |_| {}).unwrap_err();
+    assert!(matches!(err, SyncError::TooManyRounds(n) if n == MAX_ROUNDS));
+}
+
+#[test]
+fn an_answer_that_ignores_a_pushed_document_or_speaks_another_protocol_is_refused() {
+    let server = server();
+    let d = device("laptop");
+    let c = d
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    let (request, pending) = build_request(&d.store).unwrap();
+    let mut response = server.borrow_mut().handle(request);
+    response.accepted.clear();
+    let err = apply_response(&d.store, &pending, response.clone()).unwrap_err();
+    assert!(matches!(&err, SyncError::Protocol(m) if m.contains(&c)));
+    response.protocol = 2;
+    assert!(matches!(
+        apply_response(&d.store, &pending, response),
+        Err(SyncError::Protocol(_))
+    ));
+    assert_eq!(d.store.unsent_documents().unwrap(), vec![c]);
+    assert_eq!(d.store.sync_cursor().unwrap(), 0);
+}
+
+#[test]
+fn the_sync_report_has_the_agreed_field_names() {
+    let json = serde_json::to_value(SyncReport::default()).unwrap();
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "bytes_received",
+            "bytes_sent",
+            "millis",
+            "pulled",
+            "pushed",
+            "rejected",
+            "round_trips"
+        ]
+    );
+}
