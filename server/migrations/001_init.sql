@@ -69,7 +69,8 @@ CREATE TABLE log (
     bytes       BLOB,                            -- changes: the change
     device_time INTEGER,                         -- changes: the device's clock (unix seconds)
     received_at INTEGER NOT NULL,                -- the server's clock (unix milliseconds)
-    writer      TEXT                             -- changes: the user who pushed it
+    writer      TEXT,                            -- changes: the user who pushed it
+    session     TEXT                             -- changes: the device session that pushed it
 ) STRICT;
 CREATE UNIQUE INDEX log_change_hash ON log(doc_id, hash) WHERE event = 'change';
 CREATE INDEX log_doc ON log(doc_id, seq);

@@ -294,7 +294,10 @@ async fn sync(
     let req: SyncRequest = decode(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let started = Instant::now();
     let core = state.core.clone();
-    let resp = tokio::task::spawn_blocking(move || core.sync(&auth.principal, req)).await??;
+    let resp = tokio::task::spawn_blocking(move || {
+        core.sync_session(&auth.principal, Some(&auth.claims.sid), req)
+    })
+    .await??;
     state.core.metrics.sync_rounds.inc();
     state
         .core

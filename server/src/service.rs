@@ -149,15 +149,26 @@ impl Core {
         Ok(Some(doc))
     }
 
-    /// One sync round for `who`.
+    /// One sync round for `who`, from no particular device session.
     pub fn sync(&self, who: &Principal, req: SyncRequest) -> Result<SyncResponse, AppError> {
+        self.sync_session(who, None, req)
+    }
+
+    /// One sync round for `who` from device session `session`: what that device pushed is
+    /// not sent back to it.
+    pub fn sync_session(
+        &self,
+        who: &Principal,
+        session: Option<&str>,
+        req: SyncRequest,
+    ) -> Result<SyncResponse, AppError> {
         if req.protocol != PROTOCOL_VERSION {
             return Err(AppError::UnsupportedProtocol(req.protocol));
         }
         let mut accepted = Vec::new();
         let mut rejected = Vec::new();
         for doc in &req.push {
-            match self.push(who, doc) {
+            match self.push(who, session, doc) {
                 Ok(heads) => accepted.push(Accepted {
                     id: doc.id.clone(),
                     heads,
@@ -174,7 +185,7 @@ impl Core {
                 Err(PushError::Failed(e)) => return Err(e),
             }
         }
-        let page = self.storage.pull(who, req.cursor, self.limits)?;
+        let page = self.storage.pull(who, session, req.cursor, self.limits)?;
         Ok(SyncResponse {
             protocol: PROTOCOL_VERSION,
             accepted,
@@ -194,7 +205,12 @@ impl Core {
         })
     }
 
-    fn push(&self, who: &Principal, doc: &PushDocument) -> Result<Vec<String>, PushError> {
+    fn push(
+        &self,
+        who: &Principal,
+        session: Option<&str>,
+        doc: &PushDocument,
+    ) -> Result<Vec<String>, PushError> {
         let id = parse_id(&doc.id).map_err(|e| refusal("schema", e.to_string()))?;
         if id != doc.id {
             return Err(
@@ -274,6 +290,7 @@ impl Core {
             .collect();
         let heads = self.commit(
             &who.username,
+            session,
             &id,
             before_view.as_ref(),
             &after_view,
@@ -297,6 +314,7 @@ impl Core {
     fn commit(
         &self,
         writer: &str,
+        session: Option<&str>,
         id: &str,
         before: Option<&Document>,
         after_view: &Document,
@@ -323,6 +341,7 @@ impl Core {
             heads: heads.join(","),
             changes,
             writer: writer.to_string(),
+            session: session.map(str::to_string),
             snapshot,
             scope_events,
         })?;
@@ -428,6 +447,7 @@ impl Core {
                 .collect();
             match self.commit(
                 &who.username,
+                None,
                 &id,
                 Some(&before_view),
                 &after_view,

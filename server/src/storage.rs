@@ -150,6 +150,8 @@ pub struct DocCommit {
     pub changes: Vec<LoggedChange>,
     /// Who pushed them.
     pub writer: String,
+    /// The device session that pushed them (none for server-side edits).
+    pub session: Option<String>,
     /// A fresh compacted state to keep instead of the old snapshot and log replay.
     pub snapshot: Option<Vec<u8>>,
     /// Scope events the change causes.
@@ -242,9 +244,12 @@ pub trait Storage: Send + Sync + 'static {
     /// The highest sequence number logged.
     fn head_seq(&self) -> StorageResult<u64>;
     /// One page of what `principal` has not seen after `cursor`.
+    /// Documents whose only news after the cursor came from `session` itself are left out:
+    /// that device has them.
     fn pull(
         &self,
         principal: &Principal,
+        session: Option<&str>,
         cursor: u64,
         limits: PullLimits,
     ) -> StorageResult<PullPage>;

@@ -659,3 +659,77 @@ fn a_document_compacted_on_the_server_reaches_a_new_device_whole() {
     assert_eq!(fresh.customer(&id).unwrap(), li.customer(&id).unwrap());
     assert_eq!(fresh.heads(&id).unwrap(), li.heads(&id).unwrap());
 }
+
+#[test]
+fn a_device_is_not_sent_back_what_it_pushed_but_its_other_devices_are() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let phone = device(&dir, "phone");
+    let c = phone
+        .create_customer(customer("回声客户", "east", "li"))
+        .unwrap();
+    w.accepted("li", &phone, &c);
+    let li = w.who("li");
+    let start = |session: &str| {
+        w.core
+            .sync_session(
+                &li,
+                Some(session),
+                SyncRequest {
+                    protocol: 1,
+                    cursor: 0,
+                    push: vec![],
+                },
+            )
+            .unwrap()
+            .cursor
+    };
+    let (phone_cursor, laptop_cursor) = (start("phone-session"), start("laptop-session"));
+
+    phone
+        .update_customer(&c, &[CustomerEdit::AppendNotes("手机上补记".into())])
+        .unwrap();
+    let heads = phone.heads(&c).unwrap();
+    let push = PushDocument {
+        id: c.clone(),
+        changes: phone
+            .changes_since(&c, &[])
+            .unwrap()
+            .into_iter()
+            .map(ByteBuf::from)
+            .collect(),
+    };
+    let r = w
+        .core
+        .sync_session(
+            &li,
+            Some("phone-session"),
+            SyncRequest {
+                protocol: 1,
+                cursor: phone_cursor,
+                push: vec![push],
+            },
+        )
+        .unwrap();
+    assert_eq!(r.accepted.len(), 1);
+    assert!(r.documents.is_empty(), "the phone got its own change back");
+
+    let r = w
+        .core
+        .sync_session(
+            &li,
+            Some("laptop-session"),
+            SyncRequest {
+                protocol: 1,
+                cursor: laptop_cursor,
+                push: vec![],
+            },
+        )
+        .unwrap();
+    assert_eq!(r.documents.len(), 1);
+    let laptop = device(&dir, "laptop");
+    laptop
+        .merge_from(&phone.document_bytes(&c).unwrap())
+        .unwrap();
+    assert_eq!(laptop.heads(&c).unwrap(), heads);
+}

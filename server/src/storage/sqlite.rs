@@ -362,10 +362,10 @@ impl Storage for SqliteStorage {
             for change in &c.changes {
                 let inserted = tx
                     .prepare_cached(
-                        "INSERT INTO log(doc_id, event, hash, bytes, device_time, received_at, writer)
-                         VALUES (?1, 'change', ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                        "INSERT INTO log(doc_id, event, hash, bytes, device_time, received_at, writer, session)
+                         VALUES (?1, 'change', ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
                     )?
-                    .execute(params![c.scope.id, change.hash, change.bytes, change.device_time, received, c.writer])?;
+                    .execute(params![c.scope.id, change.hash, change.bytes, change.device_time, received, c.writer, c.session])?;
                 if inserted > 0 {
                     last = tx.last_insert_rowid();
                     first.get_or_insert(last);
@@ -410,7 +410,13 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn pull(&self, p: &Principal, cursor: u64, limits: PullLimits) -> StorageResult<PullPage> {
+    fn pull(
+        &self,
+        p: &Principal,
+        session: Option<&str>,
+        cursor: u64,
+        limits: PullLimits,
+    ) -> StorageResult<PullPage> {
         self.with(|conn| {
             let tx = conn.transaction()?;
             let head: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM log", [], |r| r.get(0))?;
@@ -429,15 +435,20 @@ impl Storage for SqliteStorage {
                 }
             } else {
                 let with = |extra: SqlValue| args.iter().cloned().chain(std::iter::once(extra)).collect::<Vec<_>>();
+                // A document whose news all came from the asking device is left out.
                 let sql = format!(
                     "SELECT d.id, min(l.seq) FROM log l JOIN docs d ON d.id = l.doc_id
-                     WHERE l.seq > ?{} AND l.event = 'change' AND {cond} GROUP BY d.id",
-                    n + 1
+                     WHERE l.seq > ?{c} AND l.event = 'change' AND {cond}
+                     GROUP BY d.id HAVING max(coalesce(l.session, '') <> ?{s})",
+                    c = n + 1,
+                    s = n + 2
                 );
                 let mut changed: HashMap<String, i64> = HashMap::new();
                 {
                     let mut stmt = tx.prepare_cached(&sql)?;
-                    let rows = stmt.query_map(params_from_iter(with(SqlValue::Integer(cursor))), |r| {
+                    let mut query_args = with(SqlValue::Integer(cursor));
+                    query_args.push(SqlValue::Text(session.unwrap_or("(none)").to_string()));
+                    let rows = stmt.query_map(params_from_iter(query_args), |r| {
                         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
                     })?;
                     for row in rows {
