@@ -237,7 +237,7 @@ pub fn round<T: Transport + ?Sized>(
     Ok(outcome)
 }
 
-/// Syncs: runs rounds until one pushed nothing and the server has nothing more, calling
+/// Syncs: runs rounds until nothing is left to push and the server has nothing more, calling
 /// `progress` after each, then records the time in the store ([`Store::last_sync_at`]).
 ///
 /// Stops with [`SyncError::Incomplete`] after a round in which pulled data could not be
@@ -269,7 +269,9 @@ pub fn run<T: Transport + ?Sized>(
                 report,
             });
         }
-        if outcome.pushed == 0 && !outcome.more {
+        // Done when the server has nothing more and nothing is left to push: an incremental
+        // sync whose answer fits one page is one round trip.
+        if !outcome.more && store.unsent_documents()?.is_empty() {
             break;
         }
     }

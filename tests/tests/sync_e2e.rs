@@ -1,0 +1,376 @@
+//! End to end: the real `fieldsync-server` binary on 127.0.0.1, devices with real SQLite files
+//! syncing over HTTP. Offline edits by reps, a manager and one rep's two devices converge in
+//! any sync order; incremental syncs cost what changed; each user receives only their scope.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Device, customer, org, visit};
+use fieldsync_core::model::customer::{ContactEdit, CustomerEdit, NewContact, Tier};
+use fieldsync_core::model::visit::VisitEdit;
+
+/// Every order of three devices.
+const ORDERS: [[usize; 3]; 6] = [
+    [0, 1, 2],
+    [0, 2, 1],
+    [1, 0, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [2, 1, 0],
+];
+
+#[test]
+fn two_reps_and_their_manager_converge_in_every_sync_order() {
+    for order in ORDERS {
+        let o = org();
+        let url = o.server.url();
+        let li = Device::new(&url, "li", "li-phone");
+        let wang = Device::new(&url, "wang", "wang-phone");
+        let zhang = Device::new(&url, "zhang", "zhang-laptop");
+        let c1 = li
+            .store
+            .create_customer(customer("华东精密机械有限公司", "east", "li"))
+            .unwrap();
+        let c2 = wang
+            .store
+            .create_customer(customer("宁波恒达贸易有限公司", "east", "wang"))
+            .unwrap();
+        li.sync();
+        wang.sync();
+        zhang.sync();
+        assert!(zhang.store.customer(&c1).is_ok() && zhang.store.customer(&c2).is_ok());
+
+        // All offline now.
+        let v1 = li
+            .store
+            .create_visit(visit(&c1, "li", "介绍新款轴承。"))
+            .unwrap();
+        li.store
+            .update_customer(
+                &c1,
+                &[
+                    CustomerEdit::Tier(Tier::A),
+                    CustomerEdit::AppendNotes("李：客户要样品。".into()),
+                ],
+            )
+            .unwrap();
+        let v2 = wang
+            .store
+            .create_visit(visit(&c2, "wang", "处理投诉。"))
+            .unwrap();
+        wang.store
+            .update_customer(&c2, &[CustomerEdit::AppendNotes("王：投诉已处理。".into())])
+            .unwrap();
+        zhang
+            .store
+            .update_customer(
+                &c1,
+                &[
+                    CustomerEdit::Address(Some("苏州工业园区星湖街 88 号".into())),
+                    CustomerEdit::AppendNotes("张：重点跟进。".into()),
+                ],
+            )
+            .unwrap();
+        zhang
+            .store
+            .update_customer(&c2, &[CustomerEdit::Phone(Some("0574-8888-0000".into()))])
+            .unwrap();
+
+        let devices = [&li, &wang, &zhang];
+        for &i in &order {
+            devices[i].sync();
+        }
+        for &i in &order {
+            devices[i].sync();
+        }
+
+        // Each customer reads the same on every device that holds it, with every edit.
+        for (id, holders) in [(&c1, [&li, &zhang]), (&c2, [&wang, &zhang])] {
+            let a = holders[0].store.customer(id).unwrap();
+            assert_eq!(a, holders[1].store.customer(id).unwrap(), "order {order:?}");
+            assert_eq!(
+                holders[0].store.heads(id).unwrap(),
+                holders[1].store.heads(id).unwrap()
+            );
+        }
+        let c1v = zhang.store.customer(&c1).unwrap();
+        assert_eq!(c1v.tier, Tier::A);
+        assert_eq!(c1v.address.as_deref(), Some("苏州工业园区星湖街 88 号"));
+        for note in ["初次建档。", "李：客户要样品。", "张：重点跟进。"] {
+            assert!(
+                c1v.notes.as_str().contains(note),
+                "order {order:?}: lost {note}"
+            );
+        }
+        let c2v = li.store.customer(&c2);
+        assert!(c2v.is_err(), "li must not hold wang's customer");
+        let c2v = zhang.store.customer(&c2).unwrap();
+        assert!(c2v.notes.as_str().contains("王：投诉已处理。"));
+        assert_eq!(c2v.phone.as_deref(), Some("0574-8888-0000"));
+        assert_eq!(wang.store.customer(&c2).unwrap(), c2v);
+        // The manager sees every visit of the team.
+        assert_eq!(
+            zhang.store.visit(&v1).unwrap(),
+            li.store.visit(&v1).unwrap()
+        );
+        assert_eq!(
+            zhang.store.visit(&v2).unwrap(),
+            wang.store.visit(&v2).unwrap()
+        );
+        assert!(wang.store.visit(&v1).is_err() && li.store.visit(&v2).is_err());
+        assert!(
+            devices
+                .iter()
+                .all(|d| d.store.list_quarantine().unwrap().is_empty())
+        );
+        assert!(
+            devices
+                .iter()
+                .all(|d| d.store.unsent_documents().unwrap().is_empty())
+        );
+    }
+}
+
+#[test]
+fn a_reps_phone_and_laptop_converge_through_the_server() {
+    let o = org();
+    let url = o.server.url();
+    let phone = Device::new(&url, "li", "phone");
+    let laptop = Device::new(&url, "li", "laptop");
+    let c = phone
+        .store
+        .create_customer(fieldsync_core::model::customer::NewCustomer {
+            contacts: vec![NewContact {
+                name: "金立基".into(),
+                title: Some("采购经理".into()),
+                ..Default::default()
+            }],
+            ..customer("金华鑫源五金制品厂", "east", "li")
+        })
+        .unwrap();
+    phone.sync();
+    laptop.sync();
+    let contact = laptop.store.customer(&c).unwrap().contacts[0].id.clone();
+    // Offline on both: different fields, the same notes text, the same contact.
+    phone
+        .store
+        .update_customer(
+            &c,
+            &[
+                CustomerEdit::Tier(Tier::B),
+                CustomerEdit::AppendNotes("手机：下周再访。".into()),
+            ],
+        )
+        .unwrap();
+    let v = phone
+        .store
+        .create_visit(visit(&c, "li", "手机上记录的拜访"))
+        .unwrap();
+    laptop
+        .store
+        .update_customer(
+            &c,
+            &[
+                CustomerEdit::City(Some("金华".into())),
+                CustomerEdit::AppendNotes("电脑：报价已发。".into()),
+                CustomerEdit::UpdateContact {
+                    id: contact,
+                    edit: ContactEdit::Phone(Some("139-0000-2222".into())),
+                },
+            ],
+        )
+        .unwrap();
+    phone.sync();
+    laptop.sync();
+    phone.sync();
+    laptop
+        .store
+        .update_visit(&v, &[VisitEdit::NextStep(Some("寄样品".into()))])
+        .unwrap();
+    laptop.sync();
+    phone.sync();
+    assert_eq!(phone.documents(), laptop.documents());
+    let cv = phone.store.customer(&c).unwrap();
+    assert_eq!(cv.tier, Tier::B);
+    assert_eq!(cv.city.as_deref(), Some("金华"));
+    assert_eq!(cv.contacts[0].phone.as_deref(), Some("139-0000-2222"));
+    assert!(
+        cv.notes.as_str().contains("手机：下周再访。")
+            && cv.notes.as_str().contains("电脑：报价已发。")
+    );
+    assert_eq!(
+        phone.store.visit(&v).unwrap().next_step.as_deref(),
+        Some("寄样品")
+    );
+}
+
+/// Sets up `li` with `n` customers on the server and a second device that has them all, then
+/// measures one incremental sync of `changed` edited customers from the first device.
+fn incremental(
+    n: usize,
+    changed: usize,
+) -> (
+    fieldsync_core::sync::SyncReport,
+    fieldsync_core::sync::SyncReport,
+) {
+    let o = org();
+    let url = o.server.url();
+    let phone = Device::new(&url, "li", "phone");
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        ids.push(
+            phone
+                .store
+                .create_customer(customer(&format!("客户{i:05}"), "east", "li"))
+                .unwrap(),
+        );
+    }
+    phone.sync();
+    let laptop = Device::new(&url, "li", "laptop");
+    laptop.sync();
+    assert_eq!(laptop.store.document_ids().unwrap().len(), n);
+    for id in ids.iter().take(changed) {
+        phone
+            .store
+            .update_customer(id, &[CustomerEdit::AppendNotes("新的拜访记录".into())])
+            .unwrap();
+    }
+    let push = phone.sync();
+    let pull = laptop.sync();
+    assert_eq!(phone.documents(), laptop.documents());
+    (push, pull)
+}
+
+#[test]
+fn an_incremental_sync_is_one_round_trip_and_costs_what_changed_not_what_is_stored() {
+    let (push_small, pull_small) = incremental(10, 3);
+    let (push_large, pull_large) = incremental(5000, 3);
+    for r in [&push_small, &pull_small, &push_large, &pull_large] {
+        assert_eq!(r.round_trips, 1, "{r:?}");
+    }
+    assert_eq!((push_large.pushed, pull_large.pulled), (3, 3));
+    // Same work, same bytes, whether 10 or 5,000 documents are stored (a few bytes of
+    // difference come from larger sequence numbers).
+    for (small, large) in [(&push_small, &push_large), (&pull_small, &pull_large)] {
+        for (a, b) in [
+            (small.bytes_sent, large.bytes_sent),
+            (small.bytes_received, large.bytes_received),
+        ] {
+            assert!(
+                b <= a + 64,
+                "bytes grew with the number of stored documents: {a} vs {b}"
+            );
+        }
+    }
+    assert!(push_large.bytes_sent < 4_000, "{push_large:?}");
+    assert!(pull_large.bytes_received < 4_000, "{pull_large:?}");
+    // Nothing changed: one round trip, a few bytes.
+    let o = org();
+    let d = Device::new(&o.server.url(), "li", "phone");
+    d.store
+        .create_customer(customer("客户", "east", "li"))
+        .unwrap();
+    d.sync();
+    let idle = d.sync();
+    assert_eq!(idle.round_trips, 1);
+    assert!(idle.bytes_sent + idle.bytes_received < 200, "{idle:?}");
+}
+
+#[test]
+fn each_user_receives_only_their_scope_and_forbidden_writes_end_in_quarantine() {
+    let o = org();
+    let url = o.server.url();
+    let li = Device::new(&url, "li", "li-phone");
+    let wang = Device::new(&url, "wang", "wang-phone");
+    let chen = Device::new(&url, "chen", "chen-phone");
+    let li_c = li
+        .store
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    let li_v = li.store.create_visit(visit(&li_c, "li", "拜访")).unwrap();
+    let wang_c = wang
+        .store
+        .create_customer(customer("王的客户", "east", "wang"))
+        .unwrap();
+    let chen_c = chen
+        .store
+        .create_customer(customer("陈的客户", "north", "chen"))
+        .unwrap();
+    for d in [&li, &wang, &chen] {
+        d.sync();
+    }
+    let ids = |d: &Device| {
+        d.store
+            .document_ids()
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let set = |v: &[&String]| {
+        v.iter()
+            .map(|s| s.to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    for (user, expected) in [
+        ("li", set(&[&li_c, &li_v])),
+        ("wang", set(&[&wang_c])),
+        ("chen", set(&[&chen_c])),
+        ("zhang", set(&[&li_c, &li_v, &wang_c])),
+        ("zhao", set(&[&chen_c])),
+        ("admin", set(&[&li_c, &li_v, &wang_c, &chen_c])),
+    ] {
+        let fresh = Device::new(&url, user, "new-device");
+        fresh.sync();
+        assert_eq!(ids(&fresh), expected, "{user} pulled the wrong documents");
+    }
+
+    // Forbidden: a customer in another territory, another rep's customer, a rep changing the
+    // owner of their customer. Each is rejected, quarantined with the reason, and undone.
+    let north = li
+        .store
+        .create_customer(customer("越界客户", "north", "li"))
+        .unwrap();
+    li.store
+        .update_customer(&li_c, &[CustomerEdit::Owner("wang".into())])
+        .unwrap();
+    let r = li.sync();
+    assert_eq!(r.rejected, 2, "{r:?}");
+    let q = li.store.list_quarantine().unwrap();
+    let rules: std::collections::BTreeMap<_, _> = q
+        .iter()
+        .map(|e| (e.doc_id.clone(), (e.rule.clone(), e.reason.clone())))
+        .collect();
+    assert_eq!(rules[&north].0, "scope");
+    assert!(rules[&north].1.contains("north"), "{:?}", rules[&north]);
+    assert_eq!(rules[&li_c].0, "scope");
+    assert!(
+        li.store.customer(&north).is_err(),
+        "the refused new customer is gone locally"
+    );
+    assert_eq!(
+        li.store.customer(&li_c).unwrap().owner,
+        "li",
+        "the refused edit is undone locally"
+    );
+    // The server has neither.
+    let admin = Device::new(&url, "admin", "check");
+    admin.sync();
+    assert!(admin.store.customer(&north).is_err());
+    assert_eq!(admin.store.customer(&li_c).unwrap().owner, "li");
+    // Work goes on: li's next edit of the same customer is accepted.
+    li.store
+        .update_customer(&li_c, &[CustomerEdit::AppendNotes("继续跟进".into())])
+        .unwrap();
+    assert_eq!(li.sync().rejected, 0);
+    admin.sync();
+    assert!(
+        admin
+            .store
+            .customer(&li_c)
+            .unwrap()
+            .notes
+            .as_str()
+            .contains("继续跟进")
+    );
+}
