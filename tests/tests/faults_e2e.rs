@@ -15,6 +15,9 @@ use base64::Engine;
 use common::{Device, customer, org, visit};
 use fieldsync_core::model::customer::CustomerEdit;
 
+/// A document id and the heads a device had when a sync of it succeeded.
+type Acked = (String, Vec<ChangeHash>);
+
 #[test]
 fn killing_the_server_during_syncs_loses_nothing_acknowledged() {
     let mut o = org();
@@ -46,7 +49,7 @@ fn killing_the_server_during_syncs_loses_nothing_acknowledged() {
 
     let stop = Arc::new(AtomicBool::new(false));
     // (document, heads) that a device had when a sync of it succeeded: acknowledged.
-    let acked: Arc<Mutex<Vec<(String, Vec<ChangeHash>)>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let mut workers = Vec::new();
     for (n, d) in devices.into_iter().enumerate() {
         let (stop, acked) = (stop.clone(), acked.clone());
