@@ -97,15 +97,22 @@ pub struct ServerProcess {
     child: Option<Child>,
     data_dir: PathBuf,
     port: u16,
+    args: Vec<String>,
 }
 
 impl ServerProcess {
     /// Starts the server on a free port with `data_dir`, and waits until it listens.
     pub fn start(data_dir: &Path) -> HarnessResult<ServerProcess> {
+        ServerProcess::start_with(data_dir, &[])
+    }
+
+    /// Starts the server with extra `serve` options (e.g. `--access-ttl-secs 1`).
+    pub fn start_with(data_dir: &Path, args: &[&str]) -> HarnessResult<ServerProcess> {
         let mut server = ServerProcess {
             child: None,
             data_dir: data_dir.to_path_buf(),
             port: free_port()?,
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         server.launch()?;
         Ok(server)
@@ -116,6 +123,7 @@ impl ServerProcess {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .args(&self.args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -374,3 +374,111 @@ fn each_user_receives_only_their_scope_and_forbidden_writes_end_in_quarantine() 
             .contains("继续跟进")
     );
 }
+
+#[test]
+fn handover_revokes_the_old_reps_copies_and_quarantines_their_offline_edits() {
+    let o = common::org();
+    let url = o.server.url();
+    let li = Device::new(&url, "li", "li-phone");
+    let wang = Device::new(&url, "wang", "wang-phone");
+    let c1 = li
+        .store
+        .create_customer(customer("客户甲", "east", "li"))
+        .unwrap();
+    let c2 = li
+        .store
+        .create_customer(customer("客户乙", "east", "li"))
+        .unwrap();
+    let v1 = li.store.create_visit(visit(&c1, "li", "拜访甲")).unwrap();
+    li.sync();
+    wang.sync();
+    // li, offline, keeps working on a customer...
+    li.store
+        .update_customer(&c1, &[CustomerEdit::AppendNotes("离职前的补记".into())])
+        .unwrap();
+
+    // ...while the manager hands all of li's customers to wang, over HTTP.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let login = serde_json::json!({"username": "zhang", "password": "pw-zhang-secret", "device_name": "office"});
+    let mut resp = agent
+        .post(format!("{url}/v1/auth/login"))
+        .send_json(&login)
+        .unwrap();
+    let token: serde_json::Value =
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    let mut resp = agent
+        .post(format!("{url}/v1/handover"))
+        .header(
+            "authorization",
+            &format!("Bearer {}", token["access_token"].as_str().unwrap()),
+        )
+        .send_json(serde_json::json!({"from": "li", "to": "wang"}))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let answer: serde_json::Value =
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(answer["customers"], 2);
+
+    // li's next sync: the edit is refused and kept in quarantine; the customers and the visit
+    // are gone from li's device.
+    let r = li.sync();
+    assert_eq!(r.rejected, 1);
+    let q = li.store.list_quarantine().unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        (q[0].doc_id.as_str(), q[0].rule.as_str()),
+        (c1.as_str(), "scope")
+    );
+    let kept = li.store.quarantined_changes(q[0].id).unwrap().unwrap();
+    assert!(!kept.is_empty(), "the offline edit is kept, not dropped");
+    for id in [&c1, &c2, &v1] {
+        assert!(
+            li.store.document(id).is_err(),
+            "{id} is still on li's device"
+        );
+    }
+    assert!(
+        li.store
+            .list_customers(&Default::default())
+            .unwrap()
+            .is_empty()
+    );
+    // wang has them, owned by wang, without li's refused note.
+    wang.sync();
+    let c1w = wang.store.customer(&c1).unwrap();
+    assert_eq!(c1w.owner, "wang");
+    assert!(!c1w.notes.as_str().contains("离职前的补记"));
+    assert_eq!(wang.store.customer(&c2).unwrap().owner, "wang");
+    assert!(wang.store.visit(&v1).is_ok());
+}
+
+#[test]
+fn an_expired_access_token_is_refreshed_and_the_round_sent_again() {
+    let o = common::org_with(&["--access-ttl-secs", "1"]);
+    let d = Device::new(&o.server.url(), "li", "phone");
+    let c = d
+        .store
+        .create_customer(customer("过期测试", "east", "li"))
+        .unwrap();
+    d.sync();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    d.store
+        .update_customer(&c, &[CustomerEdit::AppendNotes("令牌过期后".into())])
+        .unwrap();
+    let r = d.sync();
+    assert_eq!((r.pushed, r.rejected), (1, 0));
+    let other = Device::new(&o.server.url(), "li", "laptop");
+    other.sync();
+    assert!(
+        other
+            .store
+            .customer(&c)
+            .unwrap()
+            .notes
+            .as_str()
+            .contains("令牌过期后")
+    );
+}

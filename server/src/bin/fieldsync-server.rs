@@ -241,11 +241,19 @@ fn users(data_dir: &std::path::Path, command: UserCommand) -> Result<(), String>
             Ok(())
         }
         UserCommand::List => {
+            let users = storage.users().map_err(|e| e.to_string())?;
+            if users.is_empty() {
+                eprintln!(
+                    "no users yet: add the first admin with\n  fieldsync-server --data-dir {} user add --username admin --role admin",
+                    data_dir.display()
+                );
+                return Ok(());
+            }
             println!(
                 "{:<20} {:<8} {:<10} {:<16} territories",
                 "username", "role", "status", "manager"
             );
-            for u in storage.users().map_err(|e| e.to_string())? {
+            for u in users {
                 println!(
                     "{:<20} {:<8} {:<10} {:<16} {}",
                     u.username,

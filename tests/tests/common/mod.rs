@@ -17,6 +17,11 @@ pub struct Org {
 }
 
 pub fn org() -> Org {
+    org_with(&[])
+}
+
+/// The same organisation, with extra `serve` options.
+pub fn org_with(serve_args: &[&str]) -> Org {
     let data = tempfile::tempdir().unwrap();
     for (name, role, territories, manager) in [
         ("admin", "admin", &[][..], None),
@@ -39,7 +44,7 @@ pub fn org() -> Org {
         )
         .unwrap();
     }
-    let server = ServerProcess::start(data.path()).unwrap();
+    let server = ServerProcess::start_with(data.path(), serve_args).unwrap();
     Org { server, data }
 }
 
