@@ -61,14 +61,13 @@ impl World {
     }
 
     fn push_raw(&self, name: &str, id: &str, changes: Vec<Vec<u8>>) -> SyncResponse {
-        let req = SyncRequest {
-            protocol: 1,
-            cursor: 0,
-            push: vec![PushDocument {
+        let req = request(
+            0,
+            vec![PushDocument {
                 id: id.into(),
                 changes: changes.into_iter().map(ByteBuf::from).collect(),
             }],
-        };
+        );
         self.core.sync(&self.who(name), req).unwrap()
     }
 
@@ -95,19 +94,31 @@ impl World {
 
     /// Every document id `name` receives on a first sync.
     fn visible(&self, name: &str) -> BTreeSet<String> {
-        let r = self
-            .core
-            .sync(
-                &self.who(name),
-                SyncRequest {
-                    protocol: 1,
-                    cursor: 0,
-                    push: vec![],
-                },
-            )
-            .unwrap();
+        let r = self.core.sync(&self.who(name), request(0, vec![])).unwrap();
         assert!(!r.more);
         r.documents.into_iter().map(|d| d.id).collect()
+    }
+}
+
+/// Every change a store has of document `id`, as a push.
+fn push_of(store: &Store, id: &str) -> PushDocument {
+    PushDocument {
+        id: id.to_string(),
+        changes: store
+            .changes_since(id, &[])
+            .unwrap()
+            .into_iter()
+            .map(ByteBuf::from)
+            .collect(),
+    }
+}
+
+/// A sync request of protocol 1.
+fn request(cursor: u64, push: Vec<PushDocument>) -> SyncRequest {
+    SyncRequest {
+        protocol: 1,
+        cursor,
+        push,
     }
 }
 
@@ -249,17 +260,7 @@ fn forbidden_writes_are_rejected_whole_and_change_nothing() {
         before,
         "nothing of the refused pushes was stored"
     );
-    let r = w
-        .core
-        .sync(
-            &w.who("zhang"),
-            SyncRequest {
-                protocol: 1,
-                cursor: 0,
-                push: vec![],
-            },
-        )
-        .unwrap();
+    let r = w.core.sync(&w.who("zhang"), request(0, vec![])).unwrap();
     let doc = r.documents.iter().find(|d| d.id == mine).unwrap();
     let check = device(&dir, "check");
     check.merge_changes(&mine, &doc.data).unwrap();
@@ -403,26 +404,12 @@ fn handover_moves_every_customer_and_revokes_them_from_the_old_rep() {
     }
     let li_cursor = w
         .core
-        .sync(
-            &w.who("li"),
-            SyncRequest {
-                protocol: 1,
-                cursor: 0,
-                push: vec![],
-            },
-        )
+        .sync(&w.who("li"), request(0, vec![]))
         .unwrap()
         .cursor;
     let wang_cursor = w
         .core
-        .sync(
-            &w.who("wang"),
-            SyncRequest {
-                protocol: 1,
-                cursor: 0,
-                push: vec![],
-            },
-        )
+        .sync(&w.who("wang"), request(0, vec![]))
         .unwrap()
         .cursor;
 
@@ -433,14 +420,7 @@ fn handover_moves_every_customer_and_revokes_them_from_the_old_rep() {
 
     let li_next = w
         .core
-        .sync(
-            &w.who("li"),
-            SyncRequest {
-                protocol: 1,
-                cursor: li_cursor,
-                push: vec![],
-            },
-        )
+        .sync(&w.who("li"), request(li_cursor, vec![]))
         .unwrap();
     let revoked: BTreeSet<_> = li_next.revoked.iter().cloned().collect();
     assert_eq!(
@@ -450,14 +430,7 @@ fn handover_moves_every_customer_and_revokes_them_from_the_old_rep() {
     assert!(li_next.documents.is_empty());
     let wang_next = w
         .core
-        .sync(
-            &w.who("wang"),
-            SyncRequest {
-                protocol: 1,
-                cursor: wang_cursor,
-                push: vec![],
-            },
-        )
+        .sync(&w.who("wang"), request(wang_cursor, vec![]))
         .unwrap();
     let got: BTreeSet<_> = wang_next.documents.iter().map(|d| d.id.clone()).collect();
     assert_eq!(
@@ -574,25 +547,8 @@ fn the_document_cache_stays_within_its_bound_however_many_documents_are_stored()
         let id = li
             .create_customer(customer(&format!("客户{i}"), "east", "li"))
             .unwrap();
-        let push = PushDocument {
-            id: id.clone(),
-            changes: li
-                .changes_since(&id, &[])
-                .unwrap()
-                .into_iter()
-                .map(ByteBuf::from)
-                .collect(),
-        };
-        let r = core
-            .sync(
-                &who,
-                SyncRequest {
-                    protocol: 1,
-                    cursor: 0,
-                    push: vec![push],
-                },
-            )
-            .unwrap();
+        let push = push_of(&li, &id);
+        let r = core.sync(&who, request(0, vec![push])).unwrap();
         assert_eq!(r.accepted.len(), 1);
         assert!(core.cached_documents() <= 16);
         ids.push(id);
@@ -602,25 +558,8 @@ fn the_document_cache_stays_within_its_bound_however_many_documents_are_stored()
     li.update_customer(&ids[0], &[CustomerEdit::AppendNotes("再次拜访".into())])
         .unwrap();
     let heads_before = li.heads(&ids[0]).unwrap();
-    let push = PushDocument {
-        id: ids[0].clone(),
-        changes: li
-            .changes_since(&ids[0], &[])
-            .unwrap()
-            .into_iter()
-            .map(ByteBuf::from)
-            .collect(),
-    };
-    let r = core
-        .sync(
-            &who,
-            SyncRequest {
-                protocol: 1,
-                cursor: 0,
-                push: vec![push],
-            },
-        )
-        .unwrap();
+    let push = push_of(&li, &ids[0]);
+    let r = core.sync(&who, request(0, vec![push])).unwrap();
     let mut expected: Vec<String> = heads_before.iter().map(|h| h.to_string()).collect();
     expected.sort();
     assert_eq!(r.accepted[0].heads, expected);
@@ -643,17 +582,7 @@ fn a_document_compacted_on_the_server_reaches_a_new_device_whole() {
         assert!(r.rejected.is_empty());
     }
     let fresh = device(&dir, "new-phone");
-    let r = w
-        .core
-        .sync(
-            &w.who("li"),
-            SyncRequest {
-                protocol: 1,
-                cursor: 0,
-                push: vec![],
-            },
-        )
-        .unwrap();
+    let r = w.core.sync(&w.who("li"), request(0, vec![])).unwrap();
     assert_eq!(r.documents.len(), 1);
     fresh.merge_changes(&id, &r.documents[0].data).unwrap();
     assert_eq!(fresh.customer(&id).unwrap(), li.customer(&id).unwrap());
@@ -672,15 +601,7 @@ fn a_device_is_not_sent_back_what_it_pushed_but_its_other_devices_are() {
     let li = w.who("li");
     let start = |session: &str| {
         w.core
-            .sync_session(
-                &li,
-                Some(session),
-                SyncRequest {
-                    protocol: 1,
-                    cursor: 0,
-                    push: vec![],
-                },
-            )
+            .sync_session(&li, Some(session), request(0, vec![]))
             .unwrap()
             .cursor
     };
@@ -690,25 +611,13 @@ fn a_device_is_not_sent_back_what_it_pushed_but_its_other_devices_are() {
         .update_customer(&c, &[CustomerEdit::AppendNotes("手机上补记".into())])
         .unwrap();
     let heads = phone.heads(&c).unwrap();
-    let push = PushDocument {
-        id: c.clone(),
-        changes: phone
-            .changes_since(&c, &[])
-            .unwrap()
-            .into_iter()
-            .map(ByteBuf::from)
-            .collect(),
-    };
+    let push = push_of(&phone, &c);
     let r = w
         .core
         .sync_session(
             &li,
             Some("phone-session"),
-            SyncRequest {
-                protocol: 1,
-                cursor: phone_cursor,
-                push: vec![push],
-            },
+            request(phone_cursor, vec![push]),
         )
         .unwrap();
     assert_eq!(r.accepted.len(), 1);
@@ -716,15 +625,7 @@ fn a_device_is_not_sent_back_what_it_pushed_but_its_other_devices_are() {
 
     let r = w
         .core
-        .sync_session(
-            &li,
-            Some("laptop-session"),
-            SyncRequest {
-                protocol: 1,
-                cursor: laptop_cursor,
-                push: vec![],
-            },
-        )
+        .sync_session(&li, Some("laptop-session"), request(laptop_cursor, vec![]))
         .unwrap();
     assert_eq!(r.documents.len(), 1);
     let laptop = device(&dir, "laptop");
