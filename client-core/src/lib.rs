@@ -38,6 +38,7 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod protocol;
+pub mod report;
 pub mod store;
 pub mod sync;
 

@@ -1,5 +1,6 @@
 //! Shared code of fieldsync's cross-crate tests and benchmark programs.
 //!
+//! - [`cli`]: the real `fieldsync` command-line binary, one temporary `--home` per device.
 //! - [`server`]: the real `fieldsync-server` binary on 127.0.0.1: start, add users, SIGKILL,
 //!   restart.
 //! - [`workload`]: a deterministic sales organisation (customers, contacts, a year of visits,
@@ -8,5 +9,6 @@
 //! The benchmark programs live in `src/bin/` (`bench_store`); they print figures and assert
 //! nothing about speed.
 
+pub mod cli;
 pub mod server;
 pub mod workload;

@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// The largest request body the server accepts (16 MiB).
+pub const MAX_BODY: usize = 16 << 20;
+
 /// Errors of the harness, as text: a test fails with it.
 pub type HarnessResult<T> = Result<T, String>;
 

@@ -170,7 +170,15 @@ fn post(
     if let Some(t) = token {
         req = req.header("authorization", &format!("Bearer {t}"));
     }
-    let mut resp = req.send(body).unwrap();
+    let mut resp = match req.send(body) {
+        Ok(resp) => resp,
+        // The server may answer a too-large body and close before the upload ends; the client
+        // then sees the connection go away instead of the answer. Status 0 stands for that.
+        Err(e) if body.len() > fieldsync_tests::server::MAX_BODY => {
+            return (0, serde_json::json!({"connection": e.to_string()}));
+        }
+        Err(e) => panic!("POST {url} failed: {e}"),
+    };
     let status = resp.status().as_u16();
     let text = resp.body_mut().read_to_string().unwrap_or_default();
     (
@@ -245,6 +253,10 @@ fn hostile_bodies_and_forged_tokens_over_the_wire_get_4xx_and_change_nothing() {
         ),
     ] {
         let (s, answer) = post(&sync, Some(&token), content_type, &body);
+        if s == 0 && status == 413 {
+            // Refused before the upload ended (the JSON 413 itself is checked in-process).
+            continue;
+        }
         assert_eq!(s, status, "{what}: {answer}");
         assert_eq!(answer["error"], code, "{what}: {answer}");
         assert!(

@@ -246,6 +246,21 @@ impl<'s> HttpClient<'s> {
         }
     }
 
+    /// Hands every customer of rep `from` to rep `to` (`POST /v1/handover`, manager of both
+    /// or admin) and returns how many customers moved. An expired access token is refreshed
+    /// once, as for a sync round.
+    pub fn handover(&mut self, from: &str, to: &str) -> Result<usize, SyncError> {
+        let body = serde_json::json!({ "from": from, "to": to });
+        let answer = self.authed_post("/v1/handover", JSON, &json_bytes(&body))?;
+        #[derive(Deserialize)]
+        struct Moved {
+            customers: usize,
+        }
+        serde_json::from_slice::<Moved>(&answer)
+            .map(|m| m.customers)
+            .map_err(|e| SyncError::Protocol(format!("the handover answer is not a count: {e}")))
+    }
+
     fn current(&self) -> Result<&Session, SyncError> {
         self.session.as_ref().ok_or_else(|| {
             SyncError::Auth("this device is not logged in to the server: log in first".into())

@@ -194,12 +194,7 @@ fn an_expired_token_is_refreshed_once_and_the_same_round_sent_again() {
     let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
     assert_eq!(
         paths,
-        [
-            "/v1/auth/login",
-            "/v1/sync",
-            "/v1/auth/refresh",
-            "/v1/sync"
-        ]
+        ["/v1/auth/login", "/v1/sync", "/v1/auth/refresh", "/v1/sync"]
     );
     assert_eq!(seen[1].body, seen[3].body, "the same round, sent again");
     assert_eq!(seen[1].authorization.as_deref(), Some("Bearer access-1"));

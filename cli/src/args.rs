@@ -1,0 +1,423 @@
+//! The command line: every command, argument and option of `fieldsync` (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// fieldsync: record customer visits offline and sync them with your team.
+#[derive(Debug, Parser)]
+#[command(name = "fieldsync", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The directory of this device's store (one directory per device).
+    #[arg(long, global = true, env = "FIELDSYNC_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--json`, shared by every command that prints data.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Json {
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in to a fieldsync server; the session is kept in this device's store.
+    Login {
+        /// Server address, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        server: String,
+        /// Your user name.
+        #[arg(long)]
+        username: String,
+        /// A name for this device, shown to the admin (default: the host name).
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// End the session on the server and forget it here (local data stays).
+    Logout,
+    /// Who is logged in, where, and what is waiting to be synced.
+    Status(Json),
+    /// Send local changes to the server and fetch everyone else's.
+    Sync(Json),
+    /// Customer files.
+    #[command(subcommand)]
+    Customer(CustomerCmd),
+    /// Contacts at a customer.
+    #[command(subcommand)]
+    Contact(ContactCmd),
+    /// Visit records.
+    #[command(subcommand)]
+    Visit(VisitCmd),
+    /// Customers due or overdue for a follow-up.
+    Followups {
+        /// The day to check (YYYY-MM-DD; default today).
+        #[arg(long)]
+        date: Option<String>,
+        /// Only this rep's customers.
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Fields holding concurrent values (of one document, or of all).
+    Conflicts {
+        /// A document id.
+        id: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Changes the server refused, with its reason.
+    Quarantine(Json),
+    /// Trip plans.
+    #[command(subcommand)]
+    Trip(TripCmd),
+    /// Expense claims.
+    #[command(subcommand)]
+    Expense(ExpenseCmd),
+    /// Hand every customer of one rep to another (manager or admin; needs the network).
+    Handover {
+        /// The rep giving up their customers.
+        #[arg(long)]
+        from: String,
+        /// The rep taking them.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Reports from the visit records.
+    #[command(subcommand)]
+    Report(ReportCmd),
+}
+
+/// `fieldsync customer …`
+#[derive(Debug, Subcommand)]
+pub enum CustomerCmd {
+    /// Create a customer file; prints its id.
+    Add(CustomerAdd),
+    /// List customers.
+    List {
+        /// Only this territory.
+        #[arg(long)]
+        territory: Option<String>,
+        /// Only this tier (A, B, C, D).
+        #[arg(long)]
+        tier: Option<String>,
+        /// Only this rep's customers.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only this status (prospect, active, dormant, lost).
+        #[arg(long)]
+        status: Option<String>,
+        /// Words to find in name, contacts, address or notes.
+        #[arg(long)]
+        search: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Show a customer file with its contacts and recent visits.
+    Show {
+        /// Customer id.
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Set one field: name, type, industry, territory, owner, province, city, address, phone,
+    /// tier, status, key_account, current_supplier, monthly_demand, current_price.
+    Set {
+        /// Customer id.
+        id: String,
+        /// Field name.
+        field: String,
+        /// New value ("" or "-" clears an optional field).
+        value: String,
+    },
+    /// Append a paragraph to the notes.
+    Note {
+        /// Customer id.
+        id: String,
+        /// The text.
+        text: String,
+    },
+}
+
+/// `fieldsync customer add` options.
+#[derive(Debug, Args)]
+pub struct CustomerAdd {
+    /// Company name.
+    #[arg(long)]
+    pub name: String,
+    /// Territory (default: yours, if you have exactly one).
+    #[arg(long)]
+    pub territory: Option<String>,
+    /// Owning rep (default: you).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// A, B, C or D (default C).
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// end_customer, distributor or direct_store.
+    #[arg(long = "type")]
+    pub customer_type: Option<String>,
+    /// Industry.
+    #[arg(long)]
+    pub industry: Option<String>,
+    /// Province.
+    #[arg(long)]
+    pub province: Option<String>,
+    /// City.
+    #[arg(long)]
+    pub city: Option<String>,
+    /// Street address.
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Main phone.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Mark as key account.
+    #[arg(long)]
+    pub key_account: bool,
+    /// First notes.
+    #[arg(long, default_value = "")]
+    pub notes: String,
+}
+
+/// `fieldsync contact …`
+#[derive(Debug, Subcommand)]
+pub enum ContactCmd {
+    /// Add a contact to a customer.
+    Add {
+        /// Customer id.
+        customer: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// Job title.
+        #[arg(long)]
+        title: Option<String>,
+        /// Phone.
+        #[arg(long)]
+        phone: Option<String>,
+        /// E-mail.
+        #[arg(long)]
+        email: Option<String>,
+        /// This person decides purchases.
+        #[arg(long)]
+        decision_maker: bool,
+    },
+}
+
+/// `fieldsync visit …`
+#[derive(Debug, Subcommand)]
+pub enum VisitCmd {
+    /// Record a visit; prints its id.
+    Add(VisitAdd),
+    /// List visits.
+    List {
+        /// Only visits to this customer.
+        #[arg(long)]
+        customer: Option<String>,
+        /// Only this rep's visits.
+        #[arg(long)]
+        author: Option<String>,
+        /// From this local day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// To this local day (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Show a visit record.
+    Show {
+        /// Visit id.
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Comment on a visit (managers).
+    Comment {
+        /// Visit id.
+        id: String,
+        /// The comment.
+        text: String,
+    },
+}
+
+/// `fieldsync visit add` options.
+#[derive(Debug, Args)]
+pub struct VisitAdd {
+    /// Customer id.
+    #[arg(long)]
+    pub customer: String,
+    /// What was discussed.
+    #[arg(long)]
+    pub summary: String,
+    /// cold_visit, follow_up, sample, quote, complaint, after_sales (default follow_up).
+    #[arg(long = "type")]
+    pub visit_type: Option<String>,
+    /// A person met, as NAME:TITLE (repeat for several).
+    #[arg(long)]
+    pub met: Vec<String>,
+    /// order, progress, no_change, setback.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// The agreed next step.
+    #[arg(long)]
+    pub next_step: Option<String>,
+    /// Next follow-up date, YYYY-MM-DD.
+    #[arg(long)]
+    pub next_followup: Option<String>,
+    /// A competitor learnt about, as NAME or NAME:NOTES (repeat for several).
+    #[arg(long)]
+    pub competitor: Vec<String>,
+    /// Check-in latitude.
+    #[arg(long, requires = "lon", allow_hyphen_values = true)]
+    pub lat: Option<f64>,
+    /// Check-in longitude.
+    #[arg(long, requires = "lat", allow_hyphen_values = true)]
+    pub lon: Option<f64>,
+    /// Check-in time, RFC 3339 (default now).
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+/// `fieldsync trip …`
+#[derive(Debug, Subcommand)]
+pub enum TripCmd {
+    /// Start a trip plan (a draft); prints its id.
+    Add {
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        start: String,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        end: String,
+        /// A city on the route (repeat for several).
+        #[arg(long)]
+        city: Vec<String>,
+        /// Budget in yuan, e.g. 3000 or 2500.50.
+        #[arg(long, default_value = "0")]
+        budget: String,
+        /// The approving manager (default: your manager).
+        #[arg(long)]
+        approver: Option<String>,
+    },
+    /// Send a draft to its approver.
+    Submit {
+        /// Trip plan id.
+        id: String,
+    },
+    /// Approve a submitted plan (its approver).
+    Approve(Decision),
+    /// Send a submitted plan back (its approver).
+    Reject(Decision),
+    /// List trip plans.
+    List(PlanFilter),
+}
+
+/// `fieldsync expense …`
+#[derive(Debug, Subcommand)]
+pub enum ExpenseCmd {
+    /// Start an expense claim (a draft); prints its id.
+    Add {
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// The trip plan it is for.
+        #[arg(long)]
+        trip: Option<String>,
+        /// The approving manager (default: your manager).
+        #[arg(long)]
+        approver: Option<String>,
+        /// Currency (default CNY).
+        #[arg(long)]
+        currency: Option<String>,
+    },
+    /// Add an expense item.
+    Item {
+        /// Expense claim id.
+        id: String,
+        /// Day, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        /// transport, lodging, meals, entertainment, samples, other.
+        #[arg(long)]
+        category: String,
+        /// Amount in yuan, e.g. 128.50.
+        #[arg(long)]
+        amount: String,
+        /// What it was.
+        #[arg(long)]
+        description: Option<String>,
+        /// Invoice photo reference.
+        #[arg(long)]
+        invoice: Option<String>,
+    },
+    /// Send a draft to its approver.
+    Submit {
+        /// Expense claim id.
+        id: String,
+    },
+    /// Approve a submitted claim (its approver).
+    Approve(Decision),
+    /// Send a submitted claim back (its approver).
+    Reject(Decision),
+    /// List expense claims.
+    List(PlanFilter),
+}
+
+/// An approver's decision.
+#[derive(Debug, Args)]
+pub struct Decision {
+    /// Document id.
+    pub id: String,
+    /// A note for the rep.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// Filters of trip plan and expense claim lists.
+#[derive(Debug, Args)]
+pub struct PlanFilter {
+    /// Only this rep's.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Only those this manager decides.
+    #[arg(long)]
+    pub approver: Option<String>,
+    /// Only in this status.
+    #[arg(long)]
+    pub status: Option<String>,
+    #[command(flatten)]
+    pub json: Json,
+}
+
+/// `fieldsync report …`
+#[derive(Debug, Subcommand)]
+pub enum ReportCmd {
+    /// The weekly trip report of a rep, from their visit records.
+    Week {
+        /// The rep (default: you).
+        #[arg(long)]
+        rep: Option<String>,
+        /// The ISO week, YYYY-Www (default: this week).
+        #[arg(long)]
+        week: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+}

@@ -1,0 +1,226 @@
+//! Session and sync commands: login, logout, status, sync, conflicts, quarantine, handover.
+
+use std::io::IsTerminal;
+
+use fieldsync_core::sync::{self, http::HttpClient};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::{Ctx, LOG_IN_FIRST};
+use crate::error::{CliError, CliResult};
+use crate::output::{self, Table, fields, opt};
+
+fn device_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this computer".to_string());
+    format!("fieldsync on {host}")
+}
+
+fn password(username: &str) -> CliResult<String> {
+    if let Ok(p) = std::env::var("FIELDSYNC_PASSWORD") {
+        return Ok(p);
+    }
+    rpassword::prompt_password(format!("password for {username}: ")).map_err(|e| {
+        CliError::new(format!(
+            "cannot read the password ({e}): type it at a terminal or set FIELDSYNC_PASSWORD"
+        ))
+    })
+}
+
+pub fn login(ctx: &Ctx, server: &str, username: &str, device: Option<String>) -> CliResult {
+    let password = password(username)?;
+    let mut client = HttpClient::new(server)?.with_store(&ctx.store)?;
+    let session = client
+        .login(username, &password, &device.unwrap_or_else(device_name))
+        .map_err(|e| match e {
+            sync::SyncError::Network(reason) => CliError::new(format!(
+                "{reason}: check the server address and that the server is running, then log in again"
+            )),
+            sync::SyncError::Auth(reason) => {
+                CliError::new(format!("{reason}: check the user name and password"))
+            }
+            other => other.into(),
+        })?;
+    ctx.store.set_author(&session.user.username)?;
+    output::line(format!(
+        "logged in to {} as {} ({}); run `fieldsync sync` to fetch your data",
+        client.server_url(),
+        session.user.username,
+        session.user.role
+    ))
+}
+
+pub fn logout(ctx: &Ctx) -> CliResult {
+    let status = sync::status(&ctx.store)?;
+    let Some(user) = status.user else {
+        return output::line("not logged in");
+    };
+    let mut client = HttpClient::from_store(&ctx.store)?;
+    let told = client.logout();
+    match told {
+        Ok(()) => output::line(format!("logged out {}", user.username)),
+        Err(e) => Err(CliError::new(format!(
+            "logged out here, but the server could not be told: {e}"
+        ))),
+    }
+}
+
+pub fn status(ctx: &Ctx, json: bool) -> CliResult {
+    let s = sync::status(&ctx.store)?;
+    if json {
+        return output::json(&s);
+    }
+    let user = s.user.as_ref().map_or_else(
+        || "not logged in".to_string(),
+        |u| {
+            let t = if u.territories.is_empty() {
+                String::new()
+            } else {
+                format!(", territories {}", u.territories.join(", "))
+            };
+            format!("{} ({}{t})", u.username, u.role)
+        },
+    );
+    output::line(fields(&[
+        ("user", user),
+        ("server", opt(&s.server_url)),
+        ("store", ctx.home.join("device.db").display().to_string()),
+        ("cursor", s.cursor.to_string()),
+        ("unsent documents", s.unsent.to_string()),
+        ("quarantined", s.quarantined.to_string()),
+        (
+            "last sync",
+            s.last_sync_at.unwrap_or_else(|| "never".into()),
+        ),
+    ]))
+}
+
+pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
+    if sync::status(&ctx.store)?.user.is_none() {
+        return Err(CliError::new(LOG_IN_FIRST));
+    }
+    let mut client = HttpClient::from_store(&ctx.store)?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
+            bar.set_style(style);
+        }
+        bar.set_message("syncing…");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let result = sync::sync(&ctx.store, &mut client, |p| {
+        if let Some(bar) = &bar {
+            bar.set_message(format!(
+                "round {}: {} pushed, {} pulled{}",
+                p.rounds,
+                p.pushed,
+                p.pulled,
+                if p.more { ", more to come" } else { "" }
+            ));
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = result?;
+    if json {
+        return output::json(&report);
+    }
+    let mut summary = format!(
+        "synced: {} pushed, {} pulled, {} rejected ({} round trips, {} bytes sent, {} received, {} ms)",
+        report.pushed,
+        report.pulled,
+        report.rejected,
+        report.round_trips,
+        report.bytes_sent,
+        report.bytes_received,
+        report.millis
+    );
+    if report.rejected > 0 {
+        summary.push_str("; see `fieldsync quarantine` for what the server refused");
+    }
+    output::line(summary)
+}
+
+#[derive(Serialize)]
+struct DocConflict {
+    id: String,
+    kind: String,
+    #[serde(flatten)]
+    conflict: fieldsync_core::conflicts::Conflict,
+}
+
+pub fn conflicts(ctx: &Ctx, id: Option<&str>, json: bool) -> CliResult {
+    let ids = match id {
+        Some(id) => {
+            let id = super::id(id)?;
+            let kind = ctx.store.kind_of(&id)?;
+            vec![(id, kind)]
+        }
+        None => ctx.store.document_ids()?,
+    };
+    let mut all = Vec::new();
+    for (id, kind) in ids {
+        for conflict in ctx.store.conflicts(&id)? {
+            all.push(DocConflict {
+                id: id.clone(),
+                kind: kind.as_str().to_string(),
+                conflict,
+            });
+        }
+    }
+    if json {
+        return output::json(&all);
+    }
+    let mut t = Table::new(&["DOCUMENT", "KIND", "FIELD", "VALUE", "BY", "AT", "SHOWN"]);
+    for c in &all {
+        for v in &c.conflict.values {
+            t.row(vec![
+                c.id.clone(),
+                c.kind.clone(),
+                c.conflict.path.clone(),
+                output::short(&v.value.to_string(), 40),
+                opt(&v.author),
+                opt(&v.time),
+                if v.winner { "yes" } else { "" }.to_string(),
+            ]);
+        }
+    }
+    t.print("no conflicts: every field holds one value")
+}
+
+pub fn quarantine(ctx: &Ctx, json: bool) -> CliResult {
+    let list = ctx.store.list_quarantine()?;
+    if json {
+        return output::json(&list);
+    }
+    let mut t = Table::new(&["ENTRY", "DOCUMENT", "KIND", "RULE", "AT", "REASON"]);
+    for e in &list {
+        t.row(vec![
+            e.id.to_string(),
+            e.doc_id.clone(),
+            e.kind.as_str().to_string(),
+            e.rule.clone(),
+            e.quarantined_at.clone(),
+            e.reason.clone(),
+        ]);
+    }
+    t.print("the quarantine is empty: the server accepted every change")
+}
+
+pub fn handover(ctx: &Ctx, from: &str, to: &str, json: bool) -> CliResult {
+    ctx.user()?;
+    let mut client = HttpClient::from_store(&ctx.store)?;
+    let moved = client.handover(from, to)?;
+    if json {
+        return output::json(&serde_json::json!({ "from": from, "to": to, "customers": moved }));
+    }
+    output::line(format!(
+        "{moved} customer(s) of {from} now belong to {to}; sync to see the change"
+    ))
+}

@@ -1,0 +1,297 @@
+//! Visit records: record, list, show, comment.
+
+use chrono::{DateTime, Local, NaiveDate};
+use fieldsync_core::model::fields::{Geo, format_time};
+use fieldsync_core::model::visit::{NewVisit, Outcome, Visit, VisitEdit, VisitType};
+use fieldsync_core::store::{CustomerQuery, VisitRow};
+
+use super::customer::existing;
+use super::{Ctx, date, id, opt_value, show_money};
+use crate::args::{VisitAdd, VisitCmd};
+use crate::error::{CliError, CliResult};
+use crate::output::{self, Table, fields, opt, short};
+
+pub fn run(ctx: &Ctx, cmd: VisitCmd) -> CliResult {
+    match cmd {
+        VisitCmd::Add(a) => add(ctx, a),
+        VisitCmd::List {
+            customer,
+            author,
+            from,
+            to,
+            json,
+        } => {
+            let from = from.map(|d| date("from", &d)).transpose()?;
+            let to = to.map(|d| date("to", &d)).transpose()?;
+            let rows = list(ctx, customer.as_deref(), author.as_deref(), from, to)?;
+            if json.json {
+                return output::json(&rows);
+            }
+            table(rows).print("no visits match")
+        }
+        VisitCmd::Show { id: vid, json } => show(ctx, &vid, json.json),
+        VisitCmd::Comment { id: vid, text } => {
+            let user = ctx.user()?;
+            let vid = existing_visit(ctx, &vid)?;
+            ctx.store.update_visit(
+                &vid,
+                &[VisitEdit::AddComment {
+                    author: user.username,
+                    text,
+                }],
+            )?;
+            output::line("comment added")
+        }
+    }
+}
+
+fn existing_visit(ctx: &Ctx, s: &str) -> CliResult<String> {
+    let vid = id(s)?;
+    match ctx.store.visit(&vid) {
+        Ok(_) => Ok(vid),
+        Err(fieldsync_core::Error::NotFound(_)) => Err(CliError::new(format!(
+            "unknown visit {vid}: list visits with `fieldsync visit list`, or sync to fetch it"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `NAME:TITLE` (a full-width colon works too); the title may be left out.
+fn name_and_rest(s: &str) -> (String, Option<String>) {
+    match s.split_once([':', '：']) {
+        Some((name, rest)) => (name.trim().to_string(), super::optional_text(rest)),
+        None => (s.trim().to_string(), None),
+    }
+}
+
+/// The check-in time in UTC and the offset of the local day it belongs to.
+fn checkin(at: Option<&str>) -> CliResult<(String, i64)> {
+    match at {
+        None => {
+            let now = Local::now();
+            let offset = i64::from(now.offset().local_minus_utc() / 60);
+            Ok((format_time(now.to_utc()), offset))
+        }
+        Some(s) => {
+            let t = DateTime::parse_from_rfc3339(s).map_err(|_| {
+                CliError::new(format!(
+                    "invalid --at: '{s}' is not an RFC 3339 time: write it like 2026-11-23T09:30:00+08:00"
+                ))
+            })?;
+            let mut offset = i64::from(t.offset().local_minus_utc() / 60);
+            if offset == 0 && (s.ends_with('Z') || s.ends_with('z')) {
+                // A UTC time: the local day is this computer's.
+                offset = i64::from(Local::now().offset().local_minus_utc() / 60);
+            }
+            Ok((format_time(t.to_utc()), offset))
+        }
+    }
+}
+
+fn add(ctx: &Ctx, a: VisitAdd) -> CliResult {
+    let user = ctx.user()?;
+    let customer = existing(ctx, &a.customer)?;
+    if let Some(d) = &a.next_followup {
+        date("next_followup", d)?;
+    }
+    let (checkin_at, utc_offset_minutes) = checkin(a.at.as_deref())?;
+    let new = NewVisit {
+        customer,
+        author: user.username,
+        checkin_at,
+        utc_offset_minutes,
+        checkin_geo: a.lat.zip(a.lon).map(|(lat, lon)| Geo { lat, lon }),
+        visit_type: opt_value::<VisitType>(a.visit_type.as_deref())?,
+        people_met: a.met.iter().map(|m| name_and_rest(m)).collect(),
+        summary: a.summary,
+        outcome: opt_value::<Outcome>(a.outcome.as_deref())?,
+        next_step: a.next_step,
+        next_followup: a.next_followup,
+        ..Default::default()
+    };
+    let edits: Vec<VisitEdit> = a
+        .competitor
+        .iter()
+        .map(|c| {
+            let (competitor, notes) = name_and_rest(c);
+            VisitEdit::AddCompetitorIntel {
+                competitor,
+                product: None,
+                price: None,
+                notes,
+            }
+        })
+        .collect();
+    let vid = ctx.store.create_visit(new)?;
+    if !edits.is_empty() {
+        ctx.store.update_visit(&vid, &edits)?;
+    }
+    output::line(vid)
+}
+
+/// Visits matching the filters, newest first, from the projections only.
+fn list(
+    ctx: &Ctx,
+    customer: Option<&str>,
+    author: Option<&str>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> CliResult<Vec<VisitRow>> {
+    let lo = from.map_or("0000-01-01".to_string(), |d| d.to_string());
+    let hi = to.map_or("9999-12-31".to_string(), |d| d.to_string());
+    let keep = |r: &VisitRow| {
+        author.is_none_or(|a| r.author == a)
+            && r.local_date.as_str() >= lo.as_str()
+            && r.local_date.as_str() <= hi.as_str()
+    };
+    let mut rows: Vec<VisitRow> = match (customer, author) {
+        (Some(c), _) => {
+            let c = existing(ctx, c)?;
+            ctx.store.visits_of_customer(&c, u32::MAX)?
+        }
+        (None, Some(a)) => {
+            let min = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default();
+            let max = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+            let mut rows = ctx
+                .store
+                .visits_by_author(a, from.unwrap_or(min), to.unwrap_or(max))?;
+            rows.reverse();
+            rows
+        }
+        (None, None) => {
+            // Every customer on the device, page by page, and the visits of each.
+            let mut rows = Vec::new();
+            let mut offset = 0;
+            loop {
+                let page = ctx.store.list_customers(&CustomerQuery {
+                    limit: Some(500),
+                    offset: Some(offset),
+                    ..Default::default()
+                })?;
+                for c in &page {
+                    rows.extend(ctx.store.visits_of_customer(&c.id, u32::MAX)?);
+                }
+                if page.len() < 500 {
+                    break;
+                }
+                offset += 500;
+            }
+            rows.sort_by(|a, b| (&b.checkin_at, &b.id).cmp(&(&a.checkin_at, &a.id)));
+            rows
+        }
+    };
+    rows.retain(keep);
+    Ok(rows)
+}
+
+/// Visits as a table.
+pub fn table(rows: Vec<VisitRow>) -> Table {
+    let mut t = Table::new(&[
+        "ID", "DATE", "CUSTOMER", "AUTHOR", "TYPE", "OUTCOME", "NEXT", "SUMMARY",
+    ]);
+    for r in rows {
+        t.row(vec![
+            r.id,
+            r.local_date,
+            r.customer_name.unwrap_or(r.customer),
+            r.author,
+            r.visit_type,
+            opt(&r.outcome),
+            opt(&r.next_followup),
+            short(&r.summary, 40),
+        ]);
+    }
+    t
+}
+
+fn show(ctx: &Ctx, s: &str, json: bool) -> CliResult {
+    let vid = existing_visit(ctx, s)?;
+    let v: Visit = ctx.store.visit(&vid)?;
+    if json {
+        return output::json(&v);
+    }
+    let customer = ctx
+        .store
+        .customer(&v.customer)
+        .map(|c| format!("{} ({})", c.name, v.customer))
+        .unwrap_or_else(|_| v.customer.clone());
+    let people = v
+        .people_met
+        .iter()
+        .map(|p| match &p.title {
+            Some(t) => format!("{} ({t})", p.name),
+            None => p.name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let intel = v
+        .competitor_intel
+        .iter()
+        .map(|c| {
+            let mut s = c.competitor.clone();
+            if let Some(p) = &c.product {
+                s.push_str(&format!(" {p}"));
+            }
+            if let Some(m) = &c.price {
+                s.push_str(&format!(" @ {}", show_money(m)));
+            }
+            if let Some(n) = &c.notes {
+                s.push_str(&format!(": {n}"));
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let comments = v
+        .manager_comments
+        .iter()
+        .map(|c| format!("{} {}: {}", c.at, c.author, c.text))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let local = v.local_date().map(|d| d.to_string()).unwrap_or_default();
+    output::line(fields(&[
+        ("id", v.id.clone()),
+        ("customer", customer),
+        ("author", v.author.clone()),
+        ("check-in", format!("{} (local day {local})", v.checkin_at)),
+        (
+            "position",
+            v.checkin_geo
+                .as_ref()
+                .map_or("-".into(), |g| format!("{}, {}", g.lat, g.lon)),
+        ),
+        ("type", v.visit_type.to_string()),
+        (
+            "people met",
+            if people.is_empty() {
+                "-".into()
+            } else {
+                people
+            },
+        ),
+        ("summary", v.summary.as_str().to_string()),
+        ("outcome", v.outcome.map_or("-".into(), |o| o.to_string())),
+        (
+            "competitors",
+            if intel.is_empty() { "-".into() } else { intel },
+        ),
+        (
+            "quote",
+            v.quote_amount.as_ref().map_or("-".into(), show_money),
+        ),
+        (
+            "order",
+            v.order_amount.as_ref().map_or("-".into(), show_money),
+        ),
+        ("next step", opt(&v.next_step)),
+        ("next follow-up", opt(&v.next_followup)),
+        (
+            "comments",
+            if comments.is_empty() {
+                "-".into()
+            } else {
+                comments
+            },
+        ),
+    ]))
+}

@@ -1,0 +1,162 @@
+//! What commands print: one JSON document (`--json`), or aligned tables and field lists that
+//! measure text by display width, so Chinese text (two columns per character) lines up.
+
+use std::io::Write;
+
+use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
+
+use crate::error::CliResult;
+
+/// Prints `value` as one pretty JSON document on stdout.
+pub fn json<T: Serialize + ?Sized>(value: &T) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Prints a line on stdout.
+pub fn line(text: impl AsRef<str>) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", text.as_ref())?;
+    Ok(())
+}
+
+/// An optional text for a cell: the text, or "-".
+pub fn opt(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "-".to_string())
+}
+
+/// The first line of a text, cut to `max` display columns with "…".
+pub fn short(text: &str, max: usize) -> String {
+    let first = text.lines().next().unwrap_or("");
+    if first.width() <= max {
+        return first.to_string();
+    }
+    let mut out = String::new();
+    for c in first.chars() {
+        let next = format!("{out}{c}");
+        if next.width() + 1 > max {
+            break;
+        }
+        out = next;
+    }
+    out.push('…');
+    out
+}
+
+fn pad(text: &str, width: usize) -> String {
+    let fill = width.saturating_sub(text.width());
+    format!("{text}{}", " ".repeat(fill))
+}
+
+/// A table with a header row; columns are as wide as their widest cell.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these column titles.
+    pub fn new(header: &[&str]) -> Self {
+        Table {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row (cells are flattened to one line).
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| c.replace(['\n', '\r', '\t'], " "))
+                .collect(),
+        );
+    }
+
+    /// The table as text, or `empty` if it has no rows.
+    pub fn render(&self, empty: &str) -> String {
+        if self.rows.is_empty() {
+            return empty.to_string();
+        }
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate() {
+                if let Some(w) = widths.get_mut(i) {
+                    *w = (*w).max(cell.width());
+                }
+            }
+        }
+        let render_row = |cells: &[String]| -> String {
+            let last = cells.len().saturating_sub(1);
+            cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i == last {
+                        c.clone()
+                    } else {
+                        pad(c, widths[i])
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        };
+        let mut out = vec![render_row(&self.header)];
+        out.extend(self.rows.iter().map(|r| render_row(r)));
+        out.join("\n")
+    }
+
+    /// Prints the table, or `empty` if it has no rows.
+    pub fn print(&self, empty: &str) -> CliResult {
+        line(self.render(empty))
+    }
+}
+
+/// Field/value pairs, the labels aligned.
+pub fn fields(pairs: &[(&str, String)]) -> String {
+    let width = pairs.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let v = if v.trim().is_empty() { "-" } else { v.as_str() };
+            let v = v.replace('\n', &format!("\n{}", " ".repeat(width + 3)));
+            format!("{}  {v}", pad(&format!("{k}:"), width + 1))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_text_lines_up() {
+        let mut t = Table::new(&["NAME", "CITY"]);
+        t.row(vec!["华东精密".into(), "苏州".into()]);
+        t.row(vec!["ACME".into(), "Wuxi".into()]);
+        let text = t.render("");
+        let lines: Vec<&str> = text.lines().collect();
+        let col = |l: &str, cell: &str| l.find(cell).map(|i| l[..i].width());
+        assert_eq!(col(lines[0], "CITY"), Some(10));
+        assert_eq!(col(lines[1], "苏州"), Some(10));
+        assert_eq!(col(lines[2], "Wuxi"), Some(10));
+    }
+
+    #[test]
+    fn long_text_is_cut_by_display_width() {
+        assert_eq!(short("华东精密机械有限公司", 7), "华东精…");
+        assert_eq!(short("abc\ndef", 10), "abc");
+    }
+
+    #[test]
+    fn field_labels_line_up() {
+        let text = fields(&[("id", "1".into()), ("name", "华东".into())]);
+        assert_eq!(text, "id:    1\nname:  华东");
+    }
+}

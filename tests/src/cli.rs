@@ -1,0 +1,121 @@
+//! The real `fieldsync` command-line binary, run with a temporary `--home` per device.
+//!
+//! The binary is the one cargo builds beside the test executables (`target/<profile>/`);
+//! `cargo test --workspace` builds it because the `fieldsync-cli` package is a workspace
+//! member. Set `FIELDSYNC_CLI_BIN` to use another.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+use crate::server::HarnessResult;
+
+/// Where the `fieldsync` binary is.
+pub fn cli_binary() -> HarnessResult<PathBuf> {
+    if let Ok(p) = std::env::var("FIELDSYNC_CLI_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut dir = exe
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or("no parent directory")?;
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let bin = dir.join(format!("fieldsync{}", std::env::consts::EXE_SUFFIX));
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{} is missing: run `cargo build -p fieldsync-cli` first",
+            bin.display()
+        ))
+    }
+}
+
+/// What one run of the binary did.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// The output of a run that must have succeeded, trimmed; panics with stderr otherwise.
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "fieldsync failed:\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self.stdout.trim()
+    }
+}
+
+/// One device: a temporary `--home` directory.
+pub struct Home {
+    dir: TempDir,
+}
+
+impl Home {
+    /// A new, empty device.
+    pub fn new() -> HarnessResult<Home> {
+        Ok(Home {
+            dir: tempfile::tempdir().map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// The home directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `fieldsync --home <home> <args>` with `envs` added to a clean fieldsync
+    /// environment (no `FIELDSYNC_HOME` or `FIELDSYNC_PASSWORD` from outside).
+    pub fn run_with(&self, args: &[&str], envs: &[(&str, &str)]) -> HarnessResult<Run> {
+        let out = Command::new(cli_binary()?)
+            .arg("--home")
+            .arg(self.path())
+            .args(args)
+            .env_remove("FIELDSYNC_HOME")
+            .env_remove("FIELDSYNC_PASSWORD")
+            .env_remove("RUST_BACKTRACE")
+            .envs(envs.iter().copied())
+            .output()
+            .map_err(|e| format!("cannot run fieldsync: {e}"))?;
+        Ok(Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Runs `fieldsync --home <home> <args>`.
+    pub fn run(&self, args: &[&str]) -> HarnessResult<Run> {
+        self.run_with(args, &[])
+    }
+
+    /// Logs in with the password in `FIELDSYNC_PASSWORD`.
+    pub fn login(&self, server: &str, username: &str, password: &str) -> HarnessResult<Run> {
+        self.run_with(
+            &[
+                "login",
+                "--server",
+                server,
+                "--username",
+                username,
+                "--device",
+                "test device",
+            ],
+            &[("FIELDSYNC_PASSWORD", password)],
+        )
+    }
+}
