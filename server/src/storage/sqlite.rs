@@ -425,10 +425,19 @@ impl Storage for SqliteStorage {
             let n = args.len();
             // Candidates: (doc, first relevant seq, send whole?) in scope now.
             let mut candidates: Vec<(String, i64, bool)> = Vec::new();
+            let own_session = SqlValue::Text(session.unwrap_or("(none)").to_string());
             if cursor == 0 {
-                let sql = format!("SELECT d.id, d.first_seq FROM docs d WHERE {cond} ORDER BY d.first_seq");
+                // Everything in scope, whole, except documents only this device ever wrote.
+                let sql = format!(
+                    "SELECT d.id, d.first_seq FROM docs d WHERE {cond}
+                     AND EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.event = 'change'
+                                 AND coalesce(l.session, '') <> ?{})
+                     ORDER BY d.first_seq",
+                    n + 1
+                );
                 let mut stmt = tx.prepare_cached(&sql)?;
-                let rows = stmt.query_map(params_from_iter(args.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+                let query_args = args.iter().cloned().chain(std::iter::once(own_session.clone()));
+                let rows = stmt.query_map(params_from_iter(query_args), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
                 for row in rows {
                     let (id, seq) = row?;
                     candidates.push((id, seq, true));
@@ -447,7 +456,7 @@ impl Storage for SqliteStorage {
                 {
                     let mut stmt = tx.prepare_cached(&sql)?;
                     let mut query_args = with(SqlValue::Integer(cursor));
-                    query_args.push(SqlValue::Text(session.unwrap_or("(none)").to_string()));
+                    query_args.push(own_session.clone());
                     let rows = stmt.query_map(params_from_iter(query_args), |r| {
                         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
                     })?;
