@@ -1,8 +1,9 @@
 //! The real `fieldsync` command-line binary, run with a temporary `--home` per device.
 //!
 //! The binary is the one cargo builds beside the test executables (`target/<profile>/`);
-//! `cargo test --workspace` builds it because the `fieldsync-cli` package is a workspace
-//! member. Set `FIELDSYNC_CLI_BIN` to use another.
+//! `cargo build --workspace` builds it (the README's test command does; `cargo test` alone does
+//! not build a package's binaries for other packages' tests). Set `FIELDSYNC_CLI_BIN` to use
+//! another.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +30,7 @@ pub fn cli_binary() -> HarnessResult<PathBuf> {
         Ok(bin)
     } else {
         Err(format!(
-            "{} is missing: run `cargo build -p fieldsync-cli` first",
+            "{} is missing: run `cargo build --workspace` first",
             bin.display()
         ))
     }

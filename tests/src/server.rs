@@ -1,7 +1,7 @@
 //! The real `fieldsync-server` binary, run on 127.0.0.1 for end-to-end tests and benchmarks.
 //!
 //! The binary is the one cargo builds beside the test executables (`target/<profile>/`);
-//! `cargo test --workspace` builds it. Set `FIELDSYNC_SERVER_BIN` to use another.
+//! `cargo build --workspace` builds it (the README's test command does). Set `FIELDSYNC_SERVER_BIN` to use another.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -35,7 +35,7 @@ pub fn server_binary() -> HarnessResult<PathBuf> {
         Ok(bin)
     } else {
         Err(format!(
-            "{} is missing: run `cargo build -p fieldsync-server` first",
+            "{} is missing: run `cargo build --workspace` first",
             bin.display()
         ))
     }
