@@ -38,7 +38,7 @@ use documents::DocCache;
 pub use exchange::MergeOutcome;
 pub use queries::{
     CustomerQuery, CustomerRow, ExpenseClaimRow, FollowUp, FollowUpReason, PlanQuery, TripPlanRow,
-    VisitRow,
+    VisitQuery, VisitRow,
 };
 pub use sync_state::{QuarantineEntry, REVOKED_RULE};
 

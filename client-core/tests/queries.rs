@@ -277,7 +277,7 @@ fn visits_of_a_customer_newest_first_and_of_a_rep_by_local_week() {
         .collect();
     assert_eq!(
         week,
-        vec![v1, v2, v3],
+        vec![v1.clone(), v2.clone(), v3.clone()],
         "the visit at 00:30 local on Monday belongs to the next week"
     );
     let rows = d
@@ -288,6 +288,52 @@ fn visits_of_a_customer_newest_first_and_of_a_rep_by_local_week() {
     assert_eq!(rows[0].id, late);
     assert_eq!(rows[0].local_date, "2026-11-23");
     assert_eq!(rows[0].customer_name.as_deref(), Some("金华鑫源五金制品厂"));
+
+    // The general query: by author and local days, newest first, paged.
+    use fieldsync_core::store::VisitQuery;
+    let ids = |q: VisitQuery| {
+        d.store
+            .list_visits(&q)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(VisitQuery::default()).len(), 5);
+    let li_week = VisitQuery {
+        author: Some("li".into()),
+        from: Some(day("2026-11-16")),
+        to: Some(day("2026-11-22")),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(li_week.clone()),
+        vec![v3.clone(), v2.clone(), v1.clone()]
+    );
+    assert_eq!(
+        ids(VisitQuery {
+            limit: Some(1),
+            offset: Some(1),
+            ..li_week
+        }),
+        vec![v2.clone()]
+    );
+    assert_eq!(
+        ids(VisitQuery {
+            customer: Some(c.clone()),
+            author: Some("wang".into()),
+            ..Default::default()
+        }),
+        vec![other]
+    );
+    assert!(
+        d.store
+            .list_visits(&VisitQuery {
+                customer: Some("bad".into()),
+                ..Default::default()
+            })
+            .is_err()
+    );
 }
 
 #[test]

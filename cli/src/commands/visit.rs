@@ -3,7 +3,7 @@
 use chrono::{DateTime, Local, NaiveDate};
 use fieldsync_core::model::fields::{Geo, format_time};
 use fieldsync_core::model::visit::{NewVisit, Outcome, Visit, VisitEdit, VisitType};
-use fieldsync_core::store::{CustomerQuery, VisitRow};
+use fieldsync_core::store::{VisitQuery, VisitRow};
 
 use super::customer::existing;
 use super::{Ctx, date, id, opt_value, show_money};
@@ -137,51 +137,14 @@ fn list(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> CliResult<Vec<VisitRow>> {
-    let lo = from.map_or("0000-01-01".to_string(), |d| d.to_string());
-    let hi = to.map_or("9999-12-31".to_string(), |d| d.to_string());
-    let keep = |r: &VisitRow| {
-        author.is_none_or(|a| r.author == a)
-            && r.local_date.as_str() >= lo.as_str()
-            && r.local_date.as_str() <= hi.as_str()
-    };
-    let mut rows: Vec<VisitRow> = match (customer, author) {
-        (Some(c), _) => {
-            let c = existing(ctx, c)?;
-            ctx.store.visits_of_customer(&c, u32::MAX)?
-        }
-        (None, Some(a)) => {
-            let min = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default();
-            let max = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-            let mut rows = ctx
-                .store
-                .visits_by_author(a, from.unwrap_or(min), to.unwrap_or(max))?;
-            rows.reverse();
-            rows
-        }
-        (None, None) => {
-            // Every customer on the device, page by page, and the visits of each.
-            let mut rows = Vec::new();
-            let mut offset = 0;
-            loop {
-                let page = ctx.store.list_customers(&CustomerQuery {
-                    limit: Some(500),
-                    offset: Some(offset),
-                    ..Default::default()
-                })?;
-                for c in &page {
-                    rows.extend(ctx.store.visits_of_customer(&c.id, u32::MAX)?);
-                }
-                if page.len() < 500 {
-                    break;
-                }
-                offset += 500;
-            }
-            rows.sort_by(|a, b| (&b.checkin_at, &b.id).cmp(&(&a.checkin_at, &a.id)));
-            rows
-        }
-    };
-    rows.retain(keep);
-    Ok(rows)
+    let customer = customer.map(|c| existing(ctx, c)).transpose()?;
+    Ok(ctx.store.list_visits(&VisitQuery {
+        customer,
+        author: author.map(str::to_string),
+        from,
+        to,
+        ..Default::default()
+    })?)
 }
 
 /// Visits as a table.

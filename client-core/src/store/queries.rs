@@ -87,6 +87,23 @@ pub struct VisitRow {
     pub summary: String,
 }
 
+/// Filters for [`Store::list_visits`]; every field set narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct VisitQuery {
+    /// Only visits of this customer.
+    pub customer: Option<String>,
+    /// Only this rep's visits.
+    pub author: Option<String>,
+    /// Only visits on or after this local day.
+    pub from: Option<NaiveDate>,
+    /// Only visits on or before this local day.
+    pub to: Option<NaiveDate>,
+    /// Page size; all when not set.
+    pub limit: Option<u32>,
+    /// Rows to skip, for the next page.
+    pub offset: Option<u32>,
+}
+
 /// Why a customer is due for a follow-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -285,6 +302,41 @@ impl Store {
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params![customer, limit], visit_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Visits matching `q`, newest first.
+    pub fn list_visits(&self, q: &VisitQuery) -> Result<Vec<VisitRow>> {
+        let mut f = Filter::default();
+        let customer = q
+            .customer
+            .as_deref()
+            .map(crate::ids::parse_id)
+            .transpose()?;
+        f.eq("v.customer_id", customer);
+        f.eq("v.author", q.author.clone());
+        if let Some(from) = q.from {
+            let n = f.next_param();
+            f.raw(
+                format!("v.local_date >= ?{n}"),
+                [SqlValue::Text(from.to_string())],
+            );
+        }
+        if let Some(to) = q.to {
+            let n = f.next_param();
+            f.raw(
+                format!("v.local_date <= ?{n}"),
+                [SqlValue::Text(to.to_string())],
+            );
+        }
+        let sql = format!(
+            "SELECT {VISIT_COLUMNS} {} ORDER BY v.checkin_at DESC, v.id DESC LIMIT {} OFFSET {}",
+            f.sql(),
+            q.limit.map_or(-1, i64::from),
+            q.offset.unwrap_or(0)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(f.params.iter()), visit_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
