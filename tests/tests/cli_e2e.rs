@@ -396,3 +396,150 @@ fn usage_errors_exit_2() {
     }
     assert_eq!(home.run(&["--help"]).unwrap().code, Some(0));
 }
+
+#[test]
+fn trip_plans_and_expense_claims_go_through_approval_and_a_handover_moves_customers() {
+    let org = common::org();
+    let url = org.server.url();
+    let rep = logged_in(&url, "li");
+    let manager = logged_in(&url, "zhang");
+    let other_rep = logged_in(&url, "wang");
+
+    // The rep plans a trip and claims its expenses, offline, and submits both.
+    let trip = run(
+        &rep,
+        &[
+            "trip",
+            "add",
+            "--title",
+            "华东出差",
+            "--start",
+            "2026-11-24",
+            "--end",
+            "2026-11-27",
+            "--city",
+            "苏州",
+            "--budget",
+            "3000",
+        ],
+    )
+    .ok()
+    .trim()
+    .to_string();
+    run(&rep, &["trip", "submit", &trip]).ok();
+    let claim = run(
+        &rep,
+        &["expense", "add", "--title", "11月差旅", "--trip", &trip],
+    )
+    .ok()
+    .trim()
+    .to_string();
+    run(
+        &rep,
+        &[
+            "expense",
+            "item",
+            &claim,
+            "--date",
+            "2026-11-24",
+            "--category",
+            "transport",
+            "--amount",
+            "128.50",
+        ],
+    )
+    .ok();
+    run(
+        &rep,
+        &[
+            "expense",
+            "item",
+            &claim,
+            "--date",
+            "2026-11-25",
+            "--category",
+            "lodging",
+            "--amount",
+            "420",
+        ],
+    )
+    .ok();
+    run(&rep, &["expense", "submit", &claim]).ok();
+    run(&rep, &["sync"]).ok();
+
+    // The manager sees them waiting, approves the trip, rejects the claim.
+    run(&manager, &["sync"]).ok();
+    let waiting = json(run(
+        &manager,
+        &[
+            "trip",
+            "list",
+            "--approver",
+            "zhang",
+            "--status",
+            "submitted",
+            "--json",
+        ],
+    ));
+    assert_eq!(waiting.as_array().unwrap().len(), 1, "{waiting}");
+    assert_eq!(waiting[0]["id"], trip.as_str());
+    run(&manager, &["trip", "approve", &trip, "--note", "同意"]).ok();
+    run(&manager, &["expense", "reject", &claim, "--note", "缺发票"]).ok();
+    run(&manager, &["sync"]).ok();
+
+    // The rep sees the decisions and the claim's total.
+    run(&rep, &["sync"]).ok();
+    let trips = json(run(&rep, &["trip", "list", "--json"]));
+    assert_eq!(trips[0]["status"], "approved", "{trips}");
+    let claims = json(run(&rep, &["expense", "list", "--json"]));
+    assert_eq!(claims[0]["status"], "rejected", "{claims}");
+    assert_eq!(claims[0]["total_amount"], 54_850, "{claims}");
+    // The rep cannot decide: the server refuses and the refusal is visible in quarantine.
+    let own = run(
+        &rep,
+        &[
+            "trip",
+            "add",
+            "--title",
+            "自批",
+            "--start",
+            "2026-12-01",
+            "--end",
+            "2026-12-02",
+        ],
+    )
+    .ok()
+    .trim()
+    .to_string();
+    run(&rep, &["trip", "submit", &own]).ok();
+    run(&rep, &["sync"]).ok();
+    run(&rep, &["trip", "approve", &own]).ok();
+    run(&rep, &["sync"]).ok();
+    let quarantine = json(run(&rep, &["quarantine", "--json"]));
+    assert_eq!(quarantine[0]["rule"], "approval", "{quarantine}");
+
+    // Handover: the manager gives li's customers to wang.
+    let customer = run(&rep, &["customer", "add", "--name", "交接客户"])
+        .ok()
+        .trim()
+        .to_string();
+    run(&rep, &["sync"]).ok();
+    user_error(
+        run(&rep, &["handover", "--from", "li", "--to", "wang"]),
+        "manager",
+    );
+    let moved = run(&manager, &["handover", "--from", "li", "--to", "wang"])
+        .ok()
+        .to_string();
+    assert!(moved.contains('1'), "{moved}");
+    run(&rep, &["sync"]).ok();
+    assert!(
+        json(run(&rep, &["customer", "list", "--json"]))
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    run(&other_rep, &["sync"]).ok();
+    let theirs = json(run(&other_rep, &["customer", "show", &customer, "--json"]));
+    assert_eq!(theirs["owner"], "wang");
+}
