@@ -114,3 +114,36 @@ pub fn build_state(config: &Config) -> Result<AppState, AppError> {
         shutdown: CancellationToken::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_signing_key_is_created_once_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwt.key");
+        let first = signing_key(&path).unwrap();
+        assert_eq!(first.len(), 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(
+                mode, 0o600,
+                "the key file must be readable by the server's user only"
+            );
+        }
+        assert_eq!(
+            signing_key(&path).unwrap(),
+            first,
+            "a restart keeps the key"
+        );
+        std::fs::write(&path, "short").unwrap();
+        assert!(
+            signing_key(&path).is_err(),
+            "a damaged key file is refused, not replaced"
+        );
+    }
+}
