@@ -159,6 +159,10 @@ pub enum SyncError {
     /// The server kept asking for more rounds.
     #[error("the sync did not finish after {0} rounds: sync again, and report it if this repeats")]
     TooManyRounds(u32),
+    /// The app cancelled the sync; a [`Transport`] returns it to stop [`run`] before its next
+    /// round. The rounds already done stay applied.
+    #[error("the sync was cancelled; what was synced until then is kept, sync again to finish")]
+    Cancelled,
 }
 
 /// Carries one round's request body to the server and brings back the answer body (both CBOR).

@@ -568,6 +568,47 @@ fn large_answers_come_in_pages_with_progress() {
 }
 
 #[test]
+fn a_cancelled_sync_keeps_the_rounds_it_finished_and_the_next_sync_completes() {
+    /// Cancels before the round after `rounds` rounds, as an app's cancel button does.
+    struct CancelAfter {
+        link: Link,
+        rounds: u32,
+    }
+    impl Transport for CancelAfter {
+        fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+            if self.rounds == 0 {
+                return Err(SyncError::Cancelled);
+            }
+            self.rounds -= 1;
+            self.link.sync_round(body)
+        }
+    }
+    let server = server();
+    server.borrow_mut().page = 2;
+    let laptop = device("laptop");
+    let phone = device("phone");
+    for n in 0..5 {
+        laptop
+            .store
+            .create_customer(new_customer(&format!("客户{n}号有限公司")))
+            .unwrap();
+    }
+    sync_with(&server, &laptop.store).unwrap();
+
+    let mut cancelling = CancelAfter {
+        link: link(&server),
+        rounds: 1,
+    };
+    let err = sync::run(&phone.store, &mut cancelling, |_| {}).unwrap_err();
+    assert!(matches!(err, SyncError::Cancelled));
+    assert_eq!(names(&phone.store).len(), 2, "the first page stays applied");
+    assert!(phone.store.last_sync_at().unwrap().is_none());
+
+    sync_with(&server, &phone.store).unwrap();
+    assert_eq!(names(&phone.store).len(), 5);
+}
+
+#[test]
 fn pushes_go_customers_first_and_split_by_size() {
     let server = server();
     let d = device("laptop");

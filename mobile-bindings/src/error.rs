@@ -1,0 +1,143 @@
+//! The one error an app sees, and the one function that maps client-core's errors onto it.
+//!
+//! Each case is something an app can act on; its `reason` is a sentence the app can show as it
+//! is (client-core's messages are lowercase and say what to do).
+
+use fieldsync_core::sync::SyncError;
+
+/// Everything a `FieldsyncClient` method can fail with.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum FieldsyncError {
+    /// The server could not be reached or failed; nothing was lost, try again later.
+    #[error("{reason}")]
+    Network {
+        /// What happened and what to do.
+        reason: String,
+    },
+    /// Not logged in, wrong user name or password, or the session is over: log in again.
+    #[error("{reason}")]
+    Auth {
+        /// What happened and what to do.
+        reason: String,
+    },
+    /// The server refused the request.
+    #[error("{reason}")]
+    Rejected {
+        /// What the server said.
+        reason: String,
+    },
+    /// An argument breaks a rule (an empty name, an unknown tier, a malformed id or date).
+    #[error("{reason}")]
+    Invalid {
+        /// Which field and what is accepted instead.
+        reason: String,
+    },
+    /// The local database failed, or an internal error happened.
+    #[error("{reason}")]
+    Storage {
+        /// What happened.
+        reason: String,
+    },
+    /// No document with this id is on the device: check the id, or sync to fetch it.
+    #[error("{reason}")]
+    NotFound {
+        /// Which document.
+        reason: String,
+    },
+    /// The app cancelled the sync; the rounds finished before stay applied.
+    #[error("{reason}")]
+    Cancelled {
+        /// What was kept.
+        reason: String,
+    },
+}
+
+/// The one mapping from client-core's errors: every [`fieldsync_core::Error`] arrives here as
+/// [`SyncError::Store`].
+impl From<SyncError> for FieldsyncError {
+    fn from(e: SyncError) -> Self {
+        use fieldsync_core::Error as Core;
+        let reason = e.to_string();
+        match e {
+            SyncError::Network(_) | SyncError::Protocol(_) | SyncError::TooManyRounds(_) => {
+                FieldsyncError::Network { reason }
+            }
+            SyncError::Auth(_) => FieldsyncError::Auth { reason },
+            SyncError::Server { status, .. } => match status {
+                401 | 403 => FieldsyncError::Auth { reason },
+                400..=499 => FieldsyncError::Rejected { reason },
+                _ => FieldsyncError::Network { reason },
+            },
+            SyncError::ServerUrl(_) | SyncError::NoTls(_) => FieldsyncError::Invalid { reason },
+            SyncError::Cancelled => FieldsyncError::Cancelled { reason },
+            SyncError::Store(core) => match core {
+                Core::Invalid(_) | Core::MalformedId(_) | Core::WrongKind { .. } => {
+                    FieldsyncError::Invalid { reason }
+                }
+                Core::NotFound(_) => FieldsyncError::NotFound { reason },
+                _ => FieldsyncError::Storage { reason },
+            },
+            _ => FieldsyncError::Storage { reason },
+        }
+    }
+}
+
+impl From<fieldsync_core::Error> for FieldsyncError {
+    fn from(e: fieldsync_core::Error) -> Self {
+        SyncError::Store(e).into()
+    }
+}
+
+impl From<fieldsync_core::ValidationError> for FieldsyncError {
+    fn from(e: fieldsync_core::ValidationError) -> Self {
+        fieldsync_core::Error::from(e).into()
+    }
+}
+
+/// Runs `f`, turning a panic into [`FieldsyncError::Storage`] so that no panic crosses the
+/// boundary into the app.
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, FieldsyncError>) -> Result<T, FieldsyncError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(FieldsyncError::Storage {
+                reason: format!("internal error: {what}; please report it"),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_storage_error() {
+        let out: Result<(), _> = guard(|| panic!("boom"));
+        assert!(
+            matches!(out, Err(FieldsyncError::Storage { reason }) if reason.contains("internal error: boom"))
+        );
+    }
+
+    #[test]
+    fn core_errors_map_to_the_case_an_app_acts_on() {
+        let invalid: FieldsyncError = fieldsync_core::ValidationError::new("name", "empty").into();
+        assert!(matches!(invalid, FieldsyncError::Invalid { .. }));
+        let missing: FieldsyncError = fieldsync_core::Error::NotFound("x".into()).into();
+        assert!(matches!(missing, FieldsyncError::NotFound { .. }));
+        let auth: FieldsyncError = SyncError::Auth("log in again".into()).into();
+        assert!(matches!(auth, FieldsyncError::Auth { .. }));
+        let refused: FieldsyncError = SyncError::Server {
+            status: 400,
+            code: "bad_request".into(),
+            message: "no".into(),
+        }
+        .into();
+        assert!(matches!(refused, FieldsyncError::Rejected { .. }));
+    }
+}
