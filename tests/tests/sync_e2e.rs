@@ -457,6 +457,7 @@ fn handover_revokes_the_old_reps_copies_and_quarantines_their_offline_edits() {
 
 #[test]
 fn an_expired_access_token_is_refreshed_and_the_round_sent_again() {
+    use fieldsync_core::sync::http::HttpClient;
     let o = common::org_with(&["--access-ttl-secs", "1"]);
     let d = Device::new(&o.server.url(), "li", "phone");
     let c = d
@@ -464,12 +465,25 @@ fn an_expired_access_token_is_refreshed_and_the_round_sent_again() {
         .create_customer(customer("过期测试", "east", "li"))
         .unwrap();
     d.sync();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    let tokens = |d: &Device| {
+        let client = HttpClient::from_store(&d.store).unwrap();
+        let s = client.session().unwrap();
+        (s.access_token.clone(), s.refresh_token.clone())
+    };
+    let before = tokens(&d);
+    // Past the token's lifetime and the server's 5 s leeway for clock skew.
+    std::thread::sleep(std::time::Duration::from_secs(8));
     d.store
         .update_customer(&c, &[CustomerEdit::AppendNotes("令牌过期后".into())])
         .unwrap();
     let r = d.sync();
-    assert_eq!((r.pushed, r.rejected), (1, 0));
+    assert_eq!((r.pushed, r.rejected, r.round_trips), (1, 0, 1));
+    let after = tokens(&d);
+    assert_ne!(
+        after.0, before.0,
+        "the expired access token was not replaced"
+    );
+    assert_ne!(after.1, before.1, "the refresh token did not rotate");
     let other = Device::new(&o.server.url(), "li", "laptop");
     other.sync();
     assert!(
