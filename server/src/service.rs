@@ -280,14 +280,7 @@ impl Core {
                 customer: customer.clone(),
             },
         )?;
-        let logged = new_changes
-            .iter_mut()
-            .map(|c| LoggedChange {
-                hash: c.hash().to_string(),
-                bytes: c.bytes().into_owned(),
-                device_time: c.timestamp(),
-            })
-            .collect();
+        let logged = new_changes.iter_mut().map(LoggedChange::of).collect();
         let heads = self.commit(
             &who.username,
             session,
@@ -438,12 +431,8 @@ impl Core {
                 validate_document(&after).map_err(|e| AppError::Internal(e.to_string()))?;
             let logged = after
                 .get_changes(&heads)
-                .into_iter()
-                .map(|mut c| LoggedChange {
-                    hash: c.hash().to_string(),
-                    bytes: c.bytes().into_owned(),
-                    device_time: c.timestamp(),
-                })
+                .iter_mut()
+                .map(LoggedChange::of)
                 .collect();
             match self.commit(
                 &who.username,

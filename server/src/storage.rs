@@ -128,6 +128,17 @@ pub struct LoggedChange {
     pub device_time: i64,
 }
 
+impl LoggedChange {
+    /// The log entry of an Automerge change.
+    pub fn of(change: &mut automerge::Change) -> LoggedChange {
+        LoggedChange {
+            hash: change.hash().to_string(),
+            bytes: change.bytes().into_owned(),
+            device_time: change.timestamp(),
+        }
+    }
+}
+
 /// A document entering or leaving a user's scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeEvent {
