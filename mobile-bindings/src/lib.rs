@@ -5,25 +5,25 @@
 //! ([`records`]), and one error enum ([`FieldsyncError`]). Kotlin, Swift and Python bindings
 //! are generated from the built library (see `README.md`).
 //!
-//! Every method blocks until done: call it off the app's main thread. No method panics across
+//! Every method but `sync` blocks until done: call it off the app's main thread; `sync` is
+//! awaitable. The methods are grouped by what they work on: [`customers`], [`visits`],
+//! [`approvals`] (trip plans and expense claims); session, sync, conflicts and reports are
+//! here. No method panics across
 //! the boundary: a panic becomes [`FieldsyncError::Storage`] ("internal error: …"), and the
 //! store stays usable afterwards.
 
+pub mod approvals;
+pub mod customers;
 mod error;
 pub mod records;
+pub mod visits;
 
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use fieldsync_core::model::customer::{CustomerEdit, NewContact, NewCustomer};
-use fieldsync_core::model::expense_claim::{ExpenseClaimEdit, NewExpenseClaim};
-use fieldsync_core::model::fields::parse_date;
-use fieldsync_core::model::trip_plan::{NewTripPlan, TripPlanEdit};
-use fieldsync_core::model::visit::NewVisit;
 use fieldsync_core::report::{IsoWeek, weekly_report};
-use fieldsync_core::store::{CustomerQuery, VisitQuery};
 use fieldsync_core::sync::http::{HttpClient, User};
 use fieldsync_core::sync::{self, SyncError, Transport};
 use fieldsync_core::{Store, ValidationError};
@@ -73,55 +73,6 @@ fn not_logged_in() -> FieldsyncError {
     }
 }
 
-/// The edits a [`CustomerUpdate`] asks for, in field order.
-fn customer_edits(u: CustomerUpdate) -> Res<Vec<CustomerEdit>> {
-    use CustomerEdit as E;
-    let mut edits = Vec::new();
-    if let Some(v) = u.name {
-        edits.push(E::Name(v));
-    }
-    if let Some(v) = u.customer_type {
-        edits.push(E::Type(parse(&v)?));
-    }
-    if let Some(v) = u.industry {
-        edits.push(E::Industry(optional_text(v)));
-    }
-    if let Some(v) = u.territory {
-        edits.push(E::Territory(v));
-    }
-    if let Some(v) = u.owner {
-        edits.push(E::Owner(v));
-    }
-    if let Some(v) = u.province {
-        edits.push(E::Province(optional_text(v)));
-    }
-    if let Some(v) = u.city {
-        edits.push(E::City(optional_text(v)));
-    }
-    if let Some(v) = u.address {
-        edits.push(E::Address(optional_text(v)));
-    }
-    if let Some(v) = u.phone {
-        edits.push(E::Phone(optional_text(v)));
-    }
-    if let Some(v) = u.tier {
-        edits.push(E::Tier(parse(&v)?));
-    }
-    if let Some(v) = u.status {
-        edits.push(E::Status(parse(&v)?));
-    }
-    if let Some(v) = u.key_account {
-        edits.push(E::KeyAccount(v));
-    }
-    if let Some(v) = u.current_supplier {
-        edits.push(E::CurrentSupplier(optional_text(v)));
-    }
-    if let Some(v) = u.notes_append {
-        edits.push(E::AppendNotes(v));
-    }
-    Ok(edits)
-}
-
 /// A transport that stops the sync before its next round once the app cancelled it.
 struct Cancellable<'a, T: Transport> {
     inner: T,
@@ -150,28 +101,38 @@ impl FieldsyncClient {
         sync::status(store)?.user.ok_or_else(not_logged_in)
     }
 
-    fn approver(user: &User, given: Option<String>) -> Res<String> {
-        given
-            .or_else(|| user.manager.clone())
-            .ok_or_else(|| FieldsyncError::Invalid {
-                reason: "you have no manager on record: name the approver".into(),
-            })
-    }
-
-    fn edit_trip(&self, id: &str, edit: impl FnOnce(&User) -> TripPlanEdit) -> Res<()> {
+    /// The blocking body of [`FieldsyncClient::sync`].
+    fn sync_now(&self, progress: Option<Box<dyn SyncProgress>>) -> Res<SyncReport> {
         self.with_store(|store| {
-            let user = Self::user(store)?;
-            store.update_trip_plan(id, &[edit(&user)])?;
-            Ok(())
+            if sync::status(store)?.user.is_none() {
+                return Err(not_logged_in());
+            }
+            let mut transport = Cancellable {
+                inner: HttpClient::from_store(store)?,
+                cancelled: &self.cancelled,
+            };
+            let report = sync::run(store, &mut transport, |p| {
+                if let Some(progress) = &progress {
+                    progress.on_progress(p.rounds, records::count(p.pulled), p.more);
+                }
+            })?;
+            Ok(report.into())
         })
     }
+}
 
-    fn edit_claim(&self, id: &str, edit: impl FnOnce(&User) -> ExpenseClaimEdit) -> Res<()> {
-        self.with_store(|store| {
-            let user = Self::user(store)?;
-            store.update_expense_claim(id, &[edit(&user)])?;
-            Ok(())
-        })
+/// Cancels the sync of its client when dropped armed: an app that abandons the awaited sync
+/// (a cancelled coroutine or task) stops it before its next round.
+struct CancelOnDrop {
+    client: Arc<FieldsyncClient>,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.client.cancel_sync();
+        }
     }
 }
 
@@ -221,278 +182,45 @@ impl FieldsyncClient {
         self.with_store(|store| Ok(sync::status(store)?.into()))
     }
 
-    /// Creates a customer file (offline) and returns its id.
-    pub fn create_customer(&self, customer: NewCustomerRecord) -> Res<String> {
-        self.with_store(|store| {
-            let user = Self::user(store)?;
-            let id = store.create_customer(NewCustomer {
-                name: customer.name,
-                customer_type: parse_opt(customer.customer_type.as_deref())?,
-                industry: customer.industry,
-                territory: customer.territory,
-                owner: customer.owner.unwrap_or_else(|| user.username.clone()),
-                province: customer.province,
-                city: customer.city,
-                address: customer.address,
-                phone: customer.phone,
-                geo: customer.geo.map(Into::into),
-                tier: parse_opt(customer.tier.as_deref())?,
-                status: parse_opt(customer.status.as_deref())?,
-                key_account: customer.key_account,
-                notes: customer.notes,
-                contacts: Vec::new(),
-                created_by: user.username,
-            })?;
-            Ok(id)
-        })
-    }
-
-    /// Changes the fields `update` sets, in one change.
-    pub fn update_customer(&self, id: String, update: CustomerUpdate) -> Res<Customer> {
-        self.with_store(|store| {
-            let edits = customer_edits(update)?;
-            Ok(store.update_customer(&id, &edits)?.into())
-        })
-    }
-
-    /// Reads a customer file.
-    pub fn get_customer(&self, id: String) -> Res<Customer> {
-        self.with_store(|store| Ok(store.customer(&id)?.into()))
-    }
-
-    /// Lists customers matching `filter`.
-    pub fn list_customers(&self, filter: CustomerFilter) -> Res<Vec<CustomerRow>> {
-        self.with_store(|store| {
-            let q = CustomerQuery {
-                territory: filter.territory,
-                owner: filter.owner,
-                tier: parse_opt(filter.tier.as_deref())?,
-                status: parse_opt(filter.status.as_deref())?,
-                key_account: filter.key_account,
-                search: filter.search,
-                limit: filter.limit,
-                offset: filter.offset,
-            };
-            Ok(store
-                .list_customers(&q)?
-                .into_iter()
-                .map(Into::into)
-                .collect())
-        })
-    }
-
-    /// Adds a contact to a customer.
-    pub fn add_contact(
-        &self,
-        customer_id: String,
-        name: String,
-        title: Option<String>,
-        phone: Option<String>,
-    ) -> Res<Customer> {
-        self.with_store(|store| {
-            let edit = CustomerEdit::AddContact(NewContact {
-                name,
-                title,
-                phone,
-                ..Default::default()
-            });
-            Ok(store.update_customer(&customer_id, &[edit])?.into())
-        })
-    }
-
-    /// Records a visit (offline) by the logged-in user and returns its id.
-    pub fn record_visit(&self, visit: NewVisitRecord) -> Res<String> {
-        self.with_store(|store| {
-            let user = Self::user(store)?;
-            if let Some(d) = &visit.next_followup {
-                parse_date("next_followup", d)?;
-            }
-            let id = store.create_visit(NewVisit {
-                customer: visit.customer,
-                author: user.username,
-                checkin_at: visit.checkin_at,
-                utc_offset_minutes: visit.utc_offset_minutes,
-                checkin_geo: visit.checkin_geo.map(Into::into),
-                visit_type: parse_opt(visit.visit_type.as_deref())?,
-                people_met: visit
-                    .people_met
-                    .into_iter()
-                    .map(|p| (p.name, p.title))
-                    .collect(),
-                summary: visit.summary,
-                outcome: parse_opt(visit.outcome.as_deref())?,
-                next_step: visit.next_step,
-                next_followup: visit.next_followup,
-                quote_amount: visit.quote_amount.map(Into::into),
-                order_amount: visit.order_amount.map(Into::into),
-            })?;
-            Ok(id)
-        })
-    }
-
-    /// Reads a visit record.
-    pub fn get_visit(&self, id: String) -> Res<Visit> {
-        self.with_store(|store| Ok(store.visit(&id)?.into()))
-    }
-
-    /// Lists visits matching `filter`, newest first.
-    pub fn list_visits(&self, filter: VisitFilter) -> Res<Vec<VisitRow>> {
-        self.with_store(|store| {
-            let q = VisitQuery {
-                customer: filter.customer,
-                author: filter.author,
-                from: filter.from.map(|d| parse_date("from", &d)).transpose()?,
-                to: filter.to.map(|d| parse_date("to", &d)).transpose()?,
-                limit: filter.limit,
-                offset: filter.offset,
-            };
-            Ok(store.list_visits(&q)?.into_iter().map(Into::into).collect())
-        })
-    }
-
-    /// Customers due (or overdue) for a follow-up on local day `date` (YYYY-MM-DD).
-    pub fn due_followups(&self, date: String) -> Res<Vec<FollowUpRecord>> {
-        self.with_store(|store| {
-            let day = parse_date("date", &date)?;
-            Ok(store
-                .due_followups(day, None)?
-                .into_iter()
-                .map(Into::into)
-                .collect())
-        })
-    }
-
-    /// Starts a trip plan (a draft) and returns its id.
-    pub fn create_trip_plan(&self, plan: NewTripPlanRecord) -> Res<String> {
-        self.with_store(|store| {
-            let user = Self::user(store)?;
-            Ok(store.create_trip_plan(NewTripPlan {
-                approver: Self::approver(&user, plan.approver)?,
-                owner: user.username,
-                title: plan.title,
-                start_date: plan.start_date,
-                end_date: plan.end_date,
-                cities: plan.cities,
-                budget: plan.budget.into(),
-            })?)
-        })
-    }
-
-    /// Sends a trip plan to its approver.
-    pub fn submit_trip_plan(&self, id: String) -> Res<()> {
-        self.edit_trip(&id, |_| TripPlanEdit::Submit)
-    }
-
-    /// Approves a trip plan (the logged-in user is the approver).
-    pub fn approve_trip_plan(&self, id: String, note: Option<String>) -> Res<()> {
-        self.edit_trip(&id, |u| TripPlanEdit::Approve {
-            by: u.username.clone(),
-            note,
-        })
-    }
-
-    /// Sends a trip plan back (the logged-in user is the approver).
-    pub fn reject_trip_plan(&self, id: String, note: Option<String>) -> Res<()> {
-        self.edit_trip(&id, |u| TripPlanEdit::Reject {
-            by: u.username.clone(),
-            note,
-        })
-    }
-
-    /// Lists trip plans.
-    pub fn list_trip_plans(&self, filter: PlanFilter) -> Res<Vec<TripPlanRow>> {
-        self.with_store(|store| {
-            Ok(store
-                .list_trip_plans(&filter.into())?
-                .into_iter()
-                .map(Into::into)
-                .collect())
-        })
-    }
-
-    /// Starts an expense claim (a draft) and returns its id.
-    pub fn create_expense_claim(&self, claim: NewExpenseClaimRecord) -> Res<String> {
-        self.with_store(|store| {
-            let user = Self::user(store)?;
-            Ok(store.create_expense_claim(NewExpenseClaim {
-                approver: Self::approver(&user, claim.approver)?,
-                owner: user.username,
-                trip: claim.trip,
-                title: claim.title,
-                currency: claim.currency,
-            })?)
-        })
-    }
-
-    /// Adds an expense to a claim, in the claim's currency.
-    pub fn add_expense_item(&self, claim_id: String, item: ExpenseItemRecord) -> Res<()> {
-        self.with_store(|store| {
-            let claim = store.expense_claim(&claim_id)?;
-            parse_date("date", &item.date)?;
-            let edit = ExpenseClaimEdit::AddItem {
-                date: item.date,
-                category: parse(&item.category)?,
-                amount: fieldsync_core::model::fields::Money::new(item.amount, claim.currency),
-                description: item.description,
-                invoice_photo: item.invoice_photo,
-            };
-            store.update_expense_claim(&claim_id, &[edit])?;
-            Ok(())
-        })
-    }
-
-    /// Sends an expense claim to its approver.
-    pub fn submit_expense_claim(&self, id: String) -> Res<()> {
-        self.edit_claim(&id, |_| ExpenseClaimEdit::Submit)
-    }
-
-    /// Approves an expense claim (the logged-in user is the approver).
-    pub fn approve_expense_claim(&self, id: String, note: Option<String>) -> Res<()> {
-        self.edit_claim(&id, |u| ExpenseClaimEdit::Approve {
-            by: u.username.clone(),
-            note,
-        })
-    }
-
-    /// Sends an expense claim back (the logged-in user is the approver).
-    pub fn reject_expense_claim(&self, id: String, note: Option<String>) -> Res<()> {
-        self.edit_claim(&id, |u| ExpenseClaimEdit::Reject {
-            by: u.username.clone(),
-            note,
-        })
-    }
-
-    /// Lists expense claims.
-    pub fn list_expense_claims(&self, filter: PlanFilter) -> Res<Vec<ExpenseClaimRow>> {
-        self.with_store(|store| {
-            Ok(store
-                .list_expense_claims(&filter.into())?
-                .into_iter()
-                .map(Into::into)
-                .collect())
-        })
-    }
-
     /// Syncs with the server: pushes local changes, pulls others', until both sides are up to
-    /// date. `progress` is told after each round. Blocks until done; `cancel_sync` from another
-    /// thread stops it before its next round with `FieldsyncError::Cancelled` (the rounds done
-    /// stay applied; a round in flight finishes).
-    pub fn sync(&self, progress: Option<Box<dyn SyncProgress>>) -> Res<SyncReport> {
+    /// date. `progress` is told after each round. Awaitable (a Kotlin `suspend` function, a
+    /// Swift `async` one, a Python coroutine); the work runs on a thread of its own, so any
+    /// executor can await it. `cancel_sync`, or abandoning the await, stops it before its next
+    /// round with `FieldsyncError::Cancelled`; the rounds done stay applied and a round in
+    /// flight finishes. Other calls on this client wait while a sync round holds the store.
+    pub async fn sync(self: Arc<Self>, progress: Option<Box<dyn SyncProgress>>) -> Res<SyncReport> {
         self.cancelled.store(false, Ordering::SeqCst);
-        self.with_store(|store| {
-            if sync::status(store)?.user.is_none() {
-                return Err(not_logged_in());
-            }
-            let mut transport = Cancellable {
-                inner: HttpClient::from_store(store)?,
-                cancelled: &self.cancelled,
-            };
-            let report = sync::run(store, &mut transport, |p| {
-                if let Some(progress) = &progress {
-                    progress.on_progress(p.rounds, records::count(p.pulled), p.more);
-                }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let worker = Arc::clone(&self);
+        std::thread::Builder::new()
+            .name("fieldsync-sync".into())
+            .spawn(move || {
+                // The receiver is gone only if the app abandoned the sync; nobody is waiting.
+                let _ = tx.send(worker.sync_now(progress));
+            })
+            .map_err(|e| FieldsyncError::Storage {
+                reason: format!("cannot start the sync thread: {e}"),
             })?;
-            Ok(report.into())
+        let mut on_drop = CancelOnDrop {
+            client: self,
+            armed: true,
+        };
+        let result = rx.await.unwrap_or_else(|_| {
+            Err(FieldsyncError::Storage {
+                reason: "internal error: the sync thread ended without an answer".into(),
+            })
+        });
+        on_drop.armed = false;
+        result
+    }
+
+    /// Hands every customer of rep `from` to rep `to` on the server, with their visits (a
+    /// manager of both, or an admin; needs the network). Returns how many customers moved;
+    /// the next sync brings the change to this device.
+    pub fn handover(&self, from: String, to: String) -> Res<i64> {
+        self.with_store(|store| {
+            let moved = HttpClient::from_store(store)?.handover(&from, &to)?;
+            Ok(i64::try_from(moved).unwrap_or(i64::MAX))
         })
     }
 
@@ -530,36 +258,13 @@ impl FieldsyncClient {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::future::Future;
 
     fn client() -> (tempfile::TempDir, Arc<FieldsyncClient>) {
         let dir = tempfile::tempdir().unwrap();
         let client =
             FieldsyncClient::open(dir.path().display().to_string(), "test".into()).unwrap();
         (dir, client)
-    }
-
-    #[test]
-    fn an_update_becomes_one_edit_per_field_set_and_empty_text_clears() {
-        let edits = customer_edits(CustomerUpdate {
-            tier: Some("B".into()),
-            city: Some(" ".into()),
-            notes_append: Some("pays on time".into()),
-            ..Default::default()
-        })
-        .unwrap();
-        assert_eq!(
-            edits,
-            vec![
-                CustomerEdit::City(None),
-                CustomerEdit::Tier(fieldsync_core::model::customer::Tier::B),
-                CustomerEdit::AppendNotes("pays on time".into()),
-            ]
-        );
-        let bad = customer_edits(CustomerUpdate {
-            tier: Some("Z".into()),
-            ..Default::default()
-        });
-        assert!(matches!(bad, Err(FieldsyncError::Invalid { .. })));
     }
 
     #[test]
@@ -606,8 +311,32 @@ mod tests {
         assert!(client.store.is_poisoned());
         assert_eq!(client.status().unwrap().unsent, 0);
         assert!(matches!(
-            client.sync(None),
+            block_on(Arc::clone(&client).sync(None)),
             Err(FieldsyncError::Auth { .. })
         ));
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn an_abandoned_sync_is_cancelled_and_a_finished_one_is_not() {
+        let (_dir, client) = client();
+        // Holding the store keeps the sync thread from answering before the app gives up.
+        let held = client.store.lock().unwrap();
+        let mut sync = Box::pin(Arc::clone(&client).sync(None));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(sync.as_mut().poll(&mut cx).is_pending());
+        assert!(!client.cancelled.load(Ordering::SeqCst));
+        drop(sync);
+        assert!(client.cancelled.load(Ordering::SeqCst));
+        drop(held);
+
+        let _ = block_on(Arc::clone(&client).sync(None));
+        assert!(!client.cancelled.load(Ordering::SeqCst));
     }
 }

@@ -15,6 +15,8 @@ use fieldsync_core::report::{CustomerVisited, ReportVisit, WeeklyReport};
 use fieldsync_core::store;
 use fieldsync_core::sync::{self, http::User};
 
+use crate::visits::{CommentRecord, CompetitorRecord, SampleRecord, SpinRecord};
+
 /// A `u64` count as `i64`, saturating.
 pub(crate) fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -516,8 +518,14 @@ pub struct Visit {
     pub people_met: Vec<PersonMetRecord>,
     /// What was discussed.
     pub summary: String,
+    /// SPIN notes.
+    pub spin: SpinRecord,
     /// Outcome.
     pub outcome: Option<String>,
+    /// What was learnt about competitors.
+    pub competitors: Vec<CompetitorRecord>,
+    /// Samples left.
+    pub samples: Vec<SampleRecord>,
     /// Amount quoted.
     pub quote_amount: Option<MoneyRecord>,
     /// Amount ordered.
@@ -526,6 +534,8 @@ pub struct Visit {
     pub next_step: Option<String>,
     /// Next follow-up day.
     pub next_followup: Option<String>,
+    /// Managers' comments.
+    pub comments: Vec<CommentRecord>,
     /// When it was recorded.
     pub created_at: String,
 }
@@ -542,11 +552,15 @@ impl From<CoreVisit> for Visit {
             visit_type: v.visit_type.to_string(),
             people_met: v.people_met.into_iter().map(Into::into).collect(),
             summary: v.summary.as_str().to_string(),
+            spin: v.spin.into(),
             outcome: v.outcome.map(|o| o.to_string()),
+            competitors: v.competitor_intel.into_iter().map(Into::into).collect(),
+            samples: v.samples.into_iter().map(Into::into).collect(),
             quote_amount: v.quote_amount.map(Into::into),
             order_amount: v.order_amount.map(Into::into),
             next_step: v.next_step,
             next_followup: v.next_followup,
+            comments: v.manager_comments.into_iter().map(Into::into).collect(),
             created_at: v.created_at,
         }
     }
@@ -700,7 +714,7 @@ pub struct NewExpenseClaimRecord {
 pub struct ExpenseItemRecord {
     /// Day, YYYY-MM-DD.
     pub date: String,
-    /// Category (`transport`, `hotel`, `meals`, …).
+    /// Category (`transport`, `lodging`, `meals`, `entertainment`, `samples`, `other`).
     pub category: String,
     /// Amount in minor units.
     pub amount: i64,

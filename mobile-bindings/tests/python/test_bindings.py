@@ -5,6 +5,7 @@ FIELDSYNC_BINDINGS_DIR, starts the server at FIELDSYNC_SERVER_URL and creates th
 These check the surface (records, errors, callbacks), not client-core's behaviour again.
 """
 
+import asyncio
 import os
 import sys
 import tempfile
@@ -13,19 +14,33 @@ import unittest
 sys.path.insert(0, os.environ["FIELDSYNC_BINDINGS_DIR"])
 
 from fieldsync_mobile import (  # noqa: E402
+    CompetitorRecord,
     CustomerFilter,
     CustomerUpdate,
+    ExpenseItemRecord,
     FieldsyncClient,
     FieldsyncError,
+    MoneyRecord,
     NewCustomerRecord,
+    NewExpenseClaimRecord,
     NewVisitRecord,
     PersonMetRecord,
+    PlanFilter,
+    SampleRecord,
+    SpinRecord,
     SyncProgress,
     VisitFilter,
+    VisitUpdate,
 )
 
 SERVER = os.environ["FIELDSYNC_SERVER_URL"]
 REP, REP_PASSWORD = "li.wei", os.environ["FIELDSYNC_REP_PASSWORD"]
+MANAGER, MANAGER_PASSWORD = "wang.fang", os.environ["FIELDSYNC_MANAGER_PASSWORD"]
+
+
+def sync(client, progress=None):
+    """Awaits the client's sync (a coroutine) to the end."""
+    return asyncio.run(client.sync(progress))
 
 
 class Recorder(SyncProgress):
@@ -49,10 +64,10 @@ class BindingsTest(unittest.TestCase):
         self._dirs.append(d)
         return FieldsyncClient.open(d.name, f"{name} of {REP}")
 
-    def logged_in(self, name):
+    def logged_in(self, name, username=REP, password=REP_PASSWORD):
         client = self.device(name)
-        user = client.login(SERVER, REP, REP_PASSWORD)
-        self.assertEqual(user.username, REP)
+        user = client.login(SERVER, username, password)
+        self.assertEqual(user.username, username)
         return client
 
     def customer_names(self, client):
@@ -90,9 +105,9 @@ class BindingsTest(unittest.TestCase):
         laptop.update_customer(on_laptop, CustomerUpdate(city="苏州", notes_append="pays on time"))
         self.assertEqual(phone.status().unsent, 2)
 
-        phone.sync(None)
-        laptop.sync(None)
-        phone.sync(None)
+        sync(phone)
+        sync(laptop)
+        sync(phone)
 
         for client in (phone, laptop):
             names = self.customer_names(client)
@@ -131,13 +146,99 @@ class BindingsTest(unittest.TestCase):
         phone = self.logged_in("phone")
         phone.create_customer(NewCustomerRecord(name="无锡华光电器", territory="east"))
         progress = Recorder()
-        report = phone.sync(progress)
+        report = sync(phone, progress)
         self.assertGreaterEqual(len(progress.calls), 1)
         rounds, pulled, more = progress.calls[-1]
         self.assertEqual(rounds, report.round_trips)
         self.assertEqual(pulled, report.pulled)
         self.assertFalse(more)
         self.assertGreaterEqual(report.pushed, 1)
+
+    def test_two_awaited_syncs_run_one_after_the_other_and_both_finish(self):
+        phone = self.logged_in("phone")
+        phone.create_customer(NewCustomerRecord(name="常州新材料科技", territory="east"))
+
+        async def both():
+            return await asyncio.gather(phone.sync(None), phone.sync(None))
+
+        first, second = asyncio.run(both())
+        self.assertEqual(first.pushed + second.pushed, 1)
+        self.assertEqual(phone.status().unsent, 0)
+
+    def test_a_visit_is_corrected_offline_and_the_manager_comment_comes_back(self):
+        phone = self.logged_in("phone")
+        customer = phone.create_customer(NewCustomerRecord(name="宁波港机配件厂", territory="east"))
+        visit = phone.record_visit(
+            NewVisitRecord(
+                customer=customer,
+                checkin_at="2026-11-23T10:00:00+08:00",
+                utc_offset_minutes=480,
+                summary="met the plant manager",
+            )
+        )
+        corrected = phone.update_visit(
+            visit,
+            VisitUpdate(
+                outcome="progress",
+                next_followup="2026-12-01",
+                summary_append="wants a trial order",
+                spin_append=SpinRecord(
+                    situation="", problem="bearings fail after 3 months",
+                    implication="", need_payoff="",
+                ),
+                add_competitors=[
+                    CompetitorRecord(
+                        competitor="SKF", product="6204",
+                        price=MoneyRecord(amount=3_200, currency="CNY"),
+                    )
+                ],
+                add_samples=[SampleRecord(product="6204-2RS", quantity=20, unit="pcs")],
+            ),
+        )
+        self.assertEqual(corrected.summary, "met the plant manager\nwants a trial order")
+        self.assertEqual(corrected.spin.problem, "bearings fail after 3 months")
+        self.assertEqual(corrected.competitors[0].price.amount, 3_200)
+        self.assertEqual(corrected.samples[0].quantity, 20)
+        with self.assertRaises(FieldsyncError.Invalid):
+            phone.update_visit(visit, VisitUpdate(outcome="won"))
+        sync(phone)
+
+        manager = self.logged_in("manager", MANAGER, MANAGER_PASSWORD)
+        sync(manager)
+        self.assertEqual(manager.get_visit(visit).spin.problem, "bearings fail after 3 months")
+        manager.comment_visit(visit, "good find: send the trial price list")
+        sync(manager)
+
+        sync(phone)
+        comments = phone.get_visit(visit).comments
+        self.assertEqual([(c.author, c.text) for c in comments],
+                         [(MANAGER, "good find: send the trial price list")])
+
+    def test_an_expense_claim_goes_from_draft_to_paid(self):
+        phone = self.logged_in("phone")
+        claim = phone.create_expense_claim(NewExpenseClaimRecord(title="宁波 trip"))
+        phone.add_expense_item(
+            claim, ExpenseItemRecord(date="2026-11-20", category="lodging", amount=45_000)
+        )
+        draft = phone.add_expense_item(
+            claim, ExpenseItemRecord(date="2026-11-21", category="meals", amount=8_800)
+        )
+        self.assertEqual((draft.status, draft.total.amount), ("draft", 53_800))
+        self.assertEqual(phone.submit_expense_claim(claim).status, "submitted")
+        sync(phone)
+
+        manager = self.logged_in("manager", MANAGER, MANAGER_PASSWORD)
+        sync(manager)
+        waiting = manager.list_expense_claims(PlanFilter(approver=MANAGER, status="submitted"))
+        self.assertIn(claim, [c.id for c in waiting])
+        approved = manager.approve_expense_claim(claim, "ok")
+        self.assertEqual((approved.status, approved.decision.by), ("approved", MANAGER))
+        paid = manager.pay_expense_claim(claim)
+        self.assertEqual((paid.status, paid.paid_by), ("paid", MANAGER))
+        sync(manager)
+
+        sync(phone)
+        self.assertEqual(phone.get_expense_claim(claim).status, "paid")
 
 
 if __name__ == "__main__":

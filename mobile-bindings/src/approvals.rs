@@ -1,0 +1,379 @@
+//! Trip plans and expense claims: a rep drafts and submits them, their manager approves or
+//! sends them back, and a claim is finally marked paid.
+//!
+//! The approval rules (only the approver decides, only a submitted document can be decided,
+//! only an approved claim can be paid) are client-core's and the server's; this module maps
+//! arguments and records.
+
+use fieldsync_core::model::expense_claim::{ExpenseClaim, ExpenseClaimEdit, NewExpenseClaim};
+use fieldsync_core::model::fields::{Money, parse_date};
+use fieldsync_core::model::trip_plan::{NewTripPlan, PlannedVisit, TripPlan, TripPlanEdit};
+use fieldsync_core::sync::http::User;
+
+use crate::records::{
+    ExpenseClaimRow, ExpenseItemRecord, MoneyRecord, NewExpenseClaimRecord, NewTripPlanRecord,
+    PlanFilter, TripPlanRow,
+};
+use crate::{FieldsyncClient, FieldsyncError, Res, parse};
+
+/// A customer visit planned on a trip.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PlannedVisitRecord {
+    /// Customer id.
+    pub customer: String,
+    /// Day, YYYY-MM-DD.
+    pub day: String,
+    /// Why the rep goes.
+    pub purpose: String,
+    /// What the rep hopes to come back with.
+    #[uniffi(default = None)]
+    pub expected_result: Option<String>,
+}
+
+impl From<PlannedVisit> for PlannedVisitRecord {
+    fn from(p: PlannedVisit) -> Self {
+        PlannedVisitRecord {
+            customer: p.customer,
+            day: p.day,
+            purpose: p.purpose,
+            expected_result: p.expected_result,
+        }
+    }
+}
+
+/// The decision on a plan or claim, once made.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct DecisionRecord {
+    /// Who decided.
+    pub by: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The approver's note.
+    pub note: Option<String>,
+}
+
+fn decision(
+    by: Option<String>,
+    at: Option<String>,
+    note: Option<String>,
+) -> Option<DecisionRecord> {
+    Some(DecisionRecord {
+        by: by?,
+        at: at?,
+        note,
+    })
+}
+
+/// A trip plan, whole.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TripPlanRecord {
+    /// Document id.
+    pub id: String,
+    /// The rep travelling.
+    pub owner: String,
+    /// The manager who decides.
+    pub approver: String,
+    /// Title.
+    pub title: String,
+    /// First day.
+    pub start_date: String,
+    /// Last day.
+    pub end_date: String,
+    /// Cities on the route.
+    pub cities: Vec<String>,
+    /// Customers to visit.
+    pub planned_visits: Vec<PlannedVisitRecord>,
+    /// Budget.
+    pub budget: MoneyRecord,
+    /// `draft`, `submitted`, `approved` or `rejected`.
+    pub status: String,
+    /// When it was submitted.
+    pub submitted_at: Option<String>,
+    /// The approver's decision.
+    pub decision: Option<DecisionRecord>,
+    /// When it was created.
+    pub created_at: String,
+}
+
+impl From<TripPlan> for TripPlanRecord {
+    fn from(p: TripPlan) -> Self {
+        TripPlanRecord {
+            id: p.id,
+            owner: p.owner,
+            approver: p.approver,
+            title: p.title,
+            start_date: p.start_date,
+            end_date: p.end_date,
+            cities: p.cities,
+            planned_visits: p.planned_visits.into_iter().map(Into::into).collect(),
+            budget: p.budget.into(),
+            status: p.status.to_string(),
+            submitted_at: p.submitted_at,
+            decision: decision(p.decided_by, p.decided_at, p.decision_note),
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// One expense of a claim.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ExpenseLineRecord {
+    /// Entry id (for corrections).
+    pub id: String,
+    /// Day, YYYY-MM-DD.
+    pub date: String,
+    /// Category.
+    pub category: String,
+    /// Amount.
+    pub amount: MoneyRecord,
+    /// What it was.
+    pub description: Option<String>,
+    /// Invoice photo reference.
+    pub invoice_photo: Option<String>,
+}
+
+/// An expense claim, whole.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ExpenseClaimRecord {
+    /// Document id.
+    pub id: String,
+    /// The rep claiming.
+    pub owner: String,
+    /// The manager who decides.
+    pub approver: String,
+    /// The trip plan it is for.
+    pub trip: Option<String>,
+    /// Title.
+    pub title: String,
+    /// The expenses.
+    pub items: Vec<ExpenseLineRecord>,
+    /// Sum of the items.
+    pub total: MoneyRecord,
+    /// `draft`, `submitted`, `approved`, `rejected` or `paid`.
+    pub status: String,
+    /// When it was submitted.
+    pub submitted_at: Option<String>,
+    /// The approver's decision.
+    pub decision: Option<DecisionRecord>,
+    /// When it was paid.
+    pub paid_at: Option<String>,
+    /// Who recorded the payment.
+    pub paid_by: Option<String>,
+    /// When it was created.
+    pub created_at: String,
+}
+
+impl TryFrom<ExpenseClaim> for ExpenseClaimRecord {
+    type Error = FieldsyncError;
+
+    fn try_from(c: ExpenseClaim) -> Res<Self> {
+        let total = c.total()?.into();
+        Ok(ExpenseClaimRecord {
+            items: c
+                .items
+                .into_iter()
+                .map(|i| ExpenseLineRecord {
+                    id: i.id,
+                    date: i.date,
+                    category: i.category.to_string(),
+                    amount: i.amount.into(),
+                    description: i.description,
+                    invoice_photo: i.invoice_photo,
+                })
+                .collect(),
+            total,
+            id: c.id,
+            owner: c.owner,
+            approver: c.approver,
+            trip: c.trip,
+            title: c.title,
+            status: c.status.to_string(),
+            submitted_at: c.submitted_at,
+            decision: decision(c.decided_by, c.decided_at, c.decision_note),
+            paid_at: c.paid_at,
+            paid_by: c.paid_by,
+            created_at: c.created_at,
+        })
+    }
+}
+
+impl FieldsyncClient {
+    fn approver(user: &User, given: Option<String>) -> Res<String> {
+        given
+            .or_else(|| user.manager.clone())
+            .ok_or_else(|| FieldsyncError::Invalid {
+                reason: "you have no manager on record: name the approver".into(),
+            })
+    }
+
+    fn edit_trip(&self, id: &str, edit: impl FnOnce(&User) -> TripPlanEdit) -> Res<TripPlanRecord> {
+        self.with_store(|store| {
+            let user = Self::user(store)?;
+            Ok(store.update_trip_plan(id, &[edit(&user)])?.into())
+        })
+    }
+
+    fn edit_claim(
+        &self,
+        id: &str,
+        edit: impl FnOnce(&User) -> ExpenseClaimEdit,
+    ) -> Res<ExpenseClaimRecord> {
+        self.with_store(|store| {
+            let user = Self::user(store)?;
+            store.update_expense_claim(id, &[edit(&user)])?.try_into()
+        })
+    }
+}
+
+#[uniffi::export]
+impl FieldsyncClient {
+    /// Starts a trip plan (a draft) and returns its id.
+    pub fn create_trip_plan(&self, plan: NewTripPlanRecord) -> Res<String> {
+        self.with_store(|store| {
+            let user = Self::user(store)?;
+            Ok(store.create_trip_plan(NewTripPlan {
+                approver: Self::approver(&user, plan.approver)?,
+                owner: user.username,
+                title: plan.title,
+                start_date: plan.start_date,
+                end_date: plan.end_date,
+                cities: plan.cities,
+                budget: plan.budget.into(),
+            })?)
+        })
+    }
+
+    /// Plans a customer visit on a trip.
+    pub fn add_planned_visit(&self, id: String, visit: PlannedVisitRecord) -> Res<TripPlanRecord> {
+        parse_date("day", &visit.day)?;
+        self.edit_trip(&id, |_| TripPlanEdit::AddPlannedVisit {
+            customer: visit.customer,
+            day: visit.day,
+            purpose: visit.purpose,
+            expected_result: visit.expected_result,
+        })
+    }
+
+    /// Reads a trip plan.
+    pub fn get_trip_plan(&self, id: String) -> Res<TripPlanRecord> {
+        self.with_store(|store| Ok(store.trip_plan(&id)?.into()))
+    }
+
+    /// Sends a trip plan to its approver.
+    pub fn submit_trip_plan(&self, id: String) -> Res<TripPlanRecord> {
+        self.edit_trip(&id, |_| TripPlanEdit::Submit)
+    }
+
+    /// Approves a trip plan (the logged-in user is the approver).
+    pub fn approve_trip_plan(&self, id: String, note: Option<String>) -> Res<TripPlanRecord> {
+        self.edit_trip(&id, |u| TripPlanEdit::Approve {
+            by: u.username.clone(),
+            note,
+        })
+    }
+
+    /// Sends a trip plan back (the logged-in user is the approver).
+    pub fn reject_trip_plan(&self, id: String, note: Option<String>) -> Res<TripPlanRecord> {
+        self.edit_trip(&id, |u| TripPlanEdit::Reject {
+            by: u.username.clone(),
+            note,
+        })
+    }
+
+    /// Lists trip plans.
+    pub fn list_trip_plans(&self, filter: PlanFilter) -> Res<Vec<TripPlanRow>> {
+        self.with_store(|store| {
+            Ok(store
+                .list_trip_plans(&filter.into())?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// Starts an expense claim (a draft) and returns its id.
+    pub fn create_expense_claim(&self, claim: NewExpenseClaimRecord) -> Res<String> {
+        self.with_store(|store| {
+            let user = Self::user(store)?;
+            Ok(store.create_expense_claim(NewExpenseClaim {
+                approver: Self::approver(&user, claim.approver)?,
+                owner: user.username,
+                trip: claim.trip,
+                title: claim.title,
+                currency: claim.currency,
+            })?)
+        })
+    }
+
+    /// Adds an expense to a claim, in the claim's currency.
+    pub fn add_expense_item(
+        &self,
+        claim_id: String,
+        item: ExpenseItemRecord,
+    ) -> Res<ExpenseClaimRecord> {
+        self.with_store(|store| {
+            let claim = store.expense_claim(&claim_id)?;
+            parse_date("date", &item.date)?;
+            let edit = ExpenseClaimEdit::AddItem {
+                date: item.date,
+                category: parse(&item.category)?,
+                amount: Money::new(item.amount, claim.currency),
+                description: item.description,
+                invoice_photo: item.invoice_photo,
+            };
+            store.update_expense_claim(&claim_id, &[edit])?.try_into()
+        })
+    }
+
+    /// Reads an expense claim.
+    pub fn get_expense_claim(&self, id: String) -> Res<ExpenseClaimRecord> {
+        self.with_store(|store| store.expense_claim(&id)?.try_into())
+    }
+
+    /// Sends an expense claim to its approver.
+    pub fn submit_expense_claim(&self, id: String) -> Res<ExpenseClaimRecord> {
+        self.edit_claim(&id, |_| ExpenseClaimEdit::Submit)
+    }
+
+    /// Approves an expense claim (the logged-in user is the approver).
+    pub fn approve_expense_claim(
+        &self,
+        id: String,
+        note: Option<String>,
+    ) -> Res<ExpenseClaimRecord> {
+        self.edit_claim(&id, |u| ExpenseClaimEdit::Approve {
+            by: u.username.clone(),
+            note,
+        })
+    }
+
+    /// Sends an expense claim back (the logged-in user is the approver).
+    pub fn reject_expense_claim(
+        &self,
+        id: String,
+        note: Option<String>,
+    ) -> Res<ExpenseClaimRecord> {
+        self.edit_claim(&id, |u| ExpenseClaimEdit::Reject {
+            by: u.username.clone(),
+            note,
+        })
+    }
+
+    /// Records that an approved claim was paid (a manager or admin).
+    pub fn pay_expense_claim(&self, id: String) -> Res<ExpenseClaimRecord> {
+        self.edit_claim(&id, |u| ExpenseClaimEdit::MarkPaid {
+            by: u.username.clone(),
+        })
+    }
+
+    /// Lists expense claims.
+    pub fn list_expense_claims(&self, filter: PlanFilter) -> Res<Vec<ExpenseClaimRow>> {
+        self.with_store(|store| {
+            Ok(store
+                .list_expense_claims(&filter.into())?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+}
