@@ -192,11 +192,13 @@ impl FieldsyncClient {
         self.cancelled.store(false, Ordering::SeqCst);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let worker = Arc::clone(&self);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("fieldsync-sync".into())
             .spawn(move || {
+                let result = worker.sync_now(progress);
+                drop(worker);
                 // The receiver is gone only if the app abandoned the sync; nobody is waiting.
-                let _ = tx.send(worker.sync_now(progress));
+                let _ = tx.send(result);
             })
             .map_err(|e| FieldsyncError::Storage {
                 reason: format!("cannot start the sync thread: {e}"),
@@ -211,6 +213,13 @@ impl FieldsyncClient {
             })
         });
         on_drop.armed = false;
+        // Sending woke this future through the app's runtime (a Python or JVM callback) on
+        // the sync thread. Wait for that call to return, so that no thread of the library is
+        // still inside the app's runtime once the app has its answer: a Python interpreter
+        // that exits right after the sync would otherwise kill the thread mid-call.
+        if thread.thread().id() != std::thread::current().id() {
+            let _ = thread.join();
+        }
         result
     }
 
