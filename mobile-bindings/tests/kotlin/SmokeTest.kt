@@ -1,0 +1,113 @@
+// Smoke test of the generated Kotlin bindings on the JVM, against a real fieldsync-server.
+// Run by ../../run-kotlin-tests.sh, which builds the library, generates the bindings, starts
+// the server and sets FIELDSYNC_SERVER_URL and the passwords. Exits non-zero on any failure.
+
+import java.nio.file.Files
+import java.util.concurrent.atomic.AtomicInteger
+import kotlin.system.exitProcess
+import kotlinx.coroutines.runBlocking
+import uniffi.fieldsync_mobile.*
+
+val server: String = System.getenv("FIELDSYNC_SERVER_URL") ?: error("FIELDSYNC_SERVER_URL is not set")
+val repPassword: String = System.getenv("FIELDSYNC_REP_PASSWORD") ?: error("FIELDSYNC_REP_PASSWORD is not set")
+const val REP = "li.wei"
+
+fun check(condition: Boolean, what: () -> String) {
+    if (!condition) throw AssertionError(what())
+}
+
+fun device(name: String): FieldsyncClient =
+    FieldsyncClient.open(Files.createTempDirectory("fieldsync-kotlin-$name").toString(), "$name of $REP")
+
+class Counter : SyncProgress {
+    val calls = AtomicInteger()
+    override fun onProgress(rounds: UInt, pulled: Long, more: Boolean) {
+        calls.incrementAndGet()
+    }
+}
+
+fun wrongPasswordRaisesAuth() {
+    device("phone").use { phone ->
+        try {
+            phone.login(server, REP, "not the password")
+            throw AssertionError("a wrong password was accepted")
+        } catch (e: FieldsyncException.Auth) {
+            check(e.reason.isNotBlank()) { "the Auth error has no reason" }
+        }
+        check(phone.status().user == null) { "a failed login left a session" }
+    }
+}
+
+fun invalidInputRaisesInvalid() {
+    device("phone").use { phone ->
+        phone.login(server, REP, repPassword)
+        try {
+            phone.createCustomer(NewCustomerRecord(name = "", territory = "east"))
+            throw AssertionError("an empty name was accepted")
+        } catch (e: FieldsyncException.Invalid) {
+            check("name" in e.reason) { "the reason does not name the field: ${e.reason}" }
+        }
+        check(phone.status().unsent == 0L) { "a refused customer left a change to send" }
+    }
+}
+
+fun recordOfflineSyncAndConverge() = runBlocking {
+    device("phone").use { phone ->
+        device("laptop").use { laptop ->
+            phone.login(server, REP, repPassword)
+            laptop.login(server, REP, repPassword)
+
+            // Offline: nothing reaches the server before sync.
+            val customer = phone.createCustomer(
+                NewCustomerRecord(name = "杭州精工轴承有限公司", territory = "east", tier = "B"),
+            )
+            val visit = phone.recordVisit(
+                NewVisitRecord(
+                    customer = customer,
+                    checkinAt = "2026-11-23T09:30:00+08:00",
+                    utcOffsetMinutes = 480L,
+                    summary = "kotlin: met the buyer, quote next week",
+                    peopleMet = listOf(PersonMetRecord(name = "陈经理", title = "采购经理")),
+                    outcome = "progress",
+                ),
+            )
+            check(phone.status().unsent == 2L) { "expected 2 unsent documents, got ${phone.status().unsent}" }
+
+            val progress = Counter()
+            val pushed = phone.sync(progress)
+            check(pushed.pushed >= 2L) { "the phone pushed ${pushed.pushed} documents" }
+            check(progress.calls.get() >= 1) { "no progress callback arrived" }
+            check(phone.status().unsent == 0L) { "the phone still has unsent documents" }
+
+            laptop.sync(null)
+            val seen = laptop.getVisit(visit)
+            check(seen.summary == "kotlin: met the buyer, quote next week") { "the laptop sees '${seen.summary}'" }
+            check(laptop.getCustomer(customer).tier == "B") { "the laptop does not see the tier" }
+
+            laptop.updateVisit(visit, VisitUpdate(nextStep = "send the quote"))
+            laptop.sync(null)
+            phone.sync(null)
+            check(phone.getVisit(visit).nextStep == "send the quote") { "the laptop's edit did not reach the phone" }
+        }
+    }
+}
+
+fun main() {
+    val tests = listOf(
+        "a wrong password raises FieldsyncException.Auth" to ::wrongPasswordRaisesAuth,
+        "an empty customer name raises FieldsyncException.Invalid" to ::invalidInputRaisesInvalid,
+        "phone and laptop record offline, sync and converge" to { recordOfflineSyncAndConverge() },
+    )
+    var failed = 0
+    for ((name, test) in tests) {
+        try {
+            test()
+            println("ok      $name")
+        } catch (e: Throwable) {
+            failed += 1
+            println("FAILED  $name: $e")
+        }
+    }
+    println("${tests.size - failed} passed, $failed failed")
+    exitProcess(if (failed == 0) 0 else 1)
+}
