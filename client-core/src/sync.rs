@@ -134,11 +134,6 @@ pub enum SyncError {
     /// The server address is not a URL this client can use.
     #[error("'{0}' is not a server address: use a URL such as http://sync.example.com:8080")]
     ServerUrl(String),
-    /// The server address is https, and this build has no TLS support.
-    #[error(
-        "cannot connect to {0}: this build of fieldsync has no TLS support; use an http:// address, or a build with TLS"
-    )]
-    NoTls(String),
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] crate::Error),

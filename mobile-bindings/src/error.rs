@@ -68,7 +68,7 @@ impl From<SyncError> for FieldsyncError {
                 400..=499 => FieldsyncError::Rejected { reason },
                 _ => FieldsyncError::Network { reason },
             },
-            SyncError::ServerUrl(_) | SyncError::NoTls(_) => FieldsyncError::Invalid { reason },
+            SyncError::ServerUrl(_) => FieldsyncError::Invalid { reason },
             SyncError::Cancelled => FieldsyncError::Cancelled { reason },
             SyncError::Store(core) => match core {
                 Core::Invalid(_) | Core::MalformedId(_) | Core::WrongKind { .. } => {

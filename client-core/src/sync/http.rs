@@ -350,7 +350,6 @@ impl<'s> HttpClient<'s> {
                 SyncError::Protocol(format!("the answer is larger than {limit} bytes"))
             }
             ureq::Error::BadUri(uri) => SyncError::ServerUrl(uri),
-            ureq::Error::TlsRequired => SyncError::NoTls(base.clone()),
             other => SyncError::Network(format!("talking to {base} failed: {other}")),
         }
     }

@@ -367,17 +367,32 @@ fn logout_tells_the_server_and_forgets_the_session() {
 }
 
 #[test]
-fn an_https_address_without_tls_in_the_build_says_so() {
+fn an_https_address_gets_a_tls_handshake_and_a_failed_one_is_a_network_error() {
+    use std::io::{Read, Write};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("https://{}", listener.local_addr().unwrap());
+    // A plain-HTTP peer: it records the first bytes it gets and answers in clear text.
+    let peer = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut first = [0u8; 3];
+        socket.read_exact(&mut first).unwrap();
+        let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        first
+    });
     let mut client = HttpClient::new(&url)
         .unwrap()
-        .with_timeouts(Duration::from_secs(1), Duration::from_secs(2));
-    match client.login("li.wei", "pw", "laptop") {
-        Err(SyncError::NoTls(at)) => assert_eq!(at, url),
-        // A build with TLS gets as far as the handshake, which this socket never answers.
-        Err(SyncError::Network(_)) => {}
-        other => panic!("expected no TLS, got {other:?}"),
+        .with_timeouts(Duration::from_secs(2), Duration::from_secs(4));
+    let outcome = client.login("li.wei", "pw", "laptop");
+    // 0x16 0x03 0x0N: a TLS handshake record, the ClientHello.
+    let first = peer.join().unwrap();
+    assert_eq!(
+        first[..2],
+        [0x16, 0x03],
+        "no TLS ClientHello was sent: {first:?}"
+    );
+    match outcome {
+        Err(SyncError::Network(reason)) => assert!(reason.contains(&url), "{reason}"),
+        other => panic!("expected a network error, got {other:?}"),
     }
 }
 
