@@ -254,6 +254,12 @@ impl FieldsyncClient {
         })
     }
 
+    /// Deletes quarantine entry `entry` and the changes it kept, for good, once the user has
+    /// seen why the server refused them. Returns whether it existed.
+    pub fn discard_quarantined(&self, entry: i64) -> Res<bool> {
+        self.with_store(|store| Ok(store.discard_quarantined(entry)?))
+    }
+
     /// The weekly report of `rep` for ISO week `week` (`2026-W48`).
     pub fn weekly_report(&self, rep: String, week: String) -> Res<WeeklyReportRecord> {
         self.with_store(|store| {
