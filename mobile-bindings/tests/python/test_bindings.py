@@ -240,6 +240,18 @@ class BindingsTest(unittest.TestCase):
         sync(phone)
         self.assertEqual(phone.get_expense_claim(claim).status, "paid")
 
+    def test_a_refused_customer_is_quarantined_with_its_reason_and_can_be_discarded(self):
+        phone = self.logged_in("phone")
+        phone.create_customer(NewCustomerRecord(name="哈尔滨北方机电", territory="north"))
+        report = sync(phone)
+        self.assertEqual(report.rejected, 1)
+        [entry] = phone.quarantine()
+        self.assertTrue(entry.reason)
+        self.assertEqual(entry.kind, "customer")
+        self.assertTrue(phone.discard_quarantined(entry.id))
+        self.assertEqual(phone.quarantine(), [])
+        self.assertFalse(phone.discard_quarantined(entry.id))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
