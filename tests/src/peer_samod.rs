@@ -14,6 +14,11 @@
 //! - **memory**: the peak RSS (`VmHWM`) of the server process and of this process over the timed
 //!   part, after resetting it by writing `5` to `/proc/<pid>/clear_refs` (Linux).
 //!
+//! Both repos keep their documents on samod's filesystem storage in a temporary directory
+//! (`TMPDIR`, /tmp by default): the server in its own process, the client in this one. The
+//! server does not announce documents; the client asks for every document of its scope once
+//! connected, and announces its own.
+//!
 //! "In sync" is samod's own view, per document: the heads the server last said it has equal the
 //! client's heads, and both equal the heads expected from the input (the merge of both sides).
 //! After the timer stops the server is asked over HTTP what it really holds; any difference is
@@ -66,6 +71,31 @@ pub struct PeerRun {
     /// Peak RSS of this process (the client) during the timed part, in KiB; `None` where the
     /// peak could not be reset or read.
     pub client_peak_rss_kib: Option<u64>,
+}
+
+/// Where the `samod_server` binary is: `$SAMOD_SERVER_BIN`, or beside the running executable
+/// (`target/<profile>/`, also from a test in `target/<profile>/deps/`).
+pub fn server_binary() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("SAMOD_SERVER_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("no current executable: {e}"))?;
+    let mut dir = exe
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or("the current executable has no directory")?;
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let bin = dir.join(format!("samod_server{}", std::env::consts::EXE_SUFFIX));
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{} is missing: build it with `cargo build --release -p fieldsync-tests --bin samod_server`",
+            bin.display()
+        ))
+    }
 }
 
 /// Scenario 1, a new device: the server holds `server_docs` (our id, saved bytes); a client
@@ -608,7 +638,7 @@ impl Drop for ServerProcess {
     }
 }
 
-fn read_manifest(path: &PathBuf) -> Result<BTreeMap<String, DocumentId>, String> {
+fn read_manifest(path: &Path) -> Result<BTreeMap<String, DocumentId>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the manifest {}: {e}", path.display()))?;
     text.lines()

@@ -146,6 +146,7 @@ fn assert_traffic(run: &PeerRun) {
 #[test]
 fn a_new_device_fetches_every_document_of_the_server() {
     let t = trip(20, 0, 0, 1);
+    assert_eq!(peer_samod::server_binary().unwrap(), server_bin());
     let run = peer_samod::new_device(server_bin(), &t.common).unwrap();
     assert_traffic(&run);
     // At least one message down per document: every one had to come from the server.
