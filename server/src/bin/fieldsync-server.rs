@@ -11,6 +11,12 @@ use fieldsync_server::config::{Config, build_state, open_storage};
 use fieldsync_server::router;
 use fieldsync_server::storage::{Role, Storage, User};
 
+/// mimalloc returns freed memory to the system and keeps long-lived documents from pinning
+/// pages among the short-lived allocations of each sync round; glibc's allocator held the
+/// server at several times its live memory.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "fieldsync-server",
