@@ -176,6 +176,13 @@ impl<'s> HttpClient<'s> {
         &self.base
     }
 
+    /// Uses `session`, obtained earlier by [`HttpClient::login`] (possibly on another thread),
+    /// in place of the current one. Not saved in a store until the next refresh.
+    pub fn with_session(mut self, session: Session) -> Self {
+        self.session = Some(session);
+        self
+    }
+
     /// The current session, if logged in.
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()

@@ -1,0 +1,213 @@
+//! The sync benchmark: fieldsync against the real server on 127.0.0.1, side by side with samod
+//! (automerge-repo in Rust) and with the in-process floor (plain `automerge`), on the
+//! deterministic sales organisation of `fieldsync_tests::workload`.
+//!
+//! ```text
+//! cargo run --release -p tests --bin bench -- [--scale small|full] [--scenario N]... [--json FILE]
+//! ```
+//!
+//! Prints a table (min / median / max over the runs) and writes the same figures as JSON. It
+//! never fails on a slow figure: targets are printed beside the figures, not asserted.
+
+mod floor;
+mod monday;
+mod org;
+mod peers;
+mod scenarios;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use fieldsync_tests::workload::WorkloadConfig;
+use serde_json::json;
+
+use stats::Table;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// How big the organisation and the runs are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ScaleName {
+    /// 2,500 customers, 10,000 visits, 100 Monday devices: a minute, for CI.
+    Small,
+    /// 50,000 customers, 200,000 visits, 1,000 Monday devices: the figures of BENCHMARKS.md.
+    Full,
+}
+
+/// The sizes one scale stands for.
+#[derive(Debug, Clone)]
+pub struct Scale {
+    /// Customer files in the organisation.
+    pub customers: usize,
+    /// Visit records.
+    pub visits: usize,
+    /// Timed runs of each scenario.
+    pub runs: usize,
+    /// Visits a rep records on the trip (scenario 2).
+    pub trip_visits: usize,
+    /// Customer edits on the trip.
+    pub trip_edits: usize,
+    /// Changes the team makes meanwhile.
+    pub team_changes: usize,
+    /// Simulated devices of scenario 4.
+    pub devices: usize,
+    /// Rounds in flight at once in scenario 4.
+    pub concurrency: usize,
+    /// Samples of each local operation (scenario 5).
+    pub local_samples: usize,
+    /// Document counts the samod peer is run at.
+    pub samod_sizes: Vec<usize>,
+}
+
+impl Scale {
+    fn of(name: ScaleName) -> Scale {
+        match name {
+            ScaleName::Small => Scale {
+                customers: 2_500,
+                visits: 10_000,
+                runs: 3,
+                trip_visits: 200,
+                trip_edits: 50,
+                team_changes: 500,
+                devices: 100,
+                concurrency: 16,
+                local_samples: 100,
+                samod_sizes: vec![100, 250],
+            },
+            ScaleName::Full => Scale {
+                customers: 50_000,
+                visits: 200_000,
+                runs: 3,
+                trip_visits: 200,
+                trip_edits: 50,
+                team_changes: 2_000,
+                devices: 1_000,
+                concurrency: 32,
+                local_samples: 200,
+                samod_sizes: vec![1_000, 5_000],
+            },
+        }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "fieldsync's sync benchmark, side by side with samod and the automerge floor")]
+struct Args {
+    /// small (CI) or full (the published figures).
+    #[arg(long, value_enum, default_value = "small")]
+    scale: ScaleName,
+    /// Run only these scenarios (1–6; repeatable). 1 is always run: the others start from it.
+    #[arg(long = "scenario")]
+    scenarios: Vec<u8>,
+    /// Where to write the JSON figures.
+    #[arg(long, default_value = "target/bench/bench.json")]
+    json: PathBuf,
+    /// Skip the samod peer.
+    #[arg(long)]
+    no_samod: bool,
+    /// An extra option for `fieldsync-server serve` (repeatable), e.g.
+    /// `--server-arg=--cache-documents=100`.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+    /// Seed of the organisation.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+}
+
+fn main() {
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let scale = Scale::of(args.scale);
+    let wanted = |n: u8| args.scenarios.is_empty() || args.scenarios.contains(&n);
+    let binaries = peers::Binaries::locate(!args.no_samod && (1..=3).any(wanted))?;
+
+    let dir = tempfile::Builder::new()
+        .prefix("fieldsync-bench-")
+        .tempdir()?;
+    println!(
+        "fieldsync sync benchmark, {:?} scale: {} customers, {} visits, {} runs each",
+        args.scale, scale.customers, scale.visits, scale.runs
+    );
+    let loading = Instant::now();
+    let org = org::Org::build(
+        dir.path(),
+        WorkloadConfig {
+            seed: args.seed,
+            ..WorkloadConfig::sized(scale.customers, scale.visits)
+        },
+        &args.server_args,
+    )?;
+    println!(
+        "organisation stored in {:.1} s (push to the server {:.1} s)\n",
+        loading.elapsed().as_secs_f64(),
+        org.push_secs
+    );
+
+    let mut table = Table::default();
+    Table::header();
+    if wanted(6) {
+        scenarios::server_memory(&org, "with the organisation", &mut table);
+    }
+    let devices = scenarios::new_device(&org, &scale, &mut table)?;
+    let mut trip = None;
+    if wanted(2) {
+        trip = Some(scenarios::back_from_trip(
+            &org, &devices, &scale, &mut table,
+        )?);
+    }
+    if wanted(3) {
+        scenarios::nothing_changed(&devices, &scale, &mut table)?;
+    }
+    if let Some(samod) = &binaries.samod {
+        peers::samod(samod, &devices, trip.as_ref(), &scale, &wanted, &mut table)?;
+    }
+    if wanted(4) {
+        monday::busy_monday(&org, &scale, &mut table)?;
+        if wanted(6) {
+            scenarios::server_memory(&org, "after busy Monday", &mut table);
+        }
+    }
+    if wanted(5) {
+        scenarios::local_writes(&org, &devices, &scale, &mut table)?;
+    }
+
+    if let Some(parent) = args.json.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let out = json!({
+        "scale": format!("{:?}", args.scale).to_lowercase(),
+        "customers": scale.customers,
+        "visits": scale.visits,
+        "seed": args.seed,
+        "machine": machine(),
+        "rows": table.json(),
+    });
+    std::fs::write(&args.json, serde_json::to_vec_pretty(&out)?)?;
+    println!("\nfigures written to {}", args.json.display());
+    Ok(())
+}
+
+/// What the figures ran on.
+fn machine() -> serde_json::Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_default();
+    json!({
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "cpu": cpu,
+        "os": std::env::consts::OS,
+    })
+}

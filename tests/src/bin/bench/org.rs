@@ -1,0 +1,169 @@
+//! The organisation on a real server: the release `fieldsync-server` on 127.0.0.1 with the
+//! workload's users, every customer file and visit pushed by an admin's device, and devices
+//! (a store in a directory of their own) logged in as any of the users.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use fieldsync_core::Store;
+use fieldsync_core::store::{Durability, StoreOptions};
+use fieldsync_core::sync::{self, SyncReport, http::HttpClient};
+use fieldsync_tests::server::{ServerProcess, TestUser, add_user};
+use fieldsync_tests::workload::{
+    Populated, Workload, WorkloadConfig, manager_name, rep_name, territories, territory_of_rep,
+};
+
+use crate::Result;
+
+/// Every user's password in the bench.
+pub const PASSWORD: &str = "bench-password-1";
+/// The admin who loads the organisation.
+pub const ADMIN: &str = "admin";
+
+/// The server with the organisation stored.
+pub struct Org {
+    /// The running server.
+    pub server: ServerProcess,
+    /// The generator the organisation came from.
+    pub workload: Workload,
+    /// Ids of what was stored, by workload index.
+    pub ids: Populated,
+    /// The admin's device, which holds every document.
+    pub admin: Device,
+    /// Where devices live.
+    pub dir: PathBuf,
+    /// Seconds the admin's push of everything took.
+    pub push_secs: f64,
+}
+
+/// A device: its store and the user it is logged in as.
+pub struct Device {
+    /// The device's store.
+    pub store: Store,
+    /// Logged-in user.
+    pub user: String,
+}
+
+impl Device {
+    /// Opens a new device in `dir`, logged in as `user` at `url`, with the default (full)
+    /// durability.
+    pub fn new(dir: &Path, url: &str, user: &str) -> Result<Device> {
+        Device::with_options(dir, url, user, StoreOptions::default())
+    }
+
+    /// Opens a new device with store options of its own.
+    pub fn with_options(
+        dir: &Path,
+        url: &str,
+        user: &str,
+        options: StoreOptions,
+    ) -> Result<Device> {
+        std::fs::create_dir_all(dir)?;
+        let store = Store::open_with(dir.join("device.db"), options)?;
+        let mut client = HttpClient::new(url)?.with_store(&store)?;
+        client.login(user, PASSWORD, "bench device")?;
+        store.set_author(user)?;
+        Ok(Device {
+            store,
+            user: user.to_string(),
+        })
+    }
+
+    /// Syncs until both sides are up to date.
+    pub fn sync(&self) -> Result<SyncReport> {
+        let mut client = HttpClient::from_store(&self.store)?;
+        Ok(sync::run(&self.store, &mut client, |_| {})?)
+    }
+}
+
+/// Creates the users: an admin, a manager per territory, and the reps.
+fn add_users(data: &Path) -> Result<()> {
+    add_user(
+        data,
+        &TestUser {
+            username: ADMIN,
+            role: "admin",
+            territories: &[],
+            manager: None,
+            password: PASSWORD,
+        },
+    )?;
+    for (t, territory) in territories().iter().enumerate() {
+        add_user(
+            data,
+            &TestUser {
+                username: &manager_name(t),
+                role: "manager",
+                territories: &[territory],
+                manager: None,
+                password: PASSWORD,
+            },
+        )?;
+    }
+    for r in 0..50 {
+        let t = territory_of_rep(r);
+        let manager = manager_name(t);
+        add_user(
+            data,
+            &TestUser {
+                username: &rep_name(r),
+                role: "rep",
+                territories: &[territories()[t]],
+                manager: Some(&manager),
+                password: PASSWORD,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+impl Org {
+    /// Starts a server in `dir` (with extra `serve` options) and stores the organisation of
+    /// `config` on it.
+    pub fn build(dir: &Path, config: WorkloadConfig, serve_args: &[String]) -> Result<Org> {
+        let data = dir.join("server");
+        add_users(&data)?;
+        let args: Vec<&str> = serve_args.iter().map(String::as_str).collect();
+        let server = ServerProcess::start_with(&data, &args)?;
+        let workload = Workload::new(config);
+
+        // The admin's device only loads the organisation: commits need not survive a power cut.
+        let admin = Device::with_options(
+            &dir.join("admin"),
+            &server.url(),
+            ADMIN,
+            StoreOptions {
+                durability: Durability::Normal,
+                ..StoreOptions::default()
+            },
+        )?;
+        let ids = workload.populate(&admin.store)?;
+        let pushed = Instant::now();
+        let report = admin.sync()?;
+        if report.rejected > 0 {
+            return Err(format!("the server refused {} documents", report.rejected).into());
+        }
+        Ok(Org {
+            server,
+            workload,
+            ids,
+            admin,
+            dir: dir.to_path_buf(),
+            push_secs: pushed.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// A new device of `user`, in a directory named `name`.
+    pub fn device(&self, name: &str, user: &str) -> Result<Device> {
+        let dir = self.dir.join(name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        Device::new(&dir, &self.server.url(), user)
+    }
+
+    /// The server's process id, for its memory.
+    pub fn server_pid(&self) -> String {
+        self.server.pid().map(|p| p.to_string()).unwrap_or_default()
+    }
+}
