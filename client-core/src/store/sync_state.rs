@@ -126,22 +126,73 @@ impl Store {
     /// it now came from the server. A document with unsent changes keeps its acknowledged heads,
     /// so those changes are still pushed (with the pulled ones again, which is harmless).
     pub fn merge_pulled(&self, id: &str, bytes: &[u8]) -> Result<MergeOutcome> {
-        let id = parse_id(id)?;
-        check_whole(bytes)?;
-        let (outcome, doc) = self.write(|tx| {
-            let clean = match acked_and_heads(tx, &id)? {
-                None => true,
-                Some((acked, heads)) => acked.as_deref() == Some(heads.as_str()),
-            };
-            let (outcome, doc) = self.merge_in(tx, &id, bytes)?;
-            if clean {
-                tx.prepare_cached("UPDATE documents SET acked_heads = heads WHERE id = ?1")?
-                    .execute([&id])?;
+        self.merge_pulled_page([(id, bytes)])?
+            .pop()
+            .unwrap_or_else(|| Err(Error::NotFound(id.to_string())))
+    }
+
+    /// Merges a page of pulled documents as [`Store::merge_pulled`] does each, in one
+    /// transaction: one commit (one disk sync) for the page instead of one per document.
+    ///
+    /// Each document is merged under a savepoint, so one that is refused (corrupt, of the
+    /// wrong kind, breaking the schema) is left as it was and its error is returned in its
+    /// slot, in the order given, while the others are merged. A failure of the database itself
+    /// aborts the whole page: nothing of it is written.
+    pub fn merge_pulled_page<'a>(
+        &self,
+        docs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Result<Vec<Result<MergeOutcome>>> {
+        let mut merged = Vec::new();
+        let results = self.write(|tx| {
+            let mut results = Vec::new();
+            for (id, bytes) in docs {
+                let id = match parse_id(id).and_then(|id| check_whole(bytes).map(|()| id)) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        results.push(Err(e));
+                        continue;
+                    }
+                };
+                tx.execute_batch("SAVEPOINT pulled")?;
+                match self.merge_pulled_in(tx, &id, bytes) {
+                    Ok((outcome, doc)) => {
+                        tx.execute_batch("RELEASE pulled")?;
+                        merged.push((id, doc));
+                        results.push(Ok(outcome));
+                    }
+                    Err(e @ Error::Storage(_)) => return Err(e),
+                    Err(e) => {
+                        tx.execute_batch("ROLLBACK TO pulled; RELEASE pulled")?;
+                        results.push(Err(e));
+                    }
+                }
             }
-            Ok((outcome, doc))
+            Ok(results)
         })?;
-        self.cache.borrow_mut().put(&id, doc);
-        Ok(outcome)
+        // Only what was committed goes into the cache.
+        let mut cache = self.cache.borrow_mut();
+        for (id, doc) in merged {
+            cache.put(&id, doc);
+        }
+        Ok(results)
+    }
+
+    fn merge_pulled_in(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        bytes: &[u8],
+    ) -> Result<(MergeOutcome, AutoCommit)> {
+        let clean = match acked_and_heads(tx, id)? {
+            None => true,
+            Some((acked, heads)) => acked.as_deref() == Some(heads.as_str()),
+        };
+        let (outcome, doc) = self.merge_in(tx, id, bytes)?;
+        if clean {
+            tx.prepare_cached("UPDATE documents SET acked_heads = heads WHERE id = ?1")?
+                .execute([id])?;
+        }
+        Ok((outcome, doc))
     }
 
     /// Puts the changes of document `id` that the server has not acknowledged into the
@@ -767,5 +818,40 @@ mod tests {
         // Bad data changes nothing.
         assert!(s.merge_pulled(&clean, b"not automerge").is_err());
         assert_eq!(s.acked_heads(&clean).unwrap(), s.heads(&clean).unwrap());
+    }
+
+    #[test]
+    fn a_refused_document_of_a_page_is_left_as_it_was_and_the_rest_is_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let server_side = store(&dir, "server.db");
+        let first = customer(&server_side, "华东精密机械有限公司");
+        let broken = customer(&server_side, "苏州新材料科技");
+        let last = customer(&server_side, "无锡华光电器");
+        let s = store(&dir, "d.db");
+        s.merge_pulled(&broken, &server_side.document_bytes(&broken).unwrap())
+            .unwrap();
+        let heads_before = s.heads(&broken).unwrap();
+        let kept_before = s.customer(&broken).unwrap();
+
+        let bytes: Vec<Vec<u8>> = [&first, &last]
+            .iter()
+            .map(|id| server_side.document_bytes(id).unwrap())
+            .collect();
+        // Another document's bytes under `broken`'s id: whole and valid, but not this document.
+        let page = [
+            (first.as_str(), bytes[0].as_slice()),
+            (broken.as_str(), bytes[1].as_slice()),
+            (last.as_str(), bytes[1].as_slice()),
+        ];
+        let results = s.merge_pulled_page(page).unwrap();
+        assert!(results[0].as_ref().unwrap().created);
+        assert!(results[1].is_err(), "{:?}", results[1]);
+        assert!(results[2].as_ref().unwrap().created);
+        assert_eq!(s.heads(&broken).unwrap(), heads_before);
+        assert_eq!(s.customer(&broken).unwrap(), kept_before);
+        assert_eq!(s.customer(&first).unwrap().name, "华东精密机械有限公司");
+        assert_eq!(s.customer(&last).unwrap().name, "无锡华光电器");
+        assert!(s.unsent_documents().unwrap().is_empty());
+        assert_eq!(s.integrity_check(), Ok(()));
     }
 }

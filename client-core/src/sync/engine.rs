@@ -213,11 +213,17 @@ pub fn apply_response(
         }
         outcome.rejected.push(rejected);
     }
-    for pulled in response.documents {
-        match store.merge_pulled(&pulled.id, &pulled.data) {
+    // One transaction for the page; the local database itself failing is not about one
+    // document, so it stops the sync.
+    let merged = store.merge_pulled_page(
+        response
+            .documents
+            .iter()
+            .map(|d| (d.id.as_str(), d.data.as_slice())),
+    )?;
+    for (pulled, result) in response.documents.into_iter().zip(merged) {
+        match result {
             Ok(_) => outcome.pulled += 1,
-            // The local database itself failing is not about this document: stop.
-            Err(e @ Error::Storage(_)) => return Err(e.into()),
             Err(e) => outcome.failed.push(PullFailure {
                 id: pulled.id,
                 error: e.to_string(),
