@@ -14,7 +14,10 @@ use super::{
 };
 use crate::access::Principal;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/001_init.sql"),
+    include_str!("../../migrations/002_pull_indexes.sql"),
+];
 
 /// SQLite storage. One connection behind a mutex: SQLite serialises writers anyway, and the
 /// server's calls are short.
@@ -124,14 +127,19 @@ fn load_users(conn: &Connection, only: Option<&str>) -> StorageResult<Vec<User>>
     Ok(out)
 }
 
-/// The SQL condition (over `docs d`) selecting what `p` sees, and its parameters.
+/// Up to this many log entries after a cursor, a pull walks the log from the cursor; beyond,
+/// it walks the documents in scope.
+const RECENT_LOG_ENTRIES: i64 = 5_000;
+
+/// The SQL condition (over `docs d`) selecting what `p` sees, and its parameters. A visit is
+/// found through its customer (`+d.kind` keeps SQLite from scanning every visit by kind).
 fn scope_condition(p: &Principal) -> (String, Vec<SqlValue>) {
     let json = |v: &[String]| SqlValue::Text(serde_json::Value::from(v.to_vec()).to_string());
     match p.role {
         Role::Admin => ("1".to_string(), vec![]),
         Role::Rep => (
             "((d.kind = 'customer' AND d.owner = ?1)
-              OR (d.kind = 'visit' AND d.customer IN (SELECT id FROM docs WHERE kind = 'customer' AND owner = ?1))
+              OR (+d.kind = 'visit' AND d.customer IN (SELECT id FROM docs WHERE kind = 'customer' AND owner = ?1))
               OR (d.kind IN ('trip_plan', 'expense_claim') AND d.owner = ?1))"
                 .to_string(),
             vec![SqlValue::Text(p.username.clone())],
@@ -139,7 +147,7 @@ fn scope_condition(p: &Principal) -> (String, Vec<SqlValue>) {
         Role::Manager => (
             "((d.kind = 'customer' AND (d.territory IN (SELECT value FROM json_each(?2))
                                         OR d.owner IN (SELECT value FROM json_each(?3))))
-              OR (d.kind = 'visit' AND d.customer IN (SELECT id FROM docs WHERE kind = 'customer'
+              OR (+d.kind = 'visit' AND d.customer IN (SELECT id FROM docs WHERE kind = 'customer'
                     AND (territory IN (SELECT value FROM json_each(?2)) OR owner IN (SELECT value FROM json_each(?3)))))
               OR (d.kind IN ('trip_plan', 'expense_claim') AND (d.owner IN (SELECT value FROM json_each(?3)) OR d.approver = ?1)))"
                 .to_string(),
@@ -444,9 +452,16 @@ impl Storage for SqliteStorage {
                 }
             } else {
                 let with = |extra: SqlValue| args.iter().cloned().chain(std::iter::once(extra)).collect::<Vec<_>>();
-                // A document whose news all came from the asking device is left out.
+                // A document whose news all came from the asking device is left out. A device
+                // that synced lately walks the few log entries after its cursor; one far behind
+                // walks its scope's documents and their log entries instead.
+                let from = if head - cursor <= RECENT_LOG_ENTRIES {
+                    "log l INDEXED BY log_recent_changes CROSS JOIN docs d ON d.id = l.doc_id"
+                } else {
+                    "docs d JOIN log l ON l.doc_id = d.id"
+                };
                 let sql = format!(
-                    "SELECT d.id, min(l.seq) FROM log l JOIN docs d ON d.id = l.doc_id
+                    "SELECT d.id, min(l.seq) FROM {from}
                      WHERE l.seq > ?{c} AND l.event = 'change' AND {cond}
                      GROUP BY d.id HAVING max(coalesce(l.session, '') <> ?{s})",
                     c = n + 1,

@@ -111,6 +111,10 @@ struct Args {
     /// `--server-arg=--cache-documents=100`.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
+    /// Work in this directory and keep it (the server's database, the devices' stores), for
+    /// looking into afterwards; a temporary directory, removed at the end, when not given.
+    #[arg(long)]
+    keep_dir: Option<PathBuf>,
     /// Seed of the organisation.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
@@ -128,16 +132,23 @@ fn run(args: Args) -> Result<()> {
     let wanted = |n: u8| args.scenarios.is_empty() || args.scenarios.contains(&n);
     let binaries = peers::Binaries::locate(!args.no_samod && (1..=3).any(wanted))?;
 
-    let dir = tempfile::Builder::new()
+    let temp = tempfile::Builder::new()
         .prefix("fieldsync-bench-")
         .tempdir()?;
+    let dir = match &args.keep_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => temp.path().to_path_buf(),
+    };
     println!(
         "fieldsync sync benchmark, {:?} scale: {} customers, {} visits, {} runs each",
         args.scale, scale.customers, scale.visits, scale.runs
     );
     let loading = Instant::now();
     let org = org::Org::build(
-        dir.path(),
+        &dir,
         WorkloadConfig {
             seed: args.seed,
             ..WorkloadConfig::sized(scale.customers, scale.visits)
