@@ -92,7 +92,7 @@ pub fn server_binary() -> Result<PathBuf, String> {
         Ok(bin)
     } else {
         Err(format!(
-            "{} is missing: build it with `cargo build --release -p fieldsync-tests --bin samod_server`",
+            "{} is missing: build it with `cargo build --release -p tests --bin samod_server`",
             bin.display()
         ))
     }

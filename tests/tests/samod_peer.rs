@@ -5,7 +5,7 @@
 //!
 //! `print_figures_at_scale` (ignored) runs the three scenarios at 1,000 and 5,000 documents
 //! and prints the figures; it asserts nothing about speed. Run it on a release build:
-//! `cargo test --release -p fieldsync-tests --test samod_peer -- --ignored --nocapture`
+//! `cargo test --release -p tests --test samod_peer -- --ignored --nocapture`
 //! (`SAMOD_BENCH_DOCS=1000,5000` to choose the sizes).
 #![allow(clippy::unwrap_used)]
 

@@ -56,7 +56,7 @@ impl Binaries {
         let samod = if samod {
             Some(match std::env::var_os("SAMOD_SERVER_BIN") {
                 Some(p) => PathBuf::from(p),
-                None => built("fieldsync-tests", "samod_server")?,
+                None => built("tests", "samod_server")?,
             })
         } else {
             None

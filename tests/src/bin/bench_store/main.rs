@@ -2,9 +2,9 @@
 //! operations apps run on a device and prints min / p50 / p99 / max of each, next to its target.
 //!
 //! ```sh
-//! cargo run --release -p fieldsync-tests --bin bench_store                 # 10,000 / 50,000
-//! cargo run --release -p fieldsync-tests --bin bench_store -- --scale small # 1,000 / 5,000
-//! cargo run --release -p fieldsync-tests --bin bench_store -- --customers 50000 --visits 200000
+//! cargo run --release -p tests --bin bench_store                 # 10,000 / 50,000
+//! cargo run --release -p tests --bin bench_store -- --scale small # 1,000 / 5,000
+//! cargo run --release -p tests --bin bench_store -- --customers 50000 --visits 200000
 //! ```
 //!
 //! It prints figures and says whether each p50 meets its target; it never fails because of a
