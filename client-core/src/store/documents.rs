@@ -135,19 +135,26 @@ pub(crate) fn insert(
     kind: DocKind,
     doc: &mut AutoCommit,
 ) -> Result<()> {
+    insert_saved(conn, id, kind, &doc.save(), &doc.get_heads())
+}
+
+/// Stores a document the store did not have from bytes that load as it (a save, or a save
+/// followed by changes, as a server sends a whole document), without saving it again:
+/// compressing a save again is most of the cost of taking in a pulled document.
+pub(crate) fn insert_saved(
+    conn: &Connection,
+    id: &str,
+    kind: DocKind,
+    saved: &[u8],
+    heads: &[ChangeHash],
+) -> Result<()> {
     let now = now_string();
     let inserted = conn
         .prepare_cached(
             "INSERT INTO documents(id, kind, snapshot, heads, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(id) DO NOTHING",
         )?
-        .execute(params![
-            id,
-            kind.as_str(),
-            doc.save(),
-            encode_heads(&doc.get_heads()),
-            now
-        ])?;
+        .execute(params![id, kind.as_str(), saved, encode_heads(heads), now])?;
     if inserted == 0 {
         return Err(Error::Corrupt(format!("document {id} already exists")));
     }

@@ -99,7 +99,8 @@ impl Store {
         }
         let changed = after != before;
         if created {
-            documents::insert(tx, &id, document.kind(), &mut doc)?;
+            // The document is exactly what `bytes` hold: keep them as its snapshot.
+            documents::insert_saved(tx, &id, document.kind(), bytes, &after)?;
         } else if changed {
             documents::append(tx, &id, &mut doc, &before)?;
         }
