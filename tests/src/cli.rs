@@ -14,26 +14,11 @@ use crate::server::HarnessResult;
 
 /// Where the `fieldsync` binary is.
 pub fn cli_binary() -> HarnessResult<PathBuf> {
-    if let Ok(p) = std::env::var("FIELDSYNC_CLI_BIN") {
-        return Ok(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut dir = exe
-        .parent()
-        .map(Path::to_path_buf)
-        .ok_or("no parent directory")?;
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let bin = dir.join(format!("fieldsync{}", std::env::consts::EXE_SUFFIX));
-    if bin.exists() {
-        Ok(bin)
-    } else {
-        Err(format!(
-            "{} is missing: run `cargo build --workspace` first",
-            bin.display()
-        ))
-    }
+    crate::server::binary_beside_me(
+        "fieldsync",
+        "FIELDSYNC_CLI_BIN",
+        "run `cargo build --workspace` first",
+    )
 }
 
 /// What one run of the binary did.

@@ -76,26 +76,11 @@ pub struct PeerRun {
 /// Where the `samod_server` binary is: `$SAMOD_SERVER_BIN`, or beside the running executable
 /// (`target/<profile>/`, also from a test in `target/<profile>/deps/`).
 pub fn server_binary() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("SAMOD_SERVER_BIN") {
-        return Ok(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe().map_err(|e| format!("no current executable: {e}"))?;
-    let mut dir = exe
-        .parent()
-        .map(Path::to_path_buf)
-        .ok_or("the current executable has no directory")?;
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let bin = dir.join(format!("samod_server{}", std::env::consts::EXE_SUFFIX));
-    if bin.exists() {
-        Ok(bin)
-    } else {
-        Err(format!(
-            "{} is missing: build it with `cargo build --release -p tests --bin samod_server`",
-            bin.display()
-        ))
-    }
+    crate::server::binary_beside_me(
+        "samod_server",
+        "SAMOD_SERVER_BIN",
+        "build it with `cargo build --release -p tests --bin samod_server`",
+    )
 }
 
 /// Scenario 1, a new device: the server holds `server_docs` (our id, saved bytes); a client

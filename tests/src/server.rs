@@ -18,11 +18,21 @@ pub type HarnessResult<T> = Result<T, String>;
 
 /// Where the server binary is.
 pub fn server_binary() -> HarnessResult<PathBuf> {
-    if let Ok(p) = std::env::var("FIELDSYNC_SERVER_BIN") {
+    binary_beside_me(
+        "fieldsync-server",
+        "FIELDSYNC_SERVER_BIN",
+        "run `cargo build --workspace` first",
+    )
+}
+
+/// Where binary `name` of the workspace is: the path in environment variable `env_var`, or
+/// beside the running executable (`target/<profile>/`, also from a test in
+/// `target/<profile>/deps/`). `build_hint` says how to build it when it is missing.
+pub fn binary_beside_me(name: &str, env_var: &str, build_hint: &str) -> HarnessResult<PathBuf> {
+    if let Some(p) = std::env::var_os(env_var) {
         return Ok(PathBuf::from(p));
     }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    // target/<profile>/deps/<test> or target/<profile>/<bin>
     let mut dir = exe
         .parent()
         .map(Path::to_path_buf)
@@ -30,14 +40,11 @@ pub fn server_binary() -> HarnessResult<PathBuf> {
     if dir.ends_with("deps") {
         dir.pop();
     }
-    let bin = dir.join(format!("fieldsync-server{}", std::env::consts::EXE_SUFFIX));
+    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if bin.exists() {
         Ok(bin)
     } else {
-        Err(format!(
-            "{} is missing: run `cargo build --workspace` first",
-            bin.display()
-        ))
+        Err(format!("{} is missing: {build_hint}", bin.display()))
     }
 }
 

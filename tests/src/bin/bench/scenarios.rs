@@ -63,13 +63,8 @@ pub fn new_device(org: &Org, scale: &Scale, table: &mut Table) -> Result<NewDevi
         ("rep", rep_name(REP)),
         ("manager", manager_name(territory_of_rep(REP))),
     ] {
-        let (mut time, mut bytes, mut rounds, mut mem, mut docs) = (
-            Series::default(),
-            Series::default(),
-            Series::default(),
-            Series::default(),
-            0,
-        );
+        let [mut time, mut bytes, mut rounds, mut mem]: [Series; 4] = Default::default();
+        let mut docs = 0;
         let mut last = None;
         for run in 0..scale.runs {
             let device = org.device(&format!("new-{who}-{run}"), &user)?;
@@ -224,13 +219,7 @@ pub fn back_from_trip(
     table: &mut Table,
 ) -> Result<TripDocuments> {
     let (rep, manager) = (&devices.rep, &devices.manager);
-    let (mut time, mut up, mut down, mut rounds, mut floor_time) = (
-        Series::default(),
-        Series::default(),
-        Series::default(),
-        Series::default(),
-        Series::default(),
-    );
+    let [mut time, mut up, mut down, mut rounds, mut floor_time]: [Series; 5] = Default::default();
     let mut last = None;
     for run in 0..scale.runs {
         check_in(&manager.sync()?)?;
@@ -285,8 +274,7 @@ pub fn nothing_changed(devices: &NewDevices, scale: &Scale, table: &mut Table) -
     let rep = &devices.rep;
     check_in(&rep.sync()?)?;
     let docs = rep.store.document_ids()?.len();
-    let (mut time, mut bytes, mut rounds) =
-        (Series::default(), Series::default(), Series::default());
+    let [mut time, mut bytes, mut rounds]: [Series; 3] = Default::default();
     for _ in 0..scale.runs.max(5) {
         let started = Instant::now();
         let report = rep.sync()?;
