@@ -486,6 +486,8 @@ fn large_answers_come_in_pages_that_together_hold_everything() {
             .unwrap();
         rounds += 1;
         assert!(r.documents.len() <= 7);
+        // Every page, not only the first, sends documents new to the device whole.
+        assert!(r.documents.iter().all(|d| d.snapshot), "round {rounds}");
         got.extend(r.documents.into_iter().map(|d| d.id));
         cursor = r.cursor;
         if !r.more {

@@ -461,23 +461,26 @@ impl Storage for SqliteStorage {
                     "docs d JOIN log l ON l.doc_id = d.id"
                 };
                 let sql = format!(
-                    "SELECT d.id, min(l.seq) FROM {from}
+                    "SELECT d.id, min(l.seq), d.first_seq FROM {from}
                      WHERE l.seq > ?{c} AND l.event = 'change' AND {cond}
                      GROUP BY d.id HAVING max(coalesce(l.session, '') <> ?{s})",
                     c = n + 1,
                     s = n + 2
                 );
-                let mut changed: HashMap<String, i64> = HashMap::new();
+                // Per document: its first news after the cursor, and whether the whole document
+                // is news (its first change came after the cursor): then it goes whole, as its
+                // snapshot and later changes, not as its full history of changes.
+                let mut changed: HashMap<String, (i64, bool)> = HashMap::new();
                 {
                     let mut stmt = tx.prepare_cached(&sql)?;
                     let mut query_args = with(SqlValue::Integer(cursor));
                     query_args.push(own_session.clone());
                     let rows = stmt.query_map(params_from_iter(query_args), |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
                     })?;
                     for row in rows {
-                        let (id, seq) = row?;
-                        changed.insert(id, seq);
+                        let (id, seq, first_seq) = row?;
+                        changed.insert(id, (seq, first_seq > cursor));
                     }
                 }
                 // Scope events for this user after the cursor: the last one per document counts.
@@ -511,7 +514,7 @@ impl Storage for SqliteStorage {
                         revoked.push(id);
                     }
                 }
-                candidates.extend(changed.into_iter().map(|(id, seq)| (id, seq, false)));
+                candidates.extend(changed.into_iter().map(|(id, (seq, whole))| (id, seq, whole)));
                 candidates.sort_by_key(|c| c.1);
                 let page = page_of(&tx, candidates, cursor, head, limits)?;
                 revoked.sort();
