@@ -103,8 +103,11 @@ impl Core {
             actor,
             notices: broadcast::channel(1024).0,
             metrics: Metrics::default(),
+            // Each page after the first re-reads the scope's log from the cursor, so a new
+            // device's sync costs pages × scope: 2,000 documents (or 4 MiB) a page keeps a
+            // 29,000-document territory to 15 pages.
             limits: PullLimits {
-                max_documents: 500,
+                max_documents: 2_000,
                 max_bytes: 4 << 20,
             },
         })
