@@ -229,7 +229,7 @@ impl FieldsyncClient {
     pub fn handover(&self, from: String, to: String) -> Res<i64> {
         self.with_store(|store| {
             let moved = HttpClient::from_store(store)?.handover(&from, &to)?;
-            Ok(i64::try_from(moved).unwrap_or(i64::MAX))
+            Ok(records::count(moved as u64))
         })
     }
 

@@ -32,6 +32,17 @@ pub fn binary_beside_me(name: &str, env_var: &str, build_hint: &str) -> HarnessR
     if let Some(p) = std::env::var_os(env_var) {
         return Ok(PathBuf::from(p));
     }
+    let bin = path_beside_me(name)?;
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!("{} is missing: {build_hint}", bin.display()))
+    }
+}
+
+/// Where binary `name` sits, or would sit once built, beside the running executable
+/// (`target/<profile>/`; from a test in `target/<profile>/deps/`, its parent).
+pub fn path_beside_me(name: &str) -> HarnessResult<PathBuf> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut dir = exe
         .parent()
@@ -40,12 +51,7 @@ pub fn binary_beside_me(name: &str, env_var: &str, build_hint: &str) -> HarnessR
     if dir.ends_with("deps") {
         dir.pop();
     }
-    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if bin.exists() {
-        Ok(bin)
-    } else {
-        Err(format!("{} is missing: {build_hint}", bin.display()))
-    }
+    Ok(dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
 }
 
 /// A free port on 127.0.0.1 (free when asked; the server binds it right after).

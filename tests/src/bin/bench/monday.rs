@@ -14,7 +14,7 @@ use fieldsync_tests::workload::rep_name;
 use serde_bytes::ByteBuf;
 
 use crate::org::{Org, PASSWORD};
-use crate::stats::{Series, Table, ms, percentile};
+use crate::stats::{Table, ms, percentile};
 use crate::{Result, Scale};
 
 const REPS: usize = 50;
@@ -195,41 +195,25 @@ pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
         "4 busy Monday: {} devices, {} in flight",
         scale.devices, scale.concurrency
     );
-    let one = |v: f64| {
-        let mut s = Series::default();
-        s.push(v);
-        s
-    };
-    table.add(
+    let rate = all.rounds as f64 / wall.as_secs_f64();
+    let p50 = ms(percentile(&mut all.latencies, 0.5));
+    let p99 = ms(percentile(&mut all.latencies, 0.99));
+    table.add_one(
         &name,
         "fieldsync",
         "sync rounds/s",
         "/s",
-        one(all.rounds as f64 / wall.as_secs_f64()),
+        rate,
         Some("≥ 2,000/s"),
     );
-    table.add(
-        &name,
-        "fieldsync",
-        "round p50",
-        "ms",
-        one(ms(percentile(&mut all.latencies, 0.5))),
-        None,
-    );
-    table.add(
-        &name,
-        "fieldsync",
-        "round p99",
-        "ms",
-        one(ms(percentile(&mut all.latencies, 0.99))),
-        Some("< 50 ms"),
-    );
-    table.add(
+    table.add_one(&name, "fieldsync", "round p50", "ms", p50, None);
+    table.add_one(&name, "fieldsync", "round p99", "ms", p99, Some("< 50 ms"));
+    table.add_one(
         &name,
         "fieldsync",
         "documents pushed",
         "",
-        one(all.pushed as f64),
+        all.pushed as f64,
         None,
     );
     Ok(())

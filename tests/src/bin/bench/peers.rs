@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fieldsync_tests::peer_samod::{self, PeerRun};
+use fieldsync_tests::server::path_beside_me;
 
 use crate::scenarios::{NewDevices, TripDocuments, saved_documents};
 use crate::stats::{Series, Table};
@@ -17,16 +18,9 @@ pub struct Binaries {
     pub samod: Option<PathBuf>,
 }
 
-/// `target/<profile>/<name>` beside this program.
-fn beside_me(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let dir = exe.parent().ok_or("the bench has no directory")?;
-    Ok(dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
-}
-
 /// Builds `bin` of `package` with this program's profile if it is not beside this program.
 fn built(package: &str, bin: &str) -> Result<PathBuf> {
-    let path = beside_me(bin)?;
+    let path = path_beside_me(bin)?;
     if !path.exists() {
         let release = !cfg!(debug_assertions);
         println!(
