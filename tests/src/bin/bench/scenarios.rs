@@ -195,7 +195,9 @@ fn deliveries(from: &Store, to: &Store, ids: &BTreeSet<String>) -> Result<Vec<De
         .map(|id| {
             let (base, heads) = match to.document_bytes(id) {
                 Ok(bytes) => (bytes, to.heads(id)?),
-                Err(_) => (Vec::new(), Vec::new()),
+                // New to the receiver: every change goes, onto nothing.
+                Err(fieldsync_core::Error::NotFound(_)) => (Vec::new(), Vec::new()),
+                Err(e) => return Err(e.into()),
             };
             Ok(Delivery {
                 base,
