@@ -7,6 +7,7 @@
 //!
 //! - [`app`]: routes and the HTTP layer; [`app::router`] is the whole server.
 //! - [`service`]: the sync round and the handover as plain functions over storage.
+//! - [`group_commit`]: per-document claims and storage transactions shared by concurrent pushes.
 //! - [`access`]: scope and write rights.
 //! - [`accounts`]: passwords, access and refresh tokens, login rate limits.
 //! - [`storage`]: the storage trait and its SQLite backend.
@@ -16,6 +17,7 @@ pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod group_commit;
 pub mod metrics;
 pub mod service;
 pub mod storage;

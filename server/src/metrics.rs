@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests, sync rounds, changes applied, rejections, sync latency.
+//! Prometheus metrics: requests, sync rounds, changes applied, rejections, sync latency, and
+//! how many documents each storage transaction carries.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -17,6 +18,10 @@ pub struct Metrics {
     pub rejections: Counter,
     /// Seconds per sync round.
     pub sync_seconds: Histogram,
+    /// Storage transactions that wrote accepted pushes.
+    pub write_transactions: Counter,
+    /// Document commits those transactions held.
+    pub documents_written: Counter,
     registry: Registry,
 }
 
@@ -27,6 +32,8 @@ impl Default for Metrics {
         let changes_applied = Counter::default();
         let rejections = Counter::default();
         let sync_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        let write_transactions = Counter::default();
+        let documents_written = Counter::default();
         let mut registry = Registry::default();
         registry.register(
             "fieldsync_http_requests",
@@ -53,12 +60,24 @@ impl Default for Metrics {
             "Time to handle one sync round",
             sync_seconds.clone(),
         );
+        registry.register(
+            "fieldsync_write_transactions",
+            "Storage transactions that wrote accepted pushes (shared by concurrent rounds)",
+            write_transactions.clone(),
+        );
+        registry.register(
+            "fieldsync_documents_written",
+            "Document commits written by those transactions",
+            documents_written.clone(),
+        );
         Metrics {
             requests,
             sync_rounds,
             changes_applied,
             rejections,
             sync_seconds,
+            write_transactions,
+            documents_written,
             registry,
         }
     }

@@ -1,11 +1,12 @@
 //! The sync round and the handover as plain functions over storage: no HTTP here, so they are
 //! tested without sockets.
 //!
-//! A push is handled document by document under one write lock: load the stored document, apply
-//! the pushed changes to a copy, validate it with client-core's rules, check the writer's rights
-//! on the document before and after and on the operations of the changes, then log the new
-//! changes, the document's scope fields and any scope events in one storage transaction. A
-//! refused document leaves nothing behind.
+//! A push is handled document by document, each under a claim on that document (and on the
+//! customer whose scope it is in): load the stored document, apply the pushed changes to a copy,
+//! validate it with client-core's rules, check the writer's rights on the document before and
+//! after and on the operations of the changes, then log the new changes, the document's scope
+//! fields and any scope events. Concurrent pushes share storage transactions
+//! ([`crate::group_commit`]). A refused document leaves nothing behind.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ use tokio::sync::broadcast;
 
 use crate::access::{Principal, Refusal, WriteContext, check_write, scope_of};
 use crate::error::AppError;
+use crate::group_commit::{Claim, Claims, GroupCommit};
 use crate::metrics::Metrics;
 use crate::storage::{
     DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError,
@@ -48,7 +50,8 @@ pub struct Core {
     /// Storage.
     pub storage: Arc<dyn Storage>,
     cache: Mutex<lru::LruCache<String, AutoCommit>>,
-    write_lock: Mutex<()>,
+    claims: Claims,
+    writes: GroupCommit,
     actor: ActorId,
     /// Live notifications.
     pub notices: broadcast::Sender<Notice>,
@@ -96,13 +99,18 @@ impl Core {
         let actor = ActorId::try_from(actor.as_str())
             .map_err(|e| AppError::Internal(format!("stored actor id: {e}")))?;
         let cap = NonZeroUsize::new(cache_documents.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let metrics = Metrics::default();
         Ok(Core {
             storage,
             cache: Mutex::new(lru::LruCache::new(cap)),
-            write_lock: Mutex::new(()),
+            claims: Claims::default(),
+            writes: GroupCommit::new(
+                metrics.write_transactions.clone(),
+                metrics.documents_written.clone(),
+            ),
             actor,
             notices: broadcast::channel(1024).0,
-            metrics: Metrics::default(),
+            metrics,
             // Each page after the first re-reads the scope's log from the cursor, so a new
             // device's sync costs pages × scope: 2,000 documents (or 4 MiB) a page keeps a
             // 29,000-document territory to 15 pages.
@@ -223,10 +231,7 @@ impl Core {
         let data: Vec<u8> = doc.changes.iter().flat_map(|c| c.iter().copied()).collect();
         check_whole(&data).map_err(|e| refusal("corrupt", e.to_string()))?;
 
-        let _writing = self
-            .write_lock
-            .lock()
-            .map_err(|_| PushError::Failed(AppError::Internal("write lock".into())))?;
+        let _doc = self.claims.claim(&id).map_err(PushError::Failed)?;
         let before = self.load(&id).map_err(PushError::Failed)?;
         let mut after = before.clone().unwrap_or_default();
         let before_heads = after.get_heads();
@@ -271,6 +276,7 @@ impl Core {
             )
             .into());
         }
+        let _scope = self.claim_scope(&after_view)?;
         let mut new_changes = after.get_changes(&before_heads);
         let decoded: Vec<_> = new_changes.iter().map(|c| c.decode()).collect();
         let customer = self.customer_of(&after_view)?;
@@ -295,6 +301,20 @@ impl Core {
             customer,
         )?;
         Ok(heads)
+    }
+
+    /// Claims the customer scope a document's rights depend on: a customer's own, a visit's
+    /// customer's. It is the last claim a push takes, so claims never wait in a cycle.
+    fn claim_scope(&self, doc: &Document) -> Result<Option<Claim<'_>>, PushError> {
+        let customer = match doc {
+            Document::Customer(c) => &c.id,
+            Document::Visit(v) => &v.customer,
+            _ => return Ok(None),
+        };
+        self.claims
+            .claim(&format!("scope:{customer}"))
+            .map(Some)
+            .map_err(PushError::Failed)
     }
 
     fn customer_of(&self, doc: &Document) -> Result<Option<DocScope>, PushError> {
@@ -332,7 +352,7 @@ impl Core {
             .then(|| after.save());
         let heads = hex_heads(&after.get_heads());
         let n = changes.len() as u64;
-        let seq = self.storage.commit(&DocCommit {
+        let commit = DocCommit {
             scope: scope.clone(),
             heads: heads.join(","),
             changes,
@@ -340,7 +360,11 @@ impl Core {
             session: session.map(str::to_string),
             snapshot,
             scope_events,
-        })?;
+        };
+        let seq = self
+            .writes
+            .write(&*self.storage, commit)
+            .map_err(PushError::Failed)?;
         if let Ok(mut cache) = self.cache.lock() {
             cache.put(id.to_string(), after);
         }
@@ -412,10 +436,8 @@ impl Core {
         }
         let mut moved = 0;
         for id in self.storage.customers_owned_by(from)? {
-            let _writing = self
-                .write_lock
-                .lock()
-                .map_err(|_| AppError::Internal("write lock".into()))?;
+            let _doc = self.claims.claim(&id)?;
+            let _scope = self.claims.claim(&format!("scope:{id}"))?;
             let Some(before) = self.load(&id)? else {
                 continue;
             };

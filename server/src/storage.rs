@@ -250,8 +250,9 @@ pub trait Storage: Send + Sync + 'static {
     fn customers_owned_by(&self, owner: &str) -> StorageResult<Vec<String>>;
     /// How many changes of a document were logged after its last snapshot.
     fn changes_since_snapshot(&self, id: &str) -> StorageResult<usize>;
-    /// Writes an accepted change set with its scope fields and events; returns the last seq.
-    fn commit(&self, commit: &DocCommit) -> StorageResult<u64>;
+    /// Writes accepted change sets with their scope fields and events, in order, in one
+    /// transaction; returns the last seq of each.
+    fn commit_batch(&self, commits: &[DocCommit]) -> StorageResult<Vec<u64>>;
     /// The highest sequence number logged.
     fn head_seq(&self) -> StorageResult<u64>;
     /// One page of what `principal` has not seen after `cursor`.

@@ -17,6 +17,7 @@ use crate::access::Principal;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/001_init.sql"),
     include_str!("../../migrations/002_pull_indexes.sql"),
+    include_str!("../../migrations/003_scope_columns.sql"),
 ];
 
 /// SQLite storage. One connection behind a mutex: SQLite serialises writers anyway, and the
@@ -127,33 +128,40 @@ fn load_users(conn: &Connection, only: Option<&str>) -> StorageResult<Vec<User>>
     Ok(out)
 }
 
-/// Up to this many log entries after a cursor, a pull walks the log from the cursor; beyond,
-/// it walks the documents in scope.
-const RECENT_LOG_ENTRIES: i64 = 5_000;
-
-/// The SQL condition (over `docs d`) selecting what `p` sees, and its parameters. A visit is
-/// found through its customer (`+d.kind` keeps SQLite from scanning every visit by kind).
-fn scope_condition(p: &Principal) -> (String, Vec<SqlValue>) {
+/// The SQL terms (over `docs d`), any of which puts a document in what `p` sees, and their
+/// parameters. They read the scope columns each document carries (for a visit, its customer's
+/// owner and territory), so each term is one index lookup.
+fn scope_terms(p: &Principal) -> (Vec<&'static str>, Vec<SqlValue>) {
     let json = |v: &[String]| SqlValue::Text(serde_json::Value::from(v.to_vec()).to_string());
     match p.role {
-        Role::Admin => ("1".to_string(), vec![]),
+        Role::Admin => (vec!["1"], vec![]),
         Role::Rep => (
-            "((d.kind = 'customer' AND d.owner = ?1)
-              OR (+d.kind = 'visit' AND d.customer IN (SELECT id FROM docs WHERE kind = 'customer' AND owner = ?1))
-              OR (d.kind IN ('trip_plan', 'expense_claim') AND d.owner = ?1))"
-                .to_string(),
+            vec!["d.scope_owner = ?1"],
             vec![SqlValue::Text(p.username.clone())],
         ),
         Role::Manager => (
-            "((d.kind = 'customer' AND (d.territory IN (SELECT value FROM json_each(?2))
-                                        OR d.owner IN (SELECT value FROM json_each(?3))))
-              OR (+d.kind = 'visit' AND d.customer IN (SELECT id FROM docs WHERE kind = 'customer'
-                    AND (territory IN (SELECT value FROM json_each(?2)) OR owner IN (SELECT value FROM json_each(?3)))))
-              OR (d.kind IN ('trip_plan', 'expense_claim') AND (d.owner IN (SELECT value FROM json_each(?3)) OR d.approver = ?1)))"
-                .to_string(),
-            vec![SqlValue::Text(p.username.clone()), json(&p.territories), json(&p.team)],
+            vec![
+                "d.scope_territory IN (SELECT value FROM json_each(?2))",
+                "d.scope_owner IN (SELECT value FROM json_each(?3))",
+                "d.approver = ?1",
+            ],
+            vec![
+                SqlValue::Text(p.username.clone()),
+                json(&p.territories),
+                json(&p.team),
+            ],
         ),
     }
+}
+
+/// The terms of [`scope_terms`] as one condition, each with `and` added to it (so an index on
+/// (scope column, `last_seq`) serves `and = "d.last_seq > ?"`).
+fn scope_condition(terms: &[&str], and: &str) -> String {
+    terms
+        .iter()
+        .map(|t| format!("({t}{and})"))
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }
 
 impl Storage for SqliteStorage {
@@ -361,52 +369,16 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn commit(&self, c: &DocCommit) -> StorageResult<u64> {
+    fn commit_batch(&self, commits: &[DocCommit]) -> StorageResult<Vec<u64>> {
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let received = now_ms();
-            let mut first: Option<i64> = None;
-            let mut last: i64 = 0;
-            for change in &c.changes {
-                let inserted = tx
-                    .prepare_cached(
-                        "INSERT INTO log(doc_id, event, hash, bytes, device_time, received_at, writer, session)
-                         VALUES (?1, 'change', ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-                    )?
-                    .execute(params![c.scope.id, change.hash, change.bytes, change.device_time, received, c.writer, c.session])?;
-                if inserted > 0 {
-                    last = tx.last_insert_rowid();
-                    first.get_or_insert(last);
-                }
-            }
-            for e in &c.scope_events {
-                tx.prepare_cached(
-                    "INSERT INTO log(doc_id, event, username, received_at) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![e.doc_id, if e.entered { "enter" } else { "leave" }, e.username, received])?;
-                last = tx.last_insert_rowid();
-            }
-            let s = &c.scope;
-            if let Some(first) = first {
-                tx.prepare_cached(
-                    "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT(id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
-                        customer = excluded.customer, author = excluded.author, approver = excluded.approver,
-                        last_seq = excluded.last_seq, heads = excluded.heads",
-                )?
-                .execute(params![s.id, s.kind, s.territory, s.owner, s.customer, s.author, s.approver, first, last, c.heads])?;
-            }
-            if let Some(snapshot) = &c.snapshot {
-                let upto: i64 = tx.query_row(
-                    "SELECT coalesce(max(seq), 0) FROM log WHERE doc_id = ?1 AND event = 'change'",
-                    [&s.id],
-                    |r| r.get(0),
-                )?;
-                tx.execute("UPDATE docs SET snapshot = ?2, snapshot_seq = ?3 WHERE id = ?1", params![s.id, snapshot, upto])?;
-            }
+            let seqs = commits
+                .iter()
+                .map(|c| write_commit(&tx, c, received))
+                .collect::<StorageResult<Vec<u64>>>()?;
             tx.commit()?;
-            Ok(last.max(0) as u64)
+            Ok(seqs)
         })
     }
 
@@ -429,57 +401,52 @@ impl Storage for SqliteStorage {
             let tx = conn.transaction()?;
             let head: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM log", [], |r| r.get(0))?;
             let cursor = cursor as i64;
-            let (cond, args) = scope_condition(p);
+            let (terms, args) = scope_terms(p);
             let n = args.len();
+            let own_session = SqlValue::Text(session.unwrap_or("(none)").to_string());
+            let with = |extra: &[SqlValue]| args.iter().chain(extra).cloned().collect::<Vec<_>>();
             // Candidates: (doc, first relevant seq, send whole?) in scope now.
             let mut candidates: Vec<(String, i64, bool)> = Vec::new();
-            let own_session = SqlValue::Text(session.unwrap_or("(none)").to_string());
             if cursor == 0 {
                 // Everything in scope, whole, except documents only this device ever wrote.
                 let sql = format!(
-                    "SELECT d.id, d.first_seq FROM docs d WHERE {cond}
+                    "SELECT d.id, d.first_seq FROM docs d WHERE ({cond})
                      AND EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.event = 'change'
-                                 AND coalesce(l.session, '') <> ?{})
+                                 AND coalesce(l.session, '') <> ?{s})
                      ORDER BY d.first_seq",
-                    n + 1
+                    cond = scope_condition(&terms, ""),
+                    s = n + 1
                 );
                 let mut stmt = tx.prepare_cached(&sql)?;
-                let query_args = args.iter().cloned().chain(std::iter::once(own_session.clone()));
-                let rows = stmt.query_map(params_from_iter(query_args), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+                let rows = stmt.query_map(params_from_iter(with(&[own_session])), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
                 for row in rows {
                     let (id, seq) = row?;
                     candidates.push((id, seq, true));
                 }
             } else {
-                let with = |extra: SqlValue| args.iter().cloned().chain(std::iter::once(extra)).collect::<Vec<_>>();
-                // A document whose news all came from the asking device is left out. A device
-                // that synced lately walks the few log entries after its cursor; one far behind
-                // walks its scope's documents and their log entries instead.
-                let from = if head - cursor <= RECENT_LOG_ENTRIES {
-                    "log l INDEXED BY log_recent_changes CROSS JOIN docs d ON d.id = l.doc_id"
-                } else {
-                    "docs d JOIN log l ON l.doc_id = d.id"
-                };
+                // The documents in scope changed after the cursor, each with its first news; a
+                // document whose news all came from the asking device is left out. A document
+                // that is news as a whole (its first change came after the cursor) goes whole,
+                // as its snapshot and later changes, not as its full history of changes.
                 let sql = format!(
-                    "SELECT d.id, min(l.seq), d.first_seq FROM {from}
-                     WHERE l.seq > ?{c} AND l.event = 'change' AND {cond}
-                     GROUP BY d.id HAVING max(coalesce(l.session, '') <> ?{s})",
+                    "SELECT d.id, d.first_seq,
+                        (SELECT min(l.seq) FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change')
+                     FROM docs d WHERE ({cond})
+                     AND EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change'
+                                 AND coalesce(l.session, '') <> ?{s})",
+                    cond = scope_condition(&terms, &format!(" AND d.last_seq > ?{}", n + 1)),
                     c = n + 1,
                     s = n + 2
                 );
-                // Per document: its first news after the cursor, and whether the whole document
-                // is news (its first change came after the cursor): then it goes whole, as its
-                // snapshot and later changes, not as its full history of changes.
                 let mut changed: HashMap<String, (i64, bool)> = HashMap::new();
                 {
                     let mut stmt = tx.prepare_cached(&sql)?;
-                    let mut query_args = with(SqlValue::Integer(cursor));
-                    query_args.push(own_session.clone());
+                    let query_args = with(&[SqlValue::Integer(cursor), own_session]);
                     let rows = stmt.query_map(params_from_iter(query_args), |r| {
                         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
                     })?;
                     for row in rows {
-                        let (id, seq, first_seq) = row?;
+                        let (id, first_seq, seq) = row?;
                         changed.insert(id, (seq, first_seq > cursor));
                     }
                 }
@@ -500,10 +467,14 @@ impl Storage for SqliteStorage {
                     }
                 }
                 let mut revoked = Vec::new();
+                let visible_sql = format!(
+                    "SELECT EXISTS(SELECT 1 FROM docs d WHERE d.id = ?{} AND ({}))",
+                    n + 1,
+                    scope_condition(&terms, "")
+                );
                 for (id, (first_seq, entered)) in events {
-                    let visible: bool = tx.query_row(
-                        &format!("SELECT EXISTS(SELECT 1 FROM docs d WHERE d.id = ?{} AND {cond})", n + 1),
-                        params_from_iter(with(SqlValue::Text(id.clone()))),
+                    let visible: bool = tx.prepare_cached(&visible_sql)?.query_row(
+                        params_from_iter(with(&[SqlValue::Text(id.clone())])),
                         |r| r.get(0),
                     )?;
                     if entered && visible {
@@ -523,6 +494,69 @@ impl Storage for SqliteStorage {
             page_of(&tx, candidates, cursor, head, limits)
         })
     }
+}
+
+/// Writes one accepted change set inside the caller's transaction; returns its last seq.
+fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<u64> {
+    let mut first: Option<i64> = None;
+    let mut last: i64 = 0;
+    for change in &c.changes {
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO log(doc_id, event, hash, bytes, device_time, received_at, writer, session)
+                 VALUES (?1, 'change', ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![c.scope.id, change.hash, change.bytes, change.device_time, received, c.writer, c.session])?;
+        if inserted > 0 {
+            last = tx.last_insert_rowid();
+            first.get_or_insert(last);
+        }
+    }
+    for e in &c.scope_events {
+        tx.prepare_cached(
+            "INSERT INTO log(doc_id, event, username, received_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            e.doc_id,
+            if e.entered { "enter" } else { "leave" },
+            e.username,
+            received
+        ])?;
+        last = tx.last_insert_rowid();
+    }
+    let s = &c.scope;
+    if let Some(first) = first {
+        // A visit's scope columns are its customer's; a customer's own are its visits' too.
+        tx.prepare_cached(
+            "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads,
+                              scope_owner, scope_territory)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+                     CASE WHEN ?2 = 'visit' THEN (SELECT c.owner FROM docs c WHERE c.id = ?5 AND c.kind = 'customer') ELSE ?4 END,
+                     CASE WHEN ?2 = 'visit' THEN (SELECT c.territory FROM docs c WHERE c.id = ?5 AND c.kind = 'customer') ELSE ?3 END)
+             ON CONFLICT(id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
+                customer = excluded.customer, author = excluded.author, approver = excluded.approver,
+                last_seq = excluded.last_seq, heads = excluded.heads,
+                scope_owner = excluded.scope_owner, scope_territory = excluded.scope_territory",
+        )?
+        .execute(params![s.id, s.kind, s.territory, s.owner, s.customer, s.author, s.approver, first, last, c.heads])?;
+        if s.kind == "customer" {
+            tx.prepare_cached(
+                "UPDATE docs SET scope_owner = ?2, scope_territory = ?3
+                 WHERE customer = ?1 AND kind = 'visit' AND (scope_owner IS NOT ?2 OR scope_territory IS NOT ?3)",
+            )?
+            .execute(params![s.id, s.owner, s.territory])?;
+        }
+    }
+    if let Some(snapshot) = &c.snapshot {
+        let upto: i64 = tx
+            .prepare_cached(
+                "SELECT coalesce(max(seq), 0) FROM log WHERE doc_id = ?1 AND event = 'change'",
+            )?
+            .query_row([&s.id], |r| r.get(0))?;
+        tx.prepare_cached("UPDATE docs SET snapshot = ?2, snapshot_seq = ?3 WHERE id = ?1")?
+            .execute(params![s.id, snapshot, upto])?;
+    }
+    Ok(last.max(0) as u64)
 }
 
 /// Reads the documents of a page, in order, until a limit is reached.

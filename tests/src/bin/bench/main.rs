@@ -115,6 +115,9 @@ struct Args {
     /// looking into afterwards; a temporary directory, removed at the end, when not given.
     #[arg(long)]
     keep_dir: Option<PathBuf>,
+    /// Simulated devices of scenario 4, instead of the scale's number.
+    #[arg(long)]
+    devices: Option<usize>,
     /// Seed of the organisation.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
@@ -128,7 +131,10 @@ fn main() {
 }
 
 fn run(args: Args) -> Result<()> {
-    let scale = Scale::of(args.scale);
+    let mut scale = Scale::of(args.scale);
+    if let Some(devices) = args.devices {
+        scale.devices = devices.max(1);
+    }
     let wanted = |n: u8| args.scenarios.is_empty() || args.scenarios.contains(&n);
     let binaries = peers::Binaries::locate(!args.no_samod && (1..=3).any(wanted))?;
 
