@@ -1,7 +1,7 @@
 //! The embedded backend: one SQLite file in the data directory.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -20,10 +20,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/003_scope_columns.sql"),
 ];
 
-/// SQLite storage. One connection behind a mutex: SQLite serialises writers anyway, and the
-/// server's calls are short.
+/// Read connections kept open for reuse; more are opened while this many are busy.
+const IDLE_READERS: usize = 8;
+
+/// SQLite storage in WAL mode: one write connection behind a mutex (SQLite has one writer at a
+/// time anyway), and a pool of read connections, so pulls and document loads run beside each
+/// other and beside a write that waits for its fsync.
 pub struct SqliteStorage {
-    conn: Mutex<Connection>,
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
 }
 
 fn now_ms() -> i64 {
@@ -38,12 +44,9 @@ impl SqliteStorage {
 
     /// Opens (creating and migrating) the database file at `path`.
     pub fn open_file(path: &Path) -> StorageResult<SqliteStorage> {
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        let mut conn = connect(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.set_prepared_statement_cache_capacity(64);
         let supported = MIGRATIONS.len() as i64;
         loop {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -59,17 +62,53 @@ impl SqliteStorage {
             tx.commit()?;
         }
         Ok(SqliteStorage {
-            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StorageResult<T>) -> StorageResult<T> {
+    /// Runs `f` on the write connection.
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> StorageResult<T>) -> StorageResult<T> {
         let mut conn = self
-            .conn
+            .writer
             .lock()
             .map_err(|_| StorageError::Corrupt("storage lock poisoned".into()))?;
         f(&mut conn)
     }
+
+    /// Runs `f` on a read connection of the pool (opening one if all are busy).
+    fn read<T>(&self, f: impl FnOnce(&mut Connection) -> StorageResult<T>) -> StorageResult<T> {
+        let pooled = self
+            .readers
+            .lock()
+            .map_err(|_| StorageError::Corrupt("storage lock poisoned".into()))?
+            .pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let conn = connect(&self.path)?;
+                conn.pragma_update(None, "query_only", "ON")?;
+                conn
+            }
+        };
+        let out = f(&mut conn);
+        if let Ok(mut readers) = self.readers.lock()
+            && readers.len() < IDLE_READERS
+        {
+            readers.push(conn);
+        }
+        out
+    }
+}
+
+/// A connection to the database file with the settings every connection shares.
+fn connect(path: &Path) -> StorageResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
 }
 
 fn scope_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocScope> {
@@ -166,7 +205,7 @@ fn scope_condition(terms: &[&str], and: &str) -> String {
 
 impl Storage for SqliteStorage {
     fn add_user(&self, user: &User) -> StorageResult<()> {
-        self.with(|conn| {
+        self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))?;
             if exists {
@@ -185,15 +224,15 @@ impl Storage for SqliteStorage {
     }
 
     fn user(&self, username: &str) -> StorageResult<Option<User>> {
-        self.with(|conn| Ok(load_users(conn, Some(username))?.pop()))
+        self.read(|conn| Ok(load_users(conn, Some(username))?.pop()))
     }
 
     fn users(&self) -> StorageResult<Vec<User>> {
-        self.with(|conn| load_users(conn, None))
+        self.read(|conn| load_users(conn, None))
     }
 
     fn set_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool> {
-        self.with(|conn| {
+        self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = tx.execute(
                 "UPDATE users SET disabled = ?2 WHERE username = ?1",
@@ -211,7 +250,7 @@ impl Storage for SqliteStorage {
     }
 
     fn create_session(&self, s: &Session) -> StorageResult<()> {
-        self.with(|conn| {
+        self.write(|conn| {
             conn.execute(
                 "INSERT INTO sessions(id, username, device_name, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![s.id, s.username, s.device_name, s.created_at],
@@ -221,7 +260,7 @@ impl Storage for SqliteStorage {
     }
 
     fn session_active(&self, session_id: &str) -> StorageResult<bool> {
-        self.with(|conn| {
+        self.read(|conn| {
             let revoked: Option<bool> = conn
                 .prepare_cached("SELECT revoked FROM sessions WHERE id = ?1")?
                 .query_row([session_id], |r| r.get(0))
@@ -231,7 +270,7 @@ impl Storage for SqliteStorage {
     }
 
     fn store_refresh(&self, hash: &str, session_id: &str, expires_at: i64) -> StorageResult<()> {
-        self.with(|conn| {
+        self.write(|conn| {
             conn.execute(
                 "INSERT INTO refresh_tokens(hash, session_id, expires_at) VALUES (?1, ?2, ?3)",
                 params![hash, session_id, expires_at],
@@ -241,7 +280,7 @@ impl Storage for SqliteStorage {
     }
 
     fn use_refresh(&self, hash: &str, now: i64) -> StorageResult<RefreshUse> {
-        self.with(|conn| {
+        self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let row: Option<(String, i64, bool, bool, String, String, i64)> = tx
                 .query_row(
@@ -266,7 +305,7 @@ impl Storage for SqliteStorage {
     }
 
     fn revoke_session(&self, session_id: &str) -> StorageResult<()> {
-        self.with(|conn| {
+        self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
                 "UPDATE sessions SET revoked = 1 WHERE id = ?1",
@@ -282,7 +321,7 @@ impl Storage for SqliteStorage {
     }
 
     fn meta(&self, key: &str) -> StorageResult<Option<String>> {
-        self.with(|conn| {
+        self.read(|conn| {
             Ok(conn
                 .query_row("SELECT value FROM server_meta WHERE key = ?1", [key], |r| {
                     r.get(0)
@@ -292,7 +331,7 @@ impl Storage for SqliteStorage {
     }
 
     fn meta_init(&self, key: &str, value: &str) -> StorageResult<String> {
-        self.with(|conn| {
+        self.write(|conn| {
             conn.execute(
                 "INSERT OR IGNORE INTO server_meta(key, value) VALUES (?1, ?2)",
                 [key, value],
@@ -306,7 +345,7 @@ impl Storage for SqliteStorage {
     }
 
     fn load_doc(&self, id: &str) -> StorageResult<Option<StoredDoc>> {
-        self.with(|conn| {
+        self.read(|conn| {
             let tx = conn.transaction()?;
             let row: Option<(DocScope, Option<Vec<u8>>, i64, String)> = tx
                 .prepare_cached(&format!("SELECT {SCOPE_COLUMNS}, snapshot, snapshot_seq, heads FROM docs WHERE id = ?1"))?
@@ -329,7 +368,7 @@ impl Storage for SqliteStorage {
     }
 
     fn doc_scope(&self, id: &str) -> StorageResult<Option<DocScope>> {
-        self.with(|conn| {
+        self.read(|conn| {
             Ok(conn
                 .prepare_cached(&format!("SELECT {SCOPE_COLUMNS} FROM docs WHERE id = ?1"))?
                 .query_row([id], scope_row)
@@ -338,7 +377,7 @@ impl Storage for SqliteStorage {
     }
 
     fn visits_of(&self, customer: &str) -> StorageResult<Vec<DocScope>> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {SCOPE_COLUMNS} FROM docs WHERE kind = 'visit' AND customer = ?1"
             ))?;
@@ -348,7 +387,7 @@ impl Storage for SqliteStorage {
     }
 
     fn customers_owned_by(&self, owner: &str) -> StorageResult<Vec<String>> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id FROM docs WHERE kind = 'customer' AND owner = ?1 ORDER BY id",
             )?;
@@ -358,7 +397,7 @@ impl Storage for SqliteStorage {
     }
 
     fn changes_since_snapshot(&self, id: &str) -> StorageResult<usize> {
-        self.with(|conn| {
+        self.read(|conn| {
             let n: i64 = conn
                 .prepare_cached(
                     "SELECT count(*) FROM log l JOIN docs d ON d.id = l.doc_id
@@ -370,7 +409,7 @@ impl Storage for SqliteStorage {
     }
 
     fn commit_batch(&self, commits: &[DocCommit]) -> StorageResult<Vec<u64>> {
-        self.with(|conn| {
+        self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let received = now_ms();
             let seqs = commits
@@ -383,7 +422,7 @@ impl Storage for SqliteStorage {
     }
 
     fn head_seq(&self) -> StorageResult<u64> {
-        self.with(|conn| {
+        self.read(|conn| {
             let seq: i64 =
                 conn.query_row("SELECT coalesce(max(seq), 0) FROM log", [], |r| r.get(0))?;
             Ok(seq as u64)
@@ -397,7 +436,7 @@ impl Storage for SqliteStorage {
         cursor: u64,
         limits: PullLimits,
     ) -> StorageResult<PullPage> {
-        self.with(|conn| {
+        self.read(|conn| {
             let tx = conn.transaction()?;
             let head: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM log", [], |r| r.get(0))?;
             let cursor = cursor as i64;

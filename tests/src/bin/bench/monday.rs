@@ -160,6 +160,7 @@ pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
     let url = org.server.url();
     let queue = Mutex::new(devices);
     let tallies = Mutex::new(Vec::new());
+    let written_before = documents_per_transaction(&url)?;
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..scale.concurrency {
@@ -177,6 +178,7 @@ pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
         }
     });
     let wall = started.elapsed();
+    let written_after = documents_per_transaction(&url)?;
     let mut all = Tally::default();
     for t in tallies.into_inner().map_err(|_| "a worker panicked")? {
         all.latencies.extend(t.latencies);
@@ -216,5 +218,31 @@ pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
         all.pushed as f64,
         None,
     );
+    let transactions = (written_after.0 - written_before.0).max(1.0);
+    table.add_one(
+        &name,
+        "fieldsync",
+        "documents per storage transaction",
+        "",
+        (written_after.1 - written_before.1) / transactions,
+        None,
+    );
     Ok(())
+}
+
+/// The server's count of write transactions and of the documents they wrote, from /metrics.
+fn documents_per_transaction(url: &str) -> Result<(f64, f64)> {
+    let text = ureq::get(&format!("{url}/metrics"))
+        .call()?
+        .body_mut()
+        .read_to_string()?;
+    let counter = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .ok_or_else(|| format!("/metrics has no {name}"))
+    };
+    Ok((
+        counter("fieldsync_write_transactions_total")?,
+        counter("fieldsync_documents_written_total")?,
+    ))
 }
