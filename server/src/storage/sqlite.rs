@@ -21,7 +21,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Read connections kept open for reuse; more are opened while this many are busy.
-const IDLE_READERS: usize = 8;
+const IDLE_READERS: usize = 16;
 
 /// SQLite storage in WAL mode: one write connection behind a mutex (SQLite has one writer at a
 /// time anyway), and a pool of read connections, so pulls and document loads run beside each
@@ -643,12 +643,13 @@ fn changes_after(conn: &Connection, id: &str, cursor: i64) -> StorageResult<Vec<
 
 /// The whole document as bytes a client can merge: the snapshot followed by later changes.
 fn whole_document(conn: &Connection, id: &str) -> StorageResult<Vec<u8>> {
-    let (snapshot, snapshot_seq): (Option<Vec<u8>>, i64) = conn.query_row(
-        "SELECT snapshot, snapshot_seq FROM docs WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (snapshot, snapshot_seq, last_seq): (Option<Vec<u8>>, i64, i64) = conn
+        .prepare_cached("SELECT snapshot, snapshot_seq, last_seq FROM docs WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let mut out = snapshot.unwrap_or_default();
-    out.extend(changes_after(conn, id, snapshot_seq)?);
+    // Nothing was logged for the document after its snapshot (a new one): no changes to add.
+    if last_seq > snapshot_seq {
+        out.extend(changes_after(conn, id, snapshot_seq)?);
+    }
     Ok(out)
 }

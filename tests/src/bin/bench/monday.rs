@@ -31,6 +31,7 @@ struct Tally {
     latencies: Vec<Duration>,
     rounds: u64,
     pushed: u64,
+    pulled: u64,
     errors: Vec<String>,
 }
 
@@ -137,6 +138,7 @@ fn sync_device(url: &str, mut device: SimDevice, tally: &mut Tally) {
                 .push(format!("rejected: {}", response.rejected[0].reason));
         }
         tally.pushed += pushed;
+        tally.pulled += response.documents.len() as u64;
         if !response.more {
             return;
         }
@@ -184,6 +186,7 @@ pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
         all.latencies.extend(t.latencies);
         all.rounds += t.rounds;
         all.pushed += t.pushed;
+        all.pulled += t.pulled;
         all.errors.extend(t.errors);
     }
     if let Some(e) = all.errors.first() {
@@ -216,6 +219,15 @@ pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
         "documents pushed",
         "",
         all.pushed as f64,
+        None,
+    );
+    // Every device of a rep pulls the visits its rep's other devices pushed before it.
+    table.add_one(
+        &name,
+        "fieldsync",
+        "documents pulled per round",
+        "",
+        all.pulled as f64 / all.rounds.max(1) as f64,
         None,
     );
     let transactions = (written_after.0 - written_before.0).max(1.0);
