@@ -52,6 +52,18 @@ impl Claims {
         })
     }
 
+    /// Claims `key` if no one else works on it.
+    pub fn try_claim(&self, key: &str) -> Result<Option<Claim<'_>>, AppError> {
+        let mut held = self.held.lock().map_err(|_| poisoned("claims"))?;
+        if !held.insert(key.to_string()) {
+            return Ok(None);
+        }
+        Ok(Some(Claim {
+            claims: self,
+            key: key.to_string(),
+        }))
+    }
+
     /// How many documents are claimed now.
     pub fn len(&self) -> usize {
         self.held.lock().map_or(0, |h| h.len())
@@ -60,6 +72,13 @@ impl Claims {
     /// Whether no document is claimed.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl Claim<'_> {
+    /// The claimed key.
+    pub fn key(&self) -> &str {
+        &self.key
     }
 }
 
@@ -150,19 +169,27 @@ impl GroupCommit {
         self.state.lock().is_ok_and(|s| s.writing)
     }
 
-    /// Writes `commit` durably, in a transaction shared with whatever else is waiting; returns
-    /// its last log sequence number once the transaction is committed.
-    pub fn write(&self, storage: &dyn Storage, commit: DocCommit) -> Result<u64, AppError> {
+    /// Writes `commits` durably, in order, in a transaction shared with whatever else is
+    /// waiting; returns the last log sequence number of each once the transaction is committed.
+    pub fn write_all(
+        &self,
+        storage: &dyn Storage,
+        commits: Vec<DocCommit>,
+    ) -> Result<Vec<u64>, AppError> {
         let mut state = self.lock()?;
-        let index = state.pending.len();
-        state.pending.push(commit);
+        let first = state.pending.len();
+        let n = commits.len();
+        state.pending.extend(commits);
         let batch = state.batch.clone();
         loop {
             if let Some(outcome) = batch.outcome.get() {
                 return match outcome {
-                    Ok(seqs) => seqs.get(index).copied().ok_or_else(|| {
-                        AppError::Internal("the storage write lost a commit".into())
-                    }),
+                    Ok(seqs) => seqs
+                        .get(first..first + n)
+                        .map(<[u64]>::to_vec)
+                        .ok_or_else(|| {
+                            AppError::Internal("the storage write lost a commit".into())
+                        }),
                     Err(e) => Err(AppError::Internal(e.clone())),
                 };
             }
@@ -264,23 +291,23 @@ mod tests {
         let blocker = rusqlite::Connection::open(&path).expect("second connection");
         blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
         let seqs = std::thread::scope(|s| {
-            let first = s.spawn(|| group.write(&storage, commit_of("c-0", 0)));
+            let first = s.spawn(|| group.write_all(&storage, vec![commit_of("c-0", 0)]));
             while !group.is_writing() {
                 std::thread::sleep(Duration::from_millis(5));
             }
             let rest: Vec<_> = (1..16)
                 .map(|n| {
                     let (group, storage) = (&group, &storage);
-                    s.spawn(move || group.write(storage, commit_of(&format!("c-{n}"), n)))
+                    s.spawn(move || group.write_all(storage, vec![commit_of(&format!("c-{n}"), n)]))
                 })
                 .collect();
             while group.waiting() < 15 {
                 std::thread::sleep(Duration::from_millis(5));
             }
             blocker.execute_batch("COMMIT").expect("unlock");
-            let mut seqs = vec![first.join().expect("join").expect("write")];
+            let mut seqs = first.join().expect("join").expect("write");
             for r in rest {
-                seqs.push(r.join().expect("join").expect("write"));
+                seqs.extend(r.join().expect("join").expect("write"));
             }
             seqs
         });

@@ -8,6 +8,7 @@
 //! fields and any scope events. Concurrent pushes share storage transactions
 //! ([`crate::group_commit`]). A refused document leaves nothing behind.
 
+use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
@@ -178,8 +179,9 @@ impl Core {
         }
         let mut accepted = Vec::new();
         let mut rejected = Vec::new();
+        let mut writes = RoundWrites::new(self);
         for doc in &req.push {
-            match self.push(who, session, doc) {
+            match self.push(who, session, doc, &mut writes) {
                 Ok(heads) => accepted.push(Accepted {
                     id: doc.id.clone(),
                     heads,
@@ -196,6 +198,8 @@ impl Core {
                 Err(PushError::Failed(e)) => return Err(e),
             }
         }
+        // Nothing is acknowledged before it is durable.
+        writes.flush()?;
         let page = self.storage.pull(who, session, req.cursor, self.limits)?;
         Ok(SyncResponse {
             protocol: PROTOCOL_VERSION,
@@ -216,11 +220,14 @@ impl Core {
         })
     }
 
-    fn push(
-        &self,
+    /// Checks one pushed document and, if it is accepted, adds its commit to the round's
+    /// writes. Returns the heads it will have once they are written.
+    fn push<'a>(
+        &'a self,
         who: &Principal,
         session: Option<&str>,
         doc: &PushDocument,
+        writes: &mut RoundWrites<'a>,
     ) -> Result<Vec<String>, PushError> {
         let id = parse_id(&doc.id).map_err(|e| refusal("schema", e.to_string()))?;
         if id != doc.id {
@@ -231,7 +238,7 @@ impl Core {
         let data: Vec<u8> = doc.changes.iter().flat_map(|c| c.iter().copied()).collect();
         check_whole(&data).map_err(|e| refusal("corrupt", e.to_string()))?;
 
-        let _doc = self.claims.claim(&id).map_err(PushError::Failed)?;
+        let doc_claim = writes.claim(&id).map_err(PushError::Failed)?;
         let before = self.load(&id).map_err(PushError::Failed)?;
         let mut after = before.clone().unwrap_or_default();
         let before_heads = after.get_heads();
@@ -276,7 +283,10 @@ impl Core {
             )
             .into());
         }
-        let _scope = self.claim_scope(&after_view)?;
+        let scope_claim = match scope_key(&after_view) {
+            Some(key) => Some(writes.claim(&key).map_err(PushError::Failed)?),
+            None => None,
+        };
         let mut new_changes = after.get_changes(&before_heads);
         let decoded: Vec<_> = new_changes.iter().map(|c| c.decode()).collect();
         let customer = self.customer_of(&after_view)?;
@@ -290,7 +300,7 @@ impl Core {
             },
         )?;
         let logged = new_changes.iter_mut().map(LoggedChange::of).collect();
-        let heads = self.commit(
+        let prepared = self.prepare(
             &who.username,
             session,
             &id,
@@ -300,21 +310,9 @@ impl Core {
             logged,
             customer,
         )?;
+        let heads = prepared.heads.clone();
+        writes.add(prepared, [Some(doc_claim), scope_claim]);
         Ok(heads)
-    }
-
-    /// Claims the customer scope a document's rights depend on: a customer's own, a visit's
-    /// customer's. It is the last claim a push takes, so claims never wait in a cycle.
-    fn claim_scope(&self, doc: &Document) -> Result<Option<Claim<'_>>, PushError> {
-        let customer = match doc {
-            Document::Customer(c) => &c.id,
-            Document::Visit(v) => &v.customer,
-            _ => return Ok(None),
-        };
-        self.claims
-            .claim(&format!("scope:{customer}"))
-            .map(Some)
-            .map_err(PushError::Failed)
     }
 
     fn customer_of(&self, doc: &Document) -> Result<Option<DocScope>, PushError> {
@@ -324,10 +322,10 @@ impl Core {
         }
     }
 
-    /// Logs an accepted change set with its scope fields and scope events, caches the document
-    /// and tells live listeners. Returns the document's heads.
+    /// The commit of an accepted change set: its scope fields, scope events and, now and then,
+    /// a fresh snapshot.
     #[allow(clippy::too_many_arguments)]
-    fn commit(
+    fn prepare(
         &self,
         writer: &str,
         session: Option<&str>,
@@ -337,7 +335,7 @@ impl Core {
         mut after: AutoCommit,
         changes: Vec<LoggedChange>,
         customer: Option<DocScope>,
-    ) -> Result<Vec<String>, PushError> {
+    ) -> Result<Prepared, PushError> {
         let scope = scope_of(after_view);
         let scope_events = match before {
             Some(b) => self.scope_events(&scope_of(b), &scope)?,
@@ -351,9 +349,8 @@ impl Core {
         let snapshot = (before.is_none() || stored_changes + changes.len() >= SNAPSHOT_EVERY)
             .then(|| after.save());
         let heads = hex_heads(&after.get_heads());
-        let n = changes.len() as u64;
         let commit = DocCommit {
-            scope: scope.clone(),
+            scope,
             heads: heads.join(","),
             changes,
             writer: writer.to_string(),
@@ -361,20 +358,13 @@ impl Core {
             snapshot,
             scope_events,
         };
-        let seq = self
-            .writes
-            .write(&*self.storage, commit)
-            .map_err(PushError::Failed)?;
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.put(id.to_string(), after);
-        }
-        self.metrics.changes_applied.inc_by(n);
-        let _ = self.notices.send(Notice {
-            seq,
-            scope,
+        Ok(Prepared {
+            id: id.to_string(),
+            heads,
+            commit,
+            doc: after,
             customer,
-        });
-        Ok(heads)
+        })
     }
 
     /// Who gains or loses a customer (and its visits) when its scope fields change.
@@ -434,10 +424,12 @@ impl Core {
                 "only the manager of both {from} and {to}, or an admin, hands customers over"
             )));
         }
+        // Every customer is claimed and prepared, then all are written in one transaction.
+        let mut writes = RoundWrites::new(self);
         let mut moved = 0;
         for id in self.storage.customers_owned_by(from)? {
-            let _doc = self.claims.claim(&id)?;
-            let _scope = self.claims.claim(&format!("scope:{id}"))?;
+            let doc_claim = writes.claim(&id)?;
+            let scope_claim = writes.claim(&format!("scope:{id}"))?;
             let Some(before) = self.load(&id)? else {
                 continue;
             };
@@ -459,7 +451,7 @@ impl Core {
                 .iter_mut()
                 .map(LoggedChange::of)
                 .collect();
-            match self.commit(
+            match self.prepare(
                 &who.username,
                 None,
                 &id,
@@ -469,12 +461,112 @@ impl Core {
                 logged,
                 None,
             ) {
-                Ok(_) => moved += 1,
+                Ok(prepared) => {
+                    writes.add(prepared, [Some(doc_claim), Some(scope_claim)]);
+                    moved += 1;
+                }
                 Err(PushError::Failed(e)) => return Err(e),
                 Err(PushError::Refused(r)) => return Err(AppError::Internal(r.reason)),
             }
         }
+        writes.flush()?;
         tracing::info!(by = %who.username, %from, %to, moved, "handover");
         Ok(moved)
+    }
+}
+
+/// The claim key of the customer scope a document's rights depend on: a customer's own, a
+/// visit's customer's. It is the last claim a push takes, so claims never wait in a cycle.
+fn scope_key(doc: &Document) -> Option<String> {
+    match doc {
+        Document::Customer(c) => Some(format!("scope:{}", c.id)),
+        Document::Visit(v) => Some(format!("scope:{}", v.customer)),
+        _ => None,
+    }
+}
+
+/// An accepted document waiting to be written.
+struct Prepared {
+    id: String,
+    heads: Vec<String>,
+    commit: DocCommit,
+    doc: AutoCommit,
+    customer: Option<DocScope>,
+}
+
+/// The accepted documents of one round (or one handover), written together in one shared
+/// transaction, each still under the claims it was checked under.
+struct RoundWrites<'a> {
+    core: &'a Core,
+    prepared: Vec<Prepared>,
+    claims: Vec<Claim<'a>>,
+    held: HashSet<String>,
+}
+
+impl<'a> RoundWrites<'a> {
+    fn new(core: &'a Core) -> RoundWrites<'a> {
+        RoundWrites {
+            core,
+            prepared: Vec::new(),
+            claims: Vec::new(),
+            held: HashSet::new(),
+        }
+    }
+
+    /// Claims `key`. If an earlier document of this round holds it (the same document twice,
+    /// or a visit of a customer pushed before it), what the round prepared is written first,
+    /// so the document is checked against stored state. If another push holds it, the round
+    /// writes what it prepared before waiting: a round never waits while holding the claims of
+    /// documents it is done with, so two rounds never wait for each other.
+    fn claim(&mut self, key: &str) -> Result<Claim<'a>, AppError> {
+        if self.held.contains(key) {
+            self.flush()?;
+        }
+        if let Some(claim) = self.core.claims.try_claim(key)? {
+            return Ok(claim);
+        }
+        self.flush()?;
+        self.core.claims.claim(key)
+    }
+
+    fn add<const N: usize>(&mut self, prepared: Prepared, claims: [Option<Claim<'a>>; N]) {
+        for claim in claims.into_iter().flatten() {
+            self.held.insert(claim.key().to_string());
+            self.claims.push(claim);
+        }
+        self.prepared.push(prepared);
+    }
+
+    /// Writes what the round prepared, durably; then caches the documents, tells live
+    /// listeners and ends the claims.
+    fn flush(&mut self) -> Result<(), AppError> {
+        if self.prepared.is_empty() {
+            return Ok(());
+        }
+        let prepared = std::mem::take(&mut self.prepared);
+        let mut commits = Vec::with_capacity(prepared.len());
+        let mut rest = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            let (scope, changes) = (p.commit.scope.clone(), p.commit.changes.len());
+            rest.push((p.id, p.doc, p.customer, scope, changes));
+            commits.push(p.commit);
+        }
+        let written = self.core.writes.write_all(&*self.core.storage, commits);
+        let outcome = written.map(|seqs| {
+            for (seq, (id, doc, customer, scope, changes)) in seqs.into_iter().zip(rest) {
+                if let Ok(mut cache) = self.core.cache.lock() {
+                    cache.put(id, doc);
+                }
+                self.core.metrics.changes_applied.inc_by(changes as u64);
+                let _ = self.core.notices.send(Notice {
+                    seq,
+                    scope,
+                    customer,
+                });
+            }
+        });
+        self.claims.clear();
+        self.held.clear();
+        outcome
     }
 }

@@ -636,3 +636,125 @@ fn a_device_is_not_sent_back_what_it_pushed_but_its_other_devices_are() {
         .unwrap();
     assert_eq!(laptop.heads(&c).unwrap(), heads);
 }
+
+#[test]
+fn a_rounds_documents_are_written_in_one_transaction_even_a_customer_with_its_visits() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let customers: Vec<String> = (0..5)
+        .map(|n| {
+            li.create_customer(customer(&format!("客户{n}"), "east", "li"))
+                .unwrap()
+        })
+        .collect();
+    let metrics = &w.core.metrics;
+    let before = (
+        metrics.write_transactions.get(),
+        metrics.documents_written.get(),
+    );
+    let r = w
+        .core
+        .sync(
+            &w.who("li"),
+            request(0, customers.iter().map(|c| push_of(&li, c)).collect()),
+        )
+        .unwrap();
+    assert_eq!(r.accepted.len(), 5, "{:?}", r.rejected);
+    assert_eq!(metrics.write_transactions.get() - before.0, 1);
+    assert_eq!(metrics.documents_written.get() - before.1, 5);
+
+    // A new customer, its visit (whose rights depend on the customer's scope) and the same
+    // customer pushed again after an edit, all in one round: the visit is checked against the
+    // stored customer, and everything is accepted and stored.
+    let c = li
+        .create_customer(customer("新客户", "east", "li"))
+        .unwrap();
+    let first_push = push_of(&li, &c);
+    let v = li.create_visit(visit(&c, "li")).unwrap();
+    li.update_customer(&c, &[CustomerEdit::AppendNotes("回访".into())])
+        .unwrap();
+    let r = w
+        .core
+        .sync(
+            &w.who("li"),
+            request(0, vec![first_push, push_of(&li, &v), push_of(&li, &c)]),
+        )
+        .unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert_eq!(r.accepted.len(), 3);
+    let mut heads: Vec<String> = li
+        .heads(&c)
+        .unwrap()
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    heads.sort();
+    assert_eq!(r.accepted[2].heads, heads);
+    assert!(
+        w.visible("zhang")
+            .is_superset(&[c.clone(), v.clone()].into())
+    );
+    assert!(w.core.cached_documents() > 0);
+}
+
+#[test]
+fn rounds_pushing_the_same_documents_in_opposite_orders_never_wait_for_each_other() {
+    use fieldsync_core::model::visit::VisitEdit;
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (phone, laptop) = (device(&dir, "phone"), device(&dir, "laptop"));
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let c = phone
+            .create_customer(customer(&format!("客户{n}"), "east", "li"))
+            .unwrap();
+        let v = phone.create_visit(visit(&c, "li")).unwrap();
+        ids.push(v);
+        for id in [&c, ids.last().unwrap()] {
+            w.accepted("li", &phone, id);
+            laptop
+                .merge_changes(id, &phone.changes_since(id, &[]).unwrap().concat())
+                .unwrap();
+        }
+    }
+    let li = w.who("li");
+    let rounds = 20;
+    let w = Arc::new(w);
+    let ids = Arc::new(ids);
+    let (done, finished) = std::sync::mpsc::channel();
+    for (store, order) in [(phone, [0, 1]), (laptop, [1, 0])] {
+        let (w, li, ids, done) = (w.clone(), li.clone(), ids.clone(), done.clone());
+        std::thread::spawn(move || {
+            for round in 0..rounds {
+                let push = order
+                    .iter()
+                    .map(|&k| {
+                        store
+                            .update_visit(&ids[k], &[VisitEdit::AppendSummary(format!(" {round}"))])
+                            .unwrap();
+                        push_of(&store, &ids[k])
+                    })
+                    .collect();
+                let r = w.core.sync(&li, request(0, push)).unwrap();
+                assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+            }
+            done.send(()).unwrap();
+        });
+    }
+    for _ in 0..2 {
+        finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a device's rounds did not finish: two rounds wait for each other's claims");
+    }
+    // Both devices' every edit is on the server.
+    let zhang = w.core.sync(&w.who("zhang"), request(0, vec![])).unwrap();
+    let server = device(&dir, "server-copy");
+    for d in &zhang.documents {
+        server.merge_changes(&d.id, &d.data).unwrap();
+    }
+    for id in ids.iter() {
+        let summary = server.visit(id).unwrap().summary.as_str().to_string();
+        assert_eq!(summary.matches(' ').count(), 2 * rounds, "{summary}");
+    }
+}
