@@ -135,16 +135,30 @@ impl Store {
 
     /// Records the heads the server has acknowledged for document `id`.
     pub fn set_acked_heads(&self, id: &str, heads: &[ChangeHash]) -> Result<()> {
-        let id = parse_id(id)?;
+        match self.set_acked_heads_of([(id, heads)])? {
+            0 => Err(Error::NotFound(parse_id(id)?)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records acknowledged heads of many documents in one transaction (one sync answer's);
+    /// returns how many of them are stored (a document deleted meanwhile is skipped).
+    pub fn set_acked_heads_of<'a>(
+        &self,
+        acked: impl IntoIterator<Item = (&'a str, &'a [ChangeHash])>,
+    ) -> Result<usize> {
+        let acked = acked
+            .into_iter()
+            .map(|(id, heads)| Ok((parse_id(id)?, documents::encode_heads(heads))))
+            .collect::<Result<Vec<_>>>()?;
         self.write(|tx| {
-            let n = tx
-                .prepare_cached("UPDATE documents SET acked_heads = ?2 WHERE id = ?1")?
-                .execute(rusqlite::params![id, documents::encode_heads(heads)])?;
-            if n == 0 {
-                Err(Error::NotFound(id.clone()))
-            } else {
-                Ok(())
+            let mut stmt =
+                tx.prepare_cached("UPDATE documents SET acked_heads = ?2 WHERE id = ?1")?;
+            let mut stored = 0;
+            for (id, heads) in &acked {
+                stored += stmt.execute(rusqlite::params![id, heads])?;
             }
+            Ok(stored)
         })
     }
 

@@ -191,18 +191,13 @@ pub fn apply_response(
         cursor: pending.cursor,
         ..RoundOutcome::default()
     };
-    for accepted in &response.accepted {
-        // Only what this request pushed; the server's heads may include changes not pulled yet.
-        let Some(heads) = pending.pushed_heads(&accepted.id) else {
-            continue;
-        };
-        match store.set_acked_heads(&accepted.id, heads) {
-            Ok(()) => outcome.accepted += 1,
-            // Deleted meanwhile (revoked by an earlier answer): nothing to acknowledge.
-            Err(Error::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    // Only what this request pushed; the server's heads may include changes not pulled yet.
+    // A document deleted meanwhile (revoked by an earlier answer) has nothing to acknowledge.
+    let acked = response.accepted.iter().filter_map(|accepted| {
+        let heads = pending.pushed_heads(&accepted.id)?;
+        Some((accepted.id.as_str(), heads))
+    });
+    outcome.accepted += store.set_acked_heads_of(acked)?;
     for rejected in response.rejected {
         if pending.pushed_heads(&rejected.id).is_none() {
             continue;
