@@ -6,7 +6,7 @@
 //! taken as theft and revokes the whole device session.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -160,20 +160,37 @@ pub fn hash_refresh(token: &str) -> String {
 /// An attempt counts as failed from the moment it starts until [`LoginLimiter::succeeded`]
 /// clears the record, so concurrent guesses cannot slip past the limit while their passwords
 /// are still being checked.
+///
+/// It also bounds how many passwords are checked at once: each Argon2 check takes 19 MiB and
+/// a core for a moment, so a burst of logins (a whole sales force on Monday morning, or a
+/// flood of guesses) queues for one of [`LoginLimiter::checks`] instead of growing the server's
+/// memory by 19 MiB a login.
 pub struct LoginLimiter {
     failures: Mutex<HashMap<String, Vec<Instant>>>,
     max: usize,
     window: Duration,
+    checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl LoginLimiter {
     /// A limiter allowing `max` failures per `window`.
     pub fn new(max: usize, window: Duration) -> LoginLimiter {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         LoginLimiter {
             failures: Mutex::new(HashMap::new()),
             max,
             window,
+            checks: Arc::new(tokio::sync::Semaphore::new(cores)),
         }
+    }
+
+    /// Waits for a turn to check a password: one at a time per core.
+    pub async fn check_turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+        self.checks
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::Internal("the password check queue is closed".into()))
     }
 
     /// Starts an attempt: refused if the user has failed too often lately, otherwise counted

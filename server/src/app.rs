@@ -212,6 +212,7 @@ async fn login(
         ));
     }
     state.limiter.attempt(&req.username)?;
+    let turn = state.limiter.check_turn().await?;
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let user = st.core.storage.user(&req.username)?;
@@ -219,6 +220,7 @@ async fn login(
             &req.password,
             user.as_ref().map(|u| u.password_hash.as_str()),
         );
+        drop(turn);
         let ok = matches && user.as_ref().is_some_and(|u| !u.disabled);
         let Some(user) = user.filter(|_| ok) else {
             return Err(AppError::Unauthenticated(

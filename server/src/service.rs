@@ -311,7 +311,9 @@ impl Core {
             customer,
         )?;
         let heads = prepared.heads.clone();
-        writes.add(prepared, [Some(doc_claim), scope_claim]);
+        writes
+            .add(prepared, [Some(doc_claim), scope_claim])
+            .map_err(PushError::Failed)?;
         Ok(heads)
     }
 
@@ -462,7 +464,7 @@ impl Core {
                 None,
             ) {
                 Ok(prepared) => {
-                    writes.add(prepared, [Some(doc_claim), Some(scope_claim)]);
+                    writes.add(prepared, [Some(doc_claim), Some(scope_claim)])?;
                     moved += 1;
                 }
                 Err(PushError::Failed(e)) => return Err(e),
@@ -484,6 +486,9 @@ fn scope_key(doc: &Document) -> Option<String> {
         _ => None,
     }
 }
+
+/// At most this many accepted documents of one round wait in memory to be written together.
+const MAX_PREPARED: usize = 200;
 
 /// An accepted document waiting to be written.
 struct Prepared {
@@ -529,12 +534,23 @@ impl<'a> RoundWrites<'a> {
         self.core.claims.claim(key)
     }
 
-    fn add<const N: usize>(&mut self, prepared: Prepared, claims: [Option<Claim<'a>>; N]) {
+    /// Adds an accepted document with the claims it was checked under. A round that has
+    /// prepared [`MAX_PREPARED`] documents writes them before going on, so a large push (an
+    /// admin's import) holds a bounded number of documents in memory.
+    fn add<const N: usize>(
+        &mut self,
+        prepared: Prepared,
+        claims: [Option<Claim<'a>>; N],
+    ) -> Result<(), AppError> {
         for claim in claims.into_iter().flatten() {
             self.held.insert(claim.key().to_string());
             self.claims.push(claim);
         }
         self.prepared.push(prepared);
+        if self.prepared.len() >= MAX_PREPARED {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// Writes what the round prepared, durably; then caches the documents, tells live

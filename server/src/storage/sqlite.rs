@@ -653,3 +653,134 @@ fn whole_document(conn: &Connection, id: &str) -> StorageResult<Vec<u8>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(username: &str, role: Role, territories: &[&str], team: &[&str]) -> Principal {
+        Principal {
+            username: username.into(),
+            role,
+            territories: territories.iter().map(|t| t.to_string()).collect(),
+            manager: None,
+            team: team.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn pulled(storage: &SqliteStorage, p: &Principal, cursor: u64) -> Vec<String> {
+        let limits = PullLimits {
+            max_documents: 100,
+            max_bytes: 1 << 20,
+        };
+        let mut ids: Vec<String> = storage
+            .pull(p, None, cursor, limits)
+            .expect("pull")
+            .documents
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn a_schema_2_database_gets_scope_columns_from_its_documents_and_their_customers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("fieldsync.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            for (version, migration) in MIGRATIONS[..2].iter().enumerate() {
+                conn.execute_batch(migration).expect("migrate");
+                conn.pragma_update(None, "user_version", version as i64 + 1)
+                    .expect("version");
+            }
+            let docs = [
+                ("c-li", "customer", Some("east"), Some("li"), None, None),
+                ("v-li", "visit", None, None, Some("c-li"), None),
+                ("p-li", "trip_plan", None, Some("li"), None, Some("zhang")),
+                (
+                    "c-chen",
+                    "customer",
+                    Some("north"),
+                    Some("chen"),
+                    None,
+                    None,
+                ),
+                ("v-chen", "visit", None, None, Some("c-chen"), None),
+            ];
+            for (seq, (id, kind, territory, owner, customer, approver)) in docs.iter().enumerate() {
+                let seq = seq as i64 + 1;
+                conn.execute(
+                    "INSERT INTO log(doc_id, event, hash, bytes, received_at) VALUES (?1, 'change', ?1, x'00', 0)",
+                    [id],
+                )
+                .expect("log");
+                conn.execute(
+                    "INSERT INTO docs(id, kind, territory, owner, customer, approver, first_seq, last_seq, heads)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?1)",
+                    params![id, kind, territory, owner, customer, approver, seq],
+                )
+                .expect("doc");
+            }
+        }
+        let storage = SqliteStorage::open_file(&path).expect("migrate to the current schema");
+
+        let li = principal("li", Role::Rep, &["east"], &["li"]);
+        assert_eq!(pulled(&storage, &li, 0), ["c-li", "p-li", "v-li"]);
+        let zhang = principal("zhang", Role::Manager, &["east"], &["zhang"]);
+        assert_eq!(
+            pulled(&storage, &zhang, 0),
+            ["c-li", "p-li", "v-li"],
+            "territory east, and the plan zhang approves"
+        );
+        let zhao = principal("zhao", Role::Manager, &["south"], &["zhao", "chen"]);
+        assert_eq!(pulled(&storage, &zhao, 0), ["c-chen", "v-chen"], "team");
+        assert_eq!(pulled(&storage, &zhao, 4), ["v-chen"], "after a cursor");
+    }
+
+    #[test]
+    fn a_customer_changing_hands_takes_its_visits_scope_with_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = SqliteStorage::open(dir.path()).expect("open");
+        let scope = |id: &str, kind: &str, owner: Option<&str>, customer: Option<&str>| DocScope {
+            id: id.into(),
+            kind: kind.into(),
+            territory: owner.map(|_| "east".to_string()),
+            owner: owner.map(str::to_string),
+            customer: customer.map(str::to_string),
+            ..DocScope::default()
+        };
+        let commit = |scope: DocScope, n: u8| DocCommit {
+            heads: format!("{n}"),
+            changes: vec![super::super::LoggedChange {
+                hash: format!("{n:064x}"),
+                bytes: vec![n],
+                device_time: 0,
+            }],
+            scope,
+            writer: "admin".into(),
+            session: None,
+            snapshot: None,
+            scope_events: Vec::new(),
+        };
+        storage
+            .commit_batch(&[
+                commit(scope("c", "customer", Some("li"), None), 1),
+                commit(scope("v", "visit", None, Some("c")), 2),
+            ])
+            .expect("write");
+        let (li, wang) = (
+            principal("li", Role::Rep, &["east"], &["li"]),
+            principal("wang", Role::Rep, &["east"], &["wang"]),
+        );
+        assert_eq!(pulled(&storage, &li, 0), ["c", "v"]);
+        assert!(pulled(&storage, &wang, 0).is_empty());
+
+        storage
+            .commit_batch(&[commit(scope("c", "customer", Some("wang"), None), 3)])
+            .expect("write");
+        assert!(pulled(&storage, &li, 0).is_empty());
+        assert_eq!(pulled(&storage, &wang, 0), ["c", "v"]);
+    }
+}
