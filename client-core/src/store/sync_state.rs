@@ -134,10 +134,12 @@ impl Store {
     /// Merges a page of pulled documents as [`Store::merge_pulled`] does each, in one
     /// transaction: one commit (one disk sync) for the page instead of one per document.
     ///
-    /// Each document is merged under a savepoint, so one that is refused (corrupt, of the
-    /// wrong kind, breaking the schema) is left as it was and its error is returned in its
-    /// slot, in the order given, while the others are merged. A failure of the database itself
-    /// aborts the whole page: nothing of it is written.
+    /// A document that is refused (corrupt, of the wrong kind, breaking the schema) is refused
+    /// before anything of it is written, so it is left as it was and its error is returned in
+    /// its slot, in the order given, while the others are merged. No savepoint per document:
+    /// each would make the full-text indexes flush a tiny segment. A failure of the database
+    /// itself, or any failure once a document's writes began, aborts the whole page: nothing
+    /// of it is written.
     pub fn merge_pulled_page<'a>(
         &self,
         docs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
@@ -153,18 +155,19 @@ impl Store {
                         continue;
                     }
                 };
-                tx.execute_batch("SAVEPOINT pulled")?;
+                let written_before = tx.total_changes();
                 match self.merge_pulled_in(tx, &id, bytes) {
                     Ok((outcome, doc)) => {
-                        tx.execute_batch("RELEASE pulled")?;
-                        merged.push((id, doc));
+                        // A new document is not cached: a first sync of thousands would only
+                        // churn the cache, and its bytes are stored as they came.
+                        if !outcome.created {
+                            merged.push((id, doc));
+                        }
                         results.push(Ok(outcome));
                     }
                     Err(e @ Error::Storage(_)) => return Err(e),
-                    Err(e) => {
-                        tx.execute_batch("ROLLBACK TO pulled; RELEASE pulled")?;
-                        results.push(Err(e));
-                    }
+                    Err(e) if tx.total_changes() != written_before => return Err(e),
+                    Err(e) => results.push(Err(e)),
                 }
             }
             Ok(results)
