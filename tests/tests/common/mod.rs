@@ -121,3 +121,59 @@ pub fn visit(customer: &str, author: &str, summary: &str) -> NewVisit {
         ..Default::default()
     }
 }
+
+/// POSTs `body` to `url` and returns the status and the JSON answer (`Null` if it is not
+/// JSON). Status 0 stands for a connection the server closed before answering, which it may
+/// do to a body over its limit.
+pub fn post(
+    url: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, serde_json::Value) {
+    let (status, bytes) = post_bytes(url, token, content_type, body);
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// [`post`], with the answer's raw bytes.
+pub fn post_bytes(
+    url: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.post(url).header("content-type", content_type);
+    if let Some(t) = token {
+        req = req.header("authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = match req.send(body) {
+        Ok(resp) => resp,
+        Err(e) if body.len() > fieldsync_tests::server::MAX_BODY => {
+            return (0, e.to_string().into_bytes());
+        }
+        Err(e) => panic!("POST {url} failed: {e}"),
+    };
+    let status = resp.status().as_u16();
+    let bytes = resp.body_mut().read_to_vec().unwrap_or_default();
+    (status, bytes)
+}
+
+/// Logs `user` in over HTTP and returns the whole JSON answer (access and refresh token).
+pub fn login(base: &str, user: &str) -> serde_json::Value {
+    let body = serde_json::json!({"username": user, "password": format!("pw-{user}-secret"), "device_name": "probe"});
+    let (status, answer) = post(
+        &format!("{base}/v1/auth/login"),
+        None,
+        "application/json",
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    answer
+}

@@ -1,0 +1,463 @@
+//! Hostile requests against the real server process, as tables: malformed bodies, hostile
+//! documents and forged or stale credentials. Each gets the right status and error code with a
+//! message that says what to do, the server stays up, and the stored data (every row of its
+//! documents and its log, read from the database file) is byte-identical afterwards.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT};
+use base64::Engine;
+use common::{Device, Org, customer, login, org, post, post_bytes};
+use fieldsync_core::Store;
+use fieldsync_core::model::customer::CustomerEdit;
+use fieldsync_core::protocol::{PushDocument, SyncRequest, SyncResponse, decode, encode};
+use serde_bytes::ByteBuf;
+
+/// Every row of the server's documents and log, as stored.
+fn stored(o: &Org) -> Vec<String> {
+    let db = rusqlite::Connection::open_with_flags(
+        o.data.path().join("fieldsync.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut rows = Vec::new();
+    for table in ["docs ORDER BY id", "log ORDER BY seq"] {
+        let mut stmt = db.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let n = stmt.column_count();
+        let mut q = stmt.query([]).unwrap();
+        while let Some(r) = q.next().unwrap() {
+            let values: Vec<String> = (0..n)
+                .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                .collect();
+            rows.push(values.join("|"));
+        }
+    }
+    rows
+}
+
+/// A CBOR text string (shorter than 24 bytes).
+fn text(s: &str) -> Vec<u8> {
+    assert!(s.len() < 24);
+    let mut out = vec![0x60 + s.len() as u8];
+    out.extend_from_slice(s.as_bytes());
+    out
+}
+
+/// A sync request map whose `push` field is `push` (raw CBOR), protocol 1, cursor 0.
+fn request_with_push(push: &[u8]) -> Vec<u8> {
+    let mut out = vec![0xa3];
+    out.extend(text("protocol"));
+    out.push(0x01);
+    out.extend(text("cursor"));
+    out.push(0x00);
+    out.extend(text("push"));
+    out.extend_from_slice(push);
+    out
+}
+
+fn request(push: Vec<PushDocument>) -> Vec<u8> {
+    encode(&SyncRequest {
+        protocol: 1,
+        cursor: 0,
+        push,
+    })
+}
+
+fn push_of(id: &str, changes: Vec<Vec<u8>>) -> PushDocument {
+    PushDocument {
+        id: id.to_string(),
+        changes: changes.into_iter().map(ByteBuf::from).collect(),
+    }
+}
+
+fn assert_clear(what: &str, answer: &serde_json::Value, code: &str) {
+    assert_eq!(answer["error"], code, "{what}: {answer}");
+    let message = answer["message"].as_str().unwrap_or_default();
+    assert!(
+        message.len() > 15,
+        "{what}: the message says too little: {answer}"
+    );
+}
+
+#[test]
+fn malformed_bodies_get_400_413_or_415_and_change_nothing() {
+    let o = org();
+    let base = o.server.url();
+    let li = Device::new(&base, "li", "phone");
+    li.store
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    li.sync();
+    let before = stored(&o);
+    let token = login(&base, "li")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sync = format!("{base}/v1/sync");
+    let good = request(vec![]);
+
+    let mut wrong_types = vec![0xa3];
+    wrong_types.extend(text("protocol"));
+    wrong_types.extend(text("1"));
+    wrong_types.extend(text("cursor"));
+    wrong_types.push(0x00);
+    wrong_types.extend(text("push"));
+    wrong_types.push(0x80);
+    let mut deep = vec![0x81; 100_000];
+    deep.push(0x80);
+    let future = encode(&SyncRequest {
+        protocol: 99,
+        cursor: 0,
+        push: vec![],
+    });
+    let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        (
+            "not CBOR",
+            "application/cbor",
+            b"{not cbor".to_vec(),
+            400,
+            "bad_request",
+        ),
+        (
+            "truncated CBOR",
+            "application/cbor",
+            good[..good.len() - 1].to_vec(),
+            400,
+            "bad_request",
+        ),
+        (
+            "empty body",
+            "application/cbor",
+            Vec::new(),
+            400,
+            "bad_request",
+        ),
+        (
+            "a field of the wrong type",
+            "application/cbor",
+            wrong_types,
+            400,
+            "bad_request",
+        ),
+        (
+            "an array that claims 4 billion documents",
+            "application/cbor",
+            request_with_push(&[0x9a, 0xff, 0xff, 0xff, 0xff]),
+            400,
+            "bad_request",
+        ),
+        (
+            "100,000 nested arrays",
+            "application/cbor",
+            request_with_push(&deep),
+            400,
+            "bad_request",
+        ),
+        (
+            "a document that is not a map",
+            "application/cbor",
+            request_with_push(&[0x81, 0x01]),
+            400,
+            "bad_request",
+        ),
+        (
+            "an unknown protocol version",
+            "application/cbor",
+            future,
+            400,
+            "unsupported_protocol",
+        ),
+        (
+            "JSON instead of CBOR",
+            "application/json",
+            b"{}".to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "a 17 MiB body",
+            "application/cbor",
+            vec![0u8; 17 << 20],
+            413,
+            "too_large",
+        ),
+    ];
+    let n = cases.len();
+    for (what, content_type, body, status, code) in cases {
+        let (s, answer) = post(&sync, Some(&token), content_type, &body);
+        if s == 0 && status == 413 {
+            // Refused before the upload ended (the JSON 413 itself is checked in-process).
+            continue;
+        }
+        assert_eq!(s, status, "{what}: {answer}");
+        assert_clear(what, &answer, code);
+    }
+    // Logins with bodies that are not the login form.
+    let login_url = format!("{base}/v1/auth/login");
+    for (what, body) in [
+        ("a login that is not JSON", "username=li".to_string()),
+        (
+            "a login with a number for a name",
+            r#"{"username": 1, "password": "x", "device_name": "d"}"#.to_string(),
+        ),
+        (
+            "a login with an unknown field",
+            r#"{"username": "li", "password": "x", "device_name": "d", "role": "admin"}"#
+                .to_string(),
+        ),
+    ] {
+        let (s, answer) = post(&login_url, None, "application/json", body.as_bytes());
+        assert_eq!(s, 400, "{what}: {answer}");
+        assert_clear(what, &answer, "bad_request");
+    }
+    // Still serving, and nothing changed.
+    let (s, _) = post_bytes(&sync, Some(&token), "application/cbor", &good);
+    assert_eq!(
+        s, 200,
+        "the server stopped answering after {n} malformed bodies"
+    );
+    assert_eq!(
+        stored(&o),
+        before,
+        "a refused request changed the stored data"
+    );
+}
+
+#[test]
+fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored() {
+    let o = org();
+    let base = o.server.url();
+    let li = Device::new(&base, "li", "phone");
+    li.store
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    li.sync();
+    let before = stored(&o);
+    let token = login(&base, "li")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = Store::open(dir.path().join("scratch.db")).unwrap();
+    // A document of a kind the schema does not have, under a well-formed id.
+    let id = scratch
+        .create_customer(customer("外星客户", "east", "li"))
+        .unwrap();
+    let mut spaceship = AutoCommit::new();
+    spaceship.put(ROOT, "kind", "spaceship").unwrap();
+    spaceship.put(ROOT, "id", id.as_str()).unwrap();
+    let unknown_kind = push_of(&id, vec![spaceship.save()]);
+    // A later change of a document without the change it builds on.
+    let gap = scratch
+        .create_customer(customer("缺失依赖", "east", "li"))
+        .unwrap();
+    scratch
+        .update_customer(&gap, &[CustomerEdit::AppendNotes("第二次".into())])
+        .unwrap();
+    let mut changes = scratch.changes_since(&gap, &[]).unwrap();
+    let missing_deps = push_of(&gap, vec![changes.pop().unwrap()]);
+    // A customer whose name was blanked behind the client library's back.
+    let blank = scratch
+        .create_customer(customer("将被清空", "east", "li"))
+        .unwrap();
+    let mut doc = AutoCommit::load(&scratch.document_bytes(&blank).unwrap()).unwrap();
+    let heads = doc.get_heads();
+    doc.put(ROOT, "name", "").unwrap();
+    doc.commit();
+    let mut broken: Vec<Vec<u8>> = scratch.changes_since(&blank, &[]).unwrap();
+    broken.extend(
+        doc.get_changes(&heads)
+            .into_iter()
+            .map(|mut c| c.bytes().into_owned()),
+    );
+    let schema = push_of(&blank, broken);
+    // Bytes that are not Automerge at all, and an id that is not an id.
+    let garbage = push_of(&id, vec![b"not automerge".to_vec()]);
+    let bad_id = push_of(
+        "../../etc/passwd",
+        scratch.changes_since(&blank, &[]).unwrap(),
+    );
+
+    let sync = format!("{base}/v1/sync");
+    for (what, push, rule) in [
+        ("a document of an unknown kind", unknown_kind, "schema"),
+        (
+            "a change whose dependency is missing",
+            missing_deps,
+            "missing_dependencies",
+        ),
+        ("a customer with a blank name", schema, "schema"),
+        ("bytes that are not Automerge", garbage, "corrupt"),
+        ("an id that is not a document id", bad_id, "schema"),
+    ] {
+        let (s, bytes) = post_bytes(
+            &sync,
+            Some(&token),
+            "application/cbor",
+            &request(vec![push]),
+        );
+        assert_eq!(s, 200, "{what}: {}", String::from_utf8_lossy(&bytes));
+        let answer: SyncResponse = decode(&bytes).unwrap();
+        assert!(answer.accepted.is_empty(), "{what} was accepted");
+        assert_eq!(answer.rejected.len(), 1, "{what}");
+        assert_eq!(
+            answer.rejected[0].rule, rule,
+            "{what}: {}",
+            answer.rejected[0].reason
+        );
+        assert!(
+            answer.rejected[0].reason.len() > 15,
+            "{what}: {}",
+            answer.rejected[0].reason
+        );
+    }
+    assert_eq!(
+        stored(&o),
+        before,
+        "a rejected document changed the stored data"
+    );
+}
+
+#[test]
+fn forged_expired_foreign_stale_and_replayed_credentials_are_refused() {
+    let o = org();
+    let base = o.server.url();
+    let li = Device::new(&base, "li", "phone");
+    li.store
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    li.sync();
+    let before = stored(&o);
+    let sync = format!("{base}/v1/sync");
+    let good = request(vec![]);
+    let token = login(&base, "li")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Tokens signed with the server's own key, with claims it must not accept.
+    let key = hex::decode(
+        std::fs::read_to_string(o.data.path().join("jwt.key"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    let claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    let signed = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut c = claims.clone();
+        edit(&mut c);
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &c,
+            &jsonwebtoken::EncodingKey::from_secret(&key),
+        )
+        .unwrap()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let expired = signed(&|c| {
+        c["iat"] = (now - 3_600).into();
+        c["exp"] = (now - 60).into();
+    });
+    let foreign = signed(&|c| c["aud"] = "another-service".into());
+    let other_issuer = signed(&|c| c["iss"] = "someone-else".into());
+    let unknown_session = signed(&|c| c["sid"] = "0".repeat(32).into());
+    // Forgeries without the key.
+    let mut escalated = claims.clone();
+    escalated["sub"] = "admin".into();
+    escalated["role"] = "admin".into();
+    let edited = b64.encode(escalated.to_string());
+    let none = format!(
+        "{}.{}.",
+        b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        edited
+    );
+    let tampered = format!("{}.{}.{}", parts[0], edited, parts[2]);
+    let hs512 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&key),
+    )
+    .unwrap();
+
+    // A user disabled while their device holds a valid token.
+    let wang = login(&base, "wang")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = std::process::Command::new(fieldsync_tests::server::server_binary().unwrap())
+        .arg("--data-dir")
+        .arg(o.data.path())
+        .args(["user", "disable", "--username", "wang"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    for (what, presented, code) in [
+        ("no token", None, "unauthenticated"),
+        (
+            "garbage",
+            Some("abc.def.ghi".to_string()),
+            "unauthenticated",
+        ),
+        ("alg none", Some(none), "unauthenticated"),
+        (
+            "a payload edited to admin",
+            Some(tampered),
+            "unauthenticated",
+        ),
+        ("HS512 instead of HS256", Some(hs512), "unauthenticated"),
+        ("expired an hour ago", Some(expired), "token_expired"),
+        ("for another audience", Some(foreign), "unauthenticated"),
+        ("from another issuer", Some(other_issuer), "unauthenticated"),
+        (
+            "for a session that does not exist",
+            Some(unknown_session),
+            "unauthenticated",
+        ),
+        ("of a user disabled since", Some(wang), "unauthenticated"),
+    ] {
+        let (s, answer) = post(&sync, presented.as_deref(), "application/cbor", &good);
+        assert_eq!(s, 401, "{what}: {answer}");
+        assert_clear(what, &answer, code);
+    }
+
+    // A refresh token used twice: the second use is refused and ends the whole session, so the
+    // token that the first use returned is dead too.
+    let pair = login(&base, "li");
+    let refresh = format!("{base}/v1/auth/refresh");
+    let first = pair["refresh_token"].as_str().unwrap();
+    let body = |t: &str| serde_json::json!({ "refresh_token": t }).to_string();
+    let (s, rotated) = post(&refresh, None, "application/json", body(first).as_bytes());
+    assert_eq!(s, 200, "{rotated}");
+    let (s, answer) = post(&refresh, None, "application/json", body(first).as_bytes());
+    assert_eq!(s, 401, "a replayed refresh token: {answer}");
+    assert_clear("a replayed refresh token", &answer, "unauthenticated");
+    let next = rotated["refresh_token"].as_str().unwrap();
+    let (s, answer) = post(&refresh, None, "application/json", body(next).as_bytes());
+    assert_eq!(s, 401, "the session survived a replay: {answer}");
+    let access = rotated["access_token"].as_str().unwrap();
+    let (s, _) = post(&sync, Some(access), "application/cbor", &good);
+    assert_eq!(s, 401, "the replayed session's access token still syncs");
+    let (s, answer) = post(
+        &refresh,
+        None,
+        "application/json",
+        body("made-up").as_bytes(),
+    );
+    assert_eq!(s, 401, "an unknown refresh token: {answer}");
+
+    assert_eq!(
+        stored(&o),
+        before,
+        "a refused request changed the stored data"
+    );
+}
