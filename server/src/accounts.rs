@@ -163,8 +163,8 @@ pub fn hash_refresh(token: &str) -> String {
 ///
 /// It also bounds how many passwords are checked at once: each Argon2 check takes 19 MiB and
 /// a core for a moment, so a burst of logins (a whole sales force on Monday morning, or a
-/// flood of guesses) queues for one of [`LoginLimiter::checks`] instead of growing the server's
-/// memory by 19 MiB a login.
+/// flood of guesses) waits for a turn ([`LoginLimiter::check_turn`]) instead of growing the
+/// server's memory by 19 MiB a login.
 pub struct LoginLimiter {
     failures: Mutex<HashMap<String, Vec<Instant>>>,
     max: usize,
