@@ -8,7 +8,6 @@
 //! fields and any scope events. Concurrent pushes share storage transactions
 //! ([`crate::group_commit`]). A refused document leaves nothing behind.
 
-use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
@@ -112,9 +111,8 @@ impl Core {
             actor,
             notices: broadcast::channel(1024).0,
             metrics,
-            // Each page after the first re-reads the scope's log from the cursor, so a new
-            // device's sync costs pages × scope: 2,000 documents (or 4 MiB) a page keeps a
-            // 29,000-document territory to 15 pages.
+            // Every page is a round trip, and a new device merges each in one transaction:
+            // 2,000 documents (or 4 MiB) a page keep a 29,000-document territory to 15 pages.
             limits: PullLimits {
                 max_documents: 2_000,
                 max_bytes: 4 << 20,
@@ -431,7 +429,7 @@ impl Core {
         let mut moved = 0;
         for id in self.storage.customers_owned_by(from)? {
             let doc_claim = writes.claim(&id)?;
-            let scope_claim = writes.claim(&format!("scope:{id}"))?;
+            let scope_claim = writes.claim(&customer_scope_key(&id))?;
             let Some(before) = self.load(&id)? else {
                 continue;
             };
@@ -481,10 +479,15 @@ impl Core {
 /// visit's customer's. It is the last claim a push takes, so claims never wait in a cycle.
 fn scope_key(doc: &Document) -> Option<String> {
     match doc {
-        Document::Customer(c) => Some(format!("scope:{}", c.id)),
-        Document::Visit(v) => Some(format!("scope:{}", v.customer)),
+        Document::Customer(c) => Some(customer_scope_key(&c.id)),
+        Document::Visit(v) => Some(customer_scope_key(&v.customer)),
         _ => None,
     }
+}
+
+/// The claim key of customer `id`'s scope (its own and its visits').
+fn customer_scope_key(id: &str) -> String {
+    format!("scope:{id}")
 }
 
 /// At most this many accepted documents of one round wait in memory to be written together.
@@ -505,7 +508,6 @@ struct RoundWrites<'a> {
     core: &'a Core,
     prepared: Vec<Prepared>,
     claims: Vec<Claim<'a>>,
-    held: HashSet<String>,
 }
 
 impl<'a> RoundWrites<'a> {
@@ -514,7 +516,6 @@ impl<'a> RoundWrites<'a> {
             core,
             prepared: Vec::new(),
             claims: Vec::new(),
-            held: HashSet::new(),
         }
     }
 
@@ -524,7 +525,7 @@ impl<'a> RoundWrites<'a> {
     /// writes what it prepared before waiting: a round never waits while holding the claims of
     /// documents it is done with, so two rounds never wait for each other.
     fn claim(&mut self, key: &str) -> Result<Claim<'a>, AppError> {
-        if self.held.contains(key) {
+        if self.claims.iter().any(|c| c.key() == key) {
             self.flush()?;
         }
         if let Some(claim) = self.core.claims.try_claim(key)? {
@@ -542,10 +543,7 @@ impl<'a> RoundWrites<'a> {
         prepared: Prepared,
         claims: [Option<Claim<'a>>; N],
     ) -> Result<(), AppError> {
-        for claim in claims.into_iter().flatten() {
-            self.held.insert(claim.key().to_string());
-            self.claims.push(claim);
-        }
+        self.claims.extend(claims.into_iter().flatten());
         self.prepared.push(prepared);
         if self.prepared.len() >= MAX_PREPARED {
             self.flush()?;
@@ -582,7 +580,6 @@ impl<'a> RoundWrites<'a> {
             }
         });
         self.claims.clear();
-        self.held.clear();
         outcome
     }
 }

@@ -72,17 +72,16 @@ fn push_of(id: &str, changes: Vec<Vec<u8>>) -> PushDocument {
     }
 }
 
-fn assert_clear(what: &str, answer: &serde_json::Value, code: &str) {
-    assert_eq!(answer["error"], code, "{what}: {answer}");
-    let message = answer["message"].as_str().unwrap_or_default();
-    assert!(
-        message.len() > 15,
-        "{what}: the message says too little: {answer}"
-    );
+/// A server whose stored data holds one synced customer of li's, that data as stored, and an
+/// access token of li's.
+struct Scene {
+    o: Org,
+    base: String,
+    before: Vec<String>,
+    token: String,
 }
 
-#[test]
-fn malformed_bodies_get_400_413_or_415_and_change_nothing() {
+fn scene() -> Scene {
     let o = org();
     let base = o.server.url();
     let li = Device::new(&base, "li", "phone");
@@ -95,6 +94,31 @@ fn malformed_bodies_get_400_413_or_415_and_change_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    Scene {
+        o,
+        base,
+        before,
+        token,
+    }
+}
+
+fn assert_clear(what: &str, answer: &serde_json::Value, code: &str) {
+    assert_eq!(answer["error"], code, "{what}: {answer}");
+    let message = answer["message"].as_str().unwrap_or_default();
+    assert!(
+        message.len() > 15,
+        "{what}: the message says too little: {answer}"
+    );
+}
+
+#[test]
+fn malformed_bodies_get_400_413_or_415_and_change_nothing() {
+    let Scene {
+        o,
+        base,
+        before,
+        token,
+    } = scene();
     let sync = format!("{base}/v1/sync");
     let good = request(vec![]);
 
@@ -227,18 +251,12 @@ fn malformed_bodies_get_400_413_or_415_and_change_nothing() {
 
 #[test]
 fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored() {
-    let o = org();
-    let base = o.server.url();
-    let li = Device::new(&base, "li", "phone");
-    li.store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
-    li.sync();
-    let before = stored(&o);
-    let token = login(&base, "li")["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let Scene {
+        o,
+        base,
+        before,
+        token,
+    } = scene();
 
     let dir = tempfile::tempdir().unwrap();
     let scratch = Store::open(dir.path().join("scratch.db")).unwrap();
@@ -323,20 +341,14 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
 
 #[test]
 fn forged_expired_foreign_stale_and_replayed_credentials_are_refused() {
-    let o = org();
-    let base = o.server.url();
-    let li = Device::new(&base, "li", "phone");
-    li.store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
-    li.sync();
-    let before = stored(&o);
+    let Scene {
+        o,
+        base,
+        before,
+        token,
+    } = scene();
     let sync = format!("{base}/v1/sync");
     let good = request(vec![]);
-    let token = login(&base, "li")["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
 
     // Tokens signed with the server's own key, with claims it must not accept.
     let key = hex::decode(

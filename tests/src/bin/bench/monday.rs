@@ -162,7 +162,7 @@ pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
     let url = org.server.url();
     let queue = Mutex::new(devices);
     let tallies = Mutex::new(Vec::new());
-    let written_before = documents_per_transaction(&url)?;
+    let written_before = write_counters(&url)?;
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..scale.concurrency {
@@ -180,7 +180,7 @@ pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
         }
     });
     let wall = started.elapsed();
-    let written_after = documents_per_transaction(&url)?;
+    let written_after = write_counters(&url)?;
     let mut all = Tally::default();
     for t in tallies.into_inner().map_err(|_| "a worker panicked")? {
         all.latencies.extend(t.latencies);
@@ -242,8 +242,8 @@ pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
     Ok(())
 }
 
-/// The server's count of write transactions and of the documents they wrote, from /metrics.
-fn documents_per_transaction(url: &str) -> Result<(f64, f64)> {
+/// The server's counts of write transactions and of the documents they wrote, from /metrics.
+fn write_counters(url: &str) -> Result<(f64, f64)> {
     let text = ureq::get(&format!("{url}/metrics"))
         .call()?
         .body_mut()
