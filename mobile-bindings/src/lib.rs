@@ -38,7 +38,9 @@ uniffi::setup_scaffolding!();
 #[uniffi::export(callback_interface)]
 pub trait SyncProgress: Send + Sync {
     /// `rounds` done so far, documents `pulled` so far, and whether the server has `more`.
-    /// Runs on the syncing thread; do not call the client from here (except `cancel_sync`).
+    /// Runs on a thread of the library's own, without the store held: it may call the client,
+    /// and such a call waits until the sync ends (later reports wait behind it). Every report
+    /// has arrived when the awaited sync answers.
     fn on_progress(&self, rounds: u32, pulled: i64, more: bool);
 }
 
@@ -101,9 +103,27 @@ impl FieldsyncClient {
         sync::status(store)?.user.ok_or_else(not_logged_in)
     }
 
-    /// The blocking body of [`FieldsyncClient::sync`].
+    /// The blocking body of [`FieldsyncClient::sync`]. The app's progress callback runs on a
+    /// thread of its own, never with the store held, so it may call this client (a status
+    /// screen, a count of unsent work); such a call waits until the sync has let go of the
+    /// store, at its end, and later reports wait behind it.
     fn sync_now(&self, progress: Option<Box<dyn SyncProgress>>) -> Res<SyncReport> {
-        self.with_store(|store| {
+        let (tell, told) = std::sync::mpsc::channel::<(u32, i64, bool)>();
+        let teller = progress
+            .map(|progress| {
+                std::thread::Builder::new()
+                    .name("fieldsync-progress".into())
+                    .spawn(move || {
+                        for (rounds, pulled, more) in told {
+                            progress.on_progress(rounds, pulled, more);
+                        }
+                    })
+            })
+            .transpose()
+            .map_err(|e| FieldsyncError::Storage {
+                reason: format!("cannot start the progress thread: {e}"),
+            })?;
+        let result = self.with_store(|store| {
             if sync::status(store)?.user.is_none() {
                 return Err(not_logged_in());
             }
@@ -112,12 +132,20 @@ impl FieldsyncClient {
                 cancelled: &self.cancelled,
             };
             let report = sync::run(store, &mut transport, |p| {
-                if let Some(progress) = &progress {
-                    progress.on_progress(p.rounds, records::count(p.pulled), p.more);
-                }
+                // Nobody listens when the app gave no callback; nothing is lost then.
+                let _ = tell.send((p.rounds, records::count(p.pulled), p.more));
             })?;
             Ok(report.into())
-        })
+        });
+        // The store is free again: the callback's own calls can go on, and every progress
+        // report reaches the app before the sync answers.
+        drop(tell);
+        if let Some(teller) = teller {
+            // A callback that panicked has already told the app nothing more; the sync's own
+            // answer stands.
+            let _ = teller.join();
+        }
+        result
     }
 }
 

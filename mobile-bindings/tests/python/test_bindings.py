@@ -154,6 +154,24 @@ class BindingsTest(unittest.TestCase):
         self.assertFalse(more)
         self.assertGreaterEqual(report.pushed, 1)
 
+    def test_a_progress_callback_may_call_the_client(self):
+        phone = self.logged_in("phone")
+        phone.create_customer(NewCustomerRecord(name="南通远洋渔具", territory="east"))
+
+        class AsksStatus(SyncProgress):
+            def __init__(self, client):
+                self.client = client
+                self.unsent = []
+
+            def on_progress(self, rounds, pulled, more):
+                # Would deadlock if the callback ran with the store held.
+                self.unsent.append(self.client.status().unsent)
+
+        progress = AsksStatus(phone)
+        report = sync(phone, progress)
+        self.assertEqual(len(progress.unsent), report.round_trips)
+        self.assertEqual(progress.unsent[-1], 0)
+
     def test_two_awaited_syncs_run_one_after_the_other_and_both_finish(self):
         phone = self.logged_in("phone")
         phone.create_customer(NewCustomerRecord(name="常州新材料科技", territory="east"))
