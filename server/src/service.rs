@@ -27,7 +27,8 @@ use crate::error::AppError;
 use crate::group_commit::{Claim, Claims, GroupCommit};
 use crate::metrics::Metrics;
 use crate::storage::{
-    DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError,
+    Compaction, DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage,
+    StorageError,
 };
 
 /// Take a fresh snapshot once this many changes were logged after the last one.
@@ -396,6 +397,16 @@ impl Core {
             }
         }
         Ok(events)
+    }
+
+    /// Compacts the log: the changes the server received more than `age` ago leave it, once
+    /// their documents' snapshots hold them. A device whose cursor is older than that gets
+    /// the documents that changed since whole on its next sync, so nothing is lost to it.
+    pub fn compact_older_than(&self, age: std::time::Duration) -> Result<Compaction, AppError> {
+        let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+        let before = chrono::Utc::now().timestamp_millis().saturating_sub(age_ms);
+        let horizon = self.storage.seq_received_before(before)?;
+        Ok(self.storage.compact_log(horizon)?)
     }
 
     /// Hands every customer of rep `from` to rep `to`, as one operation of `who`.

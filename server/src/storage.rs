@@ -191,6 +191,17 @@ pub struct PullPage {
     pub more: bool,
 }
 
+/// What a compaction of the log did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Compaction {
+    /// The log's floor now: a pull whose cursor is below it gets changed documents whole.
+    pub floor: u64,
+    /// Documents whose snapshot was taken anew to hold their compacted changes.
+    pub documents_resnapshotted: usize,
+    /// Change rows removed from the log.
+    pub changes_removed: u64,
+}
+
 /// A device session (one login of one device).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -253,8 +264,13 @@ pub trait Storage: Send + Sync + 'static {
     /// Writes accepted change sets with their scope fields and events, in order, in one
     /// transaction; returns the last seq of each.
     fn commit_batch(&self, commits: &[DocCommit]) -> StorageResult<Vec<u64>>;
-    /// The highest sequence number logged.
+    /// The highest sequence number logged (its row may have been compacted away since).
     fn head_seq(&self) -> StorageResult<u64>;
+    /// The highest sequence number logged before `unix_ms` by the server's clock.
+    fn seq_received_before(&self, unix_ms: i64) -> StorageResult<u64>;
+    /// Removes the change rows up to `horizon` that documents' snapshots already hold; a
+    /// pull from a cursor below the horizon then gets whole documents.
+    fn compact_log(&self, horizon: u64) -> StorageResult<Compaction>;
     /// One page of what `principal` has not seen after `cursor`.
     /// Documents whose only news after the cursor came from `session` itself are left out:
     /// that device has them.

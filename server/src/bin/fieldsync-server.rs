@@ -56,6 +56,18 @@ enum Command {
         /// Documents kept in memory at most.
         #[arg(long, env = "FIELDSYNC_CACHE_DOCUMENTS", default_value_t = 2000)]
         cache_documents: usize,
+        /// Compact the log every 6 hours, dropping the changes received more than this many
+        /// days ago once snapshots hold them (0: never compact while serving).
+        #[arg(long, env = "FIELDSYNC_COMPACT_AFTER_DAYS", default_value_t = 30)]
+        compact_after_days: u64,
+    },
+    /// Compact the log now: changes received more than `--older-than-days` ago leave it once
+    /// their documents' snapshots hold them. Devices that were offline longer get whole
+    /// documents on their next sync. Safe while the server runs.
+    Compact {
+        /// Keep the changes of the last this many days in the log (0: compact everything).
+        #[arg(long, default_value_t = 30)]
+        older_than_days: u64,
     },
     /// Manage users.
     User {
@@ -120,19 +132,41 @@ fn run(cli: Cli) -> Result<(), String> {
             access_ttl_secs,
             refresh_ttl_days,
             cache_documents,
+            compact_after_days,
         } => {
             let mut config = Config::new(&cli.data_dir);
             config.jwt_key_file = jwt_key_file;
             config.access_ttl = Duration::from_secs(access_ttl_secs.max(1));
             config.refresh_ttl = Duration::from_secs(refresh_ttl_days.max(1) * 24 * 3600);
             config.cache_documents = cache_documents;
-            serve(config, &listen)
+            serve(config, &listen, compact_after_days)
+        }
+        Command::Compact { older_than_days } => {
+            let storage = open_storage(&cli.data_dir).map_err(|e| e.to_string())?;
+            let horizon = storage
+                .seq_received_before(days_ago_ms(older_than_days))
+                .map_err(|e| e.to_string())?;
+            let done = storage.compact_log(horizon).map_err(|e| e.to_string())?;
+            println!(
+                "compacted the log up to {}: {} changes removed, {} documents re-snapshotted",
+                done.floor, done.changes_removed, done.documents_resnapshotted
+            );
+            Ok(())
         }
         Command::User { command } => users(&cli.data_dir, command),
     }
 }
 
-fn serve(config: Config, listen: &str) -> Result<(), String> {
+/// Unix milliseconds `days` days ago.
+fn days_ago_ms(days: u64) -> i64 {
+    let ms = i64::try_from(days.saturating_mul(24 * 3600 * 1000)).unwrap_or(i64::MAX);
+    chrono::Utc::now().timestamp_millis().saturating_sub(ms)
+}
+
+/// How often a serving server compacts its log.
+const COMPACT_EVERY: Duration = Duration::from_secs(6 * 3600);
+
+fn serve(config: Config, listen: &str, compact_after_days: u64) -> Result<(), String> {
     let state = build_state(&config).map_err(|e| e.to_string())?;
     if state
         .core
@@ -157,6 +191,22 @@ fn serve(config: Config, listen: &str) -> Result<(), String> {
         println!("listening on {addr}");
         let _ = std::io::stdout().flush();
         let shutdown = state.shutdown.clone();
+        if compact_after_days > 0 {
+            let core = state.core.clone();
+            let age = Duration::from_secs(compact_after_days * 24 * 3600);
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(COMPACT_EVERY);
+                loop {
+                    every.tick().await;
+                    let core = core.clone();
+                    match tokio::task::spawn_blocking(move || core.compact_older_than(age)).await {
+                        Ok(Ok(done)) => tracing::info!(?done, "log compacted"),
+                        Ok(Err(e)) => tracing::warn!("log compaction failed: {e}"),
+                        Err(e) => tracing::warn!("log compaction stopped: {e}"),
+                    }
+                }
+            });
+        }
         // Answers go out at once: without TCP_NODELAY a response written in two pieces waits
         // for the client's delayed acknowledgement (about 40 ms on Linux).
         let listener = listener.tap_io(|tcp| {

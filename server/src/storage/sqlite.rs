@@ -8,9 +8,11 @@ use std::time::Duration;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 
+mod compaction;
+
 use super::{
-    DocCommit, DocScope, PullLimits, PullPage, RefreshUse, Role, Session, Storage, StorageError,
-    StorageResult, StoredDoc, User,
+    Compaction, DocCommit, DocScope, PullLimits, PullPage, RefreshUse, Role, Session, Storage,
+    StorageError, StorageResult, StoredDoc, User,
 };
 use crate::access::Principal;
 
@@ -422,11 +424,15 @@ impl Storage for SqliteStorage {
     }
 
     fn head_seq(&self) -> StorageResult<u64> {
-        self.read(|conn| {
-            let seq: i64 =
-                conn.query_row("SELECT coalesce(max(seq), 0) FROM log", [], |r| r.get(0))?;
-            Ok(seq as u64)
-        })
+        self.read(|conn| Ok(compaction::head(conn)? as u64))
+    }
+
+    fn seq_received_before(&self, unix_ms: i64) -> StorageResult<u64> {
+        self.seq_received_before_ms(unix_ms)
+    }
+
+    fn compact_log(&self, horizon: u64) -> StorageResult<Compaction> {
+        self.compact_up_to(horizon)
     }
 
     fn pull(
@@ -438,7 +444,8 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<PullPage> {
         self.read(|conn| {
             let tx = conn.transaction()?;
-            let head: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM log", [], |r| r.get(0))?;
+            let head = compaction::head(&tx)?;
+            let floor = compaction::log_floor(&tx)?;
             let cursor = cursor as i64;
             let (terms, args) = scope_terms(p);
             let n = args.len();
@@ -447,17 +454,20 @@ impl Storage for SqliteStorage {
             // Candidates: (doc, first relevant seq, send whole?) in scope now.
             let mut candidates: Vec<(String, i64, bool)> = Vec::new();
             if cursor == 0 {
-                // Everything in scope, whole, except documents only this device ever wrote.
+                // Everything in scope, whole, except documents only this device ever wrote (as
+                // far as the log still tells: one with compacted changes is sent).
                 let sql = format!(
                     "SELECT d.id, d.first_seq FROM docs d WHERE ({cond})
-                     AND EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.event = 'change'
-                                 AND coalesce(l.session, '') <> ?{s})
+                     AND (d.first_seq <= ?{f}
+                          OR EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.event = 'change'
+                                     AND coalesce(l.session, '') <> ?{s}))
                      ORDER BY d.first_seq",
                     cond = scope_condition(&terms, ""),
-                    s = n + 1
+                    s = n + 1,
+                    f = n + 2
                 );
                 let mut stmt = tx.prepare_cached(&sql)?;
-                let rows = stmt.query_map(params_from_iter(with(&[own_session])), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+                let rows = stmt.query_map(params_from_iter(with(&[own_session, SqlValue::Integer(floor)])), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
                 for row in rows {
                     let (id, seq) = row?;
                     candidates.push((id, seq, true));
@@ -467,26 +477,44 @@ impl Storage for SqliteStorage {
                 // document whose news all came from the asking device is left out. A document
                 // that is news as a whole (its first change came after the cursor) goes whole,
                 // as its snapshot and later changes, not as its full history of changes.
-                let sql = format!(
-                    "SELECT d.id, d.first_seq,
-                        (SELECT min(l.seq) FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change')
-                     FROM docs d WHERE ({cond})
-                     AND EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change'
-                                 AND coalesce(l.session, '') <> ?{s})",
-                    cond = scope_condition(&terms, &format!(" AND d.last_seq > ?{}", n + 1)),
-                    c = n + 1,
-                    s = n + 2
-                );
                 let mut changed: HashMap<String, (i64, bool)> = HashMap::new();
-                {
+                if cursor < floor {
+                    // Changes after the cursor may have been compacted away: every document in
+                    // scope that changed after it goes whole, keyed by its last change (so a
+                    // page's cursor stays below every document not yet sent).
+                    let sql = format!(
+                        "SELECT d.id, d.last_seq FROM docs d WHERE ({cond})",
+                        cond = scope_condition(&terms, &format!(" AND d.last_seq > ?{}", n + 1)),
+                    );
                     let mut stmt = tx.prepare_cached(&sql)?;
-                    let query_args = with(&[SqlValue::Integer(cursor), own_session]);
-                    let rows = stmt.query_map(params_from_iter(query_args), |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                    let rows = stmt.query_map(params_from_iter(with(&[SqlValue::Integer(cursor)])), |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
                     })?;
                     for row in rows {
-                        let (id, first_seq, seq) = row?;
-                        changed.insert(id, (seq, first_seq > cursor));
+                        let (id, last_seq) = row?;
+                        changed.insert(id, (last_seq, true));
+                    }
+                } else {
+                    let sql = format!(
+                        "SELECT d.id, d.first_seq,
+                            (SELECT min(l.seq) FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change')
+                         FROM docs d WHERE ({cond})
+                         AND EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change'
+                                     AND coalesce(l.session, '') <> ?{s})",
+                        cond = scope_condition(&terms, &format!(" AND d.last_seq > ?{}", n + 1)),
+                        c = n + 1,
+                        s = n + 2
+                    );
+                    {
+                        let mut stmt = tx.prepare_cached(&sql)?;
+                        let query_args = with(&[SqlValue::Integer(cursor), own_session]);
+                        let rows = stmt.query_map(params_from_iter(query_args), |r| {
+                            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                        })?;
+                        for row in rows {
+                            let (id, first_seq, seq) = row?;
+                            changed.insert(id, (seq, first_seq > cursor));
+                        }
                     }
                 }
                 // Scope events for this user after the cursor: the last one per document counts.
