@@ -96,8 +96,9 @@ pub enum Error {
         /// The newest version this build knows.
         supported: i64,
     },
-    /// The local database failed (disk full, permissions, corruption).
-    #[error("local database error: {0}")]
+    /// The local database failed (disk full, permissions, corruption). Nothing of the failed
+    /// operation was written: each one is a transaction.
+    #[error("local database error: {0}{hint}", hint = storage_hint(.0))]
     Storage(#[from] rusqlite::Error),
     /// Automerge refused an operation.
     #[error("document error: {0}")]
@@ -110,6 +111,22 @@ impl From<autosurgeon::ReconcileError> for Error {
             autosurgeon::ReconcileError::Automerge(a) => Error::Document(a),
             other => Error::Corrupt(other.to_string()),
         }
+    }
+}
+
+/// What to do about a database failure the user can fix.
+fn storage_hint(e: &rusqlite::Error) -> &'static str {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => {
+            "; the device's storage is full: free some space and try again (nothing was saved)"
+        }
+        Some(rusqlite::ErrorCode::ReadOnly) => {
+            "; the app's data directory is read-only: make it writable and try again (nothing was saved)"
+        }
+        Some(rusqlite::ErrorCode::CannotOpen) => {
+            "; the data directory cannot be opened: check that it exists and is writable"
+        }
+        _ => "",
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::storage::StorageError;
 
 /// Everything a request can fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AppError {
     /// The request is malformed.
@@ -42,14 +42,29 @@ pub enum AppError {
     /// Too many attempts; retry after this many seconds.
     #[error("too many failed logins for this user: wait {0} seconds and try again")]
     RateLimited(u64),
+    /// The server cannot save anything for now (why: its disk is full, its data directory is
+    /// read-only); nothing of the request was saved, and a retry later will work.
+    #[error(
+        "the server cannot save data right now ({0}); nothing of this request was saved: try again later"
+    )]
+    Unavailable(&'static str),
     /// The server failed; the detail is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
+/// When a client should retry after the storage was unavailable.
+const UNAVAILABLE_RETRY_SECS: u64 = 30;
+
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
-        AppError::Internal(e.to_string())
+        match e.unavailable() {
+            Some(why) => {
+                tracing::error!(detail = %e, "storage unavailable");
+                AppError::Unavailable(why)
+            }
+            None => AppError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -72,6 +87,7 @@ impl AppError {
             AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -89,7 +105,12 @@ impl IntoResponse for AppError {
         };
         let mut response =
             (status, Json(json!({ "error": code, "message": message }))).into_response();
-        if let AppError::RateLimited(secs) = self
+        let retry_after = match self {
+            AppError::RateLimited(secs) => Some(secs),
+            AppError::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert("retry-after", v);

@@ -100,7 +100,7 @@ impl Drop for Claim<'_> {
 #[derive(Default)]
 struct Batch {
     /// The last log sequence number of each commit, or why the transaction failed.
-    outcome: OnceLock<Result<Vec<u64>, String>>,
+    outcome: OnceLock<Result<Vec<u64>, AppError>>,
 }
 
 struct State {
@@ -129,10 +129,9 @@ struct Writing<'a> {
 
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
-        let _ = self
-            .batch
-            .outcome
-            .set(Err("the storage write was interrupted".into()));
+        let _ = self.batch.outcome.set(Err(AppError::Internal(
+            "the storage write was interrupted".into(),
+        )));
         let mut state = self
             .group
             .state
@@ -190,7 +189,7 @@ impl GroupCommit {
                         .ok_or_else(|| {
                             AppError::Internal("the storage write lost a commit".into())
                         }),
-                    Err(e) => Err(AppError::Internal(e.clone())),
+                    Err(e) => Err(e.clone()),
                 };
             }
             if !state.writing && Arc::ptr_eq(&state.batch, &batch) {
@@ -202,7 +201,7 @@ impl GroupCommit {
                     group: self,
                     batch: batch.clone(),
                 };
-                let outcome = storage.commit_batch(&commits).map_err(|e| e.to_string());
+                let outcome = storage.commit_batch(&commits).map_err(AppError::from);
                 if outcome.is_ok() {
                     self.transactions.inc();
                     self.commits.inc_by(commits.len() as u64);

@@ -11,12 +11,13 @@ use serde::Serialize;
 
 use crate::access::Principal;
 
-/// A storage failure; the detail goes to the log, the client gets a generic 500.
+/// A storage failure; the detail goes to the log. The client gets a generic 500, or a 503 when
+/// the storage cannot take writes for now ([`StorageError::unavailable`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
     /// The database failed.
-    #[error("database error: {0}")]
+    #[error("database error: {0}{hint}", hint = database_hint(.0))]
     Database(#[from] rusqlite::Error),
     /// A user name is taken.
     #[error("user '{0}' already exists")]
@@ -29,6 +30,35 @@ pub enum StorageError {
     /// Stored data could not be read back.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+}
+
+impl StorageError {
+    /// Why the storage cannot take writes for now, if the failure is of that kind (a full
+    /// disk, a read-only data directory) rather than a fault of the request or the data.
+    pub fn unavailable(&self) -> Option<&'static str> {
+        match self {
+            StorageError::Database(e) => e.sqlite_error_code().and_then(unavailable_because),
+            _ => None,
+        }
+    }
+}
+
+/// What an operator reads after a database error the storage can recover from.
+fn database_hint(e: &rusqlite::Error) -> String {
+    e.sqlite_error_code()
+        .and_then(unavailable_because)
+        .map(|why| format!(" ({why}: writes work again once that is fixed)"))
+        .unwrap_or_default()
+}
+
+fn unavailable_because(code: rusqlite::ErrorCode) -> Option<&'static str> {
+    match code {
+        rusqlite::ErrorCode::DiskFull => Some("its disk is full"),
+        rusqlite::ErrorCode::ReadOnly => Some("its data directory is read-only"),
+        rusqlite::ErrorCode::CannotOpen => Some("it cannot open its database file"),
+        rusqlite::ErrorCode::SystemIoFailure => Some("its disk failed to read or write"),
+        _ => None,
+    }
 }
 
 /// Result of storage calls.

@@ -23,6 +23,13 @@ pub fn org() -> Org {
 /// The same organisation, with extra `serve` options.
 pub fn org_with(serve_args: &[&str]) -> Org {
     let data = tempfile::tempdir().unwrap();
+    add_org_users(data.path());
+    let server = ServerProcess::start_with(data.path(), serve_args).unwrap();
+    Org { server, data }
+}
+
+/// Adds the organisation's users to the server data directory `data_dir`.
+pub fn add_org_users(data_dir: &std::path::Path) {
     for (name, role, territories, manager) in [
         ("admin", "admin", &[][..], None),
         ("zhang", "manager", &["east"][..], None),
@@ -33,7 +40,7 @@ pub fn org_with(serve_args: &[&str]) -> Org {
     ] {
         let password = format!("pw-{name}-secret");
         add_user(
-            data.path(),
+            data_dir,
             &TestUser {
                 username: name,
                 role,
@@ -44,22 +51,27 @@ pub fn org_with(serve_args: &[&str]) -> Org {
         )
         .unwrap();
     }
-    let server = ServerProcess::start_with(data.path(), serve_args).unwrap();
-    Org { server, data }
 }
 
 /// One device: its own store file, logged in as a user.
 pub struct Device {
     pub store: Store,
     pub user: String,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 impl Device {
     /// A new device of `user`, logged in to `url`.
     pub fn new(url: &str, user: &str, device_name: &str) -> Device {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("device.db")).unwrap();
+        let mut device = Device::in_dir(url, user, device_name, dir.path());
+        device._dir = Some(dir);
+        device
+    }
+
+    /// A new device of `user` whose store is `device.db` in `dir`, logged in to `url`.
+    pub fn in_dir(url: &str, user: &str, device_name: &str, dir: &std::path::Path) -> Device {
+        let store = Store::open(dir.join("device.db")).unwrap();
         store.set_author(user).unwrap();
         HttpClient::new(url)
             .unwrap()
@@ -70,7 +82,7 @@ impl Device {
         Device {
             store,
             user: user.to_string(),
-            _dir: dir,
+            _dir: None,
         }
     }
 
