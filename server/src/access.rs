@@ -138,6 +138,10 @@ fn refuse<T>(rule: &'static str, reason: impl Into<String>) -> Result<T, Refusal
 pub struct WriteContext {
     /// For a visit: its customer's scope fields as stored (the customer must exist).
     pub customer: Option<DocScope>,
+    /// For a visit already on the server: the scope fields of the customer it had before the
+    /// push, which may differ from [`WriteContext::customer`] when the push points the visit at
+    /// another customer. The writer must see the visit as it was, not only as it would be.
+    pub customer_before: Option<DocScope>,
 }
 
 /// Root fields only managers and admins set on existing documents, per kind.
@@ -194,7 +198,7 @@ pub fn check_write(
 ) -> Result<(), Refusal> {
     let after_scope = scope_of(after);
     if let Some(b) = before
-        && !who.sees(&scope_of(b), ctx.customer.as_ref())
+        && !who.sees(&scope_of(b), ctx.customer_before.as_ref())
     {
         return refuse(
             "scope",

@@ -288,6 +288,10 @@ impl Core {
         let mut new_changes = after.get_changes(&before_heads);
         let decoded: Vec<_> = new_changes.iter().map(|c| c.decode()).collect();
         let customer = self.customer_of(&after_view)?;
+        let customer_before = match &before_view {
+            Some(b) => self.customer_of(b)?,
+            None => None,
+        };
         check_write(
             who,
             before_view.as_ref(),
@@ -295,6 +299,7 @@ impl Core {
             &decoded,
             &WriteContext {
                 customer: customer.clone(),
+                customer_before,
             },
         )?;
         let logged = new_changes.iter_mut().map(LoggedChange::of).collect();

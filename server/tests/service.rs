@@ -758,3 +758,51 @@ fn rounds_pushing_the_same_documents_in_opposite_orders_never_wait_for_each_othe
         assert_eq!(summary.matches(' ').count(), 2 * rounds, "{summary}");
     }
 }
+
+/// li's visit at her customer, and a customer of chen's (north), all on the server; the raw
+/// changes that point the visit at chen's customer instead.
+fn a_visit_pointed_at_chens_customer(w: &World, dir: &tempfile::TempDir) -> (String, Vec<Vec<u8>>) {
+    let li = device(dir, "li");
+    let c = li
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    let v = li.create_visit(visit(&c, "li")).unwrap();
+    w.accepted("li", &li, &c);
+    w.accepted("li", &li, &v);
+    let chen = device(dir, "chen");
+    let own = chen
+        .create_customer(customer("陈的客户", "north", "chen"))
+        .unwrap();
+    w.accepted("chen", &chen, &own);
+    let mut doc = AutoCommit::load(&li.document_bytes(&v).unwrap())
+        .unwrap()
+        .with_actor(ActorId::random());
+    doc.put(ROOT, "customer", own.as_str()).unwrap();
+    doc.commit();
+    let changes = doc
+        .get_changes(&[])
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect();
+    (v, changes)
+}
+
+#[test]
+fn pointing_a_visit_outside_ones_scope_at_ones_own_customer_is_refused_as_scope() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (v, changes) = a_visit_pointed_at_chens_customer(&w, &dir);
+    // Neither chen's manager nor chen may take li's visit by pointing it at chen's customer.
+    for who in ["zhao", "chen"] {
+        let r = w.push_raw(who, &v, changes.clone());
+        assert_eq!(
+            r.rejected.len(),
+            1,
+            "{who} took li's visit: {:?}",
+            r.accepted
+        );
+        assert_eq!(r.rejected[0].rule, "scope", "{}", r.rejected[0].reason);
+        assert!(!w.visible(who).contains(&v), "{who} receives li's visit");
+    }
+    assert!(w.visible("li").contains(&v), "li lost her visit");
+}
