@@ -806,3 +806,91 @@ fn pointing_a_visit_outside_ones_scope_at_ones_own_customer_is_refused_as_scope(
     }
     assert!(w.visible("li").contains(&v), "li lost her visit");
 }
+
+/// Raw changes (all of them) of `store`'s document `id` with `field` put to `value`.
+fn with_put(store: &Store, id: &str, field: &str, value: &str) -> Vec<Vec<u8>> {
+    let mut doc = AutoCommit::load(&store.document_bytes(id).unwrap())
+        .unwrap()
+        .with_actor(ActorId::random());
+    doc.put(ROOT, field, value).unwrap();
+    doc.commit();
+    doc.get_changes(&[])
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect()
+}
+
+#[test]
+fn a_plan_or_visit_that_changes_hands_leaves_the_old_holder_and_reaches_the_new_one_whole() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let plan = li
+        .create_trip_plan(NewTripPlan {
+            owner: "li".into(),
+            approver: "zhang".into(),
+            title: "出差".into(),
+            start_date: "2026-11-24".into(),
+            end_date: "2026-11-26".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let c = li
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    let v = li.create_visit(visit(&c, "li")).unwrap();
+    for id in [&plan, &c, &v] {
+        w.accepted("li", &li, id);
+    }
+    let wang = device(&dir, "wang");
+    let own = wang
+        .create_customer(customer("王的客户", "east", "wang"))
+        .unwrap();
+    w.accepted("wang", &wang, &own);
+    let cursor = |name: &str| {
+        w.core
+            .sync(&w.who(name), request(0, vec![]))
+            .unwrap()
+            .cursor
+    };
+    let (li_cursor, wang_cursor, zhao_cursor) = (cursor("li"), cursor("wang"), cursor("zhao"));
+
+    // zhang gives li's plan to wang, sends its approval to zhao, and moves li's visit to
+    // wang's customer (raw Automerge: the library has no edit for these fields).
+    let r = w.push_raw("zhang", &v, with_put(&li, &v, "customer", &own));
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    let mut zhangs = AutoCommit::load(&li.document_bytes(&plan).unwrap())
+        .unwrap()
+        .with_actor(ActorId::random());
+    zhangs.put(ROOT, "owner", "wang").unwrap();
+    zhangs.put(ROOT, "approver", "zhao").unwrap();
+    zhangs.commit();
+    let changes = zhangs
+        .get_changes(&[])
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect();
+    let r = w.push_raw("zhang", &plan, changes);
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+
+    let li_next = w
+        .core
+        .sync(&w.who("li"), request(li_cursor, vec![]))
+        .unwrap();
+    let mut expected = vec![plan.clone(), v.clone()];
+    expected.sort();
+    assert_eq!(li_next.revoked, expected, "li keeps what left her scope");
+    for (name, from, ids) in [
+        ("wang", wang_cursor, vec![&plan, &v]),
+        ("zhao", zhao_cursor, vec![&plan]),
+    ] {
+        let next = w.core.sync(&w.who(name), request(from, vec![])).unwrap();
+        for id in ids {
+            assert!(
+                next.documents.iter().any(|d| &d.id == id && d.snapshot),
+                "{name} was not sent {id} whole: {:?}",
+                next.documents
+            );
+        }
+    }
+}
