@@ -293,11 +293,15 @@ fn check_rep(
         }
         _ => {}
     }
-    if let (Some(b), Document::Visit(v)) = (before, after)
-        && let Document::Visit(bv) = b
-        && bv.manager_comments != v.manager_comments
-    {
-        return refuse("field_rights", "only managers comment on visits");
+    // Comments are the managers': a rep neither changes them nor brings them in a new visit.
+    if let Document::Visit(v) = after {
+        let changed = match before {
+            Some(Document::Visit(bv)) => bv.manager_comments != v.manager_comments,
+            _ => !v.manager_comments.is_empty(),
+        };
+        if changed {
+            return refuse("field_rights", "only managers comment on visits");
+        }
     }
     // Operations on protected fields: allowed only at creation, and only with the value the
     // document ends up with (so no hidden concurrent value slips through).

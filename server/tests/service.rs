@@ -11,7 +11,7 @@ use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use fieldsync_core::Store;
 use fieldsync_core::model::customer::{CustomerEdit, NewCustomer};
 use fieldsync_core::model::trip_plan::{NewTripPlan, TripPlanEdit};
-use fieldsync_core::model::visit::NewVisit;
+use fieldsync_core::model::visit::{NewVisit, VisitEdit};
 use fieldsync_core::protocol::{PushDocument, SyncRequest, SyncResponse};
 use fieldsync_server::access::Principal;
 use fieldsync_server::service::Core;
@@ -893,4 +893,30 @@ fn a_plan_or_visit_that_changes_hands_leaves_the_old_holder_and_reaches_the_new_
             );
         }
     }
+}
+
+#[test]
+fn a_rep_cannot_bring_a_managers_comment_in_a_new_visit() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let c = li
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    w.accepted("li", &li, &c);
+    let v = li.create_visit(visit(&c, "li")).unwrap();
+    li.update_visit(
+        &v,
+        &[VisitEdit::AddComment {
+            author: "zhang".into(),
+            text: "很好，批准报价。".into(),
+        }],
+    )
+    .unwrap();
+    let reason = w.rejected("li", &li, &v, "field_rights");
+    assert!(reason.contains("comment"), "{reason}");
+    assert!(
+        !w.visible("zhang").contains(&v),
+        "the forged comment reached zhang"
+    );
 }
