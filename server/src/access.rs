@@ -354,15 +354,29 @@ fn check_manager(
     ops: &[(String, Option<ScalarValue>)],
 ) -> Result<(), Refusal> {
     let kind = after.kind().as_str();
-    // Owners are people of the manager's team.
+    // A customer the manager sees (their territory or their team, checked above) is theirs to
+    // edit; its owner, set at creation or by a reassignment, must be in the team (below). A plan
+    // or claim of someone outside the team is the manager's only as its approver, to decide.
     let scope = scope_of(after);
-    if matches!(kind, "customer" | "trip_plan" | "expense_claim")
-        && !who.team.iter().any(|t| Some(t) == scope.owner.as_ref())
-    {
-        return refuse(
-            "field_rights",
-            format!("{} is not in your team", scope.owner.unwrap_or_default()),
-        );
+    if matches!(kind, "trip_plan" | "expense_claim") && !who.in_team(scope.owner.as_deref()) {
+        let approver = before.map(scope_of).and_then(|s| s.approver);
+        if approver.as_deref() != Some(who.username.as_str()) {
+            return refuse(
+                "field_rights",
+                format!("{} is not in your team", scope.owner.unwrap_or_default()),
+            );
+        }
+        if let Some(b) = before
+            && !only_decided(b, after, ops)
+        {
+            return refuse(
+                "field_rights",
+                format!(
+                    "{} is not in your team: as the approver you only approve or reject this {kind}",
+                    scope.owner.unwrap_or_default()
+                ),
+            );
+        }
     }
     for (field, value) in ops {
         if field == "owner" {
@@ -394,6 +408,42 @@ fn check_manager(
         }
     }
     Ok(())
+}
+
+/// Fields an approver writes when deciding.
+const DECISION_FIELDS: [&str; 4] = ["status", "decided_at", "decided_by", "decision_note"];
+
+/// Whether the changes only decide the plan or claim: approved or rejected, with who, when and
+/// the note, and nothing else (also among the operations, so nothing hides in a conflict).
+fn only_decided(
+    before: &Document,
+    after: &Document,
+    ops: &[(String, Option<ScalarValue>)],
+) -> bool {
+    let decides = |v: &Option<ScalarValue>| matches!(v, Some(ScalarValue::Str(s)) if matches!(s.as_str(), "approved" | "rejected"));
+    let ops_ok = ops.iter().all(|(field, value)| {
+        DECISION_FIELDS.contains(&field.as_str()) && (field != "status" || decides(value))
+    });
+    let rest_same = match (before, after) {
+        (Document::TripPlan(b), Document::TripPlan(a)) => {
+            let mut a = a.clone();
+            a.status = b.status;
+            a.decided_at.clone_from(&b.decided_at);
+            a.decided_by.clone_from(&b.decided_by);
+            a.decision_note.clone_from(&b.decision_note);
+            a == *b
+        }
+        (Document::ExpenseClaim(b), Document::ExpenseClaim(a)) => {
+            let mut a = a.clone();
+            a.status = b.status;
+            a.decided_at.clone_from(&b.decided_at);
+            a.decided_by.clone_from(&b.decided_by);
+            a.decision_note.clone_from(&b.decision_note);
+            a == *b
+        }
+        _ => false,
+    };
+    ops_ok && rest_same
 }
 
 fn show(value: &Option<ScalarValue>) -> String {

@@ -10,6 +10,7 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use fieldsync_core::Store;
 use fieldsync_core::model::customer::{CustomerEdit, NewCustomer};
+use fieldsync_core::model::expense_claim::{ExpenseClaimEdit, NewExpenseClaim};
 use fieldsync_core::model::trip_plan::{NewTripPlan, TripPlanEdit};
 use fieldsync_core::model::visit::{NewVisit, VisitEdit};
 use fieldsync_core::protocol::{PushDocument, SyncRequest, SyncResponse};
@@ -919,4 +920,73 @@ fn a_rep_cannot_bring_a_managers_comment_in_a_new_visit() {
         !w.visible("zhang").contains(&v),
         "the forged comment reached zhang"
     );
+}
+
+#[test]
+fn a_manager_edits_the_customers_of_his_territory_and_an_approver_outside_the_team_only_decides() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let admin = device(&dir, "admin");
+    // A customer in zhang's territory, owned by chen of zhao's team.
+    let c = admin
+        .create_customer(customer("东区的陈客户", "east", "chen"))
+        .unwrap();
+    w.accepted("admin", &admin, &c);
+    let zhang = device(&dir, "zhang");
+    zhang
+        .merge_from(&admin.document_bytes(&c).unwrap())
+        .unwrap();
+    zhang
+        .update_customer(&c, &[CustomerEdit::AppendNotes("已回访。".into())])
+        .unwrap();
+    w.accepted("zhang", &zhang, &c);
+    // ... but he cannot create one for a rep outside his team.
+    let foreign = zhang
+        .create_customer(customer("给陈的客户", "east", "chen"))
+        .unwrap();
+    w.rejected("zhang", &zhang, &foreign, "field_rights");
+
+    // chen's claim, whose approver admin changed from zhao to zhang.
+    let chen = device(&dir, "chen");
+    let claim = chen
+        .create_expense_claim(NewExpenseClaim {
+            owner: "chen".into(),
+            approver: "zhao".into(),
+            title: "差旅".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    chen.update_expense_claim(&claim, &[ExpenseClaimEdit::Submit])
+        .unwrap();
+    w.accepted("chen", &chen, &claim);
+    admin
+        .merge_from(&chen.document_bytes(&claim).unwrap())
+        .unwrap();
+    admin
+        .update_expense_claim(&claim, &[ExpenseClaimEdit::Approver("zhang".into())])
+        .unwrap();
+    w.accepted("admin", &admin, &claim);
+    let base = admin.document_bytes(&claim).unwrap();
+
+    // zhang may not retitle it: chen is not in his team.
+    let retitled = device(&dir, "zhang-title");
+    retitled.merge_from(&base).unwrap();
+    retitled
+        .update_expense_claim(&claim, &[ExpenseClaimEdit::Title("改".into())])
+        .unwrap();
+    let reason = w.rejected("zhang", &retitled, &claim, "field_rights");
+    assert!(reason.contains("only approve or reject"), "{reason}");
+    // He decides it, as its approver.
+    let decided = device(&dir, "zhang-decide");
+    decided.merge_from(&base).unwrap();
+    decided
+        .update_expense_claim(
+            &claim,
+            &[ExpenseClaimEdit::Approve {
+                by: "zhang".into(),
+                note: None,
+            }],
+        )
+        .unwrap();
+    w.accepted("zhang", &decided, &claim);
 }
