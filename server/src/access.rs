@@ -138,6 +138,10 @@ fn refuse<T>(rule: &'static str, reason: impl Into<String>) -> Result<T, Refusal
 pub struct WriteContext {
     /// For a visit: its customer's scope fields as stored (the customer must exist).
     pub customer: Option<DocScope>,
+    /// For a visit already on the server: the scope fields of the customer it had before the
+    /// push, which may differ from [`WriteContext::customer`] when the push points the visit at
+    /// another customer. The writer must see the visit as it was, not only as it would be.
+    pub customer_before: Option<DocScope>,
 }
 
 /// Root fields only managers and admins set on existing documents, per kind.
@@ -194,7 +198,7 @@ pub fn check_write(
 ) -> Result<(), Refusal> {
     let after_scope = scope_of(after);
     if let Some(b) = before
-        && !who.sees(&scope_of(b), ctx.customer.as_ref())
+        && !who.sees(&scope_of(b), ctx.customer_before.as_ref())
     {
         return refuse(
             "scope",
@@ -289,11 +293,15 @@ fn check_rep(
         }
         _ => {}
     }
-    if let (Some(b), Document::Visit(v)) = (before, after)
-        && let Document::Visit(bv) = b
-        && bv.manager_comments != v.manager_comments
-    {
-        return refuse("field_rights", "only managers comment on visits");
+    // Comments are the managers': a rep neither changes them nor brings them in a new visit.
+    if let Document::Visit(v) = after {
+        let changed = match before {
+            Some(Document::Visit(bv)) => bv.manager_comments != v.manager_comments,
+            _ => !v.manager_comments.is_empty(),
+        };
+        if changed {
+            return refuse("field_rights", "only managers comment on visits");
+        }
     }
     // Operations on protected fields: allowed only at creation, and only with the value the
     // document ends up with (so no hidden concurrent value slips through).
@@ -346,15 +354,29 @@ fn check_manager(
     ops: &[(String, Option<ScalarValue>)],
 ) -> Result<(), Refusal> {
     let kind = after.kind().as_str();
-    // Owners are people of the manager's team.
+    // A customer the manager sees (their territory or their team, checked above) is theirs to
+    // edit; its owner, set at creation or by a reassignment, must be in the team (below). A plan
+    // or claim of someone outside the team is the manager's only as its approver, to decide.
     let scope = scope_of(after);
-    if matches!(kind, "customer" | "trip_plan" | "expense_claim")
-        && !who.team.iter().any(|t| Some(t) == scope.owner.as_ref())
-    {
-        return refuse(
-            "field_rights",
-            format!("{} is not in your team", scope.owner.unwrap_or_default()),
-        );
+    if matches!(kind, "trip_plan" | "expense_claim") && !who.in_team(scope.owner.as_deref()) {
+        let approver = before.map(scope_of).and_then(|s| s.approver);
+        if approver.as_deref() != Some(who.username.as_str()) {
+            return refuse(
+                "field_rights",
+                format!("{} is not in your team", scope.owner.unwrap_or_default()),
+            );
+        }
+        if let Some(b) = before
+            && !only_decided(b, after, ops)
+        {
+            return refuse(
+                "field_rights",
+                format!(
+                    "{} is not in your team: as the approver you only approve or reject this {kind}",
+                    scope.owner.unwrap_or_default()
+                ),
+            );
+        }
     }
     for (field, value) in ops {
         if field == "owner" {
@@ -386,6 +408,42 @@ fn check_manager(
         }
     }
     Ok(())
+}
+
+/// Fields an approver writes when deciding.
+const DECISION_FIELDS: [&str; 4] = ["status", "decided_at", "decided_by", "decision_note"];
+
+/// Whether the changes only decide the plan or claim: approved or rejected, with who, when and
+/// the note, and nothing else (also among the operations, so nothing hides in a conflict).
+fn only_decided(
+    before: &Document,
+    after: &Document,
+    ops: &[(String, Option<ScalarValue>)],
+) -> bool {
+    let decides = |v: &Option<ScalarValue>| matches!(v, Some(ScalarValue::Str(s)) if matches!(s.as_str(), "approved" | "rejected"));
+    let ops_ok = ops.iter().all(|(field, value)| {
+        DECISION_FIELDS.contains(&field.as_str()) && (field != "status" || decides(value))
+    });
+    let rest_same = match (before, after) {
+        (Document::TripPlan(b), Document::TripPlan(a)) => {
+            let mut a = a.clone();
+            a.status = b.status;
+            a.decided_at.clone_from(&b.decided_at);
+            a.decided_by.clone_from(&b.decided_by);
+            a.decision_note.clone_from(&b.decision_note);
+            a == *b
+        }
+        (Document::ExpenseClaim(b), Document::ExpenseClaim(a)) => {
+            let mut a = a.clone();
+            a.status = b.status;
+            a.decided_at.clone_from(&b.decided_at);
+            a.decided_by.clone_from(&b.decided_by);
+            a.decision_note.clone_from(&b.decision_note);
+            a == *b
+        }
+        _ => false,
+    };
+    ops_ok && rest_same
 }
 
 fn show(value: &Option<ScalarValue>) -> String {

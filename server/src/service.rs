@@ -289,6 +289,10 @@ impl Core {
         let mut new_changes = after.get_changes(&before_heads);
         let decoded: Vec<_> = new_changes.iter().map(|c| c.decode()).collect();
         let customer = self.customer_of(&after_view)?;
+        let customer_before = match &before_view {
+            Some(b) => self.customer_of(b)?,
+            None => None,
+        };
         check_write(
             who,
             before_view.as_ref(),
@@ -296,6 +300,7 @@ impl Core {
             &decoded,
             &WriteContext {
                 customer: customer.clone(),
+                customer_before: customer_before.clone(),
             },
         )?;
         let logged = new_changes.iter_mut().map(LoggedChange::of).collect();
@@ -303,7 +308,7 @@ impl Core {
             &who.username,
             session,
             &id,
-            before_view.as_ref(),
+            before_view.as_ref().map(|b| (b, customer_before)),
             &after_view,
             after,
             logged,
@@ -324,22 +329,26 @@ impl Core {
     }
 
     /// The commit of an accepted change set: its scope fields, scope events and, now and then,
-    /// a fresh snapshot.
+    /// a fresh snapshot. `before` is the document as stored, with (for a visit) the scope
+    /// fields of the customer it had.
     #[allow(clippy::too_many_arguments)]
     fn prepare(
         &self,
         writer: &str,
         session: Option<&str>,
         id: &str,
-        before: Option<&Document>,
+        before: Option<(&Document, Option<DocScope>)>,
         after_view: &Document,
         mut after: AutoCommit,
         changes: Vec<LoggedChange>,
         customer: Option<DocScope>,
     ) -> Result<Prepared, PushError> {
         let scope = scope_of(after_view);
-        let scope_events = match before {
-            Some(b) => self.scope_events(&scope_of(b), &scope)?,
+        let scope_events = match &before {
+            Some((b, before_customer)) => self.scope_events(
+                (&scope_of(b), before_customer.as_ref()),
+                (&scope, customer.as_ref()),
+            )?,
             None => Vec::new(),
         };
         let stored_changes = if before.is_some() {
@@ -368,27 +377,41 @@ impl Core {
         })
     }
 
-    /// Who gains or loses a customer (and its visits) when its scope fields change.
+    /// Who gains or loses a document when its scope fields change: a customer (with its
+    /// visits) that changes owner or territory, a visit pointed at another customer, a trip
+    /// plan or expense claim that changes owner or approver. Each is a `(scope fields, for a
+    /// visit its customer's)` pair, before and after. Without these events the old holders
+    /// would keep their copies and a new holder would be sent only the latest changes of a
+    /// document it never had.
     fn scope_events(
         &self,
-        before: &DocScope,
-        after: &DocScope,
+        before: (&DocScope, Option<&DocScope>),
+        after: (&DocScope, Option<&DocScope>),
     ) -> Result<Vec<ScopeEvent>, PushError> {
-        if before.kind != "customer"
-            || (before.owner == after.owner && before.territory == after.territory)
-        {
+        let (b, a) = (before.0, after.0);
+        let unchanged = b.owner == a.owner
+            && b.territory == a.territory
+            && b.approver == a.approver
+            && b.customer == a.customer
+            && before.1.map(|c| (&c.owner, &c.territory))
+                == after.1.map(|c| (&c.owner, &c.territory));
+        if unchanged {
             return Ok(Vec::new());
         }
         let users = self.storage.users()?;
-        let visits = self.storage.visits_of(&after.id)?;
+        let visits = if a.kind == "customer" {
+            self.storage.visits_of(&a.id)?
+        } else {
+            Vec::new()
+        };
         let mut events = Vec::new();
         for user in &users {
             let p = Principal::of(user, &users);
-            let (was, is) = (p.sees_customer(before), p.sees_customer(after));
+            let (was, is) = (p.sees(b, before.1), p.sees(a, after.1));
             if was == is {
                 continue;
             }
-            for doc_id in std::iter::once(&after.id).chain(visits.iter().map(|v| &v.id)) {
+            for doc_id in std::iter::once(&a.id).chain(visits.iter().map(|v| &v.id)) {
                 events.push(ScopeEvent {
                     username: user.username.clone(),
                     doc_id: doc_id.clone(),
@@ -466,7 +489,7 @@ impl Core {
                 &who.username,
                 None,
                 &id,
-                Some(&before_view),
+                Some((&before_view, None)),
                 &after_view,
                 after,
                 logged,

@@ -10,8 +10,9 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use fieldsync_core::Store;
 use fieldsync_core::model::customer::{CustomerEdit, NewCustomer};
+use fieldsync_core::model::expense_claim::{ExpenseClaimEdit, NewExpenseClaim};
 use fieldsync_core::model::trip_plan::{NewTripPlan, TripPlanEdit};
-use fieldsync_core::model::visit::NewVisit;
+use fieldsync_core::model::visit::{NewVisit, VisitEdit};
 use fieldsync_core::protocol::{PushDocument, SyncRequest, SyncResponse};
 use fieldsync_server::access::Principal;
 use fieldsync_server::service::Core;
@@ -757,4 +758,235 @@ fn rounds_pushing_the_same_documents_in_opposite_orders_never_wait_for_each_othe
         let summary = server.visit(id).unwrap().summary.as_str().to_string();
         assert_eq!(summary.matches(' ').count(), 2 * rounds, "{summary}");
     }
+}
+
+/// li's visit at her customer, and a customer of chen's (north), all on the server; the raw
+/// changes that point the visit at chen's customer instead.
+fn a_visit_pointed_at_chens_customer(w: &World, dir: &tempfile::TempDir) -> (String, Vec<Vec<u8>>) {
+    let li = device(dir, "li");
+    let c = li
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    let v = li.create_visit(visit(&c, "li")).unwrap();
+    w.accepted("li", &li, &c);
+    w.accepted("li", &li, &v);
+    let chen = device(dir, "chen");
+    let own = chen
+        .create_customer(customer("陈的客户", "north", "chen"))
+        .unwrap();
+    w.accepted("chen", &chen, &own);
+    let mut doc = AutoCommit::load(&li.document_bytes(&v).unwrap())
+        .unwrap()
+        .with_actor(ActorId::random());
+    doc.put(ROOT, "customer", own.as_str()).unwrap();
+    doc.commit();
+    let changes = doc
+        .get_changes(&[])
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect();
+    (v, changes)
+}
+
+#[test]
+fn pointing_a_visit_outside_ones_scope_at_ones_own_customer_is_refused_as_scope() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (v, changes) = a_visit_pointed_at_chens_customer(&w, &dir);
+    // Neither chen's manager nor chen may take li's visit by pointing it at chen's customer.
+    for who in ["zhao", "chen"] {
+        let r = w.push_raw(who, &v, changes.clone());
+        assert_eq!(
+            r.rejected.len(),
+            1,
+            "{who} took li's visit: {:?}",
+            r.accepted
+        );
+        assert_eq!(r.rejected[0].rule, "scope", "{}", r.rejected[0].reason);
+        assert!(!w.visible(who).contains(&v), "{who} receives li's visit");
+    }
+    assert!(w.visible("li").contains(&v), "li lost her visit");
+}
+
+/// Raw changes (all of them) of `store`'s document `id` with `field` put to `value`.
+fn with_put(store: &Store, id: &str, field: &str, value: &str) -> Vec<Vec<u8>> {
+    let mut doc = AutoCommit::load(&store.document_bytes(id).unwrap())
+        .unwrap()
+        .with_actor(ActorId::random());
+    doc.put(ROOT, field, value).unwrap();
+    doc.commit();
+    doc.get_changes(&[])
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect()
+}
+
+#[test]
+fn a_plan_or_visit_that_changes_hands_leaves_the_old_holder_and_reaches_the_new_one_whole() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let plan = li
+        .create_trip_plan(NewTripPlan {
+            owner: "li".into(),
+            approver: "zhang".into(),
+            title: "出差".into(),
+            start_date: "2026-11-24".into(),
+            end_date: "2026-11-26".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let c = li
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    let v = li.create_visit(visit(&c, "li")).unwrap();
+    for id in [&plan, &c, &v] {
+        w.accepted("li", &li, id);
+    }
+    let wang = device(&dir, "wang");
+    let own = wang
+        .create_customer(customer("王的客户", "east", "wang"))
+        .unwrap();
+    w.accepted("wang", &wang, &own);
+    let cursor = |name: &str| {
+        w.core
+            .sync(&w.who(name), request(0, vec![]))
+            .unwrap()
+            .cursor
+    };
+    let (li_cursor, wang_cursor, zhao_cursor) = (cursor("li"), cursor("wang"), cursor("zhao"));
+
+    // zhang gives li's plan to wang, sends its approval to zhao, and moves li's visit to
+    // wang's customer (raw Automerge: the library has no edit for these fields).
+    let r = w.push_raw("zhang", &v, with_put(&li, &v, "customer", &own));
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    let mut zhangs = AutoCommit::load(&li.document_bytes(&plan).unwrap())
+        .unwrap()
+        .with_actor(ActorId::random());
+    zhangs.put(ROOT, "owner", "wang").unwrap();
+    zhangs.put(ROOT, "approver", "zhao").unwrap();
+    zhangs.commit();
+    let changes = zhangs
+        .get_changes(&[])
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect();
+    let r = w.push_raw("zhang", &plan, changes);
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+
+    let li_next = w
+        .core
+        .sync(&w.who("li"), request(li_cursor, vec![]))
+        .unwrap();
+    let mut expected = vec![plan.clone(), v.clone()];
+    expected.sort();
+    assert_eq!(li_next.revoked, expected, "li keeps what left her scope");
+    for (name, from, ids) in [
+        ("wang", wang_cursor, vec![&plan, &v]),
+        ("zhao", zhao_cursor, vec![&plan]),
+    ] {
+        let next = w.core.sync(&w.who(name), request(from, vec![])).unwrap();
+        for id in ids {
+            assert!(
+                next.documents.iter().any(|d| &d.id == id && d.snapshot),
+                "{name} was not sent {id} whole: {:?}",
+                next.documents
+            );
+        }
+    }
+}
+
+#[test]
+fn a_rep_cannot_bring_a_managers_comment_in_a_new_visit() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let c = li
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    w.accepted("li", &li, &c);
+    let v = li.create_visit(visit(&c, "li")).unwrap();
+    li.update_visit(
+        &v,
+        &[VisitEdit::AddComment {
+            author: "zhang".into(),
+            text: "很好，批准报价。".into(),
+        }],
+    )
+    .unwrap();
+    let reason = w.rejected("li", &li, &v, "field_rights");
+    assert!(reason.contains("comment"), "{reason}");
+    assert!(
+        !w.visible("zhang").contains(&v),
+        "the forged comment reached zhang"
+    );
+}
+
+#[test]
+fn a_manager_edits_the_customers_of_his_territory_and_an_approver_outside_the_team_only_decides() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let admin = device(&dir, "admin");
+    // A customer in zhang's territory, owned by chen of zhao's team.
+    let c = admin
+        .create_customer(customer("东区的陈客户", "east", "chen"))
+        .unwrap();
+    w.accepted("admin", &admin, &c);
+    let zhang = device(&dir, "zhang");
+    zhang
+        .merge_from(&admin.document_bytes(&c).unwrap())
+        .unwrap();
+    zhang
+        .update_customer(&c, &[CustomerEdit::AppendNotes("已回访。".into())])
+        .unwrap();
+    w.accepted("zhang", &zhang, &c);
+    // ... but he cannot create one for a rep outside his team.
+    let foreign = zhang
+        .create_customer(customer("给陈的客户", "east", "chen"))
+        .unwrap();
+    w.rejected("zhang", &zhang, &foreign, "field_rights");
+
+    // chen's claim, whose approver admin changed from zhao to zhang.
+    let chen = device(&dir, "chen");
+    let claim = chen
+        .create_expense_claim(NewExpenseClaim {
+            owner: "chen".into(),
+            approver: "zhao".into(),
+            title: "差旅".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    chen.update_expense_claim(&claim, &[ExpenseClaimEdit::Submit])
+        .unwrap();
+    w.accepted("chen", &chen, &claim);
+    admin
+        .merge_from(&chen.document_bytes(&claim).unwrap())
+        .unwrap();
+    admin
+        .update_expense_claim(&claim, &[ExpenseClaimEdit::Approver("zhang".into())])
+        .unwrap();
+    w.accepted("admin", &admin, &claim);
+    let base = admin.document_bytes(&claim).unwrap();
+
+    // zhang may not retitle it: chen is not in his team.
+    let retitled = device(&dir, "zhang-title");
+    retitled.merge_from(&base).unwrap();
+    retitled
+        .update_expense_claim(&claim, &[ExpenseClaimEdit::Title("改".into())])
+        .unwrap();
+    let reason = w.rejected("zhang", &retitled, &claim, "field_rights");
+    assert!(reason.contains("only approve or reject"), "{reason}");
+    // He decides it, as its approver.
+    let decided = device(&dir, "zhang-decide");
+    decided.merge_from(&base).unwrap();
+    decided
+        .update_expense_claim(
+            &claim,
+            &[ExpenseClaimEdit::Approve {
+                by: "zhang".into(),
+                note: None,
+            }],
+        )
+        .unwrap();
+    w.accepted("zhang", &decided, &claim);
 }
