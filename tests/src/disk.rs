@@ -3,7 +3,7 @@
 //! read-only, while a server or a store keeps its files on it.
 //!
 //! Mounting needs root (CAP_SYS_ADMIN). [`SmallDisk::mount`] says so in its error when it is
-//! refused; tests then skip unless `FIELDSYNC_REQUIRE_MOUNT` is set, as CI sets it.
+//! refused; tests then skip unless `FIELDSYNC_REQUIRE_TOOLS` is set, as CI sets it.
 
 use std::fs::File;
 use std::io::{ErrorKind, Write};
@@ -49,12 +49,12 @@ impl SmallDisk {
     }
 
     /// Mounts a small disk, or says why a test is skipped: `None` when mounting is not allowed
-    /// here and `FIELDSYNC_REQUIRE_MOUNT` is unset. With it set, a refused mount panics.
+    /// here and `FIELDSYNC_REQUIRE_TOOLS` is unset. With it set, a refused mount panics.
     pub fn for_test(mib: u32) -> Option<SmallDisk> {
         match SmallDisk::mount(mib) {
             Ok(disk) => Some(disk),
-            Err(e) if std::env::var_os("FIELDSYNC_REQUIRE_MOUNT").is_none() => {
-                eprintln!("skipped: {e}; set FIELDSYNC_REQUIRE_MOUNT=1 to make this a failure");
+            Err(e) if std::env::var_os("FIELDSYNC_REQUIRE_TOOLS").is_none() => {
+                eprintln!("skipped: {e}; set FIELDSYNC_REQUIRE_TOOLS=1 to make this a failure");
                 None
             }
             Err(e) => panic!("{e}"),
