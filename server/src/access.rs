@@ -225,15 +225,56 @@ pub fn check_write(
             ),
         );
     }
-    if who.role == Role::Admin {
-        return Ok(());
-    }
     let ops = root_ops(changes);
     match who.role {
-        Role::Rep => check_rep(who, before, after, &ops),
-        Role::Manager => check_manager(who, before, after, &ops),
-        Role::Admin => Ok(()),
+        Role::Rep => check_rep(who, before, after, &ops)?,
+        Role::Manager => check_manager(who, before, after, &ops)?,
+        Role::Admin => {}
     }
+    check_signatures(who, after, &ops)
+}
+
+/// Rules for every writer, admins included: a decision or a payment is signed by whoever makes
+/// it (`decided_by`, `paid_by` name the writer, never someone else), and nobody approves their
+/// own plan or claim (its approver is never its owner).
+fn check_signatures(
+    who: &Principal,
+    after: &Document,
+    ops: &[(String, Option<ScalarValue>)],
+) -> Result<(), Refusal> {
+    let scope = scope_of(after);
+    for (field, value) in ops {
+        let signed_by = match value {
+            Some(ScalarValue::Str(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        if matches!(field.as_str(), "decided_by" | "paid_by")
+            && signed_by.is_some_and(|by| by != who.username)
+        {
+            return refuse(
+                "field_rights",
+                format!(
+                    "{field} names who made the decision or payment: it must be you ({}), not {}",
+                    who.username,
+                    show(value)
+                ),
+            );
+        }
+        if matches!(field.as_str(), "approver" | "owner")
+            && scope.approver.is_some()
+            && scope.approver == scope.owner
+        {
+            return refuse(
+                "approval",
+                format!(
+                    "{} cannot approve their own {}: name their manager or an admin as approver",
+                    scope.owner.unwrap_or_default(),
+                    after.kind()
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn status_of(doc: &Document) -> Option<String> {

@@ -325,6 +325,14 @@ enum Edge {
     TeamManagerEditsOutsideTerritory,
     /// zhang hands li's customers to chen, who is not in his team.
     HandoverOutsideTeam,
+    /// zhang approves li's claim but signs the decision with admin's name.
+    DecisionSignedByAnother,
+    /// zhang marks li's approved claim paid in admin's name.
+    PaymentSignedByAnother,
+    /// zhang files his own trip plan with himself as approver.
+    OwnApprover,
+    /// admin makes li the approver of her own claim.
+    MadeOwnApprover,
 }
 
 #[rustfmt::skip]
@@ -340,6 +348,10 @@ const EDGES: &[(&str, Edge, Expect)] = &[
     ("zhang", Edge::TerritoryManagerEditsForeignOwned, OK),
     ("zhao",  Edge::TeamManagerEditsOutsideTerritory, OK),
     ("zhang", Edge::HandoverOutsideTeam,              Expect::Http(403)),
+    ("zhang", Edge::DecisionSignedByAnother,          FIELD),
+    ("zhang", Edge::PaymentSignedByAnother,           FIELD),
+    ("zhang", Edge::OwnApprover,                      APPROVAL),
+    ("admin", Edge::MadeOwnApprover,                  APPROVAL),
 ];
 
 impl fmt::Display for Edge {
@@ -358,6 +370,10 @@ impl fmt::Display for Edge {
             Edge::TerritoryManagerEditsForeignOwned => "edits an east customer owned by chen",
             Edge::TeamManagerEditsOutsideTerritory => "edits chen's customer in east",
             Edge::HandoverOutsideTeam => "hands li's customers to chen (another team)",
+            Edge::DecisionSignedByAnother => "approves li's claim signed as admin",
+            Edge::PaymentSignedByAnother => "marks li's claim paid signed as admin",
+            Edge::OwnApprover => "files his own trip plan with himself as approver",
+            Edge::MadeOwnApprover => "makes li the approver of her own claim",
         })
     }
 }
@@ -1147,6 +1163,38 @@ fn edge_case(w: &mut World, actor: &'static str, edge: Edge, during: &str) -> Ou
                 ))]);
                 let (outcome, answers) = w.push(actor, &c, change, during);
                 (outcome, answers, Effect::None, c)
+            })
+        }
+        Edge::DecisionSignedByAnother | Edge::PaymentSignedByAnother => {
+            let pay = matches!(edge, Edge::PaymentSignedByAnother);
+            let id = w.create_paper(Kind::ExpenseClaim, "li", "zhang", if pay { 2 } else { 1 });
+            w.sync("zhang", "setup");
+            w.case(actor, Some(&id.clone()), during, move |w| {
+                let change = if pay {
+                    Change::Claim(vec![ExpenseClaimEdit::MarkPaid { by: "admin".into() }])
+                } else {
+                    decision(Kind::ExpenseClaim, "admin", true)
+                };
+                let (outcome, answers) = w.push(actor, &id, change, during);
+                (outcome, answers, Effect::None, id)
+            })
+        }
+        Edge::OwnApprover => w.case(
+            actor,
+            None,
+            during,
+            created(
+                paper_meta(Kind::TripPlan, "zhang", "zhang"),
+                Box::new(|s| s.create_trip_plan(plan("zhang", "zhang")).unwrap()),
+            ),
+        ),
+        Edge::MadeOwnApprover => {
+            let id = w.create_paper(Kind::ExpenseClaim, "li", "zhang", 1);
+            w.sync("admin", "setup");
+            w.case(actor, Some(&id.clone()), during, move |w| {
+                let change = Change::Claim(vec![ExpenseClaimEdit::Approver("li".into())]);
+                let (outcome, answers) = w.push(actor, &id, change, during);
+                (outcome, answers, Effect::None, id)
             })
         }
         Edge::HandoverOutsideTeam => {
