@@ -254,6 +254,18 @@ impl Core {
         if after.get_heads() == before_heads {
             return Ok(hex_heads(&before_heads));
         }
+        let mut new_changes = after.get_changes(&before_heads);
+        // A change that builds on nothing starts a document: in an existing one it is the
+        // history of another document, which would merge in field by field.
+        if before.is_some() && new_changes.iter().any(|c| c.deps().is_empty()) {
+            return Err(refusal(
+                "kind",
+                format!(
+                    "these changes begin another document's history; they cannot become part of document {id}"
+                ),
+            )
+            .into());
+        }
         let after_view = validate_document(&after).map_err(|e| refusal("schema", e.to_string()))?;
         let before_view = match &before {
             Some(b) => Some(
@@ -286,7 +298,6 @@ impl Core {
             Some(key) => Some(writes.claim(&key).map_err(PushError::Failed)?),
             None => None,
         };
-        let mut new_changes = after.get_changes(&before_heads);
         let decoded: Vec<_> = new_changes.iter().map(|c| c.decode()).collect();
         let customer = self.customer_of(&after_view)?;
         let customer_before = match &before_view {

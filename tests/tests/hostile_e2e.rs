@@ -79,13 +79,16 @@ struct Scene {
     base: String,
     before: Vec<String>,
     token: String,
+    /// li's customer, on the server.
+    existing: String,
 }
 
 fn scene() -> Scene {
     let o = org();
     let base = o.server.url();
     let li = Device::new(&base, "li", "phone");
-    li.store
+    let existing = li
+        .store
         .create_customer(customer("李的客户", "east", "li"))
         .unwrap();
     li.sync();
@@ -99,6 +102,7 @@ fn scene() -> Scene {
         base,
         before,
         token,
+        existing,
     }
 }
 
@@ -118,6 +122,7 @@ fn malformed_bodies_get_400_413_or_415_and_change_nothing() {
         base,
         before,
         token,
+        ..
     } = scene();
     let sync = format!("{base}/v1/sync");
     let good = request(vec![]);
@@ -256,6 +261,7 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
         base,
         before,
         token,
+        existing,
     } = scene();
 
     let dir = tempfile::tempdir().unwrap();
@@ -299,6 +305,12 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
         scratch.changes_since(&blank, &[]).unwrap(),
     );
 
+    // Another customer's whole history pushed under the id of li's customer on the server.
+    let impostor = scratch
+        .create_customer(customer("冒名顶替", "east", "li"))
+        .unwrap();
+    let grafted = push_of(&existing, scratch.changes_since(&impostor, &[]).unwrap());
+
     let sync = format!("{base}/v1/sync");
     for (what, push, rule) in [
         ("a document of an unknown kind", unknown_kind, "schema"),
@@ -310,6 +322,11 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
         ("a customer with a blank name", schema, "schema"),
         ("bytes that are not Automerge", garbage, "corrupt"),
         ("an id that is not a document id", bad_id, "schema"),
+        (
+            "another document's history under an existing id",
+            grafted,
+            "kind",
+        ),
     ] {
         let (s, bytes) = post_bytes(
             &sync,
@@ -346,6 +363,7 @@ fn forged_expired_foreign_stale_and_replayed_credentials_are_refused() {
         base,
         before,
         token,
+        ..
     } = scene();
     let sync = format!("{base}/v1/sync");
     let good = request(vec![]);
