@@ -8,8 +8,16 @@
 //! documents for documents that entered the scope, and revocations for those that left it.
 //! Large answers come in pages (`more`).
 
+use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+
+/// Heads as the protocol and both stores write them: hex, sorted, so equal heads compare equal.
+pub fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
+    let mut hex: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+    hex.sort();
+    hex
+}
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -11,13 +11,14 @@
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use automerge::{ActorId, AutoCommit, ChangeHash};
+use automerge::{ActorId, AutoCommit};
 use fieldsync_core::chunks::check_whole;
 use fieldsync_core::ids::parse_id;
 use fieldsync_core::model::customer::{Customer, CustomerEdit};
 use fieldsync_core::model::{Document, DocumentModel, validate_document};
 use fieldsync_core::protocol::{
     Accepted, PROTOCOL_VERSION, PulledDocument, PushDocument, Rejected, SyncRequest, SyncResponse,
+    hex_heads,
 };
 use serde_bytes::ByteBuf;
 use tokio::sync::broadcast;
@@ -60,12 +61,6 @@ pub struct Core {
     pub metrics: Metrics,
     /// Page limits of pulls.
     pub limits: PullLimits,
-}
-
-fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
-    let mut v: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
-    v.sort();
-    v
 }
 
 fn refusal(rule: &'static str, reason: impl Into<String>) -> Refusal {

@@ -15,9 +15,7 @@ use crate::model::fields::now_string;
 
 /// Encodes heads as comma-separated hex, the form the `heads` columns hold.
 pub(crate) fn encode_heads(heads: &[ChangeHash]) -> String {
-    let mut hex: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
-    hex.sort();
-    hex.join(",")
+    crate::protocol::hex_heads(heads).join(",")
 }
 
 /// Decodes the `heads` column form.
