@@ -1,6 +1,8 @@
 //! Shared code of fieldsync's cross-crate tests and benchmark programs.
 //!
 //! - [`cli`]: the real `fieldsync` command-line binary, one temporary `--home` per device.
+//! - [`fault_proxy`]: a TCP proxy in front of the real server that drops, delays, duplicates,
+//!   cuts and resets connections by a seeded plan, and counts what it injected.
 //! - [`peer_samod`]: the samod side of the sync benchmark (samod's server binary `samod_server`,
 //!   a samod client in-process), same scenarios and documents as fieldsync's.
 //! - [`server`]: the real `fieldsync-server` binary on 127.0.0.1: start, add users, SIGKILL,
@@ -12,6 +14,7 @@
 //! nothing about speed.
 
 pub mod cli;
+pub mod fault_proxy;
 pub mod peer_samod;
 pub mod server;
 pub mod workload;
