@@ -19,7 +19,7 @@ use fieldsync_core::model::fields::Money;
 use fieldsync_core::model::trip_plan::NewTripPlan;
 use fieldsync_core::model::visit::VisitEdit;
 use fieldsync_core::sync::SyncError;
-use fieldsync_tests::fault_proxy::{FaultConfig, FaultProxy};
+use fieldsync_tests::fault_proxy::{Fault, FaultConfig, FaultProxy};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -395,4 +395,64 @@ fn devices_syncing_through_faults_lose_nothing_and_converge() {
     assert_eq!(counts.missing_kinds(), Vec::<&str>::new(), "{counts}");
     assert_eq!(counts.not_injected_errors, 0, "{counts}");
     println!("whole test: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Waits until an access token issued now with a lifetime of 1 s is refused as expired (the
+/// server allows 5 s of clock skew).
+fn wait_for_expiry() {
+    std::thread::sleep(Duration::from_millis(7_000));
+}
+
+#[test]
+fn a_lost_or_repeated_refresh_answer_keeps_the_session() {
+    let o = common::org_with(&["--access-ttl-secs", "1"]);
+    let proxy = FaultProxy::in_front_of(&o.server.url(), FaultConfig::default()).unwrap();
+    proxy.set_faults(false);
+    let phone = Device::new(&proxy.url(), "li", "li-phone");
+    let c = phone
+        .store
+        .create_customer(customer("断线客户", "east", "li"))
+        .unwrap();
+    phone.sync();
+
+    // The token expires; the round is refused, the refresh goes through on the server, but its
+    // answer is cut off on the way back.
+    wait_for_expiry();
+    phone
+        .store
+        .update_customer(&c, &[CustomerEdit::AppendNotes("[lost answer]".into())])
+        .unwrap();
+    proxy.script([Fault::Pass, Fault::TruncateResponse { cut: 500 }]);
+    let e = phone.try_sync().unwrap_err();
+    assert!(matches!(e, SyncError::Network(_)), "{e}");
+
+    // The next sync refreshes again, and this time the network repeats the refresh request.
+    proxy.script([Fault::Pass, Fault::Duplicate { parallel: false }]);
+    phone
+        .try_sync()
+        .unwrap_or_else(|e| panic!("a lost refresh answer ended the session: {e}"));
+
+    // Once more with the answer reset mid-body, and then the two copies at once.
+    wait_for_expiry();
+    proxy.script([Fault::Pass, Fault::ResetResponse { cut: 10 }]);
+    assert!(matches!(phone.try_sync(), Err(SyncError::Network(_))));
+    proxy.script([Fault::Pass, Fault::Duplicate { parallel: true }]);
+    phone
+        .try_sync()
+        .unwrap_or_else(|e| panic!("a repeated refresh request ended the session: {e}"));
+
+    // The session lives on, and the edit made meanwhile is on the server.
+    let laptop = Device::new(&o.server.url(), "li", "li-laptop");
+    laptop.sync();
+    assert!(laptop.documents()[&c].to_string().contains("[lost answer]"));
+    let counts = proxy.counts();
+    assert_eq!(
+        (
+            counts.truncated_responses,
+            counts.duplicated,
+            counts.reset_responses
+        ),
+        (1, 2, 1),
+        "{counts}"
+    );
 }
