@@ -10,8 +10,9 @@
 //! - [`workload`]: a deterministic sales organisation (customers, contacts, a year of visits,
 //!   trip plans, expense claims) generated from a seed, at any size, for tests and benchmarks.
 //!
-//! The benchmark programs live in `src/bin/` (`bench_store`); they print figures and assert
-//! nothing about speed.
+//! The benchmark programs live in `src/bin/` (`bench`, `bench_store`); they print figures and
+//! assert nothing about speed. So does the soak run (`soak`, through [`fault_proxy`]), which
+//! checks only that nothing was lost and everything converged.
 
 pub mod cli;
 pub mod fault_proxy;
