@@ -3,7 +3,10 @@
 //! Passwords are hashed with argon2 (PHC strings). Access tokens are short-lived HS256 JWTs
 //! whose issuer, audience, expiry and algorithm are all checked. Refresh tokens are random,
 //! stored only as SHA-256 hashes, and rotate: each is good once; presenting a used one again is
-//! taken as theft and revokes the whole device session.
+//! taken as theft and revokes the whole device session. The one exception is the same refresh
+//! request arriving again (its answer was lost on the way, or the network repeated it): the
+//! client names the successor it proposed, which only it knows, and gets the same answer while
+//! that successor is unused.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -172,6 +172,27 @@ struct LoginRequest {
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
     refresh_token: String,
+    /// The refresh token the client proposes as the successor; the server makes one if absent.
+    /// A client that sends the same pair again (its answer was lost) gets the same answer.
+    #[serde(default)]
+    next_refresh_token: Option<String>,
+}
+
+/// The shortest and longest refresh token a client may propose.
+const PROPOSED_REFRESH_LEN: std::ops::RangeInclusive<usize> = 32..=256;
+
+/// Checks a refresh token the client proposes: long enough not to be guessed, and plain.
+fn check_proposed_refresh(token: &str) -> Result<(), AppError> {
+    let plain = token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if PROPOSED_REFRESH_LEN.contains(&token.len()) && plain {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest(
+            "next_refresh_token must be 32 to 256 letters, digits, '-' or '_': make it from 32 random bytes".into(),
+        ))
+    }
 }
 
 #[derive(Deserialize)]
@@ -185,14 +206,31 @@ fn user_json(u: &User) -> serde_json::Value {
     json!({ "username": u.username, "role": u.role, "territories": u.territories, "manager": u.manager })
 }
 
-/// Issues an access token and a refresh token for a session.
+/// When a refresh token issued now expires (unix seconds).
+fn refresh_expiry(state: &AppState) -> i64 {
+    chrono::Utc::now().timestamp() + state.keys.refresh_ttl.as_secs() as i64
+}
+
+/// Issues an access token and a new refresh token for a new session.
 fn token_pair(state: &AppState, user: &User, session: &str) -> Result<serde_json::Value, AppError> {
+    let (refresh, hash) = new_refresh_token()?;
+    state
+        .core
+        .storage
+        .store_refresh(&hash, session, refresh_expiry(state))?;
+    session_answer(state, user, session, &refresh)
+}
+
+/// The answer to a login or a refresh: a new access token and the stored `refresh` token.
+fn session_answer(
+    state: &AppState,
+    user: &User,
+    session: &str,
+    refresh: &str,
+) -> Result<serde_json::Value, AppError> {
     let access = state
         .keys
         .issue(&user.username, user.role.as_str(), session)?;
-    let (refresh, hash) = new_refresh_token()?;
-    let expires = chrono::Utc::now().timestamp() + state.keys.refresh_ttl.as_secs() as i64;
-    state.core.storage.store_refresh(&hash, session, expires)?;
     Ok(json!({
         "access_token": access,
         "refresh_token": refresh,
@@ -245,17 +283,29 @@ async fn refresh(
     RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let req: RefreshRequest = parse_json(&body)?;
+    let next = match req.next_refresh_token {
+        Some(proposed) => {
+            check_proposed_refresh(&proposed)?;
+            proposed
+        }
+        None => new_refresh_token()?.0,
+    };
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let storage = &st.core.storage;
-        match storage.use_refresh(&hash_refresh(&req.refresh_token), chrono::Utc::now().timestamp())? {
+        let presented = hash_refresh(&req.refresh_token);
+        let now = chrono::Utc::now().timestamp();
+        match storage.use_refresh(&presented, &hash_refresh(&next), refresh_expiry(&st), now)? {
             RefreshUse::Valid(session) => {
                 let user = storage
                     .user(&session.username)?
                     .filter(|u| !u.disabled)
                     .ok_or_else(|| AppError::Unauthenticated("the account is disabled or gone: ask your admin".into()))?;
-                token_pair(&st, &user, &session.id).map(Json)
+                session_answer(&st, &user, &session.id, &next).map(Json)
             }
+            RefreshUse::NextTaken => Err(AppError::BadRequest(
+                "next_refresh_token is already in use: propose a new random one".into(),
+            )),
             RefreshUse::Replayed(session) => {
                 storage.revoke_session(&session)?;
                 tracing::warn!(%session, "refresh token replayed: session revoked");

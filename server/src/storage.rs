@@ -248,8 +248,12 @@ pub struct Session {
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
-    /// A valid token, now retired; the session it belongs to.
+    /// A valid token, now retired with its successor stored; or the repeat of the request that
+    /// retired it (same token, same successor, the successor not used yet). The session it
+    /// belongs to.
     Valid(Session),
+    /// The successor proposed for a valid token is already a stored token: nothing changed.
+    NextTaken,
     /// The token was already used: a replay. Its session id, to revoke.
     Replayed(String),
     /// Unknown, expired, or its session was revoked.
@@ -272,8 +276,19 @@ pub trait Storage: Send + Sync + 'static {
     fn session_active(&self, session_id: &str) -> StorageResult<bool>;
     /// Stores a refresh token (by its hash).
     fn store_refresh(&self, hash: &str, session_id: &str, expires_at: i64) -> StorageResult<()>;
-    /// Presents a refresh token: retires it if valid, reports a replay otherwise.
-    fn use_refresh(&self, hash: &str, now: i64) -> StorageResult<RefreshUse>;
+    /// Presents refresh token `hash` with the successor `next_hash` (expiring at
+    /// `next_expires_at`), in one transaction: a valid token is retired and its successor
+    /// stored. A retired token presented with the successor that replaced it, while that
+    /// successor is unused and the session open, is the same request again (its answer was
+    /// lost, or the network sent it twice): valid, and nothing changes. Any other retired token
+    /// is a replay.
+    fn use_refresh(
+        &self,
+        hash: &str,
+        next_hash: &str,
+        next_expires_at: i64,
+        now: i64,
+    ) -> StorageResult<RefreshUse>;
     /// Revokes a session and all its refresh tokens.
     fn revoke_session(&self, session_id: &str) -> StorageResult<()>;
     /// A persistent value of the server's own (its Automerge actor id).

@@ -914,6 +914,116 @@ async fn refresh_rotates_and_a_replay_closes_the_whole_session() {
     assert_eq!(w.stored(), before, "a refused refresh stores nothing");
 }
 
+#[tokio::test]
+async fn the_same_refresh_request_again_gets_the_same_answer_and_any_other_replay_closes_the_session()
+ {
+    let w = world();
+    let first = w.login("li").await;
+    let refresh = |token: &str, next: &str| {
+        json!({ "refresh_token": token, "next_refresh_token": next }).to_string()
+    };
+    let proposed = "n".repeat(64);
+
+    // The client proposes the successor; the answer carries it.
+    let r = w
+        .post_json("/v1/auth/refresh", None, refresh(&first.refresh, &proposed))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let second = Tokens::of(&r.json());
+    assert_eq!(second.refresh, proposed);
+
+    // The answer was lost: the same request again is answered again, with a working token.
+    let stored = w.stored();
+    let r = w
+        .post_json("/v1/auth/refresh", None, refresh(&first.refresh, &proposed))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let again = Tokens::of(&r.json());
+    assert_eq!(again.refresh, proposed);
+    assert_eq!(
+        w.stored(),
+        stored,
+        "a repeated refresh changes nothing stored"
+    );
+    w.sync(&again.access, &request(0, vec![])).await.sync();
+
+    // A proposal that is short, or already a token, is refused and changes nothing.
+    w.post_json("/v1/auth/refresh", None, refresh(&second.refresh, "short"))
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request", &["32 random bytes"]);
+    w.post_json(
+        "/v1/auth/refresh",
+        None,
+        refresh(&second.refresh, &proposed),
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST, "bad_request", &["already in use"]);
+    assert_eq!(w.stored(), stored);
+
+    // Once the successor is used, the old token is a replay even with the same proposal...
+    let third_proposed = "t".repeat(64);
+    let r = w
+        .post_json(
+            "/v1/auth/refresh",
+            None,
+            refresh(&second.refresh, &third_proposed),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    w.post_json("/v1/auth/refresh", None, refresh(&first.refresh, &proposed))
+        .await
+        .error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            &["already used"],
+        );
+    // ... and the session is closed.
+    w.post_json(
+        "/v1/auth/refresh",
+        None,
+        refresh(&third_proposed, &"u".repeat(64)),
+    )
+    .await
+    .error(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        &["log in again"],
+    );
+
+    // A retired token with another proposal than its own is a replay too.
+    let phone = w.login("li").await;
+    let r = w
+        .post_json(
+            "/v1/auth/refresh",
+            None,
+            refresh(&phone.refresh, &"p".repeat(64)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    w.post_json(
+        "/v1/auth/refresh",
+        None,
+        refresh(&phone.refresh, &"q".repeat(64)),
+    )
+    .await
+    .error(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        &["already used"],
+    );
+    w.post_json(
+        "/v1/auth/refresh",
+        None,
+        refresh(&phone.refresh, &"p".repeat(64)),
+    )
+    .await
+    .error(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        &["already used"],
+    );
+}
+
 // ---- sync bodies ----------------------------------------------------------------------------
 
 #[tokio::test]

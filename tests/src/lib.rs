@@ -2,6 +2,8 @@
 //!
 //! - [`cli`]: the real `fieldsync` command-line binary, one temporary `--home` per device.
 //! - [`disk`]: a small real filesystem (tmpfs) to fill up or remount read-only.
+//! - [`fault_proxy`]: a TCP proxy in front of the real server that drops, delays, duplicates,
+//!   cuts and resets connections by a seeded plan, and counts what it injected.
 //! - [`peer_samod`]: the samod side of the sync benchmark (samod's server binary `samod_server`,
 //!   a samod client in-process), same scenarios and documents as fieldsync's.
 //! - [`server`]: the real `fieldsync-server` binary on 127.0.0.1: start, add users, SIGKILL,
@@ -9,11 +11,13 @@
 //! - [`workload`]: a deterministic sales organisation (customers, contacts, a year of visits,
 //!   trip plans, expense claims) generated from a seed, at any size, for tests and benchmarks.
 //!
-//! The benchmark programs live in `src/bin/` (`bench_store`); they print figures and assert
-//! nothing about speed.
+//! The benchmark programs live in `src/bin/` (`bench`, `bench_store`); they print figures and
+//! assert nothing about speed. So does the soak run (`soak`, through [`fault_proxy`]), which
+//! checks only that nothing was lost and everything converged.
 
 pub mod cli;
 pub mod disk;
+pub mod fault_proxy;
 pub mod peer_samod;
 pub mod server;
 pub mod workload;

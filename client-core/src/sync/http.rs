@@ -7,6 +7,10 @@
 //! - With a store attached ([`HttpClient::with_store`]), the session (server, tokens, user) is
 //!   saved in the store as soon as it is issued, so a rotated refresh token is never lost by a
 //!   restart; a session the server ended is forgotten.
+//! - A refresh proposes the next refresh token, saved before the request leaves. If the answer
+//!   is lost (a broken connection, a crash), the next refresh sends the same pair again, which
+//!   the server answers as the first time instead of taking it for a stolen token: a bad
+//!   network never ends a session.
 //! - A network failure, a timeout (connect 10 s, whole request 60 s) or a 5xx answer is an
 //!   error, never a retry loop: the caller decides when to sync again.
 
@@ -76,6 +80,9 @@ pub(crate) struct StoredSession {
     pub(crate) server_url: String,
     #[serde(flatten)]
     pub(crate) session: Session,
+    /// The successor proposed by a refresh whose answer has not arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) next_refresh_token: Option<String>,
 }
 
 /// The session saved in `store`, if any. An unreadable one counts as none: logging in again
@@ -91,6 +98,8 @@ pub struct HttpClient<'s> {
     agent: Agent,
     base: String,
     session: Option<Session>,
+    /// The successor the last unanswered refresh proposed; the next refresh proposes it again.
+    next_refresh: Option<String>,
     store: Option<&'s Store>,
 }
 
@@ -136,6 +145,7 @@ impl HttpClient<'static> {
             agent: agent(CONNECT_TIMEOUT, REQUEST_TIMEOUT),
             base: normalize(server_url)?,
             session: None,
+            next_refresh: None,
             store: None,
         })
     }
@@ -153,14 +163,17 @@ impl<'s> HttpClient<'s> {
     /// Keeps the session in `store` from now on, taking the session saved there if it is for
     /// this server.
     pub fn with_store<'t>(self, store: &'t Store) -> Result<HttpClient<'t>, SyncError> {
-        let session = match stored_session(store)? {
-            Some(saved) if saved.server_url == self.base => Some(saved.session),
-            _ => self.session,
+        let (session, next_refresh) = match stored_session(store)? {
+            Some(saved) if saved.server_url == self.base => {
+                (Some(saved.session), saved.next_refresh_token)
+            }
+            _ => (self.session, self.next_refresh),
         };
         Ok(HttpClient {
             agent: self.agent,
             base: self.base,
             session,
+            next_refresh,
             store: Some(store),
         })
     }
@@ -180,6 +193,7 @@ impl<'s> HttpClient<'s> {
     /// in place of the current one. Not saved in a store until the next refresh.
     pub fn with_session(mut self, session: Session) -> Self {
         self.session = Some(session);
+        self.next_refresh = None;
         self
     }
 
@@ -222,9 +236,23 @@ impl<'s> HttpClient<'s> {
     /// Trades the refresh token for a new pair (`POST /v1/auth/refresh`) and keeps it. If the
     /// server refuses (expired, already used, account disabled), the session is forgotten and
     /// the error is [`SyncError::Auth`]: log in again.
+    ///
+    /// The request proposes the next refresh token, saved before it is sent; after a lost
+    /// answer the next call sends the same pair, and the server answers it again.
     pub fn refresh(&mut self) -> Result<Session, SyncError> {
         let refresh_token = self.current()?.refresh_token.clone();
-        let body = serde_json::json!({ "refresh_token": refresh_token });
+        let next = match self.next_refresh.clone() {
+            Some(next) => next,
+            None => {
+                let next = new_refresh_proposal()?;
+                self.propose(next.clone())?;
+                next
+            }
+        };
+        let body = serde_json::json!({
+            "refresh_token": refresh_token,
+            "next_refresh_token": next,
+        });
         let (status, answer) = self.post("/v1/auth/refresh", None, JSON, &json_bytes(&body))?;
         if !is_success(status) {
             let error = answer_error(status, &answer);
@@ -275,21 +303,38 @@ impl<'s> HttpClient<'s> {
     }
 
     fn keep(&mut self, session: Session) -> Result<(), SyncError> {
+        self.save(&session, None)?;
+        self.session = Some(session);
+        self.next_refresh = None;
+        Ok(())
+    }
+
+    /// Remembers `next` as the successor the current session's refresh proposes, in the store
+    /// first: it must outlive the request.
+    fn propose(&mut self, next: String) -> Result<(), SyncError> {
+        let session = self.current()?.clone();
+        self.save(&session, Some(next.clone()))?;
+        self.next_refresh = Some(next);
+        Ok(())
+    }
+
+    fn save(&self, session: &Session, next_refresh: Option<String>) -> Result<(), SyncError> {
         if let Some(store) = self.store {
             let saved = StoredSession {
                 server_url: self.base.clone(),
                 session: session.clone(),
+                next_refresh_token: next_refresh,
             };
             let json = serde_json::to_string(&saved)
                 .map_err(|e| SyncError::Protocol(format!("the session cannot be saved: {e}")))?;
             store.set_meta(SESSION_KEY, &json)?;
         }
-        self.session = Some(session);
         Ok(())
     }
 
     fn forget(&mut self) -> Result<(), SyncError> {
         self.session = None;
+        self.next_refresh = None;
         if let Some(store) = self.store {
             store.remove_meta(SESSION_KEY)?;
         }
@@ -413,6 +458,17 @@ fn answer_error(status: u16, body: &[u8]) -> SyncError {
         code,
         message,
     }
+}
+
+/// A refresh token to propose: 32 random bytes, hex.
+fn new_refresh_proposal() -> Result<String, SyncError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        SyncError::Auth(format!(
+            "this device cannot make random numbers ({e}), so it cannot renew its session: log in again"
+        ))
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn parse_session(body: &[u8]) -> Result<Session, SyncError> {

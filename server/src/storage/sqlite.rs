@@ -281,7 +281,13 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn use_refresh(&self, hash: &str, now: i64) -> StorageResult<RefreshUse> {
+    fn use_refresh(
+        &self,
+        hash: &str,
+        next_hash: &str,
+        next_expires_at: i64,
+        now: i64,
+    ) -> StorageResult<RefreshUse> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let row: Option<(String, i64, bool, bool, String, String, i64)> = tx
@@ -292,13 +298,43 @@ impl Storage for SqliteStorage {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
                 )
                 .optional()?;
+            // The session a stored token `next_hash` belongs to, if it is unused and unexpired.
+            let live_next = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<Option<String>> {
+                tx.query_row(
+                    "SELECT session_id FROM refresh_tokens WHERE hash = ?1 AND used = 0 AND expires_at > ?2",
+                    params![next_hash, now],
+                    |r| r.get(0),
+                )
+                .optional()
+            };
             let out = match row {
                 None => RefreshUse::Invalid,
-                Some((sid, _, true, _, _, _, _)) => RefreshUse::Replayed(sid),
+                Some((sid, _, true, revoked, username, device_name, created_at)) => {
+                    // The request that retired this token named its successor; only its sender
+                    // knows it, so naming it again is that request repeated, not a replay.
+                    if !revoked && live_next(&tx)?.as_deref() == Some(sid.as_str()) {
+                        RefreshUse::Valid(Session { id: sid, username, device_name, created_at })
+                    } else {
+                        RefreshUse::Replayed(sid)
+                    }
+                }
                 Some((_, expires, _, revoked, _, _, _)) if revoked || expires <= now => RefreshUse::Invalid,
                 Some((sid, _, _, _, username, device_name, created_at)) => {
-                    tx.execute("UPDATE refresh_tokens SET used = 1 WHERE hash = ?1", [hash])?;
-                    RefreshUse::Valid(Session { id: sid, username, device_name, created_at })
+                    let taken: bool = tx.query_row(
+                        "SELECT EXISTS(SELECT 1 FROM refresh_tokens WHERE hash = ?1)",
+                        [next_hash],
+                        |r| r.get(0),
+                    )?;
+                    if taken {
+                        RefreshUse::NextTaken
+                    } else {
+                        tx.execute("UPDATE refresh_tokens SET used = 1 WHERE hash = ?1", [hash])?;
+                        tx.execute(
+                            "INSERT INTO refresh_tokens(hash, session_id, expires_at) VALUES (?1, ?2, ?3)",
+                            params![next_hash, sid, next_expires_at],
+                        )?;
+                        RefreshUse::Valid(Session { id: sid, username, device_name, created_at })
+                    }
                 }
             };
             tx.commit()?;

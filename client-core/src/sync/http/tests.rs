@@ -145,6 +145,7 @@ fn logged_in(store: &Store, url: &str) {
     let saved = StoredSession {
         server_url: url.to_string(),
         session: parse_session(&token_pair(1, "li.wei").body).unwrap(),
+        next_refresh_token: None,
     };
     store
         .set_meta(SESSION_KEY, &serde_json::to_string(&saved).unwrap())
@@ -201,7 +202,10 @@ fn an_expired_token_is_refreshed_once_and_the_same_round_sent_again() {
     assert_eq!(seen[3].authorization.as_deref(), Some("Bearer access-2"));
     assert_eq!(seen[1].content_type.as_deref(), Some(CBOR_CONTENT_TYPE));
     let refresh: serde_json::Value = serde_json::from_slice(&seen[2].body).unwrap();
-    assert_eq!(refresh, json!({"refresh_token": "refresh-1"}));
+    assert_eq!(refresh["refresh_token"], "refresh-1");
+    let proposed = refresh["next_refresh_token"].as_str().unwrap();
+    assert_eq!(proposed.len(), 64, "32 random bytes, hex: {proposed}");
+    assert!(proposed.bytes().all(|b| b.is_ascii_hexdigit()));
     let pushed: SyncRequest = decode(&seen[1].body).unwrap();
     assert_eq!(pushed.push[0].id, id);
 
@@ -214,6 +218,55 @@ fn an_expired_token_is_refreshed_once_and_the_same_round_sent_again() {
     assert_eq!(saved.session.access_token, "access-2");
     assert_eq!(saved.session.refresh_token, "refresh-2");
     assert_eq!(HttpClient::from_store(&store).unwrap().server_url(), url);
+}
+
+#[test]
+fn a_refresh_without_an_answer_is_sent_again_with_the_same_proposed_successor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_with_customer(&dir);
+    let expired = || {
+        json_answer(
+            401,
+            json!({"error": "token_expired", "message": "the access token expired"}),
+        )
+    };
+    let (url, server) = serve(vec![
+        expired(),
+        json_answer(
+            503,
+            json!({"error": "internal", "message": "try again later"}),
+        ),
+        expired(),
+        token_pair(2, "li.wei"),
+        cbor_answer(&SyncResponse {
+            accepted: vec![],
+            ..empty_response(1)
+        }),
+    ]);
+    logged_in(&store, &url);
+    let mut client = HttpClient::from_store(&store).unwrap();
+    let err = sync::sync(&store, &mut client, |_| {}).unwrap_err();
+    assert!(
+        matches!(err, SyncError::Server { status: 503, .. }),
+        "{err:?}"
+    );
+    // The app restarts: the proposal was saved with the session.
+    let mut client = HttpClient::from_store(&store).unwrap();
+    let _ = sync::sync(&store, &mut client, |_| {});
+    let seen = server.join().unwrap();
+
+    let refreshes: Vec<serde_json::Value> = seen
+        .iter()
+        .filter(|s| s.path == "/v1/auth/refresh")
+        .map(|s| serde_json::from_slice(&s.body).unwrap())
+        .collect();
+    assert_eq!(refreshes.len(), 2);
+    assert_eq!(refreshes[0], refreshes[1], "the same request, sent again");
+    assert_eq!(refreshes[0]["refresh_token"], "refresh-1");
+    // Answered: the new pair replaces the proposal.
+    let saved = stored_session(&store).unwrap().unwrap();
+    assert_eq!(saved.session.refresh_token, "refresh-2");
+    assert_eq!(saved.next_refresh_token, None);
 }
 
 #[test]
