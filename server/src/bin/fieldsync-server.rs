@@ -56,6 +56,10 @@ enum Command {
         /// Documents kept in memory at most.
         #[arg(long, env = "FIELDSYNC_CACHE_DOCUMENTS", default_value_t = 2000)]
         cache_documents: usize,
+        /// Documents one pull page holds at most (a page also stops at 4 MiB); a new device's
+        /// first sync takes one round per page.
+        #[arg(long, env = "FIELDSYNC_PAGE_DOCUMENTS", default_value_t = 2000)]
+        page_documents: usize,
     },
     /// Manage users.
     User {
@@ -120,12 +124,14 @@ fn run(cli: Cli) -> Result<(), String> {
             access_ttl_secs,
             refresh_ttl_days,
             cache_documents,
+            page_documents,
         } => {
             let mut config = Config::new(&cli.data_dir);
             config.jwt_key_file = jwt_key_file;
             config.access_ttl = Duration::from_secs(access_ttl_secs.max(1));
             config.refresh_ttl = Duration::from_secs(refresh_ttl_days.max(1) * 24 * 3600);
             config.cache_documents = cache_documents;
+            config.page_documents = page_documents;
             serve(config, &listen)
         }
         Command::User { command } => users(&cli.data_dir, command),
