@@ -1,6 +1,8 @@
 //! Shared code of fieldsync's cross-crate tests and benchmark programs.
 //!
 //! - [`cli`]: the real `fieldsync` command-line binary, one temporary `--home` per device.
+//! - [`crash`]: crash loops: a process SIGKILLed after a seeded random delay, and a tally of
+//!   where the kills landed.
 //! - [`peer_samod`]: the samod side of the sync benchmark (samod's server binary `samod_server`,
 //!   a samod client in-process), same scenarios and documents as fieldsync's.
 //! - [`server`]: the real `fieldsync-server` binary on 127.0.0.1: start, add users, SIGKILL,
@@ -12,6 +14,7 @@
 //! nothing about speed.
 
 pub mod cli;
+pub mod crash;
 pub mod peer_samod;
 pub mod server;
 pub mod workload;
