@@ -748,12 +748,20 @@ fn killing_the_server_during_syncs_and_first_syncs_loses_nothing() {
         let page = first_sync_round.load(Ordering::SeqCst);
         let pushes = pushes_in_flight.load(Ordering::SeqCst);
         o.server.kill();
-        tally.add(match (page, pushes > 0) {
-            (0, false) => "killed between rounds".to_string(),
-            (0, true) => "killed with pushes in flight".to_string(),
-            (p, false) => format!("killed during a first sync, page {p} in flight"),
-            (p, true) => format!("killed during a first sync, page {p} and pushes in flight"),
+        let pages = SEEDED.div_ceil(PAGE);
+        tally.add(match page {
+            0 if pushes > 0 => "killed with pushes in flight".to_string(),
+            0 => "killed between rounds".to_string(),
+            1 => "killed during a first sync, its first page in flight".to_string(),
+            p if p <= pages => format!("killed during a first sync, page 2 to {pages} in flight"),
+            _ => format!(
+                "killed during a first sync, page {} or later in flight",
+                pages + 1
+            ),
         });
+        if page > 0 && pushes > 0 {
+            tally.add("of the first-sync kills: with pushes in flight too");
+        }
         let check = integrity(&server_db);
         assert_eq!(
             check,
