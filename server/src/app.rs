@@ -172,6 +172,25 @@ struct LoginRequest {
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
     refresh_token: String,
+    /// The refresh token the device wants next, chosen and saved by the device before it asks:
+    /// if the answer is lost (the device or the server dies, the network drops it), the device
+    /// still holds the token the server now expects. Without it the server chooses one.
+    #[serde(default)]
+    next_refresh_token: Option<String>,
+}
+
+/// Checks a refresh token a device proposes: 32 to 256 characters from `A-Z a-z 0-9 - _`.
+fn proposed_refresh_token(token: &str) -> Result<(), AppError> {
+    let chars_ok = token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if (32..=256).contains(&token.len()) && chars_ok {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest(
+            "next_refresh_token must be 32 to 256 characters of A-Z, a-z, 0-9, '-' and '_': send a fresh random one".into(),
+        ))
+    }
 }
 
 #[derive(Deserialize)]
@@ -187,12 +206,29 @@ fn user_json(u: &User) -> serde_json::Value {
 
 /// Issues an access token and a refresh token for a session.
 fn token_pair(state: &AppState, user: &User, session: &str) -> Result<serde_json::Value, AppError> {
+    let (refresh, hash) = new_refresh_token()?;
+    state
+        .core
+        .storage
+        .store_refresh(&hash, session, refresh_expiry(state))?;
+    pair_answer(state, user, session, &refresh)
+}
+
+/// When a refresh token issued now expires (unix seconds).
+fn refresh_expiry(state: &AppState) -> i64 {
+    chrono::Utc::now().timestamp() + state.keys.refresh_ttl.as_secs() as i64
+}
+
+/// The answer to a login or refresh: a new access token and the stored refresh token `refresh`.
+fn pair_answer(
+    state: &AppState,
+    user: &User,
+    session: &str,
+    refresh: &str,
+) -> Result<serde_json::Value, AppError> {
     let access = state
         .keys
         .issue(&user.username, user.role.as_str(), session)?;
-    let (refresh, hash) = new_refresh_token()?;
-    let expires = chrono::Utc::now().timestamp() + state.keys.refresh_ttl.as_secs() as i64;
-    state.core.storage.store_refresh(&hash, session, expires)?;
     Ok(json!({
         "access_token": access,
         "refresh_token": refresh,
@@ -245,17 +281,29 @@ async fn refresh(
     RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let req: RefreshRequest = parse_json(&body)?;
+    let next = match req.next_refresh_token {
+        Some(token) => {
+            proposed_refresh_token(&token)?;
+            token
+        }
+        None => new_refresh_token()?.0,
+    };
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let storage = &st.core.storage;
-        match storage.use_refresh(&hash_refresh(&req.refresh_token), chrono::Utc::now().timestamp())? {
+        let now = chrono::Utc::now().timestamp();
+        match storage.use_refresh(&hash_refresh(&req.refresh_token), now, &hash_refresh(&next), refresh_expiry(&st))? {
             RefreshUse::Valid(session) => {
-                let user = storage
-                    .user(&session.username)?
-                    .filter(|u| !u.disabled)
-                    .ok_or_else(|| AppError::Unauthenticated("the account is disabled or gone: ask your admin".into()))?;
-                token_pair(&st, &user, &session.id).map(Json)
+                let Some(user) = storage.user(&session.username)?.filter(|u| !u.disabled) else {
+                    // The successor was stored with the rotation: end the session with it.
+                    storage.revoke_session(&session.id)?;
+                    return Err(AppError::Unauthenticated("the account is disabled or gone: ask your admin".into()));
+                };
+                pair_answer(&st, &user, &session.id, &next).map(Json)
             }
+            RefreshUse::SuccessorTaken => Err(AppError::BadRequest(
+                "next_refresh_token is already in use: send a fresh random one".into(),
+            )),
             RefreshUse::Replayed(session) => {
                 storage.revoke_session(&session)?;
                 tracing::warn!(%session, "refresh token replayed: session revoked");

@@ -213,6 +213,8 @@ pub enum RefreshUse {
     Replayed(String),
     /// Unknown, expired, or its session was revoked.
     Invalid,
+    /// The successor the device proposed is a token that exists already; nothing changed.
+    SuccessorTaken,
 }
 
 /// The server's storage.
@@ -231,8 +233,16 @@ pub trait Storage: Send + Sync + 'static {
     fn session_active(&self, session_id: &str) -> StorageResult<bool>;
     /// Stores a refresh token (by its hash).
     fn store_refresh(&self, hash: &str, session_id: &str, expires_at: i64) -> StorageResult<()>;
-    /// Presents a refresh token: retires it if valid, reports a replay otherwise.
-    fn use_refresh(&self, hash: &str, now: i64) -> StorageResult<RefreshUse>;
+    /// Presents a refresh token: if it is valid, retires it and stores its successor (by its
+    /// hash, expiring at `next_expires_at`) in the same transaction, so a crash never leaves
+    /// the session with neither; reports a replay otherwise.
+    fn use_refresh(
+        &self,
+        hash: &str,
+        now: i64,
+        next_hash: &str,
+        next_expires_at: i64,
+    ) -> StorageResult<RefreshUse>;
     /// Revokes a session and all its refresh tokens.
     fn revoke_session(&self, session_id: &str) -> StorageResult<()>;
     /// A persistent value of the server's own (its Automerge actor id).

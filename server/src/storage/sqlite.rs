@@ -279,7 +279,13 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn use_refresh(&self, hash: &str, now: i64) -> StorageResult<RefreshUse> {
+    fn use_refresh(
+        &self,
+        hash: &str,
+        now: i64,
+        next_hash: &str,
+        next_expires_at: i64,
+    ) -> StorageResult<RefreshUse> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let row: Option<(String, i64, bool, bool, String, String, i64)> = tx
@@ -295,7 +301,19 @@ impl Storage for SqliteStorage {
                 Some((sid, _, true, _, _, _, _)) => RefreshUse::Replayed(sid),
                 Some((_, expires, _, revoked, _, _, _)) if revoked || expires <= now => RefreshUse::Invalid,
                 Some((sid, _, _, _, username, device_name, created_at)) => {
+                    let taken: bool = tx.query_row(
+                        "SELECT EXISTS(SELECT 1 FROM refresh_tokens WHERE hash = ?1)",
+                        [next_hash],
+                        |r| r.get(0),
+                    )?;
+                    if taken {
+                        return Ok(RefreshUse::SuccessorTaken);
+                    }
                     tx.execute("UPDATE refresh_tokens SET used = 1 WHERE hash = ?1", [hash])?;
+                    tx.execute(
+                        "INSERT INTO refresh_tokens(hash, session_id, expires_at) VALUES (?1, ?2, ?3)",
+                        params![next_hash, sid, next_expires_at],
+                    )?;
                     RefreshUse::Valid(Session { id: sid, username, device_name, created_at })
                 }
             };
