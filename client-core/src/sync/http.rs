@@ -7,6 +7,11 @@
 //! - With a store attached ([`HttpClient::with_store`]), the session (server, tokens, user) is
 //!   saved in the store as soon as it is issued, so a rotated refresh token is never lost by a
 //!   restart; a session the server ended is forgotten.
+//! - A refresh never locks the device out when its answer is lost (the app killed, the server
+//!   killed, the network dropping it): the device picks the next refresh token itself and saves
+//!   it before asking (`next_refresh_token`), and the next refresh tries that one first. A
+//!   token that never took effect is unknown to the server, which answers 401 without closing
+//!   the session, and the current one is used instead.
 //! - A network failure, a timeout (connect 10 s, whole request 60 s) or a 5xx answer is an
 //!   error, never a retry loop: the caller decides when to sync again.
 
@@ -27,6 +32,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_ANSWER_BYTES: u64 = 64 << 20;
 /// The meta key of the saved session.
 const SESSION_KEY: &str = "sync.session";
+/// The meta key of the refresh token proposed to the server in a refresh whose answer has not
+/// been saved yet.
+const NEXT_REFRESH_KEY: &str = "sync.next_refresh";
 /// The meta key naming the server and user the cursor belongs to; kept across logouts.
 const SYNCED_AS_KEY: &str = "sync.synced_as";
 const JSON: &str = "application/json";
@@ -92,6 +100,8 @@ pub struct HttpClient<'s> {
     base: String,
     session: Option<Session>,
     store: Option<&'s Store>,
+    /// The proposed next refresh token, when there is no store to keep it in.
+    next_refresh: Option<String>,
 }
 
 impl std::fmt::Debug for HttpClient<'_> {
@@ -137,6 +147,7 @@ impl HttpClient<'static> {
             base: normalize(server_url)?,
             session: None,
             store: None,
+            next_refresh: None,
         })
     }
 }
@@ -162,6 +173,7 @@ impl<'s> HttpClient<'s> {
             base: self.base,
             session,
             store: Some(store),
+            next_refresh: self.next_refresh,
         })
     }
 
@@ -215,6 +227,8 @@ impl<'s> HttpClient<'s> {
                 store.set_meta(SYNCED_AS_KEY, &synced_as)?;
             }
         }
+        // A token proposed in another session's refresh is not this session's.
+        self.set_proposed_refresh(None)?;
         self.keep(session.clone())?;
         Ok(session)
     }
@@ -222,20 +236,59 @@ impl<'s> HttpClient<'s> {
     /// Trades the refresh token for a new pair (`POST /v1/auth/refresh`) and keeps it. If the
     /// server refuses (expired, already used, account disabled), the session is forgotten and
     /// the error is [`SyncError::Auth`]: log in again.
+    ///
+    /// If an earlier refresh proposed a next token and its answer never arrived, that token is
+    /// tried first: the server may have taken it in place of the current one.
     pub fn refresh(&mut self) -> Result<Session, SyncError> {
         let refresh_token = self.current()?.refresh_token.clone();
-        let body = serde_json::json!({ "refresh_token": refresh_token });
+        if let Some(proposed) = self.proposed_refresh()? {
+            match self.refresh_with(&proposed) {
+                // Unknown to the server: that refresh never took effect.
+                Err(SyncError::Auth(_)) => {}
+                done => return done,
+            }
+        }
+        match self.refresh_with(&refresh_token) {
+            Err(SyncError::Auth(reason)) => {
+                self.forget()?;
+                Err(SyncError::Auth(reason))
+            }
+            done => done,
+        }
+    }
+
+    /// One refresh with `token`, proposing a new random next token saved beforehand.
+    fn refresh_with(&mut self, token: &str) -> Result<Session, SyncError> {
+        let next = random_token()?;
+        self.set_proposed_refresh(Some(&next))?;
+        let body = serde_json::json!({ "refresh_token": token, "next_refresh_token": next });
         let (status, answer) = self.post("/v1/auth/refresh", None, JSON, &json_bytes(&body))?;
         if !is_success(status) {
-            let error = answer_error(status, &answer);
-            if matches!(error, SyncError::Auth(_)) {
-                self.forget()?;
-            }
-            return Err(error);
+            return Err(answer_error(status, &answer));
         }
         let session = parse_session(&answer)?;
         self.keep(session.clone())?;
+        self.set_proposed_refresh(None)?;
         Ok(session)
+    }
+
+    /// The next refresh token proposed in a refresh whose answer was not saved, if any.
+    fn proposed_refresh(&self) -> Result<Option<String>, SyncError> {
+        match self.store {
+            Some(store) => Ok(store.meta(NEXT_REFRESH_KEY)?),
+            None => Ok(self.next_refresh.clone()),
+        }
+    }
+
+    fn set_proposed_refresh(&mut self, token: Option<&str>) -> Result<(), SyncError> {
+        self.next_refresh = token.map(str::to_string);
+        if let Some(store) = self.store {
+            match token {
+                Some(t) => store.set_meta(NEXT_REFRESH_KEY, t)?,
+                None => store.remove_meta(NEXT_REFRESH_KEY)?,
+            }
+        }
+        Ok(())
     }
 
     /// Ends the session on the server (`POST /v1/auth/logout`) and forgets it here. The local
@@ -290,6 +343,7 @@ impl<'s> HttpClient<'s> {
 
     fn forget(&mut self) -> Result<(), SyncError> {
         self.session = None;
+        self.set_proposed_refresh(None)?;
         if let Some(store) = self.store {
             store.remove_meta(SESSION_KEY)?;
         }
@@ -366,6 +420,17 @@ impl Transport for HttpClient<'_> {
     fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
         self.authed_post("/v1/sync", CBOR_CONTENT_TYPE, &body)
     }
+}
+
+/// A new refresh token to propose: 32 random bytes, hex.
+fn random_token() -> Result<String, SyncError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        SyncError::Network(format!(
+            "this device gave no random bytes for a new token ({e})"
+        ))
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn is_success(status: u16) -> bool {

@@ -201,7 +201,17 @@ fn an_expired_token_is_refreshed_once_and_the_same_round_sent_again() {
     assert_eq!(seen[3].authorization.as_deref(), Some("Bearer access-2"));
     assert_eq!(seen[1].content_type.as_deref(), Some(CBOR_CONTENT_TYPE));
     let refresh: serde_json::Value = serde_json::from_slice(&seen[2].body).unwrap();
-    assert_eq!(refresh, json!({"refresh_token": "refresh-1"}));
+    assert_eq!(refresh["refresh_token"], "refresh-1");
+    let proposed = refresh["next_refresh_token"].as_str().unwrap();
+    assert!(
+        proposed.len() == 64 && proposed.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the proposed next token is 32 random bytes in hex: {proposed}"
+    );
+    assert_eq!(
+        store.meta(NEXT_REFRESH_KEY).unwrap(),
+        None,
+        "answered: nothing pending"
+    );
     let pushed: SyncRequest = decode(&seen[1].body).unwrap();
     assert_eq!(pushed.push[0].id, id);
 
@@ -214,6 +224,109 @@ fn an_expired_token_is_refreshed_once_and_the_same_round_sent_again() {
     assert_eq!(saved.session.access_token, "access-2");
     assert_eq!(saved.session.refresh_token, "refresh-2");
     assert_eq!(HttpClient::from_store(&store).unwrap().server_url(), url);
+}
+
+fn expired() -> Canned {
+    json_answer(
+        401,
+        json!({"error": "token_expired", "message": "the access token expired"}),
+    )
+}
+
+/// A sync whose refresh answer is lost (here: a 500 after the server may have taken the token),
+/// and the proposed next token it left in the store.
+fn sync_with_a_lost_refresh_answer(store: &Store) -> String {
+    let (url, server) = serve(vec![
+        expired(),
+        json_answer(
+            500,
+            json!({"error": "internal", "message": "the server failed to handle this request; try again later"}),
+        ),
+    ]);
+    logged_in(store, &url);
+    let mut client = HttpClient::from_store(store).unwrap();
+    let err = sync::sync(store, &mut client, |_| {}).unwrap_err();
+    assert!(
+        matches!(err, SyncError::Server { status: 500, .. }),
+        "{err:?}"
+    );
+    let seen = server.join().unwrap();
+    let refresh: serde_json::Value = serde_json::from_slice(&seen[1].body).unwrap();
+    let proposed = refresh["next_refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        store.meta(NEXT_REFRESH_KEY).unwrap().as_deref(),
+        Some(proposed.as_str())
+    );
+    assert!(status(store).unwrap().user.is_some(), "still logged in");
+    proposed
+}
+
+#[test]
+fn after_a_lost_refresh_answer_the_proposed_token_is_presented_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, id) = store_with_customer(&dir);
+    let proposed = sync_with_a_lost_refresh_answer(&store);
+
+    // The server took the proposed token: presenting it gives the next pair.
+    let accepted = SyncResponse {
+        accepted: vec![Accepted { id, heads: vec![] }],
+        ..empty_response(1)
+    };
+    let (url, server) = serve(vec![
+        expired(),
+        token_pair(2, "li.wei"),
+        cbor_answer(&accepted),
+    ]);
+    logged_in(&store, &url);
+    store.set_meta(NEXT_REFRESH_KEY, &proposed).unwrap();
+    let mut client = HttpClient::from_store(&store).unwrap();
+    sync::sync(&store, &mut client, |_| {}).unwrap();
+    let seen = server.join().unwrap();
+    let refresh: serde_json::Value = serde_json::from_slice(&seen[1].body).unwrap();
+    assert_eq!(refresh["refresh_token"], proposed.as_str());
+    assert_ne!(refresh["next_refresh_token"], proposed.as_str());
+    let saved = stored_session(&store).unwrap().unwrap();
+    assert_eq!(saved.session.refresh_token, "refresh-2");
+    assert_eq!(store.meta(NEXT_REFRESH_KEY).unwrap(), None);
+}
+
+#[test]
+fn a_proposed_token_the_server_never_took_falls_back_to_the_current_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, id) = store_with_customer(&dir);
+    let proposed = sync_with_a_lost_refresh_answer(&store);
+
+    // The server never took it: unknown there (401, the session stays), so the current token
+    // is presented next and the sync goes on.
+    let accepted = SyncResponse {
+        accepted: vec![Accepted { id, heads: vec![] }],
+        ..empty_response(1)
+    };
+    let (url, server) = serve(vec![
+        expired(),
+        json_answer(
+            401,
+            json!({"error": "unauthenticated", "message": "the refresh token is unknown or expired: log in again"}),
+        ),
+        token_pair(2, "li.wei"),
+        cbor_answer(&accepted),
+    ]);
+    logged_in(&store, &url);
+    store.set_meta(NEXT_REFRESH_KEY, &proposed).unwrap();
+    let mut client = HttpClient::from_store(&store).unwrap();
+    sync::sync(&store, &mut client, |_| {}).unwrap();
+    let seen = server.join().unwrap();
+    let presented: Vec<String> = [1, 2]
+        .iter()
+        .map(|&i| {
+            let body: serde_json::Value = serde_json::from_slice(&seen[i].body).unwrap();
+            body["refresh_token"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(presented, [proposed.as_str(), "refresh-1"]);
+    let saved = stored_session(&store).unwrap().unwrap();
+    assert_eq!(saved.session.refresh_token, "refresh-2");
+    assert!(store.unsent_documents().unwrap().is_empty());
 }
 
 #[test]
