@@ -561,6 +561,135 @@ fn killing_the_cli_during_syncs_loses_nothing_and_converges() {
     assert!(laptop_edits > 0, "the laptop never edited anything");
 }
 
+// ---- 2b. the CLI killed around a token refresh ---------------------------------------------
+
+/// Replaces the access token saved in the device's store with one the server signed but that
+/// expired a minute ago, so the next sync starts with a refresh.
+fn expire_access_token(db: &Path, data_dir: &Path) {
+    use base64::Engine;
+    let key = hex::decode(
+        std::fs::read_to_string(data_dir.join("jwt.key"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let conn = Connection::open(db).unwrap();
+    let saved: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'sync.session'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut session: Value = serde_json::from_str(&saved).unwrap();
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = token.split('.').nth(1).unwrap();
+    let mut claims: Value = serde_json::from_slice(&b64.decode(payload).unwrap()).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    claims["iat"] = (now - 3_600).into();
+    claims["exp"] = (now - 60).into();
+    session["access_token"] = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&key),
+    )
+    .unwrap()
+    .into();
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'sync.session'",
+        [session.to_string()],
+    )
+    .unwrap();
+}
+
+/// How many refresh tokens the server has retired, read-only.
+fn retired_refresh_tokens(server_db: &Path) -> i64 {
+    open_read_only(server_db)
+        .query_row(
+            "SELECT count(*) FROM refresh_tokens WHERE used <> 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn killing_the_cli_during_token_refreshes_never_logs_the_device_out() {
+    let o = org();
+    let url = o.server.url();
+    let server_db = o.data.path().join("fieldsync.db");
+    let home = Home::new().unwrap();
+    home.login(&url, "li", "pw-li-secret").unwrap().ok();
+    let db = home.path().join("device.db");
+    let mut rng = crash::rng("token refreshes", 0x5eed_0004);
+    let wanted = crash::loops(30);
+    let mut acked = Acknowledged::default();
+    let mut n = 0;
+
+    let mut took = Vec::new();
+    for _ in 0..3 {
+        n += 1;
+        write_through_cli(&home, Write::random(&mut rng, &acked, n), &mut acked);
+        expire_access_token(&db, o.data.path());
+        let started = Instant::now();
+        home.run(&["sync", "--json"]).unwrap().ok();
+        took.push(started.elapsed());
+    }
+    let typical = median(took);
+    println!("a sync that starts with a refresh takes about {typical:?}");
+
+    let started = Instant::now();
+    let mut tally = Tally::new();
+    let mut kills = 0;
+    let mut runs = 0;
+    while kills < wanted {
+        runs += 1;
+        assert!(
+            runs < 20 * wanted + 100,
+            "too few syncs were killed: {kills} of {runs}"
+        );
+        n += 1;
+        write_through_cli(&home, Write::random(&mut rng, &acked, n), &mut acked);
+        expire_access_token(&db, o.data.path());
+        let saved_before = device_state(&db).session;
+        let retired_before = retired_refresh_tokens(&server_db);
+        let delay = typical.mul_f64(rng.random_range(0.0..1.2));
+        match run_killed_after(&mut home.command(&["sync", "--json"]).unwrap(), delay).unwrap() {
+            Ending::Exited(run) => {
+                run.ok();
+                tally.add("finished before the kill");
+            }
+            Ending::Killed => {
+                kills += 1;
+                let rotated = retired_refresh_tokens(&server_db) > retired_before;
+                let saved = device_state(&db).session != saved_before;
+                tally.add(match (rotated, saved) {
+                    (false, _) => "killed before the server rotated the refresh token",
+                    (true, false) => {
+                        "killed after the server rotated the refresh token, before the device saved the new one"
+                    }
+                    (true, true) => "killed after the device saved the new tokens",
+                });
+                let check = integrity(&db);
+                assert_eq!(check, "ok", "kill {kills}: the store is damaged");
+            }
+        }
+        // Still logged in, and the next sync goes through without a new login.
+        let next = home.run(&["sync", "--json"]).unwrap();
+        assert_eq!(
+            next.code,
+            Some(0),
+            "after run {runs} the device cannot sync without logging in again: {}",
+            next.stderr
+        );
+    }
+    tally.print(
+        &format!("token refreshes: {kills} kills of the CLI during {runs} syncs"),
+        started.elapsed(),
+    );
+}
+
 // ---- 3. the server killed during syncs and first syncs -----------------------------------
 
 /// A transport that says when a round is in flight: `gauge` holds `1` (or, with `numbered`,
