@@ -150,3 +150,44 @@ impl Tally {
         }
     }
 }
+
+/// How long a whole run of the process takes, measured on runs that are left to finish: the
+/// kill delays are drawn as fractions of it, so they keep spreading over a whole run when the
+/// machine gets faster or slower during a loop.
+#[derive(Debug, Default, Clone)]
+pub struct Pace {
+    samples: Vec<Duration>,
+}
+
+impl Pace {
+    /// No runs measured yet.
+    pub fn new() -> Pace {
+        Pace::default()
+    }
+
+    /// Records how long a run that was left to finish took.
+    pub fn record(&mut self, took: Duration) {
+        self.samples.push(took);
+        if self.samples.len() > 15 {
+            self.samples.remove(0);
+        }
+    }
+
+    /// The median of the last 15 runs measured (zero before any).
+    pub fn typical(&self) -> Duration {
+        let mut v = self.samples.clone();
+        v.sort();
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    }
+
+    /// The delay before the kill of run `n`: every eighth run is left to finish (and measured,
+    /// through [`Pace::record`]), the others are killed after a random fraction, up to 1.5, of
+    /// a typical run.
+    pub fn delay(&self, n: usize, rng: &mut impl rand::Rng) -> (Duration, bool) {
+        if n.is_multiple_of(8) {
+            (Duration::from_secs(120), true)
+        } else {
+            (self.typical().mul_f64(rng.random_range(0.0..1.5)), false)
+        }
+    }
+}

@@ -34,7 +34,7 @@ use fieldsync_core::model::customer::{CustomerEdit, NewCustomer};
 use fieldsync_core::sync::http::HttpClient;
 use fieldsync_core::sync::{SyncError, Transport};
 use fieldsync_tests::cli::Home;
-use fieldsync_tests::crash::{self, Ending, Tally, run_killed_after};
+use fieldsync_tests::crash::{self, Ending, Pace, Tally, run_killed_after};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rusqlite::{Connection, OpenFlags};
@@ -121,11 +121,6 @@ fn documents(store: &Store) -> BTreeMap<String, Value> {
             (id, doc)
         })
         .collect()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 // ---- writes through the CLI, and what each one promises once reported ---------------------
@@ -333,14 +328,14 @@ fn killing_the_cli_during_local_writes_loses_no_acknowledged_write() {
     let mut n = 0;
 
     // How long a write takes here, so the kills spread over a whole run.
-    let mut took = Vec::new();
+    let mut pace = Pace::new();
     for _ in 0..3 {
         n += 1;
         let started = Instant::now();
         write_through_cli(&home, Write::random(&mut rng, &acked, n), &mut acked);
-        took.push(started.elapsed());
+        pace.record(started.elapsed());
     }
-    let typical = median(took);
+    let typical = pace.typical();
     println!("a write through the CLI takes about {typical:?}");
 
     let started = Instant::now();
@@ -354,14 +349,22 @@ fn killing_the_cli_during_local_writes_loses_no_acknowledged_write() {
         );
         let write = Write::random(&mut rng, &acked, n);
         let before = device_state(&db).fingerprint;
-        let delay = typical.mul_f64(rng.random_range(0.0..1.3));
+        let (delay, measured) = pace.delay(n, &mut rng);
+        let spawned = Instant::now();
         match run_killed_after(&mut write.command(&home), delay).unwrap() {
             Ending::Exited(run) => {
+                if measured {
+                    pace.record(spawned.elapsed());
+                }
                 let out = run.ok().to_string();
                 write.acknowledge(&mut acked, &out);
                 tally.add("exited before the kill (acknowledged)");
             }
             Ending::Killed => {
+                assert!(
+                    !measured,
+                    "a run left to finish was still running after 2 minutes"
+                );
                 kills += 1;
                 let committed = device_state(&db).fingerprint != before;
                 tally.add(if committed {
@@ -448,15 +451,15 @@ fn killing_the_cli_during_syncs_loses_nothing_and_converges() {
     let mut n = 0;
     let mut laptop_edits = 0;
 
-    let mut took = Vec::new();
+    let mut pace = Pace::new();
     for _ in 0..3 {
         n += 1;
         write_through_cli(&home, Write::random(&mut rng, &acked, n), &mut acked);
         let started = Instant::now();
         home.run(&["sync", "--json"]).unwrap().ok();
-        took.push(started.elapsed());
+        pace.record(started.elapsed());
     }
-    let typical = median(took);
+    let typical = pace.typical();
     println!("a sync through the CLI takes about {typical:?}");
 
     let started = Instant::now();
@@ -501,13 +504,21 @@ fn killing_the_cli_during_syncs_loses_nothing_and_converges() {
 
         let before = device_state(&db);
         let rounds_before = server_rounds(&url);
-        let delay = typical.mul_f64(rng.random_range(0.0..1.4));
+        let (delay, measured) = pace.delay(runs, &mut rng);
+        let spawned = Instant::now();
         match run_killed_after(&mut home.command(&["sync", "--json"]).unwrap(), delay).unwrap() {
             Ending::Exited(run) => {
+                if measured {
+                    pace.record(spawned.elapsed());
+                }
                 run.ok();
                 tally.add("finished before the kill");
             }
             Ending::Killed => {
+                assert!(
+                    !measured,
+                    "a run left to finish was still running after 2 minutes"
+                );
                 kills += 1;
                 let after = device_state(&db);
                 let rounds = server_rounds(&url) - rounds_before;
@@ -627,16 +638,16 @@ fn killing_the_cli_during_token_refreshes_never_logs_the_device_out() {
     let mut acked = Acknowledged::default();
     let mut n = 0;
 
-    let mut took = Vec::new();
+    let mut pace = Pace::new();
     for _ in 0..3 {
         n += 1;
         write_through_cli(&home, Write::random(&mut rng, &acked, n), &mut acked);
         expire_access_token(&db, o.data.path());
         let started = Instant::now();
         home.run(&["sync", "--json"]).unwrap().ok();
-        took.push(started.elapsed());
+        pace.record(started.elapsed());
     }
-    let typical = median(took);
+    let typical = pace.typical();
     println!("a sync that starts with a refresh takes about {typical:?}");
 
     let started = Instant::now();
@@ -654,13 +665,21 @@ fn killing_the_cli_during_token_refreshes_never_logs_the_device_out() {
         expire_access_token(&db, o.data.path());
         let saved_before = device_state(&db).session;
         let retired_before = retired_refresh_tokens(&server_db);
-        let delay = typical.mul_f64(rng.random_range(0.0..1.2));
+        let (delay, measured) = pace.delay(runs, &mut rng);
+        let spawned = Instant::now();
         match run_killed_after(&mut home.command(&["sync", "--json"]).unwrap(), delay).unwrap() {
             Ending::Exited(run) => {
+                if measured {
+                    pace.record(spawned.elapsed());
+                }
                 run.ok();
                 tally.add("finished before the kill");
             }
             Ending::Killed => {
+                assert!(
+                    !measured,
+                    "a run left to finish was still running after 2 minutes"
+                );
                 kills += 1;
                 let rotated = retired_refresh_tokens(&server_db) > retired_before;
                 let saved = device_state(&db).session != saved_before;
