@@ -6,10 +6,12 @@
 //! - The CLI killed while it writes locally: every write it reported (printed its result and
 //!   exited 0) is there afterwards, the store file passes `PRAGMA integrity_check` after every
 //!   kill, and lists and search agree with the documents.
-//! - The CLI killed while it syncs, with local work unsent and tokens expiring every second:
-//!   after every kill the file is sound and the device is still logged in; at the end a normal
+//! - The CLI killed while it syncs, with local work unsent and one-second access tokens (plus
+//!   the server's leeway): after every kill the file is sound and the device is still logged in; at the end a normal
 //!   sync completes, every reported write is on the server, and the device, the server and a
 //!   second device of the same rep hold identical documents.
+//! - The CLI killed while a sync refreshes its tokens (the access token expired beforehand):
+//!   after every kill the device syncs again without a new login.
 //! - The server killed during syncs, at random moments and while a new device's first sync is
 //!   pulling its pages: the server's file is sound after every kill, every acknowledged
 //!   (document, heads) is on the server, every interrupted first sync completes with every
@@ -20,15 +22,22 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod crash_loops;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use automerge::{AutoCommit, ChangeHash};
 use common::{Device, customer, org, org_with, visit};
+use crash_loops::files::{
+    device_state, documents, expire_access_token, integrity, retired_refresh_tokens, server_rounds,
+};
+use crash_loops::writes::{
+    Acknowledged, Write, check_acknowledged_present, check_lists_match_documents, cli_json,
+    write_through_cli,
+};
 use fieldsync_core::Store;
 use fieldsync_core::model::customer::{CustomerEdit, NewCustomer};
 use fieldsync_core::sync::http::HttpClient;
@@ -36,279 +45,6 @@ use fieldsync_core::sync::{SyncError, Transport};
 use fieldsync_tests::cli::Home;
 use fieldsync_tests::crash::{self, Ending, Pace, Tally, run_killed_after};
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-use rusqlite::{Connection, OpenFlags};
-use serde_json::Value;
-
-// ---- reading a store file as the crash left it --------------------------------------------
-
-/// Opens an SQLite file read-only: nothing is checkpointed or repaired by looking.
-fn open_read_only(path: &Path) -> Connection {
-    Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
-}
-
-/// `PRAGMA integrity_check` of the file, read-only.
-fn integrity(path: &Path) -> String {
-    open_read_only(path)
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap()
-}
-
-/// What a device's file says about its documents and its sync, read-only.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct DeviceState {
-    /// Every document id with its heads: changes with any committed write.
-    fingerprint: String,
-    /// Documents with changes the server has not acknowledged.
-    unsent: i64,
-    /// The sync cursor.
-    cursor: String,
-    /// The saved session (its tokens change with a refresh).
-    session: Option<String>,
-}
-
-fn device_state(db: &Path) -> DeviceState {
-    let conn = open_read_only(db);
-    let meta = |key: &str| -> Option<String> {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .ok()
-    };
-    DeviceState {
-        fingerprint: conn
-            .query_row(
-                "SELECT coalesce(group_concat(id || ':' || heads, ';'), '') \
-                 FROM (SELECT id, heads FROM documents ORDER BY id)",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap(),
-        unsent: conn
-            .query_row(
-                "SELECT count(*) FROM documents WHERE acked_heads IS NULL OR acked_heads <> heads",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap(),
-        cursor: meta("sync.cursor").unwrap_or_else(|| "0".into()),
-        session: meta("sync.session"),
-    }
-}
-
-/// The ids of the documents of `kind` in the file, read-only.
-fn ids_of_kind(db: &Path, kind: &str) -> BTreeSet<String> {
-    let conn = open_read_only(db);
-    let mut stmt = conn
-        .prepare("SELECT id FROM documents WHERE kind = ?1")
-        .unwrap();
-    stmt.query_map([kind], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
-}
-
-/// Every document of a store, as JSON, by id.
-fn documents(store: &Store) -> BTreeMap<String, Value> {
-    store
-        .document_ids()
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| {
-            let doc = serde_json::to_value(store.document(&id).unwrap()).unwrap();
-            (id, doc)
-        })
-        .collect()
-}
-
-// ---- writes through the CLI, and what each one promises once reported ---------------------
-
-/// Writes the user has been told about: the CLI printed its result and exited 0.
-#[derive(Debug, Default)]
-struct Acknowledged {
-    /// Customer id → (name, a token found only in that name).
-    customers: BTreeMap<String, (String, String)>,
-    /// (customer, text appended to its notes).
-    notes: Vec<(String, String)>,
-    /// (visit, its customer, a token in its summary).
-    visits: Vec<(String, String, String)>,
-    /// (customer, contact name).
-    contacts: Vec<(String, String)>,
-}
-
-/// One write through the CLI.
-#[derive(Debug, Clone)]
-enum Write {
-    Customer { name: String, token: String },
-    Note { customer: String, text: String },
-    Visit { customer: String, token: String },
-    Contact { customer: String, name: String },
-}
-
-impl Write {
-    /// A random write; `n` makes its tokens unique.
-    fn random(rng: &mut ChaCha8Rng, acked: &Acknowledged, n: usize) -> Write {
-        let token = format!("T{n:05}Q");
-        let known: Vec<&String> = acked.customers.keys().collect();
-        if known.is_empty() || rng.random_ratio(1, 4) {
-            return Write::Customer {
-                name: format!("华东{n}号精密机械 {token}"),
-                token,
-            };
-        }
-        let customer = known[rng.random_range(0..known.len())].clone();
-        match rng.random_range(0..3) {
-            0 => Write::Note {
-                customer,
-                text: format!("第{n}次补充 {token}"),
-            },
-            1 => Write::Visit { customer, token },
-            _ => Write::Contact {
-                customer,
-                name: format!("联系人{n}"),
-            },
-        }
-    }
-
-    fn args(&self) -> Vec<String> {
-        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        match self {
-            Write::Customer { name, .. } => {
-                v(&["customer", "add", "--name", name, "--city", "苏州"])
-            }
-            Write::Note { customer, text } => v(&["customer", "note", customer, text]),
-            Write::Visit { customer, token } => v(&[
-                "visit",
-                "add",
-                "--customer",
-                customer,
-                "--summary",
-                &format!("介绍新款轴承 {token}"),
-                "--met",
-                "金立基:采购经理",
-            ]),
-            Write::Contact { customer, name } => v(&[
-                "contact", "add", customer, "--name", name, "--title", "厂长",
-            ]),
-        }
-    }
-
-    fn command(&self, home: &Home) -> std::process::Command {
-        let args = self.args();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        home.command(&args).unwrap()
-    }
-
-    /// Records the write as acknowledged, given what the CLI printed.
-    fn acknowledge(self, acked: &mut Acknowledged, stdout: &str) {
-        let printed = stdout.trim().to_string();
-        match self {
-            Write::Customer { name, token } => {
-                acked.customers.insert(printed, (name, token));
-            }
-            Write::Note { customer, text } => acked.notes.push((customer, text)),
-            Write::Visit { customer, token } => acked.visits.push((printed, customer, token)),
-            Write::Contact { customer, name } => acked.contacts.push((customer, name)),
-        }
-    }
-}
-
-/// Runs `write` to completion; it must succeed.
-fn write_through_cli(home: &Home, write: Write, acked: &mut Acknowledged) {
-    let args = write.args();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let run = home.run(&args).unwrap();
-    let out = run.ok().to_string();
-    write.acknowledge(acked, &out);
-}
-
-/// Runs the CLI to completion and parses its `--json` output; it must succeed.
-fn cli_json(home: &Home, args: &[&str]) -> Value {
-    let run = home.run(args).unwrap();
-    serde_json::from_str(run.ok())
-        .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", run.stdout))
-}
-
-/// The CLI still works after a kill and its lists agree with the documents in the file:
-/// `customer list` and `visit list` show exactly the customers and visits the file holds,
-/// which include every acknowledged one.
-fn check_lists_match_documents(home: &Home, db: &Path, acked: &Acknowledged, when: &str) {
-    let listed: BTreeSet<String> =
-        cli_json(home, &["customer", "list", "--json", "--limit", "1000000"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap().to_string())
-            .collect();
-    assert_eq!(
-        listed,
-        ids_of_kind(db, "customer"),
-        "{when}: the customer list disagrees with the documents"
-    );
-    for id in acked.customers.keys() {
-        assert!(
-            listed.contains(id),
-            "{when}: acknowledged customer {id} lost"
-        );
-    }
-    let visits: BTreeSet<String> = cli_json(home, &["visit", "list", "--json"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(
-        visits,
-        ids_of_kind(db, "visit"),
-        "{when}: the visit list disagrees with the documents"
-    );
-    for (id, _, _) in &acked.visits {
-        assert!(visits.contains(id), "{when}: acknowledged visit {id} lost");
-    }
-}
-
-/// Every acknowledged write is in the documents `doc` returns (customers and visits as JSON).
-fn check_acknowledged_present(
-    acked: &Acknowledged,
-    where_: &str,
-    doc: impl Fn(&str) -> Option<Value>,
-) {
-    for (id, (name, _)) in &acked.customers {
-        let c = doc(id).unwrap_or_else(|| panic!("acknowledged customer {id} is not {where_}"));
-        assert_eq!(c["name"].as_str(), Some(name.as_str()), "{id} {where_}");
-    }
-    for (cid, text) in &acked.notes {
-        let c = doc(cid).unwrap_or_else(|| panic!("customer {cid} is not {where_}"));
-        assert!(
-            c["notes"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(text.as_str()),
-            "acknowledged note '{text}' of {cid} is not {where_}"
-        );
-    }
-    for (cid, name) in &acked.contacts {
-        let c = doc(cid).unwrap_or_else(|| panic!("customer {cid} is not {where_}"));
-        let contacts = c["contacts"].as_array().cloned().unwrap_or_default();
-        assert!(
-            contacts.iter().any(|p| p["name"].as_str() == Some(name)),
-            "acknowledged contact {name} of {cid} is not {where_}"
-        );
-    }
-    for (vid, cid, token) in &acked.visits {
-        let v = doc(vid).unwrap_or_else(|| panic!("acknowledged visit {vid} is not {where_}"));
-        assert_eq!(v["customer"].as_str(), Some(cid.as_str()), "{vid} {where_}");
-        assert!(
-            v["summary"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(token.as_str()),
-            "acknowledged visit {vid} lost its summary {where_}"
-        );
-    }
-}
 
 // ---- 1. the CLI killed while it writes ------------------------------------------------------
 
@@ -425,16 +161,6 @@ fn killing_the_cli_during_local_writes_loses_no_acknowledged_write() {
 }
 
 // ---- 2. the CLI killed while it syncs -------------------------------------------------------
-
-/// The server's count of sync rounds it has handled.
-fn server_rounds(url: &str) -> u64 {
-    let mut answer = ureq::get(format!("{url}/metrics")).call().unwrap();
-    let text = answer.body_mut().read_to_string().unwrap();
-    text.lines()
-        .filter(|l| l.starts_with("fieldsync_sync_rounds"))
-        .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
 
 #[test]
 fn killing_the_cli_during_syncs_loses_nothing_and_converges() {
@@ -573,57 +299,6 @@ fn killing_the_cli_during_syncs_loses_nothing_and_converges() {
 }
 
 // ---- 2b. the CLI killed around a token refresh ---------------------------------------------
-
-/// Replaces the access token saved in the device's store with one the server signed but that
-/// expired a minute ago, so the next sync starts with a refresh.
-fn expire_access_token(db: &Path, data_dir: &Path) {
-    use base64::Engine;
-    let key = hex::decode(
-        std::fs::read_to_string(data_dir.join("jwt.key"))
-            .unwrap()
-            .trim(),
-    )
-    .unwrap();
-    let conn = Connection::open(db).unwrap();
-    let saved: String = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'sync.session'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let mut session: Value = serde_json::from_str(&saved).unwrap();
-    let token = session["access_token"].as_str().unwrap().to_string();
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let payload = token.split('.').nth(1).unwrap();
-    let mut claims: Value = serde_json::from_slice(&b64.decode(payload).unwrap()).unwrap();
-    let now = chrono::Utc::now().timestamp();
-    claims["iat"] = (now - 3_600).into();
-    claims["exp"] = (now - 60).into();
-    session["access_token"] = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(&key),
-    )
-    .unwrap()
-    .into();
-    conn.execute(
-        "UPDATE meta SET value = ?1 WHERE key = 'sync.session'",
-        [session.to_string()],
-    )
-    .unwrap();
-}
-
-/// How many refresh tokens the server has retired, read-only.
-fn retired_refresh_tokens(server_db: &Path) -> i64 {
-    open_read_only(server_db)
-        .query_row(
-            "SELECT count(*) FROM refresh_tokens WHERE used <> 0",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
-}
 
 #[test]
 fn killing_the_cli_during_token_refreshes_never_logs_the_device_out() {
