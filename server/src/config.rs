@@ -25,6 +25,9 @@ pub struct Config {
     pub refresh_ttl: Duration,
     /// Documents kept loaded in memory at most.
     pub cache_documents: usize,
+    /// Documents a pull page holds at most (a page also stops at 4 MiB); a new device's first
+    /// sync takes one round per page.
+    pub page_documents: usize,
 }
 
 impl Config {
@@ -36,6 +39,7 @@ impl Config {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(45 * 24 * 3600),
             cache_documents: 2000,
+            page_documents: 2000,
         }
     }
 }
@@ -107,8 +111,10 @@ pub fn build_state(config: &Config) -> Result<AppState, AppError> {
         .clone()
         .unwrap_or_else(|| config.data_dir.join("jwt.key"));
     let key = signing_key(&key_file)?;
+    let mut core = Core::new(Arc::new(storage), config.cache_documents)?;
+    core.limits.max_documents = config.page_documents.max(1);
     Ok(AppState {
-        core: Arc::new(Core::new(Arc::new(storage), config.cache_documents)?),
+        core: Arc::new(core),
         keys: Arc::new(TokenKeys::new(&key, config.access_ttl, config.refresh_ttl)),
         limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
         shutdown: CancellationToken::new(),

@@ -840,6 +840,51 @@ async fn tokens_of_disabled_users_and_logged_out_devices_are_refused() {
 // ---- refresh tokens -------------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_refresh_takes_the_next_token_the_device_proposes() {
+    let w = world();
+    let first = w.login("li").await;
+    let proposed = "d".repeat(64);
+    let refresh = |token: &str, next: &str| {
+        json!({ "refresh_token": token, "next_refresh_token": next }).to_string()
+    };
+
+    // Malformed or taken proposals are refused and retire nothing.
+    for bad in ["short", &format!("{}!", "x".repeat(40)), &"y".repeat(257)] {
+        w.post_json("/v1/auth/refresh", None, refresh(&first.refresh, bad))
+            .await
+            .error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &["next_refresh_token", "32 to 256"],
+            );
+    }
+    w.post_json(
+        "/v1/auth/refresh",
+        None,
+        refresh(&first.refresh, &first.refresh),
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST, "bad_request", &["already in use"]);
+
+    // The proposal becomes the session's refresh token, in the same rotation.
+    let r = w
+        .post_json("/v1/auth/refresh", None, refresh(&first.refresh, &proposed))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let second = Tokens::of(&r.json());
+    assert_eq!(second.refresh, proposed);
+    w.sync(&second.access, &request(0, vec![])).await.sync();
+    assert_eq!(w.refresh(&proposed).await.status, StatusCode::OK);
+
+    // A replay still closes the session.
+    w.refresh(&first.refresh).await.error(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        &["already used", "log in again"],
+    );
+}
+
+#[tokio::test]
 async fn refresh_rotates_and_a_replay_closes_the_whole_session() {
     let w = world();
     let first = w.login("li").await;

@@ -67,13 +67,8 @@ impl Home {
     /// Runs `fieldsync --home <home> <args>` with `envs` added to a clean fieldsync
     /// environment (no `FIELDSYNC_HOME` or `FIELDSYNC_PASSWORD` from outside).
     pub fn run_with(&self, args: &[&str], envs: &[(&str, &str)]) -> HarnessResult<Run> {
-        let out = Command::new(cli_binary()?)
-            .arg("--home")
-            .arg(self.path())
-            .args(args)
-            .env_remove("FIELDSYNC_HOME")
-            .env_remove("FIELDSYNC_PASSWORD")
-            .env_remove("RUST_BACKTRACE")
+        let out = self
+            .command(args)?
             .envs(envs.iter().copied())
             .output()
             .map_err(|e| format!("cannot run fieldsync: {e}"))?;
@@ -82,6 +77,19 @@ impl Home {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         })
+    }
+
+    /// The command `fieldsync --home <home> <args>` in a clean fieldsync environment, not yet
+    /// started (for a caller that kills it midway, see [`crate::crash`]).
+    pub fn command(&self, args: &[&str]) -> HarnessResult<Command> {
+        let mut cmd = Command::new(cli_binary()?);
+        cmd.arg("--home")
+            .arg(self.path())
+            .args(args)
+            .env_remove("FIELDSYNC_HOME")
+            .env_remove("FIELDSYNC_PASSWORD")
+            .env_remove("RUST_BACKTRACE");
+        Ok(cmd)
     }
 
     /// Runs `fieldsync --home <home> <args>`.

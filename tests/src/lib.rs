@@ -1,6 +1,8 @@
 //! Shared code of fieldsync's cross-crate tests and benchmark programs.
 //!
 //! - [`cli`]: the real `fieldsync` command-line binary, one temporary `--home` per device.
+//! - [`crash`]: crash loops: a process SIGKILLed after a seeded random delay, and a tally of
+//!   where the kills landed.
 //! - [`disk`]: a small real filesystem (tmpfs) to fill up or remount read-only.
 //! - [`fault_proxy`]: a TCP proxy in front of the real server that drops, delays, duplicates,
 //!   cuts and resets connections by a seeded plan, and counts what it injected.
@@ -16,6 +18,7 @@
 //! checks only that nothing was lost and everything converged.
 
 pub mod cli;
+pub mod crash;
 pub mod disk;
 pub mod fault_proxy;
 pub mod peer_samod;

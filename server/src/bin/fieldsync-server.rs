@@ -56,6 +56,10 @@ enum Command {
         /// Documents kept in memory at most.
         #[arg(long, env = "FIELDSYNC_CACHE_DOCUMENTS", default_value_t = 2000)]
         cache_documents: usize,
+        /// Documents one pull page holds at most (a page also stops at 4 MiB); a new device's
+        /// first sync takes one round per page.
+        #[arg(long, env = "FIELDSYNC_PAGE_DOCUMENTS", default_value_t = 2000)]
+        page_documents: usize,
         /// Compact the log every 6 hours, dropping the changes received more than this many
         /// days ago once snapshots hold them (0: never compact while serving).
         #[arg(long, env = "FIELDSYNC_COMPACT_AFTER_DAYS", default_value_t = 30)]
@@ -132,6 +136,7 @@ fn run(cli: Cli) -> Result<(), String> {
             access_ttl_secs,
             refresh_ttl_days,
             cache_documents,
+            page_documents,
             compact_after_days,
         } => {
             let mut config = Config::new(&cli.data_dir);
@@ -139,6 +144,7 @@ fn run(cli: Cli) -> Result<(), String> {
             config.access_ttl = Duration::from_secs(access_ttl_secs.max(1));
             config.refresh_ttl = Duration::from_secs(refresh_ttl_days.max(1) * 24 * 3600);
             config.cache_documents = cache_documents;
+            config.page_documents = page_documents;
             serve(config, &listen, compact_after_days)
         }
         Command::Compact { older_than_days } => {
