@@ -36,7 +36,8 @@ pub struct DeviceState {
     pub unsent: i64,
     /// The sync cursor.
     pub cursor: String,
-    /// The saved session (its tokens change with a refresh).
+    /// The saved session's refresh token (it changes when a refresh's answer is saved; the
+    /// successor proposed before asking is not counted).
     pub session: Option<String>,
 }
 
@@ -63,7 +64,10 @@ pub fn device_state(db: &Path) -> DeviceState {
             )
             .unwrap(),
         cursor: meta("sync.cursor").unwrap_or_else(|| "0".into()),
-        session: meta("sync.session"),
+        session: meta("sync.session").and_then(|json| {
+            let saved: serde_json::Value = serde_json::from_str(&json).ok()?;
+            saved["refresh_token"].as_str().map(str::to_string)
+        }),
     }
 }
 
