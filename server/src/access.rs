@@ -465,23 +465,20 @@ fn only_decided(
     let ops_ok = ops.iter().all(|(field, value)| {
         DECISION_FIELDS.contains(&field.as_str()) && (field != "status" || decides(value))
     });
+    // Everything but the decision fields as before (plans and claims share their names).
+    macro_rules! same_but_decision {
+        ($b:expr, $a:expr) => {{
+            let mut a = $a.clone();
+            a.status = $b.status;
+            a.decided_at.clone_from(&$b.decided_at);
+            a.decided_by.clone_from(&$b.decided_by);
+            a.decision_note.clone_from(&$b.decision_note);
+            a == *$b
+        }};
+    }
     let rest_same = match (before, after) {
-        (Document::TripPlan(b), Document::TripPlan(a)) => {
-            let mut a = a.clone();
-            a.status = b.status;
-            a.decided_at.clone_from(&b.decided_at);
-            a.decided_by.clone_from(&b.decided_by);
-            a.decision_note.clone_from(&b.decision_note);
-            a == *b
-        }
-        (Document::ExpenseClaim(b), Document::ExpenseClaim(a)) => {
-            let mut a = a.clone();
-            a.status = b.status;
-            a.decided_at.clone_from(&b.decided_at);
-            a.decided_by.clone_from(&b.decided_by);
-            a.decision_note.clone_from(&b.decision_note);
-            a == *b
-        }
+        (Document::TripPlan(b), Document::TripPlan(a)) => same_but_decision!(b, a),
+        (Document::ExpenseClaim(b), Document::ExpenseClaim(a)) => same_but_decision!(b, a),
         _ => false,
     };
     ops_ok && rest_same

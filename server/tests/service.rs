@@ -137,6 +137,18 @@ fn customer(name: &str, territory: &str, owner: &str) -> NewCustomer {
     }
 }
 
+/// A trip plan of li's for zhang to approve.
+fn li_plan(title: &str) -> NewTripPlan {
+    NewTripPlan {
+        owner: "li".into(),
+        approver: "zhang".into(),
+        title: title.into(),
+        start_date: "2026-11-24".into(),
+        end_date: "2026-11-26".into(),
+        ..Default::default()
+    }
+}
+
 fn visit(customer: &str, author: &str) -> NewVisit {
     NewVisit {
         customer: customer.into(),
@@ -169,16 +181,7 @@ fn each_user_receives_exactly_their_part_of_the_business() {
         .create_customer(customer("陈的客户", "north", "chen"))
         .unwrap();
     let v_chen = chen.create_visit(visit(&c_chen, "chen")).unwrap();
-    let p_li = li
-        .create_trip_plan(NewTripPlan {
-            owner: "li".into(),
-            approver: "zhang".into(),
-            title: "出差".into(),
-            start_date: "2026-11-24".into(),
-            end_date: "2026-11-26".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let p_li = li.create_trip_plan(li_plan("出差")).unwrap();
     // An admin's customer in east, owned by nobody's team member.
     let c_admin = admin
         .create_customer(customer("总部客户", "east", "admin"))
@@ -331,16 +334,7 @@ fn only_the_approver_decides_and_reps_only_submit() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let li = device(&dir, "li");
-    let plan = li
-        .create_trip_plan(NewTripPlan {
-            owner: "li".into(),
-            approver: "zhang".into(),
-            title: "宁波出差".into(),
-            start_date: "2026-11-24".into(),
-            end_date: "2026-11-26".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let plan = li.create_trip_plan(li_plan("宁波出差")).unwrap();
     li.update_trip_plan(&plan, &[TripPlanEdit::Submit]).unwrap();
     w.accepted("li", &li, &plan);
 
@@ -826,16 +820,7 @@ fn a_plan_or_visit_that_changes_hands_leaves_the_old_holder_and_reaches_the_new_
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let li = device(&dir, "li");
-    let plan = li
-        .create_trip_plan(NewTripPlan {
-            owner: "li".into(),
-            approver: "zhang".into(),
-            title: "出差".into(),
-            start_date: "2026-11-24".into(),
-            end_date: "2026-11-26".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let plan = li.create_trip_plan(li_plan("出差")).unwrap();
     let c = li
         .create_customer(customer("李的客户", "east", "li"))
         .unwrap();
