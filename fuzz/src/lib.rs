@@ -476,6 +476,24 @@ fn template(stored: &[usize]) -> Arc<Vec<(String, Vec<u8>)>> {
     files
 }
 
+/// Lets the server catch panics, as it does in production, while fuzzing.
+///
+/// libfuzzer-sys installs a panic hook that aborts on every panic, even one the code under
+/// test catches, such as a panic inside Automerge that `chunks::load_untrusted` turns into a
+/// `corrupt` rejection. This hook only prints the panic and its backtrace; a panic that
+/// escapes the server still ends the run, because libfuzzer-sys aborts on any panic that
+/// reaches the fuzz target.
+#[allow(
+    dead_code,
+    reason = "the fuzz target's; unused where the regression test includes this file"
+)]
+pub fn report_panics_without_aborting() {
+    let _aborting = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("{info}\n{}", std::backtrace::Backtrace::force_capture());
+    }));
+}
+
 fn push(index: usize, changes: &[Vec<u8>]) -> SyncRequest {
     push_changes(SEED_IDS[index], changes.to_vec())
 }
