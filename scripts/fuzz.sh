@@ -62,6 +62,8 @@ for target in "${targets[@]}"; do
     mkdir -p "$work" "$artifacts"
     echo "== fuzzing $target for $seconds s (log: $log)"
     status=0
+    started="$artifacts/.started"
+    touch "$started"
     # New inputs go to the first corpus directory (work); the seeds are only read.
     cargo fuzz run -s "$sanitizer" "$target" "$work" "fuzz/corpus/$target" -- \
         -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
@@ -74,9 +76,10 @@ for target in "${targets[@]}"; do
     ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*$' || true)
     corp=$(grep -o 'corp: [0-9]*' <<<"$last" | grep -o '[0-9]*$' || true)
 
+    # Only what this run found: findings of earlier runs stay in fuzz/artifacts/ too.
     crashes=()
     for f in "$artifacts"/crash-* "$artifacts"/timeout-* "$artifacts"/oom-* "$artifacts"/leak-*; do
-        [[ -f "$f" ]] && crashes+=("$f")
+        [[ -f "$f" && "$f" -nt "$started" ]] && crashes+=("$f")
     done
     result="no crash"
     if [[ ${#crashes[@]} -gt 0 ]]; then
