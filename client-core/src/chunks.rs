@@ -4,7 +4,7 @@
 //! Whoever merges data from the network (the store, the server) must take all of it or refuse
 //! it, so the data is checked whole first, chunk by chunk.
 
-use automerge::{Automerge, Change, LoadOptions, OnPartialLoad, VerificationMode};
+use automerge::{AutoCommit, Automerge, Change, LoadOptions, OnPartialLoad, VerificationMode};
 
 use crate::error::{Error, Result};
 
@@ -53,6 +53,24 @@ pub fn check_whole(bytes: &[u8]) -> Result<()> {
         rest = &rest[end..];
     }
     Ok(())
+}
+
+/// Merges `bytes`, which passed [`check_whole`], into `doc`, refusing as corrupt what
+/// Automerge cannot apply.
+///
+/// Automerge 0.12 panics, instead of returning an error, on some changes that parse and carry a
+/// valid checksum but whose actors it does not expect (found by the `change_validator` fuzz
+/// target). Such a panic is caught here and reported as [`Error::Corrupt`]. After any error
+/// `doc` may be half-merged: the caller throws it away.
+pub fn load_untrusted(doc: &mut AutoCommit, bytes: &[u8]) -> Result<usize> {
+    let merged =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.load_incremental(bytes)));
+    match merged {
+        Ok(result) => result.map_err(corrupt),
+        Err(_) => Err(corrupt(
+            "the changes are inconsistent: Automerge could not apply them",
+        )),
+    }
 }
 
 /// Reads an unsigned LEB128 number: its value and how many bytes it took.

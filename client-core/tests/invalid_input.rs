@@ -212,6 +212,45 @@ fn invalid_input_is_refused_with_a_typed_error_and_changes_nothing() {
     );
 }
 
+/// A 52-byte change that parses and carries a valid checksum, but on which Automerge 0.12's
+/// merge panics (an actor it does not expect); found by the `change_validator` fuzz target.
+fn change_automerge_panics_on() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/automerge/change-automerge-panics-on.bin"
+    );
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn a_well_formed_change_automerge_panics_on_is_refused_as_corrupt_and_changes_nothing() {
+    let d = device("phone");
+    let id = d
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    let before = fingerprint(&d.store);
+    let change = change_automerge_panics_on();
+    assert!(
+        fieldsync_core::chunks::check_whole(&change).is_ok(),
+        "the change is well-formed: only the merge can tell"
+    );
+    match d.store.merge_changes(&id, &change) {
+        Err(Error::Corrupt(message)) => assert!(message.contains("inconsistent"), "{message}"),
+        other => panic!("expected a corrupt-data error, got {other:?}"),
+    }
+    assert_eq!(
+        fingerprint(&d.store),
+        before,
+        "the refused change changed the store"
+    );
+    // The store still works: the cached document was not left half-merged.
+    d.store
+        .update_customer(&id, &[CustomerEdit::Tier(Tier::A)])
+        .unwrap();
+    assert_eq!(d.store.customer(&id).unwrap().tier, Tier::A);
+}
+
 #[test]
 fn imported_documents_of_unknown_kind_or_broken_schema_are_refused() {
     use automerge::transaction::Transactable;

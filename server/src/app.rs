@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -82,6 +82,40 @@ async fn count_requests(
     next.run(req).await
 }
 
+/// Checks a request's `Authorization` header: it must be `Bearer <token>` (the scheme in any
+/// case), and the token an access token of `keys` ([`TokenKeys::verify`]). This is the first
+/// half of the auth extractor; the second, whether the token's device session and user are
+/// still active, needs storage.
+pub fn verify_authorization(
+    keys: &TokenKeys,
+    header: Option<&HeaderValue>,
+) -> Result<Claims, AppError> {
+    let header = header.ok_or_else(|| {
+        AppError::Unauthenticated(
+            "no Authorization header: log in and send 'Bearer <token>'".into(),
+        )
+    })?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            AppError::Unauthenticated("the Authorization header must be 'Bearer <token>'".into())
+        })?;
+    keys.verify(token)
+}
+
+/// Decodes the CBOR body of `POST /v1/sync`; a body that is not a sync request is a
+/// `400 bad_request` saying what is wrong with it. The protocol version is checked later, by
+/// the sync round.
+pub fn decode_sync_request(body: &[u8]) -> Result<SyncRequest, AppError> {
+    decode(body).map_err(|e| AppError::BadRequest(e.to_string()))
+}
+
 /// The verified caller of a request.
 pub struct Authed {
     /// Who, with their current role and team.
@@ -97,25 +131,7 @@ impl FromRequestParts<AppState> for Authed {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            AppError::Unauthenticated(
-                "no Authorization header: log in and send 'Bearer <token>'".into(),
-            )
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token)
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                AppError::Unauthenticated(
-                    "the Authorization header must be 'Bearer <token>'".into(),
-                )
-            })?;
-        let claims = state.keys.verify(token)?;
+        let claims = verify_authorization(&state.keys, parts.headers.get(AUTHORIZATION))?;
         let core = state.core.clone();
         let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
         let principal = tokio::task::spawn_blocking(move || -> Result<Principal, AppError> {
@@ -343,7 +359,7 @@ async fn sync(
         )
             .into_response());
     }
-    let req: SyncRequest = decode(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let req = decode_sync_request(&body)?;
     let started = Instant::now();
     let core = state.core.clone();
     let resp = tokio::task::spawn_blocking(move || {

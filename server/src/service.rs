@@ -12,7 +12,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use automerge::{ActorId, AutoCommit};
-use fieldsync_core::chunks::check_whole;
+use fieldsync_core::chunks::{check_whole, load_untrusted};
 use fieldsync_core::ids::parse_id;
 use fieldsync_core::model::customer::{Customer, CustomerEdit};
 use fieldsync_core::model::{Document, DocumentModel, validate_document};
@@ -236,9 +236,7 @@ impl Core {
         let before = self.load(&id).map_err(PushError::Failed)?;
         let mut after = before.clone().unwrap_or_default();
         let before_heads = after.get_heads();
-        after
-            .load_incremental(&data)
-            .map_err(|e| refusal("corrupt", e.to_string()))?;
+        load_untrusted(&mut after, &data).map_err(|e| refusal("corrupt", e.to_string()))?;
         if !after.get_missing_deps(&[]).is_empty() {
             return Err(refusal(
                 "missing_dependencies",

@@ -300,6 +300,13 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
     let schema = push_of(&blank, broken);
     // Bytes that are not Automerge at all, and an id that is not an id.
     let garbage = push_of(&id, vec![b"not automerge".to_vec()]);
+    // A well-formed change with a valid checksum on which Automerge's merge panics (found by
+    // the change_validator fuzz target).
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/automerge/change-automerge-panics-on.bin"
+    );
+    let panics = push_of(&id, vec![std::fs::read(fixture).unwrap()]);
     let bad_id = push_of(
         "../../etc/passwd",
         scratch.changes_since(&blank, &[]).unwrap(),
@@ -321,6 +328,7 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
         ),
         ("a customer with a blank name", schema, "schema"),
         ("bytes that are not Automerge", garbage, "corrupt"),
+        ("a change Automerge panics on", panics, "corrupt"),
         ("an id that is not a document id", bad_id, "schema"),
         (
             "another document's history under an existing id",

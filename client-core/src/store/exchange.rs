@@ -10,7 +10,7 @@ use rusqlite::Transaction;
 use serde::Serialize;
 
 use super::{Store, documents, projections};
-use crate::chunks::check_whole;
+use crate::chunks::{check_whole, load_untrusted};
 use crate::error::{Error, Result};
 use crate::ids::parse_id;
 use crate::model::{DocKind, id_of, kind_of, validate_document};
@@ -69,7 +69,7 @@ impl Store {
         let mut doc = existing.unwrap_or_else(|| AutoCommit::new().with_actor(actor));
         let before_kind = if created { None } else { Some(kind_of(&doc)?) };
         let before = doc.get_heads();
-        doc.load_incremental(bytes).map_err(corrupt)?;
+        load_untrusted(&mut doc, bytes)?;
         let missing = doc.get_missing_deps(&[]);
         if !missing.is_empty() {
             return Err(Error::MissingDependencies {
