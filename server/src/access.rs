@@ -234,9 +234,9 @@ pub fn check_write(
     check_signatures(who, after, &ops)
 }
 
-/// Rules for every writer, admins included: a decision or a payment is signed by whoever makes
-/// it (`decided_by`, `paid_by` name the writer, never someone else), and nobody approves their
-/// own plan or claim (its approver is never its owner).
+/// A decision or a payment is signed by whoever makes it (`decided_by`, `paid_by` name the
+/// writer; an admin may record someone else's), and nobody, admins included, approves their own
+/// plan or claim (its approver is never its owner).
 fn check_signatures(
     who: &Principal,
     after: &Document,
@@ -248,7 +248,10 @@ fn check_signatures(
             Some(ScalarValue::Str(s)) => Some(s.as_str()),
             _ => None,
         };
-        if matches!(field.as_str(), "decided_by" | "paid_by")
+        // An admin may record decisions and payments made elsewhere (an import of the
+        // company's history); everyone else signs their own.
+        if who.role != Role::Admin
+            && matches!(field.as_str(), "decided_by" | "paid_by")
             && signed_by.is_some_and(|by| by != who.username)
         {
             return refuse(
