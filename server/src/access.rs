@@ -242,40 +242,37 @@ fn check_signatures(
     after: &Document,
     ops: &[(String, Option<ScalarValue>)],
 ) -> Result<(), Refusal> {
+    // An admin may record decisions and payments made elsewhere (an import of the company's
+    // history); everyone else signs their own.
+    let forged = ops.iter().find(|(field, value)| {
+        matches!(field.as_str(), "decided_by" | "paid_by")
+            && matches!(value, Some(ScalarValue::Str(by)) if by.as_str() != who.username)
+    });
+    if who.role != Role::Admin
+        && let Some((field, value)) = forged
+    {
+        return refuse(
+            "field_rights",
+            format!(
+                "{field} names who made the decision or payment: it must be you ({}), not {}",
+                who.username,
+                show(value)
+            ),
+        );
+    }
     let scope = scope_of(after);
-    for (field, value) in ops {
-        let signed_by = match value {
-            Some(ScalarValue::Str(s)) => Some(s.as_str()),
-            _ => None,
-        };
-        // An admin may record decisions and payments made elsewhere (an import of the
-        // company's history); everyone else signs their own.
-        if who.role != Role::Admin
-            && matches!(field.as_str(), "decided_by" | "paid_by")
-            && signed_by.is_some_and(|by| by != who.username)
-        {
-            return refuse(
-                "field_rights",
-                format!(
-                    "{field} names who made the decision or payment: it must be you ({}), not {}",
-                    who.username,
-                    show(value)
-                ),
-            );
-        }
-        if matches!(field.as_str(), "approver" | "owner")
-            && scope.approver.is_some()
-            && scope.approver == scope.owner
-        {
-            return refuse(
-                "approval",
-                format!(
-                    "{} cannot approve their own {}: name their manager or an admin as approver",
-                    scope.owner.unwrap_or_default(),
-                    after.kind()
-                ),
-            );
-        }
+    let names_approver_or_owner = ops
+        .iter()
+        .any(|(field, _)| matches!(field.as_str(), "approver" | "owner"));
+    if names_approver_or_owner && scope.approver.is_some() && scope.approver == scope.owner {
+        return refuse(
+            "approval",
+            format!(
+                "{} cannot approve their own {}: name their manager or an admin as approver",
+                scope.owner.unwrap_or_default(),
+                after.kind()
+            ),
+        );
     }
     Ok(())
 }

@@ -28,8 +28,7 @@ use crate::error::AppError;
 use crate::group_commit::{Claim, Claims, GroupCommit};
 use crate::metrics::Metrics;
 use crate::storage::{
-    Compaction, DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage,
-    StorageError,
+    DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError,
 };
 
 /// Take a fresh snapshot once this many changes were logged after the last one.
@@ -142,17 +141,7 @@ impl Core {
         let Some(stored) = self.storage.load_doc(id)? else {
             return Ok(None);
         };
-        let mut doc = match &stored.snapshot {
-            Some(s) => AutoCommit::load(s)
-                .map_err(|e| AppError::Internal(format!("stored document {id}: {e}")))?,
-            None => AutoCommit::new(),
-        };
-        let changes: Vec<u8> = stored.changes.concat();
-        if !changes.is_empty() {
-            doc.load_incremental(&changes)
-                .map_err(|e| AppError::Internal(format!("stored changes of {id}: {e}")))?;
-        }
-        Ok(Some(doc))
+        Ok(Some(stored.assemble(id)?))
     }
 
     /// One sync round for `who`, from no particular device session.
@@ -424,16 +413,6 @@ impl Core {
             }
         }
         Ok(events)
-    }
-
-    /// Compacts the log: the changes the server received more than `age` ago leave it, once
-    /// their documents' snapshots hold them. A device whose cursor is older than that gets
-    /// the documents that changed since whole on its next sync, so nothing is lost to it.
-    pub fn compact_older_than(&self, age: std::time::Duration) -> Result<Compaction, AppError> {
-        let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
-        let before = chrono::Utc::now().timestamp_millis().saturating_sub(age_ms);
-        let horizon = self.storage.seq_received_before(before)?;
-        Ok(self.storage.compact_log(horizon)?)
     }
 
     /// Hands every customer of rep `from` to rep `to`, as one operation of `who`.

@@ -147,6 +147,32 @@ pub struct StoredDoc {
     pub heads: String,
 }
 
+impl StoredDoc {
+    /// The document itself: its snapshot with the later changes applied.
+    pub fn assemble(&self, id: &str) -> Result<automerge::AutoCommit, StorageError> {
+        assemble(id, self.snapshot.as_deref(), &self.changes.concat())
+    }
+}
+
+/// A document from its stored parts: a snapshot (if one was taken) and the concatenated
+/// changes logged after it.
+pub(crate) fn assemble(
+    id: &str,
+    snapshot: Option<&[u8]>,
+    changes: &[u8],
+) -> Result<automerge::AutoCommit, StorageError> {
+    let mut doc = match snapshot {
+        Some(s) => automerge::AutoCommit::load(s)
+            .map_err(|e| StorageError::Corrupt(format!("stored document {id}: {e}")))?,
+        None => automerge::AutoCommit::new(),
+    };
+    if !changes.is_empty() {
+        doc.load_incremental(changes)
+            .map_err(|e| StorageError::Corrupt(format!("stored changes of {id}: {e}")))?;
+    }
+    Ok(doc)
+}
+
 /// One change to log.
 #[derive(Debug, Clone)]
 pub struct LoggedChange {
@@ -316,6 +342,14 @@ pub trait Storage: Send + Sync + 'static {
     /// Removes the change rows up to `horizon` that documents' snapshots already hold; a
     /// pull from a cursor below the horizon then gets whole documents.
     fn compact_log(&self, horizon: u64) -> StorageResult<Compaction>;
+    /// Compacts the log up to the changes received more than `age` ago by the server's clock
+    /// (see [`Storage::compact_log`]). A device whose cursor is older gets the documents that
+    /// changed since whole on its next sync, so nothing is lost to it.
+    fn compact_older_than(&self, age: std::time::Duration) -> StorageResult<Compaction> {
+        let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+        let before = chrono::Utc::now().timestamp_millis().saturating_sub(age_ms);
+        self.compact_log(self.seq_received_before(before)?)
+    }
     /// One page of what `principal` has not seen after `cursor`.
     /// Documents whose only news after the cursor came from `session` itself are left out:
     /// that device has them.

@@ -149,10 +149,8 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Compact { older_than_days } => {
             let storage = open_storage(&cli.data_dir).map_err(|e| e.to_string())?;
-            let horizon = storage
-                .seq_received_before(days_ago_ms(older_than_days))
-                .map_err(|e| e.to_string())?;
-            let done = storage.compact_log(horizon).map_err(|e| e.to_string())?;
+            let age = Duration::from_secs(older_than_days.saturating_mul(24 * 3600));
+            let done = storage.compact_older_than(age).map_err(|e| e.to_string())?;
             println!(
                 "compacted the log up to {}: {} changes removed, {} documents re-snapshotted",
                 done.floor, done.changes_removed, done.documents_resnapshotted
@@ -161,12 +159,6 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::User { command } => users(&cli.data_dir, command),
     }
-}
-
-/// Unix milliseconds `days` days ago.
-fn days_ago_ms(days: u64) -> i64 {
-    let ms = i64::try_from(days.saturating_mul(24 * 3600 * 1000)).unwrap_or(i64::MAX);
-    chrono::Utc::now().timestamp_millis().saturating_sub(ms)
 }
 
 /// How often a serving server compacts its log.
@@ -205,7 +197,9 @@ fn serve(config: Config, listen: &str, compact_after_days: u64) -> Result<(), St
                 loop {
                     every.tick().await;
                     let core = core.clone();
-                    match tokio::task::spawn_blocking(move || core.compact_older_than(age)).await {
+                    match tokio::task::spawn_blocking(move || core.storage.compact_older_than(age))
+                        .await
+                    {
                         Ok(Ok(done)) => tracing::info!(?done, "log compacted"),
                         Ok(Err(e)) => tracing::warn!("log compaction failed: {e}"),
                         Err(e) => tracing::warn!("log compaction stopped: {e}"),

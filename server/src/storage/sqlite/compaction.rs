@@ -10,11 +10,10 @@
 //! document entering or leaving a user's scope) are kept: they are small, and a device that was
 //! away for months still learns what it must give back.
 
-use automerge::AutoCommit;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::SqliteStorage;
-use crate::storage::{Compaction, StorageError, StorageResult};
+use crate::storage::{Compaction, StorageError, StorageResult, assemble};
 
 /// Documents re-snapshotted per write transaction: pushes wait for the writer meanwhile.
 const DOCUMENTS_PER_TRANSACTION: usize = 100;
@@ -121,27 +120,21 @@ fn resnapshot_some(conn: &mut Connection, horizon: i64) -> StorageResult<usize> 
         let (snapshot, snapshot_seq): (Option<Vec<u8>>, i64) = tx
             .prepare_cached("SELECT snapshot, snapshot_seq FROM docs WHERE id = ?1")?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let mut doc = match &snapshot {
-            Some(bytes) => AutoCommit::load(bytes)
-                .map_err(|e| StorageError::Corrupt(format!("snapshot of {id}: {e}")))?,
-            None => AutoCommit::new(),
-        };
         let mut last = snapshot_seq;
+        let mut changes = Vec::new();
         {
             let mut stmt = tx.prepare_cached(
                 "SELECT seq, bytes FROM log WHERE doc_id = ?1 AND event = 'change' AND seq > ?2
                  ORDER BY seq",
             )?;
             let mut rows = stmt.query(params![id, snapshot_seq])?;
-            let mut changes = Vec::new();
             while let Some(row) = rows.next()? {
                 last = row.get(0)?;
                 changes
                     .extend_from_slice(row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?);
             }
-            doc.load_incremental(&changes)
-                .map_err(|e| StorageError::Corrupt(format!("logged changes of {id}: {e}")))?;
         }
+        let mut doc = assemble(id, snapshot.as_deref(), &changes)?;
         tx.prepare_cached("UPDATE docs SET snapshot = ?2, snapshot_seq = ?3 WHERE id = ?1")?
             .execute(params![id, doc.save(), last])?;
     }
