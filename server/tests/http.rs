@@ -839,14 +839,16 @@ async fn tokens_of_disabled_users_and_logged_out_devices_are_refused() {
 
 // ---- refresh tokens -------------------------------------------------------------------------
 
+/// A refresh request that proposes `next` as the successor of `token`.
+fn refresh(token: &str, next: &str) -> String {
+    json!({ "refresh_token": token, "next_refresh_token": next }).to_string()
+}
+
 #[tokio::test]
 async fn a_refresh_takes_the_next_token_the_device_proposes() {
     let w = world();
     let first = w.login("li").await;
     let proposed = "d".repeat(64);
-    let refresh = |token: &str, next: &str| {
-        json!({ "refresh_token": token, "next_refresh_token": next }).to_string()
-    };
 
     // Malformed or taken proposals are refused and retire nothing.
     for bad in ["short", &format!("{}!", "x".repeat(40)), &"y".repeat(257)] {
@@ -964,9 +966,6 @@ async fn the_same_refresh_request_again_gets_the_same_answer_and_any_other_repla
  {
     let w = world();
     let first = w.login("li").await;
-    let refresh = |token: &str, next: &str| {
-        json!({ "refresh_token": token, "next_refresh_token": next }).to_string()
-    };
     let proposed = "n".repeat(64);
 
     // The client proposes the successor; the answer carries it.

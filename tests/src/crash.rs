@@ -190,4 +190,26 @@ impl Pace {
             (self.typical().mul_f64(rng.random_range(0.0..1.5)), false)
         }
     }
+
+    /// Runs `cmd` as run `n` of a loop: killed after [`Pace::delay`], or, when that run is left
+    /// to finish, measured for the next delays. A run left to finish that is still running
+    /// after its 2 minutes is an error.
+    pub fn run(
+        &mut self,
+        n: usize,
+        rng: &mut impl rand::Rng,
+        cmd: &mut Command,
+    ) -> HarnessResult<Ending> {
+        let (delay, measured) = self.delay(n, rng);
+        let started = Instant::now();
+        let ending = run_killed_after(cmd, delay)?;
+        match ending {
+            Ending::Exited(_) if measured => self.record(started.elapsed()),
+            Ending::Killed if measured => {
+                return Err("a run left to finish was still running after 2 minutes".into());
+            }
+            _ => {}
+        }
+        Ok(ending)
+    }
 }

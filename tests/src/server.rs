@@ -108,6 +108,16 @@ pub fn add_user(data_dir: &Path, user: &TestUser<'_>) -> HarnessResult<()> {
     }
 }
 
+/// `PRAGMA integrity_check` of an SQLite file (a server's or a device's), opened read-only:
+/// `"ok"` when the file is sound.
+pub fn integrity_check(db: &Path) -> HarnessResult<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| format!("integrity_check of {}: {e}", db.display()))
+}
+
 /// A running server process; killed when dropped.
 pub struct ServerProcess {
     child: Option<Child>,

@@ -84,6 +84,21 @@ impl Device {
     }
 }
 
+/// `customer`'s row in the device's follow-up list for `day` (its own today for none).
+fn followup_row(d: &Device, customer: &str, day: Option<NaiveDate>) -> Option<serde_json::Value> {
+    let day = day.map(|day| day.to_string());
+    let mut args = vec!["followups", "--json"];
+    if let Some(day) = &day {
+        args.extend(["--date", day.as_str()]);
+    }
+    d.json(&args)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["customer"] == customer)
+        .cloned()
+}
+
 /// Whether libfaketime is here; without it the test is skipped, unless CI demands it.
 fn faketime_available() -> bool {
     if std::path::Path::new(LIBFAKETIME).exists() {
@@ -191,32 +206,18 @@ fn devices_a_day_off_merge_refresh_and_keep_their_own_day() {
     // on every device alike.
     let due = today + Days::days(8);
     for d in [&ahead, &behind, &manager] {
-        let listed = d.json(&["followups", "--date", &due.to_string(), "--json"]);
-        let row = listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["customer"] == customer.as_str())
-            .unwrap_or_else(|| panic!("{customer} not due on {due}: {listed}"));
+        let row = followup_row(d, &customer, Some(due))
+            .unwrap_or_else(|| panic!("{customer} not due on {due}"));
         assert_eq!(row["due_date"], due.to_string(), "{row}");
         assert_eq!(
             row["last_visit_date"],
             (today + Days::days(1)).to_string(),
             "{row}"
         );
-        let before = d.json(&[
-            "followups",
-            "--date",
-            &(due - Days::days(1)).to_string(),
-            "--json",
-        ]);
-        assert!(
-            !before
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|r| r["customer"] == customer.as_str()),
-            "not due the day before: {before}"
+        assert_eq!(
+            followup_row(d, &customer, Some(due - Days::days(1))),
+            None,
+            "not due the day before"
         );
     }
 
@@ -234,13 +235,7 @@ fn devices_a_day_off_merge_refresh_and_keep_their_own_day() {
     ]);
     ahead.ok(&["sync"]);
     behind.ok(&["sync"]);
-    let due_today = |d: &Device| {
-        d.json(&["followups", "--json"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["customer"] == customer.as_str())
-    };
+    let due_today = |d: &Device| followup_row(d, &customer, None).is_some();
     assert!(due_today(&ahead), "due on the laptop's today");
     assert!(!due_today(&behind), "not yet due on the phone's today");
 

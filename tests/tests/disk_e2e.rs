@@ -13,14 +13,10 @@ use fieldsync_core::model::customer::CustomerEdit;
 use fieldsync_core::store::CustomerQuery;
 use fieldsync_core::sync::{SyncError, status};
 use fieldsync_tests::disk::SmallDisk;
-use fieldsync_tests::server::{ServerProcess, server_binary};
+use fieldsync_tests::server::{ServerProcess, integrity_check, server_binary};
 
 fn integrity(db: &std::path::Path) -> String {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap()
+    integrity_check(db).unwrap()
 }
 
 /// A customer whose notes make it a few KiB, so a batch of them outgrows any free WAL space.

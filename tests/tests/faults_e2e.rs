@@ -103,11 +103,8 @@ fn killing_the_server_during_syncs_loses_nothing_acknowledged() {
     }
 
     // The server's database survived the kills.
-    let conn = rusqlite::Connection::open(o.data.path().join("fieldsync.db")).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    let check = fieldsync_tests::server::integrity_check(&o.data.path().join("fieldsync.db"));
+    assert_eq!(check.as_deref(), Ok("ok"));
 
     // Everyone syncs until quiet, then everything converges and every acknowledged change is on
     // the server.

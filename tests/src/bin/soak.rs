@@ -490,8 +490,8 @@ fn run(args: Args) -> Result<bool> {
     let quiet = Instant::now();
     sync_until_quiet(&devices, args.concurrency)?;
     let problems = check_convergence(&org, dir, &devices)?;
-    let conn = rusqlite::Connection::open(dir.join("server").join("fieldsync.db"))?;
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let integrity =
+        fieldsync_tests::server::integrity_check(&dir.join("server").join("fieldsync.db"))?;
     let visits: usize = devices.iter().map(|d| lock(d).visits.len()).sum();
     println!(
         "after the faults: quiet and compared in {:.0} s; {visits} visits written, {total_rounds} rounds",

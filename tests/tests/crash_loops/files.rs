@@ -22,9 +22,7 @@ pub fn open_read_only(path: &Path) -> Connection {
 
 /// `PRAGMA integrity_check` of the file, read-only.
 pub fn integrity(path: &Path) -> String {
-    open_read_only(path)
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap()
+    fieldsync_tests::server::integrity_check(path).unwrap()
 }
 
 /// What a device's file says about its documents and its sync, read-only.

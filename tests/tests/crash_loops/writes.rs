@@ -118,17 +118,21 @@ pub fn cli_json(home: &Home, args: &[&str]) -> Value {
         .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", run.stdout))
 }
 
+/// The ids of the rows a CLI list command printed as JSON.
+fn listed_ids(home: &Home, args: &[&str]) -> BTreeSet<String> {
+    cli_json(home, args)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The CLI still works after a kill and its lists agree with the documents in the file:
 /// `customer list` and `visit list` show exactly the customers and visits the file holds,
 /// which include every acknowledged one.
 pub fn check_lists_match_documents(home: &Home, db: &Path, acked: &Acknowledged, when: &str) {
-    let listed: BTreeSet<String> =
-        cli_json(home, &["customer", "list", "--json", "--limit", "1000000"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap().to_string())
-            .collect();
+    let listed = listed_ids(home, &["customer", "list", "--json", "--limit", "1000000"]);
     assert_eq!(
         listed,
         ids_of_kind(db, "customer"),
@@ -140,12 +144,7 @@ pub fn check_lists_match_documents(home: &Home, db: &Path, acked: &Acknowledged,
             "{when}: acknowledged customer {id} lost"
         );
     }
-    let visits: BTreeSet<String> = cli_json(home, &["visit", "list", "--json"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect();
+    let visits = listed_ids(home, &["visit", "list", "--json"]);
     assert_eq!(
         visits,
         ids_of_kind(db, "visit"),
