@@ -68,6 +68,15 @@ pub enum Error {
         "corrupt document data: {0}; the bytes were not stored, ask the sender to send them again"
     )]
     Corrupt(String),
+    /// The acting user may not make this change (the server would refuse it for the same
+    /// reason); nothing was written.
+    #[error("{reason}")]
+    Refused {
+        /// The rule, as the server names it (`approval`, `field_rights`, `scope`).
+        rule: String,
+        /// What was wrong and what to do.
+        reason: String,
+    },
     /// Imported bytes belong to another document than the one named.
     #[error("the bytes are for document {found}, not {expected}")]
     IdMismatch {

@@ -8,6 +8,7 @@
 //!   with the server).
 //! - [`store`]: the SQLite store: documents, projections, queries, and the primitives sync uses.
 //! - [`conflicts`]: fields that hold concurrent values, so an app can ask the user.
+//! - [`rights`]: who may see and change what, shared by the server and the device.
 //! - [`sync`]: the client side of the sync protocol: rounds as plain functions over the store,
 //!   and the HTTP transport to the server.
 //!
@@ -39,6 +40,7 @@ pub mod ids;
 pub mod model;
 pub mod protocol;
 pub mod report;
+pub mod rights;
 pub mod store;
 pub mod sync;
 

@@ -8,6 +8,7 @@ pub mod customer;
 pub(crate) mod edit;
 pub mod expense_claim;
 pub mod fields;
+pub mod lifecycle;
 pub mod trip_plan;
 pub mod visit;
 

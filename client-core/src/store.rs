@@ -33,6 +33,7 @@ use crate::model::fields::now_string;
 use crate::model::trip_plan::{NewTripPlan, TripPlan, TripPlanEdit};
 use crate::model::visit::{NewVisit, Visit, VisitEdit};
 use crate::model::{DocKind, Document, DocumentModel, kind_of, validate_document};
+use crate::rights::{Principal, check_rights};
 use documents::DocCache;
 
 pub use exchange::MergeOutcome;
@@ -154,6 +155,30 @@ impl Store {
         self.write(|tx| meta_set(tx, "author", author))
     }
 
+    /// Names the user acting on this device (kept with the session at login, cleared at
+    /// logout). While one is set, every write is checked first against the rules the server
+    /// applies ([`crate::rights::check_rights`]): a forbidden edit fails at once with the
+    /// server's message and writes nothing.
+    pub fn set_acting_user(&self, who: Option<&Principal>) -> Result<()> {
+        self.write(|tx| match who {
+            Some(p) => {
+                let json = serde_json::to_string(p)
+                    .map_err(|e| Error::Corrupt(format!("acting user: {e}")))?;
+                meta_set(tx, ACTING_USER_KEY, &json)
+            }
+            None => {
+                tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                    .execute([ACTING_USER_KEY])?;
+                Ok(())
+            }
+        })
+    }
+
+    /// The user acting on this device, if one is set ([`Store::set_acting_user`]).
+    pub fn acting_user(&self) -> Result<Option<Principal>> {
+        acting_user_in(&self.conn)
+    }
+
     /// Reads a value this device keeps about itself (`author`, and what sync stores).
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         meta_get(&self.conn, key)
@@ -174,6 +199,9 @@ impl Store {
             let mut doc = AutoCommit::new().with_actor(self.actor_in(tx)?);
             autosurgeon::reconcile(&mut doc, view)?;
             documents::commit(tx, &mut doc)?;
+            if let Some(who) = acting_user_in(tx)? {
+                check_write_of(&who, None, &document, &mut doc, &[])?;
+            }
             documents::insert(tx, view.id(), M::KIND, &mut doc)?;
             projections::project(tx, &document)?;
             Ok(view.id().to_string())
@@ -249,13 +277,21 @@ impl Store {
                 });
             }
             let before = doc.get_heads();
+            let acting = match acting_user_in(tx)? {
+                Some(who) => Some((who, validate_document(&doc)?)),
+                None => None,
+            };
             for edit in edits {
                 M::apply_edit(&mut doc, edit)?;
             }
             let view = M::read(&doc)?;
             if documents::commit(tx, &mut doc)?.is_some() {
+                let document: Document = view.clone().into();
+                if let Some((who, before_view)) = &acting {
+                    check_write_of(who, Some(before_view), &document, &mut doc, &before)?;
+                }
                 documents::append(tx, &id, &mut doc, &before)?;
-                projections::project(tx, &view.clone().into())?;
+                projections::project(tx, &document)?;
             }
             Ok((view, doc))
         })?;
@@ -358,6 +394,34 @@ impl From<ExpenseClaim> for Document {
     fn from(d: ExpenseClaim) -> Self {
         Document::ExpenseClaim(d)
     }
+}
+
+/// The meta key of the acting user.
+const ACTING_USER_KEY: &str = "acting_user";
+
+fn acting_user_in(conn: &Connection) -> Result<Option<Principal>> {
+    match meta_get(conn, ACTING_USER_KEY)? {
+        Some(json) => serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| Error::Corrupt(format!("acting user in store: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// Asks the server's rules whether `who` may turn `before` into `after` with the changes `doc`
+/// gained since `heads`; a refusal is [`Error::Refused`].
+fn check_write_of(
+    who: &Principal,
+    before: Option<&Document>,
+    after: &Document,
+    doc: &mut AutoCommit,
+    heads: &[ChangeHash],
+) -> Result<()> {
+    let changes: Vec<_> = doc.get_changes(heads).iter().map(|c| c.decode()).collect();
+    check_rights(who, before, after, &changes, who).map_err(|r| Error::Refused {
+        rule: r.rule,
+        reason: r.reason,
+    })
 }
 
 fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {

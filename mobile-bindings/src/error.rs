@@ -75,6 +75,7 @@ impl From<SyncError> for FieldsyncError {
                     FieldsyncError::Invalid { reason }
                 }
                 Core::NotFound(_) => FieldsyncError::NotFound { reason },
+                Core::Refused { .. } => FieldsyncError::Rejected { reason },
                 _ => FieldsyncError::Storage { reason },
             },
             _ => FieldsyncError::Storage { reason },

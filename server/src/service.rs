@@ -62,9 +62,9 @@ pub struct Core {
     pub limits: PullLimits,
 }
 
-fn refusal(rule: &'static str, reason: impl Into<String>) -> Refusal {
+fn refusal(rule: &str, reason: impl Into<String>) -> Refusal {
     Refusal {
-        rule,
+        rule: rule.to_string(),
         reason: reason.into(),
     }
 }
@@ -171,10 +171,10 @@ impl Core {
                 }),
                 Err(PushError::Refused(r)) => {
                     self.metrics.rejections.inc();
-                    tracing::info!(user = %who.username, doc = %doc.id, rule = r.rule, reason = %r.reason, "push rejected");
+                    tracing::info!(user = %who.username, doc = %doc.id, rule = %r.rule, reason = %r.reason, "push rejected");
                     rejected.push(Rejected {
                         id: doc.id.clone(),
-                        rule: r.rule.to_string(),
+                        rule: r.rule,
                         reason: r.reason,
                     });
                 }
@@ -286,6 +286,11 @@ impl Core {
             Some(b) => self.customer_of(b)?,
             None => None,
         };
+        // Who may approve whose plans and claims is asked of every user; other kinds never ask.
+        let people = match after_view {
+            Document::TripPlan(_) | Document::ExpenseClaim(_) => self.storage.users()?,
+            Document::Customer(_) | Document::Visit(_) => Vec::new(),
+        };
         check_write(
             who,
             before_view.as_ref(),
@@ -295,6 +300,7 @@ impl Core {
                 customer: customer.clone(),
                 customer_before: customer_before.clone(),
             },
+            &people,
         )?;
         let logged = new_changes.iter_mut().map(LoggedChange::of).collect();
         let prepared = self.prepare(

@@ -64,38 +64,7 @@ fn unavailable_because(code: rusqlite::ErrorCode) -> Option<&'static str> {
 /// Result of storage calls.
 pub type StorageResult<T> = Result<T, StorageError>;
 
-/// The three roles of DESIGN.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A sales rep.
-    Rep,
-    /// A regional manager.
-    Manager,
-    /// An administrator.
-    Admin,
-}
-
-impl Role {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Rep => "rep",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Parses a stored or typed name.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "rep" => Some(Role::Rep),
-            "manager" => Some(Role::Manager),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
+pub use fieldsync_core::rights::{DocScope, Role};
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -113,25 +82,6 @@ pub struct User {
     /// Argon2 PHC string.
     #[serde(skip)]
     pub password_hash: String,
-}
-
-/// The scope fields of a document, as the server indexes them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DocScope {
-    /// Document id.
-    pub id: String,
-    /// Kind (`customer`, `visit`, `trip_plan`, `expense_claim`).
-    pub kind: String,
-    /// Customers: territory.
-    pub territory: Option<String>,
-    /// Customers, trip plans, expense claims: the owning user.
-    pub owner: Option<String>,
-    /// Visits: the customer id.
-    pub customer: Option<String>,
-    /// Visits: the rep who wrote it.
-    pub author: Option<String>,
-    /// Trip plans, expense claims: the approver.
-    pub approver: Option<String>,
 }
 
 /// A stored document: its latest compacted state and the changes logged after it.

@@ -7,11 +7,13 @@ use serde::Serialize;
 
 use super::edit::{list_find, list_push, list_remove, set_field, set_whole};
 use super::fields::{
-    Money, limit_text, now_string, parse_date, require_text, string_enum, validate_currency,
-    validate_username,
+    Money, limit_text, parse_date, require_text, string_enum, validate_currency, validate_username,
 };
 use super::fields::{check_entry_id, check_stored_time};
-use super::trip_plan::{decide, decision_fields};
+use super::lifecycle::{
+    self, Approvable, Lifecycle, Party, Stage, StatusChange, Transition, approval_steps,
+    content_digest, validate_lifecycle,
+};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::{is_id, new_id};
@@ -104,6 +106,12 @@ pub struct ExpenseClaim {
     pub paid_at: Option<String>,
     /// Who recorded the payment.
     pub paid_by: Option<String>,
+    /// The digest of the content the last decision covered.
+    #[autosurgeon(missing = "Default::default")]
+    pub decision_covers: Option<String>,
+    /// Every step the claim took: who submitted, decided and paid it, when and why.
+    #[autosurgeon(missing = "Default::default")]
+    pub history: Vec<StatusChange>,
     /// When the claim was created.
     pub created_at: String,
 }
@@ -156,6 +164,8 @@ impl NewExpenseClaim {
             decision_note: None,
             paid_at: None,
             paid_by: None,
+            decision_covers: None,
+            history: Vec::new(),
             created_at: now,
         };
         claim.validate()?;
@@ -264,11 +274,10 @@ impl DocumentModel for ExpenseClaim {
             }
         }
         self.total()?;
-        decision_fields(
-            self.status,
+        validate_lifecycle(
+            self,
             &self.submitted_at,
             &self.decided_at,
-            &self.decided_by,
             &self.decision_note,
         )
         .map_err(at)?;
@@ -320,16 +329,98 @@ impl DocumentModel for ExpenseClaim {
             E::RemoveItem(id) => list_remove(doc, r, "items", "expense_claim.items", id),
             E::Approver(a) => set_field(doc, r, "approver", a),
             E::Submit => {
-                set_field(doc, r, "status", &ClaimStatus::Submitted)?;
-                set_field(doc, r, "submitted_at", &Some(now_string()))
+                let claim = ExpenseClaim::read(doc)?;
+                lifecycle::submit(doc, &claim.owner)
             }
-            E::Approve { by, note } => decide(doc, ClaimStatus::Approved, by, note),
-            E::Reject { by, note } => decide(doc, ClaimStatus::Rejected, by, note),
-            E::MarkPaid { by } => {
-                set_field(doc, r, "status", &ClaimStatus::Paid)?;
-                set_field(doc, r, "paid_by", &Some(by.clone()))?;
-                set_field(doc, r, "paid_at", &Some(now_string()))
+            E::Approve { by, note } | E::Reject { by, note } => {
+                let claim = ExpenseClaim::read(doc)?;
+                let stage = match edit {
+                    E::Approve { .. } => Stage::Approved,
+                    _ => Stage::Rejected,
+                };
+                lifecycle::decide(doc, stage, by, note, claim.content_digest())
             }
+            E::MarkPaid { by } => lifecycle::pay(doc, by),
         }
+    }
+}
+
+impl Approvable for ExpenseClaim {
+    const LIFECYCLE: Lifecycle = Lifecycle {
+        stages: &[
+            Stage::Draft,
+            Stage::Submitted,
+            Stage::Approved,
+            Stage::Rejected,
+            Stage::Paid,
+        ],
+        transitions: approval_steps!(Transition {
+            from: Stage::Approved,
+            to: Stage::Paid,
+            by: Party::Admin,
+        }),
+        frozen: &[Stage::Submitted, Stage::Approved, Stage::Paid],
+        fields: &[
+            "status",
+            "submitted_at",
+            "decided_at",
+            "decided_by",
+            "decision_note",
+            "decision_covers",
+            "paid_at",
+            "paid_by",
+            "history",
+        ],
+    };
+
+    fn stage(&self) -> Stage {
+        match self.status {
+            ClaimStatus::Draft => Stage::Draft,
+            ClaimStatus::Submitted => Stage::Submitted,
+            ClaimStatus::Approved => Stage::Approved,
+            ClaimStatus::Rejected => Stage::Rejected,
+            ClaimStatus::Paid => Stage::Paid,
+        }
+    }
+
+    fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    fn approver(&self) -> &str {
+        &self.approver
+    }
+
+    fn history(&self) -> &[StatusChange] {
+        &self.history
+    }
+
+    fn covers(&self) -> Option<&str> {
+        self.decision_covers.as_deref()
+    }
+
+    fn decided_by(&self) -> Option<&str> {
+        self.decided_by.as_deref()
+    }
+
+    fn paid_by(&self) -> Option<&str> {
+        self.paid_by.as_deref()
+    }
+
+    fn content_digest(&self) -> String {
+        let total = self
+            .total()
+            .map_or(serde_json::Value::Null, |m| m.amount.into());
+        content_digest(self, &Self::LIFECYCLE, &[("total", total)])
+    }
+
+    fn check_submittable(&self) -> Result<(), ValidationError> {
+        if self.items.is_empty() {
+            return Err(ValidationError::new(
+                "items",
+                "a claim needs at least one item before it is submitted: add one with its receipt",
+            ));
+        }
+        Ok(())
     }
 }

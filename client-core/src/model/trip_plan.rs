@@ -6,10 +6,12 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::Serialize;
 
 use super::edit::{list_push, list_remove, set_field, set_whole};
-use super::fields::{
-    Money, limit_text, now_string, parse_date, require_text, string_enum, validate_username,
-};
+use super::fields::{Money, limit_text, parse_date, require_text, string_enum, validate_username};
 use super::fields::{check_entry_id, check_stored_time};
+use super::lifecycle::{
+    self, Approvable, Lifecycle, Party, Stage, StatusChange, Transition, approval_steps,
+    content_digest, validate_lifecycle,
+};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::{is_id, new_id};
@@ -79,6 +81,12 @@ pub struct TripPlan {
     pub decided_by: Option<String>,
     /// The approver's note.
     pub decision_note: Option<String>,
+    /// The digest of the content the last decision covered.
+    #[autosurgeon(missing = "Default::default")]
+    pub decision_covers: Option<String>,
+    /// Every step the plan took: who submitted, approved or rejected it, when and why.
+    #[autosurgeon(missing = "Default::default")]
+    pub history: Vec<StatusChange>,
     /// When the plan was created.
     pub created_at: String,
 }
@@ -128,6 +136,8 @@ impl NewTripPlan {
             decided_at: None,
             decided_by: None,
             decision_note: None,
+            decision_covers: None,
+            history: Vec::new(),
             created_at: now,
         };
         plan.validate()?;
@@ -231,11 +241,10 @@ impl DocumentModel for TripPlan {
             }
         }
         self.budget.validate("budget").map_err(at)?;
-        decision_fields(
-            self.status,
+        validate_lifecycle(
+            self,
             &self.submitted_at,
             &self.decided_at,
-            &self.decided_by,
             &self.decision_note,
         )
         .map_err(at)?;
@@ -274,69 +283,82 @@ impl DocumentModel for TripPlan {
             E::Budget(m) => set_whole(doc, r, "budget", Some(m)),
             E::Approver(a) => set_field(doc, r, "approver", a),
             E::Submit => {
-                set_field(doc, r, "status", &TripStatus::Submitted)?;
-                set_field(doc, r, "submitted_at", &Some(now_string()))
+                let plan = TripPlan::read(doc)?;
+                lifecycle::submit(doc, &plan.owner)
             }
-            E::Approve { by, note } => decide(doc, TripStatus::Approved, by, note),
-            E::Reject { by, note } => decide(doc, TripStatus::Rejected, by, note),
+            E::Approve { by, note } | E::Reject { by, note } => {
+                let plan = TripPlan::read(doc)?;
+                let stage = match edit {
+                    E::Approve { .. } => Stage::Approved,
+                    _ => Stage::Rejected,
+                };
+                lifecycle::decide(doc, stage, by, note, plan.content_digest())
+            }
         }
     }
 }
 
-/// Records an approver's decision: status, who, when and the note.
-///
-/// Shared by trip plans and expense claims, whose approval fields are the same.
-pub(crate) fn decide<S: Reconcile + Hydrate + PartialEq>(
-    doc: &mut AutoCommit,
-    status: S,
-    by: &str,
-    note: &Option<String>,
-) -> Result<()> {
-    let r = &ROOT;
-    set_field(doc, r, "status", &status)?;
-    set_field(doc, r, "decided_by", &Some(by.to_string()))?;
-    set_field(doc, r, "decided_at", &Some(now_string()))?;
-    set_field(doc, r, "decision_note", note)
-}
+impl Approvable for TripPlan {
+    const LIFECYCLE: Lifecycle = Lifecycle {
+        stages: &[
+            Stage::Draft,
+            Stage::Submitted,
+            Stage::Approved,
+            Stage::Rejected,
+        ],
+        transitions: approval_steps!(),
+        frozen: &[Stage::Submitted, Stage::Approved],
+        fields: &[
+            "status",
+            "submitted_at",
+            "decided_at",
+            "decided_by",
+            "decision_note",
+            "decision_covers",
+            "history",
+        ],
+    };
 
-/// Checks that a decided document says who decided and when, and a submitted one when.
-///
-/// Shared by trip plans and expense claims, whose approval fields are the same.
-pub(crate) fn decision_fields<S: Copy + std::fmt::Display + PartialEq>(
-    status: S,
-    submitted_at: &Option<String>,
-    decided_at: &Option<String>,
-    decided_by: &Option<String>,
-    decision_note: &Option<String>,
-) -> Result<(), ValidationError> {
-    if let Some(note) = decision_note {
-        limit_text("decision_note", note, 2000)?;
-    }
-    let name = status.to_string();
-    if name != "draft" {
-        match submitted_at {
-            Some(t) => check_stored_time("submitted_at", t)?,
-            None => {
-                return Err(ValidationError::new(
-                    "submitted_at",
-                    format!("is missing on a {name} document"),
-                ));
-            }
+    fn stage(&self) -> Stage {
+        match self.status {
+            TripStatus::Draft => Stage::Draft,
+            TripStatus::Submitted => Stage::Submitted,
+            TripStatus::Approved => Stage::Approved,
+            TripStatus::Rejected => Stage::Rejected,
         }
     }
-    if matches!(name.as_str(), "approved" | "rejected" | "paid") {
-        match (decided_at, decided_by) {
-            (Some(t), Some(by)) => {
-                check_stored_time("decided_at", t)?;
-                validate_username("decided_by", by)?;
-            }
-            _ => {
-                return Err(ValidationError::new(
-                    "decided_by",
-                    format!("a {name} document must say who decided and when"),
-                ));
-            }
-        }
+
+    fn owner(&self) -> &str {
+        &self.owner
     }
-    Ok(())
+
+    fn approver(&self) -> &str {
+        &self.approver
+    }
+
+    fn history(&self) -> &[StatusChange] {
+        &self.history
+    }
+
+    fn covers(&self) -> Option<&str> {
+        self.decision_covers.as_deref()
+    }
+
+    fn decided_by(&self) -> Option<&str> {
+        self.decided_by.as_deref()
+    }
+
+    fn content_digest(&self) -> String {
+        content_digest(self, &Self::LIFECYCLE, &[])
+    }
+
+    fn check_submittable(&self) -> Result<(), ValidationError> {
+        if self.cities.is_empty() && self.planned_visits.is_empty() {
+            return Err(ValidationError::new(
+                "planned_visits",
+                "a plan needs at least one city or planned visit before it is submitted",
+            ));
+        }
+        Ok(())
+    }
 }

@@ -50,6 +50,20 @@ pub struct User {
     pub manager: Option<String>,
 }
 
+impl User {
+    /// The user as the write rules see them on this device (which knows no team), or `None`
+    /// for a role this version does not know.
+    pub fn principal(&self) -> Option<crate::rights::Principal> {
+        Some(crate::rights::Principal {
+            username: self.username.clone(),
+            role: crate::rights::Role::parse(&self.role)?,
+            territories: self.territories.clone(),
+            manager: self.manager.clone(),
+            team: vec![self.username.clone()],
+        })
+    }
+}
+
 /// A device session: the tokens the server issued and whose they are.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -328,6 +342,7 @@ impl<'s> HttpClient<'s> {
             let json = serde_json::to_string(&saved)
                 .map_err(|e| SyncError::Protocol(format!("the session cannot be saved: {e}")))?;
             store.set_meta(SESSION_KEY, &json)?;
+            store.set_acting_user(session.user.principal().as_ref())?;
         }
         Ok(())
     }
@@ -337,6 +352,7 @@ impl<'s> HttpClient<'s> {
         self.next_refresh = None;
         if let Some(store) = self.store {
             store.remove_meta(SESSION_KEY)?;
+            store.set_acting_user(None)?;
         }
         Ok(())
     }

@@ -1,0 +1,566 @@
+//! Who may see and change what. The server decides, on every push; the device asks the same
+//! rule functions before it writes, so a forbidden operation fails at once with the server's
+//! message instead of being quarantined at the next sync.
+//!
+//! Scope (what a user receives):
+//! - admin: every document;
+//! - manager: customers in their territories or owned by their team (their reps and
+//!   themselves), the visits of those customers, and trip plans and expense claims owned by the
+//!   team or waiting for them as approver;
+//! - rep: the customers they own, the visits of those customers, their own trip plans and
+//!   expense claims.
+//!
+//! Writes are checked on the document before and after the changes, and on the operations the
+//! changes contain, so a forbidden value that loses a concurrent conflict (and so never shows
+//! in the merged document) is still caught. The approval lifecycle of plans and claims is
+//! [`lifecycle`]'s, driven by each kind's declaration ([`crate::model::lifecycle`]).
+//!
+//! The device knows less than the server: its own user, not the whole team or everyone's
+//! role. Rules that need what it does not know ([`Directory::complete`]) are left to the
+//! server; the device never refuses what the server would accept.
+
+mod lifecycle;
+
+use automerge::legacy::{Key, ObjectId, OpType};
+use automerge::{ExpandedChange, ScalarValue};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{DocKind, Document};
+
+/// The three roles: rep, manager, admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A sales rep.
+    Rep,
+    /// A regional manager.
+    Manager,
+    /// An administrator.
+    Admin,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Rep => "rep",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a stored or typed name.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "rep" => Some(Role::Rep),
+            "manager" => Some(Role::Manager),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The scope fields of a document, as the server indexes them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DocScope {
+    /// Document id.
+    pub id: String,
+    /// Kind (`customer`, `visit`, `trip_plan`, `expense_claim`).
+    pub kind: String,
+    /// Customers: territory.
+    pub territory: Option<String>,
+    /// Customers, trip plans, expense claims: the owning user.
+    pub owner: Option<String>,
+    /// Visits: the customer id.
+    pub customer: Option<String>,
+    /// Visits: the rep who wrote it.
+    pub author: Option<String>,
+    /// Trip plans, expense claims: the approver.
+    pub approver: Option<String>,
+}
+
+/// A user account as the rules see it.
+pub trait Member {
+    /// User name.
+    fn username(&self) -> &str;
+    /// Role.
+    fn role(&self) -> Role;
+    /// Territories.
+    fn territories(&self) -> &[String];
+    /// The user's manager, if any.
+    fn manager(&self) -> Option<&str>;
+}
+
+/// What the rules need to know of a user other than the writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// Role.
+    pub role: Role,
+    /// The person's manager, if any.
+    pub manager: Option<String>,
+}
+
+/// What a [`Directory`] knows of a user name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// The user exists.
+    Found(Person),
+    /// There is no such user.
+    NoSuchUser,
+    /// This directory does not know (a device knows only its own user).
+    Unknown,
+}
+
+/// The users the rules may ask about.
+pub trait Directory {
+    /// What is known of `username`.
+    fn lookup(&self, username: &str) -> Lookup;
+    /// Whether this directory knows every user and every team (the server's does); rules that
+    /// need that knowledge run only then.
+    fn complete(&self) -> bool;
+}
+
+/// Every user, as the server knows them.
+impl<M: Member> Directory for Vec<M> {
+    fn lookup(&self, username: &str) -> Lookup {
+        match self.iter().find(|u| u.username() == username) {
+            Some(u) => Lookup::Found(Person {
+                role: u.role(),
+                manager: u.manager().map(str::to_string),
+            }),
+            None => Lookup::NoSuchUser,
+        }
+    }
+
+    fn complete(&self) -> bool {
+        true
+    }
+}
+
+/// What a device knows: only the user acting on it.
+impl Directory for Principal {
+    fn lookup(&self, username: &str) -> Lookup {
+        if username == self.username {
+            Lookup::Found(Person {
+                role: self.role,
+                manager: self.manager.clone(),
+            })
+        } else {
+            Lookup::Unknown
+        }
+    }
+
+    fn complete(&self) -> bool {
+        false
+    }
+}
+
+/// The user acting: on the server the caller of a request, as its verified token and the user
+/// table say; on a device the logged-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// User name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// The user's territories.
+    pub territories: Vec<String>,
+    /// The user's manager.
+    pub manager: Option<String>,
+    /// Managers: the reps they manage and themselves. Others: themselves.
+    pub team: Vec<String>,
+}
+
+impl Principal {
+    /// Builds the principal of `user`, with the team from the whole user list.
+    pub fn of<M: Member>(user: &M, all: &[M]) -> Principal {
+        let mut team = vec![user.username().to_string()];
+        if user.role() == Role::Manager {
+            team.extend(
+                all.iter()
+                    .filter(|u| u.manager() == Some(user.username()))
+                    .map(|u| u.username().to_string()),
+            );
+        }
+        Principal {
+            username: user.username().to_string(),
+            role: user.role(),
+            territories: user.territories().to_vec(),
+            manager: user.manager().map(str::to_string),
+            team,
+        }
+    }
+
+    fn in_team(&self, name: Option<&str>) -> bool {
+        name.is_some_and(|n| self.team.iter().any(|t| t == n))
+    }
+
+    /// Whether this user sees a customer with these scope fields.
+    pub fn sees_customer(&self, customer: &DocScope) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Manager => {
+                customer
+                    .territory
+                    .as_ref()
+                    .is_some_and(|t| self.territories.contains(t))
+                    || self.in_team(customer.owner.as_deref())
+            }
+            Role::Rep => customer.owner.as_deref() == Some(self.username.as_str()),
+        }
+    }
+
+    /// Whether this user sees a document; a visit needs its customer's scope fields.
+    pub fn sees(&self, doc: &DocScope, customer: Option<&DocScope>) -> bool {
+        match doc.kind.as_str() {
+            "customer" => self.sees_customer(doc),
+            "visit" => self.role == Role::Admin || customer.is_some_and(|c| self.sees_customer(c)),
+            _ => match self.role {
+                Role::Admin => true,
+                Role::Manager => {
+                    self.in_team(doc.owner.as_deref())
+                        || doc.approver.as_deref() == Some(self.username.as_str())
+                }
+                Role::Rep => doc.owner.as_deref() == Some(self.username.as_str()),
+            },
+        }
+    }
+}
+
+/// The scope fields of a validated document.
+pub fn scope_of(doc: &Document) -> DocScope {
+    let mut s = DocScope {
+        id: doc.id().to_string(),
+        kind: doc.kind().as_str().to_string(),
+        ..Default::default()
+    };
+    match doc {
+        Document::Customer(c) => {
+            s.territory = Some(c.territory.clone());
+            s.owner = Some(c.owner.clone());
+        }
+        Document::Visit(v) => {
+            s.customer = Some(v.customer.clone());
+            s.author = Some(v.author.clone());
+        }
+        Document::TripPlan(p) => {
+            s.owner = Some(p.owner.clone());
+            s.approver = Some(p.approver.clone());
+        }
+        Document::ExpenseClaim(e) => {
+            s.owner = Some(e.owner.clone());
+            s.approver = Some(e.approver.clone());
+        }
+    }
+    s
+}
+
+/// Why a write was refused: the rule and a message for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// `scope`, `field_rights` or `approval`.
+    pub rule: String,
+    /// What was wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.reason, self.rule)
+    }
+}
+
+fn refuse<T>(rule: &str, reason: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal {
+        rule: rule.to_string(),
+        reason: reason.into(),
+    })
+}
+
+/// What the server's write check needs to know besides the document itself.
+#[derive(Debug, Clone, Default)]
+pub struct WriteContext {
+    /// For a visit: its customer's scope fields as stored (the customer must exist).
+    pub customer: Option<DocScope>,
+    /// For a visit already on the server: the scope fields of the customer it had before the
+    /// push, which may differ from [`WriteContext::customer`] when the push points the visit at
+    /// another customer. The writer must see the visit as it was, not only as it would be.
+    pub customer_before: Option<DocScope>,
+}
+
+/// Root fields only managers and admins set on existing documents, per kind.
+fn protected_fields(kind: DocKind) -> &'static [&'static str] {
+    match kind {
+        DocKind::Customer => &["owner", "territory"],
+        DocKind::Visit => &["author", "customer"],
+        DocKind::TripPlan | DocKind::ExpenseClaim => &["owner", "approver"],
+    }
+}
+
+/// Root fields that never change once a document exists, per kind: what it is, and who made
+/// it when.
+fn never_changed(kind: DocKind) -> &'static [&'static str] {
+    match kind {
+        DocKind::Customer => &["id", "kind", "created_at", "created_by"],
+        DocKind::Visit | DocKind::TripPlan | DocKind::ExpenseClaim => &["id", "kind", "created_at"],
+    }
+}
+
+/// A root-level put or delete of the changes: (field, value put, or None for a delete).
+pub(crate) type RootOp = (String, Option<ScalarValue>);
+
+/// Root-level puts and deletes of the changes.
+fn root_ops(changes: &[ExpandedChange]) -> Vec<RootOp> {
+    let mut out = Vec::new();
+    for change in changes {
+        for op in &change.operations {
+            if op.obj != ObjectId::Root {
+                continue;
+            }
+            let Key::Map(key) = &op.key else { continue };
+            match &op.action {
+                OpType::Put(v) => out.push((key.to_string(), Some(v.clone()))),
+                OpType::Delete => out.push((key.to_string(), None)),
+                OpType::Make(_) => out.push((key.to_string(), Some(ScalarValue::Null))),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The server's check: `who` may turn `before` (None for a new document) into `after` with
+/// `changes`, seen from the scope they are in and by the rights of `who` over every field.
+pub fn check_write(
+    who: &Principal,
+    before: Option<&Document>,
+    after: &Document,
+    changes: &[ExpandedChange],
+    ctx: &WriteContext,
+    people: &dyn Directory,
+) -> Result<(), Refusal> {
+    let after_scope = scope_of(after);
+    if let Some(b) = before
+        && !who.sees(&scope_of(b), ctx.customer_before.as_ref())
+    {
+        return refuse(
+            "scope",
+            format!(
+                "{} {} is not in your part of the business",
+                after.kind(),
+                after.id()
+            ),
+        );
+    }
+    if after.kind() == DocKind::Visit && ctx.customer.is_none() {
+        return refuse(
+            "scope",
+            "the visit's customer is not on the server: sync the customer first",
+        );
+    }
+    if !who.sees(&after_scope, ctx.customer.as_ref()) {
+        return refuse(
+            "scope",
+            format!(
+                "{} {} would be outside your part of the business after this change",
+                after.kind(),
+                after.id()
+            ),
+        );
+    }
+    check_rights(who, before, after, changes, people)
+}
+
+/// The rights of `who` over the fields the changes write, and the approval lifecycle: what a
+/// device checks before it writes (with itself as the directory), and the server after scope.
+pub fn check_rights(
+    who: &Principal,
+    before: Option<&Document>,
+    after: &Document,
+    changes: &[ExpandedChange],
+    people: &dyn Directory,
+) -> Result<(), Refusal> {
+    let ops = root_ops(changes);
+    if before.is_some() {
+        let kind = after.kind();
+        if let Some((field, _)) = ops
+            .iter()
+            .find(|(f, _)| never_changed(kind).contains(&f.as_str()))
+        {
+            return refuse(
+                "field_rights",
+                format!("{kind}.{field} never changes once the {kind} exists"),
+            );
+        }
+    }
+    match who.role {
+        Role::Rep => check_rep(who, before, after, &ops)?,
+        Role::Manager => check_manager(who, before, after, &ops, people)?,
+        Role::Admin => {}
+    }
+    check_signatures(who, &ops)?;
+    lifecycle::check(who, before, after, &ops, people)
+}
+
+/// A decision or a payment is signed by whoever makes it (`decided_by`, `paid_by` name the
+/// writer; an admin may record someone else's, as an import of the company's history does).
+fn check_signatures(who: &Principal, ops: &[RootOp]) -> Result<(), Refusal> {
+    let forged = ops.iter().find(|(field, value)| {
+        matches!(field.as_str(), "decided_by" | "paid_by")
+            && matches!(value, Some(ScalarValue::Str(by)) if by.as_str() != who.username)
+    });
+    if who.role != Role::Admin
+        && let Some((field, value)) = forged
+    {
+        return refuse(
+            "field_rights",
+            format!(
+                "{field} names who made the decision or payment: it must be you ({}), not {}",
+                who.username,
+                show(value)
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn check_rep(
+    who: &Principal,
+    before: Option<&Document>,
+    after: &Document,
+    ops: &[RootOp],
+) -> Result<(), Refusal> {
+    let me = who.username.as_str();
+    let kind = after.kind();
+    match (before, after) {
+        (None, Document::Customer(c)) => {
+            if c.owner != me {
+                return refuse(
+                    "field_rights",
+                    "a rep creates customers they own: set owner to yourself",
+                );
+            }
+            if !who.territories.contains(&c.territory) {
+                return refuse(
+                    "scope",
+                    format!("territory '{}' is not one of yours", c.territory),
+                );
+            }
+        }
+        (None, Document::Visit(v)) if v.author != me => {
+            return refuse(
+                "field_rights",
+                "a rep records visits as themselves: set author to yourself",
+            );
+        }
+        (Some(_), Document::Visit(v)) if v.author != me => {
+            return refuse("field_rights", "a rep edits only their own visits");
+        }
+        (None, Document::TripPlan(_) | Document::ExpenseClaim(_)) => {
+            let scope = scope_of(after);
+            if scope.owner.as_deref() != Some(me) {
+                return refuse(
+                    "field_rights",
+                    "a rep creates trip plans and claims they own",
+                );
+            }
+        }
+        _ => {}
+    }
+    // Comments are the managers': a rep neither changes them nor brings them in a new visit.
+    if let Document::Visit(v) = after {
+        let changed = match before {
+            Some(Document::Visit(bv)) => bv.manager_comments != v.manager_comments,
+            _ => !v.manager_comments.is_empty(),
+        };
+        if changed {
+            return refuse("field_rights", "only managers comment on visits");
+        }
+    }
+    // Operations on protected fields: allowed only at creation, and only with the value the
+    // document ends up with (so no hidden concurrent value slips through).
+    let scope = scope_of(after);
+    let final_value = |field: &str| -> Option<ScalarValue> {
+        let v = match field {
+            "owner" => scope.owner.clone(),
+            "territory" => scope.territory.clone(),
+            "author" => scope.author.clone(),
+            "customer" => scope.customer.clone(),
+            "approver" => scope.approver.clone(),
+            _ => None,
+        };
+        v.map(|s| ScalarValue::Str(s.into()))
+    };
+    for (field, value) in ops {
+        if !protected_fields(kind).contains(&field.as_str()) {
+            continue;
+        }
+        let allowed =
+            before.is_none() && matches!(value, Some(v) if final_value(field).as_ref() == Some(v));
+        if !allowed {
+            return refuse("field_rights", format!("a rep cannot set {kind}.{field}"));
+        }
+    }
+    Ok(())
+}
+
+fn check_manager(
+    who: &Principal,
+    before: Option<&Document>,
+    after: &Document,
+    ops: &[RootOp],
+    people: &dyn Directory,
+) -> Result<(), Refusal> {
+    // Team membership is the server's knowledge; a device leaves these rules to it.
+    if !people.complete() {
+        return Ok(());
+    }
+    let kind = after.kind();
+    // A customer the manager sees (their territory or their team, checked above) is theirs to
+    // edit; its owner, set at creation or by a reassignment, must be in the team (below). A plan
+    // or claim of someone outside the team is the manager's only as its approver, to decide.
+    let scope = scope_of(after);
+    if matches!(kind, DocKind::TripPlan | DocKind::ExpenseClaim)
+        && !who.in_team(scope.owner.as_deref())
+    {
+        let approver = before.map(scope_of).and_then(|s| s.approver);
+        if approver.as_deref() != Some(who.username.as_str()) {
+            return refuse(
+                "field_rights",
+                format!("{} is not in your team", scope.owner.unwrap_or_default()),
+            );
+        }
+        if let Some(b) = before
+            && !lifecycle::only_decided(b, after, ops)
+        {
+            return refuse(
+                "field_rights",
+                format!(
+                    "{} is not in your team: as the approver you only approve or reject this {kind}",
+                    scope.owner.unwrap_or_default()
+                ),
+            );
+        }
+    }
+    for (field, value) in ops {
+        if field == "owner" {
+            let ok = matches!(value, Some(ScalarValue::Str(s)) if who.team.iter().any(|t| t == s.as_str()));
+            if !ok {
+                return refuse(
+                    "field_rights",
+                    format!("the owner must be in your team, not {}", show(value)),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A value of an operation, for a message.
+fn show(value: &Option<ScalarValue>) -> String {
+    match value {
+        Some(ScalarValue::Str(s)) => format!("'{s}'"),
+        Some(v) => v.to_string(),
+        None => "nothing (a delete)".to_string(),
+    }
+}

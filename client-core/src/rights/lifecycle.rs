@@ -1,0 +1,305 @@
+//! The approval rules of plans and claims, read from each kind's [`Lifecycle`] declaration:
+//! which stages the writer may reach, what a stage freezes, who may approve whose documents,
+//! and that a decision covers the content as it is.
+//!
+//! Every refusal here has rule `approval` and says what to do.
+
+use automerge::ScalarValue;
+
+use super::{Directory, Lookup, Principal, Role, RootOp, refuse};
+use crate::model::lifecycle::{Approvable, Party, Stage};
+use crate::model::{DocKind, Document};
+
+type Refused = Result<(), super::Refusal>;
+
+/// Checks the lifecycle of a plan or claim; other kinds have none.
+pub(super) fn check(
+    who: &Principal,
+    before: Option<&Document>,
+    after: &Document,
+    ops: &[RootOp],
+    people: &dyn Directory,
+) -> Refused {
+    match (before, after) {
+        (None, Document::TripPlan(a)) => check_approvable(who, None, a, ops, people),
+        (Some(Document::TripPlan(b)), Document::TripPlan(a)) => {
+            check_approvable(who, Some(b), a, ops, people)
+        }
+        (None, Document::ExpenseClaim(a)) => check_approvable(who, None, a, ops, people),
+        (Some(Document::ExpenseClaim(b)), Document::ExpenseClaim(a)) => {
+            check_approvable(who, Some(b), a, ops, people)
+        }
+        // A change of kind is refused before the rights are asked.
+        (_, Document::TripPlan(_) | Document::ExpenseClaim(_)) => Ok(()),
+        (_, Document::Customer(_) | Document::Visit(_)) => Ok(()),
+    }
+}
+
+/// The parties `who` is to a document with this owner and approver.
+fn parties(who: &Principal, owner: &str, approver: &str) -> Vec<Party> {
+    if who.username == owner {
+        // Whatever their role, nobody decides or pays their own plan or claim.
+        return vec![Party::Owner];
+    }
+    let mut out = Vec::new();
+    if who.username == approver || who.role == Role::Admin {
+        out.push(Party::Approver);
+    }
+    if who.role == Role::Admin {
+        out.push(Party::Admin);
+    }
+    out
+}
+
+fn what(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::TripPlan => "trip plan",
+        DocKind::ExpenseClaim => "expense claim",
+        DocKind::Customer => "customer",
+        DocKind::Visit => "visit",
+    }
+}
+
+fn check_approvable<A: Approvable>(
+    who: &Principal,
+    before: Option<&A>,
+    after: &A,
+    ops: &[RootOp],
+    people: &dyn Directory,
+) -> Refused {
+    let lc = A::LIFECYCLE;
+    let kind = what(A::KIND);
+    let owner = before.map_or(after.owner(), |b| b.owner());
+    let approver = before.map_or(after.approver(), |b| b.approver());
+    let from = before.map(Approvable::stage);
+    let to = after.stage();
+    // An admin may bring in documents decided elsewhere (an import of the company's history).
+    let importing = before.is_none() && who.role == Role::Admin;
+
+    let names_people = ops
+        .iter()
+        .any(|(f, _)| matches!(f.as_str(), "owner" | "approver"));
+    let decides = matches!(to, Stage::Approved | Stage::Rejected) && from != Some(to);
+    if names_people || decides {
+        check_approver(after.owner(), after.approver(), kind, people)?;
+    }
+
+    if !importing {
+        let reachable = lc.reachable(from, &parties(who, owner, approver));
+        let status_ops = ops.iter().filter(|(f, _)| f == "status");
+        let mut stages = vec![to];
+        for (_, value) in status_ops {
+            match value {
+                Some(ScalarValue::Str(s)) => match s.parse::<Stage>() {
+                    Ok(stage) => stages.push(stage),
+                    Err(_) => return refuse("approval", format!("'{s}' is not a {kind} status")),
+                },
+                other => {
+                    return refuse(
+                        "approval",
+                        format!("the status of a {kind} is text, not {}", super::show(other)),
+                    );
+                }
+            }
+        }
+        if let Some(bad) = stages.iter().find(|s| !reachable.contains(s)) {
+            return refuse(
+                "approval",
+                refusal_for(who, from, *bad, owner, approver, kind),
+            );
+        }
+        for entry in after.history() {
+            let known = before.is_some_and(|b| b.history().iter().any(|e| e.id == entry.id));
+            if known {
+                continue;
+            }
+            if !reachable.contains(&entry.status) {
+                return refuse(
+                    "approval",
+                    refusal_for(who, from, entry.status, owner, approver, kind),
+                );
+            }
+            if who.role != Role::Admin && entry.by != who.username {
+                return refuse(
+                    "field_rights",
+                    format!(
+                        "a history entry names who took the step: it must be you ({}), not '{}'",
+                        who.username, entry.by
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(b) = before {
+        // The history is a record: entries are added, never changed or removed.
+        for entry in b.history() {
+            if !after.history().iter().any(|e| e == entry) {
+                return refuse(
+                    "approval",
+                    format!("the history of a {kind} is kept as it is: its entries never change"),
+                );
+            }
+        }
+        if lc.freezes(b.stage()) && b.content_digest() != after.content_digest() {
+            return refuse(
+                "approval",
+                format!(
+                    "this {kind} is {}: its content is frozen{}",
+                    b.stage(),
+                    match b.stage() {
+                        Stage::Submitted =>
+                            "; ask the approver to reject it, then edit and submit it again",
+                        _ => ": start a new one for anything else",
+                    }
+                ),
+            );
+        }
+        let lifecycle_ops = ops.iter().any(|(f, _)| lc.fields.contains(&f.as_str()));
+        if from == Some(to) && lifecycle_ops && !unchanged_lifecycle(b, after) {
+            return refuse(
+                "approval",
+                format!("the decision fields of a {kind} change only with its status"),
+            );
+        }
+    }
+    // A decision binds to what the approver saw.
+    if to == Stage::Approved && from != Some(Stage::Approved) && !importing {
+        let current = after.content_digest();
+        if after.covers() != Some(current.as_str()) {
+            return refuse(
+                "approval",
+                format!(
+                    "the {kind} changed while you reviewed it: sync and review it again before you decide"
+                ),
+            );
+        }
+    }
+    if matches!(to, Stage::Approved | Stage::Rejected | Stage::Paid)
+        && after.decided_by() == Some(after.owner())
+    {
+        return refuse(
+            "approval",
+            format!(
+                "{} cannot decide their own {kind}: their manager or an admin decides it",
+                after.owner()
+            ),
+        );
+    }
+    if after.paid_by() == Some(after.owner()) {
+        return refuse(
+            "approval",
+            format!(
+                "{} cannot record the payment of their own {kind}: an admin records it",
+                after.owner()
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Whether the lifecycle fields hold what they held (a rewrite of the same value is harmless).
+fn unchanged_lifecycle<A: Approvable>(before: &A, after: &A) -> bool {
+    let strip = |d: &A| {
+        let mut v = serde_json::to_value(d).unwrap_or(serde_json::Value::Null);
+        if let serde_json::Value::Object(map) = &mut v {
+            map.retain(|k, _| A::LIFECYCLE.fields.contains(&k.as_str()));
+        }
+        v
+    };
+    strip(before) == strip(after)
+}
+
+/// The message for a step `who` may not take.
+fn refusal_for(
+    who: &Principal,
+    from: Option<Stage>,
+    to: Stage,
+    owner: &str,
+    approver: &str,
+    kind: &str,
+) -> String {
+    let me = who.username.as_str();
+    match (from, to) {
+        (_, Stage::Approved | Stage::Rejected) if me == owner => format!(
+            "you cannot approve or reject your own {kind}: {approver} decides it once you submit it"
+        ),
+        (_, Stage::Paid) if me == owner => {
+            format!("you cannot mark your own {kind} paid: an admin records the payment")
+        }
+        (_, Stage::Paid) if who.role != Role::Admin => {
+            format!("only an admin records the payment of an {kind}")
+        }
+        (Some(Stage::Approved | Stage::Paid), _) => format!(
+            "this {kind} is already {}: it cannot go back to {to}",
+            from.map_or("new", Stage::as_str)
+        ),
+        (_, Stage::Approved | Stage::Rejected) if me != approver => {
+            format!("only the approver ({approver}) or an admin decides this {kind}")
+        }
+        (Some(f), _) => format!("a {kind} that is {f} cannot become {to} by you"),
+        (None, _) => {
+            format!("a new {kind} starts as a draft (or submitted by its owner), not {to}")
+        }
+    }
+}
+
+/// Who may approve whose plans and claims: never the owner; an admin, or the owner's own
+/// manager. So a manager's own plans go to an admin (or to their manager), never to a peer.
+fn check_approver(owner: &str, approver: &str, kind: &str, people: &dyn Directory) -> Refused {
+    if owner == approver {
+        return refuse(
+            "approval",
+            format!(
+                "{owner} cannot approve their own {kind}: name their manager or an admin as approver"
+            ),
+        );
+    }
+    let owners_manager = match people.lookup(owner) {
+        Lookup::Found(p) => p.manager,
+        Lookup::NoSuchUser | Lookup::Unknown => None,
+    };
+    if owners_manager.as_deref() == Some(approver) {
+        return Ok(());
+    }
+    match people.lookup(approver) {
+        Lookup::Found(p) if p.role == Role::Admin => Ok(()),
+        Lookup::Unknown => Ok(()),
+        Lookup::NoSuchUser => refuse(
+            "approval",
+            format!("there is no user '{approver}' to approve this {kind}"),
+        ),
+        Lookup::Found(_) => refuse(
+            "approval",
+            format!(
+                "{approver} cannot approve {owner}'s {kind}: it is approved by {} or an admin",
+                owners_manager.map_or_else(|| "their manager".to_string(), |m| m)
+            ),
+        ),
+    }
+}
+
+/// Whether the changes only decide the plan or claim: approved or rejected, with who, when,
+/// the note and what it covers, and nothing else (also among the operations, so nothing hides
+/// in a conflict).
+pub(super) fn only_decided(before: &Document, after: &Document, ops: &[RootOp]) -> bool {
+    fn same<A: Approvable>(b: &A, a: &A, ops: &[RootOp]) -> bool {
+        let decides = |v: &Option<ScalarValue>| matches!(v, Some(ScalarValue::Str(s)) if matches!(s.as_str(), "approved" | "rejected"));
+        let ops_ok = ops.iter().all(|(field, value)| {
+            A::LIFECYCLE.fields.contains(&field.as_str())
+                && !matches!(field.as_str(), "paid_at" | "paid_by" | "submitted_at")
+                && (field != "status" || decides(value))
+        });
+        ops_ok && b.content_digest() == a.content_digest() && b.approver() == a.approver()
+    }
+    match (before, after) {
+        (Document::TripPlan(b), Document::TripPlan(a)) => same(b, a, ops),
+        (Document::ExpenseClaim(b), Document::ExpenseClaim(a)) => same(b, a, ops),
+        (
+            Document::TripPlan(_)
+            | Document::ExpenseClaim(_)
+            | Document::Customer(_)
+            | Document::Visit(_),
+            _,
+        ) => false,
+    }
+}
