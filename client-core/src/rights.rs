@@ -398,8 +398,8 @@ pub fn check_rights(
         Role::Manager => check_manager(who, before, after, &ops, people)?,
         Role::Admin => {}
     }
-    check_signatures(who, &ops)?;
-    lifecycle::check(who, before, after, &ops, people)
+    lifecycle::check(who, before, after, &ops, people)?;
+    check_signatures(who, &ops)
 }
 
 /// A decision or a payment is signed by whoever makes it (`decided_by`, `paid_by` name the

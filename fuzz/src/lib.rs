@@ -1024,9 +1024,10 @@ pub fn seed_inputs() -> Vec<SeedInput> {
         ),
         seed(
             "change_validator",
-            "manager-approves-trip",
+            // The stored plan is a draft: nobody approves what was never submitted.
+            "manager-approves-draft-trip",
             change_input("ming", 2, 2, &approve),
-            "accepted",
+            "rejected:approval",
         ),
         seed(
             "change_validator",

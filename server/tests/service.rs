@@ -145,7 +145,19 @@ fn li_plan(title: &str) -> NewTripPlan {
         title: title.into(),
         start_date: "2026-11-24".into(),
         end_date: "2026-11-26".into(),
+        cities: vec!["宁波".into()],
         ..Default::default()
+    }
+}
+
+/// A taxi fare of 30 yuan, an item for a claim to be submitted with.
+fn taxi() -> ExpenseClaimEdit {
+    ExpenseClaimEdit::AddItem {
+        date: "2026-11-24".into(),
+        category: fieldsync_core::model::expense_claim::ExpenseCategory::Transport,
+        amount: fieldsync_core::model::fields::Money::cny(3000),
+        description: Some("出租车".into()),
+        invoice_photo: None,
     }
 }
 
@@ -841,22 +853,27 @@ fn a_plan_or_visit_that_changes_hands_leaves_the_old_holder_and_reaches_the_new_
     };
     let (li_cursor, wang_cursor, zhao_cursor) = (cursor("li"), cursor("wang"), cursor("zhao"));
 
-    // zhang gives li's plan to wang, sends its approval to zhao, and moves li's visit to
-    // wang's customer (raw Automerge: the library has no edit for these fields).
+    // zhang gives li's plan to wang and moves li's visit to wang's customer, and admin sends
+    // the plan's approval to zhao (raw Automerge: the library has no edit for these fields).
     let r = w.push_raw("zhang", &v, with_put(&li, &v, "customer", &own));
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     let mut zhangs = AutoCommit::load(&li.document_bytes(&plan).unwrap())
         .unwrap()
         .with_actor(ActorId::random());
     zhangs.put(ROOT, "owner", "wang").unwrap();
-    zhangs.put(ROOT, "approver", "zhao").unwrap();
     zhangs.commit();
-    let changes = zhangs
-        .get_changes(&[])
-        .into_iter()
-        .map(|mut c| c.bytes().into_owned())
-        .collect();
-    let r = w.push_raw("zhang", &plan, changes);
+    let all_changes = |doc: &mut AutoCommit| -> Vec<Vec<u8>> {
+        doc.get_changes(&[])
+            .into_iter()
+            .map(|mut c| c.bytes().into_owned())
+            .collect()
+    };
+    let r = w.push_raw("zhang", &plan, all_changes(&mut zhangs));
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    let mut admins = zhangs.fork().with_actor(ActorId::random());
+    admins.put(ROOT, "approver", "zhao").unwrap();
+    admins.commit();
+    let r = w.push_raw("admin", &plan, all_changes(&mut admins));
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
 
     let li_next = w
@@ -941,7 +958,7 @@ fn a_manager_edits_the_customers_of_his_territory_and_an_approver_outside_the_te
             ..Default::default()
         })
         .unwrap();
-    chen.update_expense_claim(&claim, &[ExpenseClaimEdit::Submit])
+    chen.update_expense_claim(&claim, &[taxi(), ExpenseClaimEdit::Submit])
         .unwrap();
     w.accepted("chen", &chen, &claim);
     admin

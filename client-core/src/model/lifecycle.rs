@@ -402,8 +402,12 @@ mod tests {
         );
         // A new document is a draft, or submitted by its owner: never born decided or paid.
         assert_eq!(
-            CLAIM.reachable(None, &[Party::Owner, Party::Approver]),
+            CLAIM.reachable(None, &[Party::Owner]),
             vec![Stage::Draft, Stage::Submitted]
+        );
+        assert_eq!(
+            CLAIM.reachable(None, &[Party::Approver, Party::Admin]),
+            vec![Stage::Draft]
         );
     }
 

@@ -80,8 +80,10 @@ fn check_approvable<A: Approvable>(
         .iter()
         .any(|(f, _)| matches!(f.as_str(), "owner" | "approver"));
     let decides = matches!(to, Stage::Approved | Stage::Rejected) && from != Some(to);
-    if names_people || decides {
-        check_approver(after.owner(), after.approver(), kind, people)?;
+    if names_people {
+        check_approver(who, after.owner(), after.approver(), kind, people)?;
+    } else if decides {
+        check_decider(after.owner(), after.approver(), kind, people)?;
     }
 
     if !importing {
@@ -243,9 +245,39 @@ fn refusal_for(
     }
 }
 
-/// Who may approve whose plans and claims: never the owner; an admin, or the owner's own
-/// manager. So a manager's own plans go to an admin (or to their manager), never to a peer.
-fn check_approver(owner: &str, approver: &str, kind: &str, people: &dyn Directory) -> Refused {
+/// Who may be named approver of whose plans and claims: never the owner; the owner's own
+/// manager or an admin, so a manager's own plans go to an admin (or to their manager), never to
+/// a peer. An admin may also name any manager (standing in for one who is away).
+fn check_approver(
+    who: &Principal,
+    owner: &str,
+    approver: &str,
+    kind: &str,
+    people: &dyn Directory,
+) -> Refused {
+    check_decider(owner, approver, kind, people)?;
+    let owners_manager = match people.lookup(owner) {
+        Lookup::Found(p) => p.manager,
+        Lookup::NoSuchUser | Lookup::Unknown => None,
+    };
+    if owners_manager.as_deref() == Some(approver) || who.role == Role::Admin {
+        return Ok(());
+    }
+    match people.lookup(approver) {
+        Lookup::Found(p) if p.role == Role::Admin => Ok(()),
+        Lookup::Unknown | Lookup::NoSuchUser => Ok(()),
+        Lookup::Found(_) => refuse(
+            "approval",
+            format!(
+                "{approver} cannot approve {owner}'s {kind}: it is approved by {} or an admin",
+                owners_manager.map_or_else(|| "their manager".to_string(), |m| m)
+            ),
+        ),
+    }
+}
+
+/// Whoever decides is not the owner and is a manager or an admin who exists.
+fn check_decider(owner: &str, approver: &str, kind: &str, people: &dyn Directory) -> Refused {
     if owner == approver {
         return refuse(
             "approval",
@@ -254,27 +286,16 @@ fn check_approver(owner: &str, approver: &str, kind: &str, people: &dyn Director
             ),
         );
     }
-    let owners_manager = match people.lookup(owner) {
-        Lookup::Found(p) => p.manager,
-        Lookup::NoSuchUser | Lookup::Unknown => None,
-    };
-    if owners_manager.as_deref() == Some(approver) {
-        return Ok(());
-    }
     match people.lookup(approver) {
-        Lookup::Found(p) if p.role == Role::Admin => Ok(()),
-        Lookup::Unknown => Ok(()),
+        Lookup::Found(p) if p.role == Role::Rep => refuse(
+            "approval",
+            format!("{approver} is a rep: plans and claims are approved by a manager or an admin"),
+        ),
         Lookup::NoSuchUser => refuse(
             "approval",
             format!("there is no user '{approver}' to approve this {kind}"),
         ),
-        Lookup::Found(_) => refuse(
-            "approval",
-            format!(
-                "{approver} cannot approve {owner}'s {kind}: it is approved by {} or an admin",
-                owners_manager.map_or_else(|| "their manager".to_string(), |m| m)
-            ),
-        ),
+        Lookup::Found(_) | Lookup::Unknown => Ok(()),
     }
 }
 
