@@ -9,168 +9,17 @@ use std::sync::Arc;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use fieldsync_core::Store;
-use fieldsync_core::model::customer::{CustomerEdit, NewCustomer};
+use fieldsync_core::model::customer::CustomerEdit;
 use fieldsync_core::model::expense_claim::{ExpenseClaimEdit, NewExpenseClaim};
-use fieldsync_core::model::trip_plan::{NewTripPlan, TripPlanEdit};
-use fieldsync_core::model::visit::{NewVisit, VisitEdit};
-use fieldsync_core::protocol::{PushDocument, SyncRequest, SyncResponse};
-use fieldsync_server::access::Principal;
+use fieldsync_core::model::trip_plan::TripPlanEdit;
+use fieldsync_core::model::visit::VisitEdit;
+use fieldsync_core::protocol::SyncRequest;
 use fieldsync_server::service::Core;
 use fieldsync_server::storage::sqlite::SqliteStorage;
-use fieldsync_server::storage::{PullLimits, Role, Storage, User};
-use serde_bytes::ByteBuf;
+use fieldsync_server::storage::{PullLimits, Role, Storage};
 
-struct World {
-    core: Core,
-    _dir: tempfile::TempDir,
-}
-
-fn user(name: &str, role: Role, territories: &[&str], manager: Option<&str>) -> User {
-    User {
-        username: name.into(),
-        role,
-        territories: territories.iter().map(|t| t.to_string()).collect(),
-        manager: manager.map(str::to_string),
-        disabled: false,
-        password_hash: "unused".into(),
-    }
-}
-
-/// admin; manager zhang (east) with reps li and wang; manager zhao (north) with rep chen.
-fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = SqliteStorage::open(dir.path()).unwrap();
-    for u in [
-        user("admin", Role::Admin, &[], None),
-        user("zhang", Role::Manager, &["east", "east2"], None),
-        user("zhao", Role::Manager, &["north"], None),
-        user("li", Role::Rep, &["east"], Some("zhang")),
-        user("wang", Role::Rep, &["east"], Some("zhang")),
-        user("chen", Role::Rep, &["north"], Some("zhao")),
-    ] {
-        storage.add_user(&u).unwrap();
-    }
-    World {
-        core: Core::new(Arc::new(storage), 100).unwrap(),
-        _dir: dir,
-    }
-}
-
-impl World {
-    fn who(&self, name: &str) -> Principal {
-        self.core.principal(name).unwrap().unwrap()
-    }
-
-    fn push_raw(&self, name: &str, id: &str, changes: Vec<Vec<u8>>) -> SyncResponse {
-        let req = request(
-            0,
-            vec![PushDocument {
-                id: id.into(),
-                changes: changes.into_iter().map(ByteBuf::from).collect(),
-            }],
-        );
-        self.core.sync(&self.who(name), req).unwrap()
-    }
-
-    fn push(&self, name: &str, store: &Store, id: &str) -> SyncResponse {
-        self.push_raw(name, id, store.changes_since(id, &[]).unwrap())
-    }
-
-    fn accepted(&self, name: &str, store: &Store, id: &str) {
-        let r = self.push(name, store, id);
-        assert!(
-            r.rejected.is_empty(),
-            "{name}'s push of {id} was rejected: {:?}",
-            r.rejected
-        );
-        assert_eq!(r.accepted.len(), 1);
-    }
-
-    fn rejected(&self, name: &str, store: &Store, id: &str, rule: &str) -> String {
-        let r = self.push(name, store, id);
-        assert_eq!(r.rejected.len(), 1, "{name}'s push of {id} was accepted");
-        assert_eq!(r.rejected[0].rule, rule, "{}", r.rejected[0].reason);
-        r.rejected[0].reason.clone()
-    }
-
-    /// Every document id `name` receives on a first sync.
-    fn visible(&self, name: &str) -> BTreeSet<String> {
-        let r = self.core.sync(&self.who(name), request(0, vec![])).unwrap();
-        assert!(!r.more);
-        r.documents.into_iter().map(|d| d.id).collect()
-    }
-}
-
-/// Every change a store has of document `id`, as a push.
-fn push_of(store: &Store, id: &str) -> PushDocument {
-    PushDocument {
-        id: id.to_string(),
-        changes: store
-            .changes_since(id, &[])
-            .unwrap()
-            .into_iter()
-            .map(ByteBuf::from)
-            .collect(),
-    }
-}
-
-/// A sync request of protocol 1.
-fn request(cursor: u64, push: Vec<PushDocument>) -> SyncRequest {
-    SyncRequest {
-        protocol: 1,
-        cursor,
-        push,
-    }
-}
-
-fn device(dir: &tempfile::TempDir, name: &str) -> Store {
-    Store::open(dir.path().join(format!("{name}.db"))).unwrap()
-}
-
-fn customer(name: &str, territory: &str, owner: &str) -> NewCustomer {
-    NewCustomer {
-        name: name.into(),
-        territory: territory.into(),
-        owner: owner.into(),
-        created_by: owner.into(),
-        ..Default::default()
-    }
-}
-
-/// A trip plan of li's for zhang to approve.
-fn li_plan(title: &str) -> NewTripPlan {
-    NewTripPlan {
-        owner: "li".into(),
-        approver: "zhang".into(),
-        title: title.into(),
-        start_date: "2026-11-24".into(),
-        end_date: "2026-11-26".into(),
-        cities: vec!["宁波".into()],
-        ..Default::default()
-    }
-}
-
-/// A taxi fare of 30 yuan, an item for a claim to be submitted with.
-fn taxi() -> ExpenseClaimEdit {
-    ExpenseClaimEdit::AddItem {
-        date: "2026-11-24".into(),
-        category: fieldsync_core::model::expense_claim::ExpenseCategory::Transport,
-        amount: fieldsync_core::model::fields::Money::cny(3000),
-        description: Some("出租车".into()),
-        invoice_photo: None,
-    }
-}
-
-fn visit(customer: &str, author: &str) -> NewVisit {
-    NewVisit {
-        customer: customer.into(),
-        author: author.into(),
-        checkin_at: "2026-11-20T02:30:00Z".into(),
-        utc_offset_minutes: 480,
-        summary: "拜访".into(),
-        ..Default::default()
-    }
-}
+mod support;
+use support::*;
 
 #[test]
 fn each_user_receives_exactly_their_part_of_the_business() {

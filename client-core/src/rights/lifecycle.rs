@@ -86,28 +86,44 @@ fn check_approvable<A: Approvable>(
         check_decider(after.owner(), after.approver(), kind, people)?;
     }
 
-    if !importing {
-        let reachable = lc.reachable(from, &parties(who, owner, approver));
-        let status_ops = ops.iter().filter(|(f, _)| f == "status");
-        let mut stages = vec![to];
-        for (_, value) in status_ops {
-            match value {
-                Some(ScalarValue::Str(s)) => match s.parse::<Stage>() {
-                    Ok(stage) => stages.push(stage),
-                    Err(_) => return refuse("approval", format!("'{s}' is not a {kind} status")),
-                },
-                other => {
-                    return refuse(
-                        "approval",
-                        format!("the status of a {kind} is text, not {}", super::show(other)),
-                    );
-                }
+    let mut stages = vec![to];
+    for (_, value) in ops.iter().filter(|(f, _)| f == "status") {
+        match value {
+            Some(ScalarValue::Str(s)) => match s.parse::<Stage>() {
+                Ok(stage) => stages.push(stage),
+                Err(_) => return refuse("approval", format!("'{s}' is not a {kind} status")),
+            },
+            other => {
+                return refuse(
+                    "approval",
+                    format!("the status of a {kind} is text, not {}", super::show(other)),
+                );
             }
         }
+    }
+    if !importing {
+        let reachable = lc.reachable(from, &parties(who, owner, approver));
         if let Some(bad) = stages.iter().find(|s| !reachable.contains(s)) {
             return refuse(
                 "approval",
                 refusal_for(who, from, *bad, owner, approver, kind),
+            );
+        }
+        // A decision binds to what the approver saw: it must be the status the document ends
+        // with (not one side of a conflict with a concurrent step), and an approval must cover
+        // the content as it now is.
+        let stale = stages[1..]
+            .iter()
+            .any(|s| matches!(s, Stage::Approved | Stage::Rejected) && *s != to)
+            || (to == Stage::Approved
+                && from != Some(Stage::Approved)
+                && after.covers() != Some(after.content_digest().as_str()));
+        if stale {
+            return refuse(
+                "approval",
+                format!(
+                    "the {kind} changed while you reviewed it: sync and review it again before you decide"
+                ),
             );
         }
         for entry in after.history() {
@@ -161,18 +177,6 @@ fn check_approvable<A: Approvable>(
             return refuse(
                 "approval",
                 format!("the decision fields of a {kind} change only with its status"),
-            );
-        }
-    }
-    // A decision binds to what the approver saw.
-    if to == Stage::Approved && from != Some(Stage::Approved) && !importing {
-        let current = after.content_digest();
-        if after.covers() != Some(current.as_str()) {
-            return refuse(
-                "approval",
-                format!(
-                    "the {kind} changed while you reviewed it: sync and review it again before you decide"
-                ),
             );
         }
     }
