@@ -161,8 +161,11 @@ enum Op {
     Create,
     /// Pull: does the actor receive li's document?
     Read,
-    /// Edit ordinary fields (name and notes; summary and outcome; title; items).
+    /// Edit ordinary fields (name and notes; summary and outcome; title; items). Plans and
+    /// claims are drafts here.
     Edit,
+    /// Plan, claim: edit ordinary fields of a submitted one (its content is frozen).
+    EditSubmitted,
     /// Customer: reassign the owner to wang.
     Reassign,
     /// Customer: move it to territory north.
@@ -197,6 +200,7 @@ impl fmt::Display for Op {
             Op::Create => "create",
             Op::Read => "read (pull)",
             Op::Edit => "edit ordinary fields",
+            Op::EditSubmitted => "edit a submitted one",
             Op::Reassign => "reassign owner → wang",
             Op::Territory => "move to territory north",
             Op::Handover => "hand over li → wang",
@@ -281,22 +285,24 @@ const MATRIX: &[(Kind, Op, [Expect; 6])] = &[
     (Kind::TripPlan,     Op::Create,    [OK,       SCOPE, SCOPE, OK,    SCOPE, OK]),
     (Kind::TripPlan,     Op::Read,      [SEEN,     UNSEEN, UNSEEN, SEEN, UNSEEN, SEEN]),
     (Kind::TripPlan,     Op::Edit,      [OK,       SCOPE, SCOPE, OK,    SCOPE, OK]),
-    (Kind::TripPlan,     Op::Submit,    [OK,       SCOPE, SCOPE, OK,    SCOPE, OK]),
+    (Kind::TripPlan,     Op::EditSubmitted, [APPROVAL, SCOPE, SCOPE, APPROVAL, SCOPE, APPROVAL]),
+    (Kind::TripPlan,     Op::Submit,    [OK,       SCOPE, SCOPE, APPROVAL, SCOPE, APPROVAL]),
     (Kind::TripPlan,     Op::Approve,   [APPROVAL, SCOPE, SCOPE, OK,    SCOPE, OK]),
     (Kind::TripPlan,     Op::Reject,    [APPROVAL, SCOPE, SCOPE, OK,    SCOPE, OK]),
-    (Kind::TripPlan,     Op::Decision,  [FIELD,    SCOPE, SCOPE, OK,    SCOPE, OK]),
-    (Kind::TripPlan,     Op::Approver,  [FIELD,    SCOPE, SCOPE, OK,    SCOPE, OK]),
-    (Kind::TripPlan,     Op::Owner,     [SCOPE,    SCOPE, SCOPE, OK,    SCOPE, OK]),
+    (Kind::TripPlan,     Op::Decision,  [APPROVAL, SCOPE, SCOPE, APPROVAL, SCOPE, APPROVAL]),
+    (Kind::TripPlan,     Op::Approver,  [FIELD,    SCOPE, SCOPE, APPROVAL, SCOPE, OK]),
+    (Kind::TripPlan,     Op::Owner,     [SCOPE,    SCOPE, SCOPE, APPROVAL, SCOPE, APPROVAL]),
     (Kind::ExpenseClaim, Op::Create,    [OK,       SCOPE, SCOPE, OK,    SCOPE, OK]),
     (Kind::ExpenseClaim, Op::Read,      [SEEN,     UNSEEN, UNSEEN, SEEN, UNSEEN, SEEN]),
     (Kind::ExpenseClaim, Op::Edit,      [OK,       SCOPE, SCOPE, OK,    SCOPE, OK]),
-    (Kind::ExpenseClaim, Op::Submit,    [OK,       SCOPE, SCOPE, OK,    SCOPE, OK]),
+    (Kind::ExpenseClaim, Op::EditSubmitted, [APPROVAL, SCOPE, SCOPE, APPROVAL, SCOPE, APPROVAL]),
+    (Kind::ExpenseClaim, Op::Submit,    [OK,       SCOPE, SCOPE, APPROVAL, SCOPE, APPROVAL]),
     (Kind::ExpenseClaim, Op::Approve,   [APPROVAL, SCOPE, SCOPE, OK,    SCOPE, OK]),
     (Kind::ExpenseClaim, Op::Reject,    [APPROVAL, SCOPE, SCOPE, OK,    SCOPE, OK]),
-    (Kind::ExpenseClaim, Op::Decision,  [FIELD,    SCOPE, SCOPE, OK,    SCOPE, OK]),
-    (Kind::ExpenseClaim, Op::Pay,       [APPROVAL, SCOPE, SCOPE, OK,    SCOPE, OK]),
-    (Kind::ExpenseClaim, Op::Approver,  [FIELD,    SCOPE, SCOPE, OK,    SCOPE, OK]),
-    (Kind::ExpenseClaim, Op::Owner,     [SCOPE,    SCOPE, SCOPE, OK,    SCOPE, OK]),
+    (Kind::ExpenseClaim, Op::Decision,  [APPROVAL, SCOPE, SCOPE, APPROVAL, SCOPE, APPROVAL]),
+    (Kind::ExpenseClaim, Op::Pay,       [APPROVAL, SCOPE, SCOPE, APPROVAL, SCOPE, OK]),
+    (Kind::ExpenseClaim, Op::Approver,  [FIELD,    SCOPE, SCOPE, APPROVAL, SCOPE, OK]),
+    (Kind::ExpenseClaim, Op::Owner,     [SCOPE,    SCOPE, SCOPE, APPROVAL, SCOPE, APPROVAL]),
 ];
 
 /// Cases the matrix's columns do not reach: other shapes of document, other owners, and
@@ -333,13 +339,19 @@ enum Edge {
     OwnApprover,
     /// admin makes li the approver of her own claim.
     MadeOwnApprover,
+    /// zhang names zhao, a peer manager, approver of his own claim.
+    PeerApprover,
+    /// li adds an item to her claim after zhang approved it.
+    ApprovedClaimGetsItem,
+    /// li sets her paid claim back to submitted.
+    PaidClaimResubmitted,
 }
 
 #[rustfmt::skip]
 const EDGES: &[(&str, Edge, Expect)] = &[
     ("li",    Edge::CustomerInForeignTerritory,       SCOPE),
     ("li",    Edge::CustomerForAnotherRep,            SCOPE),
-    ("li",    Edge::PlanWithForeignApprover,          FIELD),
+    ("li",    Edge::PlanWithForeignApprover,          APPROVAL),
     ("li",    Edge::ClaimBornApproved,                APPROVAL),
     ("li",    Edge::VisitBornWithComment,             FIELD),
     ("li",    Edge::VisitOfAnother,                   FIELD),
@@ -349,9 +361,12 @@ const EDGES: &[(&str, Edge, Expect)] = &[
     ("zhao",  Edge::TeamManagerEditsOutsideTerritory, OK),
     ("zhang", Edge::HandoverOutsideTeam,              Expect::Http(403)),
     ("zhang", Edge::DecisionSignedByAnother,          FIELD),
-    ("zhang", Edge::PaymentSignedByAnother,           FIELD),
+    ("zhang", Edge::PaymentSignedByAnother,           APPROVAL),
     ("zhang", Edge::OwnApprover,                      APPROVAL),
     ("admin", Edge::MadeOwnApprover,                  APPROVAL),
+    ("zhang", Edge::PeerApprover,                     APPROVAL),
+    ("li",    Edge::ApprovedClaimGetsItem,            APPROVAL),
+    ("li",    Edge::PaidClaimResubmitted,             APPROVAL),
 ];
 
 impl fmt::Display for Edge {
@@ -374,6 +389,9 @@ impl fmt::Display for Edge {
             Edge::PaymentSignedByAnother => "marks li's claim paid signed as admin",
             Edge::OwnApprover => "files his own trip plan with himself as approver",
             Edge::MadeOwnApprover => "makes li the approver of her own claim",
+            Edge::PeerApprover => "files his own claim with zhao, a peer, as approver",
+            Edge::ApprovedClaimGetsItem => "adds an item to her approved claim",
+            Edge::PaidClaimResubmitted => "submits her paid claim again",
         })
     }
 }
@@ -527,7 +545,11 @@ fn world() -> World {
     let mut devices = BTreeMap::new();
     let mut tokens = BTreeMap::new();
     for (name, ..) in PEOPLE {
-        devices.insert(name, Device::new(&base, name, "laptop"));
+        let device = Device::new(&base, name, "laptop");
+        // The matrix asks the server: the devices write what they are told, without the
+        // early check a logged-in device makes (the device check has its own test).
+        device.store.set_acting_user(None).unwrap();
+        devices.insert(name, device);
         let token = login(&base, name)["access_token"]
             .as_str()
             .unwrap()
@@ -888,7 +910,7 @@ fn fixture(w: &mut World, kind: Kind, op: Op) -> (String, String) {
         }
         _ => {
             let stage = match op {
-                Op::Submit => 0,
+                Op::Submit | Op::Edit => 0,
                 Op::Pay => 2,
                 _ => 1,
             };
@@ -999,14 +1021,14 @@ fn matrix_case(w: &mut World, actor: &'static str, kind: Kind, op: Op, during: &
                     Effect::Customer(doc.clone(), target),
                 )
             }
-            (Kind::TripPlan, Op::Edit) => (
+            (Kind::TripPlan, Op::Edit | Op::EditSubmitted) => (
                 Change::Plan(vec![
                     TripPlanEdit::Title("华东客户回访（调整）".into()),
                     TripPlanEdit::AddCity("无锡".into()),
                 ]),
                 Effect::None,
             ),
-            (Kind::ExpenseClaim, Op::Edit) => (
+            (Kind::ExpenseClaim, Op::Edit | Op::EditSubmitted) => (
                 Change::Claim(vec![
                     ExpenseClaimEdit::Title("十二月出差报销（补）".into()),
                     item(),
@@ -1174,6 +1196,35 @@ fn edge_case(w: &mut World, actor: &'static str, edge: Edge, during: &str) -> Ou
                     Change::Claim(vec![ExpenseClaimEdit::MarkPaid { by: "admin".into() }])
                 } else {
                     decision(Kind::ExpenseClaim, "admin", true)
+                };
+                let (outcome, answers) = w.push(actor, &id, change, during);
+                (outcome, answers, Effect::None, id)
+            })
+        }
+        Edge::PeerApprover => w.case(
+            actor,
+            None,
+            during,
+            created(
+                paper_meta(Kind::ExpenseClaim, "zhang", "zhao"),
+                Box::new(|s| s.create_expense_claim(claim("zhang", "zhao")).unwrap()),
+            ),
+        ),
+        Edge::ApprovedClaimGetsItem | Edge::PaidClaimResubmitted => {
+            let paid = matches!(edge, Edge::PaidClaimResubmitted);
+            let id = w.create_paper(Kind::ExpenseClaim, "li", "zhang", 2);
+            if paid {
+                w.sync("admin", "setup");
+                let pay = Change::Claim(vec![ExpenseClaimEdit::MarkPaid { by: "admin".into() }]);
+                edit_store(w.store("admin"), &id, pay);
+                w.sync_setup("admin", &id);
+            }
+            w.sync("li", "setup");
+            w.case(actor, Some(&id.clone()), during, move |w| {
+                let change = if paid {
+                    Change::Claim(vec![ExpenseClaimEdit::Submit])
+                } else {
+                    Change::Claim(vec![item()])
                 };
                 let (outcome, answers) = w.push(actor, &id, change, during);
                 (outcome, answers, Effect::None, id)
