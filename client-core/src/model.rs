@@ -149,6 +149,18 @@ pub enum Document {
     ExpenseClaim(ExpenseClaim),
 }
 
+impl DocKind {
+    /// The kind's name in a sentence ("trip plan", "expense claim").
+    pub fn noun(self) -> &'static str {
+        match self {
+            DocKind::Customer => "customer",
+            DocKind::Visit => "visit",
+            DocKind::TripPlan => "trip plan",
+            DocKind::ExpenseClaim => "expense claim",
+        }
+    }
+}
+
 impl Document {
     /// The document's kind.
     pub fn kind(&self) -> DocKind {

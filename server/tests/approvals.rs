@@ -248,11 +248,20 @@ fn an_approver_never_pays_and_a_paid_claim_never_goes_back() {
     li.merge_from(&admin.document_bytes(&claim).unwrap())
         .unwrap();
 
-    // Back to submitted (the door to paying twice), then an item.
-    li.update_expense_claim(&claim, &[ExpenseClaimEdit::Submit])
-        .unwrap();
-    let reason = w.rejected("li", &li, &claim, "approval");
-    assert!(reason.contains("already paid"), "{reason}");
+    // Back to submitted (the door to paying twice): the library refuses the step itself...
+    let err = li
+        .update_expense_claim(&claim, &[ExpenseClaimEdit::Submit])
+        .unwrap_err();
+    assert!(err.to_string().contains("is paid"), "{err}");
+    // ... and the server refuses it written raw.
+    let changes = raw(&li, &claim, |d| d.put(ROOT, "status", "submitted").unwrap());
+    let r = w.push_raw("li", &claim, changes);
+    assert_eq!(r.rejected.len(), 1, "{:?}", r.accepted);
+    assert!(
+        r.rejected[0].reason.contains("already paid"),
+        "{}",
+        r.rejected[0].reason
+    );
 }
 
 #[test]

@@ -494,7 +494,8 @@ fn trip_plans_and_expense_claims_go_through_approval_and_a_handover_moves_custom
     let claims = json(run(&rep, &["expense", "list", "--json"]));
     assert_eq!(claims[0]["status"], "rejected", "{claims}");
     assert_eq!(claims[0]["total_amount"], 54_850, "{claims}");
-    // The rep cannot decide: the server refuses and the refusal is visible in quarantine.
+    // The rep cannot decide: the device refuses at once, with the server's reason, and the
+    // plan stays as it was (nothing to quarantine, nothing lost).
     let own = run(
         &rep,
         &[
@@ -506,17 +507,34 @@ fn trip_plans_and_expense_claims_go_through_approval_and_a_handover_moves_custom
             "2026-12-01",
             "--end",
             "2026-12-02",
+            "--city",
+            "杭州",
         ],
     )
     .ok()
     .trim()
     .to_string();
+    user_error(
+        run(&rep, &["trip", "approve", &own]),
+        "this trip plan is draft: it cannot be approved or rejected",
+    );
     run(&rep, &["trip", "submit", &own]).ok();
     run(&rep, &["sync"]).ok();
-    run(&rep, &["trip", "approve", &own]).ok();
+    user_error(
+        run(&rep, &["trip", "approve", &own]),
+        "cannot approve or reject your own trip plan",
+    );
     run(&rep, &["sync"]).ok();
     let quarantine = json(run(&rep, &["quarantine", "--json"]));
-    assert_eq!(quarantine[0]["rule"], "approval", "{quarantine}");
+    assert_eq!(quarantine.as_array().map(Vec::len), Some(0), "{quarantine}");
+    let plans = json(run(&rep, &["trip", "list", "--json"]));
+    let kept = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == own.as_str())
+        .unwrap();
+    assert_eq!(kept["status"], "submitted", "{plans}");
 
     // Handover: the manager gives li's customers to wang.
     let customer = run(&rep, &["customer", "add", "--name", "交接客户"])

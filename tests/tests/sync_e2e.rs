@@ -325,8 +325,31 @@ fn each_user_receives_only_their_scope_and_forbidden_writes_end_in_quarantine() 
         assert_eq!(ids(&fresh), expected, "{user} pulled the wrong documents");
     }
 
-    // Forbidden: a customer in another territory, another rep's customer, a rep changing the
-    // owner of their customer. Each is rejected, quarantined with the reason, and undone.
+    // Forbidden: a customer in another territory, a rep changing the owner of their customer.
+    // The logged-in device refuses both at once with the server's reason and writes nothing.
+    let before = li.store.document_ids().unwrap();
+    let err = li
+        .store
+        .create_customer(customer("越界客户", "north", "li"))
+        .unwrap_err();
+    assert!(
+        matches!(&err, fieldsync_core::Error::Refused { rule, reason } if rule == "scope" && reason.contains("north")),
+        "{err}"
+    );
+    let err = li
+        .store
+        .update_customer(&li_c, &[CustomerEdit::Owner("wang".into())])
+        .unwrap_err();
+    assert!(
+        matches!(&err, fieldsync_core::Error::Refused { rule, .. } if rule == "field_rights"),
+        "{err}"
+    );
+    assert_eq!(li.store.document_ids().unwrap(), before);
+    assert_eq!(li.store.unsent_documents().unwrap().len(), 0);
+
+    // A device that does not check (an older app) pushes them anyway: each is rejected by the
+    // server, quarantined with the reason, and undone.
+    li.store.set_acting_user(None).unwrap();
     let north = li
         .store
         .create_customer(customer("越界客户", "north", "li"))

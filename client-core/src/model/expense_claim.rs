@@ -328,19 +328,15 @@ impl DocumentModel for ExpenseClaim {
             }
             E::RemoveItem(id) => list_remove(doc, r, "items", "expense_claim.items", id),
             E::Approver(a) => set_field(doc, r, "approver", a),
-            E::Submit => {
-                let claim = ExpenseClaim::read(doc)?;
-                lifecycle::submit(doc, &claim.owner)
-            }
+            E::Submit => lifecycle::submit(doc, &ExpenseClaim::read(doc)?),
             E::Approve { by, note } | E::Reject { by, note } => {
-                let claim = ExpenseClaim::read(doc)?;
                 let stage = match edit {
                     E::Approve { .. } => Stage::Approved,
                     _ => Stage::Rejected,
                 };
-                lifecycle::decide(doc, stage, by, note, claim.content_digest())
+                lifecycle::decide(doc, &ExpenseClaim::read(doc)?, stage, by, note)
             }
-            E::MarkPaid { by } => lifecycle::pay(doc, by),
+            E::MarkPaid { by } => lifecycle::pay(doc, &ExpenseClaim::read(doc)?, by),
         }
     }
 }

@@ -311,8 +311,28 @@ fn step_entry(
     }
 }
 
+/// Refuses a step the document's current stage does not allow, before anything is written.
+fn require<A: Approvable>(current: &A, step: &str, allowed: &[Stage]) -> Result<()> {
+    let now = current.stage();
+    if allowed.contains(&now) {
+        return Ok(());
+    }
+    let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+    Err(ValidationError::new(
+        format!("{}.status", A::KIND),
+        format!(
+            "this {} is {now}: it cannot be {step}, only one that is {}",
+            A::KIND.noun(),
+            names.join(" or ")
+        ),
+    )
+    .into())
+}
+
 /// The owner sends the document to its approver.
-pub(crate) fn submit(doc: &mut AutoCommit, owner: &str) -> Result<()> {
+pub(crate) fn submit<A: Approvable>(doc: &mut AutoCommit, current: &A) -> Result<()> {
+    require(current, "submitted", &[Stage::Draft, Stage::Rejected])?;
+    let owner = current.owner();
     set_field(doc, &ROOT, "status", &Stage::Submitted)?;
     set_field(doc, &ROOT, "submitted_at", &Some(now_string()))?;
     push_history(doc, &step_entry(Stage::Submitted, owner, &None, None))
@@ -320,13 +340,15 @@ pub(crate) fn submit(doc: &mut AutoCommit, owner: &str) -> Result<()> {
 
 /// Records an approver's decision: status, who, when, the note, and (for an approval) the
 /// digest of the content decided on, in the flat fields and in the history.
-pub(crate) fn decide(
+pub(crate) fn decide<A: Approvable>(
     doc: &mut AutoCommit,
+    current: &A,
     stage: Stage,
     by: &str,
     note: &Option<String>,
-    covers: String,
 ) -> Result<()> {
+    require(current, "approved or rejected", &[Stage::Submitted])?;
+    let covers = current.content_digest();
     let r = &ROOT;
     set_field(doc, r, "status", &stage)?;
     set_field(doc, r, "decided_by", &Some(by.to_string()))?;
@@ -337,7 +359,8 @@ pub(crate) fn decide(
 }
 
 /// Records a payment: status, who and when.
-pub(crate) fn pay(doc: &mut AutoCommit, by: &str) -> Result<()> {
+pub(crate) fn pay<A: Approvable>(doc: &mut AutoCommit, current: &A, by: &str) -> Result<()> {
+    require(current, "paid", &[Stage::Approved])?;
     set_field(doc, &ROOT, "status", &Stage::Paid)?;
     set_field(doc, &ROOT, "paid_by", &Some(by.to_string()))?;
     set_field(doc, &ROOT, "paid_at", &Some(now_string()))?;

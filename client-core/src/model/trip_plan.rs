@@ -282,17 +282,13 @@ impl DocumentModel for TripPlan {
             }
             E::Budget(m) => set_whole(doc, r, "budget", Some(m)),
             E::Approver(a) => set_field(doc, r, "approver", a),
-            E::Submit => {
-                let plan = TripPlan::read(doc)?;
-                lifecycle::submit(doc, &plan.owner)
-            }
+            E::Submit => lifecycle::submit(doc, &TripPlan::read(doc)?),
             E::Approve { by, note } | E::Reject { by, note } => {
-                let plan = TripPlan::read(doc)?;
                 let stage = match edit {
                     E::Approve { .. } => Stage::Approved,
                     _ => Stage::Rejected,
                 };
-                lifecycle::decide(doc, stage, by, note, plan.content_digest())
+                lifecycle::decide(doc, &TripPlan::read(doc)?, stage, by, note)
             }
         }
     }

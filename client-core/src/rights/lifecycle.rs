@@ -7,8 +7,8 @@
 use automerge::ScalarValue;
 
 use super::{Directory, Lookup, Principal, Role, RootOp, refuse};
+use crate::model::Document;
 use crate::model::lifecycle::{Approvable, Party, Stage};
-use crate::model::{DocKind, Document};
 
 type Refused = Result<(), super::Refusal>;
 
@@ -51,15 +51,6 @@ fn parties(who: &Principal, owner: &str, approver: &str) -> Vec<Party> {
     out
 }
 
-fn what(kind: DocKind) -> &'static str {
-    match kind {
-        DocKind::TripPlan => "trip plan",
-        DocKind::ExpenseClaim => "expense claim",
-        DocKind::Customer => "customer",
-        DocKind::Visit => "visit",
-    }
-}
-
 fn check_approvable<A: Approvable>(
     who: &Principal,
     before: Option<&A>,
@@ -68,7 +59,7 @@ fn check_approvable<A: Approvable>(
     people: &dyn Directory,
 ) -> Refused {
     let lc = A::LIFECYCLE;
-    let kind = what(A::KIND);
+    let kind = A::KIND.noun();
     let owner = before.map_or(after.owner(), |b| b.owner());
     let approver = before.map_or(after.approver(), |b| b.approver());
     let from = before.map(Approvable::stage);
@@ -274,7 +265,7 @@ fn check_approver(
             "approval",
             format!(
                 "{approver} cannot approve {owner}'s {kind}: it is approved by {} or an admin",
-                owners_manager.map_or_else(|| "their manager".to_string(), |m| m)
+                owners_manager.unwrap_or_else(|| "their manager".to_string())
             ),
         ),
     }
