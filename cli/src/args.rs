@@ -327,6 +327,13 @@ pub enum TripCmd {
     Reject(Decision),
     /// List trip plans.
     List(PlanFilter),
+    /// Show a trip plan: its content, budget and every step it took (who, when, why).
+    Show {
+        /// Trip plan id.
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
 }
 
 /// `fieldsync expense …`
@@ -372,12 +379,40 @@ pub enum ExpenseCmd {
         /// Expense claim id.
         id: String,
     },
+    /// Remove an expense item (while the claim is a draft or rejected).
+    ItemRemove {
+        /// Expense claim id.
+        id: String,
+        /// The item's id (see `fieldsync expense show`).
+        item: String,
+    },
+    /// Correct an item's amount (while the claim is a draft or rejected).
+    ItemAmount {
+        /// Expense claim id.
+        id: String,
+        /// The item's id (see `fieldsync expense show`).
+        item: String,
+        /// The new amount in yuan, e.g. 128.50.
+        amount: String,
+    },
     /// Approve a submitted claim (its approver).
     Approve(Decision),
     /// Send a submitted claim back (its approver).
     Reject(Decision),
+    /// Record that an approved claim was paid (admins).
+    Pay {
+        /// Expense claim id.
+        id: String,
+    },
     /// List expense claims.
     List(PlanFilter),
+    /// Show an expense claim: its items, total and every step it took (who, when, why).
+    Show {
+        /// Expense claim id.
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
 }
 
 /// An approver's decision.

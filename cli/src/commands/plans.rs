@@ -6,10 +6,22 @@ use fieldsync_core::model::trip_plan::{NewTripPlan, TripPlanEdit};
 use fieldsync_core::store::PlanQuery;
 use fieldsync_core::sync::http::User;
 
+use fieldsync_core::model::expense_claim::ExpenseClaim;
+use fieldsync_core::model::lifecycle::{Approvable, StatusChange};
+use serde::Serialize;
+
 use super::{Ctx, date, id, money, show_money, value};
 use crate::args::{ExpenseCmd, PlanFilter, TripCmd};
 use crate::error::{CliError, CliResult};
-use crate::output::{self, Table, opt};
+use crate::output::{self, Table, fields, opt};
+
+/// A claim as `expense show --json` prints it: the document with its computed total.
+#[derive(Serialize)]
+struct ClaimView<'a> {
+    #[serde(flatten)]
+    claim: &'a ExpenseClaim,
+    total: Money,
+}
 
 fn approver(user: &User, given: Option<String>) -> CliResult<String> {
     given
@@ -89,7 +101,53 @@ pub fn trip(ctx: &Ctx, cmd: TripCmd) -> CliResult {
             }
             t.print("no trip plans match")
         }
+        TripCmd::Show { id: raw, json } => {
+            let plan = ctx.store.trip_plan(&id(&raw)?)?;
+            if json.json {
+                return output::json(&plan);
+            }
+            let visits = plan
+                .planned_visits
+                .iter()
+                .map(|v| {
+                    let name = ctx
+                        .store
+                        .customer(&v.customer)
+                        .map_or_else(|_| v.customer.clone(), |c| c.name);
+                    format!("{} {name}: {}", v.day, v.purpose)
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            output::line(fields(&[
+                ("id", plan.id.clone()),
+                ("title", plan.title.clone()),
+                ("owner", plan.owner.clone()),
+                ("approver", plan.approver.clone()),
+                ("status", plan.status.to_string()),
+                ("dates", format!("{} to {}", plan.start_date, plan.end_date)),
+                ("cities", plan.cities.join(", ")),
+                ("planned visits", visits),
+                ("budget", show_money(&plan.budget)),
+                ("history", history(plan.history())),
+            ]))
+        }
     }
+}
+
+/// Every step a plan or claim took, a line each: when, what, who, and the note.
+fn history(steps: &[StatusChange]) -> String {
+    steps
+        .iter()
+        .map(|h| {
+            let note = h
+                .note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default();
+            format!("{} {} by {}{note}", h.at, h.status, h.by)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
@@ -136,6 +194,63 @@ pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
             edit(&canonical, item, "item added")
         }
         ExpenseCmd::Submit { id: eid } => edit(&eid, ExpenseClaimEdit::Submit, "submitted"),
+        ExpenseCmd::ItemRemove { id: eid, item } => {
+            edit(&eid, ExpenseClaimEdit::RemoveItem(item), "item removed")
+        }
+        ExpenseCmd::ItemAmount {
+            id: eid,
+            item,
+            amount,
+        } => {
+            let canonical = id(&eid)?;
+            let claim = ctx.store.expense_claim(&canonical)?;
+            let amount = money("amount", &amount, &claim.currency)?;
+            edit(
+                &canonical,
+                ExpenseClaimEdit::ItemAmount { id: item, amount },
+                "amount corrected",
+            )
+        }
+        ExpenseCmd::Pay { id: eid } => {
+            let by = ctx.user()?.username;
+            edit(&eid, ExpenseClaimEdit::MarkPaid { by }, "paid")
+        }
+        ExpenseCmd::Show { id: raw, json } => {
+            let claim = ctx.store.expense_claim(&id(&raw)?)?;
+            if json.json {
+                return output::json(&ClaimView {
+                    total: claim.total()?,
+                    claim: &claim,
+                });
+            }
+            let items = claim
+                .items
+                .iter()
+                .map(|i| {
+                    let what = i.description.as_deref().unwrap_or_default();
+                    format!(
+                        "{} {} {} {} {what} [{}]",
+                        i.id,
+                        i.date,
+                        i.category,
+                        show_money(&i.amount),
+                        i.invoice_photo.as_deref().unwrap_or("no receipt")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            output::line(fields(&[
+                ("id", claim.id.clone()),
+                ("title", claim.title.clone()),
+                ("owner", claim.owner.clone()),
+                ("approver", claim.approver.clone()),
+                ("status", claim.status.to_string()),
+                ("trip", opt(&claim.trip)),
+                ("items", items),
+                ("total", show_money(&claim.total()?)),
+                ("history", history(claim.history())),
+            ]))
+        }
         ExpenseCmd::Approve(d) => {
             let by = ctx.user()?.username;
             edit(
