@@ -804,11 +804,9 @@ async fn tokens_of_disabled_users_and_logged_out_devices_are_refused() {
         "account_disabled",
         disabled,
     );
-    w.refresh(&tablet.refresh).await.error(
-        StatusCode::UNAUTHORIZED,
-        "account_disabled",
-        disabled,
-    );
+    w.refresh(&tablet.refresh)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "account_disabled", disabled);
     w.call(
         Method::GET,
         "/v1/events",
