@@ -121,6 +121,9 @@ pub enum CustomerCmd {
         /// At most this many rows.
         #[arg(long, default_value_t = 200)]
         limit: u32,
+        /// Which page of `--limit` rows to show, from 1.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        page: u32,
         #[command(flatten)]
         json: Json,
     },
@@ -214,6 +217,39 @@ pub enum ContactCmd {
         #[arg(long)]
         decision_maker: bool,
     },
+    /// List the contacts of a customer, with the ids `contact edit` takes.
+    List {
+        /// Customer id.
+        customer: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Change a contact; a field left out stays as it is ("" or "-" clears an optional one).
+    Edit(ContactEditArgs),
+}
+
+/// `fieldsync contact edit` options.
+#[derive(Debug, Args)]
+pub struct ContactEditArgs {
+    /// Customer id.
+    pub customer: String,
+    /// Contact id (see `fieldsync contact list CUSTOMER`).
+    pub contact: String,
+    /// Full name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Job title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Phone.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// E-mail.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Whether this person decides purchases: yes or no.
+    #[arg(long, value_name = "YES|NO")]
+    pub decision_maker: Option<String>,
 }
 
 /// `fieldsync visit …`
@@ -245,6 +281,8 @@ pub enum VisitCmd {
         #[command(flatten)]
         json: Json,
     },
+    /// Change a visit record; a field left out stays as it is.
+    Edit(VisitEditArgs),
     /// Comment on a visit (managers).
     Comment {
         /// Visit id.
@@ -292,6 +330,46 @@ pub struct VisitAdd {
     pub at: Option<String>,
 }
 
+/// `fieldsync visit edit` options.
+#[derive(Debug, Args)]
+pub struct VisitEditArgs {
+    /// Visit id.
+    pub id: String,
+    /// Replace the summary with this text.
+    #[arg(long, conflicts_with = "append_summary")]
+    pub summary: Option<String>,
+    /// Add a paragraph to the summary.
+    #[arg(long)]
+    pub append_summary: Option<String>,
+    /// cold_visit, follow_up, sample, quote, complaint, after_sales.
+    #[arg(long = "type")]
+    pub visit_type: Option<String>,
+    /// Add a person met, as NAME:TITLE (repeat for several).
+    #[arg(long)]
+    pub met: Vec<String>,
+    /// Remove a person met, by name or entry id (repeat for several).
+    #[arg(long)]
+    pub unmet: Vec<String>,
+    /// order, progress, no_change, setback ("-" clears it).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// The agreed next step ("-" clears it).
+    #[arg(long)]
+    pub next_step: Option<String>,
+    /// Next follow-up date, YYYY-MM-DD ("-" clears it).
+    #[arg(long)]
+    pub next_followup: Option<String>,
+    /// Add a competitor learnt about, as NAME or NAME:NOTES (repeat for several).
+    #[arg(long)]
+    pub competitor: Vec<String>,
+    /// Amount quoted in yuan, e.g. 12500 ("-" clears it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub quote: Option<String>,
+    /// Amount ordered in yuan ("-" clears it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub order: Option<String>,
+}
+
 /// `fieldsync trip …`
 #[derive(Debug, Subcommand)]
 pub enum TripCmd {
@@ -310,7 +388,7 @@ pub enum TripCmd {
         #[arg(long)]
         city: Vec<String>,
         /// Budget in yuan, e.g. 3000 or 2500.50.
-        #[arg(long, default_value = "0")]
+        #[arg(long, default_value = "0", allow_hyphen_values = true)]
         budget: String,
         /// The approving manager (default: your manager).
         #[arg(long)]
@@ -365,7 +443,7 @@ pub enum ExpenseCmd {
         #[arg(long)]
         category: String,
         /// Amount in yuan, e.g. 128.50.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// What it was.
         #[arg(long)]

@@ -120,6 +120,11 @@ pub fn minor_units(field: &str, s: &str) -> CliResult<i64> {
         ))
     };
     let t = s.trim();
+    if t.starts_with('-') {
+        return Err(CliError::new(format!(
+            "invalid {field}: '{s}': amounts cannot be negative"
+        )));
+    }
     let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
     if whole.is_empty()
         || frac.len() > 2
@@ -168,16 +173,20 @@ mod tests {
         assert_eq!(minor_units("x", "128").unwrap(), 12800);
         assert_eq!(minor_units("x", "128.5").unwrap(), 12850);
         assert_eq!(minor_units("x", "0.05").unwrap(), 5);
-        for bad in [
-            "",
-            "-1",
-            "1.234",
-            "abc",
-            "1,5",
-            ".5",
-            "99999999999999999999",
-        ] {
+        for bad in ["", "1.234", "abc", "1,5", ".5", "99999999999999999999"] {
             assert!(minor_units("x", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_negative_amount_says_amounts_cannot_be_negative() {
+        for negative in ["-5", "-0.5", " -128.50"] {
+            let err = minor_units("amount", negative).unwrap_err();
+            assert!(
+                err.0.ends_with("amounts cannot be negative"),
+                "{negative}: {}",
+                err.0
+            );
         }
     }
 }

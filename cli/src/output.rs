@@ -23,6 +23,26 @@ pub fn line(text: impl AsRef<str>) -> CliResult {
     Ok(())
 }
 
+/// Says on stderr, when a list shows only part of what matches, which part and `how` to see
+/// the rest: "200 of 431 shown: use --limit or --page". `first` is the number of rows skipped.
+/// Nothing when the list is whole. On stderr, so that stdout stays the list alone.
+pub fn note_cut(first: u64, shown: u64, total: u64, how: &str) {
+    if let Some(note) = cut_note(first, shown, total, how) {
+        eprintln!("{note}");
+    }
+}
+
+fn cut_note(first: u64, shown: u64, total: u64, how: &str) -> Option<String> {
+    if shown == 0 || shown >= total {
+        return None;
+    }
+    Some(if first == 0 {
+        format!("{shown} of {total} shown: {how}")
+    } else {
+        format!("{} to {} of {total} shown: {how}", first + 1, first + shown)
+    })
+}
+
 /// An optional text for a cell: the text, or "-".
 pub fn opt(value: &Option<String>) -> String {
     value.clone().unwrap_or_else(|| "-".to_string())
@@ -152,6 +172,21 @@ mod tests {
     fn long_text_is_cut_by_display_width() {
         assert_eq!(short("华东精密机械有限公司", 7), "华东精…");
         assert_eq!(short("abc\ndef", 10), "abc");
+    }
+
+    #[test]
+    fn a_cut_list_says_which_part_it_shows() {
+        let how = "use --limit or --page";
+        assert_eq!(
+            cut_note(0, 200, 431, how).as_deref(),
+            Some("200 of 431 shown: use --limit or --page")
+        );
+        assert_eq!(
+            cut_note(400, 31, 431, how).as_deref(),
+            Some("401 to 431 of 431 shown: use --limit or --page")
+        );
+        assert_eq!(cut_note(0, 12, 12, how), None, "a whole list says nothing");
+        assert_eq!(cut_note(0, 0, 0, how), None);
     }
 
     #[test]

@@ -115,6 +115,10 @@ pub enum SyncError {
     /// token, disabled account): log in again.
     #[error("{0}")]
     Auth(String),
+    /// An administrator disabled this user's account: the session is over and logging in
+    /// again will not help until the account is enabled.
+    #[error("{0}")]
+    AccountDisabled(String),
     /// The server answered with an error.
     #[error("the server answered {status}: {message}")]
     Server {

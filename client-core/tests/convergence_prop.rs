@@ -61,7 +61,7 @@ const WORDS: &[&str] = &[
 ];
 const PEOPLE: &[&str] = &["王芳", "金立基", "Chen Jie"];
 const NEXT_STEPS: &[&str] = &["送样", "报价", "约总经理面谈"];
-const FOLLOWUPS: &[&str] = &["2026-03-25", "2026-04-10"];
+const FOLLOWUPS: &[&str] = &["2026-04-01", "2026-04-10"];
 /// Check-in times (normalised RFC 3339, as the store writes them) and UTC offsets.
 const CHECKINS: &[(&str, i64)] = &[
     ("2026-03-02T01:30:00Z", 480),

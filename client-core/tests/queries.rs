@@ -12,8 +12,8 @@ use fieldsync_core::model::customer::{
 use fieldsync_core::model::expense_claim::{ExpenseCategory, ExpenseClaimEdit, NewExpenseClaim};
 use fieldsync_core::model::fields::Money;
 use fieldsync_core::model::trip_plan::{NewTripPlan, TripPlanEdit};
-use fieldsync_core::model::visit::NewVisit;
-use fieldsync_core::store::{CustomerQuery, FollowUpReason, PlanQuery};
+use fieldsync_core::model::visit::{NewVisit, VisitEdit, VisitType};
+use fieldsync_core::store::{CustomerQuery, FollowUpReason, PlanQuery, VisitQuery};
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -567,5 +567,133 @@ fn trip_plans_and_expense_claims_by_owner_and_status() {
             .list_expense_claims(&q(Some("wang"), None))
             .unwrap()
             .is_empty()
+    );
+}
+
+#[test]
+fn search_finds_a_customer_by_the_people_met_on_its_visits() {
+    let d = device("phone");
+    let target = d
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    let other = d
+        .store
+        .create_customer(new_customer("苏州环保设备厂"))
+        .unwrap();
+    let mut met = visit("li", &target, "2026-11-16T01:00:00Z", None);
+    met.people_met = vec![
+        ("欧阳明".into(), Some("采购总监".into())),
+        ("Wu Fang".into(), None),
+    ];
+    let v = d.store.create_visit(met).unwrap();
+    d.store
+        .create_visit(visit("li", &other, "2026-11-16T02:00:00Z", None))
+        .unwrap();
+    let search = |text: &str| -> Vec<String> {
+        d.store
+            .list_customers(&CustomerQuery {
+                search: Some(text.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    assert_eq!(search("欧阳明"), vec![target.clone()], "trigram index");
+    assert_eq!(search("欧阳"), vec![target.clone()], "short Chinese term");
+    assert_eq!(search("采购总监"), vec![target.clone()], "title");
+    assert_eq!(search("Wu"), vec![target.clone()], "short Latin term");
+    assert_eq!(search("Wu Fang"), vec![target.clone()], "every word");
+    assert!(search("欧阳明 环保").is_empty(), "words narrow the list");
+
+    // A person added later on any device is found; one removed is not.
+    d.store
+        .update_visit(
+            &v,
+            &[VisitEdit::AddPerson {
+                name: "司马光".into(),
+                title: None,
+                decision_maker: true,
+            }],
+        )
+        .unwrap();
+    assert_eq!(search("司马光"), vec![target.clone()]);
+    let person = d.store.visit(&v).unwrap().people_met[0].id.clone();
+    d.store
+        .update_visit(&v, &[VisitEdit::RemovePerson(person)])
+        .unwrap();
+    assert!(search("欧阳明").is_empty());
+    assert_eq!(
+        d.store
+            .count_customers(&CustomerQuery {
+                search: Some("司马光".into()),
+                ..Default::default()
+            })
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn counts_tell_how_many_rows_a_page_leaves_out() {
+    let d = device("phone");
+    for i in 0..7 {
+        d.store
+            .create_customer(new_customer(&format!("客户{i}号有限公司")))
+            .unwrap();
+    }
+    let q = CustomerQuery {
+        limit: Some(3),
+        offset: Some(3),
+        ..Default::default()
+    };
+    assert_eq!(d.store.list_customers(&q).unwrap().len(), 3);
+    assert_eq!(d.store.count_customers(&q).unwrap(), 7);
+    let customer = d
+        .store
+        .list_customers(&CustomerQuery::default())
+        .unwrap()
+        .remove(0)
+        .id;
+    for at in ["2026-11-16T01:00:00Z", "2026-11-17T01:00:00Z"] {
+        d.store
+            .create_visit(visit("li", &customer, at, None))
+            .unwrap();
+    }
+    let q = VisitQuery {
+        customer: Some(customer.clone()),
+        limit: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(d.store.list_visits(&q).unwrap().len(), 1);
+    assert_eq!(d.store.count_visits(&q).unwrap(), 2);
+}
+
+#[test]
+fn a_customers_first_visit_defaults_to_a_cold_visit() {
+    let d = device("phone");
+    let customer = d
+        .store
+        .create_customer(new_customer("新客户有限公司"))
+        .unwrap();
+    assert_eq!(
+        d.store.visit_type_for(&customer, None).unwrap(),
+        VisitType::ColdVisit
+    );
+    assert_eq!(
+        d.store
+            .visit_type_for(&customer, Some(VisitType::Quote))
+            .unwrap(),
+        VisitType::Quote,
+        "a type the rep chose is kept"
+    );
+    d.store
+        .create_visit(visit("li", &customer, "2026-11-16T01:00:00Z", None))
+        .unwrap();
+    assert_eq!(
+        d.store.visit_type_for(&customer, None).unwrap(),
+        VisitType::FollowUp
     );
 }

@@ -136,17 +136,37 @@ impl FromRequestParts<AppState> for Authed {
         let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
         let principal = tokio::task::spawn_blocking(move || -> Result<Principal, AppError> {
             if !core.storage.session_active(&sid)? {
-                return Err(AppError::Unauthenticated(
-                    "this device was logged out: log in again".into(),
-                ));
+                // Disabling a user closes their sessions: say which of the two happened.
+                return Err(disabled_or(&core.storage, &sub, || {
+                    AppError::Unauthenticated("this device was logged out: log in again".into())
+                })?);
             }
-            core.principal(&sub)?.ok_or_else(|| {
-                AppError::Unauthenticated("the account is disabled or gone: ask your admin".into())
-            })
+            match core.principal(&sub)? {
+                Some(principal) => Ok(principal),
+                None => Err(disabled_or(&core.storage, &sub, || {
+                    AppError::Unauthenticated(
+                        "the account no longer exists: ask your administrator".into(),
+                    )
+                })?),
+            }
         })
         .await??;
         Ok(Authed { principal, claims })
     }
+}
+
+/// [`AppError::AccountDisabled`] if `username` is a disabled user, else `otherwise()`: the
+/// refusal of a session that is over, for a device to tell "ask your administrator" from
+/// "log in again".
+fn disabled_or(
+    storage: &Arc<dyn crate::storage::Storage>,
+    username: &str,
+    otherwise: impl FnOnce() -> AppError,
+) -> Result<AppError, AppError> {
+    Ok(match storage.user(username)? {
+        Some(u) if u.disabled => AppError::AccountDisabled(u.username),
+        _ => otherwise(),
+    })
 }
 
 /// The whole request body, at most [`MAX_BODY`] bytes. Unlike a bare `Bytes`, whose rejection
@@ -312,13 +332,16 @@ async fn refresh(
         let presented = hash_refresh(&req.refresh_token);
         let now = chrono::Utc::now().timestamp();
         match storage.use_refresh(&presented, &hash_refresh(&next), refresh_expiry(&st), now)? {
-            RefreshUse::Valid(session) => {
-                let user = storage
-                    .user(&session.username)?
-                    .filter(|u| !u.disabled)
-                    .ok_or_else(|| AppError::Unauthenticated("the account is disabled or gone: ask your admin".into()))?;
-                session_answer(&st, &user, &session.id, &next).map(Json)
-            }
+            RefreshUse::Valid(session) => match storage.user(&session.username)? {
+                Some(user) if user.disabled => Err(AppError::AccountDisabled(user.username)),
+                Some(user) => session_answer(&st, &user, &session.id, &next).map(Json),
+                None => Err(AppError::Unauthenticated(
+                    "the account no longer exists: ask your administrator".into(),
+                )),
+            },
+            RefreshUse::Revoked(username) => Err(disabled_or(storage, &username, || {
+                AppError::Unauthenticated("this device was logged out: log in again".into())
+            })?),
             RefreshUse::NextTaken => Err(AppError::BadRequest(
                 "next_refresh_token is already in use: propose a new random one".into(),
             )),

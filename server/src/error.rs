@@ -21,6 +21,10 @@ pub enum AppError {
     /// No valid credentials.
     #[error("{0}")]
     Unauthenticated(String),
+    /// The user's account is disabled: an administrator must enable it (logging in again
+    /// does not help).
+    #[error("the account {0} is disabled: ask your administrator to enable it")]
+    AccountDisabled(String),
     /// The access token expired: refresh it.
     #[error("the access token expired: refresh it and retry")]
     TokenExpired,
@@ -80,6 +84,7 @@ impl AppError {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::UnsupportedProtocol(_) => (StatusCode::BAD_REQUEST, "unsupported_protocol"),
             AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            AppError::AccountDisabled(_) => (StatusCode::UNAUTHORIZED, "account_disabled"),
             AppError::TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),

@@ -232,7 +232,10 @@ pub enum RefreshUse {
     NextTaken,
     /// The token was already used: a replay. Its session id, to revoke.
     Replayed(String),
-    /// Unknown, expired, or its session was revoked.
+    /// The token's session was revoked (logged out, or its user disabled). The session's user,
+    /// so the answer can say which of the two.
+    Revoked(String),
+    /// Unknown or expired.
     Invalid,
 }
 
@@ -246,6 +249,10 @@ pub trait Storage: Send + Sync + 'static {
     fn users(&self) -> StorageResult<Vec<User>>;
     /// Disables or enables a user; false if there is no such user.
     fn set_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool>;
+    /// Replaces a user's password hash; false if there is no such user. The user's device
+    /// sessions stay open: a reset is for a forgotten password, not a stolen device (disable
+    /// the user for that).
+    fn set_password_hash(&self, username: &str, password_hash: &str) -> StorageResult<bool>;
     /// Records a new device session.
     fn create_session(&self, session: &Session) -> StorageResult<()>;
     /// Whether a session exists and is not revoked.

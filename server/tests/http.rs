@@ -794,19 +794,19 @@ async fn tokens_of_disabled_users_and_logged_out_devices_are_refused() {
     let r = w.sync(&tablet.access, &request(0, vec![])).await.sync();
     assert!(r.documents.is_empty());
 
-    // Disabling li closes every session of li's.
+    // Disabling li closes every session of li's, and the answer says the account is disabled
+    // (logging in again would not help).
     w.state.core.storage.set_disabled("li", true).unwrap();
     let before = w.stored();
+    let disabled = &["account li is disabled", "ask your administrator"][..];
     w.sync(&tablet.access, &push).await.error(
         StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        &["log in again"],
+        "account_disabled",
+        disabled,
     );
-    w.refresh(&tablet.refresh).await.error(
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        &["log in again"],
-    );
+    w.refresh(&tablet.refresh)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "account_disabled", disabled);
     w.call(
         Method::GET,
         "/v1/events",
@@ -815,11 +815,7 @@ async fn tokens_of_disabled_users_and_logged_out_devices_are_refused() {
         Body::empty(),
     )
     .await
-    .error(
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        &["log in again"],
-    );
+    .error(StatusCode::UNAUTHORIZED, "account_disabled", disabled);
     assert_eq!(
         w.stored(),
         before,

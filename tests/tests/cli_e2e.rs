@@ -75,6 +75,8 @@ fn the_readme_walk_through_a_visit_recorded_offline_reaches_the_manager() {
             "progress",
             "--next-followup",
             "2026-11-30",
+            "--at",
+            "2026-11-23T10:00:00+08:00",
         ],
     )
     .ok()
@@ -371,8 +373,8 @@ fn user_errors_exit_1_with_one_line_that_says_what_to_do() {
 
     // Nothing was written by the refused commands.
     let listed = json(run(&rep, &["customer", "list", "--json"]));
-    assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert_eq!(listed[0]["tier"], "C");
+    assert_eq!(listed["customers"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["customers"][0]["tier"], "C");
 
     // The server goes away: sync says so and keeps the work.
     drop(org);
@@ -552,7 +554,7 @@ fn trip_plans_and_expense_claims_go_through_approval_and_a_handover_moves_custom
     assert!(moved.contains('1'), "{moved}");
     run(&rep, &["sync"]).ok();
     assert!(
-        json(run(&rep, &["customer", "list", "--json"]))
+        json(run(&rep, &["customer", "list", "--json"]))["customers"]
             .as_array()
             .unwrap()
             .is_empty()

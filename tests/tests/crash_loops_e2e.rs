@@ -125,7 +125,7 @@ fn killing_the_cli_during_local_writes_loses_no_acknowledged_write() {
     drop(store);
     for (id, (_, token)) in &acked.customers {
         let hits = cli_json(&home, &["customer", "list", "--json", "--search", token]);
-        let hits: Vec<&str> = hits
+        let hits: Vec<&str> = hits["customers"]
             .as_array()
             .unwrap()
             .iter()
@@ -137,7 +137,8 @@ fn killing_the_cli_during_local_writes_loses_no_acknowledged_write() {
         let token = text.rsplit(' ').next().unwrap();
         let hits = cli_json(&home, &["customer", "list", "--json", "--search", token]);
         assert!(
-            hits.as_array()
+            hits["customers"]
+                .as_array()
                 .unwrap()
                 .iter()
                 .any(|r| r["id"].as_str() == Some(cid.as_str())),

@@ -461,7 +461,7 @@ fn forged_expired_foreign_stale_and_replayed_credentials_are_refused() {
             Some(unknown_session),
             "unauthenticated",
         ),
-        ("of a user disabled since", Some(wang), "unauthenticated"),
+        ("of a user disabled since", Some(wang), "account_disabled"),
     ] {
         let (s, answer) = post(&sync, presented.as_deref(), "application/cbor", &good);
         assert_eq!(s, 401, "{what}: {answer}");

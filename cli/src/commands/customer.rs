@@ -1,12 +1,13 @@
 //! Customer files, their contacts, and due follow-ups.
 
 use fieldsync_core::model::customer::{
-    Customer, CustomerEdit, CustomerStatus, CustomerType, NewContact, NewCustomer, Tier,
+    ContactEdit, Customer, CustomerEdit, CustomerStatus, CustomerType, NewContact, NewCustomer,
+    Tier,
 };
-use fieldsync_core::store::CustomerQuery;
+use fieldsync_core::store::{CustomerQuery, VisitQuery};
 
 use super::{Ctx, id, opt_value, optional_text, show_money, value};
-use crate::args::{ContactCmd, CustomerAdd, CustomerCmd};
+use crate::args::{ContactCmd, ContactEditArgs, CustomerAdd, CustomerCmd};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, Table, fields, opt};
 
@@ -20,6 +21,7 @@ pub fn run(ctx: &Ctx, cmd: CustomerCmd) -> CliResult {
             status,
             search,
             limit,
+            page,
             json,
         } => {
             let q = CustomerQuery {
@@ -29,9 +31,10 @@ pub fn run(ctx: &Ctx, cmd: CustomerCmd) -> CliResult {
                 status: opt_value::<CustomerStatus>(status.as_deref())?,
                 search,
                 limit: Some(limit),
+                offset: Some(limit.saturating_mul(page.saturating_sub(1))),
                 ..Default::default()
             };
-            list(ctx, &q, json.json)
+            list(ctx, &q, page, json.json)
         }
         CustomerCmd::Show { id: cid, json } => show(ctx, &cid, json.json),
         CustomerCmd::Set {
@@ -100,11 +103,21 @@ fn add(ctx: &Ctx, a: CustomerAdd) -> CliResult {
     output::line(cid)
 }
 
-fn list(ctx: &Ctx, q: &CustomerQuery, json: bool) -> CliResult {
+/// One page of customers; `--json` gives `{"total", "page", "limit", "customers"}`, a table
+/// says on stderr when it shows only part of the list.
+fn list(ctx: &Ctx, q: &CustomerQuery, page: u32, json: bool) -> CliResult {
     let rows = ctx.store.list_customers(q)?;
+    let total = ctx.store.count_customers(q)?;
     if json {
-        return output::json(&rows);
+        return output::json(&serde_json::json!({
+            "total": total,
+            "page": page,
+            "limit": q.limit,
+            "customers": rows,
+        }));
     }
+    let first = u64::from(q.offset.unwrap_or(0));
+    let shown = rows.len() as u64;
     let mut t = Table::new(&[
         "ID",
         "NAME",
@@ -129,20 +142,33 @@ fn list(ctx: &Ctx, q: &CustomerQuery, json: bool) -> CliResult {
             opt(&r.next_followup),
         ]);
     }
-    t.print("no customers match")
+    let empty = if total > 0 && shown == 0 {
+        format!("page {page} is past the end: {total} customers match")
+    } else {
+        "no customers match".to_string()
+    };
+    t.print(&empty)?;
+    output::note_cut(first, shown, total, "use --limit or --page");
+    Ok(())
 }
 
 fn show(ctx: &Ctx, s: &str, json: bool) -> CliResult {
     let cid = existing(ctx, s)?;
     let c: Customer = ctx.store.customer(&cid)?;
-    let visits = ctx.store.visits_of_customer(&cid, 10)?;
+    let visits = ctx.store.visits_of_customer(&cid, RECENT_VISITS)?;
+    let visit_count = ctx.store.count_visits(&VisitQuery {
+        customer: Some(cid.clone()),
+        ..Default::default()
+    })?;
     if json {
         let mut doc = serde_json::to_value(&c)?;
         if let Some(map) = doc.as_object_mut() {
             map.insert("recent_visits".into(), serde_json::to_value(&visits)?);
+            map.insert("visit_count".into(), visit_count.into());
         }
         return output::json(&doc);
     }
+    let shown = visits.len() as u64;
     let demand = c
         .monthly_demand
         .map(|d| format!("{d} {}", c.demand_unit.clone().unwrap_or_default()));
@@ -186,8 +212,18 @@ fn show(ctx: &Ctx, s: &str, json: bool) -> CliResult {
     }
     t.print("  (none)")?;
     output::line("\nrecent visits:")?;
-    super::visit::table(visits).print("  (none)")
+    super::visit::table(visits).print("  (none)")?;
+    output::note_cut(
+        0,
+        shown,
+        visit_count,
+        &format!("see them all with `fieldsync visit list --customer {cid}`"),
+    );
+    Ok(())
 }
+
+/// How many visits `customer show` lists.
+const RECENT_VISITS: u32 = 10;
 
 fn flag(field: &str, v: &str) -> CliResult<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
@@ -267,7 +303,74 @@ pub fn contact(ctx: &Ctx, cmd: ContactCmd) -> CliResult {
             )?;
             output::line("contact added")
         }
+        ContactCmd::List { customer, json } => {
+            let cid = existing(ctx, &customer)?;
+            let c = ctx.store.customer(&cid)?;
+            if json.json {
+                return output::json(&c.contacts);
+            }
+            let mut t = Table::new(&["ID", "NAME", "TITLE", "PHONE", "EMAIL", "DECIDES"]);
+            for p in &c.contacts {
+                t.row(vec![
+                    p.id.clone(),
+                    p.name.clone(),
+                    opt(&p.title),
+                    opt(&p.phone),
+                    opt(&p.email),
+                    if p.decision_maker { "yes" } else { "" }.into(),
+                ]);
+            }
+            t.print(&format!(
+                "no contacts at {}: add one with `fieldsync contact add {cid} --name NAME`",
+                c.name
+            ))
+        }
+        ContactCmd::Edit(a) => contact_edit(ctx, a),
     }
+}
+
+/// `contact edit`: one edit per option given, applied together; an option left out leaves its
+/// field as it is.
+fn contact_edit(ctx: &Ctx, a: ContactEditArgs) -> CliResult {
+    let cid = existing(ctx, &a.customer)?;
+    let contact = id(&a.contact)?;
+    let c = ctx.store.customer(&cid)?;
+    if !c.contacts.iter().any(|p| p.id == contact) {
+        return Err(CliError::new(format!(
+            "no contact {contact} at {}: list them with `fieldsync contact list {cid}`",
+            c.name
+        )));
+    }
+    let mut edits = Vec::new();
+    if let Some(v) = a.name {
+        edits.push(ContactEdit::Name(v.trim().to_string()));
+    }
+    if let Some(v) = a.title {
+        edits.push(ContactEdit::Title(optional_text(&v)));
+    }
+    if let Some(v) = a.phone {
+        edits.push(ContactEdit::Phone(optional_text(&v)));
+    }
+    if let Some(v) = a.email {
+        edits.push(ContactEdit::Email(optional_text(&v)));
+    }
+    if let Some(v) = a.decision_maker {
+        edits.push(ContactEdit::DecisionMaker(flag("decision_maker", &v)?));
+    }
+    if edits.is_empty() {
+        return Err(CliError::new(
+            "nothing to change: pass --name, --title, --phone, --email or --decision-maker",
+        ));
+    }
+    let edits: Vec<CustomerEdit> = edits
+        .into_iter()
+        .map(|edit| CustomerEdit::UpdateContact {
+            id: contact.clone(),
+            edit,
+        })
+        .collect();
+    ctx.store.update_customer(&cid, &edits)?;
+    output::line("contact changed")
 }
 
 pub fn followups(ctx: &Ctx, day: Option<&str>, owner: Option<String>, json: bool) -> CliResult {

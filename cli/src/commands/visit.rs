@@ -1,13 +1,13 @@
 //! Visit records: record, list, show, comment.
 
 use chrono::{DateTime, Local, NaiveDate};
-use fieldsync_core::model::fields::{Geo, format_time};
+use fieldsync_core::model::fields::{Geo, Money, format_time};
 use fieldsync_core::model::visit::{NewVisit, Outcome, Visit, VisitEdit, VisitType};
 use fieldsync_core::store::{VisitQuery, VisitRow};
 
 use super::customer::existing;
-use super::{Ctx, date, id, opt_value, show_money};
-use crate::args::{VisitAdd, VisitCmd};
+use super::{Ctx, date, id, money, opt_value, optional_text, show_money, value};
+use crate::args::{VisitAdd, VisitCmd, VisitEditArgs};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, Table, fields, opt, short};
 
@@ -30,6 +30,7 @@ pub fn run(ctx: &Ctx, cmd: VisitCmd) -> CliResult {
             table(rows).print("no visits match")
         }
         VisitCmd::Show { id: vid, json } => show(ctx, &vid, json.json),
+        VisitCmd::Edit(a) => edit(ctx, a),
         VisitCmd::Comment { id: vid, text } => {
             let user = ctx.user()?;
             let vid = existing_visit(ctx, &vid)?;
@@ -96,12 +97,15 @@ fn add(ctx: &Ctx, a: VisitAdd) -> CliResult {
     }
     let (checkin_at, utc_offset_minutes) = checkin(a.at.as_deref())?;
     let new = NewVisit {
-        customer,
+        customer: customer.clone(),
         author: user.username,
         checkin_at,
         utc_offset_minutes,
         checkin_geo: a.lat.zip(a.lon).map(|(lat, lon)| Geo { lat, lon }),
-        visit_type: opt_value::<VisitType>(a.visit_type.as_deref())?,
+        visit_type: Some(
+            ctx.store
+                .visit_type_for(&customer, opt_value::<VisitType>(a.visit_type.as_deref())?)?,
+        ),
         people_met: a.met.iter().map(|m| name_and_rest(m)).collect(),
         summary: a.summary,
         outcome: opt_value::<Outcome>(a.outcome.as_deref())?,
@@ -127,6 +131,88 @@ fn add(ctx: &Ctx, a: VisitAdd) -> CliResult {
         ctx.store.update_visit(&vid, &edits)?;
     }
     output::line(vid)
+}
+
+/// `visit edit`: one edit per option given, applied together in one change; an option left out
+/// leaves its field as it is.
+fn edit(ctx: &Ctx, a: VisitEditArgs) -> CliResult {
+    let vid = existing_visit(ctx, &a.id)?;
+    let current = ctx.store.visit(&vid)?;
+    let mut edits = Vec::new();
+    if let Some(t) = a.summary {
+        edits.push(VisitEdit::ReplaceSummary(t));
+    }
+    if let Some(t) = a.append_summary {
+        edits.push(VisitEdit::AppendSummary(t));
+    }
+    if let Some(t) = a.visit_type.as_deref() {
+        edits.push(VisitEdit::Type(value(t)?));
+    }
+    for m in &a.met {
+        let (name, title) = name_and_rest(m);
+        edits.push(VisitEdit::AddPerson {
+            name,
+            title,
+            decision_maker: false,
+        });
+    }
+    for who in &a.unmet {
+        let who = who.trim();
+        let person = current
+            .people_met
+            .iter()
+            .find(|p| p.id == who || p.name == who)
+            .ok_or_else(|| {
+                CliError::new(format!(
+                    "'{who}' is not among the people met on this visit: see `fieldsync visit show {vid}`"
+                ))
+            })?;
+        edits.push(VisitEdit::RemovePerson(person.id.clone()));
+    }
+    if let Some(o) = a.outcome.as_deref() {
+        edits.push(VisitEdit::Outcome(opt_value::<Outcome>(
+            optional_text(o).as_deref(),
+        )?));
+    }
+    if let Some(s) = a.next_step.as_deref() {
+        edits.push(VisitEdit::NextStep(optional_text(s)));
+    }
+    if let Some(d) = a.next_followup.as_deref() {
+        let day = optional_text(d);
+        if let Some(d) = &day {
+            date("next_followup", d)?;
+        }
+        edits.push(VisitEdit::NextFollowup(day));
+    }
+    for c in &a.competitor {
+        let (competitor, notes) = name_and_rest(c);
+        edits.push(VisitEdit::AddCompetitorIntel {
+            competitor,
+            product: None,
+            price: None,
+            notes,
+        });
+    }
+    if let Some(q) = a.quote.as_deref() {
+        edits.push(VisitEdit::QuoteAmount(amount("quote", q)?));
+    }
+    if let Some(o) = a.order.as_deref() {
+        edits.push(VisitEdit::OrderAmount(amount("order", o)?));
+    }
+    if edits.is_empty() {
+        return Err(CliError::new(
+            "nothing to change: pass at least one option, see `fieldsync visit edit --help`",
+        ));
+    }
+    ctx.store.update_visit(&vid, &edits)?;
+    output::line("visit changed")
+}
+
+/// An amount in yuan, or none for "" and "-".
+fn amount(field: &str, s: &str) -> CliResult<Option<Money>> {
+    optional_text(s)
+        .map(|t| money(field, &t, "CNY"))
+        .transpose()
 }
 
 /// Visits matching the filters, newest first, from the projections only.

@@ -443,3 +443,24 @@ impl DocumentModel for Customer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn tiers_are_accepted_as_typed_in_either_case_and_stored_upper_case() {
+        assert_eq!("a".parse::<Tier>().unwrap(), Tier::A);
+        assert_eq!(" D ".parse::<Tier>().unwrap(), Tier::D);
+        assert_eq!("A".parse::<Tier>().unwrap().as_str(), "A");
+        assert_eq!(
+            "Prospect".parse::<CustomerStatus>().unwrap(),
+            CustomerStatus::Prospect
+        );
+        let err = "e".parse::<Tier>().unwrap_err();
+        assert!(err.problem.contains("one of A, B, C, D"), "{err}");
+        // A document holds the canonical spelling only: "a" there is refused.
+        assert!(Tier::from_stored("a").is_err());
+    }
+}

@@ -49,9 +49,10 @@ macro_rules! string_enum {
             }
         }
 
-        impl std::str::FromStr for $name {
-            type Err = $crate::error::ValidationError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
+        impl $name {
+            /// The value stored exactly as `s` (documents and JSON hold the canonical
+            /// spelling only; [`std::str::FromStr`] is the lenient parser for typed input).
+            pub fn from_stored(s: &str) -> Result<Self, $crate::error::ValidationError> {
                 match s {
                     $($text => Ok($name::$variant),)+
                     other => Err($crate::error::ValidationError::new(
@@ -59,6 +60,23 @@ macro_rules! string_enum {
                         format!("unknown value '{}', expected {}", other, Self::expected()),
                     )),
                 }
+            }
+        }
+
+        /// Parses what a person typed: surrounding spaces and letter case do not matter
+        /// (`a` is tier `A`, `Cold_Visit` is `cold_visit`).
+        impl std::str::FromStr for $name {
+            type Err = $crate::error::ValidationError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let typed = s.trim();
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str().eq_ignore_ascii_case(typed))
+                    .ok_or_else(|| $crate::error::ValidationError::new(
+                        $what,
+                        format!("unknown value '{}', expected {}", s, Self::expected()),
+                    ))
             }
         }
 
@@ -71,13 +89,13 @@ macro_rules! string_enum {
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <String as serde::Deserialize>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+                Self::from_stored(&s).map_err(serde::de::Error::custom)
             }
         }
 
         impl autosurgeon::Hydrate for $name {
             fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
-                s.parse().map_err(|_| autosurgeon::HydrateError::unexpected(Self::expected(), format!("'{s}'")))
+                Self::from_stored(s).map_err(|_| autosurgeon::HydrateError::unexpected(Self::expected(), format!("'{s}'")))
             }
         }
 

@@ -186,11 +186,44 @@ pub struct Visit {
     pub created_at: String,
 }
 
+impl VisitType {
+    /// The type of a new visit for which the rep chose none, given how many visits of the same
+    /// customer are already known: the first visit is a cold visit, later ones follow up.
+    pub fn default_for(earlier_visits: u64) -> VisitType {
+        if earlier_visits == 0 {
+            VisitType::ColdVisit
+        } else {
+            VisitType::FollowUp
+        }
+    }
+}
+
 impl Visit {
     /// The local calendar day of the check-in, as the rep's device saw it.
     pub fn local_date(&self) -> Option<NaiveDate> {
         let at = parse_time("checkin_at", &self.checkin_at).ok()?;
         Some((at + Duration::minutes(self.utc_offset_minutes)).date_naive())
+    }
+
+    /// Checks that the next follow-up is not before the visit's own local day.
+    ///
+    /// Checked when a rep records a visit or changes its follow-up date or check-in, not in
+    /// [`DocumentModel::validate`]: a check-in corrected on one device and a follow-up set on
+    /// another may merge into such a pair, and a merge must never be refused.
+    pub fn check_followup(&self) -> Result<(), ValidationError> {
+        let Some(next) = &self.next_followup else {
+            return Ok(());
+        };
+        let next = parse_date("visit.next_followup", next)?;
+        match self.local_date() {
+            Some(day) if next < day => Err(ValidationError::new(
+                "visit.next_followup",
+                format!(
+                    "{next} is before the visit's own day {day}: pick a follow-up date on or after {day}"
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -207,7 +240,8 @@ pub struct NewVisit {
     pub utc_offset_minutes: i64,
     /// GPS at check-in.
     pub checkin_geo: Option<Geo>,
-    /// Defaults to follow-up.
+    /// Defaults to follow-up; [`crate::Store::visit_type_for`] picks the first-visit type for
+    /// a customer's first visit.
     pub visit_type: Option<VisitType>,
     /// People met: (name, title).
     pub people_met: Vec<(String, Option<String>)>,
@@ -267,6 +301,7 @@ impl NewVisit {
             created_at: now,
         };
         visit.validate()?;
+        visit.check_followup()?;
         Ok(visit)
     }
 }
@@ -298,6 +333,9 @@ pub enum VisitEdit {
     RemovePerson(String),
     /// Append to the summary.
     AppendSummary(String),
+    /// Replace the whole summary (a rewrite; [`VisitEdit::AppendSummary`] keeps concurrent
+    /// additions apart better).
+    ReplaceSummary(String),
     /// Replace `delete` characters at `pos` of the summary with `insert`.
     SpliceSummary {
         /// Position in characters.
@@ -459,7 +497,8 @@ impl DocumentModel for Visit {
                     r,
                     ("checkin_at", &at),
                     ("utc_offset_minutes", utc_offset_minutes),
-                )
+                )?;
+                Ok(Visit::read(doc)?.check_followup()?)
             }
             E::Geo(g) => set_whole(doc, r, "checkin_geo", g.as_ref()),
             E::Type(t) => set_field(doc, r, "visit_type", t),
@@ -478,6 +517,11 @@ impl DocumentModel for Visit {
             }
             E::RemovePerson(id) => list_remove(doc, r, "people_met", "visit.people_met", id),
             E::AppendSummary(t) => append_text(doc, r, "summary", "visit.summary", t),
+            E::ReplaceSummary(t) => {
+                let text = object(doc, r, "summary", ObjType::Text, "visit.summary")?;
+                let len = automerge::ReadDoc::length(doc, &text);
+                splice_text(doc, r, "summary", "visit.summary", 0, len, t)
+            }
             E::SpliceSummary {
                 pos,
                 delete,
@@ -519,7 +563,10 @@ impl DocumentModel for Visit {
             E::QuoteAmount(m) => set_whole(doc, r, "quote_amount", m.as_ref()),
             E::OrderAmount(m) => set_whole(doc, r, "order_amount", m.as_ref()),
             E::NextStep(s) => set_field(doc, r, "next_step", s),
-            E::NextFollowup(d) => set_field(doc, r, "next_followup", d),
+            E::NextFollowup(d) => {
+                set_field(doc, r, "next_followup", d)?;
+                Ok(Visit::read(doc)?.check_followup()?)
+            }
             E::AddComment { author, text } => {
                 let c = Comment {
                     id: new_id(),
@@ -530,5 +577,109 @@ impl DocumentModel for Visit {
                 list_push(doc, r, "manager_comments", "visit.manager_comments", &c)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn new_visit(checkin_at: &str, offset: i64, next_followup: Option<&str>) -> NewVisit {
+        NewVisit {
+            customer: new_id(),
+            author: "li".into(),
+            checkin_at: checkin_at.into(),
+            utc_offset_minutes: offset,
+            summary: "介绍新款轴承".into(),
+            next_followup: next_followup.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn build(new: NewVisit) -> Result<Visit, ValidationError> {
+        new.build(new_id(), "2026-11-23T01:00:00Z".into())
+    }
+
+    #[test]
+    fn a_next_followup_before_the_visit_day_is_refused_with_the_day_to_pick() {
+        // 2026-11-23 00:30 in China is still 2026-11-22 in UTC: the local day counts.
+        let err = build(new_visit("2026-11-22T16:30:00Z", 480, Some("2026-11-22"))).unwrap_err();
+        assert_eq!(err.field, "visit.next_followup");
+        assert!(
+            err.problem
+                .contains("before the visit's own day 2026-11-23"),
+            "{err}"
+        );
+        assert!(build(new_visit("2026-11-22T16:30:00Z", 480, Some("2026-11-23"))).is_ok());
+        assert!(build(new_visit("2026-11-22T16:30:00Z", 480, None)).is_ok());
+    }
+
+    #[test]
+    fn editing_the_followup_or_the_checkin_keeps_the_followup_on_or_after_the_visit() {
+        let visit = build(new_visit("2026-11-23T02:00:00Z", 480, Some("2026-11-30"))).unwrap();
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, &visit).unwrap();
+
+        let early = VisitEdit::NextFollowup(Some("2026-11-20".into()));
+        let err = Visit::apply_edit(&mut doc, &early).unwrap_err();
+        assert!(
+            err.to_string().contains("before the visit's own day"),
+            "{err}"
+        );
+
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, &visit).unwrap();
+        let late_checkin = VisitEdit::Checkin {
+            at: "2026-12-02T02:00:00Z".into(),
+            utc_offset_minutes: 480,
+        };
+        assert!(Visit::apply_edit(&mut doc, &late_checkin).is_err());
+
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, &visit).unwrap();
+        Visit::apply_edit(
+            &mut doc,
+            &VisitEdit::NextFollowup(Some("2026-11-23".into())),
+        )
+        .unwrap();
+        assert_eq!(
+            Visit::read(&doc).unwrap().next_followup.as_deref(),
+            Some("2026-11-23")
+        );
+    }
+
+    #[test]
+    fn replacing_the_summary_leaves_only_the_new_text() {
+        let visit = build(new_visit("2026-11-23T02:00:00Z", 480, None)).unwrap();
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, &visit).unwrap();
+        let edit = VisitEdit::ReplaceSummary("客户要求报价。".into());
+        Visit::apply_edit(&mut doc, &edit).unwrap();
+        assert_eq!(
+            Visit::read(&doc).unwrap().summary.as_str(),
+            "客户要求报价。"
+        );
+    }
+
+    #[test]
+    fn a_first_visit_defaults_to_a_cold_visit_and_later_ones_to_a_follow_up() {
+        assert_eq!(VisitType::default_for(0), VisitType::ColdVisit);
+        assert_eq!(VisitType::default_for(1), VisitType::FollowUp);
+        assert_eq!(VisitType::default_for(40), VisitType::FollowUp);
+    }
+
+    #[test]
+    fn typed_values_ignore_case_but_stored_values_do_not() {
+        assert_eq!(
+            "Cold_Visit".parse::<VisitType>().unwrap(),
+            VisitType::ColdVisit
+        );
+        assert_eq!(" ORDER ".parse::<Outcome>().unwrap(), Outcome::Order);
+        assert!(VisitType::from_stored("Cold_Visit").is_err());
+        assert_eq!(
+            VisitType::from_stored("cold_visit").unwrap(),
+            VisitType::ColdVisit
+        );
     }
 }

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/001_init.sql"),
     include_str!("../../migrations/002_sync.sql"),
+    include_str!("../../migrations/003_visit_people.sql"),
 ];
 
 /// Brings the schema of `conn` up to date.

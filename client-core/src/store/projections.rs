@@ -124,13 +124,26 @@ fn visit(conn: &Connection, v: &Visit) -> Result<()> {
         .chars()
         .take(120)
         .collect();
+    let people: String = v
+        .people_met
+        .iter()
+        .map(|p| match &p.title {
+            Some(t) => format!("{} {t}", p.name),
+            None => p.name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let indexed: Option<String> = conn
+        .prepare_cached("SELECT people_met FROM visits WHERE id = ?1")?
+        .query_row([&v.id], |r| r.get(0))
+        .optional()?;
     conn.prepare_cached(
-        "INSERT INTO visits(id, customer_id, author, checkin_at, local_date, visit_type, outcome, next_followup, summary)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO visits(id, customer_id, author, checkin_at, local_date, visit_type, outcome, next_followup, summary, people_met)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT(id) DO UPDATE SET
             customer_id = excluded.customer_id, author = excluded.author, checkin_at = excluded.checkin_at,
             local_date = excluded.local_date, visit_type = excluded.visit_type, outcome = excluded.outcome,
-            next_followup = excluded.next_followup, summary = excluded.summary",
+            next_followup = excluded.next_followup, summary = excluded.summary, people_met = excluded.people_met",
     )?
     .execute(params![
         v.id,
@@ -142,7 +155,24 @@ fn visit(conn: &Connection, v: &Visit) -> Result<()> {
         v.outcome.map(|o| o.as_str()),
         v.next_followup,
         first_line,
+        people,
     ])?;
+    // Most edits (summary, outcome) leave the people met as they were.
+    if indexed.as_deref() != Some(people.as_str()) {
+        let rowid: i64 = conn
+            .prepare_cached("SELECT rowid FROM visits WHERE id = ?1")?
+            .query_row([&v.id], |r| r.get(0))?;
+        conn.prepare_cached("DELETE FROM visits_people_fts WHERE rowid = ?1")?
+            .execute([rowid])?;
+        conn.prepare_cached("DELETE FROM visits_people_grams WHERE rowid = ?1")?
+            .execute([rowid])?;
+        if !people.is_empty() {
+            conn.prepare_cached("INSERT INTO visits_people_fts(rowid, people) VALUES (?1, ?2)")?
+                .execute(params![rowid, people])?;
+            conn.prepare_cached("INSERT INTO visits_people_grams(rowid, grams) VALUES (?1, ?2)")?
+                .execute(params![rowid, super::search::grams(&[&people])])?;
+        }
+    }
     if let Some(previous) = previous_customer.filter(|p| *p != v.customer) {
         refresh_followup(conn, &previous)?;
     }

@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::model::customer::{CustomerStatus, Tier};
 use crate::model::expense_claim::ClaimStatus;
 use crate::model::trip_plan::TripStatus;
+use crate::model::visit::VisitType;
 
 /// Filters for [`Store::list_customers`]; every field set narrows the list.
 #[derive(Debug, Clone, Default)]
@@ -260,6 +261,48 @@ fn visit_row(r: &Row<'_>) -> rusqlite::Result<VisitRow> {
     })
 }
 
+/// The WHERE clause of a customer list (everything of `q` but its page).
+fn customer_filter(q: &CustomerQuery) -> Filter {
+    let mut f = Filter::default();
+    f.eq("territory", q.territory.clone());
+    f.eq("owner", q.owner.clone());
+    f.eq("tier", q.tier.map(|t| t.as_str().to_string()));
+    f.eq("status", q.status.map(|s| s.as_str().to_string()));
+    f.eq("key_account", q.key_account);
+    for term in q.search.as_deref().unwrap_or("").split_whitespace() {
+        let (condition, value) = super::search::term_condition(term, f.next_param());
+        f.raw(condition, [value]);
+    }
+    f
+}
+
+/// The WHERE clause of a visit list over `visits v` (everything of `q` but its page).
+fn visit_filter(q: &VisitQuery) -> Result<Filter> {
+    let mut f = Filter::default();
+    let customer = q
+        .customer
+        .as_deref()
+        .map(crate::ids::parse_id)
+        .transpose()?;
+    f.eq("v.customer_id", customer);
+    f.eq("v.author", q.author.clone());
+    if let Some(from) = q.from {
+        let n = f.next_param();
+        f.raw(
+            format!("v.local_date >= ?{n}"),
+            [SqlValue::Text(from.to_string())],
+        );
+    }
+    if let Some(to) = q.to {
+        let n = f.next_param();
+        f.raw(
+            format!("v.local_date <= ?{n}"),
+            [SqlValue::Text(to.to_string())],
+        );
+    }
+    Ok(f)
+}
+
 const VISIT_COLUMNS: &str =
     "v.id, v.customer_id, c.name, v.author, v.checkin_at, v.local_date, v.visit_type,
      v.outcome, v.next_followup, v.summary
@@ -271,16 +314,7 @@ impl Store {
     /// Search words of three or more characters use the trigram full-text index; shorter ones
     /// (二字 names such as 华东) are matched as substrings of the same indexed text.
     pub fn list_customers(&self, q: &CustomerQuery) -> Result<Vec<CustomerRow>> {
-        let mut f = Filter::default();
-        f.eq("territory", q.territory.clone());
-        f.eq("owner", q.owner.clone());
-        f.eq("tier", q.tier.map(|t| t.as_str().to_string()));
-        f.eq("status", q.status.map(|s| s.as_str().to_string()));
-        f.eq("key_account", q.key_account);
-        for term in q.search.as_deref().unwrap_or("").split_whitespace() {
-            let (condition, value) = super::search::term_condition(term, f.next_param());
-            f.raw(condition, [value]);
-        }
+        let f = customer_filter(q);
         let limit = q.limit.unwrap_or(50);
         let offset = q.offset.unwrap_or(0);
         let sql = format!(
@@ -292,6 +326,43 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(f.params.iter()), customer_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many customers match `q`'s filters in all, whatever its page (`limit`, `offset`):
+    /// with [`Store::list_customers`], what a list needs to say it shows only part.
+    pub fn count_customers(&self, q: &CustomerQuery) -> Result<u64> {
+        let f = customer_filter(q);
+        let sql = format!("SELECT count(*) FROM customers {}", f.sql());
+        let n: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(f.params.iter()), |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How many visits match `q`'s filters in all, whatever its page (`limit`, `offset`).
+    pub fn count_visits(&self, q: &VisitQuery) -> Result<u64> {
+        let f = visit_filter(q)?;
+        let sql = format!("SELECT count(*) FROM visits v {}", f.sql());
+        let n: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(f.params.iter()), |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The type of a new visit to `customer`: `given` if the rep chose one, else the first-visit
+    /// type when this device holds no visit of that customer yet, else a follow-up (see
+    /// [`VisitType::default_for`]).
+    pub fn visit_type_for(&self, customer: &str, given: Option<VisitType>) -> Result<VisitType> {
+        if let Some(t) = given {
+            return Ok(t);
+        }
+        let earlier = self.count_visits(&VisitQuery {
+            customer: Some(customer.to_string()),
+            ..Default::default()
+        })?;
+        Ok(VisitType::default_for(earlier))
     }
 
     /// Visits of a customer, newest first.
@@ -307,28 +378,7 @@ impl Store {
 
     /// Visits matching `q`, newest first.
     pub fn list_visits(&self, q: &VisitQuery) -> Result<Vec<VisitRow>> {
-        let mut f = Filter::default();
-        let customer = q
-            .customer
-            .as_deref()
-            .map(crate::ids::parse_id)
-            .transpose()?;
-        f.eq("v.customer_id", customer);
-        f.eq("v.author", q.author.clone());
-        if let Some(from) = q.from {
-            let n = f.next_param();
-            f.raw(
-                format!("v.local_date >= ?{n}"),
-                [SqlValue::Text(from.to_string())],
-            );
-        }
-        if let Some(to) = q.to {
-            let n = f.next_param();
-            f.raw(
-                format!("v.local_date <= ?{n}"),
-                [SqlValue::Text(to.to_string())],
-            );
-        }
+        let f = visit_filter(q)?;
         let sql = format!(
             "SELECT {VISIT_COLUMNS} {} ORDER BY v.checkin_at DESC, v.id DESC LIMIT {} OFFSET {}",
             f.sql(),
@@ -416,13 +466,17 @@ impl Store {
 
     /// Trip plans matching `q`, newest trips first.
     pub fn list_trip_plans(&self, q: &PlanQuery) -> Result<Vec<TripPlanRow>> {
-        if let Some(s) = &q.status {
-            s.parse::<TripStatus>()?;
-        }
+        // Typed statuses are matched in their stored spelling ("Draft" lists drafts).
+        let status = q
+            .status
+            .as_deref()
+            .map(str::parse::<TripStatus>)
+            .transpose()?
+            .map(|s| s.as_str().to_string());
         let mut f = Filter::default();
         f.eq("owner", q.owner.clone());
         f.eq("approver", q.approver.clone());
-        f.eq("status", q.status.clone());
+        f.eq("status", status);
         let sql = format!(
             "SELECT id, owner, approver, title, status, start_date, end_date, budget_amount, currency
              FROM trip_plans {} ORDER BY start_date DESC, id",
@@ -447,13 +501,17 @@ impl Store {
 
     /// Expense claims matching `q`, newest first.
     pub fn list_expense_claims(&self, q: &PlanQuery) -> Result<Vec<ExpenseClaimRow>> {
-        if let Some(s) = &q.status {
-            s.parse::<ClaimStatus>()?;
-        }
+        // Typed statuses are matched in their stored spelling ("Draft" lists drafts).
+        let status = q
+            .status
+            .as_deref()
+            .map(str::parse::<ClaimStatus>)
+            .transpose()?
+            .map(|s| s.as_str().to_string());
         let mut f = Filter::default();
         f.eq("owner", q.owner.clone());
         f.eq("approver", q.approver.clone());
-        f.eq("status", q.status.clone());
+        f.eq("status", status);
         let sql = format!(
             "SELECT id, owner, approver, title, status, trip_id, total_amount, currency, item_count
              FROM expense_claims {} ORDER BY created_at DESC, id",

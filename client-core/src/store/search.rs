@@ -35,32 +35,40 @@ pub(crate) fn grams(texts: &[&str]) -> String {
     out
 }
 
-/// The SQL condition (on `customers.rowid`) that one search term adds, with its parameter.
-/// `n` is the number of the parameter.
+/// The SQL condition (on the `customers` table) that one search term adds, with its
+/// parameter: the term is in the customer's own text, or in the people met on one of its
+/// visits. `n` is the number of the parameter.
 pub(crate) fn term_condition(term: &str, n: usize) -> (String, SqlValue) {
     let chars = term.chars().count();
-    if chars >= 3 {
+    let (own, met, value) = if chars >= 3 {
         let phrase = format!("\"{}\"", term.replace('"', "\"\""));
         (
-            format!("rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?{n})"),
+            format!("SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?{n}"),
+            format!("SELECT rowid FROM visits_people_fts WHERE visits_people_fts MATCH ?{n}"),
             SqlValue::Text(phrase),
         )
     } else if term.chars().all(is_cjk) {
         (
-            format!(
-                "rowid IN (SELECT rowid FROM customers_grams WHERE customers_grams MATCH ?{n})"
-            ),
+            format!("SELECT rowid FROM customers_grams WHERE customers_grams MATCH ?{n}"),
+            format!("SELECT rowid FROM visits_people_grams WHERE visits_people_grams MATCH ?{n}"),
             SqlValue::Text(format!("\"{term}\"")),
         )
     } else {
         (
             format!(
-                "rowid IN (SELECT rowid FROM customers_fts WHERE name LIKE ?{n} ESCAPE '\\'
-                 OR contacts LIKE ?{n} ESCAPE '\\' OR city LIKE ?{n} ESCAPE '\\' OR notes LIKE ?{n} ESCAPE '\\')"
+                "SELECT rowid FROM customers_fts WHERE name LIKE ?{n} ESCAPE '\\'
+                 OR contacts LIKE ?{n} ESCAPE '\\' OR city LIKE ?{n} ESCAPE '\\' OR notes LIKE ?{n} ESCAPE '\\'"
             ),
+            format!("SELECT rowid FROM visits WHERE people_met LIKE ?{n} ESCAPE '\\'"),
             SqlValue::Text(like_pattern(term)),
         )
-    }
+    };
+    (
+        format!(
+            "(customers.rowid IN ({own}) OR customers.id IN (SELECT customer_id FROM visits WHERE rowid IN ({met})))"
+        ),
+        value,
+    )
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
@@ -85,6 +93,21 @@ mod tests {
     fn grams_are_cjk_unigrams_and_bigrams_within_runs() {
         assert_eq!(grams(&["华东A公司"]), "华 华东 东 公 公司 司 ");
         assert_eq!(grams(&["abc", "苏州"]), "苏 苏州 州 ");
+    }
+
+    #[test]
+    fn every_term_also_looks_in_the_people_met_on_visits() {
+        assert!(
+            term_condition("金立基", 1)
+                .0
+                .contains("visits_people_fts MATCH ?1")
+        );
+        assert!(
+            term_condition("王芳", 2)
+                .0
+                .contains("visits_people_grams MATCH ?2")
+        );
+        assert!(term_condition("wf", 3).0.contains("people_met LIKE ?3"));
     }
 
     #[test]

@@ -248,8 +248,9 @@ impl<'s> HttpClient<'s> {
     }
 
     /// Trades the refresh token for a new pair (`POST /v1/auth/refresh`) and keeps it. If the
-    /// server refuses (expired, already used, account disabled), the session is forgotten and
-    /// the error is [`SyncError::Auth`]: log in again.
+    /// server refuses (expired, already used), the session is forgotten and the error is
+    /// [`SyncError::Auth`]: log in again; if the account is disabled, it is forgotten too and
+    /// the error is [`SyncError::AccountDisabled`].
     ///
     /// The request proposes the next refresh token, saved before it is sent; after a lost
     /// answer the next call sends the same pair, and the server answers it again.
@@ -270,7 +271,7 @@ impl<'s> HttpClient<'s> {
         let (status, answer) = self.post("/v1/auth/refresh", None, JSON, &json_bytes(&body))?;
         if !is_success(status) {
             let error = answer_error(status, &answer);
-            if matches!(error, SyncError::Auth(_)) {
+            if matches!(error, SyncError::Auth(_) | SyncError::AccountDisabled(_)) {
                 self.forget()?;
             }
             return Err(error);
@@ -290,7 +291,7 @@ impl<'s> HttpClient<'s> {
         let told = self.authed_post("/v1/auth/logout", JSON, &json_bytes(&body));
         self.forget()?;
         match told {
-            Ok(_) | Err(SyncError::Auth(_)) => Ok(()),
+            Ok(_) | Err(SyncError::Auth(_) | SyncError::AccountDisabled(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -407,8 +408,8 @@ impl<'s> HttpClient<'s> {
     fn network(&self, e: ureq::Error) -> SyncError {
         let base = &self.base;
         match e {
-            ureq::Error::Timeout(t) => {
-                SyncError::Network(format!("the server {base} did not answer in time ({t})"))
+            ureq::Error::Timeout(_) => {
+                SyncError::Network(format!("the server {base} did not answer in time"))
             }
             ureq::Error::HostNotFound => {
                 SyncError::Network(format!("cannot find the server {base}: check the address"))
@@ -451,12 +452,19 @@ fn error_code(body: &[u8]) -> Option<String> {
         .map(|b| b.error)
 }
 
-/// The error for a non-2xx answer: 401 is [`SyncError::Auth`], the rest [`SyncError::Server`].
+/// What a device says when the server answers `account_disabled`.
+pub const ACCOUNT_DISABLED: &str = "your account is disabled: ask your administrator";
+
+/// The error for a non-2xx answer: 401 `account_disabled` is [`SyncError::AccountDisabled`],
+/// any other 401 [`SyncError::Auth`], the rest [`SyncError::Server`].
 fn answer_error(status: u16, body: &[u8]) -> SyncError {
     let (code, message) = match serde_json::from_slice::<ErrorBody>(body) {
         Ok(b) => (b.error, b.message),
         Err(_) => (String::new(), String::new()),
     };
+    if status == 401 && code == "account_disabled" {
+        return SyncError::AccountDisabled(ACCOUNT_DISABLED.into());
+    }
     if status == 401 {
         return SyncError::Auth(if message.is_empty() {
             "the server did not accept this device's credentials: log in again".into()

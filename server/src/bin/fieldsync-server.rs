@@ -102,11 +102,26 @@ enum UserCommand {
     },
     /// List users.
     List,
-    /// Disable a user: no more logins, refreshes or syncs; their devices are logged out.
+    /// Disable a user: no more logins, refreshes or syncs; their devices are logged out and
+    /// told the account is disabled.
     Disable {
         /// Login name.
         #[arg(long)]
         username: String,
+    },
+    /// Enable a disabled user again; they log in anew on each device.
+    Enable {
+        /// Login name.
+        username: String,
+    },
+    /// Set a new password for a user (a forgotten one); read from standard input (or the
+    /// variable --password-env names). Devices already logged in stay logged in.
+    Password {
+        /// Login name.
+        username: String,
+        /// Read the password from this environment variable instead of standard input.
+        #[arg(long)]
+        password_env: Option<String>,
     },
 }
 
@@ -117,6 +132,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into log files or journald.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     match run(cli) {
@@ -301,7 +318,7 @@ fn users(data_dir: &std::path::Path, command: UserCommand) -> Result<(), String>
                 password_hash: hash_password(&password).map_err(|e| e.to_string())?,
             };
             storage.add_user(&user).map_err(|e| e.to_string())?;
-            println!("added {} {username}", role.as_str());
+            println!("{}", added_line(&user));
             Ok(())
         }
         UserCommand::List => {
@@ -337,8 +354,64 @@ fn users(data_dir: &std::path::Path, command: UserCommand) -> Result<(), String>
                 println!("disabled {username}; their devices are logged out");
                 Ok(())
             } else {
-                Err(format!("no user '{username}'"))
+                Err(no_user(&username))
             }
         }
+        UserCommand::Enable { username } => {
+            let user = storage
+                .user(&username)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| no_user(&username))?;
+            if !user.disabled {
+                println!("{username} is already enabled");
+                return Ok(());
+            }
+            storage
+                .set_disabled(&username, false)
+                .map_err(|e| e.to_string())?;
+            println!("enabled {username}; they log in again on each device");
+            Ok(())
+        }
+        UserCommand::Password {
+            username,
+            password_env,
+        } => {
+            if storage
+                .user(&username)
+                .map_err(|e| e.to_string())?
+                .is_none()
+            {
+                return Err(no_user(&username));
+            }
+            let password = read_password(password_env)?;
+            let hash = hash_password(&password).map_err(|e| e.to_string())?;
+            if !storage
+                .set_password_hash(&username, &hash)
+                .map_err(|e| e.to_string())?
+            {
+                return Err(no_user(&username));
+            }
+            println!("password of {username} changed; their devices stay logged in");
+            Ok(())
+        }
     }
+}
+
+fn no_user(username: &str) -> String {
+    format!("no user '{username}': list the users with `fieldsync-server user list`")
+}
+
+/// The one line `user add` prints: "added rep li.wei (territories: east; manager: zhang)".
+fn added_line(user: &User) -> String {
+    let territories = if user.territories.is_empty() {
+        "none".to_string()
+    } else {
+        user.territories.join(", ")
+    };
+    let manager = user.manager.as_deref().unwrap_or("none");
+    format!(
+        "added {} {} (territories: {territories}; manager: {manager})",
+        user.role.as_str(),
+        user.username
+    )
 }

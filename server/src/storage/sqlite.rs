@@ -251,6 +251,16 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn set_password_hash(&self, username: &str, password_hash: &str) -> StorageResult<bool> {
+        self.write(|conn| {
+            let n = conn.execute(
+                "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+                params![username, password_hash],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
     fn create_session(&self, s: &Session) -> StorageResult<()> {
         self.write(|conn| {
             conn.execute(
@@ -318,7 +328,8 @@ impl Storage for SqliteStorage {
                         RefreshUse::Replayed(sid)
                     }
                 }
-                Some((_, expires, _, revoked, _, _, _)) if revoked || expires <= now => RefreshUse::Invalid,
+                Some((_, _, _, true, username, _, _)) => RefreshUse::Revoked(username),
+                Some((_, expires, _, _, _, _, _)) if expires <= now => RefreshUse::Invalid,
                 Some((sid, _, _, _, username, device_name, created_at)) => {
                     let taken: bool = tx.query_row(
                         "SELECT EXISTS(SELECT 1 FROM refresh_tokens WHERE hash = ?1)",

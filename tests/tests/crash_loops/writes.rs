@@ -120,7 +120,11 @@ pub fn cli_json(home: &Home, args: &[&str]) -> Value {
 
 /// The ids of the rows a CLI list command printed as JSON.
 fn listed_ids(home: &Home, args: &[&str]) -> BTreeSet<String> {
-    cli_json(home, args)
+    let listed = cli_json(home, args);
+    // `customer list` pages, with the total beside its rows; `visit list` is the rows alone.
+    listed
+        .get("customers")
+        .unwrap_or(&listed)
         .as_array()
         .unwrap()
         .iter()

@@ -302,6 +302,66 @@ fn a_refused_refresh_is_an_auth_error_and_forgets_the_session() {
 }
 
 #[test]
+fn a_disabled_account_is_its_own_error_on_sync_and_on_refresh() {
+    for answers in [
+        vec![json_answer(
+            401,
+            json!({"error": "account_disabled", "message": "the account li.wei is disabled"}),
+        )],
+        vec![
+            json_answer(
+                401,
+                json!({"error": "token_expired", "message": "the access token expired"}),
+            ),
+            json_answer(
+                401,
+                json!({"error": "account_disabled", "message": "the account li.wei is disabled"}),
+            ),
+        ],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store_with_customer(&dir);
+        let (url, server) = serve(answers);
+        logged_in(&store, &url);
+        let mut client = HttpClient::from_store(&store).unwrap();
+        let err = sync::sync(&store, &mut client, |_| {}).unwrap_err();
+        server.join().unwrap();
+
+        assert!(matches!(&err, SyncError::AccountDisabled(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "your account is disabled: ask your administrator"
+        );
+        assert!(!err.to_string().contains("log in again"));
+        assert_eq!(store.unsent_documents().unwrap().len(), 1, "nothing lost");
+    }
+}
+
+#[test]
+fn a_server_that_does_not_answer_in_time_is_a_plain_timeout_message() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let holder = std::thread::spawn(move || {
+        // Accept the connection and never answer until the client has given up.
+        let (conn, _) = listener.accept().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        drop(conn);
+    });
+    let mut client = HttpClient::new(&url).unwrap().with_timeouts(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_millis(300),
+    );
+    let err = client.login("li.wei", "pw", "laptop").unwrap_err();
+    holder.join().unwrap();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the server {url} did not answer in time; check the network and sync again (nothing was lost)"
+        )
+    );
+}
+
+#[test]
 fn server_errors_are_typed_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = store_with_customer(&dir);
