@@ -13,6 +13,7 @@ mod documents;
 mod exchange;
 mod migrations;
 mod projections;
+mod quarantine;
 mod queries;
 mod search;
 mod sync_state;
@@ -36,6 +37,9 @@ use crate::model::{DocKind, Document, DocumentModel, kind_of, validate_document}
 use documents::DocCache;
 
 pub use exchange::MergeOutcome;
+pub use quarantine::{
+    ChangeKind, FieldChange, QuarantineDetail, QuarantineExport, RetriedField, RetryReport,
+};
 pub use queries::{
     CustomerQuery, CustomerRow, ExpenseClaimRow, FollowUp, FollowUpReason, PlanQuery, TripPlanRow,
     VisitQuery, VisitRow,
