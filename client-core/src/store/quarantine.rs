@@ -184,8 +184,9 @@ impl Store {
     /// Each root field the changes touched is written as its value after the changes (text by
     /// splice, list entries by `id`, so what others added since stays), then the whole document
     /// is validated; a field that makes it invalid is left out. Lifecycle fields of plans and
-    /// claims (`status`, `submitted_at`, decision and payment fields, any history) and fields the
-    /// server's reason names (`customer.owner`) are never written. A document the server never
+    /// claims (`status`, `submitted_at`, decision and payment fields, any history), fields the
+    /// server's reason names (`customer.owner`) and, after a `scope` refusal, the fields that
+    /// decide who sees the document are never written. A document the server never
     /// accepted is created again from the fields, with its lifecycle reset to a draft.
     ///
     /// Everything is written in one transaction with the projections. The entry is then removed,
@@ -340,6 +341,16 @@ fn is_lifecycle(kind: DocKind, field: &str) -> bool {
     }
 }
 
+/// The root fields that decide who sees a `kind` document (DESIGN.md's scope fields). When
+/// the server refused a change as out of scope, changing them again would be refused again.
+fn scope_fields(kind: DocKind) -> &'static [&'static str] {
+    match kind {
+        DocKind::Customer => &["owner", "territory"],
+        DocKind::Visit => &["customer", "author"],
+        DocKind::TripPlan | DocKind::ExpenseClaim => &["owner", "approver"],
+    }
+}
+
 /// Whether the server's reason for `entry` names `field` (as `customer.owner`): the server
 /// refused that field itself, so resending it would only be refused again.
 fn named_by_server(entry: &QuarantineEntry, field: &str) -> bool {
@@ -394,6 +405,14 @@ fn update(
             ));
         } else if is_lifecycle(entry.kind, &field) {
             out.push(skipped(&field, LIFECYCLE_WHY));
+        } else if entry.rule == "scope" && scope_fields(entry.kind).contains(&field.as_str()) {
+            out.push(skipped(
+                &field,
+                format!(
+                    "it decides who sees the document, and the server refused the change: {}",
+                    entry.reason
+                ),
+            ));
         } else if named_by_server(entry, &field) {
             out.push(skipped(
                 &field,

@@ -473,3 +473,36 @@ fn changes_whose_base_left_the_device_are_exported_raw_with_the_reason() {
     assert!(export.diff_error.unwrap().contains("export the entry"));
     assert!(!export.raw_changes_base64.is_empty());
 }
+
+#[test]
+fn after_a_scope_refusal_the_fields_that_decide_who_sees_the_document_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, "d.db");
+    let id = customer(&s);
+    ack(&s, &id);
+    s.update_customer(
+        &id,
+        &[
+            CustomerEdit::Name("西北重工集团".into()),
+            CustomerEdit::Owner("wang".into()),
+        ],
+    )
+    .unwrap();
+    let entry = refuse(
+        &s,
+        &id,
+        "scope",
+        "customer would be outside your part of the business after this change",
+    );
+
+    let report = s.retry_quarantined(entry).unwrap();
+    assert_eq!(field(&report, "name"), &retried("name"));
+    let owner = field(&report, "owner");
+    assert!(!owner.retried);
+    assert!(
+        owner.why.as_deref().unwrap().contains("who sees"),
+        "{report:#?}"
+    );
+    assert_eq!(s.customer(&id).unwrap().owner, "li");
+    assert!(report.kept);
+}
