@@ -142,8 +142,12 @@ impl Store {
             .borrow_mut()
             .take(&self.conn, &entry.doc_id, &actor)?;
         let views = views(&entry, &bytes, taken)?;
-        let changes = tree::diff(&views.before, &views.after);
+        let mut changes = tree::diff(&views.before, &views.after);
         let in_store = views.current.is_some();
+        if !in_store {
+            // A new document: which one it is, the entry already says.
+            changes.retain(|c| !IDENTITY.contains(&c.field.as_str()));
+        }
         if let Some(doc) = views.current {
             self.cache.borrow_mut().put(&entry.doc_id, doc);
         }
@@ -217,7 +221,7 @@ impl Store {
             let kept = if skipped.is_empty() {
                 discard(tx, entry.id)?;
                 false
-            } else if any_retried {
+            } else if any_retried || recreated {
                 // The entry now holds only what is left: the skipped fields, as one change on
                 // top of the document as just written, so showing or retrying it again never
                 // repeats what was retried.

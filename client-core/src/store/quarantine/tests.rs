@@ -243,6 +243,12 @@ fn a_never_accepted_plan_is_recreated_as_a_draft_and_its_approval_is_kept_aside(
     let shown = s.show_quarantined(entry).unwrap();
     assert!(!shown.in_store);
     assert_eq!(only(&shown.changes, "title").new, Some(json!("华东出差")));
+    assert!(
+        shown
+            .changes
+            .iter()
+            .all(|c| !IDENTITY.contains(&c.field.as_str()))
+    );
 
     let report = s.retry_quarantined(entry).unwrap();
     assert!(report.recreated);
