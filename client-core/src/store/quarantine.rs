@@ -51,6 +51,11 @@ pub struct QuarantineDetail {
     pub in_store: bool,
     /// What the refused changes do to the document as it is now.
     pub changes: Vec<FieldChange>,
+    /// False when the version of the document the changes build on is no longer on the device
+    /// (it left the device's scope): then `changes` are read from the operations alone, the
+    /// values set at the document's root and the text typed, without what they replaced, and
+    /// the entry cannot be retried.
+    pub complete: bool,
 }
 
 /// What a retry did with one root field.
@@ -112,6 +117,8 @@ pub struct QuarantineExport {
     pub quarantined_at: String,
     /// What the changes do, field by field (empty if they could not be read, see `diff_error`).
     pub changes: Vec<FieldChange>,
+    /// Whether `changes` is the whole field diff (see [`QuarantineDetail::complete`]).
+    pub complete: bool,
     /// Why the field diff could not be computed, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff_error: Option<String>,
@@ -141,7 +148,19 @@ impl Store {
             .cache
             .borrow_mut()
             .take(&self.conn, &entry.doc_id, &actor)?;
-        let views = views(&entry, &bytes, taken)?;
+        let had = taken.is_some();
+        let views = match views(&entry, &bytes, taken) {
+            Ok(views) => views,
+            Err(Error::QuarantineBaseMissing { .. }) => {
+                return Ok(QuarantineDetail {
+                    entry,
+                    in_store: had,
+                    changes: tree::from_operations(&bytes)?,
+                    complete: false,
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let mut changes = tree::diff(&views.before, &views.after);
         let in_store = views.current.is_some();
         if !in_store {
@@ -155,6 +174,7 @@ impl Store {
             entry,
             in_store,
             changes,
+            complete: true,
         })
     }
 
@@ -163,10 +183,10 @@ impl Store {
     /// computed.
     pub fn export_quarantined(&self, entry: i64) -> Result<QuarantineExport> {
         let (row, bytes) = entry_row(&self.conn, entry)?;
-        let (changes, diff_error) = match self.show_quarantined(entry) {
-            Ok(detail) => (detail.changes, None),
+        let (changes, complete, diff_error) = match self.show_quarantined(entry) {
+            Ok(detail) => (detail.changes, detail.complete, None),
             Err(e @ Error::Storage(_)) => return Err(e),
-            Err(e) => (Vec::new(), Some(e.to_string())),
+            Err(e) => (Vec::new(), false, Some(e.to_string())),
         };
         Ok(QuarantineExport {
             entry: row.id,
@@ -176,6 +196,7 @@ impl Store {
             reason: row.reason,
             quarantined_at: row.quarantined_at,
             changes,
+            complete,
             diff_error,
             raw_changes_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
         })

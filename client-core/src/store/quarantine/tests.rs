@@ -460,23 +460,39 @@ fn an_export_holds_the_diff_and_raw_changes_that_merge_back() {
 }
 
 #[test]
-fn changes_whose_base_left_the_device_are_exported_raw_with_the_reason() {
+fn changes_whose_base_left_the_device_show_the_text_typed_and_are_exported_raw() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir, "d.db");
     let id = customer(&s);
     ack(&s, &id);
-    s.update_customer(&id, &[CustomerEdit::AppendNotes("交接前写的".into())])
-        .unwrap();
+    s.update_customer(
+        &id,
+        &[
+            CustomerEdit::AppendNotes("交接前写的".into()),
+            CustomerEdit::Name("西北重工集团".into()),
+        ],
+    )
+    .unwrap();
     assert!(s.revoke_document(&id).unwrap());
     let entry = s.list_quarantine().unwrap()[0].id;
 
+    let detail = s.show_quarantined(entry).unwrap();
+    assert!(!detail.complete);
+    assert!(!detail.in_store);
+    assert_eq!(
+        only(&detail.changes, "name").new,
+        Some(json!("西北重工集团"))
+    );
+    let typed = only(&detail.changes, "(text)");
+    assert_eq!(typed.text_added.as_deref(), Some("\n交接前写的"));
     assert!(matches!(
-        s.show_quarantined(entry),
+        s.retry_quarantined(entry),
         Err(Error::QuarantineBaseMissing { .. })
     ));
     let export = s.export_quarantined(entry).unwrap();
-    assert!(export.changes.is_empty());
-    assert!(export.diff_error.unwrap().contains("export the entry"));
+    assert!(!export.complete);
+    assert_eq!(export.changes, detail.changes);
+    assert_eq!(export.diff_error, None);
     assert!(!export.raw_changes_base64.is_empty());
 }
 

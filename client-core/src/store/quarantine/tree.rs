@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::error::Result;
+use automerge::legacy::{Key, ObjectId, OpType};
 use automerge::transaction::Transactable;
 
 /// A value of a document: a scalar, shared text, a map or a list.
@@ -250,6 +251,57 @@ fn diff_at(
             ..change(field, path, ChangeKind::Set)
         }),
     }
+}
+
+/// What changes do, read from their operations alone, for when the document they build on is
+/// not at hand: each root field set (its last value; old values are not known) and the text
+/// typed into each text or list object, in the order typed (which field holds that object is
+/// not known either: its path is `(text)`).
+pub(crate) fn from_operations(bytes: &[u8]) -> Result<Vec<FieldChange>> {
+    let mut fields: BTreeMap<String, Option<Json>> = BTreeMap::new();
+    let mut typed: Vec<(ObjectId, String)> = Vec::new();
+    for change in crate::chunks::split_changes(bytes)? {
+        for op in change.decode().operations {
+            match (&op.obj, &op.key, &op.action) {
+                (ObjectId::Root, Key::Map(key), OpType::Put(v)) => {
+                    fields.insert(key.to_string(), Some(scalar_json(v)));
+                }
+                (ObjectId::Root, Key::Map(key), OpType::Make(ty)) => {
+                    let empty = match ty {
+                        ObjType::Text => Json::String(String::new()),
+                        ObjType::List => Json::Array(Vec::new()),
+                        ObjType::Map | ObjType::Table => Json::Object(Default::default()),
+                    };
+                    fields.insert(key.to_string(), Some(empty));
+                }
+                (ObjectId::Root, Key::Map(key), OpType::Delete) => {
+                    fields.insert(key.to_string(), None);
+                }
+                (obj, Key::Seq(_), OpType::Put(ScalarValue::Str(s))) if op.insert => {
+                    match typed.iter_mut().find(|(o, _)| o == obj) {
+                        Some((_, text)) => text.push_str(s),
+                        None => typed.push((obj.clone(), s.to_string())),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out: Vec<FieldChange> = fields
+        .into_iter()
+        .map(|(field, value)| match value {
+            Some(new) => FieldChange {
+                new: Some(new),
+                ..change(&field, &field, ChangeKind::Set)
+            },
+            None => change(&field, &field, ChangeKind::Removed),
+        })
+        .collect();
+    out.extend(typed.into_iter().map(|(_, text)| FieldChange {
+        text_added: Some(text),
+        ..change("(text)", "(text)", ChangeKind::Text)
+    }));
+    Ok(out)
 }
 
 /// Whether every entry of a list is a map with a string `id` (an empty list is).
