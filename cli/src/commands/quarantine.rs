@@ -93,10 +93,11 @@ fn show(ctx: &Ctx, entry: i64, json: bool) -> CliResult {
     }
     let e = &detail.entry;
     let on_device = if detail.in_store {
-        "yes".to_string()
-    } else {
+        "yes"
+    } else if detail.complete {
         "no: the server never accepted it; `fieldsync quarantine retry` creates it again"
-            .to_string()
+    } else {
+        "no: it left this device's scope"
     };
     output::line(output::fields(&[
         ("entry", e.id.to_string()),
@@ -104,8 +105,15 @@ fn show(ctx: &Ctx, entry: i64, json: bool) -> CliResult {
         ("rule", e.rule.clone()),
         ("reason", e.reason.clone()),
         ("refused at", e.quarantined_at.clone()),
-        ("on this device", on_device),
+        ("on this device", on_device.to_string()),
     ]))?;
+    if !detail.complete {
+        output::line(
+            "this device no longer has the version of the document these changes build on: \
+             shown are the values set and the text typed, not what they replaced; \
+             `fieldsync quarantine export` keeps them",
+        )?;
+    }
     if detail.changes.is_empty() {
         return output::line("changes: none left: the document already holds them");
     }
