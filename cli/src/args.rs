@@ -72,8 +72,8 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
-    /// Changes the server refused, with its reason.
-    Quarantine(Json),
+    /// Changes the server refused: list, read, resend, export or discard them.
+    Quarantine(QuarantineArgs),
     /// Trip plans.
     #[command(subcommand)]
     Trip(TripCmd),
@@ -532,5 +532,49 @@ pub enum ReportCmd {
         week: Option<String>,
         #[command(flatten)]
         json: Json,
+    },
+}
+
+/// `fieldsync quarantine [list|show|retry|export|discard]`; without a subcommand, the list.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct QuarantineArgs {
+    /// What to do with the quarantine (default: list it).
+    #[command(subcommand)]
+    pub command: Option<QuarantineCmd>,
+    #[command(flatten)]
+    pub json: Json,
+}
+
+/// `fieldsync quarantine …`
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCmd {
+    /// The entries: each document whose changes the server refused, with its reason.
+    List(Json),
+    /// What an entry's refused changes do, field by field: old → new, the text added.
+    Show {
+        /// The entry's number (see `fieldsync quarantine list`).
+        entry: i64,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Write what is still allowed again, as new edits to send at the next sync.
+    Retry {
+        /// The entry's number.
+        entry: i64,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Write an entry to a JSON file: its reason, field diff and raw changes.
+    Export {
+        /// The entry's number.
+        entry: i64,
+        /// The file to write.
+        file: PathBuf,
+    },
+    /// Delete an entry for good (export it first to keep it).
+    Discard {
+        /// The entry's number.
+        entry: i64,
     },
 }

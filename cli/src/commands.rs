@@ -5,6 +5,7 @@
 mod account;
 mod customer;
 mod plans;
+mod quarantine;
 mod report;
 mod visit;
 
@@ -73,7 +74,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Status(j) => account::status(&ctx, j.json),
         Command::Sync(j) => account::sync(&ctx, j.json),
         Command::Conflicts { id, json } => account::conflicts(&ctx, id.as_deref(), json.json),
-        Command::Quarantine(j) => account::quarantine(&ctx, j.json),
+        Command::Quarantine(q) => quarantine::run(&ctx, q),
         Command::Handover { from, to, json } => account::handover(&ctx, &from, &to, json.json),
         Command::Customer(c) => customer::run(&ctx, c),
         Command::Contact(c) => customer::contact(&ctx, c),

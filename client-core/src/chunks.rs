@@ -21,9 +21,48 @@ const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 /// Automerge's incremental load keeps the chunks that parse and skips the rest; a merge must
 /// either take all of the data or refuse it, so the data is checked whole first.
 pub fn check_whole(bytes: &[u8]) -> Result<()> {
+    for (kind, chunk) in chunks(bytes)? {
+        match kind {
+            0 => {
+                let options = LoadOptions::new()
+                    .on_partial_load(OnPartialLoad::Error)
+                    .verification_mode(VerificationMode::Check);
+                Automerge::load_with_options(chunk, options).map_err(corrupt)?;
+            }
+            _ => {
+                Change::from_bytes(chunk.to_vec()).map_err(corrupt)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The changes held in `bytes` (changes, or whole documents, each giving all of its changes),
+/// in order, each checked as [`check_whole`] does.
+pub fn split_changes(bytes: &[u8]) -> Result<Vec<Change>> {
+    let mut out = Vec::new();
+    for (kind, chunk) in chunks(bytes)? {
+        match kind {
+            0 => {
+                let options = LoadOptions::new()
+                    .on_partial_load(OnPartialLoad::Error)
+                    .verification_mode(VerificationMode::Check);
+                let doc = Automerge::load_with_options(chunk, options).map_err(corrupt)?;
+                out.extend(doc.get_changes(&[]));
+            }
+            _ => out.push(Change::from_bytes(chunk.to_vec()).map_err(corrupt)?),
+        }
+    }
+    Ok(out)
+}
+
+/// Splits `bytes` into whole chunks: (chunk type, the chunk's bytes). Type 0 is a document,
+/// 1 and 2 a change; any other type, a damaged header or a truncated chunk is refused.
+fn chunks(bytes: &[u8]) -> Result<Vec<(u8, &[u8])>> {
     if bytes.is_empty() {
         return Err(corrupt("the data is empty"));
     }
+    let mut out = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {
         // magic (4) | checksum (4) | chunk type (1) | length (LEB128) | body
@@ -37,22 +76,13 @@ pub fn check_whole(bytes: &[u8]) -> Result<()> {
             .and_then(|l| l.checked_add(9 + len_bytes))
             .filter(|&end| end <= rest.len())
             .ok_or_else(|| corrupt("the data is truncated"))?;
-        let chunk = &rest[..end];
         match rest[8] {
-            0 => {
-                let options = LoadOptions::new()
-                    .on_partial_load(OnPartialLoad::Error)
-                    .verification_mode(VerificationMode::Check);
-                Automerge::load_with_options(chunk, options).map_err(corrupt)?;
-            }
-            1 | 2 => {
-                Change::from_bytes(chunk.to_vec()).map_err(corrupt)?;
-            }
+            kind @ (0..=2) => out.push((kind, &rest[..end])),
             other => return Err(corrupt(format!("unknown chunk type {other}"))),
         }
         rest = &rest[end..];
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Merges `bytes`, which passed [`check_whole`], into `doc`, refusing as corrupt what

@@ -112,6 +112,22 @@ pub enum Error {
     /// Automerge refused an operation.
     #[error("document error: {0}")]
     Document(#[from] automerge::AutomergeError),
+    /// No quarantine entry has this number.
+    #[error(
+        "no quarantine entry {0} on this device: list the quarantine to see the entries' numbers"
+    )]
+    NoQuarantineEntry(i64),
+    /// The changes of a quarantine entry build on a version of their document that the device
+    /// no longer has (it left the device's scope), so they cannot be read field by field.
+    #[error(
+        "the changes of quarantine entry {entry} build on a version of document {doc_id} this device no longer has: sync to fetch the document, or export the entry to keep what was typed"
+    )]
+    QuarantineBaseMissing {
+        /// The quarantine entry.
+        entry: i64,
+        /// Its document.
+        doc_id: String,
+    },
 }
 
 impl From<autosurgeon::ReconcileError> for Error {

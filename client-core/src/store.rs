@@ -13,6 +13,7 @@ mod documents;
 mod exchange;
 mod migrations;
 mod projections;
+mod quarantine;
 mod queries;
 mod search;
 mod sync_state;
@@ -37,6 +38,9 @@ use crate::rights::{Principal, check_rights};
 use documents::DocCache;
 
 pub use exchange::MergeOutcome;
+pub use quarantine::{
+    ChangeKind, FieldChange, QuarantineDetail, QuarantineExport, RetriedField, RetryReport,
+};
 pub use queries::{
     CustomerQuery, CustomerRow, ExpenseClaimRow, FollowUp, FollowUpReason, PlanQuery, TripPlanRow,
     VisitQuery, VisitRow,

@@ -1,4 +1,4 @@
-//! Session and sync commands: login, logout, status, sync, conflicts, quarantine, handover.
+//! Session and sync commands: login, logout, status, sync, conflicts, handover.
 
 use std::io::IsTerminal;
 
@@ -192,25 +192,6 @@ pub fn conflicts(ctx: &Ctx, id: Option<&str>, json: bool) -> CliResult {
         }
     }
     t.print("no conflicts: every field holds one value")
-}
-
-pub fn quarantine(ctx: &Ctx, json: bool) -> CliResult {
-    let list = ctx.store.list_quarantine()?;
-    if json {
-        return output::json(&list);
-    }
-    let mut t = Table::new(&["ENTRY", "DOCUMENT", "KIND", "RULE", "AT", "REASON"]);
-    for e in &list {
-        t.row(vec![
-            e.id.to_string(),
-            e.doc_id.clone(),
-            e.kind.as_str().to_string(),
-            e.rule.clone(),
-            e.quarantined_at.clone(),
-            e.reason.clone(),
-        ]);
-    }
-    t.print("the quarantine is empty: the server accepted every change")
 }
 
 pub fn handover(ctx: &Ctx, from: &str, to: &str, json: bool) -> CliResult {
