@@ -62,7 +62,7 @@ impl From<SyncError> for FieldsyncError {
             SyncError::Network(_) | SyncError::Protocol(_) | SyncError::TooManyRounds(_) => {
                 FieldsyncError::Network { reason }
             }
-            SyncError::Auth(_) => FieldsyncError::Auth { reason },
+            SyncError::Auth(_) | SyncError::AccountDisabled(_) => FieldsyncError::Auth { reason },
             SyncError::Server { status, .. } => match status {
                 401 | 403 => FieldsyncError::Auth { reason },
                 400..=499 => FieldsyncError::Rejected { reason },

@@ -6,6 +6,7 @@
 #   FIELDSYNC_SERVER_URL      the server's address
 #   FIELDSYNC_REP_PASSWORD    li.wei's password (rep, territory east, manager wang.fang)
 #   FIELDSYNC_MANAGER_PASSWORD wang.fang's password (manager of east)
+#   FIELDSYNC_ADMIN_PASSWORD  admin's password (records payments)
 # The server is stopped and $work removed when the sourcing script exits.
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -39,6 +40,9 @@ harness_start() {
     local data="$work/server-data"
     export FIELDSYNC_REP_PASSWORD="rep-pass-$RANDOM$RANDOM"
     export FIELDSYNC_MANAGER_PASSWORD="mgr-pass-$RANDOM$RANDOM"
+    export FIELDSYNC_ADMIN_PASSWORD="adm-pass-$RANDOM$RANDOM"
+    "$server" --data-dir "$data" user add --username admin --role admin \
+        --password-env FIELDSYNC_ADMIN_PASSWORD
     "$server" --data-dir "$data" user add --username wang.fang --role manager \
         --territory east --password-env FIELDSYNC_MANAGER_PASSWORD
     "$server" --data-dir "$data" user add --username li.wei --role rep \

@@ -29,10 +29,11 @@ use tree::Node;
 pub use tree::{ChangeKind, FieldChange};
 
 use super::sync_state::QuarantineEntry;
-use super::{Store, documents, projections};
+use super::{Store, acting_user_in, check_write_of, documents, projections};
 use crate::chunks::load_untrusted;
 use crate::error::{Error, Result};
-use crate::model::{DocKind, kind_of, validate_document};
+use crate::model::{DocKind, Document, kind_of, validate_document};
+use crate::rights::Principal;
 
 /// Root fields that say which document this is; a retry never rewrites them.
 const IDENTITY: &[&str] = &["kind", "schema", "id"];
@@ -229,7 +230,12 @@ impl Store {
                     (doc, true, fields)
                 }
                 Some(mut doc) => {
-                    let fields = update(tx, &entry, &mut doc, &views.before.fields(), &after)?;
+                    let acting = match acting_user_in(tx)? {
+                        Some(who) => Some((who, validate_document(&doc)?)),
+                        None => None,
+                    };
+                    let before = views.before.fields();
+                    let fields = update(tx, &entry, &mut doc, acting.as_ref(), &before, &after)?;
                     (doc, false, fields)
                 }
             };
@@ -404,12 +410,15 @@ fn skipped(field: &str, why: impl Into<String>) -> RetriedField {
 }
 
 /// Writes each differing root field of `after` onto `doc`, one change per field, keeping a
-/// field only if the document stays valid. A field refused because another one was not yet
-/// written is tried again once the others are in. Commits the document and its projections.
+/// field only if the document stays valid and (where a user is acting on this device) the
+/// server's rules allow the user that change ([`check_write_of`]). A field refused because
+/// another one was not yet written is tried again once the others are in. Commits the
+/// document and its projections.
 fn update(
     conn: &Connection,
     entry: &QuarantineEntry,
     doc: &mut AutoCommit,
+    acting: Option<&(Principal, Document)>,
     before: &BTreeMap<String, Node>,
     after: &BTreeMap<String, Node>,
 ) -> Result<Vec<RetriedField>> {
@@ -451,12 +460,26 @@ fn update(
         let mut refused = Vec::new();
         let mut progress = false;
         for field in std::mem::take(&mut pending) {
+            let saved = doc.clone();
             tree::write_field(doc, &field, after.get(&field))?;
             match validate_document(doc) {
-                Ok(_) => {
+                Ok(view) => {
                     documents::commit(conn, doc)?;
-                    out.push(retried(&field));
-                    progress = true;
+                    let allowed = match acting {
+                        Some((who, was)) => check_write_of(who, Some(was), &view, doc, &heads),
+                        None => Ok(()),
+                    };
+                    match allowed {
+                        Ok(()) => {
+                            out.push(retried(&field));
+                            progress = true;
+                        }
+                        Err(Error::Refused { reason, .. }) => {
+                            *doc = saved;
+                            out.push(skipped(&field, format!("you may not: {reason}")));
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 Err(e @ Error::Invalid(_)) => {
                     doc.rollback();
@@ -516,6 +539,9 @@ fn recreate(
         });
     }
     documents::commit(conn, &mut doc)?;
+    if let Some(who) = acting_user_in(conn)? {
+        check_write_of(&who, None, &document, &mut doc, &[])?;
+    }
     documents::insert(conn, &entry.doc_id, entry.kind, &mut doc)?;
     projections::project(conn, &document)?;
     Ok((doc, out))

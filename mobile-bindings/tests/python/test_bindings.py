@@ -36,6 +36,7 @@ from fieldsync_mobile import (  # noqa: E402
 SERVER = os.environ["FIELDSYNC_SERVER_URL"]
 REP, REP_PASSWORD = "li.wei", os.environ["FIELDSYNC_REP_PASSWORD"]
 MANAGER, MANAGER_PASSWORD = "wang.fang", os.environ["FIELDSYNC_MANAGER_PASSWORD"]
+ADMIN, ADMIN_PASSWORD = "admin", os.environ["FIELDSYNC_ADMIN_PASSWORD"]
 
 
 def sync(client, progress=None):
@@ -251,25 +252,29 @@ class BindingsTest(unittest.TestCase):
         self.assertIn(claim, [c.id for c in waiting])
         approved = manager.approve_expense_claim(claim, "ok")
         self.assertEqual((approved.status, approved.decision.by), ("approved", MANAGER))
-        paid = manager.pay_expense_claim(claim)
-        self.assertEqual((paid.status, paid.paid_by), ("paid", MANAGER))
+        # The approver does not pay: an admin records the payment.
+        with self.assertRaises(FieldsyncError.Rejected):
+            manager.pay_expense_claim(claim)
         sync(manager)
+        admin = self.logged_in("admin", ADMIN, ADMIN_PASSWORD)
+        sync(admin)
+        paid = admin.pay_expense_claim(claim)
+        self.assertEqual((paid.status, paid.paid_by), ("paid", ADMIN))
+        sync(admin)
 
         sync(phone)
         self.assertEqual(phone.get_expense_claim(claim).status, "paid")
 
-    def test_a_refused_customer_is_quarantined_with_its_reason_and_can_be_discarded(self):
+    def test_a_forbidden_write_fails_at_once_and_writes_nothing(self):
         phone = self.logged_in("phone")
-        phone.create_customer(NewCustomerRecord(name="哈尔滨北方机电", territory="north"))
+        with self.assertRaises(FieldsyncError.Rejected) as refused:
+            phone.create_customer(NewCustomerRecord(name="哈尔滨北方机电", territory="north"))
+        self.assertIn("north", refused.exception.reason)
+        self.assertEqual(phone.status().unsent, 0)
         report = sync(phone)
-        self.assertEqual(report.rejected, 1)
-        [entry] = phone.quarantine()
-        self.assertTrue(entry.reason)
-        self.assertEqual(entry.kind, "customer")
-        self.assertTrue(phone.discard_quarantined(entry.id))
+        self.assertEqual(report.rejected, 0)
         self.assertEqual(phone.quarantine(), [])
-        self.assertFalse(phone.discard_quarantined(entry.id))
-
+        self.assertFalse(phone.discard_quarantined(1))
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

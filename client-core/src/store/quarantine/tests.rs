@@ -305,6 +305,17 @@ fn a_lifecycle_field_is_skipped_and_kept_while_the_rest_is_retried() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir, "d.db");
     let id = claim(&s);
+    s.update_expense_claim(
+        &id,
+        &[ExpenseClaimEdit::AddItem {
+            date: "2026-11-24".into(),
+            category: ExpenseCategory::Transport,
+            amount: Money::cny(3000),
+            description: None,
+            invoice_photo: None,
+        }],
+    )
+    .unwrap();
     ack(&s, &id);
     s.update_expense_claim(
         &id,
@@ -327,7 +338,7 @@ fn a_lifecycle_field_is_skipped_and_kept_while_the_rest_is_retried() {
     // What is left is the lifecycle only; a second retry writes nothing more.
     let left = s.show_quarantined(entry).unwrap().changes;
     let fields: Vec<&str> = left.iter().map(|c| c.field.as_str()).collect();
-    assert_eq!(fields, vec!["status", "submitted_at"]);
+    assert_eq!(fields, vec!["history", "status", "submitted_at"]);
     let heads = s.heads(&id).unwrap();
     let again = s.retry_quarantined(entry).unwrap();
     assert!(again.retried().next().is_none());
@@ -527,4 +538,49 @@ fn after_a_scope_refusal_the_fields_that_decide_who_sees_the_document_are_skippe
     );
     assert_eq!(s.customer(&id).unwrap().owner, "li");
     assert!(report.kept);
+}
+
+#[test]
+fn a_field_the_acting_user_may_not_write_is_skipped_even_if_the_server_named_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, "d.db");
+    let id = customer(&s);
+    ack(&s, &id);
+    // Written before anyone was logged in here (no device check), refused by the server for
+    // a reason that names no field.
+    s.update_customer(
+        &id,
+        &[
+            CustomerEdit::Name("西北重工集团".into()),
+            CustomerEdit::Territory("east2".into()),
+        ],
+    )
+    .unwrap();
+    let entry = refuse(&s, &id, "schema", "the server could not take this push");
+    s.set_acting_user(Some(&crate::rights::Principal {
+        username: "li".into(),
+        role: crate::rights::Role::Rep,
+        territories: vec!["east".into()],
+        manager: Some("zhang".into()),
+        team: vec!["li".into()],
+    }))
+    .unwrap();
+
+    let report = s.retry_quarantined(entry).unwrap();
+    assert_eq!(field(&report, "name"), &retried("name"));
+    let territory = field(&report, "territory");
+    assert!(!territory.retried);
+    assert!(
+        territory
+            .why
+            .as_deref()
+            .unwrap()
+            .contains("a rep cannot set customer.territory"),
+        "{territory:?}"
+    );
+    let c = s.customer(&id).unwrap();
+    assert_eq!(
+        (c.name.as_str(), c.territory.as_str()),
+        ("西北重工集团", "east")
+    );
 }
