@@ -12,8 +12,8 @@
 //!
 //! Writes are checked on the document before and after the changes, and on the operations the
 //! changes contain, so a forbidden value that loses a concurrent conflict (and so never shows
-//! in the merged document) is still caught. The approval lifecycle of plans and claims is
-//! its own rules, driven by each kind's declaration ([`crate::model::lifecycle`]).
+//! in the merged document) is still caught. The approval lifecycle of plans and claims follows
+//! each kind's declaration ([`crate::model::lifecycle`]).
 //!
 //! The device knows less than the server: its own user, not the whole team or everyone's
 //! role. Rules that need what it does not know ([`Directory::complete`]) are left to the

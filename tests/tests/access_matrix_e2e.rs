@@ -1,4 +1,4 @@
-//! The access-control policy of DESIGN.md, docs/SCHEMA.md and docs/PROTOCOL.md as one table,
+//! The access-control policy of docs/SCHEMA.md and docs/PROTOCOL.md as one table,
 //! tried case by case against the real server process, so a reader sees the whole policy at a
 //! glance and a change to the server's rules that lets something through (or refuses something
 //! legitimate) fails with the name of the case.

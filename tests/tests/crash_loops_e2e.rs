@@ -1,6 +1,6 @@
 //! Crash loops: real `fieldsync` and `fieldsync-server` processes killed with SIGKILL at random
 //! (seeded) moments, many times over, to show that "nothing acknowledged is ever lost: a crash
-//! at any point leaves both sides consistent" (DESIGN.md) holds for the processes users run,
+//! at any point leaves both sides consistent" holds for the processes users run,
 //! not only for the library in-process.
 //!
 //! - The CLI killed while it writes locally: every write it reported (printed its result and

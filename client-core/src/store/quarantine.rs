@@ -372,7 +372,7 @@ fn is_lifecycle(kind: DocKind, field: &str) -> bool {
     }
 }
 
-/// The root fields that decide who sees a `kind` document (DESIGN.md's scope fields). When
+/// The root fields that decide who sees a `kind` document (the scope fields of docs/SCHEMA.md). When
 /// the server refused a change as out of scope, changing them again would be refused again.
 fn scope_fields(kind: DocKind) -> &'static [&'static str] {
     match kind {
