@@ -4,39 +4,10 @@
 
 mod common;
 
-use fieldsync_tests::cli::{Home, Run};
+use common::cli::{json, logged_in, pw, run, user_error};
+
+use fieldsync_tests::cli::Home;
 use serde_json::Value;
-
-fn pw(user: &str) -> String {
-    format!("pw-{user}-secret")
-}
-
-fn logged_in(url: &str, user: &str) -> Home {
-    let home = Home::new().unwrap();
-    home.login(url, user, &pw(user)).unwrap().ok();
-    home
-}
-
-fn json(run: Run) -> Value {
-    serde_json::from_str(run.ok()).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout))
-}
-
-fn run(home: &Home, args: &[&str]) -> Run {
-    home.run(args).unwrap()
-}
-
-/// Asserts a user error: exit code 1, nothing on stdout, one line on stderr containing `says`.
-fn user_error(run: Run, says: &str) {
-    assert_eq!(run.code, Some(1), "{run:?}");
-    let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "one line: {:?}", run.stderr);
-    assert!(
-        lines[0].contains(says),
-        "{:?} should say {says:?}",
-        lines[0]
-    );
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-}
 
 #[test]
 fn the_readme_walk_through_a_visit_recorded_offline_reaches_the_manager() {

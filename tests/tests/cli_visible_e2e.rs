@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::cli::{json, logged_in, pw, run, user_error};
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -13,37 +15,6 @@ use std::process::{Command, Output, Stdio};
 use fieldsync_tests::cli::{Home, Run};
 use fieldsync_tests::server::server_binary;
 use serde_json::Value;
-
-fn pw(user: &str) -> String {
-    format!("pw-{user}-secret")
-}
-
-fn logged_in(url: &str, user: &str) -> Home {
-    let home = Home::new().unwrap();
-    home.login(url, user, &pw(user)).unwrap().ok();
-    home
-}
-
-fn run(home: &Home, args: &[&str]) -> Run {
-    home.run(args).unwrap()
-}
-
-fn json(run: Run) -> Value {
-    serde_json::from_str(run.ok()).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout))
-}
-
-/// Asserts a user error: exit code 1, nothing on stdout, one line on stderr containing `says`.
-fn user_error(run: Run, says: &str) {
-    assert_eq!(run.code, Some(1), "{run:?}");
-    assert!(run.stdout.is_empty(), "{run:?}");
-    let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "one line: {:?}", run.stderr);
-    assert!(
-        lines[0].contains(says),
-        "{:?} should say {says:?}",
-        lines[0]
-    );
-}
 
 fn add_customer(home: &Home, name: &str) -> String {
     run(home, &["customer", "add", "--name", name])

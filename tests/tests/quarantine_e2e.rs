@@ -5,17 +5,11 @@
 
 mod common;
 
-use base64::Engine;
-use fieldsync_tests::cli::{Home, Run};
-use serde_json::Value;
+use common::cli::{json, logged_in, run};
 
-fn logged_in(url: &str, user: &str) -> Home {
-    let home = Home::new().unwrap();
-    home.login(url, user, &format!("pw-{user}-secret"))
-        .unwrap()
-        .ok();
-    home
-}
+use base64::Engine;
+use fieldsync_tests::cli::Home;
+use serde_json::Value;
 
 /// Makes `home` a device of an app that writes without asking the rules first (an earlier
 /// version): its edits reach the server, which refuses them into the quarantine. A logged-in
@@ -24,14 +18,6 @@ fn without_device_checks(home: &Home) {
     let db = rusqlite::Connection::open(home.path().join("device.db")).unwrap();
     db.execute("DELETE FROM meta WHERE key = 'acting_user'", [])
         .unwrap();
-}
-
-fn run(home: &Home, args: &[&str]) -> Run {
-    home.run(args).unwrap()
-}
-
-fn json(run: Run) -> Value {
-    serde_json::from_str(run.ok()).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout))
 }
 
 /// The one change of `path` in a `quarantine show --json` answer.

@@ -9,6 +9,8 @@ use fieldsync_core::sync::{SyncReport, sync};
 use fieldsync_tests::server::{ServerProcess, TestUser, add_user};
 use tempfile::TempDir;
 
+pub mod cli;
+
 /// The server with: admin; managers zhang (east) and zhao (north); reps li and wang (east,
 /// managed by zhang) and chen (north, managed by zhao). Password: "pw-" + name.
 pub struct Org {
