@@ -33,6 +33,16 @@ fn raw(store: &Store, id: &str, edit: impl FnOnce(&mut AutoCommit)) -> Vec<Vec<u
     all_changes(&mut doc)
 }
 
+/// A claim of li's for zhang to approve.
+fn li_claim(title: &str) -> NewExpenseClaim {
+    NewExpenseClaim {
+        owner: "li".into(),
+        approver: "zhang".into(),
+        title: title.into(),
+        ..Default::default()
+    }
+}
+
 fn approve(by: &str) -> ExpenseClaimEdit {
     ExpenseClaimEdit::Approve {
         by: by.into(),
@@ -44,14 +54,7 @@ fn approve(by: &str) -> ExpenseClaimEdit {
 /// zhang's store holding the approved claim.
 fn approved_claim(w: &World, dir: &tempfile::TempDir) -> (String, Store, Store) {
     let li = device(dir, "li");
-    let claim = li
-        .create_expense_claim(NewExpenseClaim {
-            owner: "li".into(),
-            approver: "zhang".into(),
-            title: "宁波差旅".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let claim = li.create_expense_claim(li_claim("宁波差旅")).unwrap();
     li.update_expense_claim(&claim, &[taxi(), ExpenseClaimEdit::Submit])
         .unwrap();
     w.accepted("li", &li, &claim);
@@ -298,14 +301,7 @@ fn a_submitted_claim_is_frozen_and_an_empty_one_cannot_be_submitted() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let li = device(&dir, "li");
-    let claim = li
-        .create_expense_claim(NewExpenseClaim {
-            owner: "li".into(),
-            approver: "zhang".into(),
-            title: "差旅".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let claim = li.create_expense_claim(li_claim("差旅")).unwrap();
     // The device refuses to submit an empty claim...
     let err = li
         .update_expense_claim(&claim, &[ExpenseClaimEdit::Submit])
@@ -335,14 +331,7 @@ fn a_rejected_claim_reopens_for_its_owner_and_the_rejection_stays_in_its_history
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let li = device(&dir, "li");
-    let claim = li
-        .create_expense_claim(NewExpenseClaim {
-            owner: "li".into(),
-            approver: "zhang".into(),
-            title: "差旅".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let claim = li.create_expense_claim(li_claim("差旅")).unwrap();
     li.update_expense_claim(&claim, &[taxi(), ExpenseClaimEdit::Submit])
         .unwrap();
     w.accepted("li", &li, &claim);
@@ -395,14 +384,7 @@ fn an_approval_of_content_that_changed_since_is_refused() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let li = device(&dir, "li");
-    let claim = li
-        .create_expense_claim(NewExpenseClaim {
-            owner: "li".into(),
-            approver: "zhang".into(),
-            title: "差旅".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let claim = li.create_expense_claim(li_claim("差旅")).unwrap();
     li.update_expense_claim(&claim, &[taxi(), ExpenseClaimEdit::Submit])
         .unwrap();
     w.accepted("li", &li, &claim);
@@ -450,14 +432,7 @@ fn a_content_change_arriving_after_a_concurrent_approval_is_refused() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let laptop = device(&dir, "li-laptop");
-    let claim = laptop
-        .create_expense_claim(NewExpenseClaim {
-            owner: "li".into(),
-            approver: "zhang".into(),
-            title: "差旅".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let claim = laptop.create_expense_claim(li_claim("差旅")).unwrap();
     laptop.update_expense_claim(&claim, &[taxi()]).unwrap();
     let phone = device(&dir, "li-phone");
     phone

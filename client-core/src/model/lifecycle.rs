@@ -126,6 +126,32 @@ macro_rules! approval_steps {
 }
 pub(crate) use approval_steps;
 
+/// The accessors of [`Approvable`] that read fields plans and claims share by name.
+macro_rules! approvable_fields {
+    () => {
+        fn owner(&self) -> &str {
+            &self.owner
+        }
+
+        fn approver(&self) -> &str {
+            &self.approver
+        }
+
+        fn history(&self) -> &[StatusChange] {
+            &self.history
+        }
+
+        fn covers(&self) -> Option<&str> {
+            self.decision_covers.as_deref()
+        }
+
+        fn decided_by(&self) -> Option<&str> {
+            self.decided_by.as_deref()
+        }
+    };
+}
+pub(crate) use approvable_fields;
+
 /// One step a plan or claim took, kept in its `history` so everyone sees who did what, when
 /// and why (a rejection's note survives the resubmission that follows it).
 #[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]

@@ -9,8 +9,8 @@ use super::edit::{list_push, list_remove, set_field, set_whole};
 use super::fields::{Money, limit_text, parse_date, require_text, string_enum, validate_username};
 use super::fields::{check_entry_id, check_stored_time};
 use super::lifecycle::{
-    self, Approvable, Lifecycle, Party, Stage, StatusChange, Transition, approval_steps,
-    content_digest, validate_lifecycle,
+    self, Approvable, Lifecycle, Party, Stage, StatusChange, Transition, approvable_fields,
+    approval_steps, content_digest, validate_lifecycle,
 };
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
@@ -324,25 +324,7 @@ impl Approvable for TripPlan {
         }
     }
 
-    fn owner(&self) -> &str {
-        &self.owner
-    }
-
-    fn approver(&self) -> &str {
-        &self.approver
-    }
-
-    fn history(&self) -> &[StatusChange] {
-        &self.history
-    }
-
-    fn covers(&self) -> Option<&str> {
-        self.decision_covers.as_deref()
-    }
-
-    fn decided_by(&self) -> Option<&str> {
-        self.decided_by.as_deref()
-    }
+    approvable_fields!();
 
     fn content_digest(&self) -> String {
         content_digest(self, &Self::LIFECYCLE, &[])
