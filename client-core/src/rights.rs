@@ -210,8 +210,22 @@ impl Principal {
         }
     }
 
-    /// Whether this user sees a document; a visit needs its customer's scope fields.
+    /// Whether this user receives a document; a visit needs its customer's scope fields.
+    ///
+    /// A visit is also seen by its author (and the author's manager) after its customer
+    /// changed hands: a rep's week and KPIs count the visits they made. Writing is another
+    /// matter ([`Principal::may_write`]).
     pub fn sees(&self, doc: &DocScope, customer: Option<&DocScope>) -> bool {
+        self.may_write(doc, customer)
+            || (doc.kind == "visit"
+                && self.role != Role::Rep
+                && self.in_team(doc.author.as_deref()))
+            || (doc.kind == "visit" && doc.author.as_deref() == Some(self.username.as_str()))
+    }
+
+    /// Whether a document is in the part of the business this user works on (and so may
+    /// change, as far as the field rules allow): a visit is its customer's.
+    pub fn may_write(&self, doc: &DocScope, customer: Option<&DocScope>) -> bool {
         match doc.kind.as_str() {
             "customer" => self.sees_customer(doc),
             "visit" => self.role == Role::Admin || customer.is_some_and(|c| self.sees_customer(c)),
@@ -341,7 +355,7 @@ pub fn check_write(
 ) -> Result<(), Refusal> {
     let after_scope = scope_of(after);
     if let Some(b) = before
-        && !who.sees(&scope_of(b), ctx.customer_before.as_ref())
+        && !who.may_write(&scope_of(b), ctx.customer_before.as_ref())
     {
         return refuse(
             "scope",
@@ -358,7 +372,7 @@ pub fn check_write(
             "the visit's customer is not on the server: sync the customer first",
         );
     }
-    if !who.sees(&after_scope, ctx.customer.as_ref()) {
+    if !who.may_write(&after_scope, ctx.customer.as_ref()) {
         return refuse(
             "scope",
             format!(

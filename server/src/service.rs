@@ -406,16 +406,19 @@ impl Core {
         let mut events = Vec::new();
         for user in &users {
             let p = Principal::of(user, &users);
-            let (was, is) = (p.sees(b, before.1), p.sees(a, after.1));
-            if was == is {
-                continue;
-            }
-            for doc_id in std::iter::once(&a.id).chain(visits.iter().map(|v| &v.id)) {
-                events.push(ScopeEvent {
-                    username: user.username.clone(),
-                    doc_id: doc_id.clone(),
-                    entered: is,
-                });
+            let mut note = |doc_id: &str, was: bool, is: bool| {
+                if was != is {
+                    events.push(ScopeEvent {
+                        username: user.username.clone(),
+                        doc_id: doc_id.to_string(),
+                        entered: is,
+                    });
+                }
+            };
+            note(&a.id, p.sees(b, before.1), p.sees(a, after.1));
+            // A customer's visits move with it, except to their authors, who keep them.
+            for v in &visits {
+                note(&v.id, p.sees(v, Some(b)), p.sees(v, Some(a)));
             }
         }
         Ok(events)

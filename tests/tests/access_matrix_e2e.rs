@@ -121,7 +121,11 @@ impl Model {
         let (role, territories) = person(user);
         match (role, doc.kind) {
             (Role::Admin, _) => true,
-            (_, Kind::Visit) => self.sees(user, &doc.customer),
+            // A visit is its customer's, and stays its author's (and the author's manager's).
+            (Role::Rep, Kind::Visit) => self.sees(user, &doc.customer) || doc.owner == user,
+            (Role::Manager, Kind::Visit) => {
+                self.sees(user, &doc.customer) || team(user).contains(&doc.owner.as_str())
+            }
             (Role::Rep, _) => doc.owner == user,
             (Role::Manager, Kind::Customer) => {
                 territories.contains(&doc.territory.as_str())
@@ -449,11 +453,12 @@ fn customer_meta(territory: &str, owner: &str) -> Meta {
     }
 }
 
-fn visit_meta(customer: &str) -> Meta {
+/// A visit's scope: its customer, and its author (kept in `owner`).
+fn visit_meta(customer: &str, author: &str) -> Meta {
     Meta {
         kind: Kind::Visit,
         territory: String::new(),
-        owner: String::new(),
+        owner: author.into(),
         approver: String::new(),
         customer: customer.into(),
     }
@@ -667,7 +672,9 @@ impl World {
             .store(by)
             .create_visit(visit(customer_id, by, "看了产线，谈了交期。"))
             .unwrap();
-        self.model.docs.insert(id.clone(), visit_meta(customer_id));
+        self.model
+            .docs
+            .insert(id.clone(), visit_meta(customer_id, by));
         self.sync_setup(by, &id);
         id
     }
@@ -848,6 +855,7 @@ impl World {
             Effect::Customer(id, to) => docs.get_mut(&id).unwrap().customer = to,
             Effect::Handover(from, to) => {
                 for meta in docs.values_mut() {
+                    // Visits keep their authors (held in `owner`): only customers move.
                     if meta.kind == Kind::Customer && meta.owner == from {
                         meta.owner.clone_from(&to);
                     }
@@ -953,7 +961,7 @@ fn matrix_case(w: &mut World, actor: &'static str, kind: Kind, op: Op, during: &
             (_, Op::Create) => {
                 return w.push_new(
                     actor,
-                    visit_meta(&customer_id),
+                    visit_meta(&customer_id, actor),
                     |s| {
                         s.create_visit(visit(&customer_id, actor, "第二次拜访。"))
                             .unwrap()
@@ -1006,9 +1014,10 @@ fn matrix_case(w: &mut World, actor: &'static str, kind: Kind, op: Op, during: &
                 }]),
                 Effect::None,
             ),
-            (Kind::Visit, Op::Author) => {
-                (Change::Puts(vec![("author", "wang".into())]), Effect::None)
-            }
+            (Kind::Visit, Op::Author) => (
+                Change::Puts(vec![("author", "wang".into())]),
+                Effect::Owner(doc.clone(), "wang".into()),
+            ),
             (Kind::Visit, Op::Move) => {
                 // Another customer the actor sees.
                 let target = match actor {
@@ -1135,7 +1144,7 @@ fn edge_case(w: &mut World, actor: &'static str, edge: Edge, during: &str) -> Ou
                 Some(&c.clone()),
                 during,
                 created(
-                    visit_meta(&c),
+                    visit_meta(&c, "li"),
                     Box::new(move |s| {
                         let id = s.create_visit(visit(&c, "li", "自己写的拜访。")).unwrap();
                         edit_store(

@@ -399,7 +399,7 @@ fn each_user_receives_only_their_scope_and_forbidden_writes_end_in_quarantine() 
 }
 
 #[test]
-fn handover_revokes_the_old_reps_copies_and_quarantines_their_offline_edits() {
+fn handover_revokes_the_old_reps_customers_keeps_their_visits_and_quarantines_offline_edits() {
     let o = common::org();
     let url = o.server.url();
     let li = Device::new(&url, "li", "li-phone");
@@ -445,8 +445,8 @@ fn handover_revokes_the_old_reps_copies_and_quarantines_their_offline_edits() {
         serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(answer["customers"], 2);
 
-    // li's next sync: the edit is refused and kept in quarantine; the customers and the visit
-    // are gone from li's device.
+    // li's next sync: the edit is refused and kept in quarantine; the customers are gone from
+    // li's device, the visit she made stays (her week counts it).
     let r = li.sync();
     assert_eq!(r.rejected, 1);
     let q = li.store.list_quarantine().unwrap();
@@ -457,12 +457,13 @@ fn handover_revokes_the_old_reps_copies_and_quarantines_their_offline_edits() {
     );
     let kept = li.store.quarantined_changes(q[0].id).unwrap().unwrap();
     assert!(!kept.is_empty(), "the offline edit is kept, not dropped");
-    for id in [&c1, &c2, &v1] {
+    for id in [&c1, &c2] {
         assert!(
             li.store.document(id).is_err(),
             "{id} is still on li's device"
         );
     }
+    assert_eq!(li.store.visit(&v1).unwrap().author, "li");
     assert!(
         li.store
             .list_customers(&Default::default())

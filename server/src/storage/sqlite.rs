@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/001_init.sql"),
     include_str!("../../migrations/002_pull_indexes.sql"),
     include_str!("../../migrations/003_scope_columns.sql"),
+    include_str!("../../migrations/004_visit_authors.sql"),
 ];
 
 /// Read connections kept open for reuse; more are opened while this many are busy.
@@ -171,13 +172,13 @@ fn load_users(conn: &Connection, only: Option<&str>) -> StorageResult<Vec<User>>
 
 /// The SQL terms (over `docs d`), any of which puts a document in what `p` sees, and their
 /// parameters. They read the scope columns each document carries (for a visit, its customer's
-/// owner and territory), so each term is one index lookup.
+/// owner and territory, and its author, who keeps seeing it), so each term is one index lookup.
 fn scope_terms(p: &Principal) -> (Vec<&'static str>, Vec<SqlValue>) {
     let json = |v: &[String]| SqlValue::Text(serde_json::Value::from(v.to_vec()).to_string());
     match p.role {
         Role::Admin => (vec!["1"], vec![]),
         Role::Rep => (
-            vec!["d.scope_owner = ?1"],
+            vec!["d.scope_owner = ?1", "d.author = ?1"],
             vec![SqlValue::Text(p.username.clone())],
         ),
         Role::Manager => (
@@ -185,6 +186,7 @@ fn scope_terms(p: &Principal) -> (Vec<&'static str>, Vec<SqlValue>) {
                 "d.scope_territory IN (SELECT value FROM json_each(?2))",
                 "d.scope_owner IN (SELECT value FROM json_each(?3))",
                 "d.approver = ?1",
+                "d.author IN (SELECT value FROM json_each(?3))",
             ],
             vec![
                 SqlValue::Text(p.username.clone()),
