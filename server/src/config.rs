@@ -28,6 +28,9 @@ pub struct Config {
     /// Documents a pull page holds at most (a page also stops at 4 MiB); a new device's first
     /// sync takes one round per page.
     pub page_documents: usize,
+    /// How long after a customer changes hands its previous owner's last work (edits and
+    /// visits made before the handover) is still taken; zero takes none.
+    pub handover_grace: Duration,
 }
 
 impl Config {
@@ -40,6 +43,7 @@ impl Config {
             refresh_ttl: Duration::from_secs(45 * 24 * 3600),
             cache_documents: 2000,
             page_documents: 2000,
+            handover_grace: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -113,6 +117,7 @@ pub fn build_state(config: &Config) -> Result<AppState, AppError> {
     let key = signing_key(&key_file)?;
     let mut core = Core::new(Arc::new(storage), config.cache_documents)?;
     core.limits.max_documents = config.page_documents.max(1);
+    core.handover_grace_secs = i64::try_from(config.handover_grace.as_secs()).unwrap_or(i64::MAX);
     Ok(AppState {
         core: Arc::new(core),
         keys: Arc::new(TokenKeys::new(&key, config.access_ttl, config.refresh_ttl)),

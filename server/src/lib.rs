@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod grace;
 pub mod group_commit;
 pub mod metrics;
 pub mod service;

@@ -23,13 +23,16 @@ use fieldsync_core::protocol::{
 use serde_bytes::ByteBuf;
 use tokio::sync::broadcast;
 
-use crate::access::{Principal, Refusal, WriteContext, check_write, scope_of};
+use crate::access::{Directory, Principal, Refusal, WriteContext, check_write, scope_of};
 use crate::error::AppError;
+use crate::grace;
 use crate::group_commit::{Claim, Claims, GroupCommit};
 use crate::metrics::Metrics;
 use crate::storage::{
     DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError,
 };
+use fieldsync_core::model::fields::parse_time;
+use fieldsync_core::rights::check_rights;
 
 /// Take a fresh snapshot once this many changes were logged after the last one.
 const SNAPSHOT_EVERY: usize = 32;
@@ -60,6 +63,9 @@ pub struct Core {
     pub metrics: Metrics,
     /// Page limits of pulls.
     pub limits: PullLimits,
+    /// How long after a customer changes hands its previous owner's last work is still taken
+    /// ([`crate::grace`]), in seconds; 0 takes none.
+    pub handover_grace_secs: i64,
 }
 
 fn refusal(rule: &str, reason: impl Into<String>) -> Refusal {
@@ -112,6 +118,7 @@ impl Core {
                 max_documents: 2_000,
                 max_bytes: 4 << 20,
             },
+            handover_grace_secs: 30 * 24 * 3600,
         })
     }
 
@@ -291,7 +298,7 @@ impl Core {
             Document::TripPlan(_) | Document::ExpenseClaim(_) => self.storage.users()?,
             Document::Customer(_) | Document::Visit(_) => Vec::new(),
         };
-        check_write(
+        let checked = check_write(
             who,
             before_view.as_ref(),
             &after_view,
@@ -301,7 +308,21 @@ impl Core {
                 customer_before: customer_before.clone(),
             },
             &people,
-        )?;
+        );
+        if let Err(refused) = checked {
+            let last_work = LastWork {
+                before: before.as_ref(),
+                new_changes: &new_changes,
+                before_view: before_view.as_ref(),
+                after_view: &after_view,
+                decoded: &decoded,
+            };
+            if refused.rule != "scope"
+                || !self.grace_allows(who, &mut after, &last_work, &people)?
+            {
+                return Err(refused.into());
+            }
+        }
         let logged = new_changes.iter_mut().map(LoggedChange::of).collect();
         let prepared = self.prepare(
             &who.username,
@@ -318,6 +339,60 @@ impl Core {
             .add(prepared, [Some(doc_claim), scope_claim])
             .map_err(PushError::Failed)?;
         Ok(heads)
+    }
+
+    /// Whether a push refused as out of scope is the previous owner's last work on a customer
+    /// that changed hands within the grace period ([`crate::grace`]): judged as if they still
+    /// owned it, by the same field rules.
+    fn grace_allows(
+        &self,
+        who: &Principal,
+        after: &mut AutoCommit,
+        work: &LastWork<'_>,
+        people: &dyn Directory,
+    ) -> Result<bool, PushError> {
+        if who.role != Role::Rep || self.handover_grace_secs <= 0 {
+            return Ok(false);
+        }
+        let now = chrono::Utc::now().timestamp();
+        let me = who.username.as_str();
+        let allowed = |before: Option<&Document>, after: &Document| {
+            check_rights(who, before, after, work.decoded, people).is_ok()
+        };
+        match (work.before_view, work.after_view) {
+            (Some(Document::Customer(b)), Document::Customer(a)) => {
+                let Some(mut doc) = work.before.cloned() else {
+                    return Ok(false);
+                };
+                let Some(lost) = grace::lost_by(&mut doc, me) else {
+                    return Ok(false);
+                };
+                let as_mine = |c: &Customer| {
+                    let mut c = c.clone();
+                    c.owner = me.to_string();
+                    Document::Customer(c)
+                };
+                Ok(grace::within(&lost, self.handover_grace_secs, now)
+                    && grace::built_before(after, work.new_changes, &lost.change)
+                    && allowed(Some(&as_mine(b)), &as_mine(a)))
+            }
+            (before_view, Document::Visit(v)) if v.author == me => {
+                let Some(mut customer) = self.load(&v.customer).map_err(PushError::Failed)? else {
+                    return Ok(false);
+                };
+                let Some(lost) = grace::lost_by(&mut customer, me) else {
+                    return Ok(false);
+                };
+                // A new visit must have been made before the handover.
+                let made_before = before_view.is_some()
+                    || parse_time("checkin_at", &v.checkin_at)
+                        .is_ok_and(|t| t.timestamp() <= lost.at);
+                Ok(grace::within(&lost, self.handover_grace_secs, now)
+                    && made_before
+                    && allowed(before_view, work.after_view))
+            }
+            _ => Ok(false),
+        }
     }
 
     fn customer_of(&self, doc: &Document) -> Result<Option<DocScope>, PushError> {
@@ -499,6 +574,15 @@ impl Core {
         tracing::info!(by = %who.username, %from, %to, moved, "handover");
         Ok(moved)
     }
+}
+
+/// What a push brings, for the grace check of a departing rep's last work.
+struct LastWork<'a> {
+    before: Option<&'a AutoCommit>,
+    new_changes: &'a [automerge::Change],
+    before_view: Option<&'a Document>,
+    after_view: &'a Document,
+    decoded: &'a [automerge::ExpandedChange],
 }
 
 /// The claim key of the customer scope a document's rights depend on: a customer's own, a

@@ -399,7 +399,7 @@ fn each_user_receives_only_their_scope_and_forbidden_writes_end_in_quarantine() 
 }
 
 #[test]
-fn handover_revokes_the_old_reps_customers_keeps_their_visits_and_quarantines_offline_edits() {
+fn handover_moves_the_customers_and_the_old_reps_last_offline_work_reaches_the_new_owner() {
     let o = common::org();
     let url = o.server.url();
     let li = Device::new(&url, "li", "li-phone");
@@ -415,9 +415,13 @@ fn handover_revokes_the_old_reps_customers_keeps_their_visits_and_quarantines_of
     let v1 = li.store.create_visit(visit(&c1, "li", "拜访甲")).unwrap();
     li.sync();
     wang.sync();
-    // li, offline, keeps working on a customer...
+    // li, offline, keeps working on a customer and records a last visit...
     li.store
         .update_customer(&c1, &[CustomerEdit::AppendNotes("离职前的补记".into())])
+        .unwrap();
+    let v2 = li
+        .store
+        .create_visit(visit(&c1, "li", "交接前最后一次拜访"))
         .unwrap();
 
     // ...while the manager hands all of li's customers to wang, over HTTP.
@@ -445,38 +449,51 @@ fn handover_revokes_the_old_reps_customers_keeps_their_visits_and_quarantines_of
         serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(answer["customers"], 2);
 
-    // li's next sync: the edit is refused and kept in quarantine; the customers are gone from
-    // li's device, the visit she made stays (her week counts it).
+    // li's next sync: her last work, made before the handover, is taken (the grace period);
+    // the customers leave her device, the visits she made stay (her week counts them).
     let r = li.sync();
-    assert_eq!(r.rejected, 1);
-    let q = li.store.list_quarantine().unwrap();
-    assert_eq!(q.len(), 1);
-    assert_eq!(
-        (q[0].doc_id.as_str(), q[0].rule.as_str()),
-        (c1.as_str(), "scope")
-    );
-    let kept = li.store.quarantined_changes(q[0].id).unwrap().unwrap();
-    assert!(!kept.is_empty(), "the offline edit is kept, not dropped");
+    assert_eq!(r.rejected, 0, "{r:?}");
+    assert!(li.store.list_quarantine().unwrap().is_empty());
     for id in [&c1, &c2] {
         assert!(
             li.store.document(id).is_err(),
             "{id} is still on li's device"
         );
     }
-    assert_eq!(li.store.visit(&v1).unwrap().author, "li");
+    for id in [&v1, &v2] {
+        assert_eq!(li.store.visit(id).unwrap().author, "li");
+    }
     assert!(
         li.store
             .list_customers(&Default::default())
             .unwrap()
             .is_empty()
     );
-    // wang has them, owned by wang, without li's refused note.
+    // wang has them, owned by wang, with li's last note and visit.
     wang.sync();
     let c1w = wang.store.customer(&c1).unwrap();
     assert_eq!(c1w.owner, "wang");
-    assert!(!c1w.notes.as_str().contains("离职前的补记"));
+    assert!(c1w.notes.as_str().contains("离职前的补记"));
     assert_eq!(wang.store.customer(&c2).unwrap().owner, "wang");
     assert!(wang.store.visit(&v1).is_ok());
+    assert_eq!(
+        wang.store.visit(&v2).unwrap().summary.as_str(),
+        "交接前最后一次拜访"
+    );
+
+    // After the handover li no longer writes to the customer: an edit built on what the
+    // handover left (the new owner's copy) is out of her scope.
+    let after = li.store.document_ids().unwrap().len();
+    let copy = Device::new(&url, "li", "li-laptop");
+    copy.store
+        .merge_from(&wang.store.document_bytes(&c1).unwrap())
+        .unwrap();
+    copy.store.set_acting_user(None).unwrap();
+    copy.store
+        .update_customer(&c1, &[CustomerEdit::AppendNotes("交接后的改动".into())])
+        .unwrap();
+    assert_eq!(copy.sync().rejected, 1);
+    assert_eq!(li.store.document_ids().unwrap().len(), after);
 }
 
 #[test]

@@ -60,6 +60,10 @@ enum Command {
         /// first sync takes one round per page.
         #[arg(long, env = "FIELDSYNC_PAGE_DOCUMENTS", default_value_t = 2000)]
         page_documents: usize,
+        /// For this many days after a customer changes hands, its previous owner's edits and
+        /// visits made before the handover are still taken and reach the new owner (0: none).
+        #[arg(long, env = "FIELDSYNC_HANDOVER_GRACE_DAYS", default_value_t = 30)]
+        handover_grace_days: u64,
         /// Compact the log every 6 hours, dropping the changes received more than this many
         /// days ago once snapshots hold them (0: never compact while serving).
         #[arg(long, env = "FIELDSYNC_COMPACT_AFTER_DAYS", default_value_t = 30)]
@@ -154,6 +158,7 @@ fn run(cli: Cli) -> Result<(), String> {
             refresh_ttl_days,
             cache_documents,
             page_documents,
+            handover_grace_days,
             compact_after_days,
         } => {
             let mut config = Config::new(&cli.data_dir);
@@ -162,6 +167,8 @@ fn run(cli: Cli) -> Result<(), String> {
             config.refresh_ttl = Duration::from_secs(refresh_ttl_days.max(1) * 24 * 3600);
             config.cache_documents = cache_documents;
             config.page_documents = page_documents;
+            config.handover_grace =
+                Duration::from_secs(handover_grace_days.saturating_mul(24 * 3600));
             serve(config, &listen, compact_after_days)
         }
         Command::Compact { older_than_days } => {
