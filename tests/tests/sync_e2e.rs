@@ -463,6 +463,14 @@ fn handover_moves_the_customers_and_the_old_reps_last_offline_work_reaches_the_n
     for id in [&v1, &v2] {
         assert_eq!(li.store.visit(id).unwrap().author, "li");
     }
+    // Both visits were checked in on 2026-11-20 (common::visit).
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let that_week = fieldsync_core::report::IsoWeek::containing(day);
+    let week = fieldsync_core::report::weekly_report(&li.store, "li", that_week).unwrap();
+    assert_eq!(
+        week.visit_count, 2,
+        "li's week still counts the visits she made"
+    );
     assert!(
         li.store
             .list_customers(&Default::default())
