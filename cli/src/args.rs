@@ -65,8 +65,12 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
-    /// Fields holding concurrent values (of one document, or of all).
+    /// Fields holding concurrent values (of one document, or of all); `resolve` settles one.
+    #[command(args_conflicts_with_subcommands = true)]
     Conflicts {
+        /// Settle a conflict.
+        #[command(subcommand)]
+        resolve: Option<ConflictsCmd>,
         /// A document id.
         id: Option<String>,
         #[command(flatten)]
@@ -94,6 +98,25 @@ pub enum Command {
     /// Reports from the visit records.
     #[command(subcommand)]
     Report(ReportCmd),
+}
+
+/// `fieldsync conflicts …`
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCmd {
+    /// Keep one of a field's concurrent values (by its number in `fieldsync conflicts ID`), or
+    /// write another; every device then shows that one value.
+    Resolve {
+        /// Document id.
+        id: String,
+        /// The field, as `fieldsync conflicts` names it (e.g. tier, contacts[<id>].phone).
+        field: String,
+        /// The number of the value to keep (1, 2, … as listed).
+        #[arg(long, required_unless_present = "value", conflicts_with = "value")]
+        keep: Option<usize>,
+        /// The value to write instead (JSON, or plain text).
+        #[arg(long)]
+        value: Option<String>,
+    },
 }
 
 /// `fieldsync customer …`

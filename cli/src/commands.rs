@@ -17,7 +17,7 @@ use fieldsync_core::model::fields::{Money, parse_date};
 use fieldsync_core::sync::http::User;
 use fieldsync_core::{Store, ValidationError};
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, ConflictsCmd};
 use crate::error::{CliError, CliResult};
 
 /// The message for commands that need a session.
@@ -73,7 +73,17 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Logout => account::logout(&ctx),
         Command::Status(j) => account::status(&ctx, j.json),
         Command::Sync(j) => account::sync(&ctx, j.json),
-        Command::Conflicts { id, json } => account::conflicts(&ctx, id.as_deref(), json.json),
+        Command::Conflicts {
+            resolve:
+                Some(ConflictsCmd::Resolve {
+                    id,
+                    field,
+                    keep,
+                    value,
+                }),
+            ..
+        } => account::resolve(&ctx, &id, &field, keep, value.as_deref()),
+        Command::Conflicts { id, json, .. } => account::conflicts(&ctx, id.as_deref(), json.json),
         Command::Quarantine(q) => quarantine::run(&ctx, q),
         Command::Handover { from, to, json } => account::handover(&ctx, &from, &to, json.json),
         Command::Customer(c) => customer::run(&ctx, c),

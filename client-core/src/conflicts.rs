@@ -9,7 +9,9 @@ use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarVal
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::error::Result;
+use automerge::transaction::Transactable;
+
+use crate::error::{Error, Result, ValidationError};
 
 /// A field holding concurrent values.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -29,6 +31,8 @@ pub struct ConflictValue {
     pub actor: String,
     /// Who was using that device, as it recorded itself.
     pub author: Option<String>,
+    /// The device's name, given at login, as it recorded itself.
+    pub device: Option<String>,
     /// When the change was made (device clock, RFC 3339).
     pub time: Option<String>,
     /// Whether this is the value the document shows.
@@ -114,13 +118,21 @@ fn conflict_value(
         automerge::ObjId::Root => String::new(),
     };
     let change: Option<ChangeHash> = doc.hash_for_opid(id);
-    let (author, time) = match change.and_then(|h| doc.get_change_by_hash(&h)) {
+    let (message, time) = match change.and_then(|h| doc.get_change_by_hash(&h)) {
         Some(c) => (
             c.message().map(str::to_string),
             chrono::DateTime::from_timestamp(c.timestamp(), 0)
                 .filter(|_| c.timestamp() > 0)
                 .map(crate::model::fields::format_time),
         ),
+        None => (None, None),
+    };
+    // The store writes the author, and the device on a second line.
+    let (author, device) = match message {
+        Some(m) => match m.split_once('\n') {
+            Some((a, d)) => (Some(a.to_string()), Some(d.to_string())),
+            None => (Some(m), None),
+        },
         None => (None, None),
     };
     let value = match value {
@@ -131,6 +143,7 @@ fn conflict_value(
         value,
         actor,
         author,
+        device,
         time,
         winner,
     })
@@ -177,5 +190,80 @@ pub fn object_json(doc: &AutoCommit, obj: &ObjId) -> Result<Json> {
             }
             Json::Object(map)
         }
+    })
+}
+
+/// Writes `value` to the field at `path` (a path as [`Conflict::path`] gives it: map keys
+/// joined by `.`, list entries as `key[<entry id>]`), as new operations that replace every
+/// concurrent value. Strings, numbers, booleans and null are written as they are; a map (money,
+/// a position) as a new map of them.
+pub(crate) fn write_path(doc: &mut AutoCommit, path: &str, value: &Json) -> Result<()> {
+    let bad = |why: &str| -> Error { ValidationError::new(path, why.to_string()).into() };
+    let segments: Vec<&str> = path.split('.').collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return Err(bad("is not a field"));
+    };
+    let mut obj = ROOT;
+    for segment in parents {
+        obj = step(doc, &obj, segment).ok_or_else(|| bad("is not a field of this document"))?;
+    }
+    if last.contains('[') {
+        return Err(bad("names a list entry: name one of its fields"));
+    }
+    if doc.get(&obj, *last)?.is_none() {
+        return Err(bad("is not a field of this document"));
+    }
+    match value {
+        Json::Object(map) => {
+            let child = doc.put_object(&obj, *last, ObjType::Map)?;
+            for (k, v) in map {
+                doc.put(
+                    &child,
+                    k.as_str(),
+                    scalar(v).ok_or_else(|| bad("holds a nested value"))?,
+                )?;
+            }
+        }
+        other => {
+            let v =
+                scalar(other).ok_or_else(|| bad("takes a string, number, boolean, null or map"))?;
+            // Automerge skips a put of the value the field shows already; deleting first makes
+            // it a new write that replaces the concurrent ones.
+            doc.delete(&obj, *last)?;
+            doc.put(&obj, *last, v)?;
+        }
+    }
+    Ok(())
+}
+
+/// The object a path segment (`key` or `key[<entry id>]`) leads to from `obj`.
+fn step(doc: &AutoCommit, obj: &ObjId, segment: &str) -> Option<ObjId> {
+    let (key, entry) = match segment.split_once('[') {
+        Some((k, rest)) => (k, Some(rest.strip_suffix(']')?)),
+        None => (segment, None),
+    };
+    let (_, child) = doc.get(obj, key).ok()??;
+    let Some(entry) = entry else {
+        return Some(child);
+    };
+    (0..doc.length(&child)).find_map(|i| {
+        let (_, item) = doc.get(&child, i).ok()??;
+        match doc.get(&item, "id").ok()?? {
+            (Value::Scalar(s), _) if s.as_str() == Some(entry) => Some(item),
+            _ => None,
+        }
+    })
+}
+
+fn scalar(v: &Json) -> Option<ScalarValue> {
+    Some(match v {
+        Json::String(s) => ScalarValue::Str(s.as_str().into()),
+        Json::Bool(b) => ScalarValue::Boolean(*b),
+        Json::Null => ScalarValue::Null,
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => ScalarValue::Int(i),
+            None => ScalarValue::F64(n.as_f64()?),
+        },
+        Json::Array(_) | Json::Object(_) => return None,
     })
 }

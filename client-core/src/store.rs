@@ -159,6 +159,12 @@ impl Store {
         self.write(|tx| meta_set(tx, "author", author))
     }
 
+    /// Names this device (the name given at login); recorded with each change beside the
+    /// author, so conflicts can say which device wrote each value.
+    pub fn set_device_name(&self, device: &str) -> Result<()> {
+        self.write(|tx| meta_set(tx, "device", device))
+    }
+
     /// Names the user acting on this device (kept with the session at login, cleared at
     /// logout). While one is set, every write is checked first against the rules the server
     /// applies ([`crate::rights::check_rights`]): a forbidden edit fails at once with the
@@ -267,30 +273,73 @@ impl Store {
     /// Applies `edits` to document `id` in one change, validates the result and commits it with
     /// its projections. If an edit or the validation fails, nothing is written.
     pub fn edit<M: DocumentModel>(&self, id: &str, edits: &[M::Edit]) -> Result<M> {
+        self.modify(
+            id,
+            |id, doc| {
+                let found = kind_of(doc)?;
+                if found != M::KIND {
+                    return Err(Error::WrongKind {
+                        id: id.to_string(),
+                        expected: M::KIND.as_str(),
+                        found: found.to_string(),
+                    });
+                }
+                for edit in edits {
+                    M::apply_edit(doc, edit)?;
+                }
+                Ok(())
+            },
+            |doc| {
+                let view = M::read(doc)?;
+                Ok((view.clone(), view.into()))
+            },
+        )
+    }
+
+    /// Settles a conflict: writes `value` (JSON: a string, number, boolean, null, or a map of
+    /// those) to the field at `path` as [`Store::conflicts`] names it (`tier`,
+    /// `spin.problem`, `contacts[<entry id>].phone`), as one new change that every device then
+    /// sees as the field's only value. The document is validated and the acting user's rights
+    /// checked as for any edit; if either fails, nothing is written.
+    pub fn resolve_conflict(
+        &self,
+        id: &str,
+        path: &str,
+        value: &serde_json::Value,
+    ) -> Result<Document> {
+        self.modify(
+            id,
+            |_, doc| crate::conflicts::write_path(doc, path, value),
+            |doc| {
+                let document = validate_document(doc)?;
+                Ok((document.clone(), document))
+            },
+        )
+    }
+
+    /// The one way an existing document is changed: `change` edits it, `read` validates it and
+    /// gives the caller's view and the document for projections; then, in one transaction, the
+    /// acting user's rights are checked, the change committed with its projections. If any step
+    /// fails, nothing is written and the cached copy is left as it was.
+    fn modify<T>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&str, &mut AutoCommit) -> Result<()>,
+        read: impl FnOnce(&AutoCommit) -> Result<(T, Document)>,
+    ) -> Result<T> {
         let id = parse_id(id)?;
         let (view, doc) = self.write(|tx| {
             let actor = self.actor_in(tx)?;
             let taken = self.cache.borrow_mut().take(tx, &id, &actor)?;
             let mut doc = taken.ok_or_else(|| Error::NotFound(id.clone()))?;
-            let found = kind_of(&doc)?;
-            if found != M::KIND {
-                return Err(Error::WrongKind {
-                    id: id.clone(),
-                    expected: M::KIND.as_str(),
-                    found: found.to_string(),
-                });
-            }
             let before = doc.get_heads();
             let acting = match acting_user_in(tx)? {
                 Some(who) => Some((who, validate_document(&doc)?)),
                 None => None,
             };
-            for edit in edits {
-                M::apply_edit(&mut doc, edit)?;
-            }
-            let view = M::read(&doc)?;
+            change(&id, &mut doc)?;
+            let (view, document) = read(&doc)?;
             if documents::commit(tx, &mut doc)?.is_some() {
-                let document: Document = view.clone().into();
                 if let Some((who, before_view)) = &acting {
                     check_write_of(who, Some(before_view), &document, &mut doc, &before)?;
                 }

@@ -646,3 +646,93 @@ fn server_logs_have_no_colour_codes_when_not_written_to_a_terminal() {
     assert!(written.contains("fieldsync-server listening"), "{written}");
     assert!(!written.contains('\u{1b}'), "colour codes in: {written:?}");
 }
+
+/// A home of `user` logged in as the device `device`.
+fn device_of(url: &str, user: &str, device: &str) -> Home {
+    let home = Home::new().unwrap();
+    home.run_with(
+        &[
+            "login",
+            "--server",
+            url,
+            "--username",
+            user,
+            "--device",
+            device,
+        ],
+        &[("FIELDSYNC_PASSWORD", pw(user).as_str())],
+    )
+    .unwrap()
+    .ok();
+    home
+}
+
+#[test]
+fn a_conflict_names_the_devices_and_is_resolved_by_command() {
+    let org = common::org();
+    let url = org.server.url();
+    let laptop = device_of(&url, "li", "li-laptop");
+    let phone = device_of(&url, "li", "li-phone");
+    let customer = run(&laptop, &["customer", "add", "--name", "苏州新材料科技"])
+        .ok()
+        .to_string();
+    run(&laptop, &["sync"]).ok();
+    run(&phone, &["sync"]).ok();
+    // Both set the tier offline.
+    run(&laptop, &["customer", "set", &customer, "tier", "A"]).ok();
+    run(&phone, &["customer", "set", &customer, "tier", "D"]).ok();
+    for home in [&laptop, &phone, &laptop] {
+        run(home, &["sync"]).ok();
+    }
+    let shown = json(run(&laptop, &["conflicts", &customer, "--json"]));
+    let tier = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "tier")
+        .unwrap_or_else(|| panic!("no tier conflict in {shown}"));
+    let values = tier["values"].as_array().unwrap();
+    let devices: std::collections::BTreeSet<&str> = values
+        .iter()
+        .map(|v| v["device"].as_str().unwrap())
+        .collect();
+    assert_eq!(devices, ["li-laptop", "li-phone"].into_iter().collect());
+    assert!(values.iter().all(|v| v["author"] == "li"));
+    let table = run(&laptop, &["conflicts", &customer]).ok().to_string();
+    assert!(table.contains("li-phone"), "{table}");
+
+    // Keep the phone's value, by its number.
+    let keep = values
+        .iter()
+        .position(|v| v["device"] == "li-phone")
+        .unwrap()
+        + 1;
+    run(
+        &laptop,
+        &[
+            "conflicts",
+            "resolve",
+            &customer,
+            "tier",
+            "--keep",
+            &keep.to_string(),
+        ],
+    )
+    .ok();
+    run(&laptop, &["sync"]).ok();
+    run(&phone, &["sync"]).ok();
+    for home in [&laptop, &phone] {
+        let left = json(run(home, &["conflicts", &customer, "--json"]));
+        assert_eq!(left.as_array().map(Vec::len), Some(0), "{left}");
+        let c = json(run(home, &["customer", "show", &customer, "--json"]));
+        assert_eq!(c["tier"], "D");
+    }
+    // A value that breaks the schema is refused and changes nothing.
+    user_error(
+        run(
+            &laptop,
+            &["conflicts", "resolve", &customer, "tier", "--value", "Z"],
+        ),
+        "tier",
+    );
+}

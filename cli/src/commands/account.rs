@@ -177,21 +177,64 @@ pub fn conflicts(ctx: &Ctx, id: Option<&str>, json: bool) -> CliResult {
     if json {
         return output::json(&all);
     }
-    let mut t = Table::new(&["DOCUMENT", "KIND", "FIELD", "VALUE", "BY", "AT", "SHOWN"]);
+    let mut t = Table::new(&[
+        "DOCUMENT", "KIND", "FIELD", "#", "VALUE", "BY", "DEVICE", "AT", "SHOWN",
+    ]);
     for c in &all {
-        for v in &c.conflict.values {
+        for (n, v) in c.conflict.values.iter().enumerate() {
             t.row(vec![
                 c.id.clone(),
                 c.kind.clone(),
                 c.conflict.path.clone(),
+                (n + 1).to_string(),
                 output::short(&v.value.to_string(), 40),
                 opt(&v.author),
+                opt(&v.device),
                 opt(&v.time),
                 if v.winner { "yes" } else { "" }.to_string(),
             ]);
         }
     }
     t.print("no conflicts: every field holds one value")
+}
+
+/// `fieldsync conflicts resolve ID FIELD --keep N | --value V`.
+pub fn resolve(
+    ctx: &Ctx,
+    id: &str,
+    field: &str,
+    keep: Option<usize>,
+    value: Option<&str>,
+) -> CliResult {
+    let id = super::id(id)?;
+    let conflicts = ctx.store.conflicts(&id)?;
+    let conflict = conflicts.iter().find(|c| c.path == field);
+    let chosen = match (keep, value) {
+        (Some(n), _) => {
+            let Some(conflict) = conflict else {
+                return Err(CliError::new(format!(
+                    "{field} of {id} holds one value: see `fieldsync conflicts {id}`"
+                )));
+            };
+            let Some(v) = n.checked_sub(1).and_then(|i| conflict.values.get(i)) else {
+                return Err(CliError::new(format!(
+                    "{field} has {} values: --keep takes 1 to {}",
+                    conflict.values.len(),
+                    conflict.values.len()
+                )));
+            };
+            v.value.clone()
+        }
+        // Text for a field whose values are text; otherwise JSON (a number, true, a map).
+        (None, Some(text)) => match conflict.and_then(|c| c.values.first()) {
+            Some(v) if v.value.is_string() => serde_json::Value::String(text.to_string()),
+            _ => serde_json::from_str(text)
+                .unwrap_or_else(|_| serde_json::Value::String(text.to_string())),
+        },
+        (None, None) => return Err(CliError::new("say which value: --keep N or --value V")),
+    };
+    ctx.store.resolve_conflict(&id, field, &chosen)?;
+    output::line(format!("{field} is now {chosen}"))
 }
 
 pub fn handover(ctx: &Ctx, from: &str, to: &str, json: bool) -> CliResult {

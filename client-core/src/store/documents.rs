@@ -116,12 +116,17 @@ impl DocCache {
     }
 }
 
-/// Commits the pending operations of `doc` as one change stamped with the time and the
-/// device's author name. Returns `None` if there was nothing to commit.
+/// Commits the pending operations of `doc` as one change stamped with the time, the device's
+/// author name and the device's name. Returns `None` if there was nothing to commit.
 pub(crate) fn commit(conn: &Connection, doc: &mut AutoCommit) -> Result<Option<ChangeHash>> {
     let mut options = CommitOptions::default().with_time(chrono::Utc::now().timestamp());
-    if let Some(author) = meta_get(conn, "author")? {
-        options = options.with_message(author);
+    // The message is the author, and on a second line the device (see `conflicts`).
+    match (meta_get(conn, "author")?, meta_get(conn, "device")?) {
+        (Some(author), Some(device)) => {
+            options = options.with_message(format!("{author}\n{device}"))
+        }
+        (Some(author), None) => options = options.with_message(author),
+        (None, _) => {}
     }
     Ok(doc.commit_with(options))
 }

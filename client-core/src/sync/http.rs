@@ -236,6 +236,7 @@ impl<'s> HttpClient<'s> {
         }
         let session = parse_session(&answer)?;
         if let Some(store) = self.store {
+            store.set_device_name(device_name)?;
             let synced_as = format!("{} {}", self.base, session.user.username);
             if store.meta(SYNCED_AS_KEY)?.as_deref() != Some(synced_as.as_str()) {
                 // The cursor first: a crash in between leaves a full resync, never a wrong cursor.
