@@ -338,3 +338,63 @@ fn concurrent_edits_of_a_pair_never_mix_into_a_pair_nobody_entered() {
         .collect();
     assert_eq!(paths, ["demand_unit", "monthly_demand"]);
 }
+
+#[test]
+fn a_conflict_in_a_list_entry_is_resolved_by_its_path_and_names_each_device() {
+    let rep = device("rep");
+    let manager = device("manager");
+    rep.store.set_device_name("rep-phone").unwrap();
+    manager.store.set_device_name("manager-laptop").unwrap();
+    let id = rep
+        .store
+        .create_customer(new_customer("金华鑫源五金制品厂"))
+        .unwrap();
+    let c = rep
+        .store
+        .update_customer(
+            &id,
+            &[CustomerEdit::AddContact(NewContact {
+                name: "金立基".into(),
+                ..Default::default()
+            })],
+        )
+        .unwrap();
+    let contact = c.contacts[0].id.clone();
+    send(&rep.store, &manager.store, &id);
+    for (d, phone) in [(&rep, "0579-1111"), (&manager, "0579-2222")] {
+        d.store
+            .update_customer(
+                &id,
+                &[CustomerEdit::UpdateContact {
+                    id: contact.clone(),
+                    edit: ContactEdit::Phone(Some(phone.into())),
+                }],
+            )
+            .unwrap();
+    }
+    send(&rep.store, &manager.store, &id);
+    send(&manager.store, &rep.store, &id);
+    let conflicts = rep.store.conflicts(&id).unwrap();
+    let path = format!("contacts[{contact}].phone");
+    let c = conflicts.iter().find(|c| c.path == path).unwrap();
+    let mut devices: Vec<String> = c.values.iter().map(|v| v.device.clone().unwrap()).collect();
+    devices.sort();
+    assert_eq!(devices, ["manager-laptop", "rep-phone"]);
+
+    // A value that breaks the schema is refused whole.
+    assert!(
+        rep.store
+            .resolve_conflict(&id, &path, &serde_json::json!(42))
+            .is_err()
+    );
+    assert_eq!(rep.store.conflicts(&id).unwrap().len(), 1);
+    rep.store
+        .resolve_conflict(&id, &path, &serde_json::json!("0579-3333"))
+        .unwrap();
+    send(&rep.store, &manager.store, &id);
+    for d in [&rep, &manager] {
+        assert!(d.store.conflicts(&id).unwrap().is_empty());
+        let phone = d.store.customer(&id).unwrap().contacts[0].phone.clone();
+        assert_eq!(phone.as_deref(), Some("0579-3333"));
+    }
+}
