@@ -54,7 +54,10 @@ impl SmallDisk {
         match SmallDisk::mount(mib) {
             Ok(disk) => Some(disk),
             Err(e) if std::env::var_os("FIELDSYNC_REQUIRE_TOOLS").is_none() => {
-                eprintln!("skipped: {e}; set FIELDSYNC_REQUIRE_TOOLS=1 to make this a failure");
+                crate::say_skipped(
+                    std::thread::current().name().unwrap_or("a disk test"),
+                    &e.to_string(),
+                );
                 None
             }
             Err(e) => panic!("{e}"),

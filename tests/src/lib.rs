@@ -24,3 +24,14 @@ pub mod fault_proxy;
 pub mod peer_samod;
 pub mod server;
 pub mod workload;
+
+/// Says that a test skipped itself, and why, where the person running the tests sees it: on
+/// the process's stderr itself, which the test harness does not capture (`eprintln!` output
+/// shows only with `--nocapture`), so the line stands in the run's output beside the summary.
+pub fn say_skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED {test}: {why}; set FIELDSYNC_REQUIRE_TOOLS=1 to make this a failure"
+    );
+}

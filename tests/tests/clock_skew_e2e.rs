@@ -107,7 +107,10 @@ fn faketime_available() -> bool {
     if std::env::var_os("FIELDSYNC_REQUIRE_TOOLS").is_some() {
         panic!("{LIBFAKETIME} is missing: apt-get install faketime");
     }
-    eprintln!("skipped: {LIBFAKETIME} is missing (apt-get install faketime)");
+    fieldsync_tests::say_skipped(
+        "the clock-skew test",
+        &format!("{LIBFAKETIME} is missing (apt-get install faketime)"),
+    );
     false
 }
 
