@@ -12,6 +12,8 @@ use base64::Engine;
 use common::{Device, Org, customer, login, org, post, post_bytes};
 use fieldsync_core::Store;
 use fieldsync_core::model::customer::CustomerEdit;
+use fieldsync_core::model::expense_claim::{ExpenseCategory, ExpenseClaimEdit, NewExpenseClaim};
+use fieldsync_core::model::fields::Money;
 use fieldsync_core::protocol::{PushDocument, SyncRequest, SyncResponse, decode, encode};
 use serde_bytes::ByteBuf;
 
@@ -318,8 +320,52 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
         .unwrap();
     let grafted = push_of(&existing, scratch.changes_since(&impostor, &[]).unwrap());
 
+    // A claim of li's born paid, decided and paid by herself, written behind the library's
+    // back (the library takes no such step).
+    let claim = scratch
+        .create_expense_claim(NewExpenseClaim {
+            owner: "li".into(),
+            approver: "zhang".into(),
+            title: "直接报销".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    scratch
+        .update_expense_claim(
+            &claim,
+            &[ExpenseClaimEdit::AddItem {
+                date: "2026-11-24".into(),
+                category: ExpenseCategory::Transport,
+                amount: Money::cny(500_000),
+                description: None,
+                invoice_photo: None,
+            }],
+        )
+        .unwrap();
+    let mut doc = AutoCommit::load(&scratch.document_bytes(&claim).unwrap()).unwrap();
+    let heads = doc.get_heads();
+    for (k, v) in [
+        ("status", "paid"),
+        ("submitted_at", "2026-11-26T01:00:00Z"),
+        ("decided_by", "li"),
+        ("decided_at", "2026-11-26T01:00:00Z"),
+        ("paid_by", "li"),
+        ("paid_at", "2026-11-26T01:00:00Z"),
+    ] {
+        doc.put(ROOT, k, v).unwrap();
+    }
+    doc.commit();
+    let mut self_paid: Vec<Vec<u8>> = scratch.changes_since(&claim, &[]).unwrap();
+    self_paid.extend(
+        doc.get_changes(&heads)
+            .into_iter()
+            .map(|mut c| c.bytes().into_owned()),
+    );
+    let born_paid = push_of(&claim, self_paid);
+
     let sync = format!("{base}/v1/sync");
     for (what, push, rule) in [
+        ("a claim born paid by its owner", born_paid, "approval"),
         ("a document of an unknown kind", unknown_kind, "schema"),
         (
             "a change whose dependency is missing",
