@@ -108,7 +108,7 @@ pub enum ConflictsCmd {
     Resolve {
         /// Document id.
         id: String,
-        /// The field, as `fieldsync conflicts` names it (e.g. tier, contacts[<id>].phone).
+        /// The field, as `fieldsync conflicts` names it (e.g. `tier`, `contacts[<id>].phone`).
         field: String,
         /// The number of the value to keep (1, 2, … as listed).
         #[arg(long, required_unless_present = "value", conflicts_with = "value")]
