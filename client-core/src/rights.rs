@@ -302,8 +302,9 @@ pub struct WriteContext {
     pub customer_before: Option<DocScope>,
 }
 
-/// Root fields only managers and admins set on existing documents, per kind.
-fn protected_fields(kind: DocKind) -> &'static [&'static str] {
+/// Root fields only managers and admins set on existing documents, per kind: the scope fields
+/// that decide who sees the document.
+pub fn protected_fields(kind: DocKind) -> &'static [&'static str] {
     match kind {
         DocKind::Customer => &["owner", "territory"],
         DocKind::Visit => &["author", "customer"],

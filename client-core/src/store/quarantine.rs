@@ -32,8 +32,11 @@ use super::sync_state::QuarantineEntry;
 use super::{Store, acting_user_in, check_write_of, documents, projections};
 use crate::chunks::load_untrusted;
 use crate::error::{Error, Result};
+use crate::model::expense_claim::ExpenseClaim;
+use crate::model::lifecycle::Approvable;
+use crate::model::trip_plan::TripPlan;
 use crate::model::{DocKind, Document, kind_of, validate_document};
-use crate::rights::Principal;
+use crate::rights::{Principal, protected_fields};
 
 /// Root fields that say which document this is; a retry never rewrites them.
 const IDENTITY: &[&str] = &["kind", "schema", "id"];
@@ -356,30 +359,16 @@ fn views(entry: &QuarantineEntry, bytes: &[u8], current: Option<AutoCommit>) -> 
     })
 }
 
-/// Whether `field` of a `kind` document records where it stands in its approval: never
-/// resent. Customers and visits have none (a customer's `status` is its sales status).
+/// Whether `field` of a `kind` document records where it stands in its approval (the kind's
+/// declared lifecycle fields): never resent. Customers and visits have none (a customer's
+/// `status` is its sales status).
 fn is_lifecycle(kind: DocKind, field: &str) -> bool {
-    match kind {
-        DocKind::Customer | DocKind::Visit => false,
-        DocKind::TripPlan | DocKind::ExpenseClaim => {
-            matches!(field, "status" | "submitted_at")
-                || field.contains("history")
-                || field.starts_with("decided")
-                || field.starts_with("decision")
-                || field.starts_with("paid")
-                || field.starts_with("approval")
-        }
-    }
-}
-
-/// The root fields that decide who sees a `kind` document (the scope fields of docs/SCHEMA.md). When
-/// the server refused a change as out of scope, changing them again would be refused again.
-fn scope_fields(kind: DocKind) -> &'static [&'static str] {
-    match kind {
-        DocKind::Customer => &["owner", "territory"],
-        DocKind::Visit => &["customer", "author"],
-        DocKind::TripPlan | DocKind::ExpenseClaim => &["owner", "approver"],
-    }
+    let fields: &[&str] = match kind {
+        DocKind::Customer | DocKind::Visit => &[],
+        DocKind::TripPlan => TripPlan::LIFECYCLE.fields,
+        DocKind::ExpenseClaim => ExpenseClaim::LIFECYCLE.fields,
+    };
+    fields.contains(&field)
 }
 
 /// Whether the server's reason for `entry` names `field` (as `customer.owner`): the server
@@ -439,7 +428,7 @@ fn update(
             ));
         } else if is_lifecycle(entry.kind, &field) {
             out.push(skipped(&field, LIFECYCLE_WHY));
-        } else if entry.rule == "scope" && scope_fields(entry.kind).contains(&field.as_str()) {
+        } else if entry.rule == "scope" && protected_fields(entry.kind).contains(&field.as_str()) {
             out.push(skipped(
                 &field,
                 format!(
