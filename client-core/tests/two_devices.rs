@@ -5,7 +5,7 @@
 mod common;
 
 use common::{device, new_customer, send};
-use fieldsync_core::model::customer::{ContactEdit, CustomerEdit, NewContact, Tier};
+use fieldsync_core::model::customer::{ContactEdit, CustomerEdit, NewContact, NewCustomer, Tier};
 use fieldsync_core::model::fields::Money;
 use fieldsync_core::model::visit::{NewVisit, Outcome, VisitEdit};
 use fieldsync_core::store::CustomerQuery;
@@ -397,4 +397,64 @@ fn a_conflict_in_a_list_entry_is_resolved_by_its_path_and_names_each_device() {
         let phone = d.store.customer(&id).unwrap().contacts[0].phone.clone();
         assert_eq!(phone.as_deref(), Some("0579-3333"));
     }
+}
+
+#[test]
+fn notes_appended_on_two_devices_at_once_stay_separate_paragraphs() {
+    for start in ["", "首次接触于展会。", "首次接触于展会。\n"] {
+        let rep = device("rep");
+        let manager = device("manager");
+        let id = rep
+            .store
+            .create_customer(NewCustomer {
+                notes: start.into(),
+                ..new_customer("金华鑫源五金制品厂")
+            })
+            .unwrap();
+        send(&rep.store, &manager.store, &id);
+        rep.store
+            .update_customer(&id, &[CustomerEdit::AppendNotes("甲方要样品".into())])
+            .unwrap();
+        manager
+            .store
+            .update_customer(&id, &[CustomerEdit::AppendNotes("乙方问价格".into())])
+            .unwrap();
+        send(&rep.store, &manager.store, &id);
+        send(&manager.store, &rep.store, &id);
+        let notes = rep.store.customer(&id).unwrap().notes.as_str().to_string();
+        assert_eq!(notes, manager.store.customer(&id).unwrap().notes.as_str());
+        let before: Vec<&str> = start.lines().collect();
+        let either = |first: &str, second: &str| {
+            let mut lines = before.clone();
+            lines.extend([first, second]);
+            lines.join("\n")
+        };
+        assert!(
+            notes == either("甲方要样品", "乙方问价格") || notes == either("乙方问价格", "甲方要样品"),
+            "from {start:?}: {notes:?}"
+        );
+    }
+}
+
+#[test]
+fn a_paragraph_appended_to_an_empty_text_reads_without_a_line_break() {
+    let rep = device("rep");
+    let id = rep
+        .store
+        .create_customer(NewCustomer {
+            notes: String::new(),
+            ..new_customer("义乌恒达文具")
+        })
+        .unwrap();
+    rep.store
+        .update_customer(&id, &[CustomerEdit::AppendNotes("老板姓陈".into())])
+        .unwrap();
+    assert_eq!(rep.store.customer(&id).unwrap().notes.as_str(), "老板姓陈");
+    rep.store
+        .update_customer(&id, &[CustomerEdit::AppendNotes("下周再访".into())])
+        .unwrap();
+    assert_eq!(
+        rep.store.customer(&id).unwrap().notes.as_str(),
+        "老板姓陈\n下周再访"
+    );
 }

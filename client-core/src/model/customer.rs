@@ -9,7 +9,7 @@ use super::edit::{
     append_text, list_find, list_push, list_remove, set_field, set_pair, set_whole, splice_text,
 };
 use super::fields::{
-    Geo, Money, limit_text, require_text, string_enum, text_as_str, validate_username,
+    Geo, Money, limit_text, require_text, string_enum, text_as_str, validate_username, hydrate_paragraphs,
 };
 use super::fields::{check_entry_id, check_stored_time};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
@@ -133,11 +133,13 @@ pub struct Customer {
     pub current_price: Option<Money>,
     /// What is known about competitors at this customer (shared text).
     #[serde(serialize_with = "text_as_str")]
+    #[autosurgeon(hydrate = "hydrate_paragraphs")]
     pub competitor_notes: Text,
     /// Prospect, active, dormant or lost.
     pub status: CustomerStatus,
     /// Free notes (shared text: concurrent edits interleave).
     #[serde(serialize_with = "text_as_str")]
+    #[autosurgeon(hydrate = "hydrate_paragraphs")]
     pub notes: Text,
     /// When the file was created (RFC 3339, UTC).
     pub created_at: String,

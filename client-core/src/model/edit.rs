@@ -135,7 +135,13 @@ pub(crate) fn splice_text(
     Ok(())
 }
 
-/// Appends to the text under `key`; starts a new line if the text does not end with one.
+/// Appends a paragraph to the text under `key`.
+///
+/// Each appended paragraph carries its own line break, so paragraphs appended concurrently on
+/// two devices (Automerge keeps each insertion in one piece) stay separate lines: after text
+/// that ends mid-line the break comes first; at the start of a line (an empty text, or one
+/// ending with a break) the paragraph ends with one, which readers do not see
+/// (`fields::hydrate_paragraphs`).
 pub(crate) fn append_text(
     doc: &mut AutoCommit,
     obj: &ObjId,
@@ -145,13 +151,13 @@ pub(crate) fn append_text(
 ) -> Result<()> {
     let text_obj = object(doc, obj, key, ObjType::Text, field)?;
     let current = doc.text(&text_obj)?;
-    let sep = if current.is_empty() || current.ends_with('\n') {
-        ""
+    let paragraph = if current.is_empty() || current.ends_with('\n') {
+        format!("{text}\n")
     } else {
-        "\n"
+        format!("\n{text}")
     };
     let len = doc.length(&text_obj);
-    doc.splice_text(&text_obj, len, 0, &format!("{sep}{text}"))?;
+    doc.splice_text(&text_obj, len, 0, &paragraph)?;
     Ok(())
 }
 

@@ -288,6 +288,26 @@ pub fn validate_username(field: &str, value: &str) -> Result<(), ValidationError
     Ok(())
 }
 
+/// Reads a shared text as its readers see it: without the one line break that ends the last
+/// appended paragraph.
+///
+/// A paragraph appended at the start of a line carries its own break at its end (see
+/// `append_text` in the edit module), so that paragraphs appended concurrently on two
+/// devices, which Automerge keeps each in one piece, stay separate lines. That break belongs to
+/// the stored text, not to what anyone typed; positions of edits are unchanged by leaving it
+/// out, since it is the text's last character.
+pub(crate) fn hydrate_paragraphs<D: autosurgeon::ReadDoc>(
+    doc: &D,
+    obj: &automerge::ObjId,
+    prop: autosurgeon::Prop<'_>,
+) -> Result<autosurgeon::Text, autosurgeon::HydrateError> {
+    let text = <autosurgeon::Text as autosurgeon::Hydrate>::hydrate(doc, obj, prop)?;
+    match text.as_str().strip_suffix('\n') {
+        Some(shown) => Ok(autosurgeon::Text::with_value(shown)),
+        None => Ok(text),
+    }
+}
+
 /// Serializes Automerge text as a plain JSON string.
 pub(crate) fn text_as_str<S: serde::Serializer>(
     t: &autosurgeon::Text,

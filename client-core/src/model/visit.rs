@@ -10,6 +10,7 @@ use super::edit::{
 };
 use super::fields::{
     Geo, Money, limit_text, parse_date, parse_time, require_text, string_enum, text_as_str,
+    hydrate_paragraphs,
     validate_username,
 };
 use super::fields::{check_entry_id, check_stored_time};
@@ -68,15 +69,19 @@ pub struct PersonMet {
 pub struct Spin {
     /// The customer's situation.
     #[serde(serialize_with = "text_as_str")]
+    #[autosurgeon(hydrate = "hydrate_paragraphs")]
     pub situation: Text,
     /// Their problem.
     #[serde(serialize_with = "text_as_str")]
+    #[autosurgeon(hydrate = "hydrate_paragraphs")]
     pub problem: Text,
     /// What the problem costs them.
     #[serde(serialize_with = "text_as_str")]
+    #[autosurgeon(hydrate = "hydrate_paragraphs")]
     pub implication: Text,
     /// What solving it is worth.
     #[serde(serialize_with = "text_as_str")]
+    #[autosurgeon(hydrate = "hydrate_paragraphs")]
     pub need_payoff: Text,
 }
 
@@ -163,6 +168,7 @@ pub struct Visit {
     pub people_met: Vec<PersonMet>,
     /// What was discussed (shared text).
     #[serde(serialize_with = "text_as_str")]
+    #[autosurgeon(hydrate = "hydrate_paragraphs")]
     pub summary: Text,
     /// SPIN notes.
     pub spin: Spin,
