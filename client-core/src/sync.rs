@@ -188,6 +188,9 @@ pub struct Progress {
     pub pushed: u64,
     /// Documents pulled and merged so far.
     pub pulled: u64,
+    /// Documents with changes still to push: a long push goes in several rounds, each up to
+    /// [`engine::MAX_PUSH_BYTES`].
+    pub to_push: u64,
     /// Whether the server has more waiting.
     pub more: bool,
 }
@@ -261,10 +264,12 @@ pub fn run<T: Transport + ?Sized>(
         let outcome = round(store, transport)?;
         report.add(&outcome);
         report.millis = started.elapsed().as_millis() as u64;
+        let to_push = store.unsent_documents()?.len();
         progress(Progress {
             rounds: report.round_trips,
             pushed: report.pushed,
             pulled: report.pulled,
+            to_push: to_push as u64,
             more: outcome.more,
         });
         if !outcome.failed.is_empty() {
@@ -275,7 +280,7 @@ pub fn run<T: Transport + ?Sized>(
         }
         // Done when the server has nothing more and nothing is left to push: an incremental
         // sync whose answer fits one page is one round trip.
-        if !outcome.more && store.unsent_documents()?.is_empty() {
+        if !outcome.more && to_push == 0 {
             break;
         }
     }

@@ -430,7 +430,8 @@ fn notes_appended_on_two_devices_at_once_stay_separate_paragraphs() {
             lines.join("\n")
         };
         assert!(
-            notes == either("甲方要样品", "乙方问价格") || notes == either("乙方问价格", "甲方要样品"),
+            notes == either("甲方要样品", "乙方问价格")
+                || notes == either("乙方问价格", "甲方要样品"),
             "from {start:?}: {notes:?}"
         );
     }

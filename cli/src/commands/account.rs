@@ -100,7 +100,8 @@ pub fn status(ctx: &Ctx, json: bool) -> CliResult {
 }
 
 pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
-    if sync::status(&ctx.store)?.user.is_none() {
+    let status = sync::status(&ctx.store)?;
+    if status.user.is_none() {
         return Err(CliError::new(LOG_IN_FIRST));
     }
     let mut client = HttpClient::from_store(&ctx.store)?;
@@ -109,14 +110,21 @@ pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
         if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
             bar.set_style(style);
         }
-        bar.set_message("syncing…");
+        bar.set_message(match status.unsent {
+            0 => "syncing…".to_string(),
+            n => format!("syncing: {n} documents to push…"),
+        });
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar
     });
     let result = sync::sync(&ctx.store, &mut client, |p| {
         if let Some(bar) = &bar {
+            let to_push = match p.to_push {
+                0 => String::new(),
+                n => format!(", {n} to push"),
+            };
             bar.set_message(format!(
-                "round {}: {} pushed, {} pulled{}",
+                "round {}: {} pushed{to_push}, {} pulled{}",
                 p.rounds,
                 p.pushed,
                 p.pulled,

@@ -9,7 +9,8 @@ use super::edit::{
     append_text, list_find, list_push, list_remove, set_field, set_pair, set_whole, splice_text,
 };
 use super::fields::{
-    Geo, Money, limit_text, require_text, string_enum, text_as_str, validate_username, hydrate_paragraphs,
+    Geo, Money, hydrate_paragraphs, limit_text, require_text, string_enum, text_as_str,
+    validate_username,
 };
 use super::fields::{check_entry_id, check_stored_time};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};

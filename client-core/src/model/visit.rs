@@ -9,9 +9,8 @@ use super::edit::{
     append_text, list_push, list_remove, object, set_field, set_pair, set_whole, splice_text,
 };
 use super::fields::{
-    Geo, Money, limit_text, parse_date, parse_time, require_text, string_enum, text_as_str,
-    hydrate_paragraphs,
-    validate_username,
+    Geo, Money, hydrate_paragraphs, limit_text, parse_date, parse_time, require_text, string_enum,
+    text_as_str, validate_username,
 };
 use super::fields::{check_entry_id, check_stored_time};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};

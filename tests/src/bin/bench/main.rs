@@ -10,6 +10,7 @@
 //! never fails on a slow figure: targets are printed beside the figures, not asserted.
 
 mod floor;
+mod long_texts;
 mod monday;
 mod org;
 mod peers;
@@ -59,6 +60,8 @@ pub struct Scale {
     pub local_samples: usize,
     /// Document counts the samod peer is run at.
     pub samod_sizes: Vec<usize>,
+    /// Customer files with long notes (scenario 7).
+    pub long_customers: usize,
 }
 
 impl Scale {
@@ -75,6 +78,7 @@ impl Scale {
                 concurrency: 16,
                 local_samples: 100,
                 samod_sizes: vec![100, 250],
+                long_customers: 20,
             },
             ScaleName::Full => Scale {
                 customers: 50_000,
@@ -87,6 +91,7 @@ impl Scale {
                 concurrency: 32,
                 local_samples: 200,
                 samod_sizes: vec![1_000, 5_000],
+                long_customers: 300,
             },
         }
     }
@@ -98,7 +103,7 @@ struct Args {
     /// small (CI) or full (the published figures).
     #[arg(long, value_enum, default_value = "small")]
     scale: ScaleName,
-    /// Run only these scenarios (1–6; repeatable). 1 is always run: the others start from it.
+    /// Run only these scenarios (1–7; repeatable). 1 is run for 2–6, which start from it.
     #[arg(long = "scenario")]
     scenarios: Vec<u8>,
     /// Where to write the JSON figures.
@@ -118,6 +123,12 @@ struct Args {
     /// Simulated devices of scenario 4, instead of the scale's number.
     #[arg(long)]
     devices: Option<usize>,
+    /// Customer files of scenario 7 (long notes), instead of the scale's number.
+    #[arg(long)]
+    long_customers: Option<usize>,
+    /// Characters in each of their notes.
+    #[arg(long, default_value_t = 40_000)]
+    long_chars: usize,
     /// Seed of the organisation.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
@@ -135,6 +146,9 @@ fn run(args: Args) -> Result<()> {
     if let Some(devices) = args.devices {
         scale.devices = devices.max(1);
     }
+    if let Some(customers) = args.long_customers {
+        scale.long_customers = customers.max(1);
+    }
     let wanted = |n: u8| args.scenarios.is_empty() || args.scenarios.contains(&n);
     let binaries = peers::Binaries::locate(!args.no_samod && (1..=3).any(wanted))?;
 
@@ -148,51 +162,14 @@ fn run(args: Args) -> Result<()> {
         }
         None => temp.path().to_path_buf(),
     };
-    println!(
-        "fieldsync sync benchmark, {:?} scale: {} customers, {} visits, {} runs each",
-        args.scale, scale.customers, scale.visits, scale.runs
-    );
-    let loading = Instant::now();
-    let org = org::Org::build(
-        &dir,
-        WorkloadConfig {
-            seed: args.seed,
-            ..WorkloadConfig::sized(scale.customers, scale.visits)
-        },
-        &args.server_args,
-    )?;
-    println!(
-        "organisation stored in {:.1} s (push to the server {:.1} s)\n",
-        loading.elapsed().as_secs_f64(),
-        org.push_secs
-    );
-
     let mut table = Table::default();
-    Table::header();
-    if wanted(6) {
-        scenarios::server_memory(&org, "with the organisation", &mut table);
+    if (1..=6).any(wanted) {
+        organisation(&args, &scale, &dir, &binaries, &wanted, &mut table)?;
+        println!();
     }
-    let devices = scenarios::new_device(&org, &scale, &mut table)?;
-    let mut trip = None;
-    if wanted(2) {
-        trip = Some(scenarios::back_from_trip(
-            &org, &devices, &scale, &mut table,
-        )?);
-    }
-    if wanted(3) {
-        scenarios::nothing_changed(&devices, &scale, &mut table)?;
-    }
-    if let Some(samod) = &binaries.samod {
-        peers::samod(samod, &devices, trip.as_ref(), &scale, &wanted, &mut table)?;
-    }
-    if wanted(4) {
-        monday::busy_monday(&org, &scale, &mut table)?;
-        if wanted(6) {
-            scenarios::server_memory(&org, "after busy Monday", &mut table);
-        }
-    }
-    if wanted(5) {
-        scenarios::local_writes(&org, &devices, &scale, &mut table)?;
+    if wanted(7) {
+        Table::header();
+        long_texts::long_notes(&dir, &scale, args.long_chars, &mut table)?;
     }
 
     if let Some(parent) = args.json.parent() {
@@ -227,4 +204,60 @@ fn machine() -> serde_json::Value {
         "cpu": cpu,
         "os": std::env::consts::OS,
     })
+}
+
+/// Scenarios 1–6, on the organisation stored on a server.
+fn organisation(
+    args: &Args,
+    scale: &Scale,
+    dir: &std::path::Path,
+    binaries: &peers::Binaries,
+    wanted: &dyn Fn(u8) -> bool,
+    table: &mut Table,
+) -> Result<()> {
+    println!(
+        "fieldsync sync benchmark, {:?} scale: {} customers, {} visits, {} runs each",
+        args.scale, scale.customers, scale.visits, scale.runs
+    );
+    let loading = Instant::now();
+    let org = org::Org::build(
+        dir,
+        WorkloadConfig {
+            seed: args.seed,
+            ..WorkloadConfig::sized(scale.customers, scale.visits)
+        },
+        &args.server_args,
+    )?;
+    println!(
+        "organisation stored in {:.1} s (push to the server {:.1} s)\n",
+        loading.elapsed().as_secs_f64(),
+        org.push_secs
+    );
+    Table::header();
+
+    if wanted(6) {
+        scenarios::server_memory(&org, "with the organisation", table);
+    }
+    let devices = scenarios::new_device(&org, scale, table)?;
+    let mut trip = None;
+    if wanted(2) {
+        trip = Some(scenarios::back_from_trip(&org, &devices, scale, table)?);
+    }
+    if wanted(3) {
+        scenarios::nothing_changed(&devices, scale, table)?;
+    }
+    if let Some(samod) = &binaries.samod {
+        peers::samod(samod, &devices, trip.as_ref(), scale, wanted, table)?;
+    }
+    if wanted(4) {
+        monday::busy_monday(&org, scale, table)?;
+        if wanted(6) {
+            scenarios::server_memory(&org, "after busy Monday", table);
+        }
+    }
+    if wanted(5) {
+        scenarios::local_writes(&org, &devices, scale, table)?;
+    }
+
+    Ok(())
 }
