@@ -68,6 +68,10 @@ pub enum Error {
         "corrupt document data: {0}; the bytes were not stored, ask the sender to send them again"
     )]
     Corrupt(String),
+    /// Data is larger than fieldsync takes (a change, a push, a document's history); nothing of
+    /// it was applied. The message says which limit and what to do.
+    #[error("{0}")]
+    TooLarge(String),
     /// The acting user may not make this change (the server would refuse it for the same
     /// reason); nothing was written.
     #[error("{reason}")]

@@ -35,6 +35,7 @@
 
 pub mod chunks;
 pub mod conflicts;
+pub mod cost;
 pub mod error;
 pub mod ids;
 pub mod model;

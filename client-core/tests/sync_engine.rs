@@ -23,7 +23,9 @@ use fieldsync_core::protocol::{
     self, Accepted, PROTOCOL_VERSION, PulledDocument, Rejected, SyncRequest, SyncResponse,
 };
 use fieldsync_core::store::CustomerQuery;
-use fieldsync_core::sync::engine::{apply_response, build_request, build_request_limited};
+use fieldsync_core::sync::engine::{
+    PushBudget, apply_response, build_request, build_request_limited,
+};
 use fieldsync_core::sync::{self, MAX_ROUNDS, Progress, SyncError, SyncReport, Transport};
 use serde_bytes::ByteBuf;
 
@@ -629,7 +631,14 @@ fn pushes_go_customers_first_and_split_by_size() {
     let order: Vec<&str> = request.push.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(order, vec![c1.as_str(), c2.as_str(), v1.as_str()]);
 
-    let (small, pending) = build_request_limited(&d.store, 1).unwrap();
+    let (small, pending) = build_request_limited(
+        &d.store,
+        PushBudget {
+            wire_bytes: 1,
+            ..PushBudget::default()
+        },
+    )
+    .unwrap();
     assert_eq!(
         small.push.len(),
         1,
@@ -639,6 +648,65 @@ fn pushes_go_customers_first_and_split_by_size() {
     let response = server.borrow_mut().handle(small);
     apply_response(&d.store, &pending, response).unwrap();
     assert_eq!(d.store.unsent_documents().unwrap().len(), 2);
+}
+
+#[test]
+fn a_document_whose_changes_pass_the_budget_goes_in_causally_complete_parts() {
+    let server = server();
+    let laptop = device("laptop");
+    let phone = device("phone");
+    let id = laptop
+        .store
+        .create_customer(new_customer("宁波港城物流"))
+        .unwrap();
+    for n in 0..6 {
+        laptop
+            .store
+            .update_customer(&id, &[CustomerEdit::AppendNotes(format!("第{n}次补充"))])
+            .unwrap();
+    }
+    let total: u64 = laptop
+        .store
+        .unsent_change_list(&id)
+        .unwrap()
+        .1
+        .iter()
+        .map(|c| c.len() as u64)
+        .sum();
+    // Room for about a third of the operations per round.
+    let budget = PushBudget {
+        cost: fieldsync_core::cost::ChangeCost {
+            ops: total / 3,
+            bytes: u64::MAX,
+        },
+        ..PushBudget::default()
+    };
+    let mut rounds = 0;
+    let mut pushed_ops = Vec::new();
+    loop {
+        let (request, pending) = build_request_limited(&laptop.store, budget).unwrap();
+        if pending.is_empty() {
+            break;
+        }
+        rounds += 1;
+        assert!(rounds < 20, "the push never ends");
+        let ops: u64 = request.push[0]
+            .changes
+            .iter()
+            .flat_map(|c| fieldsync_core::cost::measure_changes(c).unwrap())
+            .map(|c| c.ops)
+            .sum();
+        pushed_ops.push(ops);
+        let response = server.borrow_mut().handle(request);
+        assert!(response.rejected.is_empty(), "{:?}", response.rejected);
+        apply_response(&laptop.store, &pending, response).unwrap();
+    }
+    assert!(rounds >= 3, "{rounds} rounds: {pushed_ops:?}");
+    assert_eq!(pushed_ops.iter().sum::<u64>(), total);
+    assert!(laptop.store.unsent_documents().unwrap().is_empty());
+    sync_with(&server, &phone.store).unwrap();
+    assert_eq!(notes(&phone, &id), notes(&laptop, &id));
+    assert!(notes(&phone, &id).ends_with("第5次补充"));
 }
 
 #[test]

@@ -43,9 +43,22 @@ pub enum AppError {
     /// The request body is over the limit of this many MiB.
     #[error("the request body is larger than {0} MiB: send less per request")]
     TooLarge(usize),
+    /// The request carries more work than one request may (the message says which limit and
+    /// what to do).
+    #[error("{0}")]
+    TooMuchWork(String),
     /// Too many attempts; retry after this many seconds.
     #[error("too many failed logins for this user: wait {0} seconds and try again")]
     RateLimited(u64),
+    /// Too many requests, or too much pushed, by this user for now: retry after `secs`
+    /// seconds.
+    #[error("{what}: wait {secs} seconds and try again")]
+    Throttled {
+        /// When to retry.
+        secs: u64,
+        /// What was too much.
+        what: String,
+    },
     /// The server cannot save anything for now (why: its disk is full, its data directory is
     /// read-only); nothing of the request was saved, and a retry later will work.
     #[error(
@@ -90,8 +103,12 @@ impl AppError {
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-            AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::TooLarge(_) | AppError::TooMuchWork(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
+            AppError::RateLimited(_) | AppError::Throttled { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            }
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -111,7 +128,7 @@ impl IntoResponse for AppError {
         let mut response =
             (status, Json(json!({ "error": code, "message": message }))).into_response();
         let retry_after = match self {
-            AppError::RateLimited(secs) => Some(secs),
+            AppError::RateLimited(secs) | AppError::Throttled { secs, .. } => Some(secs),
             AppError::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
             _ => None,
         };

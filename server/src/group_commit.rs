@@ -251,6 +251,7 @@ mod tests {
             session: None,
             snapshot: None,
             scope_events: Vec::new(),
+            cost: Default::default(),
         }
     }
 

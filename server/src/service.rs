@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use automerge::{ActorId, AutoCommit};
 use fieldsync_core::chunks::{check_whole, load_untrusted};
+use fieldsync_core::cost::{self, ChangeCost};
 use fieldsync_core::ids::parse_id;
 use fieldsync_core::model::customer::{Customer, CustomerEdit};
 use fieldsync_core::model::{Document, DocumentModel, validate_document};
@@ -73,6 +74,29 @@ fn refusal(rule: &str, reason: impl Into<String>) -> Refusal {
         rule: rule.to_string(),
         reason: reason.into(),
     }
+}
+
+/// What one pushed document's changes cost, from their bytes alone
+/// ([`cost::measure_changes`]): a change too large is refused as `too_large`, bytes that are
+/// not changes as `corrupt`.
+fn measure(doc: &PushDocument) -> Result<ChangeCost, Refusal> {
+    let mut total = ChangeCost::default();
+    for change in &doc.changes {
+        let costs = cost::measure_changes(change).map_err(|e| match e {
+            fieldsync_core::Error::TooLarge(why) => refusal("too_large", why),
+            other => refusal("corrupt", other.to_string()),
+        })?;
+        total = total.plus(ChangeCost::sum(costs));
+    }
+    Ok(total)
+}
+
+/// The changes an accepted push logs, what they cost, and how many the document logged since
+/// its last snapshot.
+struct Logged {
+    changes: Vec<LoggedChange>,
+    cost: ChangeCost,
+    since_snapshot: usize,
 }
 
 /// A push failed: refused (the client is told why), or the server failed.
@@ -170,8 +194,25 @@ impl Core {
         let mut accepted = Vec::new();
         let mut rejected = Vec::new();
         let mut writes = RoundWrites::new(self);
-        for doc in &req.push {
-            match self.push(who, session, doc, &mut writes) {
+        // What each document's changes cost, read from their bytes before anything is built;
+        // the round as a whole must fit one push.
+        let costs: Vec<Result<ChangeCost, Refusal>> = req.push.iter().map(measure).collect();
+        let round = ChangeCost::sum(costs.iter().filter_map(|c| c.as_ref().ok().copied()));
+        if !round.fits_a_push() {
+            self.metrics.rejections.inc();
+            return Err(AppError::TooMuchWork(format!(
+                "this round pushes {} operations and {} bytes, more than one round may carry ({} operations, {} bytes): push fewer documents per round",
+                round.ops,
+                round.bytes,
+                cost::MAX_PUSH_OPS,
+                cost::MAX_PUSH_BYTES
+            )));
+        }
+        for (doc, cost) in req.push.iter().zip(costs) {
+            let pushed = cost
+                .map_err(PushError::Refused)
+                .and_then(|cost| self.push(who, session, doc, cost, &mut writes));
+            match pushed {
                 Ok(heads) => accepted.push(Accepted {
                     id: doc.id.clone(),
                     heads,
@@ -217,6 +258,7 @@ impl Core {
         who: &Principal,
         session: Option<&str>,
         doc: &PushDocument,
+        cost: ChangeCost,
         writes: &mut RoundWrites<'a>,
     ) -> Result<Vec<String>, PushError> {
         let id = parse_id(&doc.id).map_err(|e| refusal("schema", e.to_string()))?;
@@ -229,6 +271,21 @@ impl Core {
         check_whole(&data).map_err(|e| refusal("corrupt", e.to_string()))?;
 
         let doc_claim = writes.claim(&id).map_err(PushError::Failed)?;
+        let history = self.storage.doc_history(&id)?;
+        let grown = history.cost.plus(cost);
+        if !grown.fits_a_document() {
+            return Err(refusal(
+                "too_large",
+                format!(
+                    "this document's history would hold {} operations and {} bytes, more than a document may ({} operations, {} bytes): keep long texts shorter, or start a new document",
+                    grown.ops,
+                    grown.bytes,
+                    cost::MAX_DOCUMENT_OPS,
+                    cost::MAX_DOCUMENT_BYTES
+                ),
+            )
+            .into());
+        }
         let before = self.load(&id).map_err(PushError::Failed)?;
         let mut after = before.clone().unwrap_or_default();
         let before_heads = after.get_heads();
@@ -331,7 +388,11 @@ impl Core {
             before_view.as_ref().map(|b| (b, customer_before)),
             &after_view,
             after,
-            logged,
+            Logged {
+                changes: logged,
+                cost,
+                since_snapshot: history.changes_since_snapshot,
+            },
             customer,
         )?;
         let heads = prepared.heads.clone();
@@ -414,9 +475,10 @@ impl Core {
         before: Option<(&Document, Option<DocScope>)>,
         after_view: &Document,
         mut after: AutoCommit,
-        changes: Vec<LoggedChange>,
+        logged: Logged,
         customer: Option<DocScope>,
     ) -> Result<Prepared, PushError> {
+        let changes = logged.changes;
         let scope = scope_of(after_view);
         let scope_events = match &before {
             Some((b, before_customer)) => self.scope_events(
@@ -425,11 +487,7 @@ impl Core {
             )?,
             None => Vec::new(),
         };
-        let stored_changes = if before.is_some() {
-            self.storage.changes_since_snapshot(id)?
-        } else {
-            0
-        };
+        let stored_changes = logged.since_snapshot;
         let snapshot = (before.is_none() || stored_changes + changes.len() >= SNAPSHOT_EVERY)
             .then(|| after.save());
         let heads = hex_heads(&after.get_heads());
@@ -441,6 +499,7 @@ impl Core {
             session: session.map(str::to_string),
             snapshot,
             scope_events,
+            cost: logged.cost,
         };
         Ok(Prepared {
             id: id.to_string(),
@@ -502,6 +561,17 @@ impl Core {
     /// Hands every customer of rep `from` to rep `to`, as one operation of `who`.
     /// Returns how many customers moved.
     pub fn handover(&self, who: &Principal, from: &str, to: &str) -> Result<usize, AppError> {
+        // The right first: who exists, and who is disabled, is not for everyone to learn.
+        let allowed = match who.role {
+            Role::Admin => true,
+            Role::Manager => who.team.iter().any(|t| t == from) && who.team.iter().any(|t| t == to),
+            Role::Rep => false,
+        };
+        if !allowed {
+            return Err(AppError::Forbidden(format!(
+                "only the manager of both {from} and {to}, or an admin, hands customers over"
+            )));
+        }
         let users = self.storage.users()?;
         let find = |name: &str| users.iter().find(|u| u.username == name);
         let (Some(_), Some(target)) = (find(from), find(to)) else {
@@ -513,16 +583,6 @@ impl Core {
         if target.disabled {
             return Err(AppError::Invalid(format!(
                 "'{to}' is disabled: hand the customers to an active rep"
-            )));
-        }
-        let allowed = match who.role {
-            Role::Admin => true,
-            Role::Manager => who.team.iter().any(|t| t == from) && who.team.iter().any(|t| t == to),
-            Role::Rep => false,
-        };
-        if !allowed {
-            return Err(AppError::Forbidden(format!(
-                "only the manager of both {from} and {to}, or an admin, hands customers over"
             )));
         }
         // Every customer is claimed and prepared, then all are written in one transaction.
@@ -547,11 +607,22 @@ impl Core {
             );
             let after_view =
                 validate_document(&after).map_err(|e| AppError::Internal(e.to_string()))?;
-            let logged = after
+            let changes: Vec<LoggedChange> = after
                 .get_changes(&heads)
                 .iter_mut()
                 .map(LoggedChange::of)
                 .collect();
+            let mut cost = ChangeCost::default();
+            for change in &changes {
+                let measured = cost::measure_changes(&change.bytes)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                cost = cost.plus(ChangeCost::sum(measured));
+            }
+            let logged = Logged {
+                changes,
+                cost,
+                since_snapshot: self.storage.doc_history(&id)?.changes_since_snapshot,
+            };
             match self.prepare(
                 &who.username,
                 None,

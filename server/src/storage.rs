@@ -7,6 +7,7 @@
 
 pub mod sqlite;
 
+pub use fieldsync_core::cost::ChangeCost;
 use serde::Serialize;
 
 use crate::access::Principal;
@@ -173,6 +174,17 @@ pub struct DocCommit {
     pub snapshot: Option<Vec<u8>>,
     /// Scope events the change causes.
     pub scope_events: Vec<ScopeEvent>,
+    /// What the new changes cost, added to the document's history.
+    pub cost: ChangeCost,
+}
+
+/// How much history a stored document has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DocHistory {
+    /// Changes logged after its last snapshot.
+    pub changes_since_snapshot: usize,
+    /// Operations and inflated bytes of every change it accepted.
+    pub cost: ChangeCost,
 }
 
 /// Limits of one page of a pull.
@@ -287,8 +299,9 @@ pub trait Storage: Send + Sync + 'static {
     fn visits_of(&self, customer: &str) -> StorageResult<Vec<DocScope>>;
     /// Ids of the customers a user owns.
     fn customers_owned_by(&self, owner: &str) -> StorageResult<Vec<String>>;
-    /// How many changes of a document were logged after its last snapshot.
-    fn changes_since_snapshot(&self, id: &str) -> StorageResult<usize>;
+    /// How much history a document has: changes logged after its last snapshot, and the cost
+    /// of all its accepted changes.
+    fn doc_history(&self, id: &str) -> StorageResult<DocHistory>;
     /// Writes accepted change sets with their scope fields and events, in order, in one
     /// transaction; returns the last seq of each.
     fn commit_batch(&self, commits: &[DocCommit]) -> StorageResult<Vec<u64>>;

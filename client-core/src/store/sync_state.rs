@@ -15,7 +15,7 @@
 //! - Nothing a user typed is deleted silently: a revoked document's unacknowledged changes go
 //!   to quarantine before the document is deleted.
 
-use automerge::{ActorId, AutoCommit, ChangeHash};
+use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
@@ -118,6 +118,13 @@ impl Store {
                 .collect();
             Ok((heads, changes))
         })
+    }
+
+    /// The changes of document `id` the server has not acknowledged, in causal order, as
+    /// Automerge changes (their costs and dependencies readable), with the document's heads.
+    pub fn unsent_change_list(&self, id: &str) -> Result<(Vec<ChangeHash>, Vec<Change>)> {
+        let acked = self.acked_heads(id)?;
+        self.with_doc(id, |doc| Ok((doc.get_heads(), doc.get_changes(&acked))))
     }
 
     /// Merges data the server sent for document `id` (a whole document or changes), like

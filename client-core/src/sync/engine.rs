@@ -13,19 +13,19 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use automerge::ChangeHash;
+use automerge::{Change, ChangeHash};
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
 use super::SyncError;
 use crate::Store;
+use crate::cost::{self, ChangeCost};
 use crate::error::{Error, Result};
 use crate::model::DocKind;
 use crate::protocol::{PROTOCOL_VERSION, PushDocument, Rejected, SyncRequest, SyncResponse};
 
 /// How many bytes of changes one request pushes at most (the server takes bodies up to
-/// 16 MiB). The rest goes in the next rounds; a single document larger than this is still
-/// pushed, alone.
+/// 16 MiB). The rest goes in the next rounds.
 pub const MAX_PUSH_BYTES: usize = 8 << 20;
 
 /// What a request pushed, remembered until its answer arrives.
@@ -103,17 +103,41 @@ fn push_rank(kind: DocKind) -> u8 {
     }
 }
 
-/// The next request: the store's cursor and the unsent changes of every document that has
-/// some, customers first, up to [`MAX_PUSH_BYTES`].
-pub fn build_request(store: &Store) -> Result<(SyncRequest, PendingPush)> {
-    build_request_limited(store, MAX_PUSH_BYTES)
+/// What one request may push: its changes' bytes on the wire, and their cost to apply (the
+/// server refuses a round past [`cost::MAX_PUSH_OPS`] or [`cost::MAX_PUSH_BYTES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushBudget {
+    /// Bytes of changes, as sent.
+    pub wire_bytes: usize,
+    /// Operations and inflated bytes of the changes.
+    pub cost: ChangeCost,
 }
 
-/// [`build_request`] with another limit on the pushed bytes. Documents past the limit wait
-/// for the next round; the first document is always taken, however large.
+impl Default for PushBudget {
+    fn default() -> Self {
+        PushBudget {
+            wire_bytes: MAX_PUSH_BYTES,
+            cost: ChangeCost {
+                ops: cost::MAX_PUSH_OPS,
+                bytes: cost::MAX_PUSH_BYTES,
+            },
+        }
+    }
+}
+
+/// The next request: the store's cursor and the unsent changes of every document that has
+/// some, customers first, within the default [`PushBudget`].
+pub fn build_request(store: &Store) -> Result<(SyncRequest, PendingPush)> {
+    build_request_limited(store, PushBudget::default())
+}
+
+/// [`build_request`] within another budget. Documents past the budget wait for the next
+/// round. A document whose unsent changes do not fit goes in parts: a causally complete first
+/// part of its changes now (acknowledged at that part's heads), the rest in the next rounds.
+/// The first change of a request is always taken, however large.
 pub fn build_request_limited(
     store: &Store,
-    max_push_bytes: usize,
+    budget: PushBudget,
 ) -> Result<(SyncRequest, PendingPush)> {
     let cursor = store.sync_cursor()?;
     let mut unsent = Vec::new();
@@ -126,25 +150,53 @@ pub fn build_request_limited(
         heads: BTreeMap::new(),
     };
     let mut push = Vec::new();
-    let mut size = 0;
-    for (_, id) in unsent {
-        let (heads, changes) = store.unsent_changes(&id)?;
+    let mut wire = 0usize;
+    let mut spent = ChangeCost::default();
+    'documents: for (_, id) in unsent {
+        let (heads, changes) = store.unsent_change_list(&id)?;
         if changes.is_empty() {
             // Everything it has is known to the server already.
             store.set_acked_heads(&id, &heads)?;
             continue;
         }
-        let bytes: usize = changes.iter().map(Vec::len).sum();
-        if !push.is_empty() && size + bytes > max_push_bytes {
-            // Stop rather than skip: the order (customers before their visits) matters.
-            break;
+        let total = changes.len();
+        let mut taken = Vec::new();
+        for mut change in changes {
+            let bytes = change.bytes().into_owned();
+            let cost = ChangeCost {
+                ops: change.len() as u64,
+                bytes: change.raw_bytes().len() as u64,
+            };
+            let after = spent.plus(cost);
+            let fits = wire + bytes.len() <= budget.wire_bytes
+                && after.ops <= budget.cost.ops
+                && after.bytes <= budget.cost.bytes;
+            let first = push.is_empty() && taken.is_empty();
+            if !fits && !first {
+                if taken.is_empty() {
+                    // Stop rather than skip: the order (customers before their visits) matters.
+                    break 'documents;
+                }
+                break;
+            }
+            wire += bytes.len();
+            spent = after;
+            taken.push((change, bytes));
         }
-        size += bytes;
-        pending.heads.insert(id.clone(), heads);
+        let complete = taken.len() == total;
+        let pushed_heads = if complete {
+            heads
+        } else {
+            heads_of(taken.iter().map(|(c, _)| c))
+        };
+        pending.heads.insert(id.clone(), pushed_heads);
         push.push(PushDocument {
             id,
-            changes: changes.into_iter().map(ByteBuf::from).collect(),
+            changes: taken.into_iter().map(|(_, b)| ByteBuf::from(b)).collect(),
         });
+        if !complete {
+            break;
+        }
     }
     let request = SyncRequest {
         protocol: PROTOCOL_VERSION,
@@ -152,6 +204,21 @@ pub fn build_request_limited(
         push,
     };
     Ok((request, pending))
+}
+
+/// The heads of a causally complete set of changes: those no other change of the set depends
+/// on.
+fn heads_of<'a>(changes: impl Iterator<Item = &'a Change> + Clone) -> Vec<ChangeHash> {
+    let depended: HashSet<ChangeHash> = changes
+        .clone()
+        .flat_map(|c| c.deps().iter().copied())
+        .collect();
+    let mut heads: Vec<ChangeHash> = changes
+        .map(Change::hash)
+        .filter(|h| !depended.contains(h))
+        .collect();
+    heads.sort();
+    heads
 }
 
 /// Applies the server's answer to the request `pending` describes: acknowledges accepted

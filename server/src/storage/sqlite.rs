@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 mod compaction;
 
 use super::{
-    Compaction, DocCommit, DocScope, PullLimits, PullPage, RefreshUse, Role, Session, Storage,
-    StorageError, StorageResult, StoredDoc, User,
+    ChangeCost, Compaction, DocCommit, DocHistory, DocScope, PullLimits, PullPage, RefreshUse,
+    Role, Session, Storage, StorageError, StorageResult, StoredDoc, User,
 };
 use crate::access::Principal;
 
@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/002_pull_indexes.sql"),
     include_str!("../../migrations/003_scope_columns.sql"),
     include_str!("../../migrations/004_visit_authors.sql"),
+    include_str!("../../migrations/005_history_size.sql"),
 ];
 
 /// Read connections kept open for reuse; more are opened while this many are busy.
@@ -447,15 +448,26 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn changes_since_snapshot(&self, id: &str) -> StorageResult<usize> {
+    fn doc_history(&self, id: &str) -> StorageResult<DocHistory> {
         self.read(|conn| {
-            let n: i64 = conn
+            let found = conn
                 .prepare_cached(
-                    "SELECT count(*) FROM log l JOIN docs d ON d.id = l.doc_id
-                     WHERE l.doc_id = ?1 AND l.event = 'change' AND l.seq > d.snapshot_seq",
+                    "SELECT (SELECT count(*) FROM log l
+                             WHERE l.doc_id = d.id AND l.event = 'change' AND l.seq > d.snapshot_seq),
+                            d.history_ops, d.history_bytes
+                     FROM docs d WHERE d.id = ?1",
                 )?
-                .query_row([id], |r| r.get(0))?;
-            Ok(n as usize)
+                .query_row([id], |r| {
+                    Ok(DocHistory {
+                        changes_since_snapshot: r.get::<_, i64>(0)? as usize,
+                        cost: ChangeCost {
+                            ops: r.get::<_, i64>(1)? as u64,
+                            bytes: r.get::<_, i64>(2)? as u64,
+                        },
+                    })
+                })
+                .optional()?;
+            Ok(found.unwrap_or_default())
         })
     }
 
@@ -645,16 +657,20 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
         // A visit's scope columns are its customer's; a customer's own are its visits' too.
         tx.prepare_cached(
             "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads,
-                              scope_owner, scope_territory)
+                              scope_owner, scope_territory, history_ops, history_bytes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
                      CASE WHEN ?2 = 'visit' THEN (SELECT c.owner FROM docs c WHERE c.id = ?5 AND c.kind = 'customer') ELSE ?4 END,
-                     CASE WHEN ?2 = 'visit' THEN (SELECT c.territory FROM docs c WHERE c.id = ?5 AND c.kind = 'customer') ELSE ?3 END)
+                     CASE WHEN ?2 = 'visit' THEN (SELECT c.territory FROM docs c WHERE c.id = ?5 AND c.kind = 'customer') ELSE ?3 END,
+                     ?11, ?12)
              ON CONFLICT(id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
                 customer = excluded.customer, author = excluded.author, approver = excluded.approver,
                 last_seq = excluded.last_seq, heads = excluded.heads,
-                scope_owner = excluded.scope_owner, scope_territory = excluded.scope_territory",
+                scope_owner = excluded.scope_owner, scope_territory = excluded.scope_territory,
+                history_ops = history_ops + excluded.history_ops,
+                history_bytes = history_bytes + excluded.history_bytes",
         )?
-        .execute(params![s.id, s.kind, s.territory, s.owner, s.customer, s.author, s.approver, first, last, c.heads])?;
+        .execute(params![s.id, s.kind, s.territory, s.owner, s.customer, s.author, s.approver, first, last, c.heads,
+                         c.cost.ops as i64, c.cost.bytes as i64])?;
         if s.kind == "customer" {
             tx.prepare_cached(
                 "UPDATE docs SET scope_owner = ?2, scope_territory = ?3
@@ -840,6 +856,7 @@ mod tests {
             session: None,
             snapshot: None,
             scope_events: Vec::new(),
+            cost: Default::default(),
         };
         storage
             .commit_batch(&[

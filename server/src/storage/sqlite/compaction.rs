@@ -169,6 +169,7 @@ mod tests {
             session: None,
             snapshot: None,
             scope_events: Vec::new(),
+            cost: Default::default(),
         }
     }
 
