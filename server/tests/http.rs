@@ -1408,6 +1408,7 @@ async fn only_the_manager_of_both_reps_hands_customers_over() {
     assert_eq!(r.accepted.len(), 2);
     let li_cursor = r.cursor;
     let body = json!({"from": "li", "to": "wang"}).to_string();
+    let admin = w.login("admin").await;
     let before = w.stored();
 
     w.post_json("/v1/handover", Some(&li.access), body.clone())
@@ -1425,13 +1426,17 @@ async fn only_the_manager_of_both_reps_hands_customers_over() {
         "unauthenticated",
         &["log in"],
     );
-    w.post_json(
-        "/v1/handover",
-        Some(&zhang.access),
-        json!({"from": "li", "to": "nobody"}).to_string(),
-    )
-    .await
-    .error(StatusCode::NOT_FOUND, "not_found", &["no user 'nobody'"]);
+    // Whether a user exists is learned only by those who may hand over at all: a rep and a
+    // manager outside the team are refused the same for a user who does not exist.
+    let nobody = json!({"from": "li", "to": "nobody"}).to_string();
+    for who in [&li, &zhang] {
+        w.post_json("/v1/handover", Some(&who.access), nobody.clone())
+            .await
+            .error(StatusCode::FORBIDDEN, "forbidden", &["manager of both"]);
+    }
+    w.post_json("/v1/handover", Some(&admin.access), nobody)
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found", &["no user 'nobody'"]);
     w.post_json("/v1/handover", Some(&zhang.access), r#"{"from": "li"}"#)
         .await
         .error(
