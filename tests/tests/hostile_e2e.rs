@@ -7,7 +7,7 @@
 mod common;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ROOT};
+use automerge::{AutoCommit, ROOT, ReadDoc};
 use base64::Engine;
 use common::{Device, Org, customer, login, org, post, post_bytes};
 use fieldsync_core::Store;
@@ -72,6 +72,30 @@ fn push_of(id: &str, changes: Vec<Vec<u8>>) -> PushDocument {
         id: id.to_string(),
         changes: changes.into_iter().map(ByteBuf::from).collect(),
     }
+}
+
+/// The changes of `doc` since `heads`, committing what is pending first.
+fn changes_of(doc: &mut AutoCommit, heads: &[automerge::ChangeHash]) -> Vec<Vec<u8>> {
+    doc.commit();
+    doc.get_changes(heads)
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect()
+}
+
+/// The notes text object of a customer document.
+fn notes_of(doc: &AutoCommit) -> automerge::ObjId {
+    match doc.get(ROOT, "notes").unwrap() {
+        Some((automerge::Value::Object(automerge::ObjType::Text), id)) => id,
+        other => panic!("no notes text: {other:?}"),
+    }
+}
+
+/// A document as li's synced device holds it (what a hand-made change builds on).
+fn li_bytes(o: &Org, id: &str) -> Vec<u8> {
+    let li = Device::new(&o.server.url(), "li", "laptop");
+    li.sync();
+    li.store.document_bytes(id).unwrap()
 }
 
 /// A server whose stored data holds one synced customer of li's, that data as stored, and an
@@ -275,7 +299,26 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
     let mut spaceship = AutoCommit::new();
     spaceship.put(ROOT, "kind", "spaceship").unwrap();
     spaceship.put(ROOT, "id", id.as_str()).unwrap();
-    let unknown_kind = push_of(&id, vec![spaceship.save()]);
+    let unknown_kind = push_of(&id, changes_of(&mut spaceship, &[]));
+    // A whole saved document where a push carries changes.
+    let whole = push_of(&id, vec![spaceship.save()]);
+    // A million characters into li's customer's notes in one change (10 KB on the wire), and
+    // text inserted and deleted again in one change: the visible notes stay empty while the
+    // history grows.
+    let mut doc = AutoCommit::load(&li_bytes(&o, &existing)).unwrap();
+    let heads = doc.get_heads();
+    let notes = notes_of(&doc);
+    doc.splice_text(&notes, 0, 0, &"客".repeat(1_000_000))
+        .unwrap();
+    let text_bomb = push_of(&existing, changes_of(&mut doc, &heads));
+    let mut doc = AutoCommit::load(&li_bytes(&o, &existing)).unwrap();
+    let heads = doc.get_heads();
+    let notes = notes_of(&doc);
+    for _ in 0..3 {
+        doc.splice_text(&notes, 0, 0, &"x".repeat(100_000)).unwrap();
+        doc.splice_text(&notes, 0, 100_000, "").unwrap();
+    }
+    let hidden_history = push_of(&existing, changes_of(&mut doc, &heads));
     // A later change of a document without the change it builds on.
     let gap = scratch
         .create_customer(customer("缺失依赖", "east", "li"))
@@ -367,6 +410,13 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
     for (what, push, rule) in [
         ("a claim born paid by its owner", born_paid, "approval"),
         ("a document of an unknown kind", unknown_kind, "schema"),
+        ("a whole document instead of changes", whole, "corrupt"),
+        ("a million characters in one change", text_bomb, "too_large"),
+        (
+            "text inserted and deleted again in one change",
+            hidden_history,
+            "too_large",
+        ),
         (
             "a change whose dependency is missing",
             missing_deps,
@@ -407,6 +457,100 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
         stored(&o),
         before,
         "a rejected document changed the stored data"
+    );
+}
+
+/// A change of li's customer that inserts `n` characters into its notes and deletes them
+/// again: within the limit of one change, and invisible in the notes.
+fn churn(doc: &mut AutoCommit, n: usize) -> Vec<Vec<u8>> {
+    let heads = doc.get_heads();
+    let notes = notes_of(doc);
+    doc.splice_text(&notes, 0, 0, &"x".repeat(n)).unwrap();
+    doc.splice_text(&notes, 0, n as isize, "").unwrap();
+    changes_of(doc, &heads)
+}
+
+#[test]
+fn a_round_carrying_more_than_one_push_may_is_refused_whole() {
+    let Scene {
+        o,
+        base,
+        before,
+        token,
+        existing,
+    } = scene();
+    let mut doc = AutoCommit::load(&li_bytes(&o, &existing)).unwrap();
+    // Two changes of 200,000 operations each: each may go alone, not both in one round.
+    let first = churn(&mut doc, 100_000);
+    let second = churn(&mut doc, 100_000);
+    let push = vec![push_of(&existing, [first, second].concat())];
+    let (status, bytes) = post_bytes(
+        &format!("{base}/v1/sync"),
+        Some(&token),
+        "application/cbor",
+        &request(push),
+    );
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&bytes));
+    let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_clear("a round over the budget", &answer, "too_large");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("push fewer documents per round"),
+        "{answer}"
+    );
+    assert_eq!(
+        stored(&o),
+        before,
+        "a refused round changed the stored data"
+    );
+}
+
+#[test]
+fn a_document_whose_history_would_pass_its_limit_is_refused_and_stays_as_it_was() {
+    let Scene {
+        o,
+        base,
+        token,
+        existing,
+        ..
+    } = scene();
+    let mut doc = AutoCommit::load(&li_bytes(&o, &existing)).unwrap();
+    let sync = format!("{base}/v1/sync");
+    let mut accepted = 0;
+    let refused = loop {
+        assert!(accepted < 10, "the history never filled up");
+        let push = push_of(&existing, churn(&mut doc, 120_000));
+        let before = stored(&o);
+        let (status, bytes) = post_bytes(
+            &sync,
+            Some(&token),
+            "application/cbor",
+            &request(vec![push]),
+        );
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+        let answer: SyncResponse = decode(&bytes).unwrap();
+        if let Some(r) = answer.rejected.first() {
+            assert_eq!(
+                stored(&o),
+                before,
+                "the refused push changed the stored data"
+            );
+            break r.clone();
+        }
+        accepted += 1;
+    };
+    // 240,000 operations a push: four fit in a million, the fifth does not.
+    assert_eq!(accepted, 4);
+    assert_eq!(refused.rule, "too_large", "{}", refused.reason);
+    assert!(refused.reason.contains("history"), "{}", refused.reason);
+    // The notes as everyone reads them are what they were.
+    let li = Device::new(&base, "li", "tablet");
+    li.sync();
+    assert_eq!(
+        li.store.customer(&existing).unwrap().notes.as_str(),
+        customer("李的客户", "east", "li").notes
     );
 }
 
