@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{LoginLimiter, TokenKeys, random_bytes};
 use crate::app::AppState;
+use crate::budget::{RateLimits, UserRates};
 use crate::error::AppError;
 use crate::service::Core;
 use crate::storage::sqlite::SqliteStorage;
@@ -31,6 +32,8 @@ pub struct Config {
     /// How long after a customer changes hands its previous owner's last work (edits and
     /// visits made before the handover) is still taken; zero takes none.
     pub handover_grace: Duration,
+    /// How fast each user (admins aside) may sync.
+    pub rate_limits: RateLimits,
 }
 
 impl Config {
@@ -44,6 +47,7 @@ impl Config {
             cache_documents: 2000,
             page_documents: 2000,
             handover_grace: Duration::from_secs(30 * 24 * 3600),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -118,6 +122,7 @@ pub fn build_state(config: &Config) -> Result<AppState, AppError> {
     let mut core = Core::new(Arc::new(storage), config.cache_documents)?;
     core.limits.max_documents = config.page_documents.max(1);
     core.handover_grace_secs = i64::try_from(config.handover_grace.as_secs()).unwrap_or(i64::MAX);
+    core.rates = UserRates::new(config.rate_limits);
     Ok(AppState {
         core: Arc::new(core),
         keys: Arc::new(TokenKeys::new(&key, config.access_ttl, config.refresh_ttl)),

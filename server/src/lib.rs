@@ -7,6 +7,7 @@
 //!
 //! - [`app`]: routes and the HTTP layer; [`app::router`] is the whole server.
 //! - [`service`]: the sync round and the handover as plain functions over storage.
+//! - [`budget`]: the work taken on at once and each user's sync rate.
 //! - [`group_commit`]: per-document claims and storage transactions shared by concurrent pushes.
 //! - [`access`]: scope and write rights.
 //! - [`accounts`]: passwords, access and refresh tokens, login rate limits.
@@ -15,6 +16,7 @@
 pub mod access;
 pub mod accounts;
 pub mod app;
+pub mod budget;
 pub mod config;
 pub mod error;
 pub mod grace;

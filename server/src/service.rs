@@ -25,6 +25,7 @@ use serde_bytes::ByteBuf;
 use tokio::sync::broadcast;
 
 use crate::access::{Directory, Principal, Refusal, WriteContext, check_write, scope_of};
+use crate::budget::{ApplyBudget, RateLimits, UserRates};
 use crate::error::AppError;
 use crate::grace;
 use crate::group_commit::{Claim, Claims, GroupCommit};
@@ -67,6 +68,10 @@ pub struct Core {
     /// How long after a customer changes hands its previous owner's last work is still taken
     /// ([`crate::grace`]), in seconds; 0 takes none.
     pub handover_grace_secs: i64,
+    /// Operations being applied at once, over all requests.
+    pub apply: ApplyBudget,
+    /// How fast each user may sync.
+    pub rates: UserRates,
 }
 
 fn refusal(rule: &str, reason: impl Into<String>) -> Refusal {
@@ -143,6 +148,8 @@ impl Core {
                 max_bytes: 4 << 20,
             },
             handover_grace_secs: 30 * 24 * 3600,
+            apply: ApplyBudget::new(crate::budget::APPLY_OPS_AT_ONCE),
+            rates: UserRates::new(RateLimits::default()),
         })
     }
 
@@ -208,6 +215,11 @@ impl Core {
                 cost::MAX_PUSH_BYTES
             )));
         }
+        if who.role != Role::Admin {
+            self.rates.round(&who.username, round.ops)?;
+        }
+        // Wait while other requests apply as much as the server takes on at once.
+        let _applying = self.apply.take(round.ops);
         for (doc, cost) in req.push.iter().zip(costs) {
             let pushed = cost
                 .map_err(PushError::Refused)

@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use fieldsync_server::accounts::hash_password;
+use fieldsync_server::budget;
 use fieldsync_server::config::{Config, build_state, open_storage};
 use fieldsync_server::router;
 use fieldsync_server::storage::{Role, Storage, User};
@@ -64,6 +65,13 @@ enum Command {
         /// visits made before the handover are still taken and reach the new owner (0: none).
         #[arg(long, env = "FIELDSYNC_HANDOVER_GRACE_DAYS", default_value_t = 30)]
         handover_grace_days: u64,
+        /// Sync rounds one user (admins aside) may make a minute, all at once or spread; past
+        /// it the server answers 429 with Retry-After.
+        #[arg(long, env = "FIELDSYNC_ROUNDS_PER_MINUTE", default_value_t = budget::DEFAULT_ROUNDS_PER_MINUTE)]
+        rounds_per_minute: u64,
+        /// Operations one user (admins aside) may push a minute (a character typed is one).
+        #[arg(long, env = "FIELDSYNC_PUSHED_OPS_PER_MINUTE", default_value_t = budget::DEFAULT_OPS_PER_MINUTE)]
+        pushed_ops_per_minute: u64,
         /// Compact the log every 6 hours, dropping the changes received more than this many
         /// days ago once snapshots hold them (0: never compact while serving).
         #[arg(long, env = "FIELDSYNC_COMPACT_AFTER_DAYS", default_value_t = 30)]
@@ -159,6 +167,8 @@ fn run(cli: Cli) -> Result<(), String> {
             cache_documents,
             page_documents,
             handover_grace_days,
+            rounds_per_minute,
+            pushed_ops_per_minute,
             compact_after_days,
         } => {
             let mut config = Config::new(&cli.data_dir);
@@ -169,6 +179,10 @@ fn run(cli: Cli) -> Result<(), String> {
             config.page_documents = page_documents;
             config.handover_grace =
                 Duration::from_secs(handover_grace_days.saturating_mul(24 * 3600));
+            config.rate_limits = budget::RateLimits::per_minute(
+                rounds_per_minute.max(1),
+                pushed_ops_per_minute.max(1),
+            );
             serve(config, &listen, compact_after_days)
         }
         Command::Compact { older_than_days } => {

@@ -10,6 +10,7 @@
 //! never fails on a slow figure: targets are printed beside the figures, not asserted.
 
 mod floor;
+mod hostile;
 mod long_texts;
 mod monday;
 mod org;
@@ -103,7 +104,7 @@ struct Args {
     /// small (CI) or full (the published figures).
     #[arg(long, value_enum, default_value = "small")]
     scale: ScaleName,
-    /// Run only these scenarios (1–7; repeatable). 1 is run for 2–6, which start from it.
+    /// Run only these scenarios (1–8; repeatable). 1 is run for 2–6, which start from it.
     #[arg(long = "scenario")]
     scenarios: Vec<u8>,
     /// Where to write the JSON figures.
@@ -170,6 +171,10 @@ fn run(args: Args) -> Result<()> {
     if wanted(7) {
         Table::header();
         long_texts::long_notes(&dir, &scale, args.long_chars, &mut table)?;
+    }
+    if wanted(8) {
+        Table::header();
+        hostile::hostile_push(&dir, &scale, &mut table)?;
     }
 
     if let Some(parent) = args.json.parent() {

@@ -182,21 +182,37 @@ pub fn proc_kib(pid: &str, field: &str) -> Option<u64> {
     })
 }
 
-/// Resets this process's peak RSS (`VmHWM`) to its current RSS; false where Linux refuses.
-pub fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+/// Resets the peak RSS (`VmHWM`) of process `pid` (or `self`) to its current RSS; false where
+/// Linux refuses.
+pub fn reset_peak_rss(pid: &str) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
 }
 
 /// Runs `f` and returns its result with how far this process's RSS peaked above where it
 /// started, in MiB (None where the peak cannot be reset).
 pub fn peak_rss_above_start<T>(f: impl FnOnce() -> T) -> (T, Option<f64>) {
-    let reset = reset_peak_rss();
-    let start = proc_kib("self", "VmRSS");
+    peak_rss_of("self", f)
+}
+
+/// [`peak_rss_above_start`] of process `pid` while `f` runs.
+pub fn peak_rss_of<T>(pid: &str, f: impl FnOnce() -> T) -> (T, Option<f64>) {
+    let reset = reset_peak_rss(pid);
+    let start = proc_kib(pid, "VmRSS");
     let out = f();
-    let peak = proc_kib("self", "VmHWM");
+    let peak = proc_kib(pid, "VmHWM");
     let grew = match (reset, start, peak) {
         (true, Some(s), Some(p)) => Some(p.saturating_sub(s) as f64 / 1024.0),
         _ => None,
     };
     (out, grew)
+}
+
+/// CPU seconds (user and system) process `pid` has used, from `/proc/<pid>/stat` (clock
+/// ticks of 1/100 s).
+pub fn cpu_secs(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after it are plain.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }

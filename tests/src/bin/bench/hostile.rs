@@ -1,0 +1,172 @@
+//! Scenario 8: what a hostile push costs the server. A rep sends hand-made changes: ten million
+//! characters of text in one change (a few kilobytes on the wire), and text inserted and deleted
+//! again to grow a document's history. For each, the server's CPU time and how far its memory
+//! peaked, read from `/proc` around the request, beside the largest push it accepts.
+
+use std::path::Path;
+use std::time::Instant;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, Value};
+use fieldsync_core::model::customer::NewCustomer;
+use fieldsync_core::protocol::{self, PushDocument, SyncRequest, SyncResponse};
+use fieldsync_core::sync::Transport;
+use fieldsync_core::sync::http::HttpClient;
+use fieldsync_tests::server::{ServerProcess, TestUser, add_user};
+use serde_bytes::ByteBuf;
+
+use crate::org::{Device, PASSWORD};
+use crate::stats::{Series, Table, cpu_secs, ms, peak_rss_of};
+use crate::{Result, Scale};
+
+const SCENARIO: &str = "S8 hostile push";
+const REP: &str = "rep-hostile";
+
+/// One hand-made push: what it is, its changes, and whether the server should take it.
+struct Attack {
+    what: &'static str,
+    changes: Vec<Vec<u8>>,
+    accepted: bool,
+}
+
+fn notes_of(doc: &AutoCommit) -> Result<automerge::ObjId> {
+    match doc.get(ROOT, "notes")? {
+        Some((Value::Object(ObjType::Text), id)) => Ok(id),
+        _ => Err("the customer has no notes text".into()),
+    }
+}
+
+fn changes_since(doc: &mut AutoCommit, heads: &[automerge::ChangeHash]) -> Vec<Vec<u8>> {
+    doc.commit();
+    doc.get_changes(heads)
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect()
+}
+
+/// The largest change the server takes, on customer `bytes`: 240,000 operations that leave
+/// the notes as they were (a new actor each time, so each is new to the server).
+fn largest_accepted(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let mut doc = AutoCommit::load(bytes)?;
+    let heads = doc.get_heads();
+    let notes = notes_of(&doc)?;
+    doc.splice_text(&notes, 0, 0, &"x".repeat(120_000))?;
+    doc.splice_text(&notes, 0, 120_000, "")?;
+    Ok(changes_since(&mut doc, &heads))
+}
+
+/// The refused attacks on customer `bytes` (as the rep's device holds it).
+fn attacks(bytes: &[u8]) -> Result<Vec<Attack>> {
+    let mut out = Vec::new();
+
+    let mut doc = AutoCommit::load(bytes)?;
+    let heads = doc.get_heads();
+    let notes = notes_of(&doc)?;
+    doc.splice_text(&notes, 0, 0, &"x".repeat(10_000_000))?;
+    out.push(Attack {
+        what: "10 MB of text in one change",
+        changes: changes_since(&mut doc, &heads),
+        accepted: false,
+    });
+
+    let mut doc = AutoCommit::load(bytes)?;
+    let heads = doc.get_heads();
+    let notes = notes_of(&doc)?;
+    for _ in 0..3 {
+        doc.splice_text(&notes, 0, 0, &"x".repeat(1_000_000))?;
+        doc.splice_text(&notes, 0, 1_000_000, "")?;
+    }
+    out.push(Attack {
+        what: "1 MB inserted and deleted ×3",
+        changes: changes_since(&mut doc, &heads),
+        accepted: false,
+    });
+
+    Ok(out)
+}
+
+/// Runs scenario 8.
+pub fn hostile_push(dir: &Path, scale: &Scale, table: &mut Table) -> Result<()> {
+    let data = dir.join("hostile").join("server");
+    add_user(
+        &data,
+        &TestUser {
+            username: REP,
+            role: "rep",
+            territories: &["hostile"],
+            manager: None,
+            password: PASSWORD,
+        },
+    )?;
+    let server = ServerProcess::start(&data)?;
+    let pid = server.pid().map(|p| p.to_string()).unwrap_or_default();
+    let rep = Device::new(&dir.join("hostile").join("rep"), &server.url(), REP)?;
+    let id = rep.store.create_customer(NewCustomer {
+        name: "被攻击的客户".into(),
+        territory: "hostile".into(),
+        owner: REP.into(),
+        created_by: REP.into(),
+        ..NewCustomer::default()
+    })?;
+    rep.sync()?;
+    let bytes = rep.store.document_bytes(&id)?;
+    let mut attacks = attacks(&bytes)?;
+    attacks.push(Attack {
+        what: "240,000 operations (accepted)",
+        changes: Vec::new(),
+        accepted: true,
+    });
+
+    for mut attack in attacks {
+        let mut wall = Series::default();
+        let mut cpu = Series::default();
+        let mut memory = Series::default();
+        let mut wire = 0;
+        for _ in 0..scale.runs {
+            if attack.accepted {
+                attack.changes = largest_accepted(&bytes)?;
+            }
+            wire = attack.changes.iter().map(Vec::len).sum::<usize>();
+            let body = protocol::encode(&SyncRequest {
+                protocol: protocol::PROTOCOL_VERSION,
+                cursor: rep.store.sync_cursor()?,
+                push: vec![PushDocument {
+                    id: id.clone(),
+                    changes: attack.changes.iter().cloned().map(ByteBuf::from).collect(),
+                }],
+            });
+            let mut client = HttpClient::from_store(&rep.store)?;
+            let cpu_before = cpu_secs(&pid);
+            let started = Instant::now();
+            let (answer, peak) = peak_rss_of(&pid, || client.sync_round(body));
+            wall.push(ms(started.elapsed()));
+            let answer: SyncResponse = protocol::decode(&answer?)?;
+            if (answer.accepted.len() == 1) != attack.accepted {
+                return Err(format!(
+                    "{}: the server answered {:?} {:?}",
+                    attack.what, answer.accepted, answer.rejected
+                )
+                .into());
+            }
+            if let (Some(a), Some(b)) = (cpu_before, cpu_secs(&pid)) {
+                cpu.push((b - a) * 1000.0);
+            }
+            if let Some(p) = peak {
+                memory.push(p);
+            }
+        }
+        let system = format!("{:.1} KB sent", wire as f64 / 1000.0);
+        let target = (!attack.accepted).then_some("< 1 s CPU, < 50 MB");
+        table.add(SCENARIO, &system, attack.what, "ms", wall, None);
+        table.add(SCENARIO, &system, "  server CPU", "ms", cpu, target);
+        table.add(
+            SCENARIO,
+            &system,
+            "  server peak RSS",
+            "MiB",
+            memory,
+            target,
+        );
+    }
+    Ok(())
+}
