@@ -9,6 +9,7 @@
 //! that successor is unused.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -158,31 +159,73 @@ pub fn hash_refresh(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Limits failed logins per user: at most `max` failures within `window`.
+/// Failed logins a (user, address) pair may have before each further attempt waits.
+const FREE_FAILURES: u32 = 3;
+
+/// Failed logins one address may have, over all user names, before it waits.
+const FREE_FAILURES_PER_ADDRESS: u32 = 20;
+
+/// The longest wait between attempts.
+const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// How long a record of failures is kept after the last one.
+const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Failures in a row and when the last one began.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+impl Failures {
+    /// How long after the last failure the next attempt must wait: nothing for the first
+    /// `free`, then 1 s, doubling with each failure, up to [`MAX_WAIT`].
+    fn wait(&self, free: u32, now: Instant) -> Option<Duration> {
+        let over = self.count.checked_sub(free)?;
+        let delay = Duration::from_secs(1u64 << over.min(20)).min(MAX_WAIT);
+        let ready = self.last + delay;
+        (ready > now).then(|| ready - now)
+    }
+}
+
+/// Slows down password guessing without locking anyone out.
 ///
-/// An attempt counts as failed from the moment it starts until [`LoginLimiter::succeeded`]
-/// clears the record, so concurrent guesses cannot slip past the limit while their passwords
-/// are still being checked.
+/// Failures are counted per user name *and* source address: after [`FREE_FAILURES`] in a
+/// row, each further attempt from that address for that name waits 1 s, then 2 s, 4 s, …
+/// up to 15 minutes; a login clears the count. Someone guessing the admin's password from
+/// one address slows only themselves: the admin, from an address that has not failed, always
+/// gets in with the right password. One address guessing many names waits too, after
+/// [`FREE_FAILURES_PER_ADDRESS`] failures over all names. An attempt counts as failed from the
+/// moment it starts until [`LoginLimiter::succeeded`], so concurrent guesses cannot slip past.
 ///
 /// It also bounds how many passwords are checked at once: each Argon2 check takes 19 MiB and
 /// a core for a moment, so a burst of logins (a whole sales force on Monday morning, or a
 /// flood of guesses) waits for a turn ([`LoginLimiter::check_turn`]) instead of growing the
 /// server's memory by 19 MiB a login.
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-    max: usize,
-    window: Duration,
+    by_name: Mutex<HashMap<(String, Option<IpAddr>), Failures>>,
+    by_address: Mutex<HashMap<Option<IpAddr>, Failures>>,
     checks: Arc<tokio::sync::Semaphore>,
 }
 
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        LoginLimiter::new()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl LoginLimiter {
-    /// A limiter allowing `max` failures per `window`.
-    pub fn new(max: usize, window: Duration) -> LoginLimiter {
+    /// A limiter with no failures recorded.
+    pub fn new() -> LoginLimiter {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         LoginLimiter {
-            failures: Mutex::new(HashMap::new()),
-            max,
-            window,
+            by_name: Mutex::new(HashMap::new()),
+            by_address: Mutex::new(HashMap::new()),
             checks: Arc::new(tokio::sync::Semaphore::new(cores)),
         }
     }
@@ -196,37 +239,53 @@ impl LoginLimiter {
             .map_err(|_| AppError::Internal("the password check queue is closed".into()))
     }
 
-    /// Starts an attempt: refused if the user has failed too often lately, otherwise counted
-    /// as a failure until it succeeds.
-    pub fn attempt(&self, username: &str) -> Result<(), AppError> {
-        let mut map = self
-            .failures
-            .lock()
-            .map_err(|_| AppError::Internal("limiter lock poisoned".into()))?;
+    /// Starts an attempt for `username` from `address` (unknown when the connection's address
+    /// is): refused while that pair, or that address, must wait; otherwise counted as a
+    /// failure until it succeeds. A refused attempt counts nothing.
+    pub fn attempt(&self, username: &str, address: Option<IpAddr>) -> Result<(), AppError> {
         let now = Instant::now();
-        // Names tried once and never again would pile up: forget stale entries now and then.
-        if map.len() > 10_000 {
-            map.retain(|_, list| {
-                list.last()
-                    .is_some_and(|t| now.duration_since(*t) < self.window)
-            });
+        let mut names = lock(&self.by_name);
+        let mut addresses = lock(&self.by_address);
+        // Names tried once and never again would pile up: forget old records now and then.
+        if names.len() > 10_000 {
+            names.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
+            addresses.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
         }
-        let list = map.entry(username.to_string()).or_default();
-        list.retain(|t| now.duration_since(*t) < self.window);
-        if list.len() >= self.max {
-            let wait = list.first().map_or(self.window, |t| {
-                self.window.saturating_sub(now.duration_since(*t))
-            });
-            return Err(AppError::RateLimited(wait.as_secs().max(1)));
+        let key = (username.to_string(), address);
+        let wait = [
+            names.get(&key).and_then(|f| f.wait(FREE_FAILURES, now)),
+            addresses
+                .get(&address)
+                .and_then(|f| f.wait(FREE_FAILURES_PER_ADDRESS, now)),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        if let Some(wait) = wait {
+            return Err(AppError::RateLimited((wait.as_secs_f64().ceil() as u64).max(1)));
         }
-        list.push(now);
+        for f in [
+            names.entry(key).or_insert(Failures {
+                count: 0,
+                last: now,
+            }),
+            addresses.entry(address).or_insert(Failures {
+                count: 0,
+                last: now,
+            }),
+        ] {
+            f.count = f.count.saturating_add(1);
+            f.last = now;
+        }
         Ok(())
     }
 
-    /// Forgets the failures of a user who logged in.
-    pub fn succeeded(&self, username: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(username);
+    /// Forgets the failures of `username` from `address`, who logged in, and takes this
+    /// attempt back from the address's count.
+    pub fn succeeded(&self, username: &str, address: Option<IpAddr>) {
+        lock(&self.by_name).remove(&(username.to_string(), address));
+        if let Some(f) = lock(&self.by_address).get_mut(&address) {
+            f.count = f.count.saturating_sub(1);
         }
     }
 }
@@ -277,14 +336,61 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_refuses_after_repeated_failures() {
-        let l = LoginLimiter::new(3, Duration::from_secs(60));
-        for _ in 0..3 {
-            l.attempt("li").unwrap();
+    fn failures_slow_down_their_own_name_and_address_only() {
+        let l = LoginLimiter::new();
+        let guesser = Some(IpAddr::from([10, 0, 0, 66]));
+        let office = Some(IpAddr::from([10, 0, 0, 1]));
+        for _ in 0..FREE_FAILURES {
+            l.attempt("admin", guesser).unwrap();
         }
-        assert!(matches!(l.attempt("li"), Err(AppError::RateLimited(_))));
-        assert!(l.attempt("wang").is_ok());
-        l.succeeded("wang");
-        assert!(l.attempt("wang").is_ok());
+        // The next guess from that address waits, for about a second.
+        match l.attempt("admin", guesser) {
+            Err(AppError::RateLimited(secs)) => assert_eq!(secs, 1),
+            other => panic!("{other:?}"),
+        }
+        // The admin from another address is not held, and logs in.
+        l.attempt("admin", office).unwrap();
+        l.succeeded("admin", office);
+        // Another name from the guessing address is not held either (yet).
+        l.attempt("li", guesser).unwrap();
+    }
+
+    #[test]
+    fn the_wait_doubles_with_each_failure_up_to_a_limit() {
+        let now = Instant::now();
+        let waits: Vec<u64> = (3..=30)
+            .map(|count| {
+                Failures { count, last: now }
+                    .wait(FREE_FAILURES, now)
+                    .map_or(0, |d| d.as_secs())
+            })
+            .collect();
+        assert_eq!(&waits[..6], &[1, 2, 4, 8, 16, 32]);
+        assert_eq!(*waits.last().unwrap(), MAX_WAIT.as_secs());
+        assert!(
+            Failures {
+                count: 2,
+                last: now
+            }
+            .wait(FREE_FAILURES, now)
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn one_address_guessing_many_names_waits_too() {
+        let l = LoginLimiter::new();
+        let sprayer = Some(IpAddr::from([10, 9, 9, 9]));
+        for n in 0..FREE_FAILURES_PER_ADDRESS {
+            l.attempt(&format!("user{n}"), sprayer).unwrap();
+        }
+        assert!(matches!(
+            l.attempt("someone-else", sprayer),
+            Err(AppError::RateLimited(_))
+        ));
+        assert!(
+            l.attempt("someone-else", Some(IpAddr::from([10, 1, 1, 1])))
+                .is_ok()
+        );
     }
 }

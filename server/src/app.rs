@@ -2,6 +2,7 @@
 //! `router(state)` is the whole server; the binary only parses configuration and serves it.
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -275,8 +276,26 @@ fn session_answer(
     }))
 }
 
+/// The address a request came from, where the server knows it (it is served with its
+/// connections' addresses; a router called directly, in tests, has none).
+pub struct SourceAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for SourceAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(SourceAddress(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 async fn login(
     State(state): State<AppState>,
+    SourceAddress(address): SourceAddress,
     RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let req: LoginRequest = parse_json(&body)?;
@@ -285,7 +304,7 @@ async fn login(
             "device_name must be 1 to 100 characters".into(),
         ));
     }
-    state.limiter.attempt(&req.username)?;
+    state.limiter.attempt(&req.username, address)?;
     let turn = state.limiter.check_turn().await?;
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
@@ -301,7 +320,7 @@ async fn login(
                 "wrong user name or password, or the account is disabled".into(),
             ));
         };
-        st.limiter.succeeded(&req.username);
+        st.limiter.succeeded(&req.username, address);
         let session_id = hex::encode(crate::accounts::random_bytes::<16>()?);
         st.core.storage.create_session(&Session {
             id: session_id.clone(),

@@ -126,7 +126,7 @@ pub fn build_state(config: &Config) -> Result<AppState, AppError> {
     Ok(AppState {
         core: Arc::new(core),
         keys: Arc::new(TokenKeys::new(&key, config.access_ttl, config.refresh_ttl)),
-        limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
+        limiter: Arc::new(LoginLimiter::new()),
         shutdown: CancellationToken::new(),
     })
 }

@@ -48,7 +48,9 @@ pub enum AppError {
     #[error("{0}")]
     TooMuchWork(String),
     /// Too many attempts; retry after this many seconds.
-    #[error("too many failed logins for this user: wait {0} seconds and try again")]
+    #[error(
+        "too many failed logins for this user from this address: wait {0} seconds and try again"
+    )]
     RateLimited(u64),
     /// Too many requests, or too much pushed, by this user for now: retry after `secs`
     /// seconds.

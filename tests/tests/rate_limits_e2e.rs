@@ -40,7 +40,10 @@ fn empty_round(base: &str, token: &str) -> (u16, Option<String>, String) {
 fn a_user_past_their_rounds_a_minute_waits_and_others_sync_on() {
     let o = org_with(&["--rounds-per-minute", "3"]);
     let base = o.server.url();
-    let li = login(&base, "li")["access_token"].as_str().unwrap().to_string();
+    let li = login(&base, "li")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for _ in 0..3 {
         assert_eq!(empty_round(&base, &li).0, 200);
     }
@@ -56,9 +59,15 @@ fn a_user_past_their_rounds_a_minute_waits_and_others_sync_on() {
         "{message}"
     );
     // Another rep, and an admin, are not held by li's rounds.
-    let wang = login(&base, "wang")["access_token"].as_str().unwrap().to_string();
+    let wang = login(&base, "wang")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(empty_round(&base, &wang).0, 200);
-    let admin = login(&base, "admin")["access_token"].as_str().unwrap().to_string();
+    let admin = login(&base, "admin")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for _ in 0..5 {
         assert_eq!(empty_round(&base, &admin).0, 200);
     }
@@ -83,7 +92,9 @@ fn a_user_past_their_pushed_operations_a_minute_is_refused_and_nothing_is_stored
         .unwrap();
     let e = li.try_sync().unwrap_err();
     match &e {
-        SyncError::Server { status, message, .. } => {
+        SyncError::Server {
+            status, message, ..
+        } => {
             assert_eq!(*status, 429);
             assert!(message.contains("too much pushed"), "{message}");
         }

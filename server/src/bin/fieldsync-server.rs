@@ -252,14 +252,17 @@ fn serve(config: Config, listen: &str, compact_after_days: u64) -> Result<(), St
                 tracing::warn!("cannot set TCP_NODELAY: {e}");
             }
         });
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async move {
-                wait_for_signal().await;
-                tracing::info!("shutting down");
-                shutdown.cancel();
-            })
-            .await
-            .map_err(|e| format!("server failed: {e}"))
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            shutdown.cancel();
+        })
+        .await
+        .map_err(|e| format!("server failed: {e}"))
     })
 }
 
