@@ -262,7 +262,9 @@ impl LoginLimiter {
         .flatten()
         .max();
         if let Some(wait) = wait {
-            return Err(AppError::RateLimited((wait.as_secs_f64().ceil() as u64).max(1)));
+            return Err(AppError::RateLimited(
+                (wait.as_secs_f64().ceil() as u64).max(1),
+            ));
         }
         for f in [
             names.entry(key).or_insert(Failures {

@@ -136,11 +136,21 @@ impl FromRequestParts<AppState> for Authed {
         let core = state.core.clone();
         let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
         let principal = tokio::task::spawn_blocking(move || -> Result<Principal, AppError> {
-            if !core.storage.session_active(&sid)? {
+            match core.storage.active_session_user(&sid)? {
+                Some(owner) if owner == sub => {}
+                // A token naming another user than its session's (signed with a leaked key,
+                // say) is no one's.
+                Some(_) => {
+                    return Err(AppError::Unauthenticated(
+                        "this token does not belong to its device session: log in again".into(),
+                    ));
+                }
                 // Disabling a user closes their sessions: say which of the two happened.
-                return Err(disabled_or(&core.storage, &sub, || {
-                    AppError::Unauthenticated("this device was logged out: log in again".into())
-                })?);
+                None => {
+                    return Err(disabled_or(&core.storage, &sub, || {
+                        AppError::Unauthenticated("this device was logged out: log in again".into())
+                    })?);
+                }
             }
             match core.principal(&sub)? {
                 Some(principal) => Ok(principal),

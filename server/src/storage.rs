@@ -267,8 +267,8 @@ pub trait Storage: Send + Sync + 'static {
     fn set_password_hash(&self, username: &str, password_hash: &str) -> StorageResult<bool>;
     /// Records a new device session.
     fn create_session(&self, session: &Session) -> StorageResult<()>;
-    /// Whether a session exists and is not revoked.
-    fn session_active(&self, session_id: &str) -> StorageResult<bool>;
+    /// Whose a session is, if it exists and is not revoked.
+    fn active_session_user(&self, session_id: &str) -> StorageResult<Option<String>>;
     /// Stores a refresh token (by its hash).
     fn store_refresh(&self, hash: &str, session_id: &str, expires_at: i64) -> StorageResult<()>;
     /// Presents refresh token `hash` with the successor `next_hash` (expiring at

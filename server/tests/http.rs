@@ -746,6 +746,20 @@ async fn sync_refuses_requests_without_a_valid_token() {
         "unauthenticated",
         &["log in again"],
     );
+    // The right key and li's live session, but naming another user: the session is li's.
+    let other_user = sign(
+        &with(&|c| {
+            c.sub = "zhang".into();
+            c.role = "manager".into();
+        }),
+        &key,
+        Algorithm::HS256,
+    );
+    refused(Some(format!("Bearer {other_user}"))).await.error(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        &["does not belong to its device session", "log in again"],
+    );
     // The right key, but another HMAC algorithm.
     let hs512 = sign(&valid, &key, Algorithm::HS512);
     refused(Some(format!("Bearer {hs512}"))).await.error(

@@ -274,13 +274,12 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn session_active(&self, session_id: &str) -> StorageResult<bool> {
+    fn active_session_user(&self, session_id: &str) -> StorageResult<Option<String>> {
         self.read(|conn| {
-            let revoked: Option<bool> = conn
-                .prepare_cached("SELECT revoked FROM sessions WHERE id = ?1")?
+            Ok(conn
+                .prepare_cached("SELECT username FROM sessions WHERE id = ?1 AND revoked = 0")?
                 .query_row([session_id], |r| r.get(0))
-                .optional()?;
-            Ok(revoked == Some(false))
+                .optional()?)
         })
     }
 
