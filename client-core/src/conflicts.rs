@@ -127,14 +127,8 @@ fn conflict_value(
         ),
         None => (None, None),
     };
-    // The store writes the author, and the device on a second line.
-    let (author, device) = match message {
-        Some(m) => match m.split_once('\n') {
-            Some((a, d)) => (Some(a.to_string()), Some(d.to_string())),
-            None => (Some(m), None),
-        },
-        None => (None, None),
-    };
+    let (author, device) = crate::authorship::parse(message.as_deref());
+    let (author, device) = (author.map(str::to_string), device.map(str::to_string));
     let value = match value {
         Value::Scalar(s) => scalar_json(s),
         Value::Object(_) => object_json(doc, id)?,

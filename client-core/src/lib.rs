@@ -33,6 +33,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod authorship;
 pub mod chunks;
 pub mod conflicts;
 pub mod cost;

@@ -300,6 +300,9 @@ pub struct WriteContext {
     /// push, which may differ from [`WriteContext::customer`] when the push points the visit at
     /// another customer. The writer must see the visit as it was, not only as it would be.
     pub customer_before: Option<DocScope>,
+    /// The time the write is judged at (times people write must be plausible then); the
+    /// system clock's when not given.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Root fields only managers and admins set on existing documents, per kind: the scope fields
@@ -344,6 +347,15 @@ fn root_ops(changes: &[ExpandedChange]) -> Vec<RootOp> {
     out
 }
 
+/// What the writer of a document outside their part of the business is told.
+pub fn not_yours(doc: &Document) -> String {
+    format!(
+        "{} {} is not in your part of the business",
+        doc.kind(),
+        doc.id()
+    )
+}
+
 /// The server's check: `who` may turn `before` (None for a new document) into `after` with
 /// `changes`, seen from the scope they are in and by the rights of `who` over every field.
 pub fn check_write(
@@ -358,19 +370,19 @@ pub fn check_write(
     if let Some(b) = before
         && !who.may_write(&scope_of(b), ctx.customer_before.as_ref())
     {
-        return refuse(
-            "scope",
-            format!(
-                "{} {} is not in your part of the business",
-                after.kind(),
-                after.id()
-            ),
-        );
+        return refuse("scope", not_yours(after));
     }
-    if after.kind() == DocKind::Visit && ctx.customer.is_none() {
+    // A customer that does not exist and one the writer cannot see get the same answer: which
+    // customers exist outside one's part of the business is not for them to learn.
+    if after.kind() == DocKind::Visit
+        && !ctx
+            .customer
+            .as_ref()
+            .is_some_and(|c| who.may_write(&after_scope, Some(c)))
+    {
         return refuse(
             "scope",
-            "the visit's customer is not on the server: sync the customer first",
+            "the visit's customer is not one of the customers you can see: sync, and check the customer",
         );
     }
     if !who.may_write(&after_scope, ctx.customer.as_ref()) {
@@ -383,7 +395,8 @@ pub fn check_write(
             ),
         );
     }
-    check_rights(who, before, after, changes, people)
+    let now = ctx.now.unwrap_or_else(chrono::Utc::now);
+    check_rights_at(who, before, after, changes, people, now)
 }
 
 /// The rights of `who` over the fields the changes write, and the approval lifecycle: what a
@@ -394,6 +407,18 @@ pub fn check_rights(
     after: &Document,
     changes: &[ExpandedChange],
     people: &dyn Directory,
+) -> Result<(), Refusal> {
+    check_rights_at(who, before, after, changes, people, chrono::Utc::now())
+}
+
+/// [`check_rights`] judged at time `now`.
+pub fn check_rights_at(
+    who: &Principal,
+    before: Option<&Document>,
+    after: &Document,
+    changes: &[ExpandedChange],
+    people: &dyn Directory,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), Refusal> {
     let ops = root_ops(changes);
     if before.is_some() {
@@ -414,7 +439,139 @@ pub fn check_rights(
         Role::Admin => {}
     }
     lifecycle::check(who, before, after, &ops, people)?;
-    check_signatures(who, &ops)
+    check_signatures(who, &ops)?;
+    check_shared_collections(before, changes)?;
+    if who.role != Role::Admin {
+        check_authorship(who, before, after, now)?;
+    }
+    Ok(())
+}
+
+/// How far back a time a person writes (a comment, a new document's creation) may lie: weeks
+/// offline, not years.
+pub const PLAUSIBLE_PAST_DAYS: i64 = 90;
+
+/// How far ahead: a device clock a day or two off.
+pub const PLAUSIBLE_FUTURE_DAYS: i64 = 3;
+
+/// A list or text others add to is never replaced by a new one in an existing document: what
+/// another device added to the old one meanwhile (a manager's comment written offline, a
+/// contact, a line of the notes) would vanish with it. (An operation that overwrites a value,
+/// as opposed to creating the field, names the value it overwrites.)
+fn check_shared_collections(
+    before: Option<&Document>,
+    changes: &[ExpandedChange],
+) -> Result<(), Refusal> {
+    let Some(before) = before else {
+        return Ok(());
+    };
+    let replaced = changes.iter().flat_map(|c| &c.operations).find_map(|op| {
+        let collection = matches!(
+            op.action,
+            OpType::Make(automerge::ObjType::List | automerge::ObjType::Text)
+        );
+        match &op.key {
+            Key::Map(key) if op.obj == ObjectId::Root && collection && !op.pred.is_empty() => {
+                Some(key.to_string())
+            }
+            _ => None,
+        }
+    });
+    match replaced {
+        Some(field) => refuse(
+            "field_rights",
+            format!(
+                "{}.{field} is shared: add to it or change its entries, never replace it whole (what others added meanwhile would be lost)",
+                before.kind()
+            ),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Names and times that say who did something and when are the writer's and now: a new
+/// document is created by its writer (`created_by`, a visit's `author`) at a plausible time,
+/// and a visit comment is signed by whoever adds it, dated now. A comment is changed or
+/// removed only by its author. (Admins may record others', as an import of history does.)
+fn check_authorship(
+    who: &Principal,
+    before: Option<&Document>,
+    after: &Document,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Refusal> {
+    let me = who.username.as_str();
+    let plausible = |field: &str, at: &str| -> Result<(), Refusal> {
+        let t = match crate::model::fields::parse_time(field, at) {
+            Ok(t) => t,
+            Err(e) => return refuse("schema", e.to_string()),
+        };
+        let days = (t - now).num_days();
+        if days < -PLAUSIBLE_PAST_DAYS || days > PLAUSIBLE_FUTURE_DAYS {
+            return refuse(
+                "field_rights",
+                format!(
+                    "{field} is {at}, not a time this could have been written: check the device's clock"
+                ),
+            );
+        }
+        Ok(())
+    };
+    if before.is_none() {
+        let (field, by, created_at) = match after {
+            Document::Customer(c) => ("customer.created_by", Some(&c.created_by), &c.created_at),
+            Document::Visit(v) => ("visit.author", Some(&v.author), &v.created_at),
+            Document::TripPlan(p) => ("trip_plan.created_by", None, &p.created_at),
+            Document::ExpenseClaim(c) => ("expense_claim.created_by", None, &c.created_at),
+        };
+        if let Some(by) = by
+            && by != me
+        {
+            return refuse(
+                "field_rights",
+                format!("{field} names who creates it: it must be you ({me}), not '{by}'"),
+            );
+        }
+        plausible(&format!("{}.created_at", after.kind()), created_at)?;
+    }
+    if let Document::Visit(v) = after {
+        let old: &[crate::model::visit::Comment] = match before {
+            Some(Document::Visit(b)) => &b.manager_comments,
+            _ => &[],
+        };
+        for comment in &v.manager_comments {
+            match old.iter().find(|c| c.id == comment.id) {
+                None => {
+                    if comment.author != me {
+                        return refuse(
+                            "field_rights",
+                            format!(
+                                "a comment is signed by whoever writes it: its author must be you ({me}), not '{}'",
+                                comment.author
+                            ),
+                        );
+                    }
+                    plausible("visit.manager_comments.at", &comment.at)?;
+                }
+                Some(was) if was != comment && was.author != me => {
+                    return refuse(
+                        "field_rights",
+                        format!("only {} changes their own comment", was.author),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(gone) = old
+            .iter()
+            .find(|c| c.author != me && !v.manager_comments.iter().any(|n| n.id == c.id))
+        {
+            return refuse(
+                "field_rights",
+                format!("only {} removes their own comment", gone.author),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A decision or a payment is signed by whoever makes it (`decided_by`, `paid_by` name the

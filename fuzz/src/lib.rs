@@ -59,6 +59,10 @@ pub fn allowed_outcomes(target: &str) -> &'static [&'static str] {
             "rejected:corrupt",
             "rejected:missing_dependencies",
             "rejected:kind",
+            "rejected:too_large",
+            "rejected:identity",
+            // The whole round refused (413): more than one push may carry.
+            "too_large",
         ],
         "auth_header" => &["ok", "unauthenticated", "token_expired"],
         _ => &[],
@@ -406,7 +410,15 @@ pub fn run_change_validator(data: &[u8]) -> String {
     }
     let storage = ok("opening the store", SqliteStorage::open_file(&db));
     let storage: Arc<dyn Storage> = Arc::new(storage);
-    let core = ok("starting the core", Core::new(storage.clone(), 16));
+    let mut core = ok("starting the core", Core::new(storage.clone(), 16));
+    // The documents are dated NOW: judge them then, whenever the harness runs.
+    core.fixed_time = Some(
+        ok(
+            "the harness's time",
+            chrono::DateTime::parse_from_rfc3339(NOW),
+        )
+        .to_utc(),
+    );
 
     let changes: Vec<Vec<u8>> = match mode % 3 {
         0 => vec![payload.to_vec()],
@@ -424,6 +436,7 @@ pub fn run_change_validator(data: &[u8]) -> String {
     };
     let resp = match core.sync(&principal, push_changes(SEED_IDS[kind], changes)) {
         Ok(resp) => resp,
+        Err(AppError::TooMuchWork(_)) => return "too_large".to_string(),
         Err(e) => panic!(
             "a pushed document got {} instead of an answer: {e:?}",
             code(&e)
@@ -911,6 +924,47 @@ fn put_root_text(key: &str, value: &str) -> Vec<u8> {
     ops
 }
 
+/// A change that inserts `n` characters into a text: `n` operations in a few kilobytes.
+fn text_bomb(n: usize) -> Vec<u8> {
+    let mut doc = AutoCommit::new();
+    let text = ok(
+        "making a text",
+        doc.put_object(ROOT, "notes", ObjType::Text),
+    );
+    ok("typing", doc.splice_text(&text, 0, 0, &"x".repeat(n)));
+    doc.commit();
+    let mut changes = doc.get_changes(&[]);
+    changes
+        .pop()
+        .map(|mut c| c.bytes().into_owned())
+        .unwrap_or_default()
+}
+
+/// A change chunk (with a checksum of zeros) whose action column is one run of `n`
+/// operations: it claims far more work than its bytes.
+fn forged_run(n: u64) -> Vec<u8> {
+    let mut column = Vec::new();
+    let mut rest = n;
+    loop {
+        let b = (rest & 0x7f) as u8;
+        rest >>= 7;
+        if rest == 0 && b & 0x40 == 0 {
+            column.push(b);
+            break;
+        }
+        column.push(b | 0x80);
+    }
+    column.push(0);
+    // no deps; a one-byte actor; seq 1, start op 1, time 0, no message, no other actors
+    let mut body = vec![0, 1, 0xab, 1, 1, 0, 0, 0];
+    // one column: the action column (id 4, unsigned integers)
+    body.extend([1, (4 << 4) | 2, column.len() as u8]);
+    body.extend(&column);
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, body.len() as u8];
+    chunk.extend(&body);
+    chunk
+}
+
 /// A change input: user, document, mode and payload.
 fn change_input(who: &str, which: u8, mode: u8, payload: &[u8]) -> Vec<u8> {
     let Some(who) = users().iter().position(|u| u.username == who) else {
@@ -1009,6 +1063,20 @@ pub fn seed_inputs() -> Vec<SeedInput> {
             "rep-blanks-kind",
             change_input("li", 0, 2, &put_root("kind", "")),
             "rejected:schema",
+        ),
+        seed(
+            "change_validator",
+            // 300,000 characters in one change: a few kilobytes, refused before it is built.
+            "text-bomb",
+            change_input("li", 0, 0, &text_bomb(300_000)),
+            "rejected:too_large",
+        ),
+        seed(
+            "change_validator",
+            // A forged change whose one run claims a billion operations.
+            "forged-billion-operations",
+            change_input("li", 0, 0, &forged_run(1_000_000_000)),
+            "rejected:too_large",
         ),
         seed(
             "change_validator",

@@ -5,7 +5,8 @@
 //! knows: every user, every team, and the stored scope of every document.
 
 pub use fieldsync_core::rights::{
-    Directory, DocScope, Member, Principal, Refusal, Role, WriteContext, check_write, scope_of,
+    Directory, DocScope, Member, Principal, Refusal, Role, WriteContext, check_write, not_yours,
+    scope_of,
 };
 
 use crate::storage::User;

@@ -444,8 +444,43 @@ async fn events(
             },
         );
     let stream =
-        futures_util::StreamExt::take_until(notices, state.shutdown.clone().cancelled_owned());
+        futures_util::StreamExt::take_until(notices, stream_end(state.clone(), auth.claims));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// How often an open event stream checks that its device session is still open.
+const STREAM_SESSION_CHECK: Duration = Duration::from_secs(5);
+
+/// When an event stream ends: the server shuts down, the access token it was opened with
+/// expires, or its device session closes (a logout, or the user disabled), whichever comes
+/// first. A stream delivers only while a request with its token would be answered.
+async fn stream_end(state: AppState, claims: Claims) {
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    let left = claims
+        .exp
+        .saturating_sub(chrono::Utc::now().timestamp())
+        .max(0);
+    let expiry = tokio::time::sleep(Duration::from_secs(left as u64));
+    let core = state.core.clone();
+    let closed = async move {
+        let mut every = tokio::time::interval(STREAM_SESSION_CHECK);
+        loop {
+            every.tick().await;
+            let (core, sid) = (core.clone(), claims.sid.clone());
+            let owner =
+                tokio::task::spawn_blocking(move || core.storage.active_session_user(&sid)).await;
+            match owner {
+                Ok(Ok(Some(owner))) if owner == claims.sub => {}
+                // Closed, or the storage cannot say: the stream ends (the device reconnects).
+                _ => return,
+            }
+        }
+    };
+    tokio::select! {
+        _ = shutdown => {}
+        _ = expiry => {}
+        _ = closed => {}
+    }
 }
 
 async fn handover(

@@ -12,11 +12,12 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use automerge::{ActorId, AutoCommit};
+use fieldsync_core::authorship;
 use fieldsync_core::chunks::{check_whole, load_untrusted};
 use fieldsync_core::cost::{self, ChangeCost};
 use fieldsync_core::ids::parse_id;
 use fieldsync_core::model::customer::{Customer, CustomerEdit};
-use fieldsync_core::model::{Document, DocumentModel, validate_document};
+use fieldsync_core::model::{DocKind, Document, DocumentModel, validate_document};
 use fieldsync_core::protocol::{
     Accepted, PROTOCOL_VERSION, PulledDocument, PushDocument, Rejected, SyncRequest, SyncResponse,
     hex_heads,
@@ -24,7 +25,9 @@ use fieldsync_core::protocol::{
 use serde_bytes::ByteBuf;
 use tokio::sync::broadcast;
 
-use crate::access::{Directory, Principal, Refusal, WriteContext, check_write, scope_of};
+use crate::access::{
+    Directory, Principal, Refusal, WriteContext, check_write, not_yours, scope_of,
+};
 use crate::budget::{ApplyBudget, RateLimits, UserRates};
 use crate::error::AppError;
 use crate::grace;
@@ -34,7 +37,7 @@ use crate::storage::{
     DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError,
 };
 use fieldsync_core::model::fields::parse_time;
-use fieldsync_core::rights::check_rights;
+use fieldsync_core::rights::check_rights_at;
 
 /// Take a fresh snapshot once this many changes were logged after the last one.
 const SNAPSHOT_EVERY: usize = 32;
@@ -72,6 +75,9 @@ pub struct Core {
     pub apply: ApplyBudget,
     /// How fast each user may sync.
     pub rates: UserRates,
+    /// The time pushes are judged at instead of the system clock's (for tests and the fuzz
+    /// harness, whose documents are dated).
+    pub fixed_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn refusal(rule: &str, reason: impl Into<String>) -> Refusal {
@@ -150,6 +156,7 @@ impl Core {
             handover_grace_secs: 30 * 24 * 3600,
             apply: ApplyBudget::new(crate::budget::APPLY_OPS_AT_ONCE),
             rates: UserRates::new(RateLimits::default()),
+            fixed_time: None,
         })
     }
 
@@ -315,11 +322,35 @@ impl Core {
         let mut new_changes = after.get_changes(&before_heads);
         // A change that builds on nothing starts a document: in an existing one it is the
         // history of another document, which would merge in field by field.
-        if before.is_some() && new_changes.iter().any(|c| c.deps().is_empty()) {
+        if let Some(b) = &before
+            && new_changes.iter().any(|c| c.deps().is_empty())
+        {
+            // Whether a document the writer cannot see exists is not for them to learn: such a
+            // push gets the answer any push to it gets.
+            let b = validate_document(b)
+                .map_err(|e| PushError::Failed(AppError::Internal(e.to_string())))?;
+            let customer_before = self.customer_of(&b)?;
+            if !who.may_write(&scope_of(&b), customer_before.as_ref()) {
+                return Err(refusal("scope", not_yours(&b)).into());
+            }
             return Err(refusal(
                 "kind",
                 format!(
                     "these changes begin another document's history; they cannot become part of document {id}"
+                ),
+            )
+            .into());
+        }
+        // The names devices show come from change messages: only the writer's own.
+        if let Some(named) = new_changes.iter().find_map(|c| {
+            let (author, _) = authorship::parse(c.message());
+            author.filter(|a| *a != who.username).map(str::to_string)
+        }) {
+            return Err(refusal(
+                "identity",
+                format!(
+                    "a change says it was written by '{named}', but this device is logged in as {}: log in as its author to push it",
+                    who.username
                 ),
             )
             .into());
@@ -375,6 +406,7 @@ impl Core {
             &WriteContext {
                 customer: customer.clone(),
                 customer_before: customer_before.clone(),
+                now: self.fixed_time,
             },
             &people,
         );
@@ -430,7 +462,8 @@ impl Core {
         let now = chrono::Utc::now().timestamp();
         let me = who.username.as_str();
         let allowed = |before: Option<&Document>, after: &Document| {
-            check_rights(who, before, after, work.decoded, people).is_ok()
+            let now = self.fixed_time.unwrap_or_else(chrono::Utc::now);
+            check_rights_at(who, before, after, work.decoded, people, now).is_ok()
         };
         match (work.before_view, work.after_view) {
             (Some(Document::Customer(b)), Document::Customer(a)) => {
@@ -470,7 +503,11 @@ impl Core {
 
     fn customer_of(&self, doc: &Document) -> Result<Option<DocScope>, PushError> {
         match doc {
-            Document::Visit(v) => Ok(self.storage.doc_scope(&v.customer)?),
+            // A visit's customer must be a customer: any other kind is no customer at all.
+            Document::Visit(v) => Ok(self
+                .storage
+                .doc_scope(&v.customer)?
+                .filter(|c| c.kind == DocKind::Customer.as_str())),
             _ => Ok(None),
         }
     }

@@ -1615,3 +1615,62 @@ async fn events_stream_news_of_the_callers_scope_only() {
         .expect("the stream ends on shutdown");
     assert!(end.is_none(), "no more events after shutdown");
 }
+
+/// Opens `/v1/events` with `token`.
+async fn open_events(w: &World, token: &str) -> Body {
+    let req = Request::builder()
+        .uri("/v1/events")
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = w.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.into_body()
+}
+
+/// Whether the stream ends (rather than stays open or delivers) within `secs` seconds.
+async fn ends_within(body: &mut Body, secs: u64) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return false,
+            Ok(None) => return true,
+            // A keep-alive comment or an event: keep waiting for the end.
+            Ok(Some(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_event_stream_closes_when_its_session_closes_its_user_is_disabled_or_its_token_expires()
+{
+    let w = world();
+    let (li, wang) = (w.login("li").await, w.login("wang").await);
+    let mut li_events = open_events(&w, &li.access).await;
+    let mut wang_events = open_events(&w, &wang.access).await;
+    // Both streams are open, and were checked against their sessions once.
+    assert!(!ends_within(&mut li_events, 1).await);
+    assert!(!ends_within(&mut wang_events, 1).await);
+    // li logs out; wang is disabled by the admin. Their tokens would live 15 more minutes.
+    let body = json!({ "refresh_token": li.refresh }).to_string();
+    let r = w.post_json("/v1/auth/logout", Some(&li.access), body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    w.state.core.storage.set_disabled("wang", true).unwrap();
+    assert!(
+        ends_within(&mut li_events, 8).await,
+        "li's stream outlived her logout"
+    );
+    assert!(
+        ends_within(&mut wang_events, 8).await,
+        "wang's stream outlived his account"
+    );
+
+    // A token that lives 2 seconds: its stream ends with it.
+    let w = world_with(|c| c.access_ttl = Duration::from_secs(2));
+    let zhang = w.login("zhang").await;
+    let mut zhang_events = open_events(&w, &zhang.access).await;
+    assert!(
+        ends_within(&mut zhang_events, 8).await,
+        "zhang's stream outlived his token"
+    );
+}

@@ -14,7 +14,7 @@ use fieldsync_core::Store;
 use fieldsync_core::model::customer::CustomerEdit;
 use fieldsync_core::model::expense_claim::{ExpenseCategory, ExpenseClaimEdit, NewExpenseClaim};
 use fieldsync_core::model::fields::Money;
-use fieldsync_core::protocol::{PushDocument, SyncRequest, SyncResponse, decode, encode};
+use fieldsync_core::protocol::{PushDocument, Rejected, SyncRequest, SyncResponse, decode, encode};
 use serde_bytes::ByteBuf;
 
 /// Every row of the server's documents and log, as stored.
@@ -552,6 +552,183 @@ fn a_document_whose_history_would_pass_its_limit_is_refused_and_stays_as_it_was(
         li.store.customer(&existing).unwrap().notes.as_str(),
         customer("李的客户", "east", "li").notes
     );
+}
+
+/// Pushes `changes` of document `id` with `token`; the one answer: `Ok(())` when accepted,
+/// else the rejection.
+fn push_one(base: &str, token: &str, id: &str, changes: Vec<Vec<u8>>) -> Result<(), Rejected> {
+    let (status, bytes) = post_bytes(
+        &format!("{base}/v1/sync"),
+        Some(token),
+        "application/cbor",
+        &request(vec![push_of(id, changes)]),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let answer: SyncResponse = decode(&bytes).unwrap();
+    match answer.rejected.into_iter().next() {
+        Some(r) => Err(r),
+        None => Ok(()),
+    }
+}
+
+fn token_of(base: &str, user: &str) -> String {
+    login(base, user)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn names_and_times_in_the_data_are_the_writers_and_references_name_the_right_kind() {
+    let o = org();
+    let base = o.server.url();
+    let li = Device::new(&base, "li", "phone");
+    let zhang = Device::new(&base, "zhang", "laptop");
+    let chen = Device::new(&base, "chen", "phone");
+    let customer_id = li
+        .store
+        .create_customer(customer("金华客户", "east", "li"))
+        .unwrap();
+    let visit_id = li
+        .store
+        .create_visit(common::visit(&customer_id, "li", "拜访"))
+        .unwrap();
+    let plan = li
+        .store
+        .create_trip_plan(fieldsync_core::model::trip_plan::NewTripPlan {
+            owner: "li".into(),
+            approver: "zhang".into(),
+            title: "华东出差".into(),
+            start_date: "2026-12-07".into(),
+            end_date: "2026-12-09".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    li.sync();
+    let norths = chen
+        .store
+        .create_customer(customer("北方客户", "north", "chen"))
+        .unwrap();
+    chen.sync();
+    zhang.sync();
+    let (li_token, zhang_token) = (token_of(&base, "li"), token_of(&base, "zhang"));
+    let before = stored(&o);
+
+    // A change whose message says wang wrote it, pushed by li.
+    let mut doc = AutoCommit::load(&li.store.document_bytes(&customer_id).unwrap()).unwrap();
+    let heads = doc.get_heads();
+    doc.put(ROOT, "phone", "0579-1234").unwrap();
+    doc.commit_with(
+        automerge::transaction::CommitOptions::default().with_message("wang\n王的手机"),
+    );
+    let forged = doc
+        .get_changes(&heads)
+        .into_iter()
+        .map(|mut c| c.bytes().into_owned())
+        .collect();
+    let r = push_one(&base, &li_token, &customer_id, forged).unwrap_err();
+    assert_eq!(r.rule, "identity", "{}", r.reason);
+    assert!(
+        r.reason.contains("'wang'") && r.reason.contains("li"),
+        "{}",
+        r.reason
+    );
+
+    // A manager's comment signed by the admin and dated 2020.
+    let mut doc = AutoCommit::load(&zhang.store.document_bytes(&visit_id).unwrap()).unwrap();
+    let heads = doc.get_heads();
+    let comments = match doc.get(ROOT, "manager_comments").unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("{other:?}"),
+    };
+    let entry = doc
+        .insert_object(&comments, 0, automerge::ObjType::Map)
+        .unwrap();
+    for (k, v) in [
+        ("id", "01936a4e-0000-7000-8000-000000000001"),
+        ("author", "admin"),
+        ("at", "2020-01-01T00:00:00Z"),
+        ("text", "同意"),
+    ] {
+        doc.put(&entry, k, v).unwrap();
+    }
+    let as_admin = changes_of(&mut doc, &heads);
+    let r = push_one(&base, &zhang_token, &visit_id, as_admin).unwrap_err();
+    assert_eq!(r.rule, "field_rights", "{}", r.reason);
+    assert!(r.reason.contains("must be you (zhang)"), "{}", r.reason);
+    // Signed by himself but dated 2020: not a time it could have been written.
+    let mut doc = AutoCommit::load(&zhang.store.document_bytes(&visit_id).unwrap()).unwrap();
+    let entry = doc
+        .insert_object(&comments, 0, automerge::ObjType::Map)
+        .unwrap();
+    for (k, v) in [
+        ("id", "01936a4e-0000-7000-8000-000000000002"),
+        ("author", "zhang"),
+        ("at", "2020-01-01T00:00:00Z"),
+        ("text", "同意"),
+    ] {
+        doc.put(&entry, k, v).unwrap();
+    }
+    let backdated = changes_of(&mut doc, &heads);
+    let r = push_one(&base, &zhang_token, &visit_id, backdated).unwrap_err();
+    assert_eq!(r.rule, "field_rights", "{}", r.reason);
+    assert!(r.reason.contains("2020-01-01"), "{}", r.reason);
+
+    // The rep replaces the comments list with a new, identical (empty) one.
+    let mut doc = AutoCommit::load(&li.store.document_bytes(&visit_id).unwrap()).unwrap();
+    let heads = doc.get_heads();
+    doc.put_object(ROOT, "manager_comments", automerge::ObjType::List)
+        .unwrap();
+    let replaced = changes_of(&mut doc, &heads);
+    let r = push_one(&base, &li_token, &visit_id, replaced).unwrap_err();
+    assert_eq!(r.rule, "field_rights", "{}", r.reason);
+    assert!(r.reason.contains("never replace it whole"), "{}", r.reason);
+
+    // A visit pointing at a trip plan, at a customer li cannot see, and at no document: one
+    // answer for all three.
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = Store::open(dir.path().join("scratch.db")).unwrap();
+    let mut reasons = Vec::new();
+    for target in [
+        plan.as_str(),
+        norths.as_str(),
+        "01936a4e-ffff-7000-8000-00000000dead",
+    ] {
+        let v = scratch
+            .create_visit(common::visit(target, "li", "拜访"))
+            .unwrap();
+        let r = push_one(
+            &base,
+            &li_token,
+            &v,
+            scratch.changes_since(&v, &[]).unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(r.rule, "scope", "{target}: {}", r.reason);
+        reasons.push(r.reason);
+    }
+    assert!(reasons.iter().all(|r| *r == reasons[0]), "{reasons:?}");
+
+    // Another document's history under the id of a customer li cannot see: the same answer
+    // as any push to it, not a word about its history.
+    let graft = scratch
+        .create_customer(customer("嫁接", "east", "li"))
+        .unwrap();
+    let r = push_one(
+        &base,
+        &li_token,
+        &norths,
+        scratch.changes_since(&graft, &[]).unwrap(),
+    )
+    .unwrap_err();
+    assert_eq!(r.rule, "scope", "{}", r.reason);
+    assert!(
+        r.reason.contains("not in your part of the business"),
+        "{}",
+        r.reason
+    );
+
+    assert_eq!(stored(&o), before, "a refused push changed the stored data");
 }
 
 #[test]

@@ -120,13 +120,9 @@ impl DocCache {
 /// author name and the device's name. Returns `None` if there was nothing to commit.
 pub(crate) fn commit(conn: &Connection, doc: &mut AutoCommit) -> Result<Option<ChangeHash>> {
     let mut options = CommitOptions::default().with_time(chrono::Utc::now().timestamp());
-    // The message is the author, and on a second line the device (see `conflicts`).
-    match (meta_get(conn, "author")?, meta_get(conn, "device")?) {
-        (Some(author), Some(device)) => {
-            options = options.with_message(format!("{author}\n{device}"))
-        }
-        (Some(author), None) => options = options.with_message(author),
-        (None, _) => {}
+    if let Some(author) = meta_get(conn, "author")? {
+        let device = meta_get(conn, "device")?;
+        options = options.with_message(crate::authorship::message(&author, device.as_deref()));
     }
     Ok(doc.commit_with(options))
 }
