@@ -506,7 +506,7 @@ fn check_authorship(
             Err(e) => return refuse("schema", e.to_string()),
         };
         let days = (t - now).num_days();
-        if days < -PLAUSIBLE_PAST_DAYS || days > PLAUSIBLE_FUTURE_DAYS {
+        if !(-PLAUSIBLE_PAST_DAYS..=PLAUSIBLE_FUTURE_DAYS).contains(&days) {
             return refuse(
                 "field_rights",
                 format!(
