@@ -65,15 +65,18 @@ impl From<SyncError> for FieldsyncError {
             SyncError::Auth(_) | SyncError::AccountDisabled(_) => FieldsyncError::Auth { reason },
             SyncError::Server { status, .. } => match status {
                 401 | 403 => FieldsyncError::Auth { reason },
+                // Too many rounds for now: like a network failure, it passes; sync later.
+                429 => FieldsyncError::Network { reason },
                 400..=499 => FieldsyncError::Rejected { reason },
                 _ => FieldsyncError::Network { reason },
             },
             SyncError::ServerUrl(_) => FieldsyncError::Invalid { reason },
             SyncError::Cancelled => FieldsyncError::Cancelled { reason },
             SyncError::Store(core) => match core {
-                Core::Invalid(_) | Core::MalformedId(_) | Core::WrongKind { .. } => {
-                    FieldsyncError::Invalid { reason }
-                }
+                Core::Invalid(_)
+                | Core::MalformedId(_)
+                | Core::WrongKind { .. }
+                | Core::TooLarge(_) => FieldsyncError::Invalid { reason },
                 Core::NotFound(_) => FieldsyncError::NotFound { reason },
                 Core::Refused { .. } => FieldsyncError::Rejected { reason },
                 _ => FieldsyncError::Storage { reason },
