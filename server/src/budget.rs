@@ -71,30 +71,34 @@ impl Drop for Taken<'_> {
     }
 }
 
-/// How fast one user may sync: bucket sizes and refill rates.
+/// One limit: how much at once, and how much a second after that.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimits {
-    /// Sync rounds in a burst.
-    pub rounds_burst: f64,
-    /// Sync rounds a second, sustained.
-    pub rounds_per_sec: f64,
-    /// Pushed operations in a burst.
-    pub ops_burst: f64,
-    /// Pushed operations a second, sustained.
-    pub ops_per_sec: f64,
+pub struct Rate {
+    /// In a burst.
+    pub burst: f64,
+    /// A second, sustained.
+    pub per_sec: f64,
 }
 
-impl RateLimits {
-    /// Limits of `rounds` sync rounds and `ops` pushed operations a minute, each of which may
-    /// also come at once.
-    pub fn per_minute(rounds: u64, ops: u64) -> RateLimits {
-        RateLimits {
-            rounds_burst: rounds as f64,
-            rounds_per_sec: rounds as f64 / 60.0,
-            ops_burst: ops as f64,
-            ops_per_sec: ops as f64 / 60.0,
+impl Rate {
+    /// `n` a minute, all of which may also come at once.
+    pub fn per_minute(n: u64) -> Rate {
+        Rate {
+            burst: n as f64,
+            per_sec: n as f64 / 60.0,
         }
     }
+}
+
+/// How fast one user may sync.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimits {
+    /// Sync rounds.
+    pub rounds: Rate,
+    /// Pushed operations.
+    pub ops: Rate,
+    /// Pushed bytes, as sent.
+    pub bytes: Rate,
 }
 
 /// Sync rounds a user may make a minute by default: a busy Monday is a few rounds a device,
@@ -105,9 +109,16 @@ pub const DEFAULT_ROUNDS_PER_MINUTE: u64 = 1200;
 /// few hundred thousand operations).
 pub const DEFAULT_OPS_PER_MINUTE: u64 = 20 * fieldsync_core::cost::MAX_PUSH_OPS;
 
+/// Bytes a user may push a minute by default: 256 MiB (a week offline is a few megabytes).
+pub const DEFAULT_BYTES_PER_MINUTE: u64 = 256 << 20;
+
 impl Default for RateLimits {
     fn default() -> Self {
-        RateLimits::per_minute(DEFAULT_ROUNDS_PER_MINUTE, DEFAULT_OPS_PER_MINUTE)
+        RateLimits {
+            rounds: Rate::per_minute(DEFAULT_ROUNDS_PER_MINUTE),
+            ops: Rate::per_minute(DEFAULT_OPS_PER_MINUTE),
+            bytes: Rate::per_minute(DEFAULT_BYTES_PER_MINUTE),
+        }
     }
 }
 
@@ -119,34 +130,39 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn full(size: f64, now: Instant) -> Bucket {
+    fn full(rate: Rate, now: Instant) -> Bucket {
         Bucket {
-            tokens: size,
+            tokens: rate.burst,
             at: now,
         }
     }
 
-    /// Refills up to `size` at `rate` a second, then takes `n` if there are that many;
-    /// otherwise says how long until there will be.
-    fn take(&mut self, n: f64, size: f64, rate: f64, now: Instant) -> Result<(), Duration> {
+    /// Refills up to the burst at the rate, then takes `n` if there are that many; otherwise
+    /// says how long until there will be.
+    fn take(&mut self, n: f64, rate: Rate, now: Instant) -> Result<(), Duration> {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * rate).min(size);
+        self.tokens = (self.tokens + elapsed * rate.per_sec).min(rate.burst);
         self.at = now;
         if self.tokens >= n {
             self.tokens -= n;
             Ok(())
         } else {
-            let wait = (n.min(size) - self.tokens) / rate.max(f64::MIN_POSITIVE);
+            let wait = (n.min(rate.burst) - self.tokens) / rate.per_sec.max(f64::MIN_POSITIVE);
             Err(Duration::from_secs_f64(wait.min(86_400.0)))
         }
     }
+
+    /// Whether it has been idle long enough to be full again.
+    fn refilled(&self, rate: Rate, now: Instant) -> bool {
+        now.saturating_duration_since(self.at).as_secs_f64() * rate.per_sec >= rate.burst
+    }
 }
 
-/// The buckets of every user who synced lately.
+/// The buckets of every user who synced lately: rounds, operations, bytes.
 #[derive(Debug, Default)]
 pub struct UserRates {
     limits: RateLimits,
-    buckets: Mutex<HashMap<String, (Bucket, Bucket)>>,
+    buckets: Mutex<HashMap<String, [Bucket; 3]>>,
 }
 
 impl UserRates {
@@ -158,44 +174,37 @@ impl UserRates {
         }
     }
 
-    /// Counts one sync round of `user` pushing `ops` operations, or refuses it with
-    /// `429` and when to retry. A refused round takes nothing.
-    pub fn round(&self, user: &str, ops: u64) -> Result<(), AppError> {
+    /// Counts one sync round of `user` pushing `ops` operations in `bytes` bytes, or refuses
+    /// it with `429` and when to retry. A refused round takes nothing.
+    pub fn round(&self, user: &str, ops: u64, bytes: u64) -> Result<(), AppError> {
         let l = self.limits;
+        let rates = [l.rounds, l.ops, l.bytes];
+        let wanted = [1.0, ops as f64, bytes as f64];
+        let what = [
+            "too many sync rounds from this account",
+            "too much pushed from this account (operations)",
+            "too much pushed from this account (bytes)",
+        ];
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > 100_000 {
             // Forget the users whose buckets are full again: they would start full anyway.
-            buckets.retain(|_, (r, o)| {
-                let idle = now.saturating_duration_since(r.at.max(o.at)).as_secs_f64();
-                idle * l.rounds_per_sec < l.rounds_burst || idle * l.ops_per_sec < l.ops_burst
-            });
+            buckets.retain(|_, b| !(0..3).all(|i| b[i].refilled(rates[i], now)));
         }
-        let (rounds, pushed) = buckets.entry(user.to_string()).or_insert_with(|| {
-            (
-                Bucket::full(l.rounds_burst, now),
-                Bucket::full(l.ops_burst, now),
-            )
-        });
-        let (saved_rounds, saved_pushed) = (*rounds, *pushed);
-        let refused = match rounds.take(1.0, l.rounds_burst, l.rounds_per_sec, now) {
-            Err(wait) => Some((wait, "too many sync rounds from this account")),
-            Ok(()) => match pushed.take(ops as f64, l.ops_burst, l.ops_per_sec, now) {
-                Err(wait) => Some((wait, "too much pushed from this account")),
-                Ok(()) => None,
-            },
-        };
-        match refused {
-            None => Ok(()),
-            Some((wait, what)) => {
-                *rounds = saved_rounds;
-                *pushed = saved_pushed;
-                Err(AppError::Throttled {
-                    secs: wait.as_secs().max(1),
-                    what: what.to_string(),
-                })
+        let entry = buckets
+            .entry(user.to_string())
+            .or_insert_with(|| rates.map(|r| Bucket::full(r, now)));
+        let mut next = *entry;
+        for i in 0..3 {
+            if let Err(wait) = next[i].take(wanted[i], rates[i], now) {
+                return Err(AppError::Throttled {
+                    secs: (wait.as_secs_f64().ceil() as u64).max(1),
+                    what: what[i].to_string(),
+                });
             }
         }
+        *entry = next;
+        Ok(())
     }
 }
 
@@ -209,44 +218,56 @@ mod tests {
     #[test]
     fn a_bucket_refuses_past_its_burst_and_refills_at_its_rate() {
         let start = Instant::now();
-        let mut b = Bucket::full(3.0, start);
+        let rate = Rate {
+            burst: 3.0,
+            per_sec: 2.0,
+        };
+        let mut b = Bucket::full(rate, start);
         for _ in 0..3 {
-            b.take(1.0, 3.0, 2.0, start).unwrap();
+            b.take(1.0, rate, start).unwrap();
         }
-        let wait = b.take(1.0, 3.0, 2.0, start).unwrap_err();
+        let wait = b.take(1.0, rate, start).unwrap_err();
         assert_eq!(wait, Duration::from_millis(500));
-        b.take(1.0, 3.0, 2.0, start + Duration::from_millis(500))
+        b.take(1.0, rate, start + Duration::from_millis(500))
             .unwrap();
         // Never above the burst, however long it rested.
         let later = start + Duration::from_secs(3600);
         for _ in 0..3 {
-            b.take(1.0, 3.0, 2.0, later).unwrap();
+            b.take(1.0, rate, later).unwrap();
         }
-        assert!(b.take(1.0, 3.0, 2.0, later).is_err());
+        assert!(b.take(1.0, rate, later).is_err());
     }
 
     #[test]
     fn users_have_buckets_of_their_own_and_a_refused_round_takes_nothing() {
+        let slow = |burst| Rate {
+            burst,
+            per_sec: 0.001,
+        };
         let rates = UserRates::new(RateLimits {
-            rounds_burst: 2.0,
-            rounds_per_sec: 0.001,
-            ops_burst: 100.0,
-            ops_per_sec: 0.001,
+            rounds: slow(2.0),
+            ops: slow(100.0),
+            bytes: slow(1000.0),
         });
-        rates.round("li", 10).unwrap();
-        let e = rates.round("li", 1000).unwrap_err();
+        rates.round("li", 10, 10).unwrap();
+        let e = rates.round("li", 1000, 10).unwrap_err();
         assert!(
-            matches!(&e, AppError::Throttled { what, .. } if what.contains("pushed")),
+            matches!(&e, AppError::Throttled { what, .. } if what.contains("operations")),
             "{e}"
         );
-        // The refused round took no round token: one more small round still goes.
-        rates.round("li", 10).unwrap();
-        let e = rates.round("li", 0).unwrap_err();
+        let e = rates.round("li", 10, 5000).unwrap_err();
+        assert!(
+            matches!(&e, AppError::Throttled { what, .. } if what.contains("bytes")),
+            "{e}"
+        );
+        // The refused rounds took nothing: one more small round still goes.
+        rates.round("li", 10, 10).unwrap();
+        let e = rates.round("li", 0, 0).unwrap_err();
         assert!(
             matches!(&e, AppError::Throttled { what, secs } if what.contains("rounds") && *secs > 60),
             "{e}"
         );
-        rates.round("wang", 10).unwrap();
+        rates.round("wang", 10, 10).unwrap();
     }
 
     #[test]

@@ -223,7 +223,13 @@ impl Core {
             )));
         }
         if who.role != Role::Admin {
-            self.rates.round(&who.username, round.ops)?;
+            let wire: usize = req
+                .push
+                .iter()
+                .flat_map(|d| &d.changes)
+                .map(|c| c.len())
+                .sum();
+            self.rates.round(&who.username, round.ops, wire as u64)?;
         }
         // Wait while other requests apply as much as the server takes on at once.
         let _applying = self.apply.take(round.ops);

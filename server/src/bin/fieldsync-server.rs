@@ -72,6 +72,9 @@ enum Command {
         /// Operations one user (admins aside) may push a minute (a character typed is one).
         #[arg(long, env = "FIELDSYNC_PUSHED_OPS_PER_MINUTE", default_value_t = budget::DEFAULT_OPS_PER_MINUTE)]
         pushed_ops_per_minute: u64,
+        /// Bytes of changes one user (admins aside) may push a minute.
+        #[arg(long, env = "FIELDSYNC_PUSHED_BYTES_PER_MINUTE", default_value_t = budget::DEFAULT_BYTES_PER_MINUTE)]
+        pushed_bytes_per_minute: u64,
         /// Compact the log every 6 hours, dropping the changes received more than this many
         /// days ago once snapshots hold them (0: never compact while serving).
         #[arg(long, env = "FIELDSYNC_COMPACT_AFTER_DAYS", default_value_t = 30)]
@@ -169,6 +172,7 @@ fn run(cli: Cli) -> Result<(), String> {
             handover_grace_days,
             rounds_per_minute,
             pushed_ops_per_minute,
+            pushed_bytes_per_minute,
             compact_after_days,
         } => {
             let mut config = Config::new(&cli.data_dir);
@@ -179,10 +183,11 @@ fn run(cli: Cli) -> Result<(), String> {
             config.page_documents = page_documents;
             config.handover_grace =
                 Duration::from_secs(handover_grace_days.saturating_mul(24 * 3600));
-            config.rate_limits = budget::RateLimits::per_minute(
-                rounds_per_minute.max(1),
-                pushed_ops_per_minute.max(1),
-            );
+            config.rate_limits = budget::RateLimits {
+                rounds: budget::Rate::per_minute(rounds_per_minute.max(1)),
+                ops: budget::Rate::per_minute(pushed_ops_per_minute.max(1)),
+                bytes: budget::Rate::per_minute(pushed_bytes_per_minute.max(1)),
+            };
             serve(config, &listen, compact_after_days)
         }
         Command::Compact { older_than_days } => {
