@@ -349,6 +349,10 @@ enum Edge {
     ApprovedClaimGetsItem,
     /// li sets her paid claim back to submitted.
     PaidClaimResubmitted,
+    /// zhang comments on li's visit, signing the comment as admin.
+    CommentSignedByAnother,
+    /// li replaces the comments of her visit with a new, empty list.
+    CommentsReplaced,
 }
 
 #[rustfmt::skip]
@@ -371,6 +375,8 @@ const EDGES: &[(&str, Edge, Expect)] = &[
     ("zhang", Edge::PeerApprover,                     APPROVAL),
     ("li",    Edge::ApprovedClaimGetsItem,            APPROVAL),
     ("li",    Edge::PaidClaimResubmitted,             APPROVAL),
+    ("zhang", Edge::CommentSignedByAnother,           FIELD),
+    ("li",    Edge::CommentsReplaced,                 FIELD),
 ];
 
 impl fmt::Display for Edge {
@@ -396,6 +402,8 @@ impl fmt::Display for Edge {
             Edge::PeerApprover => "files his own claim with zhao, a peer, as approver",
             Edge::ApprovedClaimGetsItem => "adds an item to her approved claim",
             Edge::PaidClaimResubmitted => "submits her paid claim again",
+            Edge::CommentSignedByAnother => "comments on li's visit signed as admin",
+            Edge::CommentsReplaced => "replaces her visit's comments with a new list",
         })
     }
 }
@@ -430,6 +438,8 @@ enum Change {
     Plan(Vec<TripPlanEdit>),
     Claim(Vec<ExpenseClaimEdit>),
     Puts(Vec<(&'static str, String)>),
+    /// A new, empty list put over a root field (raw).
+    NewList(&'static str),
 }
 
 /// What an accepted operation does to the scope fields the model keeps.
@@ -524,7 +534,7 @@ fn edit_store(store: &Store, id: &str, change: Change) {
         Change::Visit(e) => drop(store.update_visit(id, &e).unwrap()),
         Change::Plan(e) => drop(store.update_trip_plan(id, &e).unwrap()),
         Change::Claim(e) => drop(store.update_expense_claim(id, &e).unwrap()),
-        Change::Puts(_) => panic!("raw puts are pushed raw"),
+        Change::Puts(_) | Change::NewList(_) => panic!("raw changes are pushed raw"),
     }
 }
 
@@ -736,7 +746,7 @@ impl World {
         change: Change,
         during: &str,
     ) -> (Outcome, Vec<SyncResponse>) {
-        if !matches!(change, Change::Puts(_)) && self.holds(actor, id) {
+        if !matches!(change, Change::Puts(_) | Change::NewList(_)) && self.holds(actor, id) {
             edit_store(self.store(actor), id, change);
             let answers = self.sync_answers(actor, false, during);
             return (self.answer_for(id, &answers, during), answers);
@@ -764,6 +774,10 @@ impl World {
                 for (field, value) in puts {
                     doc.put(ROOT, field, value).unwrap();
                 }
+            }
+            Change::NewList(field) => {
+                doc.put_object(ROOT, field, automerge::ObjType::List)
+                    .unwrap();
             }
         }
         doc.commit();
@@ -1256,6 +1270,22 @@ fn edge_case(w: &mut World, actor: &'static str, edge: Edge, during: &str) -> Ou
                 let change = Change::Claim(vec![ExpenseClaimEdit::Approver("li".into())]);
                 let (outcome, answers) = w.push(actor, &id, change, during);
                 (outcome, answers, Effect::None, id)
+            })
+        }
+        Edge::CommentSignedByAnother | Edge::CommentsReplaced => {
+            let c = w.create_customer("li", "east", "li");
+            let v = w.create_visit("li", &c);
+            w.sync("zhang", "setup");
+            w.case(actor, Some(&v.clone()), during, move |w| {
+                let change = match edge {
+                    Edge::CommentSignedByAnother => Change::Visit(vec![VisitEdit::AddComment {
+                        author: "admin".into(),
+                        text: "同意。".into(),
+                    }]),
+                    _ => Change::NewList("manager_comments"),
+                };
+                let (outcome, answers) = w.push(actor, &v, change, during);
+                (outcome, answers, Effect::None, v)
             })
         }
         Edge::HandoverOutsideTeam => {
