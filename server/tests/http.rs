@@ -1553,22 +1553,8 @@ async fn events_stream_news_of_the_callers_scope_only() {
             &["no Authorization header"],
         );
 
-    let open = async |token: &str| {
-        let req = Request::builder()
-            .uri("/v1/events")
-            .header(AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
-        let resp = w.app.clone().oneshot(req).await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        assert_eq!(
-            resp.headers().get(CONTENT_TYPE).unwrap(),
-            "text/event-stream"
-        );
-        resp.into_body()
-    };
-    let mut li_events = open(&li.access).await;
-    let mut chen_events = open(&chen.access).await;
+    let mut li_events = open_events(&w, &li.access).await;
+    let mut chen_events = open_events(&w, &chen.access).await;
 
     // li's push is news for li; chen's is news for chen. chen's first event is his own.
     let li_store = w.device("li");
@@ -1625,6 +1611,10 @@ async fn open_events(w: &World, token: &str) -> Body {
         .unwrap();
     let resp = w.app.clone().oneshot(req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers().get(CONTENT_TYPE).unwrap(),
+        "text/event-stream"
+    );
     resp.into_body()
 }
 
