@@ -142,6 +142,31 @@ pub fn measure_changes(bytes: &[u8]) -> Result<Vec<ChangeCost>> {
     Ok(costs)
 }
 
+/// Whether the edit pending in `doc` stays within what the server takes: at most
+/// [`MAX_CHANGE_OPS`] operations in the change it will make, and at most [`MAX_DOCUMENT_OPS`]
+/// in the document with it. A device checks before it commits, so that what it accepts from
+/// its user is never refused later for its size.
+pub fn check_edit(doc: &automerge::AutoCommit) -> Result<()> {
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    let pending = doc.pending_ops() as u64;
+    if pending == 0 {
+        return Ok(());
+    }
+    if pending > MAX_CHANGE_OPS {
+        return Err(too_large(format!(
+            "this edit is {pending} operations (each character typed or deleted is one), more than the {MAX_CHANGE_OPS} one edit may make: make it in smaller steps"
+        )));
+    }
+    let total = doc.stats().num_ops;
+    if total > MAX_DOCUMENT_OPS {
+        return Err(too_large(format!(
+            "this document's history would hold {total} operations, more than the {MAX_DOCUMENT_OPS} a document may: keep long texts shorter, or start a new document"
+        )));
+    }
+    Ok(())
+}
+
 fn change_too_large(bytes: u64) -> Error {
     too_large(format!(
         "one change is {bytes} bytes or more, more than the {MAX_CHANGE_BYTES} a change may be: make the edit in smaller steps"
@@ -380,6 +405,20 @@ mod tests {
             measure_changes(b"not automerge at all"),
             Err(Error::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn an_edit_past_the_limit_of_a_change_is_refused_before_it_is_committed() {
+        let mut doc = AutoCommit::new();
+        let notes = doc.put_object(ROOT, "notes", ObjType::Text).unwrap();
+        doc.splice_text(&notes, 0, 0, &"x".repeat(100_000)).unwrap();
+        check_edit(&doc).unwrap();
+        doc.commit();
+        doc.splice_text(&notes, 0, 100_000, "").unwrap();
+        doc.splice_text(&notes, 0, 0, &"y".repeat(160_000)).unwrap();
+        let e = check_edit(&doc).unwrap_err();
+        assert!(matches!(e, Error::TooLarge(_)), "{e}");
+        assert!(e.to_string().contains("260000 operations"), "{e}");
     }
 
     #[test]

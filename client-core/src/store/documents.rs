@@ -118,7 +118,12 @@ impl DocCache {
 
 /// Commits the pending operations of `doc` as one change stamped with the time, the device's
 /// author name and the device's name. Returns `None` if there was nothing to commit.
+///
+/// An edit the server would refuse for its size ([`crate::cost`]) fails here, before anything
+/// is written: one change of more operations than a change may hold, or a document whose
+/// history would pass its limit.
 pub(crate) fn commit(conn: &Connection, doc: &mut AutoCommit) -> Result<Option<ChangeHash>> {
+    crate::cost::check_edit(doc)?;
     let mut options = CommitOptions::default().with_time(chrono::Utc::now().timestamp());
     if let Some(author) = meta_get(conn, "author")? {
         let device = meta_get(conn, "device")?;
