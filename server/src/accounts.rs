@@ -160,13 +160,13 @@ pub fn hash_refresh(token: &str) -> String {
 }
 
 /// Failed logins a (user, address) pair may have before each further attempt waits.
-const FREE_FAILURES: u32 = 3;
+pub const FREE_FAILURES: u32 = 3;
 
 /// Failed logins one address may have, over all user names, before it waits.
-const FREE_FAILURES_PER_ADDRESS: u32 = 20;
+pub const FREE_FAILURES_PER_ADDRESS: u32 = 20;
 
 /// The longest wait between attempts.
-const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+pub const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 
 /// How long a record of failures is kept after the last one.
 const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
