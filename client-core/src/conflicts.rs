@@ -88,6 +88,26 @@ fn walk(doc: &mut AutoCommit, obj: &ObjId, path: String, out: &mut Vec<Conflict>
         }
         ObjType::List => {
             for index in 0..doc.length(obj) {
+                // A plain entry (a paragraph, a city) edited on two devices at once.
+                let all: Vec<(Value<'static>, ObjId)> = doc
+                    .get_all(obj, index)?
+                    .into_iter()
+                    .map(|(v, id)| (v.into_owned(), id))
+                    .collect();
+                if all.len() > 1 && all.iter().all(|(v, _)| matches!(v, Value::Scalar(_))) {
+                    let winner = doc.get(obj, index)?.map(|(_, id)| id);
+                    let mut values = Vec::with_capacity(all.len());
+                    for (value, id) in &all {
+                        values.push(conflict_value(doc, value, id, winner.as_ref() == Some(id))?);
+                    }
+                    let first = &values[0].value;
+                    if values.iter().any(|v| &v.value != first) {
+                        out.push(Conflict {
+                            path: format!("{path}[{index}]"),
+                            values,
+                        });
+                    }
+                }
                 if let Some((Value::Object(ty), child)) = doc.get(obj, index)? {
                     if ty == ObjType::Text {
                         continue;
@@ -201,8 +221,29 @@ pub(crate) fn write_path(doc: &mut AutoCommit, path: &str, value: &Json) -> Resu
     for segment in parents {
         obj = step(doc, &obj, segment).ok_or_else(|| bad("is not a field of this document"))?;
     }
-    if last.contains('[') {
-        return Err(bad("names a list entry: name one of its fields"));
+    if let Some((key, index)) = last.split_once('[') {
+        // A plain entry of a list (a paragraph), by its position: `notes[3]`.
+        let index: usize = index
+            .strip_suffix(']')
+            .and_then(|i| i.parse().ok())
+            .ok_or_else(|| bad("names a list entry: name one of its fields"))?;
+        let list = match doc.get(&obj, key)? {
+            Some((Value::Object(ObjType::List), list)) => list,
+            _ => return Err(bad("is not a list of this document")),
+        };
+        if !matches!(doc.get(&list, index)?, Some((Value::Scalar(_), _))) {
+            return Err(bad("is not a plain entry of this list"));
+        }
+        let v = scalar(value).ok_or_else(|| bad("takes a string, number, boolean or null"))?;
+        // Automerge skips a put of the value the entry shows already; writing another value
+        // first makes the last write a new one that replaces the concurrent ones.
+        if let Some((Value::Scalar(shown), _)) = doc.get(&list, index)?
+            && shown.as_ref() == &v
+        {
+            doc.put(&list, index, ScalarValue::Null)?;
+        }
+        doc.put(&list, index, v)?;
+        return Ok(());
     }
     if doc.get(&obj, *last)?.is_none() {
         return Err(bad("is not a field of this document"));

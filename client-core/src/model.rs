@@ -25,7 +25,10 @@ pub use trip_plan::TripPlan;
 pub use visit::Visit;
 
 /// The schema version this build writes and the newest it reads.
-pub const SCHEMA_VERSION: i64 = 1;
+///
+/// Version 2 keeps shared texts (notes, a visit's summary and SPIN notes) as lists of
+/// paragraphs instead of Automerge text; documents of version 1 are still read and edited.
+pub const SCHEMA_VERSION: i64 = 2;
 
 fields::string_enum! {
     /// The kind of a document, stored in its root `kind` field.

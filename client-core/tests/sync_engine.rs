@@ -662,7 +662,12 @@ fn a_document_whose_changes_pass_the_budget_goes_in_causally_complete_parts() {
     for n in 0..6 {
         laptop
             .store
-            .update_customer(&id, &[CustomerEdit::AppendNotes(format!("第{n}次补充"))])
+            .update_customer(
+                &id,
+                &[CustomerEdit::AppendNotes(format!(
+                    "细节一\n细节二\n细节三\n第{n}次补充"
+                ))],
+            )
             .unwrap();
     }
     let total: u64 = laptop
@@ -673,10 +678,10 @@ fn a_document_whose_changes_pass_the_budget_goes_in_causally_complete_parts() {
         .iter()
         .map(|c| c.len() as u64)
         .sum();
-    // Room for about a third of the operations per round.
+    // Room for two appends (four paragraphs each) a round.
     let budget = PushBudget {
         cost: fieldsync_core::cost::ChangeCost {
-            ops: total / 3,
+            ops: 8,
             bytes: u64::MAX,
         },
         ..PushBudget::default()

@@ -459,3 +459,91 @@ fn a_paragraph_appended_to_an_empty_text_reads_without_a_line_break() {
         "老板姓陈\n下周再访"
     );
 }
+
+#[test]
+fn paragraphs_edited_on_two_devices_merge_and_one_edited_by_both_is_a_conflict_to_settle() {
+    let rep = device("rep");
+    let manager = device("manager");
+    rep.store.set_device_name("rep-phone").unwrap();
+    manager.store.set_device_name("manager-laptop").unwrap();
+    let id = rep
+        .store
+        .create_customer(NewCustomer {
+            notes: "第一段\n第二段\n第三段".into(),
+            ..new_customer("宁波港城物流")
+        })
+        .unwrap();
+    send(&rep.store, &manager.store, &id);
+    // Different paragraphs at once: both edits survive.
+    rep.store
+        .update_customer(
+            &id,
+            &[CustomerEdit::SpliceNotes {
+                pos: 0,
+                delete: 3,
+                insert: "首段".into(),
+            }],
+        )
+        .unwrap();
+    manager
+        .store
+        .update_customer(
+            &id,
+            &[CustomerEdit::SpliceNotes {
+                pos: 8,
+                delete: 3,
+                insert: "末段".into(),
+            }],
+        )
+        .unwrap();
+    send(&rep.store, &manager.store, &id);
+    send(&manager.store, &rep.store, &id);
+    let notes = rep.store.customer(&id).unwrap().notes.as_str().to_string();
+    assert_eq!(notes, "首段\n第二段\n末段");
+    assert_eq!(notes, manager.store.customer(&id).unwrap().notes.as_str());
+    assert!(rep.store.conflicts(&id).unwrap().is_empty());
+
+    // The same paragraph at once: a conflict on that paragraph, naming each device.
+    for (d, text) in [(&rep, "二段（李）"), (&manager, "二段（张）")] {
+        d.store
+            .update_customer(
+                &id,
+                &[CustomerEdit::SpliceNotes {
+                    pos: 3,
+                    delete: 3,
+                    insert: text.into(),
+                }],
+            )
+            .unwrap();
+    }
+    send(&rep.store, &manager.store, &id);
+    send(&manager.store, &rep.store, &id);
+    let conflicts = rep.store.conflicts(&id).unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].path, "notes[1]");
+    let mut devices: Vec<String> = conflicts[0]
+        .values
+        .iter()
+        .map(|v| v.device.clone().unwrap())
+        .collect();
+    devices.sort();
+    assert_eq!(devices, ["manager-laptop", "rep-phone"]);
+    let kept = conflicts[0]
+        .values
+        .iter()
+        .find(|v| !v.winner)
+        .unwrap()
+        .value
+        .clone();
+    rep.store.resolve_conflict(&id, "notes[1]", &kept).unwrap();
+    assert!(rep.store.conflicts(&id).unwrap().is_empty());
+    send(&rep.store, &manager.store, &id);
+    let notes = manager
+        .store
+        .customer(&id)
+        .unwrap()
+        .notes
+        .as_str()
+        .to_string();
+    assert_eq!(notes, format!("首段\n{}\n末段", kept.as_str().unwrap()));
+}

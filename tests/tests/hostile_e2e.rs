@@ -83,12 +83,17 @@ fn changes_of(doc: &mut AutoCommit, heads: &[automerge::ChangeHash]) -> Vec<Vec<
         .collect()
 }
 
-/// The notes text object of a customer document.
+/// The notes of a customer document: a list of paragraphs.
 fn notes_of(doc: &AutoCommit) -> automerge::ObjId {
     match doc.get(ROOT, "notes").unwrap() {
-        Some((automerge::Value::Object(automerge::ObjType::Text), id)) => id,
-        other => panic!("no notes text: {other:?}"),
+        Some((automerge::Value::Object(automerge::ObjType::List), id)) => id,
+        other => panic!("no notes paragraphs: {other:?}"),
     }
+}
+
+/// Inserts `n` one-character paragraphs at the start of the notes: `n` operations.
+fn insert_paragraphs(doc: &mut AutoCommit, notes: &automerge::ObjId, n: usize, s: &str) {
+    doc.splice(notes, 0, 0, std::iter::repeat_n(s, n)).unwrap();
 }
 
 /// A document as li's synced device holds it (what a hand-made change builds on).
@@ -302,21 +307,20 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
     let unknown_kind = push_of(&id, changes_of(&mut spaceship, &[]));
     // A whole saved document where a push carries changes.
     let whole = push_of(&id, vec![spaceship.save()]);
-    // A million characters into li's customer's notes in one change (10 KB on the wire), and
-    // text inserted and deleted again in one change: the visible notes stay empty while the
-    // history grows.
+    // A million paragraphs into li's customer's notes in one change (a few KB on the wire),
+    // and paragraphs inserted and deleted again in one change: the visible notes stay as they
+    // were while the history grows.
     let mut doc = AutoCommit::load(&li_bytes(&o, &existing)).unwrap();
     let heads = doc.get_heads();
     let notes = notes_of(&doc);
-    doc.splice_text(&notes, 0, 0, &"客".repeat(1_000_000))
-        .unwrap();
+    insert_paragraphs(&mut doc, &notes, 1_000_000, "客");
     let text_bomb = push_of(&existing, changes_of(&mut doc, &heads));
     let mut doc = AutoCommit::load(&li_bytes(&o, &existing)).unwrap();
     let heads = doc.get_heads();
     let notes = notes_of(&doc);
     for _ in 0..3 {
-        doc.splice_text(&notes, 0, 0, &"x".repeat(100_000)).unwrap();
-        doc.splice_text(&notes, 0, 100_000, "").unwrap();
+        insert_paragraphs(&mut doc, &notes, 100_000, "x");
+        doc.splice(&notes, 0, 100_000, Vec::<&str>::new()).unwrap();
     }
     let hidden_history = push_of(&existing, changes_of(&mut doc, &heads));
     // A later change of a document without the change it builds on.
@@ -411,9 +415,9 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
         ("a claim born paid by its owner", born_paid, "approval"),
         ("a document of an unknown kind", unknown_kind, "schema"),
         ("a whole document instead of changes", whole, "corrupt"),
-        ("a million characters in one change", text_bomb, "too_large"),
+        ("a million paragraphs in one change", text_bomb, "too_large"),
         (
-            "text inserted and deleted again in one change",
+            "paragraphs inserted and deleted again in one change",
             hidden_history,
             "too_large",
         ),
@@ -460,13 +464,14 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
     );
 }
 
-/// A change of li's customer that inserts `n` characters into its notes and deletes them
+/// A change of li's customer that inserts `n` paragraphs into its notes and deletes them
 /// again: within the limit of one change, and invisible in the notes.
 fn churn(doc: &mut AutoCommit, n: usize) -> Vec<Vec<u8>> {
     let heads = doc.get_heads();
     let notes = notes_of(doc);
-    doc.splice_text(&notes, 0, 0, &"x".repeat(n)).unwrap();
-    doc.splice_text(&notes, 0, n as isize, "").unwrap();
+    insert_paragraphs(doc, &notes, n, "x");
+    doc.splice(&notes, 0, n as isize, Vec::<&str>::new())
+        .unwrap();
     changes_of(doc, &heads)
 }
 

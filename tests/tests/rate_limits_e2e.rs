@@ -86,7 +86,8 @@ fn a_user_past_their_pushed_operations_a_minute_is_refused_and_nothing_is_stored
     let big = li
         .store
         .create_customer(NewCustomer {
-            notes: "长".repeat(30_000),
+            // 25,000 paragraphs: 25,000 operations.
+            notes: "长\n".repeat(25_000),
             ..customer("大客户", "east", "li")
         })
         .unwrap();

@@ -2,15 +2,14 @@
 //! from whom, and what the team knows about them.
 
 use automerge::{AutoCommit, ROOT};
-use autosurgeon::{Hydrate, Reconcile, Text};
+use autosurgeon::{Hydrate, Reconcile};
 use serde::Serialize;
 
 use super::edit::{
     append_text, list_find, list_push, list_remove, set_field, set_pair, set_whole, splice_text,
 };
 use super::fields::{
-    Geo, Money, hydrate_paragraphs, limit_text, require_text, string_enum, text_as_str,
-    validate_username,
+    Geo, Money, Paragraphs, limit_text, require_text, string_enum, validate_username,
 };
 use super::fields::{check_entry_id, check_stored_time};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
@@ -133,15 +132,11 @@ pub struct Customer {
     /// The price they pay today, per `demand_unit`.
     pub current_price: Option<Money>,
     /// What is known about competitors at this customer (shared text).
-    #[serde(serialize_with = "text_as_str")]
-    #[autosurgeon(hydrate = "hydrate_paragraphs")]
-    pub competitor_notes: Text,
+    pub competitor_notes: Paragraphs,
     /// Prospect, active, dormant or lost.
     pub status: CustomerStatus,
     /// Free notes (shared text: concurrent edits interleave).
-    #[serde(serialize_with = "text_as_str")]
-    #[autosurgeon(hydrate = "hydrate_paragraphs")]
-    pub notes: Text,
+    pub notes: Paragraphs,
     /// When the file was created (RFC 3339, UTC).
     pub created_at: String,
     /// Who created it.
@@ -317,9 +312,9 @@ impl NewCustomer {
             demand_unit: None,
             current_supplier: None,
             current_price: None,
-            competitor_notes: Text::with_value(""),
+            competitor_notes: Paragraphs::default(),
             status: self.status.unwrap_or(CustomerStatus::Prospect),
-            notes: Text::with_value(self.notes),
+            notes: Paragraphs::from(self.notes),
             created_at: now,
             created_by: self.created_by,
         };

@@ -109,7 +109,39 @@ pub(crate) fn object(
     }
 }
 
-/// Inserts `text` at `pos` characters into the text under `key`, deleting `delete` characters first.
+/// A shared text field as stored: paragraphs (a list of strings), or an Automerge text object
+/// in documents written before paragraphs ([`super::fields::Paragraphs`]).
+enum SharedText {
+    Paragraphs(ObjId),
+    Text(ObjId),
+}
+
+fn shared_text(doc: &AutoCommit, obj: &ObjId, key: &str, field: &str) -> Result<SharedText> {
+    match doc.get(obj, key)? {
+        Some((Value::Object(ObjType::List), id)) => Ok(SharedText::Paragraphs(id)),
+        Some((Value::Object(ObjType::Text), id)) => Ok(SharedText::Text(id)),
+        _ => Err(ValidationError::new(field, "is not a text in this document").into()),
+    }
+}
+
+/// The paragraphs of a list, as strings (an entry that is not a string reads as empty; the
+/// schema check refuses such a document).
+fn paragraphs(doc: &AutoCommit, list: &ObjId) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(doc.length(list));
+    for i in 0..doc.length(list) {
+        out.push(match doc.get(list, i)? {
+            Some((Value::Scalar(s), _)) => s.as_str().unwrap_or_default().to_string(),
+            _ => String::new(),
+        });
+    }
+    Ok(out)
+}
+
+/// Replaces `delete` characters at character `pos` of the text under `key` with `text`.
+///
+/// In paragraphs only the paragraphs the edit touches change: a paragraph edited in place is
+/// written again (the same entry, so a concurrent edit of another paragraph survives), and
+/// paragraphs added or removed are inserted or deleted.
 pub(crate) fn splice_text(
     doc: &mut AutoCommit,
     obj: &ObjId,
@@ -119,29 +151,95 @@ pub(crate) fn splice_text(
     delete: usize,
     text: &str,
 ) -> Result<()> {
-    let text_obj = object(doc, obj, key, ObjType::Text, field)?;
-    let len = doc.length(&text_obj);
-    if pos > len || pos + delete > len {
-        return Err(ValidationError::new(
+    let outside = |len: usize| -> Error {
+        ValidationError::new(
             field,
             format!(
                 "edit at {pos}..{} is outside the text, which has {len} characters",
                 pos + delete
             ),
         )
-        .into());
+        .into()
+    };
+    match shared_text(doc, obj, key, field)? {
+        SharedText::Text(text_obj) => {
+            let len = doc.length(&text_obj);
+            if pos > len || pos + delete > len {
+                return Err(outside(len));
+            }
+            doc.splice_text(&text_obj, pos, delete as isize, text)?;
+        }
+        SharedText::Paragraphs(list) => {
+            let old = paragraphs(doc, &list)?;
+            let joined = old.join("\n");
+            let chars: Vec<char> = joined.chars().collect();
+            if pos > chars.len() || pos + delete > chars.len() {
+                return Err(outside(chars.len()));
+            }
+            let mut new: String = chars[..pos].iter().collect();
+            new.push_str(text);
+            new.extend(&chars[pos + delete..]);
+            write_paragraphs(doc, &list, &old, &super::fields::Paragraphs::lines_of(&new))?;
+        }
     }
-    doc.splice_text(&text_obj, pos, delete as isize, text)?;
     Ok(())
+}
+
+/// Makes the paragraphs of `list` (now `old`) read `new`, touching only those that differ.
+fn write_paragraphs(
+    doc: &mut AutoCommit,
+    list: &ObjId,
+    old: &[String],
+    new: &[String],
+) -> Result<()> {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (old_mid, new_mid) = (
+        &old[prefix..old.len() - suffix],
+        &new[prefix..new.len() - suffix],
+    );
+    // Paragraphs edited in place keep their entries; the rest are deleted or inserted.
+    let kept = old_mid.len().min(new_mid.len());
+    for (i, line) in new_mid[..kept].iter().enumerate() {
+        doc.put(list, prefix + i, line.as_str())?;
+    }
+    for _ in kept..old_mid.len() {
+        doc.delete(list, prefix + kept)?;
+    }
+    for (i, line) in new_mid[kept..].iter().enumerate() {
+        doc.insert(list, prefix + kept + i, line.as_str())?;
+    }
+    Ok(())
+}
+
+/// Replaces the whole text under `key` with `text`.
+pub(crate) fn replace_text(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    field: &str,
+    text: &str,
+) -> Result<()> {
+    let len = match shared_text(doc, obj, key, field)? {
+        SharedText::Text(t) => doc.length(&t),
+        SharedText::Paragraphs(list) => paragraphs(doc, &list)?.join("\n").chars().count(),
+    };
+    splice_text(doc, obj, key, field, 0, len, text)
 }
 
 /// Appends a paragraph to the text under `key`.
 ///
-/// Each appended paragraph carries its own line break, so paragraphs appended concurrently on
-/// two devices (Automerge keeps each insertion in one piece) stay separate lines: after text
-/// that ends mid-line the break comes first; at the start of a line (an empty text, or one
-/// ending with a break) the paragraph ends with one, which readers do not see
-/// (`fields::hydrate_paragraphs`).
+/// In paragraphs each line of `text` is a new entry at the end, so paragraphs appended
+/// concurrently on two devices stay separate lines. In an older text object the paragraph
+/// carries its own line break, for the same reason (Automerge keeps each insertion in one
+/// piece): after text that ends mid-line the break comes first; at the start of a line (an
+/// empty text, or one ending with a break) the paragraph ends with one, which readers do not
+/// see ([`super::fields::Paragraphs`]).
 pub(crate) fn append_text(
     doc: &mut AutoCommit,
     obj: &ObjId,
@@ -149,15 +247,24 @@ pub(crate) fn append_text(
     field: &str,
     text: &str,
 ) -> Result<()> {
-    let text_obj = object(doc, obj, key, ObjType::Text, field)?;
-    let current = doc.text(&text_obj)?;
-    let paragraph = if current.is_empty() || current.ends_with('\n') {
-        format!("{text}\n")
-    } else {
-        format!("\n{text}")
-    };
-    let len = doc.length(&text_obj);
-    doc.splice_text(&text_obj, len, 0, &paragraph)?;
+    match shared_text(doc, obj, key, field)? {
+        SharedText::Paragraphs(list) => {
+            for line in text.split('\n') {
+                let end = doc.length(&list);
+                doc.insert(&list, end, line)?;
+            }
+        }
+        SharedText::Text(text_obj) => {
+            let current = doc.text(&text_obj)?;
+            let paragraph = if current.is_empty() || current.ends_with('\n') {
+                format!("{text}\n")
+            } else {
+                format!("\n{text}")
+            };
+            let len = doc.length(&text_obj);
+            doc.splice_text(&text_obj, len, 0, &paragraph)?;
+        }
+    }
     Ok(())
 }
 

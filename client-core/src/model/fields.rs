@@ -288,30 +288,98 @@ pub fn validate_username(field: &str, value: &str) -> Result<(), ValidationError
     Ok(())
 }
 
-/// Reads a shared text as its readers see it: without the one line break that ends the last
-/// appended paragraph.
+/// The fields kept as [`Paragraphs`], as paths from the document's root.
+pub const PARAGRAPH_FIELDS: &[&str] = &[
+    "notes",
+    "competitor_notes",
+    "summary",
+    "spin.situation",
+    "spin.problem",
+    "spin.implication",
+    "spin.need_payoff",
+];
+
+/// A shared text kept as a list of paragraphs: one list entry, one string, per line.
 ///
-/// A paragraph appended at the start of a line carries its own break at its end (see
-/// `append_text` in the edit module), so that paragraphs appended concurrently on two
-/// devices, which Automerge keeps each in one piece, stay separate lines. That break belongs to
-/// the stored text, not to what anyone typed; positions of edits are unchanged by leaving it
-/// out, since it is the text's last character.
-pub(crate) fn hydrate_paragraphs<D: autosurgeon::ReadDoc>(
-    doc: &D,
-    obj: &automerge::ObjId,
-    prop: autosurgeon::Prop<'_>,
-) -> Result<autosurgeon::Text, autosurgeon::HydrateError> {
-    let text = <autosurgeon::Text as autosurgeon::Hydrate>::hydrate(doc, obj, prop)?;
-    match text.as_str().strip_suffix('\n') {
-        Some(shown) => Ok(autosurgeon::Text::with_value(shown)),
-        None => Ok(text),
+/// Automerge's own text is one operation per character, which makes a long note (a pasted
+/// contract, a year of minutes) cost tens of milliseconds to write, push, apply and load. A
+/// paragraph is one operation however long it is. Concurrent appends are separate entries, so
+/// separate lines; concurrent edits of different paragraphs both survive; concurrent edits of
+/// the same paragraph are a conflict on that entry, shown and settled like any other.
+///
+/// Documents written before hold Automerge text objects: they are read the same way (without
+/// the one line break that ends the last paragraph appended to them), and edited as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Paragraphs(String);
+
+impl Paragraphs {
+    /// The text, its paragraphs joined by line breaks.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The paragraphs `text` is stored as: its lines (none for an empty text; a break that
+    /// ends the text starts no empty paragraph).
+    pub fn lines_of(text: &str) -> Vec<String> {
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        if text.is_empty() {
+            Vec::new()
+        } else {
+            text.split('\n').map(str::to_string).collect()
+        }
     }
 }
 
-/// Serializes Automerge text as a plain JSON string.
-pub(crate) fn text_as_str<S: serde::Serializer>(
-    t: &autosurgeon::Text,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.serialize_str(t.as_str())
+impl From<String> for Paragraphs {
+    fn from(s: String) -> Self {
+        Paragraphs(s)
+    }
+}
+
+impl From<&str> for Paragraphs {
+    fn from(s: &str) -> Self {
+        Paragraphs(s.to_string())
+    }
+}
+
+impl std::fmt::Display for Paragraphs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for Paragraphs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl autosurgeon::Hydrate for Paragraphs {
+    fn hydrate_seq<D: autosurgeon::ReadDoc>(
+        doc: &D,
+        obj: &automerge::ObjId,
+    ) -> Result<Self, autosurgeon::HydrateError> {
+        let lines: Vec<String> = autosurgeon::Hydrate::hydrate_seq(doc, obj)?;
+        Ok(Paragraphs(lines.join("\n")))
+    }
+
+    fn hydrate_text<D: autosurgeon::ReadDoc>(
+        doc: &D,
+        obj: &automerge::ObjId,
+    ) -> Result<Self, autosurgeon::HydrateError> {
+        let text = doc.text(obj)?;
+        // A paragraph appended at the start of a line carried its own break at its end.
+        Ok(Paragraphs(match text.strip_suffix('\n') {
+            Some(shown) => shown.to_string(),
+            None => text,
+        }))
+    }
+}
+
+impl autosurgeon::Reconcile for Paragraphs {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+
+    fn reconcile<R: autosurgeon::Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+        Paragraphs::lines_of(&self.0).reconcile(reconciler)
+    }
 }

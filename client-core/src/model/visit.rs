@@ -1,16 +1,17 @@
 //! The visit record (拜访记录): one check-in at a customer and what came of it.
 
 use automerge::{AutoCommit, ObjType, ROOT};
-use autosurgeon::{Hydrate, Reconcile, Text};
+use autosurgeon::{Hydrate, Reconcile};
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
 use super::edit::{
-    append_text, list_push, list_remove, object, set_field, set_pair, set_whole, splice_text,
+    append_text, list_push, list_remove, object, replace_text, set_field, set_pair, set_whole,
+    splice_text,
 };
 use super::fields::{
-    Geo, Money, hydrate_paragraphs, limit_text, parse_date, parse_time, require_text, string_enum,
-    text_as_str, validate_username,
+    Geo, Money, Paragraphs, limit_text, parse_date, parse_time, require_text, string_enum,
+    validate_username,
 };
 use super::fields::{check_entry_id, check_stored_time};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
@@ -67,21 +68,13 @@ pub struct PersonMet {
 #[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]
 pub struct Spin {
     /// The customer's situation.
-    #[serde(serialize_with = "text_as_str")]
-    #[autosurgeon(hydrate = "hydrate_paragraphs")]
-    pub situation: Text,
+    pub situation: Paragraphs,
     /// Their problem.
-    #[serde(serialize_with = "text_as_str")]
-    #[autosurgeon(hydrate = "hydrate_paragraphs")]
-    pub problem: Text,
+    pub problem: Paragraphs,
     /// What the problem costs them.
-    #[serde(serialize_with = "text_as_str")]
-    #[autosurgeon(hydrate = "hydrate_paragraphs")]
-    pub implication: Text,
+    pub implication: Paragraphs,
     /// What solving it is worth.
-    #[serde(serialize_with = "text_as_str")]
-    #[autosurgeon(hydrate = "hydrate_paragraphs")]
-    pub need_payoff: Text,
+    pub need_payoff: Paragraphs,
 }
 
 string_enum! {
@@ -166,9 +159,7 @@ pub struct Visit {
     /// People met.
     pub people_met: Vec<PersonMet>,
     /// What was discussed (shared text).
-    #[serde(serialize_with = "text_as_str")]
-    #[autosurgeon(hydrate = "hydrate_paragraphs")]
-    pub summary: Text,
+    pub summary: Paragraphs,
     /// SPIN notes.
     pub spin: Spin,
     /// What came of it.
@@ -288,12 +279,12 @@ impl NewVisit {
                     decision_maker: false,
                 })
                 .collect(),
-            summary: Text::with_value(self.summary),
+            summary: Paragraphs::from(self.summary),
             spin: Spin {
-                situation: Text::with_value(""),
-                problem: Text::with_value(""),
-                implication: Text::with_value(""),
-                need_payoff: Text::with_value(""),
+                situation: Paragraphs::default(),
+                problem: Paragraphs::default(),
+                implication: Paragraphs::default(),
+                need_payoff: Paragraphs::default(),
             },
             outcome: self.outcome,
             competitor_intel: Vec::new(),
@@ -522,11 +513,7 @@ impl DocumentModel for Visit {
             }
             E::RemovePerson(id) => list_remove(doc, r, "people_met", "visit.people_met", id),
             E::AppendSummary(t) => append_text(doc, r, "summary", "visit.summary", t),
-            E::ReplaceSummary(t) => {
-                let text = object(doc, r, "summary", ObjType::Text, "visit.summary")?;
-                let len = automerge::ReadDoc::length(doc, &text);
-                splice_text(doc, r, "summary", "visit.summary", 0, len, t)
-            }
+            E::ReplaceSummary(t) => replace_text(doc, r, "summary", "visit.summary", t),
             E::SpliceSummary {
                 pos,
                 delete,

@@ -495,7 +495,7 @@ fn changes_whose_base_left_the_device_show_the_text_typed_and_are_exported_raw()
         Some(json!("西北重工集团"))
     );
     let typed = only(&detail.changes, "(text)");
-    assert_eq!(typed.text_added.as_deref(), Some("\n交接前写的"));
+    assert_eq!(typed.text_added.as_deref(), Some("交接前写的"));
     assert!(matches!(
         s.retry_quarantined(entry),
         Err(Error::QuarantineBaseMissing { .. })

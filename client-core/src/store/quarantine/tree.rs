@@ -204,6 +204,25 @@ fn diff_at(
                 ..change(field, path, ChangeKind::Text)
             });
         }
+        (Some(Node::List(b)), Some(Node::List(a)))
+            if crate::model::fields::PARAGRAPH_FIELDS.contains(&path) =>
+        {
+            let joined = |l: &[Node]| -> String {
+                l.iter()
+                    .map(|n| match n {
+                        Node::Scalar(ScalarValue::Str(s)) => s.to_string(),
+                        other => other.to_json().to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let (removed, added) = text_delta(&joined(b), &joined(a));
+            out.push(FieldChange {
+                text_added: (!added.is_empty()).then_some(added),
+                text_removed: (!removed.is_empty()).then_some(removed),
+                ..change(field, path, ChangeKind::Text)
+            });
+        }
         (Some(Node::Map(b)), Some(Node::Map(a))) => {
             for key in keys_of(b, a) {
                 diff_at(
@@ -259,7 +278,8 @@ fn diff_at(
 /// not known either: its path is `(text)`).
 pub(crate) fn from_operations(bytes: &[u8]) -> Result<Vec<FieldChange>> {
     let mut fields: BTreeMap<String, Option<Json>> = BTreeMap::new();
-    let mut typed: Vec<(ObjectId, String)> = Vec::new();
+    // What was inserted into each list or text: characters of a text, or paragraphs.
+    let mut typed: Vec<(ObjectId, Vec<String>)> = Vec::new();
     for change in crate::chunks::split_changes(bytes)? {
         for op in change.decode().operations {
             match (&op.obj, &op.key, &op.action) {
@@ -279,8 +299,8 @@ pub(crate) fn from_operations(bytes: &[u8]) -> Result<Vec<FieldChange>> {
                 }
                 (obj, Key::Seq(_), OpType::Put(ScalarValue::Str(s))) if op.insert => {
                     match typed.iter_mut().find(|(o, _)| o == obj) {
-                        Some((_, text)) => text.push_str(s),
-                        None => typed.push((obj.clone(), s.to_string())),
+                        Some((_, pieces)) => pieces.push(s.to_string()),
+                        None => typed.push((obj.clone(), vec![s.to_string()])),
                     }
                 }
                 _ => {}
@@ -297,8 +317,13 @@ pub(crate) fn from_operations(bytes: &[u8]) -> Result<Vec<FieldChange>> {
             None => change(&field, &field, ChangeKind::Removed),
         })
         .collect();
-    out.extend(typed.into_iter().map(|(_, text)| FieldChange {
-        text_added: Some(text),
+    out.extend(typed.into_iter().map(|(_, pieces)| FieldChange {
+        // A text's insertions are one character each; paragraphs are lines.
+        text_added: Some(if pieces.iter().any(|p| p.chars().count() > 1) {
+            pieces.join("\n")
+        } else {
+            pieces.concat()
+        }),
         ..change("(text)", "(text)", ChangeKind::Text)
     }));
     Ok(out)
