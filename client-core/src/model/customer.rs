@@ -135,7 +135,7 @@ pub struct Customer {
     pub competitor_notes: Paragraphs,
     /// Prospect, active, dormant or lost.
     pub status: CustomerStatus,
-    /// Free notes (shared text: concurrent edits interleave).
+    /// Free notes (paragraphs: concurrent edits of different paragraphs both survive).
     pub notes: Paragraphs,
     /// When the file was created (RFC 3339, UTC).
     pub created_at: String,
