@@ -5,7 +5,7 @@
 //! its values, which device wrote each, who was using it and when, so the app can ask the user.
 //! Setting the field again resolves the conflict.
 
-use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -60,25 +60,7 @@ fn walk(doc: &mut AutoCommit, obj: &ObjId, path: String, out: &mut Vec<Conflict>
             let keys: Vec<String> = doc.keys(obj).collect();
             for key in keys {
                 let field = join(&path, &key);
-                let all: Vec<(Value<'static>, ObjId)> = doc
-                    .get_all(obj, key.as_str())?
-                    .into_iter()
-                    .map(|(v, id)| (v.into_owned(), id))
-                    .collect();
-                if all.len() > 1 {
-                    let winner = doc.get(obj, key.as_str())?.map(|(_, id)| id);
-                    let mut values = Vec::with_capacity(all.len());
-                    for (value, id) in &all {
-                        values.push(conflict_value(doc, value, id, winner.as_ref() == Some(id))?);
-                    }
-                    let first = &values[0].value;
-                    if values.iter().any(|v| &v.value != first) {
-                        out.push(Conflict {
-                            path: field.clone(),
-                            values,
-                        });
-                    }
-                }
+                collect(doc, obj, Prop::Map(key.clone()), &field, true, out)?;
                 if let Some((Value::Object(ty), child)) = doc.get(obj, key.as_str())?
                     && ty != ObjType::Text
                 {
@@ -89,25 +71,8 @@ fn walk(doc: &mut AutoCommit, obj: &ObjId, path: String, out: &mut Vec<Conflict>
         ObjType::List => {
             for index in 0..doc.length(obj) {
                 // A plain entry (a paragraph, a city) edited on two devices at once.
-                let all: Vec<(Value<'static>, ObjId)> = doc
-                    .get_all(obj, index)?
-                    .into_iter()
-                    .map(|(v, id)| (v.into_owned(), id))
-                    .collect();
-                if all.len() > 1 && all.iter().all(|(v, _)| matches!(v, Value::Scalar(_))) {
-                    let winner = doc.get(obj, index)?.map(|(_, id)| id);
-                    let mut values = Vec::with_capacity(all.len());
-                    for (value, id) in &all {
-                        values.push(conflict_value(doc, value, id, winner.as_ref() == Some(id))?);
-                    }
-                    let first = &values[0].value;
-                    if values.iter().any(|v| &v.value != first) {
-                        out.push(Conflict {
-                            path: format!("{path}[{index}]"),
-                            values,
-                        });
-                    }
-                }
+                let entry = format!("{path}[{index}]");
+                collect(doc, obj, Prop::Seq(index), &entry, false, out)?;
                 if let Some((Value::Object(ty), child)) = doc.get(obj, index)? {
                     if ty == ObjType::Text {
                         continue;
@@ -123,6 +88,40 @@ fn walk(doc: &mut AutoCommit, obj: &ObjId, path: String, out: &mut Vec<Conflict>
             }
         }
         ObjType::Text => {}
+    }
+    Ok(())
+}
+
+/// Adds the conflict at `prop` of `obj`, if its concurrent values differ. Objects among the
+/// values count only where `objects` says so (a list entry that is an object is walked into
+/// instead).
+fn collect(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    prop: Prop,
+    path: &str,
+    objects: bool,
+    out: &mut Vec<Conflict>,
+) -> Result<()> {
+    let all: Vec<(Value<'static>, ObjId)> = doc
+        .get_all(obj, prop.clone())?
+        .into_iter()
+        .map(|(v, id)| (v.into_owned(), id))
+        .collect();
+    if all.len() < 2 || !(objects || all.iter().all(|(v, _)| matches!(v, Value::Scalar(_)))) {
+        return Ok(());
+    }
+    let winner = doc.get(obj, prop)?.map(|(_, id)| id);
+    let mut values = Vec::with_capacity(all.len());
+    for (value, id) in &all {
+        values.push(conflict_value(doc, value, id, winner.as_ref() == Some(id))?);
+    }
+    let first = &values[0].value;
+    if values.iter().any(|v| &v.value != first) {
+        out.push(Conflict {
+            path: path.to_string(),
+            values,
+        });
     }
     Ok(())
 }
