@@ -212,6 +212,18 @@ impl Core {
         // the round as a whole must fit one push.
         let costs: Vec<Result<ChangeCost, Refusal>> = req.push.iter().map(measure).collect();
         let round = ChangeCost::sum(costs.iter().filter_map(|c| c.as_ref().ok().copied()));
+        // Every round counts against its user's rate, refused ones too (at most a full push's
+        // operations), so that refusals cannot be asked for without end.
+        if who.role != Role::Admin {
+            let wire: usize = req
+                .push
+                .iter()
+                .flat_map(|d| &d.changes)
+                .map(|c| c.len())
+                .sum();
+            let ops = round.ops.min(cost::MAX_PUSH_OPS);
+            self.rates.round(&who.username, ops, wire as u64)?;
+        }
         if !round.fits_a_push() {
             self.metrics.rejections.inc();
             return Err(AppError::TooMuchWork(format!(
@@ -221,15 +233,6 @@ impl Core {
                 cost::MAX_PUSH_OPS,
                 cost::MAX_PUSH_BYTES
             )));
-        }
-        if who.role != Role::Admin {
-            let wire: usize = req
-                .push
-                .iter()
-                .flat_map(|d| &d.changes)
-                .map(|c| c.len())
-                .sum();
-            self.rates.round(&who.username, round.ops, wire as u64)?;
         }
         // Wait while other requests apply as much as the server takes on at once.
         let _applying = self.apply.take(round.ops);
