@@ -257,6 +257,7 @@ pub fn run<T: Transport + ?Sized>(
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     let mut report = SyncReport::default();
+    let mut to_push = 0;
     loop {
         if report.round_trips >= MAX_ROUNDS {
             return Err(SyncError::TooManyRounds(MAX_ROUNDS));
@@ -264,7 +265,11 @@ pub fn run<T: Transport + ?Sized>(
         let outcome = round(store, transport)?;
         report.add(&outcome);
         report.millis = started.elapsed().as_millis() as u64;
-        let to_push = store.unsent_documents()?.len();
+        // Counted again after a round that pushed, and before deciding to stop; a round that
+        // only pulled a page changes nothing to push, and the count scans every document.
+        if outcome.pushed > 0 || !outcome.more {
+            to_push = store.unsent_documents()?.len();
+        }
         progress(Progress {
             rounds: report.round_trips,
             pushed: report.pushed,

@@ -225,11 +225,17 @@ pub(crate) fn replace_text(
     field: &str,
     text: &str,
 ) -> Result<()> {
-    let len = match shared_text(doc, obj, key, field)? {
-        SharedText::Text(t) => doc.length(&t),
-        SharedText::Paragraphs(list) => paragraphs(doc, &list)?.join("\n").chars().count(),
-    };
-    splice_text(doc, obj, key, field, 0, len, text)
+    match shared_text(doc, obj, key, field)? {
+        SharedText::Text(t) => {
+            let len = doc.length(&t);
+            doc.splice_text(&t, 0, len as isize, text)?;
+        }
+        SharedText::Paragraphs(list) => {
+            let old = paragraphs(doc, &list)?;
+            write_paragraphs(doc, &list, &old, &super::fields::Paragraphs::lines_of(text))?;
+        }
+    }
+    Ok(())
 }
 
 /// Appends a paragraph to the text under `key`.
