@@ -6,6 +6,7 @@
 //! - [`disk`]: a small real filesystem (tmpfs) to fill up or remount read-only.
 //! - [`fault_proxy`]: a TCP proxy in front of the real server that drops, delays, duplicates,
 //!   cuts and resets connections by a seeded plan, and counts what it injected.
+//! - [`hand_made`]: hand-made Automerge changes, as a hostile device writes them.
 //! - [`peer_samod`]: the samod side of the sync benchmark (samod's server binary `samod_server`,
 //!   a samod client in-process), same scenarios and documents as fieldsync's.
 //! - [`server`]: the real `fieldsync-server` binary on 127.0.0.1: start, add users, SIGKILL,
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod crash;
 pub mod disk;
 pub mod fault_proxy;
+pub mod hand_made;
 pub mod peer_samod;
 pub mod server;
 pub mod workload;

@@ -15,6 +15,7 @@ use fieldsync_core::model::customer::CustomerEdit;
 use fieldsync_core::model::expense_claim::{ExpenseCategory, ExpenseClaimEdit, NewExpenseClaim};
 use fieldsync_core::model::fields::Money;
 use fieldsync_core::protocol::{PushDocument, Rejected, SyncRequest, SyncResponse, decode, encode};
+use fieldsync_tests::hand_made;
 use serde_bytes::ByteBuf;
 
 /// Every row of the server's documents and log, as stored.
@@ -74,26 +75,9 @@ fn push_of(id: &str, changes: Vec<Vec<u8>>) -> PushDocument {
     }
 }
 
-/// The changes of `doc` since `heads`, committing what is pending first.
-fn changes_of(doc: &mut AutoCommit, heads: &[automerge::ChangeHash]) -> Vec<Vec<u8>> {
-    doc.commit();
-    doc.get_changes(heads)
-        .into_iter()
-        .map(|mut c| c.bytes().into_owned())
-        .collect()
-}
-
 /// The notes of a customer document: a list of paragraphs.
 fn notes_of(doc: &AutoCommit) -> automerge::ObjId {
-    match doc.get(ROOT, "notes").unwrap() {
-        Some((automerge::Value::Object(automerge::ObjType::List), id)) => id,
-        other => panic!("no notes paragraphs: {other:?}"),
-    }
-}
-
-/// Inserts `n` one-character paragraphs at the start of the notes: `n` operations.
-fn insert_paragraphs(doc: &mut AutoCommit, notes: &automerge::ObjId, n: usize, s: &str) {
-    doc.splice(notes, 0, 0, std::iter::repeat_n(s, n)).unwrap();
+    hand_made::notes_of(doc).unwrap()
 }
 
 /// A document as li's synced device holds it (what a hand-made change builds on).
@@ -304,7 +288,7 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
     let mut spaceship = AutoCommit::new();
     spaceship.put(ROOT, "kind", "spaceship").unwrap();
     spaceship.put(ROOT, "id", id.as_str()).unwrap();
-    let unknown_kind = push_of(&id, changes_of(&mut spaceship, &[]));
+    let unknown_kind = push_of(&id, hand_made::changes_since(&mut spaceship, &[]));
     // A whole saved document where a push carries changes.
     let whole = push_of(&id, vec![spaceship.save()]);
     // A million paragraphs into li's customer's notes in one change (a few KB on the wire),
@@ -313,16 +297,15 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
     let mut doc = AutoCommit::load(&li_bytes(&o, &existing)).unwrap();
     let heads = doc.get_heads();
     let notes = notes_of(&doc);
-    insert_paragraphs(&mut doc, &notes, 1_000_000, "客");
-    let text_bomb = push_of(&existing, changes_of(&mut doc, &heads));
+    hand_made::insert_paragraphs(&mut doc, &notes, 1_000_000, "客").unwrap();
+    let text_bomb = push_of(&existing, hand_made::changes_since(&mut doc, &heads));
     let mut doc = AutoCommit::load(&li_bytes(&o, &existing)).unwrap();
     let heads = doc.get_heads();
     let notes = notes_of(&doc);
     for _ in 0..3 {
-        insert_paragraphs(&mut doc, &notes, 100_000, "x");
-        doc.splice(&notes, 0, 100_000, Vec::<&str>::new()).unwrap();
+        hand_made::churn(&mut doc, &notes, 100_000).unwrap();
     }
-    let hidden_history = push_of(&existing, changes_of(&mut doc, &heads));
+    let hidden_history = push_of(&existing, hand_made::changes_since(&mut doc, &heads));
     // A later change of a document without the change it builds on.
     let gap = scratch
         .create_customer(customer("缺失依赖", "east", "li"))
@@ -469,10 +452,8 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
 fn churn(doc: &mut AutoCommit, n: usize) -> Vec<Vec<u8>> {
     let heads = doc.get_heads();
     let notes = notes_of(doc);
-    insert_paragraphs(doc, &notes, n, "x");
-    doc.splice(&notes, 0, n as isize, Vec::<&str>::new())
-        .unwrap();
-    changes_of(doc, &heads)
+    hand_made::churn(doc, &notes, n).unwrap();
+    hand_made::changes_since(doc, &heads)
 }
 
 #[test]
@@ -659,7 +640,7 @@ fn names_and_times_in_the_data_are_the_writers_and_references_name_the_right_kin
         ] {
             doc.put(&entry, k, v).unwrap();
         }
-        changes_of(&mut doc, &heads)
+        hand_made::changes_since(&mut doc, &heads)
     };
     for (author, says) in [("admin", "must be you (zhang)"), ("zhang", "2020-01-01")] {
         let changes = comment("01936a4e-0000-7000-8000-000000000001", author);
@@ -673,7 +654,7 @@ fn names_and_times_in_the_data_are_the_writers_and_references_name_the_right_kin
     let heads = doc.get_heads();
     doc.put_object(ROOT, "manager_comments", automerge::ObjType::List)
         .unwrap();
-    let replaced = changes_of(&mut doc, &heads);
+    let replaced = hand_made::changes_since(&mut doc, &heads);
     let r = push_one(&base, &li_token, &visit_id, replaced).unwrap_err();
     assert_eq!(r.rule, "field_rights", "{}", r.reason);
     assert!(r.reason.contains("never replace it whole"), "{}", r.reason);

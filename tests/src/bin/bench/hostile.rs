@@ -7,11 +7,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, Value};
+use automerge::AutoCommit;
 use fieldsync_core::model::customer::NewCustomer;
 use fieldsync_core::protocol::{self, PushDocument, SyncRequest, SyncResponse};
 use fieldsync_core::sync::Transport;
 use fieldsync_core::sync::http::HttpClient;
+use fieldsync_tests::hand_made;
 use fieldsync_tests::server::{ServerProcess, TestUser, add_user};
 use serde_bytes::ByteBuf;
 
@@ -29,37 +30,14 @@ struct Attack {
     accepted: bool,
 }
 
-fn notes_of(doc: &AutoCommit) -> Result<automerge::ObjId> {
-    match doc.get(ROOT, "notes")? {
-        Some((Value::Object(ObjType::List), id)) => Ok(id),
-        _ => Err("the customer's notes are not paragraphs".into()),
-    }
-}
-
-fn changes_since(doc: &mut AutoCommit, heads: &[automerge::ChangeHash]) -> Vec<Vec<u8>> {
-    doc.commit();
-    doc.get_changes(heads)
-        .into_iter()
-        .map(|mut c| c.bytes().into_owned())
-        .collect()
-}
-
 /// The largest change the server takes, on customer `bytes`: 240,000 operations that leave
 /// the notes as they were (a new actor each time, so each is new to the server).
 fn largest_accepted(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
     let mut doc = AutoCommit::load(bytes)?;
     let heads = doc.get_heads();
-    let notes = notes_of(&doc)?;
-    churn(&mut doc, &notes, 120_000)?;
-    Ok(changes_since(&mut doc, &heads))
-}
-
-/// Inserts `n` one-character paragraphs into the notes and deletes them again: `2n`
-/// operations that leave the notes as they were.
-fn churn(doc: &mut AutoCommit, notes: &automerge::ObjId, n: usize) -> Result<()> {
-    doc.splice(notes, 0, 0, std::iter::repeat_n("x", n))?;
-    doc.splice(notes, 0, n as isize, Vec::<&str>::new())?;
-    Ok(())
+    let notes = hand_made::notes_of(&doc)?;
+    hand_made::churn(&mut doc, &notes, 120_000)?;
+    Ok(hand_made::changes_since(&mut doc, &heads))
 }
 
 /// The refused attacks on customer `bytes` (as the rep's device holds it).
@@ -68,33 +46,33 @@ fn attacks(bytes: &[u8]) -> Result<Vec<Attack>> {
 
     let mut doc = AutoCommit::load(bytes)?;
     let heads = doc.get_heads();
-    let notes = notes_of(&doc)?;
+    let notes = hand_made::notes_of(&doc)?;
     doc.insert(&notes, 0, "x".repeat(10_000_000))?;
     out.push(Attack {
         what: "10 MB in one paragraph",
-        changes: changes_since(&mut doc, &heads),
+        changes: hand_made::changes_since(&mut doc, &heads),
         accepted: false,
     });
 
     let mut doc = AutoCommit::load(bytes)?;
     let heads = doc.get_heads();
-    let notes = notes_of(&doc)?;
-    doc.splice(&notes, 0, 0, std::iter::repeat_n("x", 1_000_000))?;
+    let notes = hand_made::notes_of(&doc)?;
+    hand_made::insert_paragraphs(&mut doc, &notes, 1_000_000, "x")?;
     out.push(Attack {
         what: "1,000,000 paragraphs in one change",
-        changes: changes_since(&mut doc, &heads),
+        changes: hand_made::changes_since(&mut doc, &heads),
         accepted: false,
     });
 
     let mut doc = AutoCommit::load(bytes)?;
     let heads = doc.get_heads();
-    let notes = notes_of(&doc)?;
+    let notes = hand_made::notes_of(&doc)?;
     for _ in 0..3 {
-        churn(&mut doc, &notes, 100_000)?;
+        hand_made::churn(&mut doc, &notes, 100_000)?;
     }
     out.push(Attack {
         what: "100,000 paragraphs added and deleted ×3",
-        changes: changes_since(&mut doc, &heads),
+        changes: hand_made::changes_since(&mut doc, &heads),
         accepted: false,
     });
     Ok(out)
