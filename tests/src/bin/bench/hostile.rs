@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use automerge::transaction::Transactable;
 use automerge::AutoCommit;
+use automerge::transaction::Transactable;
 use fieldsync_core::model::customer::NewCustomer;
 use fieldsync_core::protocol::{self, PushDocument, SyncRequest, SyncResponse};
 use fieldsync_core::sync::Transport;
