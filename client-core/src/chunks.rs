@@ -56,6 +56,20 @@ pub fn split_changes(bytes: &[u8]) -> Result<Vec<Change>> {
     Ok(out)
 }
 
+/// The changes held in `bytes` if it holds changes only, each checked as [`check_whole`]
+/// does; `None` if it holds a whole document.
+pub fn changes_only(bytes: &[u8]) -> Result<Option<Vec<Change>>> {
+    let chunks = chunks(bytes)?;
+    if chunks.iter().any(|(kind, _)| *kind == 0) {
+        return Ok(None);
+    }
+    chunks
+        .into_iter()
+        .map(|(_, chunk)| Change::from_bytes(chunk.to_vec()).map_err(corrupt))
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
 /// Splits `bytes` into whole chunks: (chunk type, the chunk's bytes). Type 0 is a document,
 /// 1 and 2 a change; any other type, a damaged header or a truncated chunk is refused.
 fn chunks(bytes: &[u8]) -> Result<Vec<(u8, &[u8])>> {
@@ -93,9 +107,21 @@ fn chunks(bytes: &[u8]) -> Result<Vec<(u8, &[u8])>> {
 /// target). Such a panic is caught here and reported as [`Error::Corrupt`]. After any error
 /// `doc` may be half-merged: the caller throws it away.
 pub fn load_untrusted(doc: &mut AutoCommit, bytes: &[u8]) -> Result<usize> {
-    let merged =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.load_incremental(bytes)));
-    match merged {
+    untrusted(|| doc.load_incremental(bytes))
+}
+
+/// Applies `changes`, parsed by [`split_changes`], to `doc`, as [`load_untrusted`] merges
+/// bytes: without parsing them again.
+pub fn apply_untrusted(doc: &mut AutoCommit, changes: &[Change]) -> Result<()> {
+    untrusted(|| doc.apply_changes(changes.iter().cloned()))
+}
+
+/// Runs one Automerge merge of data from elsewhere, its errors and panics reported as
+/// [`Error::Corrupt`].
+fn untrusted<T>(
+    merge: impl FnOnce() -> std::result::Result<T, automerge::AutomergeError>,
+) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(merge)) {
         Ok(result) => result.map_err(corrupt),
         Err(_) => Err(corrupt(
             "the changes are inconsistent: Automerge could not apply them",

@@ -8,12 +8,13 @@
 //! fields and any scope events. Concurrent pushes share storage transactions
 //! ([`crate::group_commit`]). A refused document leaves nothing behind.
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use automerge::{ActorId, AutoCommit};
 use fieldsync_core::authorship;
-use fieldsync_core::chunks::{check_whole, load_untrusted};
+use fieldsync_core::chunks::{apply_untrusted, split_changes};
 use fieldsync_core::cost::{self, ChangeCost};
 use fieldsync_core::ids::parse_id;
 use fieldsync_core::model::customer::{Customer, CustomerEdit};
@@ -100,6 +101,36 @@ fn measure(doc: &PushDocument) -> Result<ChangeCost, Refusal> {
         total = total.plus(ChangeCost::sum(costs));
     }
     Ok(total)
+}
+
+/// The changes `doc` gained since `before_heads`, in causal order, taken from the `pushed`
+/// changes as they were parsed: asking Automerge for them would encode (and compress) each
+/// again from the merged operations, which for a long new document costs more than its merge.
+fn news_of(
+    doc: &mut AutoCommit,
+    before_heads: &[automerge::ChangeHash],
+    pushed: Vec<automerge::Change>,
+) -> Result<Vec<automerge::Change>, PushError> {
+    let order: Vec<automerge::ChangeHash> = doc
+        .get_changes_meta(before_heads)
+        .into_iter()
+        .map(|m| m.hash)
+        .collect();
+    let mut pushed: HashMap<automerge::ChangeHash, automerge::Change> =
+        pushed.into_iter().map(|c| (c.hash(), c)).collect();
+    order
+        .into_iter()
+        .map(|hash| {
+            pushed
+                .remove(&hash)
+                .or_else(|| doc.get_change_by_hash(&hash))
+                .ok_or_else(|| {
+                    PushError::Failed(AppError::Internal(format!(
+                        "change {hash} is in the merged document but could not be read back"
+                    )))
+                })
+        })
+        .collect()
 }
 
 /// The changes an accepted push logs, what they cost, and how many the document logged since
@@ -296,7 +327,7 @@ impl Core {
             );
         }
         let data: Vec<u8> = doc.changes.iter().flat_map(|c| c.iter().copied()).collect();
-        check_whole(&data).map_err(|e| refusal("corrupt", e.to_string()))?;
+        let pushed = split_changes(&data).map_err(|e| refusal("corrupt", e.to_string()))?;
 
         let doc_claim = writes.claim(&id).map_err(PushError::Failed)?;
         let history = self.storage.doc_history(&id)?;
@@ -317,7 +348,7 @@ impl Core {
         let before = self.load(&id).map_err(PushError::Failed)?;
         let mut after = before.clone().unwrap_or_default();
         let before_heads = after.get_heads();
-        load_untrusted(&mut after, &data).map_err(|e| refusal("corrupt", e.to_string()))?;
+        apply_untrusted(&mut after, &pushed).map_err(|e| refusal("corrupt", e.to_string()))?;
         if !after.get_missing_deps(&[]).is_empty() {
             return Err(refusal(
                 "missing_dependencies",
@@ -328,7 +359,7 @@ impl Core {
         if after.get_heads() == before_heads {
             return Ok(hex_heads(&before_heads));
         }
-        let mut new_changes = after.get_changes(&before_heads);
+        let mut new_changes = news_of(&mut after, &before_heads, pushed)?;
         // A change that builds on nothing starts a document: in an existing one it is the
         // history of another document, which would merge in field by field.
         if let Some(b) = &before
@@ -546,7 +577,10 @@ impl Core {
             None => Vec::new(),
         };
         let stored_changes = logged.since_snapshot;
-        let snapshot = (before.is_none() || stored_changes + changes.len() >= SNAPSHOT_EVERY)
+        // A new document pushed as one change is stored as that change: it is already as compact
+        // as a snapshot, and saving one would encode and compress the same content again.
+        let new_in_parts = before.is_none() && changes.len() > 1;
+        let snapshot = (new_in_parts || stored_changes + changes.len() >= SNAPSHOT_EVERY)
             .then(|| after.save());
         let heads = hex_heads(&after.get_heads());
         let commit = DocCommit {

@@ -450,6 +450,49 @@ fn a_document_compacted_on_the_server_reaches_a_new_device_whole() {
 }
 
 #[test]
+fn a_new_document_pushed_as_one_change_is_kept_and_sent_as_that_change() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let one = li
+        .create_customer(customer("一次写成的客户", "east", "li"))
+        .unwrap();
+    let pushed = li.changes_since(&one, &[]).unwrap();
+    assert_eq!(pushed.len(), 1);
+    w.accepted("li", &li, &one);
+    // Written twice before its first push: kept as a snapshot, as before.
+    let two = li
+        .create_customer(customer("两次写成的客户", "east", "li"))
+        .unwrap();
+    li.update_customer(&two, &[CustomerEdit::AppendNotes("补记".into())])
+        .unwrap();
+    w.accepted("li", &li, &two);
+
+    let r = w.core.sync(&w.who("li"), request(0, vec![])).unwrap();
+    let sent = |id: &str| {
+        let d = r.documents.iter().find(|d| d.id == id).unwrap();
+        assert!(d.snapshot, "{id} is new to the device: it goes whole");
+        d.data.to_vec()
+    };
+    assert_eq!(
+        sent(&one),
+        pushed[0],
+        "the change as pushed, not a save of it"
+    );
+    // Automerge's chunk type (byte 8): 0 a saved document, 1 or 2 a change.
+    assert_eq!(
+        sent(&two)[8],
+        0,
+        "a document pushed in parts goes as one save"
+    );
+    let fresh = device(&dir, "new-phone");
+    for id in [&one, &two] {
+        fresh.merge_changes(id, &sent(id)).unwrap();
+        assert_eq!(fresh.customer(id).unwrap(), li.customer(id).unwrap());
+    }
+}
+
+#[test]
 fn a_device_is_not_sent_back_what_it_pushed_but_its_other_devices_are() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();

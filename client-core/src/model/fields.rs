@@ -359,8 +359,25 @@ impl autosurgeon::Hydrate for Paragraphs {
         doc: &D,
         obj: &automerge::ObjId,
     ) -> Result<Self, autosurgeon::HydrateError> {
-        let lines: Vec<String> = autosurgeon::Hydrate::hydrate_seq(doc, obj)?;
-        Ok(Paragraphs(lines.join("\n")))
+        // One pass over the list: hydrating it index by index seeks each entry from the start.
+        let mut text = String::new();
+        for (i, item) in doc.list_range(obj, ..).enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            match &item.value {
+                automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(line)) => {
+                    text.push_str(line)
+                }
+                other => {
+                    return Err(autosurgeon::HydrateError::unexpected(
+                        "a string (one paragraph)",
+                        format!("{other:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(Paragraphs(text))
     }
 
     fn hydrate_text<D: autosurgeon::ReadDoc>(

@@ -133,13 +133,51 @@ pub(crate) fn commit(conn: &Connection, doc: &mut AutoCommit) -> Result<Option<C
 }
 
 /// Stores a document the store did not have.
+///
+/// A document of one change (one just created) is kept as that change, compressed: as compact
+/// as a save, it loads as one, and its first push sends it as it is ([`stored_changes`])
+/// instead of loading the document and encoding the change again.
 pub(crate) fn insert(
     conn: &Connection,
     id: &str,
     kind: DocKind,
     doc: &mut AutoCommit,
 ) -> Result<()> {
-    insert_saved(conn, id, kind, &doc.save(), &doc.get_heads())
+    let mut changes = doc.get_changes(&[]);
+    let bytes = match changes.as_mut_slice() {
+        [only] => only.bytes().into_owned(),
+        _ => doc.save(),
+    };
+    insert_saved(conn, id, kind, &bytes, &doc.get_heads())
+}
+
+/// The changes of document `id` as stored, with its heads, if its snapshot and increments are
+/// all changes (a document created here and not compacted since); `None` if the store holds
+/// a save of it, or does not have it. In causal order: the snapshot's changes, then the
+/// increments' in the order they were stored.
+pub(crate) fn stored_changes(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<(Vec<ChangeHash>, Vec<automerge::Change>)>> {
+    let row: Option<(Vec<u8>, String)> = conn
+        .prepare_cached("SELECT snapshot, heads FROM documents WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((mut bytes, heads)) = row else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+        .prepare_cached("SELECT bytes FROM document_increments WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([id])?;
+    while let Some(row) = rows.next()? {
+        bytes.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+    }
+    let changes = crate::chunks::changes_only(&bytes)
+        .map_err(|e| Error::Corrupt(format!("stored document {id}: {e}")))?;
+    match changes {
+        Some(changes) => Ok(Some((decode_heads(&heads)?, changes))),
+        None => Ok(None),
+    }
 }
 
 /// Stores a document the store did not have from bytes that load as it (a save, or a save

@@ -124,6 +124,12 @@ impl Store {
     /// Automerge changes (their costs and dependencies readable), with the document's heads.
     pub fn unsent_change_list(&self, id: &str) -> Result<(Vec<ChangeHash>, Vec<Change>)> {
         let acked = self.acked_heads(id)?;
+        // Never pushed and kept as its changes: they are read as stored, not loaded and encoded.
+        if acked.is_empty()
+            && let Some(stored) = documents::stored_changes(&self.conn, &parse_id(id)?)?
+        {
+            return Ok(stored);
+        }
         self.with_doc(id, |doc| Ok((doc.get_heads(), doc.get_changes(&acked))))
     }
 
@@ -486,6 +492,51 @@ mod tests {
                 ..Default::default()
             })
             .unwrap()
+    }
+
+    /// The hashes of `changes`, in order.
+    fn hashes(changes: &[Change]) -> Vec<ChangeHash> {
+        changes.iter().map(|c| c.hash()).collect()
+    }
+
+    #[test]
+    fn a_document_never_pushed_gives_its_changes_as_stored_until_a_save_replaces_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir, "a.db");
+        let id = customer(&s, "常州精工");
+        let kept: Vec<u8> = s
+            .conn
+            .query_row("SELECT snapshot FROM documents WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_ne!(
+            kept[8], 0,
+            "a new document is kept as its change, not a save"
+        );
+        let expected = |s: &Store| s.with_doc(&id, |doc| Ok(doc.get_changes(&[]))).unwrap();
+        let from_rows = documents::stored_changes(&s.conn, &id).unwrap().unwrap();
+        assert_eq!(hashes(&from_rows.1), hashes(&expected(&s)));
+        assert_eq!(from_rows.0, s.heads(&id).unwrap());
+
+        // Edits are stored after it, and read back in the order they were made.
+        for i in 0..3 {
+            s.update_customer(&id, &[CustomerEdit::AppendNotes(format!("第{i}次回访"))])
+                .unwrap();
+            assert!(documents::stored_changes(&s.conn, &id).unwrap().is_some());
+            let (heads, changes) = s.unsent_change_list(&id).unwrap();
+            assert_eq!(hashes(&changes), hashes(&expected(&s)));
+            assert_eq!(heads, s.heads(&id).unwrap());
+        }
+        // Once the increments outgrow the change they are compacted into a save: the changes
+        // are then taken from the loaded document, the same ones.
+        let long = "很长的备注。".repeat(2_000);
+        s.update_customer(&id, &[CustomerEdit::AppendNotes(long)])
+            .unwrap();
+        assert!(documents::stored_changes(&s.conn, &id).unwrap().is_none());
+        let (_, changes) = s.unsent_change_list(&id).unwrap();
+        assert_eq!(hashes(&changes), hashes(&expected(&s)));
+        assert_eq!(changes.len(), 5);
     }
 
     fn visit(store: &Store, customer: &str) -> String {

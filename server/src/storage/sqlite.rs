@@ -739,7 +739,8 @@ fn whole_document(conn: &Connection, id: &str) -> StorageResult<Vec<u8>> {
         .prepare_cached("SELECT snapshot, snapshot_seq, last_seq FROM docs WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let mut out = snapshot.unwrap_or_default();
-    // Nothing was logged for the document after its snapshot (a new one): no changes to add.
+    // Nothing was logged for the document after its snapshot: no changes to add. A document
+    // without a snapshot (a new one stored as its change) is its changes alone.
     if last_seq > snapshot_seq {
         out.extend(changes_after(conn, id, snapshot_seq)?);
     }
