@@ -50,6 +50,14 @@ pub enum Error {
     /// No document with this id is in the store.
     #[error("no document {0} in this store: check the id, or sync to fetch it")]
     NotFound(String),
+    /// The user named a document of a kind this device does not have under that id.
+    #[error("unknown {kind} {id}: it is not on this device; list them, or sync to fetch it")]
+    Unknown {
+        /// What the user named (`customer`, `visit`, `trip plan`, `expense claim`).
+        kind: &'static str,
+        /// The id given.
+        id: String,
+    },
     /// The document exists but is of another kind than the operation expects.
     #[error("document {id} is a {found}, not a {expected}")]
     WrongKind {

@@ -11,6 +11,8 @@
 //! - [`rights`]: who may see and change what, shared by the server and the device.
 //! - [`sync`]: the client side of the sync protocol: rounds as plain functions over the store,
 //!   and the HTTP transport to the server.
+//! - [`client`]: the application facade every app shares: the acting user, defaults, partial
+//!   updates, and sync on its own connection so reads never wait for the network.
 //!
 //! ```
 //! use fieldsync_core::model::customer::{NewCustomer, Tier};
@@ -35,6 +37,7 @@
 
 pub mod authorship;
 pub mod chunks;
+pub mod client;
 pub mod conflicts;
 pub mod cost;
 pub mod error;
@@ -46,5 +49,6 @@ pub mod rights;
 pub mod store;
 pub mod sync;
 
+pub use client::Client;
 pub use error::{Error, Result, ValidationError};
 pub use store::Store;

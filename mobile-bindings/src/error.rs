@@ -77,7 +77,7 @@ impl From<SyncError> for FieldsyncError {
                 | Core::MalformedId(_)
                 | Core::WrongKind { .. }
                 | Core::TooLarge(_) => FieldsyncError::Invalid { reason },
-                Core::NotFound(_) => FieldsyncError::NotFound { reason },
+                Core::NotFound(_) | Core::Unknown { .. } => FieldsyncError::NotFound { reason },
                 Core::Refused { .. } => FieldsyncError::Rejected { reason },
                 _ => FieldsyncError::Storage { reason },
             },

@@ -1,0 +1,403 @@
+//! The application facade: every operation a fieldsync app offers its user, once, for the CLI,
+//! the mobile bindings and any other client to share.
+//!
+//! A [`Client`] is one device: its store, its session with the server and its sync. It knows
+//! the acting user and fills in what an app would otherwise decide on its own (the approver of a
+//! plan is the user's manager, an expense is in its claim's currency, a new customer is in the
+//! user's only territory), reads what people type ([`input`]) and turns partial updates
+//! ([`CustomerPatch`], [`VisitPatch`], [`ContactPatch`]) into edits: a field left out is
+//! untouched, and [`input::CLEAR`] clears an optional one.
+//!
+//! Reads never wait for the network: the app's calls use one connection to the store, and a
+//! sync uses a connection of its own, holding the database's write lock only for the short
+//! transaction of each page it merges (SQLite's WAL lets readers go on meanwhile). The
+//! documents each connection keeps loaded are checked against the file before use, so a write
+//! through one is never missed by the other.
+//!
+//! `Client` is `Send + Sync`: share it between the app's threads (the bindings keep it in an
+//! `Arc`). Every call takes `&self`.
+
+pub mod approvals;
+pub mod customers;
+pub mod input;
+pub mod visits;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::conflicts::Conflict;
+use crate::report::{IsoWeek, WeeklyReport, weekly_report};
+use crate::store::{FollowUp, QuarantineEntry, Store, StoreOptions};
+use crate::sync::http::{HttpClient, User};
+use crate::sync::{self, Progress, SyncError, SyncReport, SyncStatus, Transport};
+
+pub use approvals::{ExpenseClaimInput, ExpenseItemInput, TripPlanInput};
+pub use customers::{ContactInput, ContactPatch, CustomerInput, CustomerPatch};
+pub use visits::{VisitInput, VisitPatch};
+
+/// What a facade call can fail with: the sync's errors, which carry the store's
+/// ([`SyncError::Store`]) and say "log in first" when no one is logged in
+/// ([`SyncError::Auth`]).
+pub type Result<T> = std::result::Result<T, SyncError>;
+
+/// The message of calls that need a session when there is none.
+pub const NOT_LOGGED_IN: &str = "not logged in: log in first";
+
+/// How many documents the sync's own connection keeps loaded: it merges each once per page.
+const SYNC_DOC_CACHE: usize = 16;
+
+/// A field of a document that holds concurrent values, with the document it is in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocConflict {
+    /// Document id.
+    pub id: String,
+    /// Document kind (`customer`, `visit`, …).
+    pub kind: String,
+    /// The field and its values.
+    #[serde(flatten)]
+    pub conflict: Conflict,
+}
+
+/// How a conflict is settled ([`Client::resolve_conflict`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// Keep value number `n` as listed (1 is the first).
+    Keep(usize),
+    /// Set this value: text for a field whose values are text, otherwise JSON (a number,
+    /// `true`, a map); text that is not JSON is taken as text.
+    Value(String),
+}
+
+/// One device's fieldsync: its store, its session with the server, and sync. See the module
+/// documentation.
+pub struct Client {
+    app: Mutex<Store>,
+    sync: Mutex<Option<Store>>,
+    path: PathBuf,
+    device_name: String,
+    cancelled: AtomicBool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("path", &self.path)
+            .field("device_name", &self.device_name)
+            .finish()
+    }
+}
+
+/// A transport that stops the sync before its next round once the app cancelled it.
+struct Cancellable<'a, T> {
+    inner: T,
+    cancelled: &'a AtomicBool,
+}
+
+impl<T: Transport + ?Sized> Transport for Cancellable<'_, Box<T>> {
+    fn sync_round(&mut self, body: Vec<u8>) -> std::result::Result<Vec<u8>, SyncError> {
+        if self.cancelled.load(Ordering::SeqCst) {
+            return Err(SyncError::Cancelled);
+        }
+        self.inner.sync_round(body)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic in another call left the store as its last committed transaction: go on.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Client {
+    /// Opens (or creates) the device's store at `path`. `device_name` is given to the server
+    /// at login: the user's admin sees it in the device list, and conflicts name it.
+    pub fn open(path: impl AsRef<Path>, device_name: &str) -> Result<Client> {
+        let path = path.as_ref().to_path_buf();
+        let store = Store::open(&path)?;
+        Ok(Client {
+            app: Mutex::new(store),
+            sync: Mutex::new(None),
+            path,
+            device_name: device_name.to_string(),
+            cancelled: AtomicBool::new(false),
+        })
+    }
+
+    /// Opens (or creates) the device's store as `device.db` in directory `dir`, creating the
+    /// directory if needed.
+    pub fn open_in(dir: impl AsRef<Path>, device_name: &str) -> Result<Client> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| {
+            SyncError::Store(crate::Error::Corrupt(format!(
+                "cannot create {}: {e}; choose another directory",
+                dir.display()
+            )))
+        })?;
+        Client::open(dir.join("device.db"), device_name)
+    }
+
+    /// The file of the store.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The name this device gives at login.
+    pub fn device_name(&self) -> &str {
+        &self.device_name
+    }
+
+    /// Runs `f` on the app's connection to the store: for the reads the store offers
+    /// (lists, searches, reports) that need no default or rule of their own here.
+    pub fn read<T>(&self, f: impl FnOnce(&Store) -> crate::Result<T>) -> Result<T> {
+        Ok(f(&lock(&self.app))?)
+    }
+
+    /// Runs `f` on the app's connection, with the facade's errors.
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        f(&lock(&self.app))
+    }
+
+    /// The logged-in user, or [`SyncError::Auth`] with [`NOT_LOGGED_IN`].
+    pub fn user(&self) -> Result<User> {
+        self.with_store(user_of)
+    }
+
+    // ---- session ------------------------------------------------------------------------
+
+    /// Logs in to the server at `server_url` as `username`; the session is kept in the store,
+    /// and every change made here from now on names the user and this device.
+    pub fn login(&self, server_url: &str, username: &str, password: &str) -> Result<User> {
+        self.with_store(|store| {
+            let mut http = HttpClient::new(server_url)?.with_store(store)?;
+            let session = http.login(username, password, &self.device_name)?;
+            store.set_author(&session.user.username)?;
+            Ok(session.user)
+        })
+    }
+
+    /// Ends the session: it is forgotten here even if the server cannot be told (then the
+    /// error says so). Returns who was logged out, `None` if nobody was.
+    pub fn logout(&self) -> Result<Option<String>> {
+        self.with_store(|store| {
+            let Some(user) = sync::status(store)?.user else {
+                return Ok(None);
+            };
+            HttpClient::from_store(store)?.logout()?;
+            Ok(Some(user.username))
+        })
+    }
+
+    /// The device's session and sync state.
+    pub fn status(&self) -> Result<SyncStatus> {
+        self.with_store(sync::status)
+    }
+
+    /// The server address of the session, if one is kept.
+    pub fn server_url(&self) -> Result<Option<String>> {
+        Ok(self.status()?.server_url)
+    }
+
+    // ---- sync -----------------------------------------------------------------------------
+
+    /// Syncs with the server: pushes local changes and pulls others' until both sides are up
+    /// to date, telling `progress` after each round. Runs on the sync's own connection: the
+    /// app's reads and writes go on meanwhile (a write waits only while a page is merged). One
+    /// sync at a time: a second call waits for the first. [`Client::cancel_sync`] stops it
+    /// before its next round with [`SyncError::Cancelled`]; the rounds done stay applied.
+    pub fn sync(&self, progress: impl FnMut(Progress)) -> Result<SyncReport> {
+        self.sync_through(|http| Box::new(http), progress)
+    }
+
+    /// Syncs as [`Client::sync`] does, through the transport `wrap` makes of the session's
+    /// HTTP client: one that counts, delays or logs each round (a test's slow network).
+    pub fn sync_through(
+        &self,
+        wrap: impl for<'s> FnOnce(HttpClient<'s>) -> Box<dyn Transport + 's>,
+        progress: impl FnMut(Progress),
+    ) -> Result<SyncReport> {
+        self.on_sync_connection(|store| {
+            user_of(store)?;
+            self.cancelled.store(false, Ordering::SeqCst);
+            let mut transport = Cancellable {
+                inner: wrap(HttpClient::from_store(store)?),
+                cancelled: &self.cancelled,
+            };
+            sync::run(store, &mut transport, progress)
+        })
+    }
+
+    /// Runs `f` on the sync's own connection to the store, opened on first use; one at a
+    /// time.
+    fn on_sync_connection<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        let mut slot = lock(&self.sync);
+        let store = match slot.take() {
+            Some(store) => store,
+            None => Store::open_with(
+                &self.path,
+                StoreOptions {
+                    doc_cache: SYNC_DOC_CACHE,
+                    ..StoreOptions::default()
+                },
+            )?,
+        };
+        let out = f(&store);
+        *slot = Some(store);
+        out
+    }
+
+    /// Asks a running sync to stop before its next round. Safe from any thread.
+    pub fn cancel_sync(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    /// Hands every customer of rep `from` to rep `to` on the server, with their visits (a
+    /// manager of both, or an admin; needs the network). Returns how many customers moved; the
+    /// next sync brings the change here.
+    pub fn handover(&self, from: &str, to: &str) -> Result<usize> {
+        self.with_store(|store| {
+            user_of(store)?;
+            HttpClient::from_store(store)?.handover(from, to)
+        })
+    }
+
+    // ---- conflicts, quarantine, reports ---------------------------------------------------
+
+    /// The fields holding concurrent values, of document `id` or of every document.
+    pub fn conflicts(&self, id: Option<&str>) -> Result<Vec<DocConflict>> {
+        self.with_store(|store| {
+            let ids = match id {
+                Some(id) => {
+                    let id = crate::ids::parse_id(id)?;
+                    let kind = store.kind_of(&id)?;
+                    vec![(id, kind)]
+                }
+                None => store.document_ids()?,
+            };
+            let mut all = Vec::new();
+            for (id, kind) in ids {
+                for conflict in store.conflicts(&id)? {
+                    all.push(DocConflict {
+                        id: id.clone(),
+                        kind: kind.as_str().to_string(),
+                        conflict,
+                    });
+                }
+            }
+            Ok(all)
+        })
+    }
+
+    /// Settles the conflict of `field` in document `id` with `resolution`, in one change;
+    /// returns the value the field now holds.
+    pub fn resolve_conflict(
+        &self,
+        id: &str,
+        field: &str,
+        resolution: Resolution,
+    ) -> Result<serde_json::Value> {
+        self.with_store(|store| {
+            let id = crate::ids::parse_id(id)?;
+            let conflicts = store.conflicts(&id)?;
+            let conflict = conflicts.iter().find(|c| c.path == field);
+            let invalid = |problem: String| {
+                SyncError::Store(crate::ValidationError::new(field, problem).into())
+            };
+            let chosen = match resolution {
+                Resolution::Keep(n) => {
+                    let Some(conflict) = conflict else {
+                        return Err(invalid(format!(
+                            "it holds one value in {id}: there is nothing to choose"
+                        )));
+                    };
+                    let Some(v) = n.checked_sub(1).and_then(|i| conflict.values.get(i)) else {
+                        return Err(invalid(format!(
+                            "it has {} values: keep one of 1 to {}",
+                            conflict.values.len(),
+                            conflict.values.len()
+                        )));
+                    };
+                    v.value.clone()
+                }
+                Resolution::Value(text) => match conflict.and_then(|c| c.values.first()) {
+                    Some(v) if v.value.is_string() => serde_json::Value::String(text),
+                    _ => serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+                },
+            };
+            store.resolve_conflict(&id, field, &chosen)?;
+            Ok(chosen)
+        })
+    }
+
+    /// The changes the server refused, kept aside on this device.
+    pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>> {
+        self.read(|store| store.list_quarantine())
+    }
+
+    /// Deletes quarantine entry `entry` for good. Returns whether it existed.
+    pub fn discard_quarantined(&self, entry: i64) -> Result<bool> {
+        self.read(|store| store.discard_quarantined(entry))
+    }
+
+    /// The weekly report of `rep` (the logged-in user when `None`) for ISO week `week`
+    /// (`2026-W48`; this week when `None`).
+    pub fn weekly_report(&self, rep: Option<&str>, week: Option<&str>) -> Result<WeeklyReport> {
+        self.with_store(|store| {
+            let rep = match rep {
+                Some(r) => r.to_string(),
+                None => user_of(store)?.username,
+            };
+            let week = match week {
+                Some(w) => input::closed::<IsoWeek>(w).map_err(crate::Error::from)?,
+                None => IsoWeek::containing(chrono::Local::now().date_naive()),
+            };
+            Ok(weekly_report(store, &rep, week)?)
+        })
+    }
+
+    /// The follow-ups due on `day` (today when `None`), of `owner` or of everyone here.
+    pub fn followups(&self, day: Option<&str>, owner: Option<&str>) -> Result<Vec<FollowUp>> {
+        let day: NaiveDate = match day {
+            Some(d) => input::date("date", d).map_err(crate::Error::from)?,
+            None => chrono::Local::now().date_naive(),
+        };
+        self.read(|store| store.due_followups(day, owner))
+    }
+}
+
+/// The user logged in on `store`.
+fn user_of(store: &Store) -> Result<User> {
+    sync::status(store)?
+        .user
+        .ok_or_else(|| SyncError::Auth(NOT_LOGGED_IN.into()))
+}
+
+/// A typed input error as the facade returns it.
+fn invalid(e: crate::ValidationError) -> SyncError {
+    SyncError::Store(e.into())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn a_client_is_shared_between_threads() {
+        assert_send_sync::<Client>();
+    }
+
+    #[test]
+    fn calls_that_need_a_user_say_to_log_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = Client::open_in(dir.path().join("phone"), "test phone").unwrap();
+        assert!(matches!(client.user(), Err(SyncError::Auth(m)) if m == NOT_LOGGED_IN));
+        assert!(matches!(client.sync(|_| {}), Err(SyncError::Auth(_))));
+        assert_eq!(client.logout().unwrap(), None);
+        assert!(client.path().ends_with("phone/device.db"));
+    }
+}
