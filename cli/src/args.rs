@@ -164,7 +164,7 @@ pub enum CustomerCmd {
         id: String,
         /// Field name.
         field: String,
-        /// New value ("" or "-" clears an optional field).
+        /// New value ("" clears an optional field).
         value: String,
     },
     /// Append a paragraph to the notes.
@@ -247,7 +247,7 @@ pub enum ContactCmd {
         #[command(flatten)]
         json: Json,
     },
-    /// Change a contact; a field left out stays as it is ("" or "-" clears an optional one).
+    /// Change a contact; a field left out stays as it is ("" clears an optional one).
     Edit(ContactEditArgs),
 }
 
@@ -373,22 +373,22 @@ pub struct VisitEditArgs {
     /// Remove a person met, by name or entry id (repeat for several).
     #[arg(long)]
     pub unmet: Vec<String>,
-    /// order, progress, no_change, setback ("-" clears it).
+    /// order, progress, no_change, setback ("" clears it).
     #[arg(long)]
     pub outcome: Option<String>,
-    /// The agreed next step ("-" clears it).
+    /// The agreed next step ("" clears it).
     #[arg(long)]
     pub next_step: Option<String>,
-    /// Next follow-up date, YYYY-MM-DD ("-" clears it).
+    /// Next follow-up date, YYYY-MM-DD ("" clears it).
     #[arg(long)]
     pub next_followup: Option<String>,
     /// Add a competitor learnt about, as NAME or NAME:NOTES (repeat for several).
     #[arg(long)]
     pub competitor: Vec<String>,
-    /// Amount quoted in yuan, e.g. 12500 ("-" clears it).
+    /// Amount quoted in yuan, e.g. 12500 ("" clears it).
     #[arg(long, allow_hyphen_values = true)]
     pub quote: Option<String>,
-    /// Amount ordered in yuan ("-" clears it).
+    /// Amount ordered in yuan ("" clears it).
     #[arg(long, allow_hyphen_values = true)]
     pub order: Option<String>,
 }

@@ -12,27 +12,26 @@ mod visit;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use chrono::NaiveDate;
-use fieldsync_core::model::fields::{Money, parse_date};
+use fieldsync_core::client::input;
+use fieldsync_core::model::fields::Money;
 use fieldsync_core::sync::http::User;
-use fieldsync_core::{Store, ValidationError};
+use fieldsync_core::{Client, ValidationError};
 
 use crate::args::{Cli, Command, ConflictsCmd};
 use crate::error::{CliError, CliResult};
 
-/// The message for commands that need a session.
-pub const LOG_IN_FIRST: &str = "log in first: fieldsync login --server URL --username NAME";
-
-/// One device: its home directory and its open store.
+/// One device: its home directory and the application facade over its store.
 pub struct Ctx {
     /// The `--home` directory.
     pub home: PathBuf,
-    /// The store in `<home>/device.db`.
-    pub store: Store,
+    /// The device, its store in `<home>/device.db`.
+    pub client: Client,
 }
 
 impl Ctx {
-    fn open(home: Option<PathBuf>) -> CliResult<Ctx> {
+    /// Opens the device under `home`; `device` names it at login (this computer's name when
+    /// `None`).
+    fn open(home: Option<PathBuf>, device: Option<String>) -> CliResult<Ctx> {
         let home = match home {
             Some(h) => h,
             None => dirs::data_dir()
@@ -49,27 +48,28 @@ impl Ctx {
                 home.display()
             ))
         })?;
-        let store = Store::open(home.join("device.db"))?;
-        Ok(Ctx { home, store })
+        let device = device.unwrap_or_else(account::device_name);
+        let client = Client::open(home.join("device.db"), &device)?;
+        Ok(Ctx { home, client })
     }
 
     /// The logged-in user, or the error that says to log in.
     pub fn user(&self) -> CliResult<User> {
-        fieldsync_core::sync::status(&self.store)?
-            .user
-            .ok_or_else(|| CliError::new(LOG_IN_FIRST))
+        Ok(self.client.user()?)
     }
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CliResult {
-    let ctx = Ctx::open(cli.home)?;
+    let device = match &cli.command {
+        Command::Login { device, .. } => device.clone(),
+        _ => None,
+    };
+    let ctx = Ctx::open(cli.home, device)?;
     match cli.command {
         Command::Login {
-            server,
-            username,
-            device,
-        } => account::login(&ctx, &server, &username, device),
+            server, username, ..
+        } => account::login(&ctx, &server, &username),
         Command::Logout => account::logout(&ctx),
         Command::Status(j) => account::status(&ctx, j.json),
         Command::Sync(j) => account::sync(&ctx, j.json),
@@ -98,106 +98,17 @@ pub fn run(cli: Cli) -> CliResult {
     }
 }
 
-/// A document id in canonical form, or an error that shows what an id looks like.
-pub fn id(s: &str) -> CliResult<String> {
-    Ok(fieldsync_core::ids::parse_id(s)?)
-}
-
 /// A value of a closed set (tier, status, visit type, …).
 pub fn value<T: FromStr<Err = ValidationError>>(s: &str) -> CliResult<T> {
-    Ok(s.trim().parse::<T>()?)
+    Ok(input::closed(s)?)
 }
 
-/// An optional value of a closed set.
-pub fn opt_value<T: FromStr<Err = ValidationError>>(s: Option<&str>) -> CliResult<Option<T>> {
-    s.map(value).transpose()
-}
-
-/// A local date, YYYY-MM-DD.
-pub fn date(field: &str, s: &str) -> CliResult<NaiveDate> {
-    Ok(parse_date(field, s)?)
-}
-
-/// Today's local date.
-pub fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
-}
-
-/// An amount in major units ("128", "128.5", "128.50") as minor units (fen).
-pub fn minor_units(field: &str, s: &str) -> CliResult<i64> {
-    let bad = || {
-        CliError::new(format!(
-            "invalid {field}: '{s}' is not an amount: write it like 128 or 128.50"
-        ))
-    };
-    let t = s.trim();
-    if t.starts_with('-') {
-        return Err(CliError::new(format!(
-            "invalid {field}: '{s}': amounts cannot be negative"
-        )));
-    }
-    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-    if whole.is_empty()
-        || frac.len() > 2
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let frac: i64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<2}").parse().map_err(|_| bad())?
-    };
-    whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(frac))
-        .ok_or_else(bad)
-}
-
-/// Money in yuan, or in `currency` units.
+/// Money typed in major units of `currency` ("128.50").
 pub fn money(field: &str, s: &str, currency: &str) -> CliResult<Money> {
-    Ok(Money::new(minor_units(field, s)?, currency))
+    Ok(input::money(field, s, currency)?)
 }
 
 /// Minor units shown as major units: 12345 → "123.45".
 pub fn show_money(m: &Money) -> String {
     format!("{}.{:02} {}", m.amount / 100, m.amount % 100, m.currency)
-}
-
-/// "" or "-" clear an optional text field.
-pub fn optional_text(s: &str) -> Option<String> {
-    match s.trim() {
-        "" | "-" => None,
-        t => Some(t.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn amounts_become_minor_units() {
-        assert_eq!(minor_units("x", "128").unwrap(), 12800);
-        assert_eq!(minor_units("x", "128.5").unwrap(), 12850);
-        assert_eq!(minor_units("x", "0.05").unwrap(), 5);
-        for bad in ["", "1.234", "abc", "1,5", ".5", "99999999999999999999"] {
-            assert!(minor_units("x", bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn a_negative_amount_says_amounts_cannot_be_negative() {
-        for negative in ["-5", "-0.5", " -128.50"] {
-            let err = minor_units("amount", negative).unwrap_err();
-            assert!(
-                err.0.ends_with("amounts cannot be negative"),
-                "{negative}: {}",
-                err.0
-            );
-        }
-    }
 }

@@ -1,7 +1,11 @@
 //! The one error type of the command line: a message for the user, printed on one line of
 //! stderr with exit code 1.
 
+use fieldsync_core::client::NOT_LOGGED_IN;
 use fieldsync_core::sync::SyncError;
+
+/// The message for commands that need a session.
+pub const LOG_IN_FIRST: &str = "log in first: fieldsync login --server URL --username NAME";
 
 /// A user error: what went wrong and what to do about it.
 #[derive(Debug)]
@@ -37,6 +41,7 @@ impl From<fieldsync_core::ValidationError> for CliError {
 impl From<SyncError> for CliError {
     fn from(e: SyncError) -> Self {
         match e {
+            SyncError::Auth(message) if message == NOT_LOGGED_IN => CliError(LOG_IN_FIRST.into()),
             SyncError::Auth(message) => CliError(format!(
                 "{message} (log in with: fieldsync login --server URL --username NAME)"
             )),

@@ -31,13 +31,15 @@ use serde::Serialize;
 
 use crate::conflicts::Conflict;
 use crate::report::{IsoWeek, WeeklyReport, weekly_report};
-use crate::store::{FollowUp, QuarantineEntry, Store, StoreOptions};
+use crate::store::{
+    FollowUp, QuarantineDetail, QuarantineEntry, QuarantineExport, RetryReport, Store, StoreOptions,
+};
 use crate::sync::http::{HttpClient, User};
 use crate::sync::{self, Progress, SyncError, SyncReport, SyncStatus, Transport};
 
 pub use approvals::{ExpenseClaimInput, ExpenseItemInput, TripPlanInput};
 pub use customers::{ContactInput, ContactPatch, CustomerInput, CustomerPatch};
-pub use visits::{VisitInput, VisitPatch};
+pub use visits::{CompetitorInput, SampleInput, VisitInput, VisitPatch};
 
 /// What a facade call can fail with: the sync's errors, which carry the store's
 /// ([`SyncError::Store`]) and say "log in first" when no one is logged in
@@ -334,6 +336,23 @@ impl Client {
     /// The changes the server refused, kept aside on this device.
     pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>> {
         self.read(|store| store.list_quarantine())
+    }
+
+    /// Quarantine entry `entry` in full: each refused change as field, old → new, and the
+    /// text added.
+    pub fn quarantined(&self, entry: i64) -> Result<QuarantineDetail> {
+        self.read(|store| store.show_quarantined(entry))
+    }
+
+    /// Applies again, as fresh edits on the current document and each checked again, what
+    /// quarantine entry `entry` holds that is still allowed.
+    pub fn retry_quarantined(&self, entry: i64) -> Result<RetryReport> {
+        self.read(|store| store.retry_quarantined(entry))
+    }
+
+    /// Quarantine entry `entry` as a file can keep it (its detail and its changes).
+    pub fn export_quarantined(&self, entry: i64) -> Result<QuarantineExport> {
+        self.read(|store| store.export_quarantined(entry))
     }
 
     /// Deletes quarantine entry `entry` for good. Returns whether it existed.

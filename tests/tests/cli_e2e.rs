@@ -335,7 +335,7 @@ fn user_errors_exit_1_with_one_line_that_says_what_to_do() {
     );
     user_error(
         run(&rep, &["customer", "set", &customer, "colour", "red"]),
-        "unknown customer field 'colour'",
+        "unknown field 'colour'",
     );
     user_error(
         run(&rep, &["report", "week", "--week", "2026-48"]),

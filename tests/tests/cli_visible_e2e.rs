@@ -104,8 +104,8 @@ fn visit_edit_changes_the_fields_given_and_leaves_the_rest() {
     assert_eq!(shown["next_followup"], "2026-11-30");
     assert_eq!(shown["checkin_at"], "2026-11-23T02:00:00Z");
 
-    // One more field; "-" clears an optional one.
-    run(&rep, &["visit", "edit", &visit, "--next-step", "-"]).ok();
+    // One more field; the empty text clears an optional one.
+    run(&rep, &["visit", "edit", &visit, "--next-step", ""]).ok();
     let shown = json(run(&rep, &["visit", "show", &visit, "--json"]));
     assert_eq!(shown["next_step"], Value::Null);
     assert_eq!(shown["outcome"], "progress");
@@ -270,7 +270,7 @@ fn contacts_are_listed_with_their_ids_and_edited_field_by_field() {
 
     run(
         &rep,
-        &["contact", "edit", &customer, &contact, "--title", "-"],
+        &["contact", "edit", &customer, &contact, "--title", ""],
     )
     .ok();
     assert_eq!(
@@ -293,7 +293,7 @@ fn contacts_are_listed_with_their_ids_and_edited_field_by_field() {
                 "1",
             ],
         ),
-        "fieldsync contact list",
+        "has no contact 01932c07-7a3e-7b8e-9f1e-3c2a1b0d4e5f: list its contacts",
     );
     user_error(
         run(

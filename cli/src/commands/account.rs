@@ -2,15 +2,16 @@
 
 use std::io::IsTerminal;
 
-use fieldsync_core::sync::{self, http::HttpClient};
+use fieldsync_core::client::Resolution;
+use fieldsync_core::sync;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
-use super::{Ctx, LOG_IN_FIRST};
+use super::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::{self, Table, fields, opt};
 
-fn device_name() -> String {
+/// The name this computer gives at login.
+pub fn device_name() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
@@ -31,11 +32,11 @@ fn password(username: &str) -> CliResult<String> {
     })
 }
 
-pub fn login(ctx: &Ctx, server: &str, username: &str, device: Option<String>) -> CliResult {
+pub fn login(ctx: &Ctx, server: &str, username: &str) -> CliResult {
     let password = password(username)?;
-    let mut client = HttpClient::new(server)?.with_store(&ctx.store)?;
-    let session = client
-        .login(username, &password, &device.unwrap_or_else(device_name))
+    let client = &ctx.client;
+    let user = client
+        .login(server, username, &password)
         .map_err(|e| match e {
             sync::SyncError::Network(reason) => CliError::new(format!(
                 "{reason}: check the server address and that the server is running, then log in again"
@@ -45,24 +46,18 @@ pub fn login(ctx: &Ctx, server: &str, username: &str, device: Option<String>) ->
             }
             other => other.into(),
         })?;
-    ctx.store.set_author(&session.user.username)?;
     output::line(format!(
         "logged in to {} as {} ({}); run `fieldsync sync` to fetch your data",
-        client.server_url(),
-        session.user.username,
-        session.user.role
+        client.server_url()?.unwrap_or_else(|| server.to_string()),
+        user.username,
+        user.role
     ))
 }
 
 pub fn logout(ctx: &Ctx) -> CliResult {
-    let status = sync::status(&ctx.store)?;
-    let Some(user) = status.user else {
-        return output::line("not logged in");
-    };
-    let mut client = HttpClient::from_store(&ctx.store)?;
-    let told = client.logout();
-    match told {
-        Ok(()) => output::line(format!("logged out {}", user.username)),
+    match ctx.client.logout() {
+        Ok(None) => output::line("not logged in"),
+        Ok(Some(user)) => output::line(format!("logged out {user}")),
         Err(e) => Err(CliError::new(format!(
             "logged out here, but the server could not be told: {e}"
         ))),
@@ -70,7 +65,7 @@ pub fn logout(ctx: &Ctx) -> CliResult {
 }
 
 pub fn status(ctx: &Ctx, json: bool) -> CliResult {
-    let s = sync::status(&ctx.store)?;
+    let s = ctx.client.status()?;
     if json {
         return output::json(&s);
     }
@@ -100,11 +95,8 @@ pub fn status(ctx: &Ctx, json: bool) -> CliResult {
 }
 
 pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
-    let status = sync::status(&ctx.store)?;
-    if status.user.is_none() {
-        return Err(CliError::new(LOG_IN_FIRST));
-    }
-    let mut client = HttpClient::from_store(&ctx.store)?;
+    let status = ctx.client.status()?;
+    ctx.user()?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new_spinner();
         if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
@@ -117,7 +109,7 @@ pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar
     });
-    let result = sync::sync(&ctx.store, &mut client, |p| {
+    let result = ctx.client.sync(|p| {
         if let Some(bar) = &bar {
             let to_push = match p.to_push {
                 0 => String::new(),
@@ -155,33 +147,8 @@ pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
     output::line(summary)
 }
 
-#[derive(Serialize)]
-struct DocConflict {
-    id: String,
-    kind: String,
-    #[serde(flatten)]
-    conflict: fieldsync_core::conflicts::Conflict,
-}
-
 pub fn conflicts(ctx: &Ctx, id: Option<&str>, json: bool) -> CliResult {
-    let ids = match id {
-        Some(id) => {
-            let id = super::id(id)?;
-            let kind = ctx.store.kind_of(&id)?;
-            vec![(id, kind)]
-        }
-        None => ctx.store.document_ids()?,
-    };
-    let mut all = Vec::new();
-    for (id, kind) in ids {
-        for conflict in ctx.store.conflicts(&id)? {
-            all.push(DocConflict {
-                id: id.clone(),
-                kind: kind.as_str().to_string(),
-                conflict,
-            });
-        }
-    }
+    let all = ctx.client.conflicts(id)?;
     if json {
         return output::json(&all);
     }
@@ -214,41 +181,17 @@ pub fn resolve(
     keep: Option<usize>,
     value: Option<&str>,
 ) -> CliResult {
-    let id = super::id(id)?;
-    let conflicts = ctx.store.conflicts(&id)?;
-    let conflict = conflicts.iter().find(|c| c.path == field);
-    let chosen = match (keep, value) {
-        (Some(n), _) => {
-            let Some(conflict) = conflict else {
-                return Err(CliError::new(format!(
-                    "{field} of {id} holds one value: see `fieldsync conflicts {id}`"
-                )));
-            };
-            let Some(v) = n.checked_sub(1).and_then(|i| conflict.values.get(i)) else {
-                return Err(CliError::new(format!(
-                    "{field} has {} values: --keep takes 1 to {}",
-                    conflict.values.len(),
-                    conflict.values.len()
-                )));
-            };
-            v.value.clone()
-        }
-        // Text for a field whose values are text; otherwise JSON (a number, true, a map).
-        (None, Some(text)) => match conflict.and_then(|c| c.values.first()) {
-            Some(v) if v.value.is_string() => serde_json::Value::String(text.to_string()),
-            _ => serde_json::from_str(text)
-                .unwrap_or_else(|_| serde_json::Value::String(text.to_string())),
-        },
+    let resolution = match (keep, value) {
+        (Some(n), _) => Resolution::Keep(n),
+        (None, Some(text)) => Resolution::Value(text.to_string()),
         (None, None) => return Err(CliError::new("say which value: --keep N or --value V")),
     };
-    ctx.store.resolve_conflict(&id, field, &chosen)?;
+    let chosen = ctx.client.resolve_conflict(id, field, resolution)?;
     output::line(format!("{field} is now {chosen}"))
 }
 
 pub fn handover(ctx: &Ctx, from: &str, to: &str, json: bool) -> CliResult {
-    ctx.user()?;
-    let mut client = HttpClient::from_store(&ctx.store)?;
-    let moved = client.handover(from, to)?;
+    let moved = ctx.client.handover(from, to)?;
     if json {
         return output::json(&serde_json::json!({ "from": from, "to": to, "customers": moved }));
     }

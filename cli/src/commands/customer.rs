@@ -1,14 +1,12 @@
 //! Customer files, their contacts, and due follow-ups.
 
-use fieldsync_core::model::customer::{
-    ContactEdit, Customer, CustomerEdit, CustomerStatus, CustomerType, NewContact, NewCustomer,
-    Tier,
-};
+use fieldsync_core::client::{ContactInput, ContactPatch, CustomerInput, CustomerPatch};
+use fieldsync_core::model::customer::{Customer, CustomerStatus, Tier};
 use fieldsync_core::store::{CustomerQuery, VisitQuery};
 
-use super::{Ctx, id, opt_value, optional_text, show_money, value};
+use super::{Ctx, show_money, value};
 use crate::args::{ContactCmd, ContactEditArgs, CustomerAdd, CustomerCmd};
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::output::{self, Table, fields, opt};
 
 pub fn run(ctx: &Ctx, cmd: CustomerCmd) -> CliResult {
@@ -27,8 +25,8 @@ pub fn run(ctx: &Ctx, cmd: CustomerCmd) -> CliResult {
             let q = CustomerQuery {
                 territory,
                 owner,
-                tier: opt_value::<Tier>(tier.as_deref())?,
-                status: opt_value::<CustomerStatus>(status.as_deref())?,
+                tier: tier.as_deref().map(value::<Tier>).transpose()?,
+                status: status.as_deref().map(value::<CustomerStatus>).transpose()?,
                 search,
                 limit: Some(limit),
                 offset: Some(limit.saturating_mul(page.saturating_sub(1))),
@@ -42,72 +40,40 @@ pub fn run(ctx: &Ctx, cmd: CustomerCmd) -> CliResult {
             field,
             value,
         } => {
-            let cid = existing(ctx, &cid)?;
-            let edit = edit_for(&field, &value)?;
-            ctx.store.update_customer(&cid, &[edit])?;
+            ctx.client
+                .update_customer(&cid, CustomerPatch::set(&field, &value)?)?;
             output::line(format!("{field} set"))
         }
         CustomerCmd::Note { id: cid, text } => {
-            let cid = existing(ctx, &cid)?;
-            ctx.store
-                .update_customer(&cid, &[CustomerEdit::AppendNotes(text)])?;
+            ctx.client.note_customer(&cid, &text)?;
             output::line("note added")
         }
     }
 }
 
-/// The id of a customer on this device, or an error saying it is unknown.
-pub fn existing(ctx: &Ctx, s: &str) -> CliResult<String> {
-    let cid = id(s)?;
-    match ctx.store.customer(&cid) {
-        Ok(_) => Ok(cid),
-        Err(fieldsync_core::Error::NotFound(_)) => Err(CliError::new(format!(
-            "unknown customer {cid}: list customers with `fieldsync customer list`, or sync to fetch it"
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
 fn add(ctx: &Ctx, a: CustomerAdd) -> CliResult {
-    let user = ctx.user()?;
-    let territory = match a.territory {
-        Some(t) => t,
-        None => match user.territories.as_slice() {
-            [only] => only.clone(),
-            [] => return Err(CliError::new("pass --territory T: you have no territory")),
-            many => {
-                return Err(CliError::new(format!(
-                    "pass --territory T: you work in {}",
-                    many.join(", ")
-                )));
-            }
-        },
-    };
-    let new = NewCustomer {
+    let cid = ctx.client.create_customer(CustomerInput {
         name: a.name,
-        customer_type: opt_value::<CustomerType>(a.customer_type.as_deref())?,
+        territory: a.territory,
+        owner: a.owner,
+        customer_type: a.customer_type,
         industry: a.industry,
-        territory,
-        owner: a.owner.unwrap_or_else(|| user.username.clone()),
         province: a.province,
         city: a.city,
         address: a.address,
         phone: a.phone,
-        tier: opt_value::<Tier>(a.tier.as_deref())?,
+        tier: a.tier,
         key_account: a.key_account,
         notes: a.notes,
-        created_by: user.username,
-        ..Default::default()
-    };
-    let cid = ctx.store.create_customer(new)?;
+        ..CustomerInput::default()
+    })?;
     output::line(cid)
 }
 
 /// One page of customers; `--json` gives `{"total", "page", "limit", "customers"}`, a table
 /// says on stderr when it shows only part of the list.
 fn list(ctx: &Ctx, q: &CustomerQuery, page: u32, json: bool) -> CliResult {
-    let rows = ctx.store.list_customers(q)?;
-    let total = ctx.store.count_customers(q)?;
+    let (rows, total) = ctx.client.list_customers(q)?;
     if json {
         return output::json(&serde_json::json!({
             "total": total,
@@ -153,12 +119,17 @@ fn list(ctx: &Ctx, q: &CustomerQuery, page: u32, json: bool) -> CliResult {
 }
 
 fn show(ctx: &Ctx, s: &str, json: bool) -> CliResult {
-    let cid = existing(ctx, s)?;
-    let c: Customer = ctx.store.customer(&cid)?;
-    let visits = ctx.store.visits_of_customer(&cid, RECENT_VISITS)?;
-    let visit_count = ctx.store.count_visits(&VisitQuery {
-        customer: Some(cid.clone()),
-        ..Default::default()
+    let c: Customer = ctx.client.customer(s)?;
+    let cid = c.id.clone();
+    let (visits, visit_count) = ctx.client.read(|store| {
+        let query = VisitQuery {
+            customer: Some(cid.clone()),
+            ..Default::default()
+        };
+        Ok((
+            store.visits_of_customer(&cid, RECENT_VISITS)?,
+            store.count_visits(&query)?,
+        ))
     })?;
     if json {
         let mut doc = serde_json::to_value(&c)?;
@@ -225,61 +196,6 @@ fn show(ctx: &Ctx, s: &str, json: bool) -> CliResult {
 /// How many visits `customer show` lists.
 const RECENT_VISITS: u32 = 10;
 
-fn flag(field: &str, v: &str) -> CliResult<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "yes" | "true" | "1" | "y" => Ok(true),
-        "no" | "false" | "0" | "n" => Ok(false),
-        other => Err(CliError::new(format!(
-            "invalid {field}: '{other}' is not yes or no"
-        ))),
-    }
-}
-
-/// Settable field names, for the error message.
-const FIELDS: &str = "name, type, industry, territory, owner, province, city, address, phone, tier, status, key_account, current_supplier, monthly_demand, current_price";
-
-/// The edit that sets `field` to `v`.
-fn edit_for(field: &str, v: &str) -> CliResult<CustomerEdit> {
-    use CustomerEdit as E;
-    let text = || optional_text(v);
-    Ok(match field {
-        "name" => E::Name(v.to_string()),
-        "type" => E::Type(value(v)?),
-        "industry" => E::Industry(text()),
-        "territory" => E::Territory(v.to_string()),
-        "owner" => E::Owner(v.to_string()),
-        "province" => E::Province(text()),
-        "city" => E::City(text()),
-        "address" => E::Address(text()),
-        "phone" => E::Phone(text()),
-        "tier" => E::Tier(value(v)?),
-        "status" => E::Status(value(v)?),
-        "key_account" => E::KeyAccount(flag(field, v)?),
-        "current_supplier" => E::CurrentSupplier(text()),
-        "monthly_demand" => match text() {
-            None => E::MonthlyDemand(None, None),
-            Some(t) => {
-                let (amount, unit) = t.split_once(' ').unwrap_or((t.as_str(), ""));
-                let amount: i64 = amount.parse().map_err(|_| {
-                    CliError::new(format!(
-                        "invalid monthly_demand: '{t}' is not a quantity: write it like \"20 吨\""
-                    ))
-                })?;
-                E::MonthlyDemand(Some(amount), optional_text(unit))
-            }
-        },
-        "current_price" => match text() {
-            None => E::CurrentPrice(None),
-            Some(t) => E::CurrentPrice(Some(super::money(field, &t, "CNY")?)),
-        },
-        other => {
-            return Err(CliError::new(format!(
-                "unknown customer field '{other}': use one of {FIELDS}"
-            )));
-        }
-    })
-}
-
 pub fn contact(ctx: &Ctx, cmd: ContactCmd) -> CliResult {
     match cmd {
         ContactCmd::Add {
@@ -290,22 +206,21 @@ pub fn contact(ctx: &Ctx, cmd: ContactCmd) -> CliResult {
             email,
             decision_maker,
         } => {
-            let cid = existing(ctx, &customer)?;
-            ctx.store.update_customer(
-                &cid,
-                &[CustomerEdit::AddContact(NewContact {
+            ctx.client.add_contact(
+                &customer,
+                ContactInput {
                     name,
                     title,
                     phone,
                     email,
                     decision_maker,
-                })],
+                },
             )?;
             output::line("contact added")
         }
         ContactCmd::List { customer, json } => {
-            let cid = existing(ctx, &customer)?;
-            let c = ctx.store.customer(&cid)?;
+            let c = ctx.client.customer(&customer)?;
+            let cid = c.id.clone();
             if json.json {
                 return output::json(&c.contacts);
             }
@@ -332,53 +247,27 @@ pub fn contact(ctx: &Ctx, cmd: ContactCmd) -> CliResult {
 /// `contact edit`: one edit per option given, applied together; an option left out leaves its
 /// field as it is.
 fn contact_edit(ctx: &Ctx, a: ContactEditArgs) -> CliResult {
-    let cid = existing(ctx, &a.customer)?;
-    let contact = id(&a.contact)?;
-    let c = ctx.store.customer(&cid)?;
-    if !c.contacts.iter().any(|p| p.id == contact) {
-        return Err(CliError::new(format!(
-            "no contact {contact} at {}: list them with `fieldsync contact list {cid}`",
-            c.name
-        )));
-    }
-    let mut edits = Vec::new();
-    if let Some(v) = a.name {
-        edits.push(ContactEdit::Name(v.trim().to_string()));
-    }
-    if let Some(v) = a.title {
-        edits.push(ContactEdit::Title(optional_text(&v)));
-    }
-    if let Some(v) = a.phone {
-        edits.push(ContactEdit::Phone(optional_text(&v)));
-    }
-    if let Some(v) = a.email {
-        edits.push(ContactEdit::Email(optional_text(&v)));
-    }
-    if let Some(v) = a.decision_maker {
-        edits.push(ContactEdit::DecisionMaker(flag("decision_maker", &v)?));
-    }
-    if edits.is_empty() {
-        return Err(CliError::new(
-            "nothing to change: pass --name, --title, --phone, --email or --decision-maker",
-        ));
-    }
-    let edits: Vec<CustomerEdit> = edits
-        .into_iter()
-        .map(|edit| CustomerEdit::UpdateContact {
-            id: contact.clone(),
-            edit,
-        })
-        .collect();
-    ctx.store.update_customer(&cid, &edits)?;
+    let decision_maker = a
+        .decision_maker
+        .map(|v| fieldsync_core::client::input::flag("decision_maker", &v))
+        .transpose()?;
+    ctx.client.update_contact(
+        &a.customer,
+        &a.contact,
+        ContactPatch {
+            name: a.name,
+            title: a.title,
+            phone: a.phone,
+            email: a.email,
+            decision_maker,
+        },
+    )?;
     output::line("contact changed")
 }
 
 pub fn followups(ctx: &Ctx, day: Option<&str>, owner: Option<String>, json: bool) -> CliResult {
-    let day = match day {
-        Some(d) => super::date("date", d)?,
-        None => super::today(),
-    };
-    let due = ctx.store.due_followups(day, owner.as_deref())?;
+    let due = ctx.client.followups(day, owner.as_deref())?;
+    let day = day.unwrap_or("today");
     if json {
         return output::json(&due);
     }

@@ -1,18 +1,16 @@
 //! Trip plans and expense claims: drafts, submission and the approver's decision.
 
-use fieldsync_core::model::expense_claim::{ExpenseCategory, ExpenseClaimEdit, NewExpenseClaim};
-use fieldsync_core::model::fields::Money;
-use fieldsync_core::model::trip_plan::{NewTripPlan, TripPlanEdit};
-use fieldsync_core::store::PlanQuery;
-use fieldsync_core::sync::http::User;
-
+use fieldsync_core::client::input::{self, DEFAULT_CURRENCY};
+use fieldsync_core::client::{ExpenseClaimInput, ExpenseItemInput, TripPlanInput};
 use fieldsync_core::model::expense_claim::ExpenseClaim;
+use fieldsync_core::model::fields::Money;
 use fieldsync_core::model::lifecycle::{Approvable, StatusChange};
+use fieldsync_core::store::PlanQuery;
 use serde::Serialize;
 
-use super::{Ctx, date, id, money, show_money, value};
+use super::{Ctx, money, show_money};
 use crate::args::{ExpenseCmd, PlanFilter, TripCmd};
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::output::{self, Table, fields, opt};
 
 /// A claim as `expense show --json` prints it: the document with its computed total.
@@ -21,12 +19,6 @@ struct ClaimView<'a> {
     #[serde(flatten)]
     claim: &'a ExpenseClaim,
     total: Money,
-}
-
-fn approver(user: &User, given: Option<String>) -> CliResult<String> {
-    given
-        .or_else(|| user.manager.clone())
-        .ok_or_else(|| CliError::new("you have no manager on record: pass --approver NAME"))
 }
 
 fn query(f: &PlanFilter) -> PlanQuery {
@@ -38,11 +30,7 @@ fn query(f: &PlanFilter) -> PlanQuery {
 }
 
 pub fn trip(ctx: &Ctx, cmd: TripCmd) -> CliResult {
-    let edit = |raw: &str, edit: TripPlanEdit, done: &str| -> CliResult {
-        let tid = id(raw)?;
-        ctx.store.update_trip_plan(&tid, &[edit])?;
-        output::line(done)
-    };
+    let c = &ctx.client;
     match cmd {
         TripCmd::Add {
             title,
@@ -50,37 +38,32 @@ pub fn trip(ctx: &Ctx, cmd: TripCmd) -> CliResult {
             end,
             city,
             budget,
-            approver: given,
+            approver,
         } => {
-            let user = ctx.user()?;
-            date("start", &start)?;
-            date("end", &end)?;
-            let tid = ctx.store.create_trip_plan(NewTripPlan {
-                approver: approver(&user, given)?,
-                owner: user.username,
+            let tid = c.create_trip_plan(TripPlanInput {
                 title,
                 start_date: start,
                 end_date: end,
                 cities: city,
-                budget: money("budget", &budget, "CNY")?,
+                budget: money("budget", &budget, DEFAULT_CURRENCY)?,
+                approver,
             })?;
             output::line(tid)
         }
-        TripCmd::Submit { id: tid } => edit(&tid, TripPlanEdit::Submit, "submitted"),
+        TripCmd::Submit { id } => {
+            c.submit_trip_plan(&id)?;
+            output::line("submitted")
+        }
         TripCmd::Approve(d) => {
-            let by = ctx.user()?.username;
-            edit(
-                &d.id,
-                TripPlanEdit::Approve { by, note: d.note },
-                "approved",
-            )
+            c.approve_trip_plan(&d.id, d.note)?;
+            output::line("approved")
         }
         TripCmd::Reject(d) => {
-            let by = ctx.user()?.username;
-            edit(&d.id, TripPlanEdit::Reject { by, note: d.note }, "rejected")
+            c.reject_trip_plan(&d.id, d.note)?;
+            output::line("rejected")
         }
         TripCmd::List(f) => {
-            let rows = ctx.store.list_trip_plans(&query(&f))?;
+            let rows = c.list_trip_plans(&query(&f))?;
             if f.json.json {
                 return output::json(&rows);
             }
@@ -102,7 +85,7 @@ pub fn trip(ctx: &Ctx, cmd: TripCmd) -> CliResult {
             t.print("no trip plans match")
         }
         TripCmd::Show { id: raw, json } => {
-            let plan = ctx.store.trip_plan(&id(&raw)?)?;
+            let plan = c.trip_plan(&raw)?;
             if json.json {
                 return output::json(&plan);
             }
@@ -110,8 +93,7 @@ pub fn trip(ctx: &Ctx, cmd: TripCmd) -> CliResult {
                 .planned_visits
                 .iter()
                 .map(|v| {
-                    let name = ctx
-                        .store
+                    let name = c
                         .customer(&v.customer)
                         .map_or_else(|_| v.customer.clone(), |c| c.name);
                     format!("{} {name}: {}", v.day, v.purpose)
@@ -151,72 +133,60 @@ fn history(steps: &[StatusChange]) -> String {
 }
 
 pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
-    let edit = |raw: &str, edit: ExpenseClaimEdit, done: &str| -> CliResult {
-        let eid = id(raw)?;
-        ctx.store.update_expense_claim(&eid, &[edit])?;
-        output::line(done)
-    };
+    let c = &ctx.client;
     match cmd {
         ExpenseCmd::Add {
             title,
             trip,
-            approver: given,
+            approver,
             currency,
         } => {
-            let user = ctx.user()?;
-            let eid = ctx.store.create_expense_claim(NewExpenseClaim {
-                approver: approver(&user, given)?,
-                owner: user.username,
-                trip: trip.map(|t| id(&t)).transpose()?,
+            let eid = c.create_expense_claim(ExpenseClaimInput {
                 title,
+                trip,
+                approver,
                 currency,
             })?;
             output::line(eid)
         }
         ExpenseCmd::Item {
-            id: eid,
-            date: day,
+            id,
+            date,
             category,
             amount,
             description,
             invoice,
         } => {
-            let canonical = id(&eid)?;
-            let claim = ctx.store.expense_claim(&canonical)?;
-            date("date", &day)?;
-            let item = ExpenseClaimEdit::AddItem {
-                date: day,
-                category: value::<ExpenseCategory>(&category)?,
-                amount: money("amount", &amount, &claim.currency)?,
-                description,
-                invoice_photo: invoice,
-            };
-            edit(&canonical, item, "item added")
+            c.add_expense_item(
+                &id,
+                ExpenseItemInput {
+                    date,
+                    category,
+                    amount: input::amount("amount", &amount)?,
+                    description,
+                    invoice_photo: invoice,
+                },
+            )?;
+            output::line("item added")
         }
-        ExpenseCmd::Submit { id: eid } => edit(&eid, ExpenseClaimEdit::Submit, "submitted"),
-        ExpenseCmd::ItemRemove { id: eid, item } => {
-            edit(&eid, ExpenseClaimEdit::RemoveItem(item), "item removed")
+        ExpenseCmd::Submit { id } => {
+            c.submit_expense_claim(&id)?;
+            output::line("submitted")
         }
-        ExpenseCmd::ItemAmount {
-            id: eid,
-            item,
-            amount,
-        } => {
-            let canonical = id(&eid)?;
-            let claim = ctx.store.expense_claim(&canonical)?;
-            let amount = money("amount", &amount, &claim.currency)?;
-            edit(
-                &canonical,
-                ExpenseClaimEdit::ItemAmount { id: item, amount },
-                "amount corrected",
-            )
+        ExpenseCmd::ItemRemove { id, item } => {
+            c.remove_expense_item(&id, &item)?;
+            output::line("item removed")
         }
-        ExpenseCmd::Pay { id: eid } => {
-            let by = ctx.user()?.username;
-            edit(&eid, ExpenseClaimEdit::MarkPaid { by }, "paid")
+        ExpenseCmd::ItemAmount { id, item, amount } => {
+            c.set_expense_item_amount(&id, &item, input::amount("amount", &amount)?)?;
+            output::line("amount corrected")
+        }
+        ExpenseCmd::Pay { id } => {
+            c.pay_expense_claim(&id)?;
+            output::line("paid")
         }
         ExpenseCmd::Show { id: raw, json } => {
-            let claim = ctx.store.expense_claim(&id(&raw)?)?;
+            let claim = c.expense_claim(&raw)?;
             if json.json {
                 return output::json(&ClaimView {
                     total: claim.total()?,
@@ -252,23 +222,15 @@ pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
             ]))
         }
         ExpenseCmd::Approve(d) => {
-            let by = ctx.user()?.username;
-            edit(
-                &d.id,
-                ExpenseClaimEdit::Approve { by, note: d.note },
-                "approved",
-            )
+            c.approve_expense_claim(&d.id, d.note)?;
+            output::line("approved")
         }
         ExpenseCmd::Reject(d) => {
-            let by = ctx.user()?.username;
-            edit(
-                &d.id,
-                ExpenseClaimEdit::Reject { by, note: d.note },
-                "rejected",
-            )
+            c.reject_expense_claim(&d.id, d.note)?;
+            output::line("rejected")
         }
         ExpenseCmd::List(f) => {
-            let rows = ctx.store.list_expense_claims(&query(&f))?;
+            let rows = c.list_expense_claims(&query(&f))?;
             if f.json.json {
                 return output::json(&rows);
             }

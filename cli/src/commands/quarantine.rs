@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use fieldsync_core::store::{ChangeKind, FieldChange, RetryReport};
+use fieldsync_core::sync::SyncError;
 use serde_json::Value;
 
 use super::Ctx;
@@ -24,9 +25,9 @@ pub fn run(ctx: &Ctx, args: QuarantineArgs) -> CliResult {
 }
 
 /// client-core's error, with an unknown entry pointing at the list.
-fn error(e: fieldsync_core::Error) -> CliError {
+fn error(e: SyncError) -> CliError {
     match e {
-        fieldsync_core::Error::NoQuarantineEntry(n) => CliError::new(format!(
+        SyncError::Store(fieldsync_core::Error::NoQuarantineEntry(n)) => CliError::new(format!(
             "no quarantine entry {n} on this device: `fieldsync quarantine list` shows the entries"
         )),
         other => other.into(),
@@ -34,7 +35,7 @@ fn error(e: fieldsync_core::Error) -> CliError {
 }
 
 fn list(ctx: &Ctx, json: bool) -> CliResult {
-    let list = ctx.store.list_quarantine()?;
+    let list = ctx.client.quarantine()?;
     if json {
         return output::json(&list);
     }
@@ -87,7 +88,7 @@ fn describe(c: &FieldChange) -> String {
 }
 
 fn show(ctx: &Ctx, entry: i64, json: bool) -> CliResult {
-    let detail = ctx.store.show_quarantined(entry).map_err(error)?;
+    let detail = ctx.client.quarantined(entry).map_err(error)?;
     if json {
         return output::json(&detail);
     }
@@ -125,7 +126,7 @@ fn show(ctx: &Ctx, entry: i64, json: bool) -> CliResult {
 }
 
 fn retry(ctx: &Ctx, entry: i64, json: bool) -> CliResult {
-    let report = ctx.store.retry_quarantined(entry).map_err(error)?;
+    let report = ctx.client.retry_quarantined(entry).map_err(error)?;
     if json {
         return output::json(&report);
     }
@@ -169,7 +170,7 @@ fn summary(r: &RetryReport) -> String {
 }
 
 fn export(ctx: &Ctx, entry: i64, file: &Path) -> CliResult {
-    let export = ctx.store.export_quarantined(entry).map_err(error)?;
+    let export = ctx.client.export_quarantined(entry).map_err(error)?;
     let mut text = serde_json::to_string_pretty(&export)?;
     text.push('\n');
     std::fs::write(file, text).map_err(|e| {
@@ -187,8 +188,10 @@ fn export(ctx: &Ctx, entry: i64, file: &Path) -> CliResult {
 }
 
 fn discard(ctx: &Ctx, entry: i64) -> CliResult {
-    if !ctx.store.discard_quarantined(entry)? {
-        return Err(error(fieldsync_core::Error::NoQuarantineEntry(entry)));
+    if !ctx.client.discard_quarantined(entry)? {
+        return Err(error(SyncError::Store(
+            fieldsync_core::Error::NoQuarantineEntry(entry),
+        )));
     }
     output::line(format!("entry {entry} discarded"))
 }

@@ -1,8 +1,8 @@
 //! `fieldsync report week`: the weekly trip report, from visit records alone.
 
-use fieldsync_core::report::{IsoWeek, WeeklyReport, weekly_report};
+use fieldsync_core::report::WeeklyReport;
 
-use super::{Ctx, show_money, today, value};
+use super::{Ctx, show_money};
 use crate::args::ReportCmd;
 use crate::error::CliResult;
 use crate::output;
@@ -10,15 +10,7 @@ use crate::output;
 pub fn run(ctx: &Ctx, cmd: ReportCmd) -> CliResult {
     match cmd {
         ReportCmd::Week { rep, week, json } => {
-            let rep = match rep {
-                Some(r) => r,
-                None => ctx.user()?.username,
-            };
-            let week = match week {
-                Some(w) => value::<IsoWeek>(&w)?,
-                None => IsoWeek::containing(today()),
-            };
-            let report = weekly_report(&ctx.store, &rep, week)?;
+            let report = ctx.client.weekly_report(rep.as_deref(), week.as_deref())?;
             if json.json {
                 return output::json(&report);
             }

@@ -6,8 +6,32 @@ use crate::client::customers::{known, known_customer};
 use crate::client::input::{checkin, closed, optional_closed, optional_date, optional_text};
 use crate::client::{Client, Result, invalid, user_of};
 use crate::model::fields::{Geo, Money};
-use crate::model::visit::{CompetitorIntel, NewVisit, SampleGiven, SpinPart, Visit, VisitEdit};
+use crate::model::visit::{NewVisit, SpinPart, Visit, VisitEdit};
 use crate::store::{VisitQuery, VisitRow};
+
+/// Something learnt about a competitor on a visit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompetitorInput {
+    /// Competitor name.
+    pub competitor: String,
+    /// Their product.
+    pub product: Option<String>,
+    /// Their price.
+    pub price: Option<Money>,
+    /// What else was learnt.
+    pub notes: Option<String>,
+}
+
+/// A sample left with the customer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SampleInput {
+    /// Product.
+    pub product: String,
+    /// How many.
+    pub quantity: i64,
+    /// Unit of the quantity (`box`, `kg`, …).
+    pub unit: Option<String>,
+}
 
 /// A new visit as the user records it. The author is the logged-in user.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,9 +63,9 @@ pub struct VisitInput {
     /// Amount ordered.
     pub order_amount: Option<Money>,
     /// What was learnt about competitors.
-    pub competitors: Vec<CompetitorIntel>,
+    pub competitors: Vec<CompetitorInput>,
     /// Samples left with the customer.
-    pub samples: Vec<SampleGiven>,
+    pub samples: Vec<SampleInput>,
 }
 
 /// A correction of or addition to a visit: each field set is changed, the others are left as
@@ -78,9 +102,9 @@ pub struct VisitPatch {
     /// Paragraphs added to SPIN notes.
     pub spin_append: Vec<(SpinPart, String)>,
     /// Competitor intelligence, added.
-    pub add_competitors: Vec<CompetitorIntel>,
+    pub add_competitors: Vec<CompetitorInput>,
     /// Samples left, added.
-    pub add_samples: Vec<SampleGiven>,
+    pub add_samples: Vec<SampleInput>,
 }
 
 impl VisitPatch {
@@ -158,10 +182,10 @@ impl VisitPatch {
         }
         for c in self.add_competitors {
             edits.push(E::AddCompetitorIntel {
-                competitor: c.competitor,
-                product: c.product,
+                competitor: c.competitor.trim().to_string(),
+                product: c.product.and_then(|p| optional_text(&p)),
                 price: c.price,
-                notes: c.notes,
+                notes: c.notes.and_then(|n| optional_text(&n)),
             });
         }
         for s in self.add_samples {
