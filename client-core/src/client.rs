@@ -20,6 +20,7 @@
 pub mod approvals;
 pub mod customers;
 pub mod input;
+pub mod live;
 pub mod visits;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ use crate::sync::{self, Progress, SyncError, SyncReport, SyncStatus, Transport};
 
 pub use approvals::{ExpenseClaimInput, ExpenseItemInput, TripPlanInput};
 pub use customers::{ContactInput, ContactPatch, CustomerInput, CustomerPatch};
+pub use live::{LiveChange, LiveListener, LiveOptions};
 pub use visits::{CompetitorInput, SampleInput, VisitInput, VisitPatch};
 
 /// What a facade call can fail with: the sync's errors, which carry the store's
@@ -82,6 +84,7 @@ pub struct Client {
     path: PathBuf,
     device_name: String,
     cancelled: AtomicBool,
+    live: Mutex<Option<live::LiveRunner>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -125,6 +128,7 @@ impl Client {
             path,
             device_name: device_name.to_string(),
             cancelled: AtomicBool::new(false),
+            live: Mutex::new(None),
         })
     }
 
@@ -220,6 +224,21 @@ impl Client {
         wrap: impl for<'s> FnOnce(HttpClient<'s>) -> Box<dyn Transport + 's>,
         progress: impl FnMut(Progress),
     ) -> Result<SyncReport> {
+        self.sync_gathering(wrap, progress)
+            .map(|(report, _)| report)
+    }
+
+    /// Syncs as [`Client::sync`] does and says what changed here.
+    pub(crate) fn sync_changes(&self) -> Result<LiveChange> {
+        self.sync_gathering(|http| Box::new(http), |_| {})
+            .map(|(_, change)| change)
+    }
+
+    fn sync_gathering(
+        &self,
+        wrap: impl for<'s> FnOnce(HttpClient<'s>) -> Box<dyn Transport + 's>,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<(SyncReport, LiveChange)> {
         self.on_sync_connection(|store| {
             user_of(store)?;
             self.cancelled.store(false, Ordering::SeqCst);
@@ -227,8 +246,36 @@ impl Client {
                 inner: wrap(HttpClient::from_store(store)?),
                 cancelled: &self.cancelled,
             };
-            sync::run(store, &mut transport, progress)
+            let (mut changed, mut removed) = (Vec::new(), Vec::new());
+            let report = sync::run_rounds(store, &mut transport, |round, p| {
+                changed.extend(
+                    round
+                        .changed
+                        .iter()
+                        .map(|(id, kind)| (id.clone(), kind.as_str().to_string())),
+                );
+                removed.extend(round.removed.iter().cloned());
+                progress(p);
+            })?;
+            let change = LiveChange::of(&report, changed, removed);
+            Ok((report, change))
         })
+    }
+
+    /// Tells live mode, if it runs, that the app wrote something: it pushes soon.
+    fn wrote(&self) {
+        if let Some(runner) = lock(&self.live).as_ref() {
+            runner.wrote();
+        }
+    }
+
+    /// Runs `f`, a write on the app's connection, and tells live mode once it succeeded.
+    fn write<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        let out = self.with_store(f);
+        if out.is_ok() {
+            self.wrote();
+        }
+        out
     }
 
     /// Runs `f` on the sync's own connection to the store, opened on first use; one at a
@@ -329,6 +376,7 @@ impl Client {
                 },
             };
             store.resolve_conflict(&id, field, &chosen)?;
+            self.wrote();
             Ok(chosen)
         })
     }
@@ -347,7 +395,9 @@ impl Client {
     /// Applies again, as fresh edits on the current document and each checked again, what
     /// quarantine entry `entry` holds that is still allowed.
     pub fn retry_quarantined(&self, entry: i64) -> Result<RetryReport> {
-        self.read(|store| store.retry_quarantined(entry))
+        let report = self.read(|store| store.retry_quarantined(entry))?;
+        self.wrote();
+        Ok(report)
     }
 
     /// Quarantine entry `entry` as a file can keep it (its detail and its changes).

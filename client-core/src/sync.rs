@@ -87,6 +87,7 @@
 //! ```
 
 pub mod engine;
+pub mod events;
 pub mod http;
 
 use std::time::Instant;
@@ -255,6 +256,16 @@ pub fn run<T: Transport + ?Sized>(
     transport: &mut T,
     mut progress: impl FnMut(Progress),
 ) -> Result<SyncReport, SyncError> {
+    run_rounds(store, transport, |_, p| progress(p))
+}
+
+/// [`run`], telling `each_round` every round's outcome (which documents changed, which were
+/// removed) as well as the progress.
+pub fn run_rounds<T: Transport + ?Sized>(
+    store: &Store,
+    transport: &mut T,
+    mut each_round: impl FnMut(&RoundOutcome, Progress),
+) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     let mut report = SyncReport::default();
     let mut to_push = 0;
@@ -270,13 +281,16 @@ pub fn run<T: Transport + ?Sized>(
         if outcome.pushed > 0 || !outcome.more {
             to_push = store.unsent_documents()?.len();
         }
-        progress(Progress {
-            rounds: report.round_trips,
-            pushed: report.pushed,
-            pulled: report.pulled,
-            to_push: to_push as u64,
-            more: outcome.more,
-        });
+        each_round(
+            &outcome,
+            Progress {
+                rounds: report.round_trips,
+                pushed: report.pushed,
+                pulled: report.pulled,
+                to_push: to_push as u64,
+                more: outcome.more,
+            },
+        );
         if !outcome.failed.is_empty() {
             return Err(SyncError::Incomplete {
                 failed: outcome.failed,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Query, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -427,14 +427,30 @@ async fn sync(
     Ok(([(CONTENT_TYPE, CBOR_CONTENT_TYPE)], encode(&resp)).into_response())
 }
 
+/// The query of `GET /v1/events`.
+#[derive(Debug, Deserialize)]
+struct EventsQuery {
+    /// Seconds between heartbeats when nothing happens (1 to 60; 15 by default). A device
+    /// reads a quiet stream's heartbeats to notice a dead connection and to stop promptly.
+    heartbeat: Option<u64>,
+}
+
+/// The heartbeat of an event stream nobody asked another for.
+const DEFAULT_HEARTBEAT: u64 = 15;
+
 async fn events(
     State(state): State<AppState>,
+    Query(query): Query<EventsQuery>,
     auth: Authed,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let who = auth.principal;
+    let own_session = auth.claims.sid.clone();
+    let heartbeat = query.heartbeat.unwrap_or(DEFAULT_HEARTBEAT).clamp(1, 60);
     let notices =
         BroadcastStream::new(state.core.notices.subscribe()).filter_map(
             move |notice| match notice {
+                // The device that pushed it has it: no need to wake it.
+                Ok(n) if n.session.as_deref() == Some(own_session.as_str()) => None,
                 Ok(n) if who.sees(&n.scope, n.customer.as_ref()) => Some(Ok(Event::default()
                     .event("changed")
                     .data(json!({"seq": n.seq}).to_string()))),
@@ -445,7 +461,7 @@ async fn events(
         );
     let stream =
         futures_util::StreamExt::take_until(notices, stream_end(state.clone(), auth.claims));
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(heartbeat)))
 }
 
 /// How often an open event stream checks that its device session is still open.

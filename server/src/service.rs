@@ -52,6 +52,9 @@ pub struct Notice {
     pub scope: DocScope,
     /// For a visit, its customer's.
     pub customer: Option<DocScope>,
+    /// The device session whose push made the news, if a device's: that device has it
+    /// already and is not told.
+    pub session: Option<String>,
 }
 
 /// The server's core: storage, the bounded document cache, the server's own Automerge actor,
@@ -835,12 +838,13 @@ impl<'a> RoundWrites<'a> {
         let mut rest = Vec::with_capacity(prepared.len());
         for p in prepared {
             let (scope, changes) = (p.commit.scope.clone(), p.commit.changes.len());
-            rest.push((p.id, p.doc, p.customer, scope, changes));
+            let session = p.commit.session.clone();
+            rest.push((p.id, p.doc, p.customer, scope, changes, session));
             commits.push(p.commit);
         }
         let written = self.core.writes.write_all(&*self.core.storage, commits);
         let outcome = written.map(|seqs| {
-            for (seq, (id, doc, customer, scope, changes)) in seqs.into_iter().zip(rest) {
+            for (seq, (id, doc, customer, scope, changes, session)) in seqs.into_iter().zip(rest) {
                 if let Ok(mut cache) = self.core.cache.lock() {
                     cache.put(id, doc);
                 }
@@ -849,6 +853,7 @@ impl<'a> RoundWrites<'a> {
                     seq,
                     scope,
                     customer,
+                    session,
                 });
             }
         });

@@ -86,7 +86,7 @@ fn known_claim(store: &Store, id: &str) -> crate::Result<String> {
 impl Client {
     /// Starts a trip plan (a draft of the user's) and returns its id.
     pub fn create_trip_plan(&self, plan: TripPlanInput) -> Result<String> {
-        self.with_store(|store| {
+        self.write(|store| {
             let user = user_of(store)?;
             date("start_date", &plan.start_date).map_err(invalid)?;
             date("end_date", &plan.end_date).map_err(invalid)?;
@@ -153,7 +153,7 @@ impl Client {
     }
 
     fn edit_plan(&self, id: &str, edit: impl FnOnce(&User) -> TripPlanEdit) -> Result<TripPlan> {
-        self.with_store(|store| {
+        self.write(|store| {
             let user = user_of(store)?;
             let id = known_plan(store, id)?;
             Ok(store.update_trip_plan(&id, &[edit(&user)])?)
@@ -162,7 +162,7 @@ impl Client {
 
     /// Starts an expense claim (a draft of the user's) and returns its id.
     pub fn create_expense_claim(&self, claim: ExpenseClaimInput) -> Result<String> {
-        self.with_store(|store| {
+        self.write(|store| {
             let user = user_of(store)?;
             Ok(store.create_expense_claim(NewExpenseClaim {
                 approver: approver_for(&user, claim.approver)?,
@@ -253,7 +253,7 @@ impl Client {
         id: &str,
         edit: impl FnOnce(&User, &ExpenseClaim) -> ExpenseClaimEdit,
     ) -> Result<ExpenseClaim> {
-        self.with_store(|store| {
+        self.write(|store| {
             let user = user_of(store)?;
             let id = known_claim(store, id)?;
             let claim = store.expense_claim(&id)?;

@@ -259,7 +259,7 @@ fn territory_for(given: Option<String>, mine: &[String]) -> Result<String> {
 impl Client {
     /// Creates a customer file (offline) and returns its id.
     pub fn create_customer(&self, c: CustomerInput) -> Result<String> {
-        self.with_store(|store| {
+        self.write(|store| {
             let user = user_of(store)?;
             let new = NewCustomer {
                 territory: territory_for(c.territory, &user.territories)?,
@@ -316,9 +316,9 @@ impl Client {
 
     /// Applies `edits` to customer `id`, which must be on this device.
     fn edit_customer(&self, id: &str, edits: &[CustomerEdit]) -> Result<Customer> {
-        self.read(|store| {
+        self.write(|store| {
             let id = known_customer(store, id)?;
-            store.update_customer(&id, edits)
+            Ok(store.update_customer(&id, edits)?)
         })
     }
 

@@ -213,7 +213,7 @@ fn known_visit(store: &crate::Store, id: &str) -> crate::Result<String> {
 impl Client {
     /// Records a visit (offline) by the logged-in user and returns its id.
     pub fn record_visit(&self, v: VisitInput) -> Result<String> {
-        self.with_store(|store| {
+        self.write(|store| {
             let user = user_of(store)?;
             let customer = known_customer(store, &v.customer)?;
             let (checkin_at, typed_offset) = checkin(v.checkin_at.as_deref()).map_err(invalid)?;
@@ -276,7 +276,7 @@ impl Client {
     /// Applies `patch` to visit `id` in one change and returns the visit as it is now. A
     /// patch that changes nothing is refused.
     pub fn update_visit(&self, id: &str, patch: VisitPatch) -> Result<Visit> {
-        self.with_store(|store| {
+        self.write(|store| {
             let id = known_visit(store, id)?;
             let current = store.visit(&id)?;
             let edits = patch.edits(&current).map_err(invalid)?;
@@ -292,7 +292,7 @@ impl Client {
 
     /// Adds the logged-in user's comment to a visit (the rep's managers and admins may).
     pub fn comment_visit(&self, id: &str, text: &str) -> Result<Visit> {
-        self.with_store(|store| {
+        self.write(|store| {
             let user = user_of(store)?;
             let id = known_visit(store, id)?;
             let edit = VisitEdit::AddComment {

@@ -82,6 +82,11 @@ pub struct RoundOutcome {
     pub failed: Vec<PullFailure>,
     /// Revoked documents deleted from the store.
     pub revoked: usize,
+    /// The pulled documents that brought something new, with their kinds (a duplicate of
+    /// what the device had is not in it).
+    pub changed: Vec<(String, DocKind)>,
+    /// The revoked documents deleted from the store.
+    pub removed: Vec<String>,
     /// Whether the server has more waiting.
     pub more: bool,
     /// The cursor the store holds after the round.
@@ -285,7 +290,12 @@ pub fn apply_response(
     )?;
     for (pulled, result) in response.documents.into_iter().zip(merged) {
         match result {
-            Ok(_) => outcome.pulled += 1,
+            Ok(merged) => {
+                outcome.pulled += 1;
+                if merged.changed {
+                    outcome.changed.push((merged.id, merged.kind));
+                }
+            }
             Err(e) => outcome.failed.push(PullFailure {
                 id: pulled.id,
                 error: e.to_string(),
@@ -294,7 +304,10 @@ pub fn apply_response(
     }
     for id in &response.revoked {
         match store.revoke_document(id) {
-            Ok(true) => outcome.revoked += 1,
+            Ok(true) => {
+                outcome.revoked += 1;
+                outcome.removed.push(id.clone());
+            }
             // Not here, or not even an id: there is nothing to delete.
             Ok(false) | Err(Error::MalformedId(_)) => {}
             Err(e) => return Err(e.into()),

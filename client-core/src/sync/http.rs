@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use ureq::Agent;
 
+use super::events::EventStream;
 use super::{SyncError, Transport};
 use crate::Store;
 use crate::protocol::CBOR_CONTENT_TYPE;
@@ -312,6 +313,49 @@ impl<'s> HttpClient<'s> {
             .map_err(|e| SyncError::Protocol(format!("the handover answer is not a count: {e}")))
     }
 
+    /// Opens the server's event stream (`GET /v1/events`), asking for a heartbeat every
+    /// `heartbeat` (whole seconds, 1 to 60). An expired access token is refreshed once. The
+    /// stream has no overall timeout: it stays open until the server ends it.
+    pub fn events(&mut self, heartbeat: Duration) -> Result<EventStream, SyncError> {
+        let seconds = heartbeat.as_secs().clamp(1, 60);
+        let stream_agent = Agent::config_builder()
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_recv_response(Some(REQUEST_TIMEOUT))
+            .http_status_as_error(false)
+            .user_agent(concat!("fieldsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        let url = format!("{}/v1/events?heartbeat={seconds}", self.base);
+        let open = |token: &str| {
+            stream_agent
+                .get(&url)
+                .header("authorization", format!("Bearer {token}"))
+                .header("accept", "text/event-stream")
+                .call()
+        };
+        let token = self.current()?.access_token.clone();
+        let mut response = open(&token).map_err(|e| self.network(e))?;
+        let mut status = response.status().as_u16();
+        if status == 401 {
+            let answer = read_answer(&mut response).map_err(|e| self.network(e))?;
+            if error_code(&answer).as_deref() != Some("token_expired") {
+                return Err(answer_error(status, &answer));
+            }
+            let token = self.refresh()?.access_token;
+            response = open(&token).map_err(|e| self.network(e))?;
+            status = response.status().as_u16();
+        }
+        if !is_success(status) {
+            let answer = read_answer(&mut response).map_err(|e| self.network(e))?;
+            return Err(answer_error(status, &answer));
+        }
+        let body = response.into_body().into_reader();
+        Ok(EventStream::new(
+            Box::new(body),
+            Duration::from_secs(seconds),
+        ))
+    }
+
     fn current(&self) -> Result<&Session, SyncError> {
         self.session.as_ref().ok_or_else(|| {
             SyncError::Auth("this device is not logged in to the server: log in first".into())
@@ -397,12 +441,7 @@ impl<'s> HttpClient<'s> {
         }
         let mut response = request.send(body).map_err(|e| self.network(e))?;
         let status = response.status().as_u16();
-        let answer = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_ANSWER_BYTES)
-            .read_to_vec()
-            .map_err(|e| self.network(e))?;
+        let answer = read_answer(&mut response).map_err(|e| self.network(e))?;
         Ok((status, answer))
     }
 
@@ -429,6 +468,15 @@ impl Transport for HttpClient<'_> {
     fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
         self.authed_post("/v1/sync", CBOR_CONTENT_TYPE, &body)
     }
+}
+
+/// An answer's body, up to [`MAX_ANSWER_BYTES`].
+fn read_answer(response: &mut ureq::http::Response<ureq::Body>) -> Result<Vec<u8>, ureq::Error> {
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .read_to_vec()
 }
 
 fn is_success(status: u16) -> bool {

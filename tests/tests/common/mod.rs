@@ -10,6 +10,7 @@ use fieldsync_tests::server::{ServerProcess, TestUser, add_user};
 use tempfile::TempDir;
 
 pub mod cli;
+pub mod live;
 
 /// The server with: admin; managers zhang (east) and zhao (north); reps li and wang (east,
 /// managed by zhang) and chen (north, managed by zhao). Password: "pw-" + name.
