@@ -44,7 +44,15 @@ pub enum Command {
     /// Who is logged in, where, and what is waiting to be synced.
     Status(Json),
     /// Send local changes to the server and fetch everyone else's.
-    Sync(Json),
+    Sync {
+        /// Stay running: follow the server's news and sync when something changes, push local
+        /// writes soon after they are made, print a line per round that moved something; stop
+        /// with Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+        #[command(flatten)]
+        json: Json,
+    },
     /// Customer files.
     #[command(subcommand)]
     Customer(CustomerCmd),

@@ -11,6 +11,7 @@ mod visit;
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use fieldsync_core::client::input;
 use fieldsync_core::model::fields::Money;
@@ -25,7 +26,7 @@ pub struct Ctx {
     /// The `--home` directory.
     pub home: PathBuf,
     /// The device, its store in `<home>/device.db`.
-    pub client: Client,
+    pub client: Arc<Client>,
 }
 
 impl Ctx {
@@ -49,7 +50,7 @@ impl Ctx {
             ))
         })?;
         let device = device.unwrap_or_else(account::device_name);
-        let client = Client::open(home.join("device.db"), &device)?;
+        let client = Arc::new(Client::open(home.join("device.db"), &device)?);
         Ok(Ctx { home, client })
     }
 
@@ -72,7 +73,8 @@ pub fn run(cli: Cli) -> CliResult {
         } => account::login(&ctx, &server, &username),
         Command::Logout => account::logout(&ctx),
         Command::Status(j) => account::status(&ctx, j.json),
-        Command::Sync(j) => account::sync(&ctx, j.json),
+        Command::Sync { watch: true, json } => account::watch(&ctx, json.json),
+        Command::Sync { json, .. } => account::sync(&ctx, json.json),
         Command::Conflicts {
             resolve:
                 Some(ConflictsCmd::Resolve {

@@ -2,7 +2,9 @@
 
 use std::io::IsTerminal;
 
-use fieldsync_core::client::Resolution;
+use std::sync::Arc;
+
+use fieldsync_core::client::{LiveChange, LiveListener, LiveOptions, Resolution};
 use fieldsync_core::sync;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -145,6 +147,75 @@ pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
         summary.push_str("; see `fieldsync quarantine` for what the server refused");
     }
     output::line(summary)
+}
+
+/// Prints what live mode did: a line per round that moved something (a JSON document per
+/// line with `--json`), errors on stderr.
+struct Printer {
+    json: bool,
+}
+
+impl LiveListener for Printer {
+    fn on_change(&self, change: &LiveChange) {
+        let line = if self.json {
+            serde_json::to_string(change).unwrap_or_default()
+        } else {
+            let kinds = change
+                .changed
+                .iter()
+                .map(|(kind, ids)| format!("{} {kind}", ids.len()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut line = format!(
+                "{} pushed {}, pulled {}",
+                chrono::Local::now().format("%H:%M:%S"),
+                change.pushed,
+                change.pulled
+            );
+            if !kinds.is_empty() {
+                line.push_str(&format!(" ({kinds} changed)"));
+            }
+            if !change.removed.is_empty() {
+                line.push_str(&format!(", {} removed", change.removed.len()));
+            }
+            if change.rejected > 0 {
+                line.push_str(&format!(
+                    ", {} rejected: see `fieldsync quarantine`",
+                    change.rejected
+                ));
+            }
+            line
+        };
+        let _ = output::line(line);
+    }
+
+    fn on_error(&self, error: &sync::SyncError) {
+        eprintln!(
+            "fieldsync: {}; still watching, retrying",
+            CliError::new(error.to_string()).one_line()
+        );
+    }
+}
+
+/// `fieldsync sync --watch`: live mode until Ctrl-C.
+pub fn watch(ctx: &Ctx, json: bool) -> CliResult {
+    ctx.user()?;
+    let (stop, stopped) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    })
+    .map_err(|e| CliError::new(format!("cannot watch for Ctrl-C: {e}")))?;
+    ctx.client
+        .start_live(LiveOptions::default(), Arc::new(Printer { json }))?;
+    if !json {
+        eprintln!("watching for changes; Ctrl-C stops");
+    }
+    let _ = stopped.recv();
+    ctx.client.stop_live();
+    if !json {
+        eprintln!("stopped");
+    }
+    Ok(())
 }
 
 pub fn conflicts(ctx: &Ctx, id: Option<&str>, json: bool) -> CliResult {
