@@ -1,20 +1,19 @@
 //! Trip plans and expense claims: a rep drafts and submits them, their manager approves or
 //! sends them back, and a claim is finally marked paid.
 //!
-//! The approval rules (only the approver decides, only a submitted document can be decided,
-//! only an approved claim can be paid) are client-core's and the server's; this module maps
-//! arguments and records.
+//! The defaults (the owner and decider are the logged-in user, the approver their manager, an
+//! expense is in its claim's currency) are the facade's; the approval rules (only the approver
+//! decides, only a submitted document can be decided, only an approved claim can be paid) are
+//! client-core's and the server's. This module maps arguments and records.
 
-use fieldsync_core::model::expense_claim::{ExpenseClaim, ExpenseClaimEdit, NewExpenseClaim};
-use fieldsync_core::model::fields::{Money, parse_date};
-use fieldsync_core::model::trip_plan::{NewTripPlan, PlannedVisit, TripPlan, TripPlanEdit};
-use fieldsync_core::sync::http::User;
+use fieldsync_core::model::expense_claim::ExpenseClaim;
+use fieldsync_core::model::trip_plan::{PlannedVisit, TripPlan};
 
 use crate::records::{
     ExpenseClaimRow, ExpenseItemRecord, MoneyRecord, NewExpenseClaimRecord, NewTripPlanRecord,
     PlanFilter, TripPlanRow,
 };
-use crate::{FieldsyncClient, FieldsyncError, Res, parse};
+use crate::{FieldsyncClient, FieldsyncError, Res};
 
 /// A customer visit planned on a trip.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -197,112 +196,62 @@ impl TryFrom<ExpenseClaim> for ExpenseClaimRecord {
     }
 }
 
-impl FieldsyncClient {
-    fn approver(user: &User, given: Option<String>) -> Res<String> {
-        given
-            .or_else(|| user.manager.clone())
-            .ok_or_else(|| FieldsyncError::Invalid {
-                reason: "you have no manager on record: name the approver".into(),
-            })
-    }
-
-    fn edit_trip(&self, id: &str, edit: impl FnOnce(&User) -> TripPlanEdit) -> Res<TripPlanRecord> {
-        self.with_store(|store| {
-            let user = Self::user(store)?;
-            Ok(store.update_trip_plan(id, &[edit(&user)])?.into())
-        })
-    }
-
-    fn edit_claim(
-        &self,
-        id: &str,
-        edit: impl FnOnce(&User) -> ExpenseClaimEdit,
-    ) -> Res<ExpenseClaimRecord> {
-        self.with_store(|store| {
-            let user = Self::user(store)?;
-            store.update_expense_claim(id, &[edit(&user)])?.try_into()
-        })
-    }
-}
-
 #[uniffi::export]
 impl FieldsyncClient {
-    /// Starts a trip plan (a draft) and returns its id.
+    /// Starts a trip plan (a draft of the logged-in user's; the approver is their manager
+    /// unless the record names one) and returns its id.
     pub fn create_trip_plan(&self, plan: NewTripPlanRecord) -> Res<String> {
-        self.with_store(|store| {
-            let user = Self::user(store)?;
-            Ok(store.create_trip_plan(NewTripPlan {
-                approver: Self::approver(&user, plan.approver)?,
-                owner: user.username,
-                title: plan.title,
-                start_date: plan.start_date,
-                end_date: plan.end_date,
-                cities: plan.cities,
-                budget: plan.budget.into(),
-            })?)
-        })
+        self.call(|c| Ok(c.create_trip_plan(plan.into())?))
     }
 
     /// Plans a customer visit on a trip.
     pub fn add_planned_visit(&self, id: String, visit: PlannedVisitRecord) -> Res<TripPlanRecord> {
-        parse_date("day", &visit.day)?;
-        self.edit_trip(&id, |_| TripPlanEdit::AddPlannedVisit {
-            customer: visit.customer,
-            day: visit.day,
-            purpose: visit.purpose,
-            expected_result: visit.expected_result,
+        self.call(|c| {
+            Ok(c.add_planned_visit(
+                &id,
+                &visit.customer,
+                &visit.day,
+                &visit.purpose,
+                visit.expected_result,
+            )?
+            .into())
         })
     }
 
     /// Reads a trip plan.
     pub fn get_trip_plan(&self, id: String) -> Res<TripPlanRecord> {
-        self.with_store(|store| Ok(store.trip_plan(&id)?.into()))
+        self.call(|c| Ok(c.trip_plan(&id)?.into()))
     }
 
     /// Sends a trip plan to its approver.
     pub fn submit_trip_plan(&self, id: String) -> Res<TripPlanRecord> {
-        self.edit_trip(&id, |_| TripPlanEdit::Submit)
+        self.call(|c| Ok(c.submit_trip_plan(&id)?.into()))
     }
 
     /// Approves a trip plan (the logged-in user is the approver).
     pub fn approve_trip_plan(&self, id: String, note: Option<String>) -> Res<TripPlanRecord> {
-        self.edit_trip(&id, |u| TripPlanEdit::Approve {
-            by: u.username.clone(),
-            note,
-        })
+        self.call(|c| Ok(c.approve_trip_plan(&id, note)?.into()))
     }
 
     /// Sends a trip plan back (the logged-in user is the approver).
     pub fn reject_trip_plan(&self, id: String, note: Option<String>) -> Res<TripPlanRecord> {
-        self.edit_trip(&id, |u| TripPlanEdit::Reject {
-            by: u.username.clone(),
-            note,
-        })
+        self.call(|c| Ok(c.reject_trip_plan(&id, note)?.into()))
     }
 
     /// Lists trip plans.
     pub fn list_trip_plans(&self, filter: PlanFilter) -> Res<Vec<TripPlanRow>> {
-        self.with_store(|store| {
-            Ok(store
-                .list_trip_plans(&filter.into())?
+        self.call(|c| {
+            Ok(c.list_trip_plans(&filter.into())?
                 .into_iter()
                 .map(Into::into)
                 .collect())
         })
     }
 
-    /// Starts an expense claim (a draft) and returns its id.
+    /// Starts an expense claim (a draft of the logged-in user's; the approver is their manager
+    /// unless the record names one) and returns its id.
     pub fn create_expense_claim(&self, claim: NewExpenseClaimRecord) -> Res<String> {
-        self.with_store(|store| {
-            let user = Self::user(store)?;
-            Ok(store.create_expense_claim(NewExpenseClaim {
-                approver: Self::approver(&user, claim.approver)?,
-                owner: user.username,
-                trip: claim.trip,
-                title: claim.title,
-                currency: claim.currency,
-            })?)
-        })
+        self.call(|c| Ok(c.create_expense_claim(claim.into())?))
     }
 
     /// Adds an expense to a claim, in the claim's currency.
@@ -311,28 +260,40 @@ impl FieldsyncClient {
         claim_id: String,
         item: ExpenseItemRecord,
     ) -> Res<ExpenseClaimRecord> {
-        self.with_store(|store| {
-            let claim = store.expense_claim(&claim_id)?;
-            parse_date("date", &item.date)?;
-            let edit = ExpenseClaimEdit::AddItem {
-                date: item.date,
-                category: parse(&item.category)?,
-                amount: Money::new(item.amount, claim.currency),
-                description: item.description,
-                invoice_photo: item.invoice_photo,
-            };
-            store.update_expense_claim(&claim_id, &[edit])?.try_into()
+        self.call(|c| c.add_expense_item(&claim_id, item.into())?.try_into())
+    }
+
+    /// Corrects the amount of expense `item_id` (an `ExpenseLineRecord.id`) of claim
+    /// `claim_id`, in minor units of the claim's currency.
+    pub fn set_expense_item_amount(
+        &self,
+        claim_id: String,
+        item_id: String,
+        amount: i64,
+    ) -> Res<ExpenseClaimRecord> {
+        self.call(|c| {
+            c.set_expense_item_amount(&claim_id, &item_id, amount)?
+                .try_into()
         })
+    }
+
+    /// Removes expense `item_id` from claim `claim_id`.
+    pub fn remove_expense_item(
+        &self,
+        claim_id: String,
+        item_id: String,
+    ) -> Res<ExpenseClaimRecord> {
+        self.call(|c| c.remove_expense_item(&claim_id, &item_id)?.try_into())
     }
 
     /// Reads an expense claim.
     pub fn get_expense_claim(&self, id: String) -> Res<ExpenseClaimRecord> {
-        self.with_store(|store| store.expense_claim(&id)?.try_into())
+        self.call(|c| c.expense_claim(&id)?.try_into())
     }
 
     /// Sends an expense claim to its approver.
     pub fn submit_expense_claim(&self, id: String) -> Res<ExpenseClaimRecord> {
-        self.edit_claim(&id, |_| ExpenseClaimEdit::Submit)
+        self.call(|c| c.submit_expense_claim(&id)?.try_into())
     }
 
     /// Approves an expense claim (the logged-in user is the approver).
@@ -341,10 +302,7 @@ impl FieldsyncClient {
         id: String,
         note: Option<String>,
     ) -> Res<ExpenseClaimRecord> {
-        self.edit_claim(&id, |u| ExpenseClaimEdit::Approve {
-            by: u.username.clone(),
-            note,
-        })
+        self.call(|c| c.approve_expense_claim(&id, note)?.try_into())
     }
 
     /// Sends an expense claim back (the logged-in user is the approver).
@@ -353,24 +311,18 @@ impl FieldsyncClient {
         id: String,
         note: Option<String>,
     ) -> Res<ExpenseClaimRecord> {
-        self.edit_claim(&id, |u| ExpenseClaimEdit::Reject {
-            by: u.username.clone(),
-            note,
-        })
+        self.call(|c| c.reject_expense_claim(&id, note)?.try_into())
     }
 
-    /// Records that an approved claim was paid (a manager or admin).
+    /// Records that an approved claim was paid (an admin).
     pub fn pay_expense_claim(&self, id: String) -> Res<ExpenseClaimRecord> {
-        self.edit_claim(&id, |u| ExpenseClaimEdit::MarkPaid {
-            by: u.username.clone(),
-        })
+        self.call(|c| c.pay_expense_claim(&id)?.try_into())
     }
 
     /// Lists expense claims.
     pub fn list_expense_claims(&self, filter: PlanFilter) -> Res<Vec<ExpenseClaimRow>> {
-        self.with_store(|store| {
-            Ok(store
-                .list_expense_claims(&filter.into())?
+        self.call(|c| {
+            Ok(c.list_expense_claims(&filter.into())?
                 .into_iter()
                 .map(Into::into)
                 .collect())

@@ -1,141 +1,74 @@
 //! Customer files and their contacts: create, correct, read and list (with search).
 //!
-//! A [`CustomerUpdate`] becomes client-core `CustomerEdit`s, one per field set, applied in one
-//! change; the rules of each field are client-core's.
+//! Each method hands its record to the facade ([`fieldsync_core::Client`]) as the matching
+//! input or patch, field by field (see [`crate::records`]); the defaults (owner, territory)
+//! and the reading of each field (`""` clears, `"20 吨"`, `"128.50"`) are the facade's.
 
-use fieldsync_core::model::customer::{CustomerEdit, NewContact, NewCustomer};
-use fieldsync_core::store::CustomerQuery;
-
-use crate::records::{Customer, CustomerFilter, CustomerRow, CustomerUpdate, NewCustomerRecord};
-use crate::{FieldsyncClient, Res, optional_text, parse, parse_opt};
-
-/// The edits a [`CustomerUpdate`] asks for, in field order.
-fn customer_edits(u: CustomerUpdate) -> Res<Vec<CustomerEdit>> {
-    use CustomerEdit as E;
-    let mut edits = Vec::new();
-    if let Some(v) = u.name {
-        edits.push(E::Name(v));
-    }
-    if let Some(v) = u.customer_type {
-        edits.push(E::Type(parse(&v)?));
-    }
-    if let Some(v) = u.industry {
-        edits.push(E::Industry(optional_text(v)));
-    }
-    if let Some(v) = u.territory {
-        edits.push(E::Territory(v));
-    }
-    if let Some(v) = u.owner {
-        edits.push(E::Owner(v));
-    }
-    if let Some(v) = u.province {
-        edits.push(E::Province(optional_text(v)));
-    }
-    if let Some(v) = u.city {
-        edits.push(E::City(optional_text(v)));
-    }
-    if let Some(v) = u.address {
-        edits.push(E::Address(optional_text(v)));
-    }
-    if let Some(v) = u.phone {
-        edits.push(E::Phone(optional_text(v)));
-    }
-    if let Some(v) = u.tier {
-        edits.push(E::Tier(parse(&v)?));
-    }
-    if let Some(v) = u.status {
-        edits.push(E::Status(parse(&v)?));
-    }
-    if let Some(v) = u.key_account {
-        edits.push(E::KeyAccount(v));
-    }
-    if let Some(v) = u.current_supplier {
-        edits.push(E::CurrentSupplier(optional_text(v)));
-    }
-    if let Some(v) = u.notes_append {
-        edits.push(E::AppendNotes(v));
-    }
-    Ok(edits)
-}
+use crate::records::{
+    ContactUpdate, Customer, CustomerFilter, CustomerRow, CustomerUpdate, NewCustomerRecord,
+};
+use crate::{FieldsyncClient, Res};
+use fieldsync_core::client::ContactInput;
 
 #[uniffi::export]
 impl FieldsyncClient {
-    /// Creates a customer file (offline) and returns its id.
+    /// Creates a customer file (offline) and returns its id. The owner is the logged-in user
+    /// and the territory their only one, unless the record names others.
     pub fn create_customer(&self, customer: NewCustomerRecord) -> Res<String> {
-        self.with_store(|store| {
-            let user = Self::user(store)?;
-            let id = store.create_customer(NewCustomer {
-                name: customer.name,
-                customer_type: parse_opt(customer.customer_type.as_deref())?,
-                industry: customer.industry,
-                territory: customer.territory,
-                owner: customer.owner.unwrap_or_else(|| user.username.clone()),
-                province: customer.province,
-                city: customer.city,
-                address: customer.address,
-                phone: customer.phone,
-                geo: customer.geo.map(Into::into),
-                tier: parse_opt(customer.tier.as_deref())?,
-                status: parse_opt(customer.status.as_deref())?,
-                key_account: customer.key_account,
-                notes: customer.notes,
-                contacts: Vec::new(),
-                created_by: user.username,
-            })?;
-            Ok(id)
-        })
+        self.call(|c| Ok(c.create_customer(customer.into())?))
     }
 
-    /// Changes the fields `update` sets, in one change.
+    /// Changes the fields `update` sets, in one change, and returns the customer as it is
+    /// now. An update that sets nothing is refused.
     pub fn update_customer(&self, id: String, update: CustomerUpdate) -> Res<Customer> {
-        self.with_store(|store| {
-            let edits = customer_edits(update)?;
-            Ok(store.update_customer(&id, &edits)?.into())
-        })
+        self.call(|c| Ok(c.update_customer(&id, update.into())?.into()))
     }
 
     /// Reads a customer file.
     pub fn get_customer(&self, id: String) -> Res<Customer> {
-        self.with_store(|store| Ok(store.customer(&id)?.into()))
+        self.call(|c| Ok(c.customer(&id)?.into()))
     }
 
     /// Lists customers matching `filter`.
     pub fn list_customers(&self, filter: CustomerFilter) -> Res<Vec<CustomerRow>> {
-        self.with_store(|store| {
-            let q = CustomerQuery {
-                territory: filter.territory,
-                owner: filter.owner,
-                tier: parse_opt(filter.tier.as_deref())?,
-                status: parse_opt(filter.status.as_deref())?,
-                key_account: filter.key_account,
-                search: filter.search,
-                limit: filter.limit,
-                offset: filter.offset,
-            };
-            Ok(store
-                .list_customers(&q)?
-                .into_iter()
-                .map(Into::into)
-                .collect())
+        self.call(|c| {
+            let (rows, _total) = c.list_customers(&filter.try_into()?)?;
+            Ok(rows.into_iter().map(Into::into).collect())
         })
     }
 
-    /// Adds a contact to a customer.
+    /// Adds a contact to a customer and returns the customer as it is now.
+    #[uniffi::method(default(title = None, phone = None, email = None, decision_maker = false))]
     pub fn add_contact(
         &self,
         customer_id: String,
         name: String,
         title: Option<String>,
         phone: Option<String>,
+        email: Option<String>,
+        decision_maker: bool,
     ) -> Res<Customer> {
-        self.with_store(|store| {
-            let edit = CustomerEdit::AddContact(NewContact {
-                name,
-                title,
-                phone,
-                ..Default::default()
-            });
-            Ok(store.update_customer(&customer_id, &[edit])?.into())
+        let contact = ContactInput {
+            name,
+            title,
+            phone,
+            email,
+            decision_maker,
+        };
+        self.call(|c| Ok(c.add_contact(&customer_id, contact)?.into()))
+    }
+
+    /// Changes the fields `update` sets of contact `contact_id` (a `ContactRecord.id`) at
+    /// customer `customer_id`, in one change, and returns the customer as it is now.
+    pub fn update_contact(
+        &self,
+        customer_id: String,
+        contact_id: String,
+        update: ContactUpdate,
+    ) -> Res<Customer> {
+        self.call(|c| {
+            Ok(c.update_contact(&customer_id, &contact_id, update.into())?
+                .into())
         })
     }
 }
@@ -144,29 +77,32 @@ impl FieldsyncClient {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::FieldsyncError;
+    use fieldsync_core::client::CustomerPatch;
+    use fieldsync_core::model::customer::CustomerEdit;
 
     #[test]
-    fn an_update_becomes_one_edit_per_field_set_and_empty_text_clears() {
-        let edits = customer_edits(CustomerUpdate {
-            tier: Some("B".into()),
-            city: Some(" ".into()),
-            notes_append: Some("pays on time".into()),
+    fn an_update_maps_field_by_field_and_the_facade_reads_it() {
+        let update = CustomerUpdate {
+            tier: Some("b".into()),
+            city: Some(String::new()),
+            monthly_demand: Some("20 吨".into()),
+            current_price: Some("128.50".into()),
+            competitor_notes_append: Some("SKF cut prices".into()),
             ..Default::default()
-        })
-        .unwrap();
-        assert_eq!(
-            edits,
-            vec![
-                CustomerEdit::City(None),
-                CustomerEdit::Tier(fieldsync_core::model::customer::Tier::B),
-                CustomerEdit::AppendNotes("pays on time".into()),
-            ]
-        );
-        let bad = customer_edits(CustomerUpdate {
-            tier: Some("Z".into()),
+        };
+        let patch = CustomerPatch::from(update);
+        assert_eq!(patch.city.as_deref(), Some(""));
+        assert_eq!(patch.name, None);
+        let edits = patch.edits().unwrap();
+        assert!(edits.contains(&CustomerEdit::City(None)));
+        assert!(edits.contains(&CustomerEdit::MonthlyDemand(Some(20), Some("吨".into()))));
+        assert!(edits.contains(&CustomerEdit::AppendCompetitorNotes(
+            "SKF cut prices".into()
+        )));
+        let bad = CustomerPatch::from(CustomerUpdate {
+            current_price: Some("-5".into()),
             ..Default::default()
         });
-        assert!(matches!(bad, Err(FieldsyncError::Invalid { .. })));
+        assert!(bad.edits().is_err());
     }
 }

@@ -1,16 +1,21 @@
 //! fieldsync for Android and iOS apps.
 //!
-//! A thin uniffi layer over client-core: one object, [`FieldsyncClient`], whose methods are
-//! `#[uniffi::export]` wrappers of client-core calls, mirror records with `From` conversions
-//! ([`records`]), and one error enum ([`FieldsyncError`]). Kotlin, Swift and Python bindings
-//! are generated from the built library (see `README.md`).
+//! A thin uniffi layer over client-core's application facade, [`fieldsync_core::Client`]: one
+//! object, [`FieldsyncClient`], whose methods are `#[uniffi::export]` wrappers of facade calls;
+//! mirror records with conversions to the facade's inputs and from its answers ([`records`]);
+//! and one error enum ([`FieldsyncError`]). Every default (the acting user, the approver, an
+//! expense's currency, a new customer's territory, a visit's type), every reading of typed
+//! text ("" clears, "128.50" is an amount) and every rule is the facade's, shared with the
+//! command line; nothing here decides behaviour. Kotlin, Swift and Python bindings are
+//! generated from the built library (see `README.md`).
 //!
 //! Every method but `sync` blocks until done: call it off the app's main thread; `sync` is
-//! awaitable. The methods are grouped by what they work on: [`customers`], [`visits`],
-//! [`approvals`] (trip plans and expense claims); session, sync, conflicts and reports are
-//! here. No method panics across
-//! the boundary: a panic becomes [`FieldsyncError::Storage`] ("internal error: …"), and the
-//! store stays usable afterwards.
+//! awaitable. A sync runs on the facade's own connection to the store, so the app's other
+//! calls (lists, searches, edits) go on while it runs. The methods are grouped by what they
+//! work on: [`customers`], [`visits`], [`approvals`] (trip plans and expense claims); session,
+//! sync, conflicts and reports are here. No method panics across the boundary: a panic
+//! becomes [`FieldsyncError::Storage`] ("internal error: …"), and the client stays usable
+//! afterwards.
 
 pub mod approvals;
 pub mod customers;
@@ -18,15 +23,12 @@ mod error;
 pub mod records;
 pub mod visits;
 
-use std::path::PathBuf;
-use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
-use fieldsync_core::report::{IsoWeek, weekly_report};
-use fieldsync_core::sync::http::{HttpClient, User};
-use fieldsync_core::sync::{self, SyncError, Transport};
-use fieldsync_core::{Store, ValidationError};
+use fieldsync_core::Client;
+use fieldsync_core::client::Resolution;
+use fieldsync_core::sync::Progress;
 
 pub use error::FieldsyncError;
 use error::guard;
@@ -37,108 +39,101 @@ uniffi::setup_scaffolding!();
 /// Told after each sync round, for a progress bar.
 #[uniffi::export(callback_interface)]
 pub trait SyncProgress: Send + Sync {
-    /// `rounds` done so far, documents `pulled` so far, and whether the server has `more`.
-    /// Runs on a thread of the library's own, without the store held: it may call the client,
-    /// and such a call waits until the sync ends (later reports wait behind it). Every report
-    /// has arrived when the awaited sync answers.
-    fn on_progress(&self, rounds: u32, pulled: i64, more: bool);
+    /// `rounds` done so far, documents `pulled` so far, documents with changes still
+    /// `to_push` (a long push goes in several rounds), and whether the server has `more`.
+    /// Runs on a thread of the library's own, never on the sync's: it may call the client, and
+    /// such a call does not wait for the sync. Reports arrive in order; every one has arrived
+    /// when the awaited sync answers.
+    fn on_progress(&self, rounds: u32, pulled: i64, to_push: i64, more: bool);
 }
 
-/// One device's fieldsync: its store, its session with the server, and sync.
+/// How the user settles a conflict (`resolve_conflict`).
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum ConflictChoice {
+    /// Keep value number `index` as `conflicts` lists it (1 is the first).
+    Keep {
+        /// 1 for the first value listed.
+        index: u32,
+    },
+    /// Set this value: text for a field whose values are text, otherwise JSON (a number,
+    /// `true`, a map).
+    Value {
+        /// The value.
+        value: String,
+    },
+}
+
+impl From<ConflictChoice> for Resolution {
+    fn from(c: ConflictChoice) -> Self {
+        match c {
+            ConflictChoice::Keep { index } => {
+                Resolution::Keep(usize::try_from(index).unwrap_or(usize::MAX))
+            }
+            ConflictChoice::Value { value } => Resolution::Value(value),
+        }
+    }
+}
+
+/// One device's fieldsync: its store, its session with the server, and sync; the facade's
+/// [`Client`] behind the FFI. Share it between the app's threads: no call waits for a sync.
 #[derive(uniffi::Object)]
 pub struct FieldsyncClient {
-    store: Mutex<Store>,
-    device_name: String,
-    cancelled: AtomicBool,
+    client: Client,
 }
 
 type Res<T> = Result<T, FieldsyncError>;
 
-/// A value of a closed set (tier, status, visit type, …), checked by client-core.
-fn parse<T: FromStr<Err = ValidationError>>(s: &str) -> Res<T> {
-    Ok(s.trim().parse::<T>()?)
-}
-
-fn parse_opt<T: FromStr<Err = ValidationError>>(s: Option<&str>) -> Res<Option<T>> {
-    s.map(parse).transpose()
-}
-
-/// "" clears an optional text field.
-fn optional_text(s: String) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_string())
-}
-
-fn not_logged_in() -> FieldsyncError {
-    FieldsyncError::Auth {
-        reason: "not logged in: log in first".into(),
-    }
-}
-
-/// A transport that stops the sync before its next round once the app cancelled it.
-struct Cancellable<'a, T: Transport> {
-    inner: T,
-    cancelled: &'a AtomicBool,
-}
-
-impl<T: Transport> Transport for Cancellable<'_, T> {
-    fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
-        if self.cancelled.load(Ordering::SeqCst) {
-            return Err(SyncError::Cancelled);
-        }
-        self.inner.sync_round(body)
-    }
-}
-
 impl FieldsyncClient {
-    /// Runs `f` on the store, catching panics and recovering a mutex a panic poisoned.
-    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Res<T>) -> Res<T> {
-        guard(|| {
-            let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&store)
-        })
-    }
-
-    fn user(store: &Store) -> Res<User> {
-        sync::status(store)?.user.ok_or_else(not_logged_in)
+    /// Runs `f` on the facade, turning a panic into [`FieldsyncError::Storage`].
+    fn call<T>(&self, f: impl FnOnce(&Client) -> Res<T>) -> Res<T> {
+        guard(|| f(&self.client))
     }
 
     /// The blocking body of [`FieldsyncClient::sync`]. The app's progress callback runs on a
-    /// thread of its own, never with the store held, so it may call this client (a status
-    /// screen, a count of unsent work); such a call waits until the sync has let go of the
-    /// store, at its end, and later reports wait behind it.
-    fn sync_now(&self, progress: Option<Box<dyn SyncProgress>>) -> Res<SyncReport> {
-        let (tell, told) = std::sync::mpsc::channel::<(u32, i64, bool)>();
+    /// thread of its own, so a slow callback never holds up the sync, and the callback's own
+    /// calls on this client go on beside it. `abandoned` is set once the app gave up the
+    /// await; see [`CancelOnDrop`].
+    fn sync_now(
+        &self,
+        progress: Option<Box<dyn SyncProgress>>,
+        abandoned: &AtomicBool,
+    ) -> Res<SyncReport> {
+        let (tell, told) = std::sync::mpsc::channel::<Progress>();
         let teller = progress
             .map(|progress| {
                 std::thread::Builder::new()
                     .name("fieldsync-progress".into())
                     .spawn(move || {
-                        for (rounds, pulled, more) in told {
-                            progress.on_progress(rounds, pulled, more);
+                        for p in told {
+                            progress.on_progress(
+                                p.rounds,
+                                records::count(p.pulled),
+                                records::count(p.to_push),
+                                p.more,
+                            );
                         }
                     })
             })
             .transpose()
             .map_err(|e| FieldsyncError::Storage {
-                reason: format!("cannot start the progress thread: {e}"),
+                reason: format!("cannot start the progress thread: {e}; try again"),
             })?;
-        let result = self.with_store(|store| {
-            if sync::status(store)?.user.is_none() {
-                return Err(not_logged_in());
+        let result = self.call(|client| {
+            if abandoned.load(Ordering::SeqCst) {
+                return Err(fieldsync_core::sync::SyncError::Cancelled.into());
             }
-            let mut transport = Cancellable {
-                inner: HttpClient::from_store(store)?,
-                cancelled: &self.cancelled,
-            };
-            let report = sync::run(store, &mut transport, |p| {
+            let report = client.sync(|p| {
+                // A cancel asked before the sync began is forgotten when it begins: ask again,
+                // so the abandoned sync stops before its next round.
+                if abandoned.load(Ordering::SeqCst) {
+                    client.cancel_sync();
+                }
                 // Nobody listens when the app gave no callback; nothing is lost then.
-                let _ = tell.send((p.rounds, records::count(p.pulled), p.more));
+                let _ = tell.send(p);
             })?;
             Ok(report.into())
         });
-        // The store is free again: the callback's own calls can go on, and every progress
-        // report reaches the app before the sync answers.
+        // Every progress report reaches the app before the sync answers.
         drop(tell);
         if let Some(teller) = teller {
             // A callback that panicked has already told the app nothing more; the sync's own
@@ -153,12 +148,14 @@ impl FieldsyncClient {
 /// (a cancelled coroutine or task) stops it before its next round.
 struct CancelOnDrop {
     client: Arc<FieldsyncClient>,
+    abandoned: Arc<AtomicBool>,
     armed: bool,
 }
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         if self.armed {
+            self.abandoned.store(true, Ordering::SeqCst);
             self.client.cancel_sync();
         }
     }
@@ -166,78 +163,69 @@ impl Drop for CancelOnDrop {
 
 #[uniffi::export]
 impl FieldsyncClient {
-    /// Opens (or creates) the device's store in `<data_dir>/device.db`. `device_name` is shown
-    /// to the user's admin in the server's device list.
+    /// Opens (or creates) the device's store in `<data_dir>/device.db`, creating the
+    /// directory if needed. `device_name` is shown to the user's admin in the server's device
+    /// list, and conflicts name it.
     #[uniffi::constructor]
     pub fn open(data_dir: String, device_name: String) -> Res<Arc<Self>> {
         guard(|| {
-            let dir = PathBuf::from(&data_dir);
-            std::fs::create_dir_all(&dir).map_err(|e| FieldsyncError::Storage {
-                reason: format!("cannot create {data_dir}: {e}"),
-            })?;
-            let store = Store::open(dir.join("device.db"))?;
             Ok(Arc::new(FieldsyncClient {
-                store: Mutex::new(store),
-                device_name,
-                cancelled: AtomicBool::new(false),
+                client: Client::open_in(&data_dir, &device_name)?,
             }))
         })
     }
 
-    /// Logs in to the server at `server_url`; the session is kept in the store.
+    /// Logs in to the server at `server_url`; the session is kept in the store, and every
+    /// change made here from now on names the user and this device.
     pub fn login(&self, server_url: String, username: String, password: String) -> Res<UserRecord> {
-        self.with_store(|store| {
-            let mut client = HttpClient::new(&server_url)?.with_store(store)?;
-            let session = client.login(&username, &password, &self.device_name)?;
-            store.set_author(&session.user.username)?;
-            Ok(session.user.into())
-        })
+        self.call(|c| Ok(c.login(&server_url, &username, &password)?.into()))
     }
 
     /// Ends the session; it is forgotten here even if the server cannot be told (then the
-    /// error says so).
+    /// error says so). Nothing happens when nobody is logged in.
     pub fn logout(&self) -> Res<()> {
-        self.with_store(|store| {
-            if sync::status(store)?.user.is_none() {
-                return Ok(());
-            }
-            Ok(HttpClient::from_store(store)?.logout()?)
-        })
+        self.call(|c| Ok(c.logout().map(drop)?))
     }
 
     /// The device's session and sync state.
     pub fn status(&self) -> Res<SyncStatusRecord> {
-        self.with_store(|store| Ok(sync::status(store)?.into()))
+        self.call(|c| Ok(c.status()?.into()))
     }
 
     /// Syncs with the server: pushes local changes, pulls others', until both sides are up to
     /// date. `progress` is told after each round. Awaitable (a Kotlin `suspend` function, a
     /// Swift `async` one, a Python coroutine); the work runs on a thread of its own, so any
-    /// executor can await it. `cancel_sync`, or abandoning the await, stops it before its next
-    /// round with `FieldsyncError::Cancelled`; the rounds done stay applied and a round in
-    /// flight finishes. Other calls on this client wait while a sync round holds the store.
+    /// executor can await it. The sync uses a connection to the store of its own: the app's
+    /// other calls on this client go on meanwhile, and see each page as soon as it is merged
+    /// (a write waits at most for the merge of one page). One sync at a time: a second waits
+    /// for the first. `cancel_sync`, or abandoning the await, stops it before its next round
+    /// with `FieldsyncError::Cancelled`; the rounds done stay applied and a round in flight
+    /// finishes.
     pub async fn sync(self: Arc<Self>, progress: Option<Box<dyn SyncProgress>>) -> Res<SyncReport> {
-        self.cancelled.store(false, Ordering::SeqCst);
+        let abandoned = Arc::new(AtomicBool::new(false));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let worker = Arc::clone(&self);
+        let worker_abandoned = Arc::clone(&abandoned);
         let thread = std::thread::Builder::new()
             .name("fieldsync-sync".into())
             .spawn(move || {
-                let result = worker.sync_now(progress);
+                let result = worker.sync_now(progress, &worker_abandoned);
                 drop(worker);
                 // The receiver is gone only if the app abandoned the sync; nobody is waiting.
                 let _ = tx.send(result);
             })
             .map_err(|e| FieldsyncError::Storage {
-                reason: format!("cannot start the sync thread: {e}"),
+                reason: format!("cannot start the sync thread: {e}; try again"),
             })?;
         let mut on_drop = CancelOnDrop {
             client: self,
+            abandoned,
             armed: true,
         };
         let result = rx.await.unwrap_or_else(|_| {
             Err(FieldsyncError::Storage {
-                reason: "internal error: the sync thread ended without an answer".into(),
+                reason: "internal error: the sync thread ended without an answer; please report it"
+                    .into(),
             })
         });
         on_drop.armed = false;
@@ -251,49 +239,60 @@ impl FieldsyncClient {
         result
     }
 
+    /// Asks a running `sync` to stop before its next round. Safe to call from any thread,
+    /// the progress callback included.
+    pub fn cancel_sync(&self) {
+        self.client.cancel_sync();
+    }
+
     /// Hands every customer of rep `from` to rep `to` on the server, with their visits (a
     /// manager of both, or an admin; needs the network). Returns how many customers moved;
     /// the next sync brings the change to this device.
     pub fn handover(&self, from: String, to: String) -> Res<i64> {
-        self.with_store(|store| {
-            let moved = HttpClient::from_store(store)?.handover(&from, &to)?;
-            Ok(records::count(moved as u64))
-        })
-    }
-
-    /// Asks a running `sync` to stop before its next round. Safe to call from any thread.
-    pub fn cancel_sync(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
+        self.call(|c| Ok(records::count(c.handover(&from, &to)? as u64)))
     }
 
     /// The fields of document `id` that hold concurrent values.
     pub fn conflicts(&self, id: String) -> Res<Vec<ConflictRecord>> {
-        self.with_store(|store| Ok(store.conflicts(&id)?.into_iter().map(Into::into).collect()))
+        self.call(|c| {
+            Ok(c.conflicts(Some(&id))?
+                .into_iter()
+                .map(|d| d.conflict.into())
+                .collect())
+        })
+    }
+
+    /// Settles the conflict of `field` (a `path` of `conflicts`) in document `id` with
+    /// `choice`, in one change. Returns the value the field now holds, as JSON text.
+    pub fn resolve_conflict(
+        &self,
+        id: String,
+        field: String,
+        choice: ConflictChoice,
+    ) -> Res<String> {
+        self.call(|c| Ok(c.resolve_conflict(&id, &field, choice.into())?.to_string()))
     }
 
     /// Changes the server refused, kept aside on this device.
     pub fn quarantine(&self) -> Res<Vec<QuarantineRecord>> {
-        self.with_store(|store| {
-            Ok(store
-                .list_quarantine()?
-                .into_iter()
-                .map(Into::into)
-                .collect())
-        })
+        self.call(|c| Ok(c.quarantine()?.into_iter().map(Into::into).collect()))
     }
 
     /// Deletes quarantine entry `entry` and the changes it kept, for good, once the user has
     /// seen why the server refused them. Returns whether it existed.
     pub fn discard_quarantined(&self, entry: i64) -> Res<bool> {
-        self.with_store(|store| Ok(store.discard_quarantined(entry)?))
+        self.call(|c| Ok(c.discard_quarantined(entry)?))
     }
 
-    /// The weekly report of `rep` for ISO week `week` (`2026-W48`).
-    pub fn weekly_report(&self, rep: String, week: String) -> Res<WeeklyReportRecord> {
-        self.with_store(|store| {
-            let week: IsoWeek = parse(&week)?;
-            Ok(weekly_report(store, &rep, week)?.into())
-        })
+    /// The weekly report of `rep` (the logged-in user when `None`) for ISO week `week`
+    /// (`2026-W48`; this week when `None`).
+    #[uniffi::method(default(rep = None, week = None))]
+    pub fn weekly_report(
+        &self,
+        rep: Option<String>,
+        week: Option<String>,
+    ) -> Res<WeeklyReportRecord> {
+        self.call(|c| Ok(c.weekly_report(rep.as_deref(), week.as_deref())?.into()))
     }
 }
 
@@ -301,7 +300,6 @@ impl FieldsyncClient {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use std::future::Future;
 
     fn client() -> (tempfile::TempDir, Arc<FieldsyncClient>) {
         let dir = tempfile::tempdir().unwrap();
@@ -310,28 +308,19 @@ mod tests {
         (dir, client)
     }
 
-    #[test]
-    fn a_cancelled_sync_stops_before_the_next_round() {
-        struct Unreachable;
-        impl Transport for Unreachable {
-            fn sync_round(&mut self, _body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
-                panic!("a cancelled sync must not send")
-            }
-        }
-        let cancelled = AtomicBool::new(true);
-        let mut t = Cancellable {
-            inner: Unreachable,
-            cancelled: &cancelled,
-        };
-        assert!(matches!(t.sync_round(vec![]), Err(SyncError::Cancelled)));
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]
-    fn writing_needs_a_login_and_the_store_survives_a_panic() {
+    fn writing_needs_a_login_and_the_client_survives_a_panic() {
         let (_dir, client) = client();
         let new = NewCustomerRecord {
             name: "某公司".into(),
-            territory: "east".into(),
+            territory: Some("east".into()),
             customer_type: None,
             owner: None,
             industry: None,
@@ -349,9 +338,11 @@ mod tests {
             client.create_customer(new),
             Err(FieldsyncError::Auth { .. })
         ));
-        let panicked: Res<()> = client.with_store(|_| panic!("boom"));
-        assert!(matches!(panicked, Err(FieldsyncError::Storage { .. })));
-        assert!(client.store.is_poisoned());
+        // A panic while the facade holds the store poisons its lock; the next call goes on.
+        let panicked: Res<()> = client.call(|c| Ok(c.read(|_| panic!("boom"))?));
+        assert!(
+            matches!(panicked, Err(FieldsyncError::Storage { reason }) if reason.contains("boom"))
+        );
         assert_eq!(client.status().unwrap().unsent, 0);
         assert!(matches!(
             block_on(Arc::clone(&client).sync(None)),
@@ -359,27 +350,46 @@ mod tests {
         ));
     }
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
     #[test]
     fn an_abandoned_sync_is_cancelled_and_a_finished_one_is_not() {
         let (_dir, client) = client();
-        // Holding the store keeps the sync thread from answering before the app gives up.
-        let held = client.store.lock().unwrap();
-        let mut sync = Box::pin(Arc::clone(&client).sync(None));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        assert!(sync.as_mut().poll(&mut cx).is_pending());
-        assert!(!client.cancelled.load(Ordering::SeqCst));
-        drop(sync);
-        assert!(client.cancelled.load(Ordering::SeqCst));
-        drop(held);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        drop(CancelOnDrop {
+            client: Arc::clone(&client),
+            abandoned: Arc::clone(&abandoned),
+            armed: true,
+        });
+        assert!(abandoned.load(Ordering::SeqCst));
+        assert!(matches!(
+            client.sync_now(None, &abandoned),
+            Err(FieldsyncError::Cancelled { .. })
+        ));
 
-        let _ = block_on(Arc::clone(&client).sync(None));
-        assert!(!client.cancelled.load(Ordering::SeqCst));
+        let finished = Arc::new(AtomicBool::new(false));
+        drop(CancelOnDrop {
+            client: Arc::clone(&client),
+            abandoned: Arc::clone(&finished),
+            armed: false,
+        });
+        assert!(!finished.load(Ordering::SeqCst));
+        // Not logged in: the sync goes as far as the facade, which asks for a login.
+        for _ in 0..2 {
+            assert!(matches!(
+                block_on(Arc::clone(&client).sync(None)),
+                Err(FieldsyncError::Auth { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_conflict_choice_maps_onto_the_facades_resolution() {
+        assert_eq!(
+            Resolution::from(ConflictChoice::Keep { index: 2 }),
+            Resolution::Keep(2)
+        );
+        assert_eq!(
+            Resolution::from(ConflictChoice::Value { value: "B".into() }),
+            Resolution::Value("B".into())
+        );
     }
 }

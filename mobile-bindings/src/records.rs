@@ -1,12 +1,20 @@
-//! Plain records the app sees, mirrors of client-core's types with `From` conversions.
+//! Plain records the app sees: mirrors of client-core's types, with conversions from the
+//! facade's answers and into its inputs and patches, field by field and nothing more.
 //!
 //! Closed sets (tier, status, visit type, outcome, expense category) travel as their stored
-//! strings (`"A"`, `"prospect"`, `"cold_visit"`, …) and are checked by client-core's parsers;
-//! counts and money are `i64` (a `u64` would be `ULong` in Kotlin). Money is in minor units
-//! (fen for CNY).
+//! strings (`"A"`, `"prospect"`, `"cold_visit"`, …) and the facade reads them as typed (`"a"`
+//! works too); counts and money are `i64` (a `u64` would be `ULong` in Kotlin). Money is in
+//! minor units (fen for CNY), except where a field says it is text in yuan as a person types
+//! it (`"128.50"`). In an update record, a field left `None` is not touched and `""` clears an
+//! optional text.
 
 use std::collections::HashMap;
 
+use fieldsync_core::client::input;
+use fieldsync_core::client::{
+    ContactPatch, CustomerInput, CustomerPatch, ExpenseClaimInput, ExpenseItemInput, TripPlanInput,
+    VisitInput,
+};
 use fieldsync_core::conflicts::{Conflict, ConflictValue};
 use fieldsync_core::model::customer::{Contact, Customer as CoreCustomer};
 use fieldsync_core::model::fields::{Geo, Money};
@@ -15,6 +23,7 @@ use fieldsync_core::report::{CustomerVisited, ReportVisit, WeeklyReport};
 use fieldsync_core::store;
 use fieldsync_core::sync::{self, http::User};
 
+use crate::FieldsyncError;
 use crate::visits::{CommentRecord, CompetitorRecord, SampleRecord, SpinRecord};
 
 /// A `u64` count as `i64`, saturating.
@@ -160,13 +169,16 @@ impl From<sync::SyncReport> for SyncReport {
     }
 }
 
-/// What it takes to create a customer file. The owner defaults to the logged-in user.
+/// What it takes to create a customer file. The owner defaults to the logged-in user, the
+/// territory to their only one; an optional text left `""` is left out.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct NewCustomerRecord {
     /// Company name (required).
     pub name: String,
-    /// Territory (required).
-    pub territory: String,
+    /// Territory; the logged-in user's only territory when `None` (a user with several names
+    /// one).
+    #[uniffi(default = None)]
+    pub territory: Option<String>,
     /// `end_customer` (default), `distributor` or `direct_store`.
     #[uniffi(default = None)]
     pub customer_type: Option<String>,
@@ -205,17 +217,38 @@ pub struct NewCustomerRecord {
     pub notes: String,
 }
 
-/// Changes to a customer file: every field set is changed, the others are left alone. An
-/// empty string clears an optional text field.
+impl From<NewCustomerRecord> for CustomerInput {
+    fn from(c: NewCustomerRecord) -> Self {
+        CustomerInput {
+            name: c.name,
+            territory: c.territory,
+            owner: c.owner,
+            customer_type: c.customer_type,
+            industry: c.industry,
+            province: c.province,
+            city: c.city,
+            address: c.address,
+            phone: c.phone,
+            geo: c.geo.map(Into::into),
+            tier: c.tier,
+            status: c.status,
+            key_account: c.key_account,
+            notes: c.notes,
+        }
+    }
+}
+
+/// Changes to a customer file, in one change: every field set is changed, the others are
+/// left alone; an optional text set to `""` is cleared.
 #[derive(Debug, Clone, Default, uniffi::Record)]
 pub struct CustomerUpdate {
     /// Company name.
     #[uniffi(default = None)]
     pub name: Option<String>,
-    /// Business type.
+    /// Business type: `end_customer`, `distributor` or `direct_store`.
     #[uniffi(default = None)]
     pub customer_type: Option<String>,
-    /// Industry.
+    /// Industry; `""` clears it.
     #[uniffi(default = None)]
     pub industry: Option<String>,
     /// Territory (manager or admin).
@@ -224,33 +257,99 @@ pub struct CustomerUpdate {
     /// Owning rep (manager or admin).
     #[uniffi(default = None)]
     pub owner: Option<String>,
-    /// Province.
+    /// Province; `""` clears it.
     #[uniffi(default = None)]
     pub province: Option<String>,
-    /// City.
+    /// City; `""` clears it.
     #[uniffi(default = None)]
     pub city: Option<String>,
-    /// Street address.
+    /// Street address; `""` clears it.
     #[uniffi(default = None)]
     pub address: Option<String>,
-    /// Main phone.
+    /// Main phone; `""` clears it.
     #[uniffi(default = None)]
     pub phone: Option<String>,
-    /// Tier.
+    /// Tier: `A` to `D`.
     #[uniffi(default = None)]
     pub tier: Option<String>,
-    /// Sales status.
+    /// Sales status: `prospect`, `active`, `dormant` or `lost`.
     #[uniffi(default = None)]
     pub status: Option<String>,
     /// Key account flag.
     #[uniffi(default = None)]
     pub key_account: Option<bool>,
-    /// Current supplier.
+    /// Current supplier; `""` clears it.
     #[uniffi(default = None)]
     pub current_supplier: Option<String>,
-    /// A paragraph to append to the notes.
+    /// Monthly demand, a quantity and its unit as typed (`"20 吨"`); `""` clears it.
+    #[uniffi(default = None)]
+    pub monthly_demand: Option<String>,
+    /// The price they pay now, text in yuan as typed (`"128.50"`); `""` clears it.
+    #[uniffi(default = None)]
+    pub current_price: Option<String>,
+    /// A paragraph to append to the notes, on a line of its own.
     #[uniffi(default = None)]
     pub notes_append: Option<String>,
+    /// A paragraph to append to the competitor notes, on a line of its own.
+    #[uniffi(default = None)]
+    pub competitor_notes_append: Option<String>,
+}
+
+impl From<CustomerUpdate> for CustomerPatch {
+    fn from(u: CustomerUpdate) -> Self {
+        CustomerPatch {
+            name: u.name,
+            customer_type: u.customer_type,
+            industry: u.industry,
+            territory: u.territory,
+            owner: u.owner,
+            province: u.province,
+            city: u.city,
+            address: u.address,
+            phone: u.phone,
+            tier: u.tier,
+            status: u.status,
+            key_account: u.key_account,
+            current_supplier: u.current_supplier,
+            monthly_demand: u.monthly_demand,
+            current_price: u.current_price,
+            notes_append: u.notes_append,
+            competitor_notes_append: u.competitor_notes_append,
+        }
+    }
+}
+
+/// Changes to a contact, in one change: every field set is changed, the others are left
+/// alone; an optional text set to `""` is cleared.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct ContactUpdate {
+    /// Full name.
+    #[uniffi(default = None)]
+    pub name: Option<String>,
+    /// Job title; `""` clears it.
+    #[uniffi(default = None)]
+    pub title: Option<String>,
+    /// Phone; `""` clears it.
+    #[uniffi(default = None)]
+    pub phone: Option<String>,
+    /// E-mail; `""` clears it.
+    #[uniffi(default = None)]
+    pub email: Option<String>,
+    /// Decides purchases.
+    #[uniffi(default = None)]
+    pub decision_maker: Option<bool>,
+}
+
+impl From<ContactUpdate> for ContactPatch {
+    fn from(u: ContactUpdate) -> Self {
+        ContactPatch {
+            name: u.name,
+            title: u.title,
+            phone: u.phone,
+            email: u.email,
+            decision_maker: u.decision_maker,
+        }
+    }
 }
 
 /// A person at a customer.
@@ -393,6 +492,23 @@ pub struct CustomerFilter {
     pub offset: Option<u32>,
 }
 
+impl TryFrom<CustomerFilter> for store::CustomerQuery {
+    type Error = FieldsyncError;
+
+    fn try_from(f: CustomerFilter) -> Result<Self, FieldsyncError> {
+        Ok(store::CustomerQuery {
+            territory: f.territory,
+            owner: f.owner,
+            tier: f.tier.as_deref().map(input::closed).transpose()?,
+            status: f.status.as_deref().map(input::closed).transpose()?,
+            key_account: f.key_account,
+            search: f.search,
+            limit: f.limit,
+            offset: f.offset,
+        })
+    }
+}
+
 /// A customer in a list.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CustomerRow {
@@ -465,25 +581,30 @@ impl From<PersonMet> for PersonMetRecord {
 pub struct NewVisitRecord {
     /// Customer id.
     pub customer: String,
-    /// Check-in time, RFC 3339 (`2026-11-23T09:30:00+08:00`).
-    pub checkin_at: String,
-    /// Offset of the rep's local time from UTC at the check-in, in minutes (480 for China).
-    pub utc_offset_minutes: i64,
+    /// Check-in time, RFC 3339 (`2026-11-23T09:30:00+08:00`); now when `None`.
+    #[uniffi(default = None)]
+    pub checkin_at: Option<String>,
+    /// Offset of the rep's local time from UTC at the check-in, in minutes (480 for China);
+    /// when `None`, the offset `checkin_at` is written with (this device's for a time in UTC,
+    /// or for now).
+    #[uniffi(default = None)]
+    pub utc_offset_minutes: Option<i64>,
     /// What was discussed.
     pub summary: String,
-    /// `cold_visit`, `follow_up` (default), `sample`, `quote`, `complaint`, `after_sales`.
+    /// `cold_visit`, `follow_up`, `sample`, `quote`, `complaint`, `after_sales`; when `None`,
+    /// `cold_visit` for a first visit to the customer and `follow_up` after that.
     #[uniffi(default = None)]
     pub visit_type: Option<String>,
     /// People met.
     #[uniffi(default = [])]
     pub people_met: Vec<PersonMetRecord>,
-    /// `order`, `progress`, `no_change` or `setback`.
+    /// `order`, `progress`, `no_change` or `setback`; `""` for none.
     #[uniffi(default = None)]
     pub outcome: Option<String>,
     /// The agreed next step.
     #[uniffi(default = None)]
     pub next_step: Option<String>,
-    /// Next follow-up day, YYYY-MM-DD.
+    /// Next follow-up day, YYYY-MM-DD (not before the visit).
     #[uniffi(default = None)]
     pub next_followup: Option<String>,
     /// Check-in position.
@@ -495,6 +616,37 @@ pub struct NewVisitRecord {
     /// Amount ordered.
     #[uniffi(default = None)]
     pub order_amount: Option<MoneyRecord>,
+    /// What was learnt about competitors.
+    #[uniffi(default = [])]
+    pub competitors: Vec<CompetitorRecord>,
+    /// Samples left with the customer.
+    #[uniffi(default = [])]
+    pub samples: Vec<SampleRecord>,
+}
+
+impl From<NewVisitRecord> for VisitInput {
+    fn from(v: NewVisitRecord) -> Self {
+        VisitInput {
+            customer: v.customer,
+            checkin_at: v.checkin_at,
+            utc_offset_minutes: v.utc_offset_minutes,
+            geo: v.checkin_geo.map(Into::into),
+            visit_type: v.visit_type,
+            people_met: v
+                .people_met
+                .into_iter()
+                .map(|p| (p.name, p.title))
+                .collect(),
+            summary: v.summary,
+            outcome: v.outcome,
+            next_step: v.next_step,
+            next_followup: v.next_followup,
+            quote_amount: v.quote_amount.map(Into::into),
+            order_amount: v.order_amount.map(Into::into),
+            competitors: v.competitors.into_iter().map(Into::into).collect(),
+            samples: v.samples.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// A visit record.
@@ -587,6 +739,21 @@ pub struct VisitFilter {
     /// Rows to skip.
     #[uniffi(default = None)]
     pub offset: Option<u32>,
+}
+
+impl TryFrom<VisitFilter> for store::VisitQuery {
+    type Error = FieldsyncError;
+
+    fn try_from(f: VisitFilter) -> Result<Self, FieldsyncError> {
+        Ok(store::VisitQuery {
+            customer: f.customer,
+            author: f.author,
+            from: f.from.map(|d| input::date("from", &d)).transpose()?,
+            to: f.to.map(|d| input::date("to", &d)).transpose()?,
+            limit: f.limit,
+            offset: f.offset,
+        })
+    }
 }
 
 /// A visit in a list.
@@ -692,6 +859,19 @@ pub struct NewTripPlanRecord {
     pub approver: Option<String>,
 }
 
+impl From<NewTripPlanRecord> for TripPlanInput {
+    fn from(p: NewTripPlanRecord) -> Self {
+        TripPlanInput {
+            title: p.title,
+            start_date: p.start_date,
+            end_date: p.end_date,
+            cities: p.cities,
+            budget: p.budget.into(),
+            approver: p.approver,
+        }
+    }
+}
+
 /// What it takes to start an expense claim. The owner is the logged-in user; the approver
 /// defaults to their manager.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -709,6 +889,17 @@ pub struct NewExpenseClaimRecord {
     pub approver: Option<String>,
 }
 
+impl From<NewExpenseClaimRecord> for ExpenseClaimInput {
+    fn from(c: NewExpenseClaimRecord) -> Self {
+        ExpenseClaimInput {
+            title: c.title,
+            trip: c.trip,
+            approver: c.approver,
+            currency: c.currency,
+        }
+    }
+}
+
 /// One expense to add to a claim, in the claim's currency.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct ExpenseItemRecord {
@@ -716,7 +907,7 @@ pub struct ExpenseItemRecord {
     pub date: String,
     /// Category (`transport`, `lodging`, `meals`, `entertainment`, `samples`, `other`).
     pub category: String,
-    /// Amount in minor units.
+    /// Amount in minor units of the claim's currency.
     pub amount: i64,
     /// What it was.
     #[uniffi(default = None)]
@@ -724,6 +915,18 @@ pub struct ExpenseItemRecord {
     /// Invoice photo reference.
     #[uniffi(default = None)]
     pub invoice_photo: Option<String>,
+}
+
+impl From<ExpenseItemRecord> for ExpenseItemInput {
+    fn from(i: ExpenseItemRecord) -> Self {
+        ExpenseItemInput {
+            date: i.date,
+            category: i.category,
+            amount: i.amount,
+            description: i.description,
+            invoice_photo: i.invoice_photo,
+        }
+    }
 }
 
 /// Filters for trip plans and expense claims.

@@ -4,6 +4,7 @@
 
 import java.nio.file.Files
 import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicLong
 import kotlin.system.exitProcess
 import kotlinx.coroutines.runBlocking
 import uniffi.fieldsync_mobile.*
@@ -21,8 +22,10 @@ fun device(name: String): FieldsyncClient =
 
 class Counter : SyncProgress {
     val calls = AtomicInteger()
-    override fun onProgress(rounds: UInt, pulled: Long, more: Boolean) {
+    val lastToPush = AtomicLong(-1)
+    override fun onProgress(rounds: UInt, pulled: Long, toPush: Long, more: Boolean) {
         calls.incrementAndGet()
+        lastToPush.set(toPush)
     }
 }
 
@@ -77,6 +80,7 @@ fun recordOfflineSyncAndConverge() = runBlocking {
             val pushed = phone.sync(progress)
             check(pushed.pushed >= 2L) { "the phone pushed ${pushed.pushed} documents" }
             check(progress.calls.get() >= 1) { "no progress callback arrived" }
+            check(progress.lastToPush.get() == 0L) { "the last report left ${progress.lastToPush.get()} to push" }
             check(phone.status().unsent == 0L) { "the phone still has unsent documents" }
 
             laptop.sync(null)

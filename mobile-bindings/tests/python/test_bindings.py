@@ -1,25 +1,32 @@
 """Smoke tests of the generated Python bindings against a real fieldsync-server.
 
 Run by ../../run-python-tests.sh, which builds the library, generates the bindings into
-FIELDSYNC_BINDINGS_DIR, starts the server at FIELDSYNC_SERVER_URL and creates the users.
-These check the surface (records, errors, callbacks), not client-core's behaviour again.
+FIELDSYNC_BINDINGS_DIR, starts the server at FIELDSYNC_SERVER_URL (and one paging pulls by 250
+documents at FIELDSYNC_PAGED_SERVER_URL) and creates the users. These check the surface
+(records, errors, callbacks) and that the app's reads never wait for a sync, not client-core's
+behaviour again.
 """
 
 import asyncio
 import os
+import statistics
 import sys
 import tempfile
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.environ["FIELDSYNC_BINDINGS_DIR"])
 
 from fieldsync_mobile import (  # noqa: E402
     CompetitorRecord,
+    ContactUpdate,
     CustomerFilter,
     CustomerUpdate,
     ExpenseItemRecord,
     FieldsyncClient,
     FieldsyncError,
+    GeoRecord,
     MoneyRecord,
     NewCustomerRecord,
     NewExpenseClaimRecord,
@@ -34,6 +41,7 @@ from fieldsync_mobile import (  # noqa: E402
 )
 
 SERVER = os.environ["FIELDSYNC_SERVER_URL"]
+PAGED_SERVER = os.environ.get("FIELDSYNC_PAGED_SERVER_URL")
 REP, REP_PASSWORD = "li.wei", os.environ["FIELDSYNC_REP_PASSWORD"]
 MANAGER, MANAGER_PASSWORD = "wang.fang", os.environ["FIELDSYNC_MANAGER_PASSWORD"]
 ADMIN, ADMIN_PASSWORD = "admin", os.environ["FIELDSYNC_ADMIN_PASSWORD"]
@@ -48,8 +56,8 @@ class Recorder(SyncProgress):
     def __init__(self):
         self.calls = []
 
-    def on_progress(self, rounds, pulled, more):
-        self.calls.append((rounds, pulled, more))
+    def on_progress(self, rounds, pulled, to_push, more):
+        self.calls.append((rounds, pulled, to_push, more))
 
 
 class BindingsTest(unittest.TestCase):
@@ -65,9 +73,9 @@ class BindingsTest(unittest.TestCase):
         self._dirs.append(d)
         return FieldsyncClient.open(d.name, f"{name} of {REP}")
 
-    def logged_in(self, name, username=REP, password=REP_PASSWORD):
+    def logged_in(self, name, username=REP, password=REP_PASSWORD, server=SERVER):
         client = self.device(name)
-        user = client.login(SERVER, username, password)
+        user = client.login(server, username, password)
         self.assertEqual(user.username, username)
         return client
 
@@ -149,9 +157,10 @@ class BindingsTest(unittest.TestCase):
         progress = Recorder()
         report = sync(phone, progress)
         self.assertGreaterEqual(len(progress.calls), 1)
-        rounds, pulled, more = progress.calls[-1]
+        rounds, pulled, to_push, more = progress.calls[-1]
         self.assertEqual(rounds, report.round_trips)
         self.assertEqual(pulled, report.pulled)
+        self.assertEqual(to_push, 0)
         self.assertFalse(more)
         self.assertGreaterEqual(report.pushed, 1)
 
@@ -164,7 +173,7 @@ class BindingsTest(unittest.TestCase):
                 self.client = client
                 self.unsent = []
 
-            def on_progress(self, rounds, pulled, more):
+            def on_progress(self, rounds, pulled, to_push, more):
                 # Would deadlock if the callback ran with the store held.
                 self.unsent.append(self.client.status().unsent)
 
@@ -275,6 +284,216 @@ class BindingsTest(unittest.TestCase):
         self.assertEqual(report.rejected, 0)
         self.assertEqual(phone.quarantine(), [])
         self.assertFalse(phone.discard_quarantined(1))
+
+    def test_a_customer_update_reads_typed_text_and_the_empty_text_clears(self):
+        phone = self.logged_in("phone")
+        # No territory given: the rep's only one.
+        customer = phone.create_customer(
+            NewCustomerRecord(name="绍兴纺织机械厂", city="绍兴", phone="0575-8888")
+        )
+        self.assertEqual(phone.get_customer(customer).territory, "east")
+        updated = phone.update_customer(
+            customer,
+            CustomerUpdate(
+                tier="b",
+                city="",
+                monthly_demand="20 吨",
+                current_price="128.50",
+                competitor_notes_append="SKF cut prices by 5%",
+            ),
+        )
+        self.assertEqual(updated.tier, "B")
+        self.assertIsNone(updated.city)
+        self.assertEqual(updated.phone, "0575-8888")
+        self.assertEqual((updated.monthly_demand, updated.demand_unit), (20, "吨"))
+        self.assertEqual(updated.current_price, MoneyRecord(amount=12_850, currency="CNY"))
+        self.assertIn("SKF cut prices by 5%", updated.competitor_notes)
+        cleared = phone.update_customer(customer, CustomerUpdate(current_price=""))
+        self.assertIsNone(cleared.current_price)
+        with self.assertRaises(FieldsyncError.Invalid):
+            phone.update_customer(customer, CustomerUpdate(current_price="-5"))
+        with self.assertRaises(FieldsyncError.Invalid):
+            phone.update_customer(customer, CustomerUpdate())
+
+        with_contact = phone.add_contact(customer, "周经理", "采购", None)
+        contact = with_contact.contacts[0]
+        corrected = phone.update_contact(
+            customer, contact.id, ContactUpdate(title="", phone="139-0000-0000")
+        )
+        self.assertEqual(
+            (corrected.contacts[0].title, corrected.contacts[0].phone),
+            (None, "139-0000-0000"),
+        )
+
+    def test_a_visit_takes_the_facades_defaults_and_a_patch(self):
+        phone = self.logged_in("phone")
+        customer = phone.create_customer(NewCustomerRecord(name="嘉兴五金商行"))
+        # No check-in time and no type: now, and a first visit is a cold visit.
+        visit = phone.record_visit(
+            NewVisitRecord(
+                customer=customer,
+                summary="first call",
+                people_met=[PersonMetRecord(name="陆老板")],
+                samples=[SampleRecord(product="6204-2RS", quantity=5)],
+            )
+        )
+        recorded = phone.get_visit(visit)
+        self.assertEqual(recorded.visit_type, "cold_visit")
+        self.assertEqual(recorded.samples[0].quantity, 5)
+        patched = phone.update_visit(
+            visit,
+            VisitUpdate(
+                summary="first call: wants a catalogue",
+                remove_people=["陆老板"],
+                quote_amount=MoneyRecord(amount=99_00, currency="CNY"),
+            ),
+        )
+        self.assertEqual(patched.summary, "first call: wants a catalogue")
+        self.assertEqual(patched.people_met, [])
+        self.assertEqual(patched.quote_amount.amount, 99_00)
+        moved = phone.set_visit_geo(visit, GeoRecord(lat=30.75, lon=120.76))
+        self.assertEqual(moved.checkin_geo, GeoRecord(lat=30.75, lon=120.76))
+        self.assertIsNone(phone.set_visit_geo(visit, None).checkin_geo)
+        self.assertEqual(
+            [v.id for v in phone.list_visits(VisitFilter(customer=customer))], [visit]
+        )
+
+    def seed_paged_server(self, at_least):
+        """Makes sure the paged server holds `at_least` customers of the rep's (in east),
+        created on a rep device and pushed. Returns how many it created, and the seconds
+        creating and pushing took."""
+        rep = self.logged_in("seeder", server=PAGED_SERVER)
+        sync(rep)
+        have = len(rep.list_customers(CustomerFilter(limit=at_least)))
+        began = time.monotonic()
+        for i in range(have, at_least):
+            rep.create_customer(
+                NewCustomerRecord(name=f"分页客户 {i:05d}", city="杭州" if i % 2 else "宁波")
+            )
+        created = time.monotonic()
+        pushed = sync(rep)
+        self.assertEqual(pushed.pushed, max(at_least - have, 0))
+        return max(at_least - have, 0), created - began, time.monotonic() - created
+
+    @unittest.skipUnless(PAGED_SERVER, "FIELDSYNC_PAGED_SERVER_URL is not set")
+    def test_cancel_sync_and_an_abandoned_await_stop_a_sync_between_rounds(self):
+        self.seed_paged_server(1_000)  # four pages at least: rounds left after a cancel
+
+        class CancelsAtOnce(SyncProgress):
+            def __init__(self, client):
+                self.client = client
+                self.calls = 0
+
+            def on_progress(self, rounds, pulled, to_push, more):
+                self.calls += 1
+                self.client.cancel_sync()
+
+        manager = self.logged_in("manager", MANAGER, MANAGER_PASSWORD, server=PAGED_SERVER)
+        progress = CancelsAtOnce(manager)
+        # The callback runs beside the sync, which may start one more round meanwhile.
+        with self.assertRaises(FieldsyncError.Cancelled):
+            sync(manager, progress)
+        self.assertGreaterEqual(progress.calls, 1)
+        kept = len(manager.list_customers(CustomerFilter(limit=1_000)))
+        self.assertGreater(kept, 0, "the rounds done before the cancel were not kept")
+        self.assertGreater(sync(manager).pulled, 0, "the cancelled sync ran to the end")
+
+        laptop = self.logged_in("laptop", MANAGER, MANAGER_PASSWORD, server=PAGED_SERVER)
+        first_round = threading.Event()
+
+        class Tells(SyncProgress):
+            def on_progress(self, rounds, pulled, to_push, more):
+                first_round.set()
+
+        async def abandon():
+            task = asyncio.ensure_future(laptop.sync(Tells()))
+            while not first_round.is_set() and not task.done():
+                await asyncio.sleep(0.001)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+        asyncio.run(abandon())
+        # The next sync waits for the abandoned one to stop, then pulls what it left.
+        self.assertGreater(sync(laptop).pulled, 0, "the abandoned sync ran to the end")
+        self.assertEqual(laptop.status().unsent, 0)
+
+    @unittest.skipUnless(PAGED_SERVER, "FIELDSYNC_PAGED_SERVER_URL is not set")
+    def test_reads_go_on_while_a_first_sync_pulls_thousands_of_documents(self):
+        seeded, reads_wanted = 5_000, 100
+        created, seeding, pushing = self.seed_paged_server(seeded)
+
+        manager = self.logged_in("manager", MANAGER, MANAGER_PASSWORD, server=PAGED_SERVER)
+        own = manager.create_customer(NewCustomerRecord(name="经理自建客户", city="杭州"))
+        reads = [
+            lambda: manager.list_customers(CustomerFilter(limit=50)),
+            lambda: manager.list_customers(CustomerFilter(search="杭州", limit=20)),
+            lambda: manager.get_customer(own),
+        ]
+
+        first_page = threading.Event()
+
+        class FirstPage(SyncProgress):
+            def on_progress(self, rounds, pulled, to_push, more):
+                if pulled > 0:
+                    first_page.set()
+
+        synced = {}
+
+        def run_sync():
+            async def timed():
+                report = await manager.sync(FirstPage())
+                return report, time.monotonic()
+
+            began = time.monotonic()
+            try:
+                synced["report"], synced["ended"] = asyncio.run(timed())
+                synced["took"] = synced["ended"] - began
+            finally:
+                first_page.set()  # the reader never waits for a sync that failed
+
+        timings = []
+        errors = []
+
+        def run_reads():
+            # From the first merged page on, so that the reads meet the sync mid-way.
+            first_page.wait(120)
+            for i in range(reads_wanted):
+                began = time.monotonic()
+                try:
+                    reads[i % len(reads)]()
+                except Exception as e:  # noqa: BLE001: reported below, not swallowed
+                    errors.append(e)
+                ended = time.monotonic()
+                timings.append((ended - began, ended))
+
+        syncer = threading.Thread(target=run_sync, name="sync")
+        reader = threading.Thread(target=run_reads, name="reads")
+        syncer.start()
+        reader.start()
+        syncer.join(180)
+        reader.join(180)
+        self.assertFalse(syncer.is_alive() or reader.is_alive(), "the sync or the reads hang")
+        self.assertEqual(errors, [])
+        self.assertIn("report", synced, "the sync failed")
+        report = synced["report"]
+        self.assertGreaterEqual(report.pulled, seeded)
+        self.assertEqual(len(timings), reads_wanted)
+
+        took = [t for t, _ in timings]
+        last_read = max(ended for _, ended in timings)
+        print(
+            f"\n  reads during sync: seeded {created} customers (to {seeded}) in {seeding:.1f} s, "
+            f"pushed in {pushing:.1f} s; first sync of the manager: {report.pulled} documents in "
+            f"{report.round_trips} rounds, {synced['took']:.2f} s; {reads_wanted} reads: mean "
+            f"{statistics.mean(took) * 1000:.1f} ms, slowest {max(took) * 1000:.1f} ms, the "
+            f"last done {synced['ended'] - last_read:.2f} s before the sync",
+            file=sys.stderr,
+        )
+        self.assertLess(last_read, synced["ended"], "a read waited for the sync")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
