@@ -24,7 +24,7 @@ pub mod live;
 pub mod visits;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::NaiveDate;
@@ -83,7 +83,10 @@ pub struct Client {
     sync: Mutex<Option<Store>>,
     path: PathBuf,
     device_name: String,
-    cancelled: AtomicBool,
+    /// The number of the last sync asked for: each call takes the next one on entry.
+    syncs_asked: AtomicU64,
+    /// Syncs numbered up to this one are cancelled.
+    cancelled_upto: AtomicU64,
     live: Mutex<Option<live::LiveRunner>>,
 }
 
@@ -96,15 +99,17 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// A transport that stops the sync before its next round once the app cancelled it.
+/// A transport that stops sync number `number` before its next round once the app cancelled
+/// it.
 struct Cancellable<'a, T> {
     inner: T,
-    cancelled: &'a AtomicBool,
+    number: u64,
+    cancelled_upto: &'a AtomicU64,
 }
 
 impl<T: Transport + ?Sized> Transport for Cancellable<'_, Box<T>> {
     fn sync_round(&mut self, body: Vec<u8>) -> std::result::Result<Vec<u8>, SyncError> {
-        if self.cancelled.load(Ordering::SeqCst) {
+        if self.cancelled_upto.load(Ordering::SeqCst) >= self.number {
             return Err(SyncError::Cancelled);
         }
         self.inner.sync_round(body)
@@ -127,7 +132,8 @@ impl Client {
             sync: Mutex::new(None),
             path,
             device_name: device_name.to_string(),
-            cancelled: AtomicBool::new(false),
+            syncs_asked: AtomicU64::new(0),
+            cancelled_upto: AtomicU64::new(0),
             live: Mutex::new(None),
         })
     }
@@ -176,7 +182,8 @@ impl Client {
     /// Logs in to the server at `server_url` as `username`; the session is kept in the store,
     /// and every change made here from now on names the user and this device.
     pub fn login(&self, server_url: &str, username: &str, password: &str) -> Result<User> {
-        self.with_store(|store| {
+        // On the sync's connection: the app's reads go on while the server answers.
+        self.on_sync_connection(|store| {
             let mut http = HttpClient::new(server_url)?.with_store(store)?;
             let session = http.login(username, password, &self.device_name)?;
             store.set_author(&session.user.username)?;
@@ -187,7 +194,7 @@ impl Client {
     /// Ends the session: it is forgotten here even if the server cannot be told (then the
     /// error says so). Returns who was logged out, `None` if nobody was.
     pub fn logout(&self) -> Result<Option<String>> {
-        self.with_store(|store| {
+        self.on_sync_connection(|store| {
             let Some(user) = sync::status(store)?.user else {
                 return Ok(None);
             };
@@ -239,12 +246,14 @@ impl Client {
         wrap: impl for<'s> FnOnce(HttpClient<'s>) -> Box<dyn Transport + 's>,
         mut progress: impl FnMut(Progress),
     ) -> Result<(SyncReport, LiveChange)> {
+        // Numbered on entry: a cancel while it waits for another sync to end still counts.
+        let number = self.syncs_asked.fetch_add(1, Ordering::SeqCst) + 1;
         self.on_sync_connection(|store| {
             user_of(store)?;
-            self.cancelled.store(false, Ordering::SeqCst);
             let mut transport = Cancellable {
                 inner: wrap(HttpClient::from_store(store)?),
-                cancelled: &self.cancelled,
+                number,
+                cancelled_upto: &self.cancelled_upto,
             };
             let (mut changed, mut removed) = (Vec::new(), Vec::new());
             let report = sync::run_rounds(store, &mut transport, |round, p| {
@@ -297,16 +306,19 @@ impl Client {
         out
     }
 
-    /// Asks a running sync to stop before its next round. Safe from any thread.
+    /// Cancels every sync asked for until now: a running one stops before its next round, and
+    /// one still waiting for it never starts a round. Syncs asked for later run. Safe from any
+    /// thread.
     pub fn cancel_sync(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
+        let asked = self.syncs_asked.load(Ordering::SeqCst);
+        self.cancelled_upto.fetch_max(asked, Ordering::SeqCst);
     }
 
     /// Hands every customer of rep `from` to rep `to` on the server, with their visits (a
     /// manager of both, or an admin; needs the network). Returns how many customers moved; the
     /// next sync brings the change here.
     pub fn handover(&self, from: &str, to: &str) -> Result<usize> {
-        self.with_store(|store| {
+        self.on_sync_connection(|store| {
             user_of(store)?;
             HttpClient::from_store(store)?.handover(from, to)
         })
@@ -458,6 +470,33 @@ mod tests {
     #[test]
     fn a_client_is_shared_between_threads() {
         assert_send_sync::<Client>();
+    }
+
+    #[test]
+    fn a_cancel_stops_the_syncs_asked_before_it_and_not_later_ones() {
+        struct Answers;
+        impl Transport for Answers {
+            fn sync_round(&mut self, _body: Vec<u8>) -> std::result::Result<Vec<u8>, SyncError> {
+                Ok(Vec::new())
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let client = Client::open_in(dir.path(), "test").unwrap();
+        let asked = |client: &Client| client.syncs_asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let (first, second) = (asked(&client), asked(&client));
+        client.cancel_sync();
+        let third = asked(&client);
+        let round = |number| {
+            Cancellable {
+                inner: Box::new(Answers) as Box<dyn Transport>,
+                number,
+                cancelled_upto: &client.cancelled_upto,
+            }
+            .sync_round(Vec::new())
+        };
+        assert!(matches!(round(first), Err(SyncError::Cancelled)));
+        assert!(matches!(round(second), Err(SyncError::Cancelled)));
+        assert!(round(third).is_ok());
     }
 
     #[test]

@@ -102,8 +102,8 @@ impl Default for LiveOptions {
     fn default() -> Self {
         LiveOptions {
             heartbeat: Duration::from_secs(1),
-            push_delay: Duration::from_millis(150),
-            coalesce: Duration::from_millis(10),
+            push_delay: Duration::from_millis(10),
+            coalesce: Duration::from_millis(2),
             min_retry: Duration::from_millis(500),
             max_retry: Duration::from_secs(30),
         }
