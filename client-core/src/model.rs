@@ -5,6 +5,7 @@
 //! every pushed document, so a rule is written here once and both sides enforce it.
 
 pub mod customer;
+mod diagnose;
 pub(crate) mod edit;
 pub mod expense_claim;
 pub mod fields;
@@ -72,12 +73,8 @@ pub trait DocumentModel: Hydrate + Reconcile + Serialize + Clone + Into<Document
                 found: found.as_str().to_string(),
             });
         }
-        let view: Self = autosurgeon::hydrate(doc).map_err(|e| {
-            ValidationError::new(
-                Self::KIND.as_str(),
-                format!("document does not match the schema: {e}"),
-            )
-        })?;
+        let view: Self = autosurgeon::hydrate(doc)
+            .map_err(|e| diagnose::schema_error::<Self>(doc, Self::KIND.as_str(), &e))?;
         view.validate()?;
         Ok(view)
     }

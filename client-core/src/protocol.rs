@@ -164,4 +164,41 @@ mod tests {
                 .contains("does not match")
         );
     }
+
+    /// What other clients' CBOR libraries send for bytes: a plain byte string, or (Automerge
+    /// JS's `Uint8Array` through cbor-x) a byte string tagged 64, a typed array of octets.
+    #[test]
+    fn changes_are_byte_strings_tagged_64_or_not_or_arrays_of_octets() {
+        use ciborium::Value;
+        let request = |change: Value| {
+            let body = Value::Map(vec![
+                (Value::Text("protocol".into()), Value::Integer(1.into())),
+                (Value::Text("cursor".into()), Value::Integer(0.into())),
+                (
+                    Value::Text("push".into()),
+                    Value::Array(vec![Value::Map(vec![
+                        (Value::Text("id".into()), Value::Text("x".into())),
+                        (Value::Text("changes".into()), Value::Array(vec![change])),
+                    ])]),
+                ),
+            ]);
+            let mut out = Vec::new();
+            ciborium::into_writer(&body, &mut out).unwrap();
+            decode::<SyncRequest>(&out)
+        };
+        let plain = request(Value::Bytes(vec![1, 2, 3])).unwrap();
+        assert_eq!(plain.push[0].changes[0].as_slice(), [1, 2, 3]);
+        let tagged = request(Value::Tag(64, Box::new(Value::Bytes(vec![1, 2, 3])))).unwrap();
+        assert_eq!(tagged, plain);
+        // An array of octets is read as the same bytes (larger on the wire); anything else in
+        // it is refused.
+        let octets =
+            |v: Vec<i64>| Value::Array(v.into_iter().map(|n| Value::Integer(n.into())).collect());
+        assert_eq!(request(octets(vec![1, 2, 3])).unwrap(), plain);
+        assert!(request(octets(vec![1, 256])).is_err());
+        // Without `push`, a round only pulls.
+        let mut out = Vec::new();
+        ciborium::into_writer(&serde_json::json!({"protocol": 1, "cursor": 7}), &mut out).unwrap();
+        assert!(decode::<SyncRequest>(&out).unwrap().push.is_empty());
+    }
 }

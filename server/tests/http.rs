@@ -1544,6 +1544,8 @@ async fn next_event(body: &mut Body) -> Option<String> {
 async fn events_stream_news_of_the_callers_scope_only() {
     let w = world();
     let (li, chen) = (w.login("li").await, w.login("chen").await);
+    // The same users' laptops: other device sessions.
+    let (li_laptop, chen_laptop) = (w.login("li").await, w.login("chen").await);
 
     w.call(Method::GET, "/v1/events", None, None, Body::empty())
         .await
@@ -1556,13 +1558,23 @@ async fn events_stream_news_of_the_callers_scope_only() {
     let mut li_events = open_events(&w, &li.access).await;
     let mut chen_events = open_events(&w, &chen.access).await;
 
-    // li's push is news for li; chen's is news for chen. chen's first event is his own.
+    // A push from the phone's own session is not sent back to it: it has the news.
     let li_store = w.device("li");
+    let own = li_store
+        .create_customer(customer("李自己的客户", "east", "li"))
+        .unwrap();
+    w.sync(&li.access, &request(0, vec![push_of(&li_store, &own)]))
+        .await
+        .sync();
+    // li's laptop's push is news for li's phone; chen's laptop's for chen's phone.
     let c_li = li_store
         .create_customer(customer("李的客户", "east", "li"))
         .unwrap();
     let li_seq = w
-        .sync(&li.access, &request(0, vec![push_of(&li_store, &c_li)]))
+        .sync(
+            &li_laptop.access,
+            &request(0, vec![push_of(&li_store, &c_li)]),
+        )
         .await
         .sync()
         .cursor;
@@ -1572,7 +1584,7 @@ async fn events_stream_news_of_the_callers_scope_only() {
         .unwrap();
     let chen_seq = w
         .sync(
-            &chen.access,
+            &chen_laptop.access,
             &request(0, vec![push_of(&chen_store, &c_chen)]),
         )
         .await
@@ -1583,7 +1595,8 @@ async fn events_stream_news_of_the_callers_scope_only() {
     let li_event = next_event(&mut li_events).await.expect("an event for li");
     assert_eq!(
         li_event,
-        format!("event: changed\ndata: {{\"seq\":{li_seq}}}\n\n")
+        format!("event: changed\ndata: {{\"seq\":{li_seq}}}\n\n"),
+        "the first event is the laptop's push, not the phone's own"
     );
     let chen_event = next_event(&mut chen_events)
         .await
@@ -1604,8 +1617,12 @@ async fn events_stream_news_of_the_callers_scope_only() {
 
 /// Opens `/v1/events` with `token`.
 async fn open_events(w: &World, token: &str) -> Body {
+    open_events_at(w, token, "/v1/events").await
+}
+
+async fn open_events_at(w: &World, token: &str, uri: &str) -> Body {
     let req = Request::builder()
-        .uri("/v1/events")
+        .uri(uri)
         .header(AUTHORIZATION, format!("Bearer {token}"))
         .body(Body::empty())
         .unwrap();
@@ -1616,6 +1633,21 @@ async fn open_events(w: &World, token: &str) -> Body {
         "text/event-stream"
     );
     resp.into_body()
+}
+
+#[tokio::test]
+async fn a_quiet_event_stream_beats_at_the_interval_asked_for() {
+    let w = world();
+    let li = w.login("li").await;
+    let mut events = open_events_at(&w, &li.access, "/v1/events?heartbeat=1").await;
+    let started = std::time::Instant::now();
+    let beat = next_event(&mut events).await.expect("a heartbeat");
+    assert!(beat.starts_with(':'), "{beat:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "the heartbeat came after {:?}",
+        started.elapsed()
+    );
 }
 
 /// Whether the stream ends (rather than stays open or delivers) within `secs` seconds.
