@@ -11,6 +11,7 @@
 
 mod floor;
 mod hostile;
+mod live;
 mod long_texts;
 mod monday;
 mod org;
@@ -104,7 +105,7 @@ struct Args {
     /// small (CI) or full (the published figures).
     #[arg(long, value_enum, default_value = "small")]
     scale: ScaleName,
-    /// Run only these scenarios (1–8; repeatable). 1 is run for 2–6, which start from it.
+    /// Run only these scenarios (1–9; repeatable). 1 is run for 2–6, which start from it.
     #[arg(long = "scenario")]
     scenarios: Vec<u8>,
     /// Where to write the JSON figures.
@@ -175,6 +176,10 @@ fn run(args: Args) -> Result<()> {
     if wanted(8) {
         Table::header();
         hostile::hostile_push(&dir, &scale, &mut table)?;
+    }
+    if wanted(9) {
+        Table::header();
+        live::live_latency(&dir, &scale, &mut table)?;
     }
 
     if let Some(parent) = args.json.parent() {
