@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Query, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
@@ -440,9 +441,14 @@ const DEFAULT_HEARTBEAT: u64 = 15;
 
 async fn events(
     State(state): State<AppState>,
-    Query(query): Query<EventsQuery>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
     auth: Authed,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let Query(query) = query.map_err(|_| {
+        AppError::BadRequest(
+            "the query is not understood: `heartbeat` is a number of seconds, 1 to 60".into(),
+        )
+    })?;
     let who = auth.principal;
     let own_session = auth.claims.sid.clone();
     let heartbeat = query.heartbeat.unwrap_or(DEFAULT_HEARTBEAT).clamp(1, 60);
@@ -461,7 +467,7 @@ async fn events(
         );
     let stream =
         futures_util::StreamExt::take_until(notices, stream_end(state.clone(), auth.claims));
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(heartbeat)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(heartbeat))))
 }
 
 /// How often an open event stream checks that its device session is still open.

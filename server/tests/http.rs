@@ -1639,6 +1639,15 @@ async fn open_events_at(w: &World, token: &str, uri: &str) -> Body {
 async fn a_quiet_event_stream_beats_at_the_interval_asked_for() {
     let w = world();
     let li = w.login("li").await;
+    w.call(
+        Method::GET,
+        "/v1/events?heartbeat=often",
+        Some(&li.access),
+        None,
+        Body::empty(),
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST, "bad_request", &["heartbeat"]);
     let mut events = open_events_at(&w, &li.access, "/v1/events?heartbeat=1").await;
     let started = std::time::Instant::now();
     let beat = next_event(&mut events).await.expect("a heartbeat");
