@@ -143,10 +143,13 @@ impl Client {
     pub fn open_in(dir: impl AsRef<Path>, device_name: &str) -> Result<Client> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| {
-            SyncError::Store(crate::Error::Corrupt(format!(
-                "cannot create {}: {e}; choose another directory",
-                dir.display()
-            )))
+            SyncError::Store(crate::Error::System {
+                what: format!(
+                    "cannot create the data directory {}; choose another directory",
+                    dir.display()
+                ),
+                reason: e.to_string(),
+            })
         })?;
         Client::open(dir.join("device.db"), device_name)
     }

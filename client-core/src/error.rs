@@ -124,6 +124,15 @@ pub enum Error {
     /// Automerge refused an operation.
     #[error("document error: {0}")]
     Document(#[from] automerge::AutomergeError),
+    /// The device's data directory cannot be created, or a thread of the library cannot be
+    /// started: the operating system refused.
+    #[error("{what}: {reason}")]
+    System {
+        /// What could not be done, and what to do about it.
+        what: String,
+        /// What the operating system said.
+        reason: String,
+    },
     /// No quarantine entry has this number.
     #[error(
         "no quarantine entry {0} on this device: list the quarantine to see the entries' numbers"

@@ -183,9 +183,10 @@ impl Client {
                     .run()
                 })
                 .map_err(|e| {
-                    SyncError::Store(crate::Error::Corrupt(format!(
-                        "cannot start live mode's thread: {e}"
-                    )))
+                    SyncError::Store(crate::Error::System {
+                        what: "cannot start live mode's thread; try again".into(),
+                        reason: e.to_string(),
+                    })
                 })?
         };
         *lock(&self.live) = Some(LiveRunner {
