@@ -24,7 +24,7 @@ pub mod live;
 pub mod visits;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::NaiveDate;
@@ -99,21 +99,36 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// A transport that stops sync number `number` before its next round once the app cancelled
-/// it.
+/// A transport that stops its sync before the next round once it is cancelled: by
+/// [`Client::cancel_sync`] (sync number `number`; `None` for live mode's rounds, which only
+/// their own flag stops), or by its own `flag`.
 struct Cancellable<'a, T> {
     inner: T,
-    number: u64,
+    number: Option<u64>,
     cancelled_upto: &'a AtomicU64,
+    flag: Option<&'a AtomicBool>,
 }
 
 impl<T: Transport + ?Sized> Transport for Cancellable<'_, Box<T>> {
     fn sync_round(&mut self, body: Vec<u8>) -> std::result::Result<Vec<u8>, SyncError> {
-        if self.cancelled_upto.load(Ordering::SeqCst) >= self.number {
+        let by_app = self
+            .number
+            .is_some_and(|n| self.cancelled_upto.load(Ordering::SeqCst) >= n);
+        let by_flag = self.flag.is_some_and(|f| f.load(Ordering::SeqCst));
+        if by_app || by_flag {
             return Err(SyncError::Cancelled);
         }
         self.inner.sync_round(body)
     }
+}
+
+/// Who may cancel a sync.
+#[derive(Clone, Copy)]
+enum CancelledBy<'a> {
+    /// [`Client::cancel_sync`], and this flag if given.
+    App(Option<&'a AtomicBool>),
+    /// Only this flag (live mode's rounds).
+    Flag(&'a AtomicBool),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -194,9 +209,12 @@ impl Client {
         })
     }
 
-    /// Ends the session: it is forgotten here even if the server cannot be told (then the
-    /// error says so). Returns who was logged out, `None` if nobody was.
+    /// Ends the session, and live mode if it runs: the session is forgotten here even if the
+    /// server cannot be told (then the error says so). Returns who was logged out, `None` if
+    /// nobody was.
     pub fn logout(&self) -> Result<Option<String>> {
+        // Live mode would only report that nobody is logged in from now on.
+        self.stop_live();
         self.on_sync_connection(|store| {
             let Some(user) = sync::status(store)?.user else {
                 return Ok(None);
@@ -234,29 +252,53 @@ impl Client {
         wrap: impl for<'s> FnOnce(HttpClient<'s>) -> Box<dyn Transport + 's>,
         progress: impl FnMut(Progress),
     ) -> Result<SyncReport> {
-        self.sync_gathering(wrap, progress)
+        self.sync_gathering(wrap, CancelledBy::App(None), progress)
             .map(|(report, _)| report)
     }
 
-    /// Syncs as [`Client::sync`] does and says what changed here.
-    pub(crate) fn sync_changes(&self) -> Result<LiveChange> {
-        self.sync_gathering(|http| Box::new(http), |_| {})
+    /// Syncs as [`Client::sync`] does, and also stops before its next round once `cancel`
+    /// is set: a cancel of this sync alone (an abandoned await), where
+    /// [`Client::cancel_sync`] cancels every sync asked for until then.
+    pub fn sync_cancellable(
+        &self,
+        cancel: &AtomicBool,
+        progress: impl FnMut(Progress),
+    ) -> Result<SyncReport> {
+        self.sync_gathering(
+            |http| Box::new(http),
+            CancelledBy::App(Some(cancel)),
+            progress,
+        )
+        .map(|(report, _)| report)
+    }
+
+    /// Syncs as [`Client::sync`] does and says what changed here; only `stop` cancels it.
+    pub(crate) fn sync_changes(&self, stop: &AtomicBool) -> Result<LiveChange> {
+        self.sync_gathering(|http| Box::new(http), CancelledBy::Flag(stop), |_| {})
             .map(|(_, change)| change)
     }
 
     fn sync_gathering(
         &self,
         wrap: impl for<'s> FnOnce(HttpClient<'s>) -> Box<dyn Transport + 's>,
+        cancelled_by: CancelledBy<'_>,
         mut progress: impl FnMut(Progress),
     ) -> Result<(SyncReport, LiveChange)> {
         // Numbered on entry: a cancel while it waits for another sync to end still counts.
-        let number = self.syncs_asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let (number, flag) = match cancelled_by {
+            CancelledBy::App(flag) => (
+                Some(self.syncs_asked.fetch_add(1, Ordering::SeqCst) + 1),
+                flag,
+            ),
+            CancelledBy::Flag(flag) => (None, Some(flag)),
+        };
         self.on_sync_connection(|store| {
             user_of(store)?;
             let mut transport = Cancellable {
                 inner: wrap(HttpClient::from_store(store)?),
                 number,
                 cancelled_upto: &self.cancelled_upto,
+                flag,
             };
             let (mut changed, mut removed) = (Vec::new(), Vec::new());
             let report = sync::run_rounds(store, &mut transport, |round, p| {
@@ -492,14 +534,31 @@ mod tests {
         let round = |number| {
             Cancellable {
                 inner: Box::new(Answers) as Box<dyn Transport>,
-                number,
+                number: Some(number),
                 cancelled_upto: &client.cancelled_upto,
+                flag: None,
             }
             .sync_round(Vec::new())
         };
         assert!(matches!(round(first), Err(SyncError::Cancelled)));
         assert!(matches!(round(second), Err(SyncError::Cancelled)));
         assert!(round(third).is_ok());
+
+        // Live mode's rounds answer to their own flag only.
+        let stop = AtomicBool::new(false);
+        let live_round = || {
+            Cancellable {
+                inner: Box::new(Answers) as Box<dyn Transport>,
+                number: None,
+                cancelled_upto: &client.cancelled_upto,
+                flag: Some(&stop),
+            }
+            .sync_round(Vec::new())
+        };
+        client.cancel_sync();
+        assert!(live_round().is_ok());
+        stop.store(true, Ordering::SeqCst);
+        assert!(matches!(live_round(), Err(SyncError::Cancelled)));
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub enum FieldsyncError {
         /// What happened.
         reason: String,
     },
-    /// No document with this id is on the device: check the id, or sync to fetch it.
+    /// No document with this id is on the device (check the id, or sync to fetch it), or no
+    /// quarantine entry with this number.
     #[error("{reason}")]
     NotFound {
         /// Which document.
@@ -56,6 +57,14 @@ pub enum FieldsyncError {
 /// [`SyncError::Store`].
 impl From<SyncError> for FieldsyncError {
     fn from(e: SyncError) -> Self {
+        FieldsyncError::of(&e)
+    }
+}
+
+impl FieldsyncError {
+    /// The case an app acts on for `e`, with its message as the reason; by reference, for the
+    /// errors live mode reports without handing them over.
+    pub(crate) fn of(e: &SyncError) -> Self {
         use fieldsync_core::Error as Core;
         let reason = e.to_string();
         match e {
@@ -63,7 +72,7 @@ impl From<SyncError> for FieldsyncError {
                 FieldsyncError::Network { reason }
             }
             SyncError::Auth(_) | SyncError::AccountDisabled(_) => FieldsyncError::Auth { reason },
-            SyncError::Server { status, .. } => match status {
+            SyncError::Server { status, .. } => match *status {
                 401 | 403 => FieldsyncError::Auth { reason },
                 // Too many rounds for now: like a network failure, it passes; sync later.
                 429 => FieldsyncError::Network { reason },
@@ -77,11 +86,40 @@ impl From<SyncError> for FieldsyncError {
                 | Core::MalformedId(_)
                 | Core::WrongKind { .. }
                 | Core::TooLarge(_) => FieldsyncError::Invalid { reason },
-                Core::NotFound(_) | Core::Unknown { .. } => FieldsyncError::NotFound { reason },
+                Core::NotFound(_)
+                | Core::Unknown { .. }
+                | Core::NoQuarantineEntry(_)
+                | Core::QuarantineBaseMissing { .. } => FieldsyncError::NotFound { reason },
                 Core::Refused { .. } => FieldsyncError::Rejected { reason },
                 _ => FieldsyncError::Storage { reason },
             },
             _ => FieldsyncError::Storage { reason },
+        }
+    }
+
+    /// The name of the case (`"Network"`, `"NotFound"`, …), as the bindings name it.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            FieldsyncError::Network { .. } => "Network",
+            FieldsyncError::Auth { .. } => "Auth",
+            FieldsyncError::Rejected { .. } => "Rejected",
+            FieldsyncError::Invalid { .. } => "Invalid",
+            FieldsyncError::Storage { .. } => "Storage",
+            FieldsyncError::NotFound { .. } => "NotFound",
+            FieldsyncError::Cancelled { .. } => "Cancelled",
+        }
+    }
+
+    /// The sentence the app can show.
+    pub(crate) fn reason(&self) -> &str {
+        match self {
+            FieldsyncError::Network { reason }
+            | FieldsyncError::Auth { reason }
+            | FieldsyncError::Rejected { reason }
+            | FieldsyncError::Invalid { reason }
+            | FieldsyncError::Storage { reason }
+            | FieldsyncError::NotFound { reason }
+            | FieldsyncError::Cancelled { reason } => reason,
         }
     }
 }
@@ -143,5 +181,8 @@ mod tests {
         }
         .into();
         assert!(matches!(refused, FieldsyncError::Rejected { .. }));
+        let no_entry: FieldsyncError = fieldsync_core::Error::NoQuarantineEntry(7).into();
+        assert_eq!(no_entry.kind(), "NotFound");
+        assert!(no_entry.reason().contains("list the quarantine"));
     }
 }

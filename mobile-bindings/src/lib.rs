@@ -11,15 +11,18 @@
 //!
 //! Every method but `sync` blocks until done: call it off the app's main thread; `sync` is
 //! awaitable. A sync runs on the facade's own connection to the store, so the app's other
-//! calls (lists, searches, edits) go on while it runs. The methods are grouped by what they
-//! work on: [`customers`], [`visits`], [`approvals`] (trip plans and expense claims); session,
-//! sync, conflicts and reports are here. No method panics across the boundary: a panic
-//! becomes [`FieldsyncError::Storage`] ("internal error: …"), and the client stays usable
-//! afterwards.
+//! calls (lists, searches, edits) go on while it runs. Live mode ([`live`]) syncs on its own,
+//! on a thread of the facade's, and tells the app's listener what changed. The methods are
+//! grouped by what they work on: [`customers`], [`visits`], [`approvals`] (trip plans and
+//! expense claims), [`live`], [`quarantine`] (changes the server refused); session, sync,
+//! conflicts and reports are here. No method panics across the boundary: a panic becomes
+//! [`FieldsyncError::Storage`] ("internal error: …"), and the client stays usable afterwards.
 
 pub mod approvals;
 pub mod customers;
 mod error;
+pub mod live;
+pub mod quarantine;
 pub mod records;
 pub mod visits;
 
@@ -74,11 +77,13 @@ impl From<ConflictChoice> for Resolution {
     }
 }
 
-/// One device's fieldsync: its store, its session with the server, and sync; the facade's
-/// [`Client`] behind the FFI. Share it between the app's threads: no call waits for a sync.
+/// One device's fieldsync: its store, its session with the server, sync and live mode; the
+/// facade's [`Client`] behind the FFI. Share it between the app's threads: no call waits for a
+/// sync.
 #[derive(uniffi::Object)]
 pub struct FieldsyncClient {
-    client: Client,
+    /// Shared with live mode's thread, which holds it only while it syncs.
+    client: Arc<Client>,
 }
 
 type Res<T> = Result<T, FieldsyncError>;
@@ -92,11 +97,12 @@ impl FieldsyncClient {
     /// The blocking body of [`FieldsyncClient::sync`]. The app's progress callback runs on a
     /// thread of its own, so a slow callback never holds up the sync, and the callback's own
     /// calls on this client go on beside it. `abandoned` is set once the app gave up the
-    /// await; see [`CancelOnDrop`].
+    /// await: the facade then stops this sync alone before its next round
+    /// ([`Client::sync_cancellable`]).
     fn sync_now(
         &self,
         progress: Option<Box<dyn SyncProgress>>,
-        abandoned: &AtomicBool,
+        abandoned: &Arc<AtomicBool>,
     ) -> Res<SyncReport> {
         let (tell, told) = std::sync::mpsc::channel::<Progress>();
         let teller = progress
@@ -119,15 +125,7 @@ impl FieldsyncClient {
                 reason: format!("cannot start the progress thread: {e}; try again"),
             })?;
         let result = self.call(|client| {
-            if abandoned.load(Ordering::SeqCst) {
-                return Err(fieldsync_core::sync::SyncError::Cancelled.into());
-            }
-            let report = client.sync(|p| {
-                // A cancel asked before the sync began is forgotten when it begins: ask again,
-                // so the abandoned sync stops before its next round.
-                if abandoned.load(Ordering::SeqCst) {
-                    client.cancel_sync();
-                }
+            let report = client.sync_cancellable(abandoned, |p| {
                 // Nobody listens when the app gave no callback; nothing is lost then.
                 let _ = tell.send(p);
             })?;
@@ -144,19 +142,17 @@ impl FieldsyncClient {
     }
 }
 
-/// Cancels the sync of its client when dropped armed: an app that abandons the awaited sync
-/// (a cancelled coroutine or task) stops it before its next round.
-struct CancelOnDrop {
-    client: Arc<FieldsyncClient>,
+/// Marks its sync abandoned when dropped armed: an app that abandons the awaited sync (a
+/// cancelled coroutine or task) stops it before its next round.
+struct AbandonOnDrop {
     abandoned: Arc<AtomicBool>,
     armed: bool,
 }
 
-impl Drop for CancelOnDrop {
+impl Drop for AbandonOnDrop {
     fn drop(&mut self) {
         if self.armed {
             self.abandoned.store(true, Ordering::SeqCst);
-            self.client.cancel_sync();
         }
     }
 }
@@ -170,7 +166,7 @@ impl FieldsyncClient {
     pub fn open(data_dir: String, device_name: String) -> Res<Arc<Self>> {
         guard(|| {
             Ok(Arc::new(FieldsyncClient {
-                client: Client::open_in(&data_dir, &device_name)?,
+                client: Arc::new(Client::open_in(&data_dir, &device_name)?),
             }))
         })
     }
@@ -197,19 +193,23 @@ impl FieldsyncClient {
     /// Swift `async` one, a Python coroutine); the work runs on a thread of its own, so any
     /// executor can await it. The sync uses a connection to the store of its own: the app's
     /// other calls on this client go on meanwhile, and see each page as soon as it is merged
-    /// (a write waits at most for the merge of one page). One sync at a time: a second waits
-    /// for the first. `cancel_sync`, or abandoning the await, stops it before its next round
-    /// with `FieldsyncError::Cancelled`; the rounds done stay applied and a round in flight
+    /// (a write waits at most for the merge of one page). One sync at a time (live mode's
+    /// rounds included): a second waits for the first. `cancel_sync`, or abandoning the await
+    /// (which stops this sync alone), stops it before its next round with
+    /// `FieldsyncError::Cancelled`; the rounds done stay applied and a round in flight
     /// finishes.
     pub async fn sync(self: Arc<Self>, progress: Option<Box<dyn SyncProgress>>) -> Res<SyncReport> {
         let abandoned = Arc::new(AtomicBool::new(false));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let worker = Arc::clone(&self);
-        let worker_abandoned = Arc::clone(&abandoned);
+        let mut on_drop = AbandonOnDrop {
+            abandoned: Arc::clone(&abandoned),
+            armed: true,
+        };
         let thread = std::thread::Builder::new()
             .name("fieldsync-sync".into())
             .spawn(move || {
-                let result = worker.sync_now(progress, &worker_abandoned);
+                let result = worker.sync_now(progress, &abandoned);
                 drop(worker);
                 // The receiver is gone only if the app abandoned the sync; nobody is waiting.
                 let _ = tx.send(result);
@@ -217,11 +217,6 @@ impl FieldsyncClient {
             .map_err(|e| FieldsyncError::Storage {
                 reason: format!("cannot start the sync thread: {e}; try again"),
             })?;
-        let mut on_drop = CancelOnDrop {
-            client: self,
-            abandoned,
-            armed: true,
-        };
         let result = rx.await.unwrap_or_else(|_| {
             Err(FieldsyncError::Storage {
                 reason: "internal error: the sync thread ended without an answer; please report it"
@@ -239,8 +234,10 @@ impl FieldsyncClient {
         result
     }
 
-    /// Asks a running `sync` to stop before its next round. Safe to call from any thread,
-    /// the progress callback included.
+    /// Cancels every sync asked for until now: a running one stops before its next round, one
+    /// still waiting for it never starts; syncs asked for later run. Live mode's round in
+    /// flight is cancelled too (its listener hears `Cancelled`; it goes on). Safe to call from
+    /// any thread, the progress callback and the live listener included.
     pub fn cancel_sync(&self) {
         self.client.cancel_sync();
     }
@@ -271,17 +268,6 @@ impl FieldsyncClient {
         choice: ConflictChoice,
     ) -> Res<String> {
         self.call(|c| Ok(c.resolve_conflict(&id, &field, choice.into())?.to_string()))
-    }
-
-    /// Changes the server refused, kept aside on this device.
-    pub fn quarantine(&self) -> Res<Vec<QuarantineRecord>> {
-        self.call(|c| Ok(c.quarantine()?.into_iter().map(Into::into).collect()))
-    }
-
-    /// Deletes quarantine entry `entry` and the changes it kept, for good, once the user has
-    /// seen why the server refused them. Returns whether it existed.
-    pub fn discard_quarantined(&self, entry: i64) -> Res<bool> {
-        self.call(|c| Ok(c.discard_quarantined(entry)?))
     }
 
     /// The weekly report of `rep` (the logged-in user when `None`) for ISO week `week`
@@ -351,23 +337,17 @@ mod tests {
     }
 
     #[test]
-    fn an_abandoned_sync_is_cancelled_and_a_finished_one_is_not() {
+    fn an_abandoned_await_marks_its_sync_cancelled_and_a_finished_one_does_not() {
         let (_dir, client) = client();
         let abandoned = Arc::new(AtomicBool::new(false));
-        drop(CancelOnDrop {
-            client: Arc::clone(&client),
+        drop(AbandonOnDrop {
             abandoned: Arc::clone(&abandoned),
             armed: true,
         });
         assert!(abandoned.load(Ordering::SeqCst));
-        assert!(matches!(
-            client.sync_now(None, &abandoned),
-            Err(FieldsyncError::Cancelled { .. })
-        ));
 
         let finished = Arc::new(AtomicBool::new(false));
-        drop(CancelOnDrop {
-            client: Arc::clone(&client),
+        drop(AbandonOnDrop {
             abandoned: Arc::clone(&finished),
             armed: false,
         });

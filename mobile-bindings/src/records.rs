@@ -1076,39 +1076,6 @@ impl From<Conflict> for ConflictRecord {
     }
 }
 
-/// Changes of one document the server refused, kept aside.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct QuarantineRecord {
-    /// Entry number.
-    pub id: i64,
-    /// The document.
-    pub doc_id: String,
-    /// Its kind.
-    pub kind: String,
-    /// The rule the server named.
-    pub rule: String,
-    /// What was wrong, for the user.
-    pub reason: String,
-    /// When (UTC, RFC 3339).
-    pub quarantined_at: String,
-    /// Size of the kept changes in bytes.
-    pub size: i64,
-}
-
-impl From<store::QuarantineEntry> for QuarantineRecord {
-    fn from(e: store::QuarantineEntry) -> Self {
-        QuarantineRecord {
-            id: e.id,
-            doc_id: e.doc_id,
-            kind: e.kind.as_str().to_string(),
-            rule: e.rule,
-            reason: e.reason,
-            quarantined_at: e.quarantined_at,
-            size: count(e.size),
-        }
-    }
-}
-
 /// One visit, as the weekly report tells it.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ReportVisitRecord {

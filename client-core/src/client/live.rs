@@ -198,12 +198,11 @@ impl Client {
     }
 
     /// Stops live mode, if it runs, and returns once its threads have ended (within about a
-    /// heartbeat, or when a round in flight has answered). A sync round running stops before
-    /// its next one.
+    /// heartbeat, or when a round in flight has answered). Live mode's own sync stops before
+    /// its next round; a sync the app started is left to run.
     pub fn stop_live(&self) {
         let runner = lock(&self.live).take();
         if let Some(runner) = runner {
-            self.cancel_sync();
             runner.stop();
         }
     }
@@ -324,7 +323,7 @@ impl Controller {
                     let Some(client) = self.client.upgrade() else {
                         return Ended::Stop;
                     };
-                    match client.sync_changes() {
+                    match client.sync_changes(&self.stop) {
                         Ok(change) => {
                             *retry = self.options.min_retry;
                             if !change.is_empty() {

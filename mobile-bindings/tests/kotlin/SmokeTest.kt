@@ -3,6 +3,9 @@
 // the server and sets FIELDSYNC_SERVER_URL and the passwords. Exits non-zero on any failure.
 
 import java.nio.file.Files
+import java.util.concurrent.ConcurrentLinkedQueue
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
 import java.util.concurrent.atomic.AtomicLong
 import kotlin.system.exitProcess
@@ -26,6 +29,18 @@ class Counter : SyncProgress {
     override fun onProgress(rounds: UInt, pulled: Long, toPush: Long, more: Boolean) {
         calls.incrementAndGet()
         lastToPush.set(toPush)
+    }
+}
+
+/** Keeps the customers live mode said changed, and its errors. */
+class Arrivals : LiveListener {
+    val customers = LinkedBlockingQueue<String>()
+    val errors = ConcurrentLinkedQueue<String>()
+    override fun onChange(change: LiveChangeRecord) {
+        change.changed.filter { it.kind == "customer" }.forEach { customers.addAll(it.ids) }
+    }
+    override fun onError(error: LiveErrorRecord) {
+        errors.add("${error.kind}: ${error.reason}")
     }
 }
 
@@ -96,11 +111,40 @@ fun recordOfflineSyncAndConverge() = runBlocking {
     }
 }
 
+fun liveModeBringsACustomerOverWithoutASync() {
+    device("phone").use { phone ->
+        device("laptop").use { laptop ->
+            phone.login(server, REP, repPassword)
+            laptop.login(server, REP, repPassword)
+            val onLaptop = Arrivals()
+            phone.startLive(Arrivals())
+            laptop.startLive(onLaptop)
+            try {
+                val customer = phone.createCustomer(NewCustomerRecord(name = "杭州实时机电", territory = "east"))
+                // The laptop's first round may bring earlier customers too: wait for this one.
+                val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
+                while (true) {
+                    val left = deadline - System.nanoTime()
+                    val id = onLaptop.customers.poll(maxOf(left, 0L), TimeUnit.NANOSECONDS)
+                        ?: throw AssertionError("the laptop was not told within 10 s; errors: ${onLaptop.errors}")
+                    if (id == customer) break
+                }
+                check(laptop.getCustomer(customer).name == "杭州实时机电") { "the laptop does not have the customer" }
+            } finally {
+                phone.stopLive()
+                laptop.stopLive()
+            }
+            check(!laptop.isLive()) { "live mode still runs after stopLive" }
+        }
+    }
+}
+
 fun main() {
     val tests = listOf(
         "a wrong password raises FieldsyncException.Auth" to ::wrongPasswordRaisesAuth,
         "an empty customer name raises FieldsyncException.Invalid" to ::invalidInputRaisesInvalid,
         "phone and laptop record offline, sync and converge" to { recordOfflineSyncAndConverge() },
+        "live mode brings a customer to the other device without a sync" to ::liveModeBringsACustomerOverWithoutASync,
     )
     var failed = 0
     for ((name, test) in tests) {

@@ -8,6 +8,7 @@ behaviour again.
 """
 
 import asyncio
+import glob
 import os
 import statistics
 import sys
@@ -27,6 +28,7 @@ from fieldsync_mobile import (  # noqa: E402
     FieldsyncClient,
     FieldsyncError,
     GeoRecord,
+    LiveListener,
     MoneyRecord,
     NewCustomerRecord,
     NewExpenseClaimRecord,
@@ -60,17 +62,55 @@ class Recorder(SyncProgress):
         self.calls.append((rounds, pulled, to_push, more))
 
 
+class Heard(LiveListener):
+    """Keeps what live mode told, for a test to wait on."""
+
+    def __init__(self):
+        self.changes, self.errors = [], []
+        self._told = threading.Condition()
+
+    def on_change(self, change):
+        with self._told:
+            self.changes.append(change)
+            self._told.notify_all()
+
+    def on_error(self, error):
+        with self._told:
+            self.errors.append(error)
+            self._told.notify_all()
+
+    def wait_for(self, kind, doc_id, timeout):
+        """Whether a change of `doc_id` under `kind` was told within `timeout` seconds."""
+
+        def told():
+            return any(
+                doc_id in docs.ids
+                for change in self.changes
+                for docs in change.changed
+                if docs.kind == kind
+            )
+
+        with self._told:
+            return self._told.wait_for(told, timeout)
+
+
+def live_threads():
+    """The live mode threads of this process, by their kernel names (15 bytes at most)."""
+    names = []
+    for comm in glob.glob("/proc/self/task/*/comm"):
+        try:
+            with open(comm) as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass  # the thread ended meanwhile
+    return sorted(n for n in names if n in ("fieldsync-live", "fieldsync-event"))
+
+
 class BindingsTest(unittest.TestCase):
-    def setUp(self):
-        self._dirs = []
-
-    def tearDown(self):
-        for d in self._dirs:
-            d.cleanup()
-
     def device(self, name):
         d = tempfile.TemporaryDirectory(prefix=f"fieldsync-{name}-")
-        self._dirs.append(d)
+        # Cleanups run last registered first: a live mode started later stops before this.
+        self.addCleanup(d.cleanup)
         return FieldsyncClient.open(d.name, f"{name} of {REP}")
 
     def logged_in(self, name, username=REP, password=REP_PASSWORD, server=SERVER):
@@ -284,6 +324,56 @@ class BindingsTest(unittest.TestCase):
         self.assertEqual(report.rejected, 0)
         self.assertEqual(phone.quarantine(), [])
         self.assertFalse(phone.discard_quarantined(1))
+        for unknown in (phone.quarantined, phone.retry_quarantined, phone.export_quarantined):
+            with self.assertRaises(FieldsyncError.NotFound):
+                unknown(1)
+
+    def test_live_mode_brings_a_customer_to_the_other_device_without_a_sync(self):
+        phone = self.logged_in("phone")
+        manager = self.logged_in("manager", MANAGER, MANAGER_PASSWORD)
+        on_phone, on_manager = Heard(), Heard()
+        for client, heard in ((phone, on_phone), (manager, on_manager)):
+            client.start_live(heard)
+            self.addCleanup(client.stop_live)
+        self.assertTrue(phone.is_live() and manager.is_live())
+
+        began = time.monotonic()
+        customer = phone.create_customer(NewCustomerRecord(name="杭州实时轴承有限公司"))
+        self.assertTrue(
+            on_manager.wait_for("customer", customer, 10),
+            f"the manager was not told within 10 s; errors: {on_manager.errors}",
+        )
+        took = time.monotonic() - began
+        self.assertEqual(manager.get_customer(customer).name, "杭州实时轴承有限公司")
+        self.assertEqual(phone.status().unsent, 0)
+        self.assertGreaterEqual(sum(c.pushed for c in on_phone.changes), 1)
+        print(f"\n  live: the manager was told {took * 1000:.0f} ms after the phone wrote",
+              file=sys.stderr)
+
+    def test_stop_live_returns_soon_and_leaves_no_thread_behind(self):
+        with self.assertRaises(FieldsyncError.Auth):
+            self.device("tablet").start_live(Heard())
+        phone = self.logged_in("phone")
+        heard = Heard()
+        phone.start_live(heard)
+        self.addCleanup(phone.stop_live)
+        # The reader starts once the event stream is open.
+        deadline = time.monotonic() + 10
+        while live_threads() != ["fieldsync-event", "fieldsync-live"]:
+            self.assertLess(time.monotonic(), deadline, f"threads: {live_threads()}")
+            time.sleep(0.02)
+
+        began = time.monotonic()
+        phone.stop_live()
+        took = time.monotonic() - began
+        self.assertLess(took, 3, "stop_live took too long")
+        print(f"\n  live: stop_live took {took * 1000:.0f} ms", file=sys.stderr)
+        self.assertFalse(phone.is_live())
+        self.assertEqual(live_threads(), [])
+        self.assertEqual(heard.errors, [])
+
+        phone.create_customer(NewCustomerRecord(name="停止后客户"))
+        self.assertEqual(sync(phone).pushed, 1)
 
     def test_a_customer_update_reads_typed_text_and_the_empty_text_clears(self):
         phone = self.logged_in("phone")
