@@ -1,5 +1,5 @@
 //! A client in another language, written from docs/PROTOCOL.md and docs/SCHEMA.md alone:
-//! `tests/third-party/client.mjs` (Node, Automerge JS 3, cbor-x) logs in to the real server,
+//! `tests/third-party/client.mjs` (Node, Automerge JS 3, cborg) logs in to the real server,
 //! pulls, records a visit and pushes it. The server accepts it, and a Rust device reads the
 //! visit as its own kind; a latitude written as an integer is refused with an error that names
 //! the field and the types.
@@ -19,7 +19,7 @@ fn client_dir(test: &str) -> Option<PathBuf> {
     let node = Command::new("node").arg("--version").output();
     let ready = node.is_ok_and(|o| o.status.success())
         && dir.join("node_modules/@automerge/automerge").is_dir()
-        && dir.join("node_modules/cbor-x").is_dir();
+        && dir.join("node_modules/cborg").is_dir();
     if ready {
         return Some(dir);
     }

@@ -1,5 +1,5 @@
 // A fieldsync client written from docs/PROTOCOL.md and docs/SCHEMA.md alone, in JavaScript
-// with Automerge JS 3 and cbor-x: it logs in, pulls everything in its scope, records a visit to
+// with Automerge JS 3 and cborg: it logs in, pulls everything in its scope, records a visit to
 // the first customer it holds and pushes it, then says what the server answered.
 //
 //   node client.mjs SERVER_URL USERNAME PASSWORD [--int-latitude]
@@ -9,7 +9,7 @@
 // SCHEMA.md forbids, to show the error the server gives.
 
 import * as A from "@automerge/automerge";
-import { encode, decode } from "cbor-x";
+import { encode, decode } from "cborg";
 
 const [server, username, password, ...flags] = process.argv.slice(2);
 if (!server || !username || !password) {
