@@ -540,7 +540,14 @@ impl Core {
                     && made_before
                     && allowed(before_view, work.after_view))
             }
-            _ => Ok(false),
+            // Plans and claims never change hands, and a visit by someone else is not theirs.
+            (
+                _,
+                Document::Customer(_)
+                | Document::Visit(_)
+                | Document::TripPlan(_)
+                | Document::ExpenseClaim(_),
+            ) => Ok(false),
         }
     }
 
@@ -551,7 +558,7 @@ impl Core {
                 .storage
                 .doc_scope(&v.customer)?
                 .filter(|c| c.kind == DocKind::Customer.as_str())),
-            _ => Ok(None),
+            Document::Customer(_) | Document::TripPlan(_) | Document::ExpenseClaim(_) => Ok(None),
         }
     }
 
@@ -757,7 +764,7 @@ fn scope_key(doc: &Document) -> Option<String> {
     match doc {
         Document::Customer(c) => Some(customer_scope_key(&c.id)),
         Document::Visit(v) => Some(customer_scope_key(&v.customer)),
-        _ => None,
+        Document::TripPlan(_) | Document::ExpenseClaim(_) => None,
     }
 }
 
