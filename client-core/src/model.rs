@@ -51,6 +51,19 @@ pub trait DocumentModel: Hydrate + Reconcile + Serialize + Clone + Into<Document
     const KIND: DocKind;
     /// One edit operation of this kind.
     type Edit;
+    /// Where documents of this kind come in a push, lowest first: a document is pushed after
+    /// those its scope or links point at (a visit after its customer), so the server knows
+    /// them when it checks it.
+    const PUSH_RANK: u8;
+    /// Root fields only managers and admins set on existing documents: the scope fields that
+    /// decide who sees the document.
+    const PROTECTED_FIELDS: &'static [&'static str];
+    /// Root fields that never change once a document exists, for anyone: what it is, and who
+    /// made it when.
+    const NEVER_CHANGED: &'static [&'static str];
+
+    /// The scope fields of the document: whose it is, and where.
+    fn scope(&self) -> crate::rights::DocScope;
 
     /// The document id.
     fn id(&self) -> &str;
@@ -159,6 +172,36 @@ impl DocKind {
             DocKind::ExpenseClaim => "expense claim",
         }
     }
+
+    /// The kind's [`DocumentModel::PUSH_RANK`].
+    pub fn push_rank(self) -> u8 {
+        match self {
+            DocKind::Customer => Customer::PUSH_RANK,
+            DocKind::Visit => Visit::PUSH_RANK,
+            DocKind::TripPlan => TripPlan::PUSH_RANK,
+            DocKind::ExpenseClaim => ExpenseClaim::PUSH_RANK,
+        }
+    }
+
+    /// The kind's [`DocumentModel::PROTECTED_FIELDS`].
+    pub fn protected_fields(self) -> &'static [&'static str] {
+        match self {
+            DocKind::Customer => Customer::PROTECTED_FIELDS,
+            DocKind::Visit => Visit::PROTECTED_FIELDS,
+            DocKind::TripPlan => TripPlan::PROTECTED_FIELDS,
+            DocKind::ExpenseClaim => ExpenseClaim::PROTECTED_FIELDS,
+        }
+    }
+
+    /// The kind's [`DocumentModel::NEVER_CHANGED`].
+    pub fn never_changed(self) -> &'static [&'static str] {
+        match self {
+            DocKind::Customer => Customer::NEVER_CHANGED,
+            DocKind::Visit => Visit::NEVER_CHANGED,
+            DocKind::TripPlan => TripPlan::NEVER_CHANGED,
+            DocKind::ExpenseClaim => ExpenseClaim::NEVER_CHANGED,
+        }
+    }
 }
 
 impl Document {
@@ -169,6 +212,16 @@ impl Document {
             Document::Visit(_) => DocKind::Visit,
             Document::TripPlan(_) => DocKind::TripPlan,
             Document::ExpenseClaim(_) => DocKind::ExpenseClaim,
+        }
+    }
+
+    /// The document's scope fields ([`DocumentModel::scope`]).
+    pub fn scope(&self) -> crate::rights::DocScope {
+        match self {
+            Document::Customer(d) => d.scope(),
+            Document::Visit(d) => d.scope(),
+            Document::TripPlan(d) => d.scope(),
+            Document::ExpenseClaim(d) => d.scope(),
         }
     }
 

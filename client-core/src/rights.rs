@@ -79,6 +79,18 @@ pub struct DocScope {
     pub approver: Option<String>,
 }
 
+impl DocScope {
+    /// The scope of document `id` of `kind`, with no scope field set yet (each kind's
+    /// [`crate::model::DocumentModel::scope`] sets its own).
+    pub fn of(kind: DocKind, id: &str) -> DocScope {
+        DocScope {
+            id: id.to_string(),
+            kind: kind.as_str().to_string(),
+            ..DocScope::default()
+        }
+    }
+}
+
 /// A user account as the rules see it.
 pub trait Member {
     /// User name.
@@ -247,30 +259,7 @@ impl Principal {
 
 /// The scope fields of a validated document.
 pub fn scope_of(doc: &Document) -> DocScope {
-    let mut s = DocScope {
-        id: doc.id().to_string(),
-        kind: doc.kind().as_str().to_string(),
-        ..Default::default()
-    };
-    match doc {
-        Document::Customer(c) => {
-            s.territory = Some(c.territory.clone());
-            s.owner = Some(c.owner.clone());
-        }
-        Document::Visit(v) => {
-            s.customer = Some(v.customer.clone());
-            s.author = Some(v.author.clone());
-        }
-        Document::TripPlan(p) => {
-            s.owner = Some(p.owner.clone());
-            s.approver = Some(p.approver.clone());
-        }
-        Document::ExpenseClaim(e) => {
-            s.owner = Some(e.owner.clone());
-            s.approver = Some(e.approver.clone());
-        }
-    }
-    s
+    doc.scope()
 }
 
 /// Why a write was refused: the rule and a message for the user.
@@ -309,23 +298,10 @@ pub struct WriteContext {
     pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Root fields only managers and admins set on existing documents, per kind: the scope fields
-/// that decide who sees the document.
+/// Root fields only managers and admins set on existing documents, per kind
+/// ([`crate::model::DocumentModel::PROTECTED_FIELDS`]).
 pub fn protected_fields(kind: DocKind) -> &'static [&'static str] {
-    match kind {
-        DocKind::Customer => &["owner", "territory"],
-        DocKind::Visit => &["author", "customer"],
-        DocKind::TripPlan | DocKind::ExpenseClaim => &["owner", "approver"],
-    }
-}
-
-/// Root fields that never change once a document exists, per kind: what it is, and who made
-/// it when.
-fn never_changed(kind: DocKind) -> &'static [&'static str] {
-    match kind {
-        DocKind::Customer => &["id", "kind", "created_at", "created_by"],
-        DocKind::Visit | DocKind::TripPlan | DocKind::ExpenseClaim => &["id", "kind", "created_at"],
-    }
+    kind.protected_fields()
 }
 
 /// A root-level put or delete of the changes: (field, value put, or None for a delete).
@@ -429,7 +405,7 @@ pub fn check_rights_at(
         let kind = after.kind();
         if let Some((field, _)) = ops
             .iter()
-            .find(|(f, _)| never_changed(kind).contains(&f.as_str()))
+            .find(|(f, _)| kind.never_changed().contains(&f.as_str()))
         {
             return refuse(
                 "field_rights",

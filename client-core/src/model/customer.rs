@@ -15,6 +15,7 @@ use super::fields::{check_entry_id, check_stored_time};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::new_id;
+use crate::rights::DocScope;
 
 string_enum! {
     /// What kind of business the customer is.
@@ -341,6 +342,18 @@ fn validate_contact(c: &Contact) -> Result<(), ValidationError> {
 impl DocumentModel for Customer {
     const KIND: DocKind = DocKind::Customer;
     type Edit = CustomerEdit;
+    // Pushed first: its visits point at it.
+    const PUSH_RANK: u8 = 0;
+    const PROTECTED_FIELDS: &'static [&'static str] = &["owner", "territory"];
+    const NEVER_CHANGED: &'static [&'static str] = &["id", "kind", "created_at", "created_by"];
+
+    fn scope(&self) -> DocScope {
+        DocScope {
+            territory: Some(self.territory.clone()),
+            owner: Some(self.owner.clone()),
+            ..DocScope::of(Self::KIND, &self.id)
+        }
+    }
 
     fn id(&self) -> &str {
         &self.id

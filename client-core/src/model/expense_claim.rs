@@ -17,6 +17,7 @@ use super::lifecycle::{
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::{is_id, new_id};
+use crate::rights::DocScope;
 
 string_enum! {
     /// Where the claim stands.
@@ -230,6 +231,18 @@ pub enum ExpenseClaimEdit {
 impl DocumentModel for ExpenseClaim {
     const KIND: DocKind = DocKind::ExpenseClaim;
     type Edit = ExpenseClaimEdit;
+    // Last: it may link a trip plan.
+    const PUSH_RANK: u8 = 3;
+    const PROTECTED_FIELDS: &'static [&'static str] = &["owner", "approver"];
+    const NEVER_CHANGED: &'static [&'static str] = &["id", "kind", "created_at"];
+
+    fn scope(&self) -> DocScope {
+        DocScope {
+            owner: Some(self.owner.clone()),
+            approver: Some(self.approver.clone()),
+            ..DocScope::of(Self::KIND, &self.id)
+        }
+    }
 
     fn id(&self) -> &str {
         &self.id

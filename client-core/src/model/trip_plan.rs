@@ -15,6 +15,7 @@ use super::lifecycle::{
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::{is_id, new_id};
+use crate::rights::DocScope;
 
 string_enum! {
     /// Where the plan stands.
@@ -197,6 +198,18 @@ pub enum TripPlanEdit {
 impl DocumentModel for TripPlan {
     const KIND: DocKind = DocKind::TripPlan;
     type Edit = TripPlanEdit;
+    // Before the claims that link it.
+    const PUSH_RANK: u8 = 1;
+    const PROTECTED_FIELDS: &'static [&'static str] = &["owner", "approver"];
+    const NEVER_CHANGED: &'static [&'static str] = &["id", "kind", "created_at"];
+
+    fn scope(&self) -> DocScope {
+        DocScope {
+            owner: Some(self.owner.clone()),
+            approver: Some(self.approver.clone()),
+            ..DocScope::of(Self::KIND, &self.id)
+        }
+    }
 
     fn id(&self) -> &str {
         &self.id

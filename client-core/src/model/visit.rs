@@ -17,6 +17,7 @@ use super::fields::{check_entry_id, check_stored_time};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::{is_id, new_id};
+use crate::rights::DocScope;
 
 string_enum! {
     /// Why the rep went.
@@ -389,6 +390,18 @@ fn validate_money(field: &str, m: &Option<Money>) -> Result<(), ValidationError>
 impl DocumentModel for Visit {
     const KIND: DocKind = DocKind::Visit;
     type Edit = VisitEdit;
+    // After its customer (and the plans it may belong to).
+    const PUSH_RANK: u8 = 2;
+    const PROTECTED_FIELDS: &'static [&'static str] = &["author", "customer"];
+    const NEVER_CHANGED: &'static [&'static str] = &["id", "kind", "created_at"];
+
+    fn scope(&self) -> DocScope {
+        DocScope {
+            customer: Some(self.customer.clone()),
+            author: Some(self.author.clone()),
+            ..DocScope::of(Self::KIND, &self.id)
+        }
+    }
 
     fn id(&self) -> &str {
         &self.id

@@ -100,12 +100,7 @@ pub struct RoundOutcome {
 /// The order documents are pushed in: a visit's customer must be on the server before the
 /// visit, and an expense claim may link a trip plan.
 fn push_rank(kind: DocKind) -> u8 {
-    match kind {
-        DocKind::Customer => 0,
-        DocKind::TripPlan => 1,
-        DocKind::Visit => 2,
-        DocKind::ExpenseClaim => 3,
-    }
+    kind.push_rank()
 }
 
 /// What one request may push: its changes' bytes on the wire, and their cost to apply (the
