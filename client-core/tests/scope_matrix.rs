@@ -1,0 +1,223 @@
+//! The access matrix as a plain test of the rule functions, without a server: who sees and who
+//! may write each document of a small organisation. The expected answers are written out by
+//! hand, one row per document, from the rules of docs/PROTOCOL.md ("Scope"), not computed by
+//! the code under test. The end-to-end matrix (`tests/tests/access_matrix_e2e.rs`) checks the
+//! same rules through the server.
+#![allow(clippy::unwrap_used)]
+
+use fieldsync_core::model::DocKind;
+use fieldsync_core::rights::{DocScope, Member, Principal, Role};
+
+/// admin; zhang manages east (li, wang); zhao manages north (chen).
+struct User {
+    name: &'static str,
+    role: Role,
+    territories: Vec<String>,
+    manager: Option<&'static str>,
+}
+
+impl Member for User {
+    fn username(&self) -> &str {
+        self.name
+    }
+    fn role(&self) -> Role {
+        self.role
+    }
+    fn territories(&self) -> &[String] {
+        &self.territories
+    }
+    fn manager(&self) -> Option<&str> {
+        self.manager
+    }
+}
+
+fn org() -> Vec<User> {
+    let user = |name, role, territories: &[&str], manager| User {
+        name,
+        role,
+        territories: territories.iter().map(|t| t.to_string()).collect(),
+        manager,
+    };
+    vec![
+        user("admin", Role::Admin, &[], None),
+        user("zhang", Role::Manager, &["east"], None),
+        user("zhao", Role::Manager, &["north"], None),
+        user("li", Role::Rep, &["east"], Some("zhang")),
+        user("wang", Role::Rep, &["east"], Some("zhang")),
+        user("chen", Role::Rep, &["north"], Some("zhao")),
+    ]
+}
+
+/// The actors in the order of the expectation strings below.
+const ACTORS: [&str; 6] = ["admin", "zhang", "zhao", "li", "wang", "chen"];
+
+fn customer(id: &str, territory: &str, owner: &str) -> DocScope {
+    DocScope {
+        territory: Some(territory.into()),
+        owner: Some(owner.into()),
+        ..DocScope::of(DocKind::Customer, id)
+    }
+}
+
+fn visit(id: &str, customer: &str, author: &str) -> DocScope {
+    DocScope {
+        customer: Some(customer.into()),
+        author: Some(author.into()),
+        ..DocScope::of(DocKind::Visit, id)
+    }
+}
+
+fn paper(kind: DocKind, id: &str, owner: &str, approver: &str) -> DocScope {
+    DocScope {
+        owner: Some(owner.into()),
+        approver: Some(approver.into()),
+        ..DocScope::of(kind, id)
+    }
+}
+
+/// One row: a document (with, for a visit, its customer), and for each actor of [`ACTORS`]
+/// whether they see it (`s`), may also write it (`w`), or neither (`-`).
+struct Row {
+    what: &'static str,
+    doc: DocScope,
+    customer: Option<DocScope>,
+    expected: &'static str,
+}
+
+#[test]
+fn who_sees_and_who_writes_each_document_as_the_rules_say() {
+    let east_li = customer("c1", "east", "li");
+    let east_wang = customer("c2", "east", "wang");
+    let north_chen = customer("c3", "north", "chen");
+    // A customer in the north owned by an east rep (moved there): his manager still sees it.
+    let north_li = customer("c4", "north", "li");
+    let rows = [
+        Row {
+            what: "li's customer in the east",
+            doc: east_li.clone(),
+            customer: None,
+            expected: "ww-w--",
+        },
+        Row {
+            what: "wang's customer in the east",
+            doc: east_wang.clone(),
+            customer: None,
+            expected: "ww--w-",
+        },
+        Row {
+            what: "chen's customer in the north",
+            doc: north_chen.clone(),
+            customer: None,
+            expected: "w-w--w",
+        },
+        Row {
+            what: "li's customer in the north",
+            doc: north_li.clone(),
+            customer: None,
+            expected: "wwww--",
+        },
+        Row {
+            what: "li's visit to li's customer",
+            doc: visit("v1", "c1", "li"),
+            customer: Some(east_li.clone()),
+            expected: "ww-w--",
+        },
+        Row {
+            // li visited before the customer went to wang: li still reads it (his week counts
+            // it) but no longer writes it.
+            what: "li's visit to wang's customer",
+            doc: visit("v2", "c2", "li"),
+            customer: Some(east_wang.clone()),
+            expected: "ww-sw-",
+        },
+        Row {
+            what: "chen's visit to chen's customer",
+            doc: visit("v3", "c3", "chen"),
+            customer: Some(north_chen.clone()),
+            expected: "w-w--w",
+        },
+        Row {
+            // chen's visit to a north customer of li's: admin; zhang (his rep li owns the
+            // customer); zhao (his territory); li (his customer) write it; chen sees his own
+            // visit but no longer writes it (the customer is not his); wang nothing.
+            what: "chen's visit to li's customer in the north",
+            doc: visit("v4", "c4", "chen"),
+            customer: Some(north_li.clone()),
+            expected: "wwww-s",
+        },
+        Row {
+            what: "li's trip plan, zhang approves",
+            doc: paper(DocKind::TripPlan, "p1", "li", "zhang"),
+            customer: None,
+            expected: "ww-w--",
+        },
+        Row {
+            what: "chen's expense claim, zhao approves",
+            doc: paper(DocKind::ExpenseClaim, "e1", "chen", "zhao"),
+            customer: None,
+            expected: "w-w--w",
+        },
+        Row {
+            // A manager's own claim goes to an admin; a peer manager is nobody here.
+            what: "zhang's claim, admin approves",
+            doc: paper(DocKind::ExpenseClaim, "e2", "zhang", "admin"),
+            customer: None,
+            expected: "ww----",
+        },
+        Row {
+            // An approver outside the team sees and decides the document: admin, zhang (his
+            // team), zhao (its approver) and li (his own) write it.
+            what: "li's plan, zhao approves",
+            doc: paper(DocKind::TripPlan, "p2", "li", "zhao"),
+            customer: None,
+            expected: "wwww--",
+        },
+    ];
+
+    let users = org();
+    let mut failures = Vec::new();
+    for row in &rows {
+        for (i, name) in ACTORS.iter().enumerate() {
+            let user = users.iter().find(|u| u.name == *name).unwrap();
+            let who = Principal::of(user, &users);
+            let writes = who.may_write(&row.doc, row.customer.as_ref());
+            let sees = who.sees(&row.doc, row.customer.as_ref());
+            let got = match (sees, writes) {
+                (_, true) => 'w',
+                (true, false) => 's',
+                (false, false) => '-',
+            };
+            let want = row.expected.as_bytes()[i] as char;
+            if got != want {
+                failures.push(format!(
+                    "{}: {name} got '{got}', expected '{want}'",
+                    row.what
+                ));
+            }
+            // Whoever writes sees.
+            assert!(
+                !writes || sees,
+                "{}: {name} writes what they do not see",
+                row.what
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A kind this version does not know is nobody's to write, whatever its scope fields say.
+#[test]
+fn an_unknown_kind_is_nobodys() {
+    let users = org();
+    let doc = DocScope {
+        id: "x".into(),
+        kind: "order".into(),
+        owner: Some("li".into()),
+        territory: Some("east".into()),
+        ..DocScope::default()
+    };
+    for user in &users {
+        let who = Principal::of(user, &users);
+        assert!(!who.may_write(&doc, None), "{}", user.name);
+    }
+}
