@@ -89,6 +89,19 @@ impl DocScope {
             ..DocScope::default()
         }
     }
+
+    /// The owner and territory that decide who sees this document: a document that belongs
+    /// to a customer (its `customer` is set) takes `customer`'s, the customer's scope as
+    /// stored; any other document its own. Storage keeps them as the neutral columns it
+    /// filters on, so no rule of any kind is written in SQL.
+    pub fn governing(&self, customer: Option<&DocScope>) -> (Option<String>, Option<String>) {
+        match (&self.customer, customer) {
+            (Some(_), Some(c)) => (c.owner.clone(), c.territory.clone()),
+            // A customer that is not stored yet sees no one.
+            (Some(_), None) => (None, None),
+            (None, _) => (self.owner.clone(), self.territory.clone()),
+        }
+    }
 }
 
 /// A user account as the rules see it.

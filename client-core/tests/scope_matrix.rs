@@ -221,3 +221,26 @@ fn an_unknown_kind_is_nobodys() {
         assert!(!who.may_write(&doc, None), "{}", user.name);
     }
 }
+
+/// Who sees a document is decided by the owner and territory it is governed by: a document
+/// that belongs to a customer takes the customer's, any other its own.
+#[test]
+fn a_document_of_a_customer_is_governed_by_the_customer() {
+    let c = customer("c1", "east", "li");
+    let v = visit("v1", "c1", "wang");
+    assert_eq!(
+        v.governing(Some(&c)),
+        (Some("li".to_string()), Some("east".to_string()))
+    );
+    assert_eq!(
+        v.governing(None),
+        (None, None),
+        "its customer is not stored"
+    );
+    assert_eq!(
+        c.governing(None),
+        (Some("li".to_string()), Some("east".to_string()))
+    );
+    let plan = paper(DocKind::TripPlan, "p1", "li", "zhang");
+    assert_eq!(plan.governing(None), (Some("li".to_string()), None));
+}

@@ -252,6 +252,7 @@ mod tests {
             snapshot: None,
             scope_events: Vec::new(),
             cost: Default::default(),
+            governed_by: (Some("rep01".into()), Some("north".into())),
         }
     }
 

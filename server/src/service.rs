@@ -593,7 +593,9 @@ impl Core {
         let snapshot = (new_in_parts || stored_changes + changes.len() >= SNAPSHOT_EVERY)
             .then(|| after.save());
         let heads = hex_heads(&after.get_heads());
+        let governed_by = scope.governing(customer.as_ref());
         let commit = DocCommit {
+            governed_by,
             scope,
             heads: heads.join(","),
             changes,
@@ -634,11 +636,7 @@ impl Core {
             return Ok(Vec::new());
         }
         let users = self.storage.users()?;
-        let visits = if a.kind == "customer" {
-            self.storage.visits_of(&a.id)?
-        } else {
-            Vec::new()
-        };
+        let visits = self.storage.dependents_of(&a.id)?;
         let mut events = Vec::new();
         for user in &users {
             let p = Principal::of(user, &users);
@@ -690,7 +688,7 @@ impl Core {
         // Every customer is claimed and prepared, then all are written in one transaction.
         let mut writes = RoundWrites::new(self);
         let mut moved = 0;
-        for id in self.storage.customers_owned_by(from)? {
+        for id in self.storage.owned_by(DocKind::Customer.as_str(), from)? {
             let doc_claim = writes.claim(&id)?;
             let scope_claim = writes.claim(&customer_scope_key(&id))?;
             let Some(before) = self.load(&id)? else {

@@ -176,6 +176,9 @@ pub struct DocCommit {
     pub scope_events: Vec<ScopeEvent>,
     /// What the new changes cost, added to the document's history.
     pub cost: ChangeCost,
+    /// The owner and territory that decide who sees the document
+    /// ([`DocScope::governing`]): the columns pulls filter on.
+    pub governed_by: (Option<String>, Option<String>),
 }
 
 /// How much history a stored document has.
@@ -295,10 +298,11 @@ pub trait Storage: Send + Sync + 'static {
     fn load_doc(&self, id: &str) -> StorageResult<Option<StoredDoc>>;
     /// The scope fields of a document.
     fn doc_scope(&self, id: &str) -> StorageResult<Option<DocScope>>;
-    /// The visits of a customer.
-    fn visits_of(&self, customer: &str) -> StorageResult<Vec<DocScope>>;
-    /// Ids of the customers a user owns.
-    fn customers_owned_by(&self, owner: &str) -> StorageResult<Vec<String>>;
+    /// The documents that belong to customer `customer` (its visits, and any other kind that
+    /// names a customer): they take its scope.
+    fn dependents_of(&self, customer: &str) -> StorageResult<Vec<DocScope>>;
+    /// Ids of the documents of `kind` a user owns.
+    fn owned_by(&self, kind: &str, owner: &str) -> StorageResult<Vec<String>>;
     /// How much history a document has: changes logged after its last snapshot, and the cost
     /// of all its accepted changes.
     fn doc_history(&self, id: &str) -> StorageResult<DocHistory>;

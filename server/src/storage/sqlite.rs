@@ -427,22 +427,21 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn visits_of(&self, customer: &str) -> StorageResult<Vec<DocScope>> {
+    fn dependents_of(&self, customer: &str) -> StorageResult<Vec<DocScope>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {SCOPE_COLUMNS} FROM docs WHERE kind = 'visit' AND customer = ?1"
+                "SELECT {SCOPE_COLUMNS} FROM docs WHERE customer = ?1"
             ))?;
             let rows = stmt.query_map([customer], scope_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
-    fn customers_owned_by(&self, owner: &str) -> StorageResult<Vec<String>> {
+    fn owned_by(&self, kind: &str, owner: &str) -> StorageResult<Vec<String>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id FROM docs WHERE kind = 'customer' AND owner = ?1 ORDER BY id",
-            )?;
-            let rows = stmt.query_map([owner], |r| r.get(0))?;
+            let mut stmt = conn
+                .prepare_cached("SELECT id FROM docs WHERE kind = ?1 AND owner = ?2 ORDER BY id")?;
+            let rows = stmt.query_map([kind, owner], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -653,14 +652,12 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
     }
     let s = &c.scope;
     if let Some(first) = first {
-        // A visit's scope columns are its customer's; a customer's own are its visits' too.
+        // The scope columns come computed (`DocCommit::governed_by`); a document's own are
+        // also those of the documents that belong to it.
         tx.prepare_cached(
             "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads,
                               scope_owner, scope_territory, history_ops, history_bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
-                     CASE WHEN ?2 = 'visit' THEN (SELECT c.owner FROM docs c WHERE c.id = ?5 AND c.kind = 'customer') ELSE ?4 END,
-                     CASE WHEN ?2 = 'visit' THEN (SELECT c.territory FROM docs c WHERE c.id = ?5 AND c.kind = 'customer') ELSE ?3 END,
-                     ?11, ?12)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?13, ?14, ?11, ?12)
              ON CONFLICT(id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
                 customer = excluded.customer, author = excluded.author, approver = excluded.approver,
                 last_seq = excluded.last_seq, heads = excluded.heads,
@@ -669,14 +666,13 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
                 history_bytes = history_bytes + excluded.history_bytes",
         )?
         .execute(params![s.id, s.kind, s.territory, s.owner, s.customer, s.author, s.approver, first, last, c.heads,
-                         c.cost.ops as i64, c.cost.bytes as i64])?;
-        if s.kind == "customer" {
-            tx.prepare_cached(
-                "UPDATE docs SET scope_owner = ?2, scope_territory = ?3
-                 WHERE customer = ?1 AND kind = 'visit' AND (scope_owner IS NOT ?2 OR scope_territory IS NOT ?3)",
-            )?
-            .execute(params![s.id, s.owner, s.territory])?;
-        }
+                         c.cost.ops as i64, c.cost.bytes as i64, c.governed_by.0, c.governed_by.1])?;
+        // Documents that belong to this one (a customer's visits) take its scope.
+        tx.prepare_cached(
+            "UPDATE docs SET scope_owner = ?2, scope_territory = ?3
+             WHERE customer = ?1 AND (scope_owner IS NOT ?2 OR scope_territory IS NOT ?3)",
+        )?
+        .execute(params![s.id, c.governed_by.0, c.governed_by.1])?;
     }
     if let Some(snapshot) = &c.snapshot {
         let upto: i64 = tx
@@ -844,7 +840,9 @@ mod tests {
             customer: customer.map(str::to_string),
             ..DocScope::default()
         };
-        let commit = |scope: DocScope, n: u8| DocCommit {
+        // The customer's owner and territory decide who sees it and its visit.
+        let commit = |scope: DocScope, n: u8, owner: &str| DocCommit {
+            governed_by: (Some(owner.to_string()), Some("east".to_string())),
             heads: format!("{n}"),
             changes: vec![super::super::LoggedChange {
                 hash: format!("{n:064x}"),
@@ -860,8 +858,8 @@ mod tests {
         };
         storage
             .commit_batch(&[
-                commit(scope("c", "customer", Some("li"), None), 1),
-                commit(scope("v", "visit", None, Some("c")), 2),
+                commit(scope("c", "customer", Some("li"), None), 1, "li"),
+                commit(scope("v", "visit", None, Some("c")), 2, "li"),
             ])
             .expect("write");
         let (li, wang) = (
@@ -872,7 +870,11 @@ mod tests {
         assert!(pulled(&storage, &wang, 0).is_empty());
 
         storage
-            .commit_batch(&[commit(scope("c", "customer", Some("wang"), None), 3)])
+            .commit_batch(&[commit(
+                scope("c", "customer", Some("wang"), None),
+                3,
+                "wang",
+            )])
             .expect("write");
         assert!(pulled(&storage, &li, 0).is_empty());
         assert_eq!(pulled(&storage, &wang, 0), ["c", "v"]);

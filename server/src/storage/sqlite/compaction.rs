@@ -170,6 +170,7 @@ mod tests {
             snapshot: None,
             scope_events: Vec::new(),
             cost: Default::default(),
+            governed_by: (None, None),
         }
     }
 
