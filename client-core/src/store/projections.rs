@@ -25,6 +25,36 @@ pub(crate) fn project(conn: &Connection, doc: &Document) -> Result<()> {
     }
 }
 
+/// Removes what [`project`] wrote for document `id`, whatever its kind, before the document
+/// itself is deleted: the search rows (which no foreign key removes) and, for a visit, the
+/// follow-up it set on its customer. The projection rows themselves go with the document
+/// (`ON DELETE CASCADE`). Returns the customer whose follow-up must be computed again once
+/// the visit row is gone.
+pub(crate) fn unproject(conn: &Connection, id: &str) -> Result<Option<String>> {
+    let customer_rowid: Option<i64> = conn
+        .prepare_cached("SELECT rowid FROM customers WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if let Some(rowid) = customer_rowid {
+        conn.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
+            .execute([rowid])?;
+        conn.prepare_cached("DELETE FROM customers_grams WHERE rowid = ?1")?
+            .execute([rowid])?;
+    }
+    let visit: Option<(i64, String)> = conn
+        .prepare_cached("SELECT rowid, customer_id FROM visits WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((rowid, customer)) = visit else {
+        return Ok(None);
+    };
+    conn.prepare_cached("DELETE FROM visits_people_fts WHERE rowid = ?1")?
+        .execute([rowid])?;
+    conn.prepare_cached("DELETE FROM visits_people_grams WHERE rowid = ?1")?
+        .execute([rowid])?;
+    Ok(Some(customer))
+}
+
 fn customer(conn: &Connection, c: &Customer) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO customers(id, name, customer_type, industry, territory, owner, tier, status,

@@ -435,20 +435,7 @@ fn reset_to(conn: &Connection, id: &str, doc: &mut AutoCommit, heads: &[ChangeHa
 /// do not, so they go first. A deleted visit's customer gets its follow-up recomputed.
 /// Returns whether the document existed.
 fn delete_document(conn: &Connection, id: &str) -> Result<bool> {
-    let customer_rowid: Option<i64> = conn
-        .prepare_cached("SELECT rowid FROM customers WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    if let Some(rowid) = customer_rowid {
-        conn.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
-            .execute([rowid])?;
-        conn.prepare_cached("DELETE FROM customers_grams WHERE rowid = ?1")?
-            .execute([rowid])?;
-    }
-    let visited: Option<String> = conn
-        .prepare_cached("SELECT customer_id FROM visits WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
+    let visited = projections::unproject(conn, id)?;
     let n = conn
         .prepare_cached("DELETE FROM documents WHERE id = ?1")?
         .execute([id])?;
@@ -547,6 +534,7 @@ mod tests {
                 checkin_at: "2025-03-03T02:00:00Z".into(),
                 utc_offset_minutes: 480,
                 visit_type: Some(VisitType::FollowUp),
+                people_met: vec![("赵强".into(), Some("采购".into()))],
                 summary: "谈了下季度的订单。".into(),
                 ..Default::default()
             })
@@ -754,6 +742,8 @@ mod tests {
             "customers_fts",
             "customers_grams",
             "visits",
+            "visits_people_fts",
+            "visits_people_grams",
         ] {
             assert_eq!(
                 count(&s, &format!("SELECT count(*) FROM {table}")),
