@@ -60,13 +60,14 @@ impl Role {
     }
 }
 
-/// The scope fields of a document, as the server indexes them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The scope fields of a document, as the server indexes them. Made with [`DocScope::of`]
+/// and the kind's own fields set.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocScope {
     /// Document id.
     pub id: String,
-    /// Kind (`customer`, `visit`, `trip_plan`, `expense_claim`).
-    pub kind: String,
+    /// Kind.
+    pub kind: DocKind,
     /// Customers: territory.
     pub territory: Option<String>,
     /// Customers, trip plans, expense claims: the owning user.
@@ -85,8 +86,12 @@ impl DocScope {
     pub fn of(kind: DocKind, id: &str) -> DocScope {
         DocScope {
             id: id.to_string(),
-            kind: kind.as_str().to_string(),
-            ..DocScope::default()
+            kind,
+            territory: None,
+            owner: None,
+            customer: None,
+            author: None,
+            approver: None,
         }
     }
 
@@ -242,21 +247,21 @@ impl Principal {
     /// matter ([`Principal::may_write`]).
     pub fn sees(&self, doc: &DocScope, customer: Option<&DocScope>) -> bool {
         self.may_write(doc, customer)
-            || (doc.kind == "visit"
+            || (doc.kind == DocKind::Visit
                 && self.role != Role::Rep
                 && self.in_team(doc.author.as_deref()))
-            || (doc.kind == "visit" && doc.author.as_deref() == Some(self.username.as_str()))
+            || (doc.kind == DocKind::Visit && doc.author.as_deref() == Some(self.username.as_str()))
     }
 
     /// Whether a document is in the part of the business this user works on (and so may
     /// change, as far as the field rules allow): a visit is its customer's.
     pub fn may_write(&self, doc: &DocScope, customer: Option<&DocScope>) -> bool {
-        match doc.kind.parse::<DocKind>() {
-            Ok(DocKind::Customer) => self.sees_customer(doc),
-            Ok(DocKind::Visit) => {
+        match doc.kind {
+            DocKind::Customer => self.sees_customer(doc),
+            DocKind::Visit => {
                 self.role == Role::Admin || customer.is_some_and(|c| self.sees_customer(c))
             }
-            Ok(DocKind::TripPlan | DocKind::ExpenseClaim) => match self.role {
+            DocKind::TripPlan | DocKind::ExpenseClaim => match self.role {
                 Role::Admin => true,
                 Role::Manager => {
                     self.in_team(doc.owner.as_deref())
@@ -264,8 +269,6 @@ impl Principal {
                 }
                 Role::Rep => doc.owner.as_deref() == Some(self.username.as_str()),
             },
-            // A kind this version does not know is nobody's to write.
-            Err(_) => false,
         }
     }
 }

@@ -205,23 +205,6 @@ fn who_sees_and_who_writes_each_document_as_the_rules_say() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A kind this version does not know is nobody's to write, whatever its scope fields say.
-#[test]
-fn an_unknown_kind_is_nobodys() {
-    let users = org();
-    let doc = DocScope {
-        id: "x".into(),
-        kind: "order".into(),
-        owner: Some("li".into()),
-        territory: Some("east".into()),
-        ..DocScope::default()
-    };
-    for user in &users {
-        let who = Principal::of(user, &users);
-        assert!(!who.may_write(&doc, None), "{}", user.name);
-    }
-}
-
 /// Who sees a document is decided by the owner and territory it is governed by: a document
 /// that belongs to a customer takes the customer's, any other its own.
 #[test]

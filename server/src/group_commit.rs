@@ -235,11 +235,9 @@ mod tests {
     fn commit_of(id: &str, n: usize) -> DocCommit {
         DocCommit {
             scope: DocScope {
-                id: id.to_string(),
-                kind: "customer".into(),
                 owner: Some("rep01".into()),
                 territory: Some("north".into()),
-                ..DocScope::default()
+                ..DocScope::of(fieldsync_core::model::DocKind::Customer, id)
             },
             heads: format!("{n:064x}"),
             changes: vec![LoggedChange {

@@ -557,7 +557,7 @@ impl Core {
             Document::Visit(v) => Ok(self
                 .storage
                 .doc_scope(&v.customer)?
-                .filter(|c| c.kind == DocKind::Customer.as_str())),
+                .filter(|c| c.kind == DocKind::Customer)),
             Document::Customer(_) | Document::TripPlan(_) | Document::ExpenseClaim(_) => Ok(None),
         }
     }

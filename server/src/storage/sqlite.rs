@@ -116,9 +116,14 @@ fn connect(path: &Path) -> StorageResult<Connection> {
 }
 
 fn scope_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocScope> {
+    let kind: String = r.get(1)?;
     Ok(DocScope {
         id: r.get(0)?,
-        kind: r.get(1)?,
+        // Only validated documents are stored: a kind this version does not read is a damaged
+        // row.
+        kind: kind.parse().map_err(|e: fieldsync_core::ValidationError| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+        })?,
         territory: r.get(2)?,
         owner: r.get(3)?,
         customer: r.get(4)?,
@@ -665,7 +670,7 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
                 history_ops = history_ops + excluded.history_ops,
                 history_bytes = history_bytes + excluded.history_bytes",
         )?
-        .execute(params![s.id, s.kind, s.territory, s.owner, s.customer, s.author, s.approver, first, last, c.heads,
+        .execute(params![s.id, s.kind.as_str(), s.territory, s.owner, s.customer, s.author, s.approver, first, last, c.heads,
                          c.cost.ops as i64, c.cost.bytes as i64, c.governed_by.0, c.governed_by.1])?;
         // Documents that belong to this one (a customer's visits) take its scope.
         tx.prepare_cached(
@@ -833,12 +838,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = SqliteStorage::open(dir.path()).expect("open");
         let scope = |id: &str, kind: &str, owner: Option<&str>, customer: Option<&str>| DocScope {
-            id: id.into(),
-            kind: kind.into(),
             territory: owner.map(|_| "east".to_string()),
             owner: owner.map(str::to_string),
             customer: customer.map(str::to_string),
-            ..DocScope::default()
+            ..DocScope::of(kind.parse().expect("a kind"), id)
         };
         // The customer's owner and territory decide who sees it and its visit.
         let commit = |scope: DocScope, n: u8, owner: &str| DocCommit {

@@ -158,11 +158,7 @@ mod tests {
             .map(|c| LoggedChange::of(&mut c.clone()))
             .collect();
         DocCommit {
-            scope: DocScope {
-                id: "d".into(),
-                kind: "customer".into(),
-                ..DocScope::default()
-            },
+            scope: DocScope::of(fieldsync_core::model::DocKind::Customer, "d"),
             heads: String::new(),
             changes,
             writer: "admin".into(),
