@@ -449,6 +449,11 @@ async fn events(
             "the query is not understood: `heartbeat` is a number of seconds, 1 to 60".into(),
         )
     })?;
+    // A token in its grace period after expiry would open a stream that ends at once: the
+    // device is told to refresh instead.
+    if auth.claims.exp <= chrono::Utc::now().timestamp() {
+        return Err(AppError::TokenExpired);
+    }
     let who = auth.principal;
     let own_session = auth.claims.sid.clone();
     let heartbeat = query.heartbeat.unwrap_or(DEFAULT_HEARTBEAT).clamp(1, 60);

@@ -114,6 +114,8 @@ impl Default for LiveOptions {
 enum Signal {
     /// The server said something changed.
     Changed,
+    /// The stream's heartbeat: the connection is alive.
+    Alive,
     /// This device wrote something.
     Wrote,
     /// The event stream ended; with an error if it broke.
@@ -122,11 +124,12 @@ enum Signal {
     Stop,
 }
 
-/// A running live mode, kept by its client.
+/// A running live mode, kept by its client. Dropped without [`LiveRunner::stop`] (replaced
+/// by another), it still tells its threads to end.
 pub(crate) struct LiveRunner {
     signals: Sender<Signal>,
     stop: Arc<AtomicBool>,
-    controller: JoinHandle<()>,
+    controller: Option<JoinHandle<()>>,
 }
 
 impl LiveRunner {
@@ -135,14 +138,32 @@ impl LiveRunner {
         let _ = self.signals.send(Signal::Wrote);
     }
 
-    /// Stops the controller and its reader, and waits for both.
-    fn stop(self) {
+    fn halt(&self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.signals.send(Signal::Stop);
-        // The controller itself may drop the last handle of its client: it ends on its own.
-        if self.controller.thread().id() != std::thread::current().id() {
-            let _ = self.controller.join();
+    }
+
+    /// Stops the controller and waits for it (it waits for its reader at most two heartbeats).
+    fn stop(mut self) {
+        self.halt();
+        if let Some(controller) = self.controller.take() {
+            // The controller itself may drop the last handle of its client, or its listener
+            // may stop live mode: it ends on its own.
+            if controller.thread().id() != std::thread::current().id() {
+                let _ = controller.join();
+            }
         }
+    }
+
+    /// Whether its controller still runs (it ends by itself when the session is gone).
+    fn running(&self) -> bool {
+        self.controller.as_ref().is_some_and(|c| !c.is_finished())
+    }
+}
+
+impl Drop for LiveRunner {
+    fn drop(&mut self) {
+        self.halt();
     }
 }
 
@@ -152,23 +173,51 @@ impl Drop for Client {
     }
 }
 
+impl LiveOptions {
+    /// The options within the bounds live mode works in: a heartbeat of 1 to 60 s, retries
+    /// from 50 ms to an hour, delays up to 10 s.
+    fn bounded(self) -> LiveOptions {
+        let clamp = |d: Duration, lo: Duration, hi: Duration| d.clamp(lo, hi);
+        let min_retry = clamp(
+            self.min_retry,
+            Duration::from_millis(50),
+            Duration::from_secs(3600),
+        );
+        LiveOptions {
+            heartbeat: clamp(
+                self.heartbeat,
+                Duration::from_secs(1),
+                Duration::from_secs(60),
+            ),
+            push_delay: clamp(self.push_delay, Duration::ZERO, Duration::from_secs(10)),
+            coalesce: clamp(self.coalesce, Duration::ZERO, Duration::from_secs(10)),
+            max_retry: clamp(self.max_retry, min_retry, Duration::from_secs(3600)),
+            min_retry,
+        }
+    }
+}
+
 impl Client {
     /// Starts live mode with `listener` (see the module documentation); a live mode already
-    /// running is stopped first. Needs a session; works offline too (it retries until the
-    /// network is back).
+    /// running is stopped. Needs a session; works offline too (it retries until the network
+    /// is back). Live mode ends by itself when the session is gone (logged out elsewhere,
+    /// the account disabled): the listener is told why, and [`Client::is_live`] turns false.
+    ///
+    /// The listener is held until live mode ends: a listener that holds the client keeps it
+    /// alive until [`Client::stop_live`].
     pub fn start_live(
         self: &Arc<Self>,
         options: LiveOptions,
         listener: Arc<dyn LiveListener>,
     ) -> Result<()> {
         self.with_store(user_of)?;
-        self.stop_live();
         let (signals, inbox) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let controller = {
             let client = Arc::downgrade(self);
             let signals = signals.clone();
             let stop = Arc::clone(&stop);
+            let options = options.bounded();
             std::thread::Builder::new()
                 .name("fieldsync-live".into())
                 .spawn(move || {
@@ -189,17 +238,23 @@ impl Client {
                     })
                 })?
         };
-        *lock(&self.live) = Some(LiveRunner {
+        let runner = LiveRunner {
             signals,
             stop,
-            controller,
-        });
+            controller: Some(controller),
+        };
+        // One swap: two starts at once leave one live mode, never an orphan.
+        let old = lock(&self.live).replace(runner);
+        if let Some(old) = old {
+            old.stop();
+        }
         Ok(())
     }
 
-    /// Stops live mode, if it runs, and returns once its threads have ended (within about a
-    /// heartbeat, or when a round in flight has answered). Live mode's own sync stops before
-    /// its next round; a sync the app started is left to run.
+    /// Stops live mode, if it runs, and returns once its controller has ended: within about
+    /// a heartbeat or two, or when a round in flight has answered (a round waits for a sync
+    /// the app started, which this does not cancel). Called from the listener, it returns at
+    /// once and live mode ends right after.
     pub fn stop_live(&self) {
         let runner = lock(&self.live).take();
         if let Some(runner) = runner {
@@ -209,7 +264,7 @@ impl Client {
 
     /// Whether live mode runs.
     pub fn is_live(&self) -> bool {
-        lock(&self.live).is_some()
+        lock(&self.live).as_ref().is_some_and(LiveRunner::running)
     }
 }
 
@@ -222,9 +277,41 @@ struct Controller {
     listener: Arc<dyn LiveListener>,
 }
 
+/// The reader thread of a stream, and how it says it has ended.
+struct Reader {
+    thread: JoinHandle<()>,
+    done: Receiver<()>,
+}
+
+/// How a followed stream ended.
+enum Ended {
+    /// Live mode stops.
+    Stop,
+    /// The session is gone: live mode ends.
+    SessionGone,
+    /// The server ended it (a token expired, a restart): open it again.
+    Closed,
+    /// It broke, or went silent: open it again after a wait.
+    Broken,
+}
+
+/// What a wait ended with.
+enum Waited {
+    /// Live mode stops.
+    Stop,
+    /// The time passed; with whether the device wrote meanwhile.
+    Elapsed { wrote: bool },
+}
+
+/// Whether `e` means nobody is logged in any more: live mode has nobody to sync as.
+fn session_gone(e: &SyncError) -> bool {
+    matches!(e, SyncError::Auth(_) | SyncError::AccountDisabled(_))
+}
+
 impl Controller {
     fn run(self) {
         let mut retry = self.options.min_retry;
+        let mut not_before = Instant::now();
         while !self.stopped() {
             let Some(client) = self.client.upgrade() else {
                 return;
@@ -234,30 +321,43 @@ impl Controller {
                 HttpClient::from_store(store)?.events(self.options.heartbeat)
             });
             drop(client);
-            let reader = match opened {
-                Ok(stream) => self.read(stream),
+            let stream = match opened {
+                Ok(stream) => stream,
                 Err(e) => {
                     self.tell_error(&e);
-                    if !self.wait(jittered(retry)) {
+                    if session_gone(&e) {
                         return;
+                    }
+                    // Without the stream, the device's writes still go, at the retry's pace.
+                    match self.wait(jittered(retry)) {
+                        Waited::Stop => return,
+                        Waited::Elapsed { wrote: true } => {
+                            if let Err(Ended::Stop | Ended::SessionGone) =
+                                self.round(&mut retry, &mut not_before)
+                            {
+                                return;
+                            }
+                        }
+                        Waited::Elapsed { wrote: false } => {}
                     }
                     retry = (retry * 2).min(self.options.max_retry);
                     continue;
                 }
             };
-            let ended = self.follow(&mut retry);
-            if let Some(reader) = reader {
-                let _ = reader.join();
-            }
+            let since = Instant::now();
+            let reader = self.read(stream);
+            let ended = self.follow(&mut retry, &mut not_before);
+            self.finish(reader);
             match ended {
-                Ended::Stop => return,
-                Ended::Broken => {
-                    if !self.wait(jittered(retry)) {
+                Ended::Stop | Ended::SessionGone => return,
+                // A stream that lasted: the server ended it (a token expired). Open it again.
+                Ended::Closed if since.elapsed() >= self.options.heartbeat => {}
+                Ended::Closed | Ended::Broken => {
+                    if let Waited::Stop = self.wait(jittered(retry)) {
                         return;
                     }
                     retry = (retry * 2).min(self.options.max_retry);
                 }
-                Ended::Closed => {}
             }
         }
     }
@@ -267,19 +367,22 @@ impl Controller {
     }
 
     /// Starts the reader thread of `stream`.
-    fn read(&self, mut stream: EventStream) -> Option<JoinHandle<()>> {
+    fn read(&self, mut stream: EventStream) -> Option<Reader> {
         let signals = self.signals.clone();
         let stop = Arc::clone(&self.stop);
-        std::thread::Builder::new()
+        let (finished, done) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
             .name("fieldsync-events".into())
             .spawn(move || {
+                // Dropped when the thread ends: the controller hears it.
+                let _finished = finished;
                 loop {
                     if stop.load(Ordering::SeqCst) {
                         return;
                     }
                     let signal = match stream.next_event() {
                         Ok(Some(ServerEvent::Changed)) => Signal::Changed,
-                        Ok(Some(ServerEvent::Heartbeat)) => continue,
+                        Ok(Some(ServerEvent::Heartbeat)) => Signal::Alive,
                         Ok(None) => Signal::Ended(None),
                         Err(e) => Signal::Ended(Some(e)),
                     };
@@ -288,27 +391,53 @@ impl Controller {
                         return;
                     }
                 }
-            })
-            .map_err(|e| {
+            });
+        match thread {
+            Ok(thread) => Some(Reader { thread, done }),
+            Err(e) => {
                 let _ = self
                     .signals
                     .send(Signal::Ended(Some(SyncError::Network(format!(
                         "cannot start the event reader: {e}"
                     )))));
-            })
-            .ok()
+                None
+            }
+        }
     }
 
-    /// Syncs now, then whenever told, until the stream ends or live mode stops.
-    fn follow(&self, retry: &mut Duration) -> Ended {
-        let mut due = Some(Instant::now());
+    /// Waits for a reader to end: it sees the stop at its next heartbeat. One stuck on a dead
+    /// connection is left to end when the connection does, so a stop never hangs.
+    fn finish(&self, reader: Option<Reader>) {
+        let Some(reader) = reader else { return };
+        match reader.done.recv_timeout(self.options.heartbeat * 2) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                let _ = reader.thread.join();
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+
+    /// Syncs now, then whenever told, until the stream ends, goes silent for three
+    /// heartbeats, or live mode stops.
+    fn follow(&self, retry: &mut Duration, not_before: &mut Instant) -> Ended {
+        let silence = self.options.heartbeat * 3 + Duration::from_secs(1);
+        let mut last_alive = Instant::now();
+        let mut due = Some(Instant::now().max(*not_before));
         loop {
-            let wait = due.map_or(Duration::from_secs(3600), |d| {
-                d.saturating_duration_since(Instant::now())
-            });
-            match self.inbox.recv_timeout(wait) {
-                Ok(Signal::Changed) => due = Some(sooner(due, self.options.coalesce)),
-                Ok(Signal::Wrote) => due = Some(sooner(due, self.options.push_delay)),
+            let deadline = last_alive + silence;
+            let wake = due.map_or(deadline, |d| d.min(deadline));
+            match self
+                .inbox
+                .recv_timeout(wake.saturating_duration_since(Instant::now()))
+            {
+                Ok(Signal::Changed) => {
+                    last_alive = Instant::now();
+                    due = Some(sooner(due, self.options.coalesce).max(*not_before));
+                }
+                Ok(Signal::Alive) => last_alive = Instant::now(),
+                Ok(Signal::Wrote) => {
+                    due = Some(sooner(due, self.options.push_delay).max(*not_before));
+                }
                 Ok(Signal::Ended(None)) => return Ended::Closed,
                 Ok(Signal::Ended(Some(e))) => {
                     self.tell_error(&e);
@@ -316,25 +445,23 @@ impl Controller {
                 }
                 Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => return Ended::Stop,
                 Err(RecvTimeoutError::Timeout) => {
-                    due = None;
                     if self.stopped() {
                         return Ended::Stop;
                     }
-                    let Some(client) = self.client.upgrade() else {
-                        return Ended::Stop;
-                    };
-                    match client.sync_changes(&self.stop) {
-                        Ok(change) => {
-                            *retry = self.options.min_retry;
-                            if !change.is_empty() {
-                                self.tell(|l| l.on_change(&change));
+                    if Instant::now() >= deadline {
+                        self.tell_error(&SyncError::Network(
+                            "the server's event stream went silent: connecting again".into(),
+                        ));
+                        return Ended::Broken;
+                    }
+                    if due.is_some_and(|d| Instant::now() >= d) {
+                        due = None;
+                        if let Err(ended) = self.round(retry, not_before) {
+                            match ended {
+                                Ended::Stop | Ended::SessionGone => return ended,
+                                // Retried at the back-off's pace, writes or not.
+                                Ended::Closed | Ended::Broken => due = Some(*not_before),
                             }
-                        }
-                        Err(SyncError::Cancelled) if self.stopped() => return Ended::Stop,
-                        Err(e) => {
-                            self.tell_error(&e);
-                            due = Some(Instant::now() + jittered(*retry));
-                            *retry = (*retry * 2).min(self.options.max_retry);
                         }
                     }
                 }
@@ -342,21 +469,60 @@ impl Controller {
         }
     }
 
-    /// Waits `d`, or less if live mode stops (then `false`). Writes and events meanwhile are
-    /// taken: the round after the wait covers them.
-    fn wait(&self, d: Duration) -> bool {
+    /// One live sync; tells the listener. A failure sets when the next may run.
+    fn round(
+        &self,
+        retry: &mut Duration,
+        not_before: &mut Instant,
+    ) -> std::result::Result<(), Ended> {
+        let Some(client) = self.client.upgrade() else {
+            return Err(Ended::Stop);
+        };
+        match client.sync_changes(&self.stop) {
+            Ok(change) => {
+                *retry = self.options.min_retry;
+                *not_before = Instant::now();
+                if !change.is_empty() {
+                    self.tell(|l| l.on_change(&change));
+                }
+                Ok(())
+            }
+            Err(SyncError::Cancelled) if self.stopped() => Err(Ended::Stop),
+            Err(e) => {
+                self.tell_error(&e);
+                if session_gone(&e) {
+                    return Err(Ended::SessionGone);
+                }
+                *not_before = Instant::now() + jittered(*retry);
+                *retry = (*retry * 2).min(self.options.max_retry);
+                Err(Ended::Broken)
+            }
+        }
+    }
+
+    /// Waits `d`, or less if live mode stops. Writes and events meanwhile are taken: the
+    /// round after the wait covers them.
+    fn wait(&self, d: Duration) -> Waited {
         let until = Instant::now() + d;
+        let mut wrote = false;
         loop {
             if self.stopped() {
-                return false;
+                return Waited::Stop;
             }
             match self
                 .inbox
                 .recv_timeout(until.saturating_duration_since(Instant::now()))
             {
-                Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => return false,
+                Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => return Waited::Stop,
+                Ok(Signal::Wrote) => wrote = true,
                 Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => return !self.stopped(),
+                Err(RecvTimeoutError::Timeout) => {
+                    return if self.stopped() {
+                        Waited::Stop
+                    } else {
+                        Waited::Elapsed { wrote }
+                    };
+                }
             }
         }
     }
@@ -369,16 +535,6 @@ impl Controller {
         let listener = Arc::clone(&self.listener);
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&*listener)));
     }
-}
-
-/// How a followed stream ended.
-enum Ended {
-    /// Live mode stops.
-    Stop,
-    /// The server ended it (a token expired, a restart): open it again now.
-    Closed,
-    /// It broke: open it again after a wait.
-    Broken,
 }
 
 /// The earlier of `due` and `delay` from now.
@@ -401,6 +557,23 @@ fn jittered(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_are_kept_within_what_live_mode_works_with() {
+        let wild = LiveOptions {
+            heartbeat: Duration::ZERO,
+            push_delay: Duration::MAX,
+            coalesce: Duration::MAX,
+            min_retry: Duration::ZERO,
+            max_retry: Duration::MAX,
+        }
+        .bounded();
+        assert_eq!(wild.heartbeat, Duration::from_secs(1));
+        assert_eq!(wild.push_delay, Duration::from_secs(10));
+        assert_eq!(wild.min_retry, Duration::from_millis(50));
+        assert_eq!(wild.max_retry, Duration::from_secs(3600));
+        assert_eq!(LiveOptions::default().bounded(), LiveOptions::default());
+    }
 
     #[test]
     fn retries_are_spread_around_their_delay() {

@@ -205,6 +205,17 @@ pub(crate) fn schema_error<H: Hydrate>(
     root: &str,
     error: &HydrateError,
 ) -> ValidationError {
+    // The document came from elsewhere: whatever happens while probing it, the answer is an
+    // error message, never a panic.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        probe::<H>(doc, root, error)
+    }))
+    .unwrap_or_else(|_| {
+        ValidationError::new(root, format!("document does not match the schema: {error}"))
+    })
+}
+
+fn probe<H: Hydrate>(doc: &AutoCommit, root: &str, error: &HydrateError) -> ValidationError {
     let general =
         || ValidationError::new(root, format!("document does not match the schema: {error}"));
     let (out, last) = traced::<H>(doc, root);

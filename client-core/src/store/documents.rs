@@ -159,6 +159,31 @@ pub(crate) fn stored_changes(
     conn: &Connection,
     id: &str,
 ) -> Result<Option<(Vec<ChangeHash>, Vec<automerge::Change>)>> {
+    // One read transaction: a write through another connection (the app's, while the sync's
+    // builds a push) may compact the document between two plain reads.
+    let tx = conn.unchecked_transaction()?;
+    let read = stored_changes_in(&tx, id)?;
+    tx.commit()?;
+    let Some((heads, changes)) = read else {
+        return Ok(None);
+    };
+    // The changes must be the whole document: their heads are its heads.
+    let hashes: std::collections::HashSet<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+    let depended: std::collections::HashSet<ChangeHash> = changes
+        .iter()
+        .flat_map(|c| c.deps().iter().copied())
+        .collect();
+    let mut tips: Vec<ChangeHash> = hashes.difference(&depended).copied().collect();
+    tips.sort();
+    let mut sorted = heads.clone();
+    sorted.sort();
+    Ok((tips == sorted).then_some((heads, changes)))
+}
+
+fn stored_changes_in(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<(Vec<ChangeHash>, Vec<automerge::Change>)>> {
     let row: Option<(Vec<u8>, String)> = conn
         .prepare_cached("SELECT snapshot, heads FROM documents WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
