@@ -9,8 +9,12 @@
 //! (re)connection starts with a catch-up round. The listener hears, off the store's locks,
 //! what each round changed and every error; nothing panics across it.
 //!
-//! Stopping is prompt: the reader wakes at each heartbeat of the stream (one a second by
-//! default) to see whether it should stop, and [`Client::stop_live`] waits for both threads.
+//! The stream's heartbeat (one a second by default) does two things: the reader wakes at
+//! each one to see whether it should stop, so [`Client::stop_live`] returns within about a
+//! heartbeat; and a stream silent for three heartbeats is taken for a dead connection (a
+//! phone that changed networks) and opened again. A reader stuck on such a connection is
+//! left to end with it, never waited for. While the stream cannot be opened, the device's
+//! writes are still pushed at the retry's pace.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
