@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::live::{LiveDevice, has, named};
+use common::live::{Freezer, LiveDevice, has, named};
 use common::org_with;
 use fieldsync_core::client::CustomerPatch;
 
@@ -86,4 +86,44 @@ fn a_live_session_outlives_its_access_token() {
         errors.iter().all(|e| !e.contains("log in")),
         "the session had to be refreshed, not ended: {errors:?}"
     );
+}
+
+#[test]
+fn a_stream_gone_silent_is_opened_again_and_never_holds_up_a_stop() {
+    let o = org_with(&[]);
+    let url = o.server.url();
+    // The tablet reaches the server through a relay whose connections can go silent.
+    let relay = Freezer::start(&url);
+    let tablet = LiveDevice::new(&relay.url, "zhang", "zhang-tablet");
+    let phone = LiveDevice::new(&url, "li", "li-phone");
+    let first = phone.client.create_customer(named("静默之前")).unwrap();
+    tablet.until(Duration::from_secs(10), has(&first));
+
+    // The tablet's stream goes silent without closing, as on a phone changing networks.
+    relay.freeze();
+    let second = phone.client.create_customer(named("静默之后")).unwrap();
+    let took = tablet.until(Duration::from_secs(20), has(&second));
+    println!("after the stream went silent, the write arrived in {took:?}");
+    assert!(
+        tablet
+            .relay
+            .errors
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.contains("went silent")),
+        "the tablet noticed the silence"
+    );
+
+    // Silence again, then a stop: it does not wait for the reader stuck on the dead stream.
+    relay.freeze();
+    let started = std::time::Instant::now();
+    tablet.client.stop_live();
+    let stopped = started.elapsed();
+    println!("stop_live with a silent stream returned after {stopped:?}");
+    assert!(
+        stopped < Duration::from_secs(5),
+        "stop_live took {stopped:?}"
+    );
+    assert!(!tablet.client.is_live());
 }

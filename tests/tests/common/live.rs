@@ -90,3 +90,74 @@ pub fn threads_named(prefix: &str) -> usize {
         .filter(|name| name.starts_with(prefix))
         .count()
 }
+
+/// A TCP relay to the server on 127.0.0.1 whose connections can be made to go silent without
+/// closing, as a phone's do when it changes networks: [`Freezer::freeze`] stops every
+/// connection open now from carrying anything, in either direction; later ones work.
+pub struct Freezer {
+    pub url: String,
+    opened: Arc<std::sync::atomic::AtomicU64>,
+    frozen_before: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Freezer {
+    /// A relay in front of the server at `server_url` (`http://127.0.0.1:PORT`).
+    pub fn start(server_url: &str) -> Freezer {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let upstream = server_url.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let frozen_before = Arc::new(AtomicU64::new(0));
+        let opened = Arc::new(AtomicU64::new(0));
+        let frozen = Arc::clone(&frozen_before);
+        let counted = Arc::clone(&opened);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let frozen = Arc::clone(&frozen);
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 8192];
+                        loop {
+                            let Ok(read) = from.read(&mut buf) else {
+                                return;
+                            };
+                            if read == 0 {
+                                let _ = to.shutdown(std::net::Shutdown::Write);
+                                return;
+                            }
+                            // A frozen connection swallows what it reads, and never closes.
+                            if frozen.load(Ordering::SeqCst) >= n {
+                                continue;
+                            }
+                            if to.write_all(&buf[..read]).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Freezer {
+            url,
+            opened,
+            frozen_before,
+        }
+    }
+
+    /// Makes every connection opened so far go silent.
+    pub fn freeze(&self) {
+        use std::sync::atomic::Ordering;
+        self.frozen_before
+            .store(self.opened.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}
