@@ -4,13 +4,13 @@
 //! rules themselves are the model's and the server's.
 
 use crate::ValidationError;
-use crate::client::customers::known;
+use crate::client::customers::on_known;
 use crate::client::input::{closed, date, optional_text};
 use crate::client::{Client, Result, invalid, user_of};
 use crate::model::expense_claim::{ExpenseClaim, ExpenseClaimEdit, NewExpenseClaim};
 use crate::model::fields::Money;
 use crate::model::trip_plan::{NewTripPlan, TripPlan, TripPlanEdit};
-use crate::store::{ExpenseClaimRow, PlanQuery, Store, TripPlanRow};
+use crate::store::{ExpenseClaimRow, PlanQuery, TripPlanRow};
 use crate::sync::http::User;
 
 /// A new trip plan; it starts as a draft of the user's.
@@ -69,18 +69,6 @@ fn approver_for(user: &User, given: Option<String>) -> Result<String> {
                 "you have no manager on record: name the approver",
             ))
         })
-}
-
-fn known_plan(store: &Store, id: &str) -> crate::Result<String> {
-    known(store, id, "trip plan", |store, id| {
-        store.trip_plan(id).map(drop)
-    })
-}
-
-fn known_claim(store: &Store, id: &str) -> crate::Result<String> {
-    known(store, id, "expense claim", |store, id| {
-        store.expense_claim(id).map(drop)
-    })
 }
 
 impl Client {
@@ -144,7 +132,7 @@ impl Client {
 
     /// Reads a trip plan.
     pub fn trip_plan(&self, id: &str) -> Result<TripPlan> {
-        self.read(|store| store.trip_plan(&known_plan(store, id)?))
+        self.read(|store| on_known(id, "trip plan", |id| store.trip_plan(id)))
     }
 
     /// The trip plans matching `query`.
@@ -155,8 +143,10 @@ impl Client {
     fn edit_plan(&self, id: &str, edit: impl FnOnce(&User) -> TripPlanEdit) -> Result<TripPlan> {
         self.write(|store| {
             let user = user_of(store)?;
-            let id = known_plan(store, id)?;
-            Ok(store.update_trip_plan(&id, &[edit(&user)])?)
+            let edit = edit(&user);
+            Ok(on_known(id, "trip plan", |id| {
+                store.update_trip_plan(id, &[edit])
+            })?)
         })
     }
 
@@ -240,7 +230,7 @@ impl Client {
 
     /// Reads an expense claim.
     pub fn expense_claim(&self, id: &str) -> Result<ExpenseClaim> {
-        self.read(|store| store.expense_claim(&known_claim(store, id)?))
+        self.read(|store| on_known(id, "expense claim", |id| store.expense_claim(id)))
     }
 
     /// The expense claims matching `query`.
@@ -255,9 +245,8 @@ impl Client {
     ) -> Result<ExpenseClaim> {
         self.write(|store| {
             let user = user_of(store)?;
-            let id = known_claim(store, id)?;
-            let claim = store.expense_claim(&id)?;
-            Ok(store.update_expense_claim(&id, &[edit(&user, &claim)])?)
+            let claim = on_known(id, "expense claim", |id| store.expense_claim(id))?;
+            Ok(store.update_expense_claim(&claim.id, &[edit(&user, &claim)])?)
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::client::input::{DEFAULT_CURRENCY, closed, demand, flag, optional_money, optional_text};
 use crate::client::{Client, Result, invalid, user_of};
+use crate::model::DocKind;
 use crate::model::customer::{ContactEdit, Customer, CustomerEdit, NewContact, NewCustomer};
 use crate::model::fields::Geo;
 use crate::store::{CustomerQuery, CustomerRow};
@@ -317,14 +318,15 @@ impl Client {
     /// Applies `edits` to customer `id`, which must be on this device.
     fn edit_customer(&self, id: &str, edits: &[CustomerEdit]) -> Result<Customer> {
         self.write(|store| {
-            let id = known_customer(store, id)?;
-            Ok(store.update_customer(&id, edits)?)
+            Ok(on_known(id, "customer", |id| {
+                store.update_customer(id, edits)
+            })?)
         })
     }
 
     /// Reads a customer file.
     pub fn customer(&self, id: &str) -> Result<Customer> {
-        self.read(|store| store.customer(&known_customer(store, id)?))
+        self.read(|store| on_known(id, "customer", |id| store.customer(id)))
     }
 
     /// The customers matching `query`, and how many match in all (for "20 of 431 shown").
@@ -380,27 +382,32 @@ impl Client {
     }
 }
 
-/// The canonical id of customer `id`, which this device must have.
+/// The canonical id of customer `id`, which this device must have (a look at its kind, not
+/// a read of the document).
 pub(crate) fn known_customer(store: &crate::Store, id: &str) -> crate::Result<String> {
-    known(store, id, "customer", |store, id| {
-        store.customer(id).map(drop)
+    on_known(id, "customer", |id| match store.kind_of(id)? {
+        DocKind::Customer => Ok(id.to_string()),
+        found => Err(Error::WrongKind {
+            id: id.to_string(),
+            expected: DocKind::Customer.as_str(),
+            found: found.as_str().to_string(),
+        }),
     })
 }
 
-/// The canonical id of document `id`, which `read` must find on this device: an
-/// [`Error::Unknown`] naming `kind` when it does not.
-pub(crate) fn known(
-    store: &crate::Store,
+/// Runs `f` with the canonical form of `id`, the id of a document of `kind` the user named:
+/// that this device does not have it is an [`Error::Unknown`] naming the kind. The operation
+/// itself finds out, so nothing is read twice.
+pub(crate) fn on_known<T>(
     id: &str,
     kind: &'static str,
-    read: impl FnOnce(&crate::Store, &str) -> crate::Result<()>,
-) -> crate::Result<String> {
+    f: impl FnOnce(&str) -> crate::Result<T>,
+) -> crate::Result<T> {
     let id = crate::ids::parse_id(id)?;
-    match read(store, &id) {
-        Ok(()) => Ok(id),
-        Err(Error::NotFound(_)) => Err(Error::Unknown { kind, id }),
-        Err(e) => Err(e),
-    }
+    f(&id).map_err(|e| match e {
+        Error::NotFound(missing) if missing == id => Error::Unknown { kind, id },
+        other => other,
+    })
 }
 
 #[cfg(test)]
@@ -449,6 +456,42 @@ mod tests {
         );
         let unknown = CustomerPatch::set("colour", "red").unwrap_err();
         assert!(unknown.problem.contains("monthly_demand"), "{unknown}");
+    }
+
+    #[test]
+    fn a_document_the_user_names_is_unknown_here_or_of_another_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = Client::open_in(dir.path(), "test").unwrap();
+        let id = client
+            .read(|s| {
+                s.create_customer(crate::model::customer::NewCustomer {
+                    name: "华东精密".into(),
+                    territory: "east".into(),
+                    owner: "li".into(),
+                    created_by: "li".into(),
+                    ..Default::default()
+                })
+            })
+            .unwrap();
+        let missing = crate::ids::new_id();
+        let unknown = client.customer(&missing.to_uppercase()).unwrap_err();
+        assert!(
+            matches!(&unknown, SyncError::Store(Error::Unknown { kind: "customer", id }) if *id == missing),
+            "{unknown}"
+        );
+        assert!(matches!(
+            client.note_customer(&missing, "x"),
+            Err(SyncError::Store(Error::Unknown { .. }))
+        ));
+        assert!(matches!(
+            client.visit(&id),
+            Err(SyncError::Store(Error::WrongKind { .. }))
+        ));
+        assert_eq!(
+            known_customer(&client.app.lock().unwrap(), &id).unwrap(),
+            id
+        );
+        assert_eq!(client.customer(&id).unwrap().name, "华东精密");
     }
 
     #[test]

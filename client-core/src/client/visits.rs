@@ -2,7 +2,7 @@
 //! to it with a patch, comment, read and list.
 
 use crate::ValidationError;
-use crate::client::customers::{known, known_customer};
+use crate::client::customers::{known_customer, on_known};
 use crate::client::input::{checkin, closed, optional_closed, optional_date, optional_text};
 use crate::client::{Client, Result, invalid, user_of};
 use crate::model::fields::{Geo, Money};
@@ -205,11 +205,6 @@ impl VisitPatch {
     }
 }
 
-/// The canonical id of visit `id`, which this device must have.
-fn known_visit(store: &crate::Store, id: &str) -> crate::Result<String> {
-    known(store, id, "visit", |store, id| store.visit(id).map(drop))
-}
-
 impl Client {
     /// Records a visit (offline) by the logged-in user and returns its id.
     pub fn record_visit(&self, v: VisitInput) -> Result<String> {
@@ -277,8 +272,7 @@ impl Client {
     /// patch that changes nothing is refused.
     pub fn update_visit(&self, id: &str, patch: VisitPatch) -> Result<Visit> {
         self.write(|store| {
-            let id = known_visit(store, id)?;
-            let current = store.visit(&id)?;
+            let current = on_known(id, "visit", |id| store.visit(id))?;
             let edits = patch.edits(&current).map_err(invalid)?;
             if edits.is_empty() {
                 return Err(invalid(ValidationError::new(
@@ -286,7 +280,7 @@ impl Client {
                     "nothing to change: set at least one field",
                 )));
             }
-            Ok(store.update_visit(&id, &edits)?)
+            Ok(store.update_visit(&current.id, &edits)?)
         })
     }
 
@@ -294,18 +288,17 @@ impl Client {
     pub fn comment_visit(&self, id: &str, text: &str) -> Result<Visit> {
         self.write(|store| {
             let user = user_of(store)?;
-            let id = known_visit(store, id)?;
             let edit = VisitEdit::AddComment {
                 author: user.username,
                 text: text.to_string(),
             };
-            Ok(store.update_visit(&id, &[edit])?)
+            Ok(on_known(id, "visit", |id| store.update_visit(id, &[edit]))?)
         })
     }
 
     /// Reads a visit record.
     pub fn visit(&self, id: &str) -> Result<Visit> {
-        self.read(|store| store.visit(&known_visit(store, id)?))
+        self.read(|store| on_known(id, "visit", |id| store.visit(id)))
     }
 
     /// The visits matching `query`, newest first. A customer named in it must be on this

@@ -97,12 +97,6 @@ pub struct RoundOutcome {
     pub bytes_received: u64,
 }
 
-/// The order documents are pushed in: a visit's customer must be on the server before the
-/// visit, and an expense claim may link a trip plan.
-fn push_rank(kind: DocKind) -> u8 {
-    kind.push_rank()
-}
-
 /// What one request may push: its changes' bytes on the wire, and their cost to apply (the
 /// server refuses a round past [`cost::MAX_PUSH_OPS`] or [`cost::MAX_PUSH_BYTES`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +136,8 @@ pub fn build_request_limited(
     let cursor = store.sync_cursor()?;
     let mut unsent = Vec::new();
     for id in store.unsent_documents()? {
-        unsent.push((push_rank(store.kind_of(&id)?), id));
+        // In each kind's push order: a visit after its customer, a claim after its plan.
+        unsent.push((store.kind_of(&id)?.push_rank(), id));
     }
     unsent.sort();
     let mut pending = PendingPush {
