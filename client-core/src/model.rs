@@ -1,17 +1,21 @@
-//! The four document kinds of fieldsync, each one Automerge document, and the rules they obey.
+//! The document kinds of fieldsync, each one Automerge document, and the rules they obey.
 //!
 //! Every kind has a typed view (hydrated with autosurgeon), a constructor, edit operations that
 //! touch only the fields they change, and `validate`. The server runs the same validation on
 //! every pushed document, so a rule is written here once and both sides enforce it.
 
+pub mod complaint;
 pub mod customer;
 mod diagnose;
 pub(crate) mod edit;
 pub mod expense_claim;
 pub mod fields;
 pub mod lifecycle;
+pub mod order;
+pub mod target;
 pub mod trip_plan;
 pub mod visit;
+pub mod workflow;
 
 use automerge::{AutoCommit, ROOT, ReadDoc, Value};
 use autosurgeon::{Hydrate, Reconcile};
@@ -20,8 +24,11 @@ use serde::Serialize;
 use crate::error::{Error, Result, ValidationError};
 use crate::ids::is_id;
 
+pub use complaint::Complaint;
 pub use customer::Customer;
 pub use expense_claim::ExpenseClaim;
+pub use order::Order;
+pub use target::Target;
 pub use trip_plan::TripPlan;
 pub use visit::Visit;
 
@@ -42,6 +49,12 @@ fields::string_enum! {
         TripPlan = "trip_plan",
         /// An expense claim.
         ExpenseClaim = "expense_claim",
+        /// An order.
+        Order = "order",
+        /// A complaint.
+        Complaint = "complaint",
+        /// A rep's target for a month.
+        Target = "target",
     }
 }
 
@@ -62,8 +75,24 @@ pub trait DocumentModel: Hydrate + Reconcile + Serialize + Clone + Into<Document
     /// made it when.
     const NEVER_CHANGED: &'static [&'static str];
 
+    /// Whether the rules on writing it ask about users other than the writer (an approver's
+    /// role, an assignee's existence); the server then gives them its whole directory.
+    const ASKS_ABOUT_PEOPLE: bool;
+
     /// The scope fields of the document: whose it is, and where.
     fn scope(&self) -> crate::rights::DocScope;
+
+    /// The kind's own rules on who writes what, after the rules every kind shares (scope,
+    /// protected and never-changed fields, signatures): a workflow's steps, a target only its
+    /// rep's manager sets. `ops` are the root-level operations of the changes. The device runs
+    /// them before it writes (with itself as the only user it knows), the server on every push.
+    fn check_writer(
+        who: &crate::rights::Principal,
+        before: Option<&Self>,
+        after: &Self,
+        ops: &[crate::rights::RootOp],
+        people: &dyn crate::rights::Directory,
+    ) -> Result<(), crate::rights::Refusal>;
 
     /// The document id.
     fn id(&self) -> &str;
@@ -160,7 +189,32 @@ pub enum Document {
     TripPlan(TripPlan),
     /// An expense claim.
     ExpenseClaim(ExpenseClaim),
+    /// An order.
+    Order(Order),
+    /// A complaint.
+    Complaint(Complaint),
+    /// A target.
+    Target(Target),
 }
+
+macro_rules! document_from {
+    ($($kind:ident),*) => {
+        $(impl From<$kind> for Document {
+            fn from(d: $kind) -> Self {
+                Document::$kind(d)
+            }
+        })*
+    };
+}
+document_from!(
+    Customer,
+    Visit,
+    TripPlan,
+    ExpenseClaim,
+    Order,
+    Complaint,
+    Target
+);
 
 impl DocKind {
     /// The kind's name in a sentence ("trip plan", "expense claim").
@@ -170,6 +224,9 @@ impl DocKind {
             DocKind::Visit => "visit",
             DocKind::TripPlan => "trip plan",
             DocKind::ExpenseClaim => "expense claim",
+            DocKind::Order => "order",
+            DocKind::Complaint => "complaint",
+            DocKind::Target => "target",
         }
     }
 
@@ -180,6 +237,9 @@ impl DocKind {
             DocKind::Visit => Visit::PUSH_RANK,
             DocKind::TripPlan => TripPlan::PUSH_RANK,
             DocKind::ExpenseClaim => ExpenseClaim::PUSH_RANK,
+            DocKind::Order => Order::PUSH_RANK,
+            DocKind::Complaint => Complaint::PUSH_RANK,
+            DocKind::Target => Target::PUSH_RANK,
         }
     }
 
@@ -190,6 +250,22 @@ impl DocKind {
             DocKind::Visit => Visit::PROTECTED_FIELDS,
             DocKind::TripPlan => TripPlan::PROTECTED_FIELDS,
             DocKind::ExpenseClaim => ExpenseClaim::PROTECTED_FIELDS,
+            DocKind::Order => Order::PROTECTED_FIELDS,
+            DocKind::Complaint => Complaint::PROTECTED_FIELDS,
+            DocKind::Target => Target::PROTECTED_FIELDS,
+        }
+    }
+
+    /// The kind's [`DocumentModel::ASKS_ABOUT_PEOPLE`].
+    pub fn asks_about_people(self) -> bool {
+        match self {
+            DocKind::Customer => Customer::ASKS_ABOUT_PEOPLE,
+            DocKind::Visit => Visit::ASKS_ABOUT_PEOPLE,
+            DocKind::TripPlan => TripPlan::ASKS_ABOUT_PEOPLE,
+            DocKind::ExpenseClaim => ExpenseClaim::ASKS_ABOUT_PEOPLE,
+            DocKind::Order => Order::ASKS_ABOUT_PEOPLE,
+            DocKind::Complaint => Complaint::ASKS_ABOUT_PEOPLE,
+            DocKind::Target => Target::ASKS_ABOUT_PEOPLE,
         }
     }
 
@@ -200,6 +276,9 @@ impl DocKind {
             DocKind::Visit => Visit::NEVER_CHANGED,
             DocKind::TripPlan => TripPlan::NEVER_CHANGED,
             DocKind::ExpenseClaim => ExpenseClaim::NEVER_CHANGED,
+            DocKind::Order => Order::NEVER_CHANGED,
+            DocKind::Complaint => Complaint::NEVER_CHANGED,
+            DocKind::Target => Target::NEVER_CHANGED,
         }
     }
 }
@@ -212,6 +291,9 @@ impl Document {
             Document::Visit(_) => DocKind::Visit,
             Document::TripPlan(_) => DocKind::TripPlan,
             Document::ExpenseClaim(_) => DocKind::ExpenseClaim,
+            Document::Order(_) => DocKind::Order,
+            Document::Complaint(_) => DocKind::Complaint,
+            Document::Target(_) => DocKind::Target,
         }
     }
 
@@ -222,6 +304,9 @@ impl Document {
             Document::Visit(d) => d.scope(),
             Document::TripPlan(d) => d.scope(),
             Document::ExpenseClaim(d) => d.scope(),
+            Document::Order(d) => d.scope(),
+            Document::Complaint(d) => d.scope(),
+            Document::Target(d) => d.scope(),
         }
     }
 
@@ -232,6 +317,41 @@ impl Document {
             Document::Visit(d) => d.id(),
             Document::TripPlan(d) => d.id(),
             Document::ExpenseClaim(d) => d.id(),
+            Document::Order(d) => d.id(),
+            Document::Complaint(d) => d.id(),
+            Document::Target(d) => d.id(),
+        }
+    }
+}
+
+impl Document {
+    /// The kind's own writer rules ([`DocumentModel::check_writer`]) for turning `before` into
+    /// this document. A change of kind is refused before the rights are asked.
+    pub(crate) fn check_writer(
+        &self,
+        who: &crate::rights::Principal,
+        before: Option<&Document>,
+        ops: &[crate::rights::RootOp],
+        people: &dyn crate::rights::Directory,
+    ) -> Result<(), crate::rights::Refusal> {
+        macro_rules! same_kind {
+            ($variant:ident, $after:expr) => {{
+                let before = match before {
+                    None => None,
+                    Some(Document::$variant(b)) => Some(b),
+                    Some(_) => return Ok(()),
+                };
+                $variant::check_writer(who, before, $after, ops, people)
+            }};
+        }
+        match self {
+            Document::Customer(a) => same_kind!(Customer, a),
+            Document::Visit(a) => same_kind!(Visit, a),
+            Document::TripPlan(a) => same_kind!(TripPlan, a),
+            Document::ExpenseClaim(a) => same_kind!(ExpenseClaim, a),
+            Document::Order(a) => same_kind!(Order, a),
+            Document::Complaint(a) => same_kind!(Complaint, a),
+            Document::Target(a) => same_kind!(Target, a),
         }
     }
 }
@@ -245,5 +365,8 @@ pub fn validate_document(doc: &AutoCommit) -> Result<Document> {
         DocKind::Visit => Document::Visit(Visit::read(doc)?),
         DocKind::TripPlan => Document::TripPlan(TripPlan::read(doc)?),
         DocKind::ExpenseClaim => Document::ExpenseClaim(ExpenseClaim::read(doc)?),
+        DocKind::Order => Document::Order(Order::read(doc)?),
+        DocKind::Complaint => Document::Complaint(Complaint::read(doc)?),
+        DocKind::Target => Document::Target(Target::read(doc)?),
     })
 }

@@ -20,6 +20,7 @@
 //! server; the device never refuses what the server would accept.
 
 mod lifecycle;
+pub(crate) mod workflow;
 
 use automerge::legacy::{Key, ObjectId, OpType};
 use automerge::{ExpandedChange, ScalarValue};
@@ -227,48 +228,41 @@ impl Principal {
 
     /// Whether this user sees a customer with these scope fields.
     pub fn sees_customer(&self, customer: &DocScope) -> bool {
-        match self.role {
-            Role::Admin => true,
-            Role::Manager => {
-                customer
-                    .territory
-                    .as_ref()
-                    .is_some_and(|t| self.territories.contains(t))
-                    || self.in_team(customer.owner.as_deref())
-            }
-            Role::Rep => customer.owner.as_deref() == Some(self.username.as_str()),
-        }
+        self.may_write(customer, None)
     }
 
-    /// Whether this user receives a document; a visit needs its customer's scope fields.
+    /// Whether this user receives a document; one that belongs to a customer (a visit, an
+    /// order, a complaint) needs its customer's scope fields.
     ///
-    /// A visit is also seen by its author (and the author's manager) after its customer
-    /// changed hands: a rep's week and KPIs count the visits they made. Writing is another
-    /// matter ([`Principal::may_write`]).
+    /// Such a document is also seen by its author (and the author's manager) after its
+    /// customer changed hands: a rep's week and KPIs count the visits they made and the orders
+    /// they took. Writing is another matter ([`Principal::may_write`]).
     pub fn sees(&self, doc: &DocScope, customer: Option<&DocScope>) -> bool {
+        let author = doc.customer.is_some().then_some(doc.author.as_deref()).flatten();
         self.may_write(doc, customer)
-            || (doc.kind == DocKind::Visit
-                && self.role != Role::Rep
-                && self.in_team(doc.author.as_deref()))
-            || (doc.kind == DocKind::Visit && doc.author.as_deref() == Some(self.username.as_str()))
+            || (author.is_some() && self.role != Role::Rep && self.in_team(author))
+            || author == Some(self.username.as_str())
     }
 
     /// Whether a document is in the part of the business this user works on (and so may
-    /// change, as far as the field rules allow): a visit is its customer's.
+    /// change, as far as the field rules allow). The rule reads only the scope fields: a
+    /// document that belongs to a customer is its customer's ([`DocScope::governing`]); any
+    /// other is its owner's (and in its territory, if it has one); the person named on it to
+    /// act (an approver, an assignee) works on it too.
     pub fn may_write(&self, doc: &DocScope, customer: Option<&DocScope>) -> bool {
-        match doc.kind {
-            DocKind::Customer => self.sees_customer(doc),
-            DocKind::Visit => {
-                self.role == Role::Admin || customer.is_some_and(|c| self.sees_customer(c))
+        let me = self.username.as_str();
+        let (owner, territory) = doc.governing(customer);
+        let named = doc.approver.as_deref() == Some(me);
+        match self.role {
+            Role::Admin => true,
+            Role::Manager => {
+                territory
+                    .as_ref()
+                    .is_some_and(|t| self.territories.contains(t))
+                    || self.in_team(owner.as_deref())
+                    || named
             }
-            DocKind::TripPlan | DocKind::ExpenseClaim => match self.role {
-                Role::Admin => true,
-                Role::Manager => {
-                    self.in_team(doc.owner.as_deref())
-                        || doc.approver.as_deref() == Some(self.username.as_str())
-                }
-                Role::Rep => doc.owner.as_deref() == Some(self.username.as_str()),
-            },
+            Role::Rep => owner.as_deref() == Some(me) || named,
         }
     }
 }
@@ -321,7 +315,7 @@ pub fn protected_fields(kind: DocKind) -> &'static [&'static str] {
 }
 
 /// A root-level put or delete of the changes: (field, value put, or None for a delete).
-pub(crate) type RootOp = (String, Option<ScalarValue>);
+pub type RootOp = (String, Option<ScalarValue>);
 
 /// Root-level puts and deletes of the changes.
 fn root_ops(changes: &[ExpandedChange]) -> Vec<RootOp> {
@@ -370,7 +364,7 @@ pub fn check_write(
     }
     // A customer that does not exist and one the writer cannot see get the same answer: which
     // customers exist outside one's part of the business is not for them to learn.
-    if after.kind() == DocKind::Visit
+    if after_scope.customer.is_some()
         && !ctx
             .customer
             .as_ref()
@@ -378,7 +372,10 @@ pub fn check_write(
     {
         return refuse(
             "scope",
-            "the visit's customer is not one of the customers you can see: sync, and check the customer",
+            format!(
+                "the {}'s customer is not one of the customers you can see: sync, and check the customer",
+                after.kind().noun()
+            ),
         );
     }
     if !who.may_write(&after_scope, ctx.customer.as_ref()) {
@@ -435,6 +432,7 @@ pub fn check_rights_at(
         Role::Admin => {}
     }
     lifecycle::check(who, before, after, &ops, people)?;
+    after.check_writer(who, before, &ops, people)?;
     check_signatures(who, &ops)?;
     check_shared_collections(before, changes)?;
     if who.role != Role::Admin {
@@ -518,6 +516,9 @@ fn check_authorship(
             Document::Visit(v) => ("visit.author", Some(&v.author), &v.created_at),
             Document::TripPlan(p) => ("trip_plan.created_by", None, &p.created_at),
             Document::ExpenseClaim(c) => ("expense_claim.created_by", None, &c.created_at),
+            Document::Order(o) => ("order.owner", Some(&o.owner), &o.created_at),
+            Document::Complaint(c) => ("complaint.recorded_by", Some(&c.recorded_by), &c.created_at),
+            Document::Target(t) => ("target.set_by", Some(&t.set_by), &t.created_at),
         };
         if let Some(by) = by
             && by != me
@@ -532,7 +533,14 @@ fn check_authorship(
     if let Document::Visit(v) = after {
         let old: &[crate::model::visit::Comment] = match before {
             Some(Document::Visit(b)) => &b.manager_comments,
-            Some(Document::Customer(_) | Document::TripPlan(_) | Document::ExpenseClaim(_))
+            Some(
+                Document::Customer(_)
+                | Document::TripPlan(_)
+                | Document::ExpenseClaim(_)
+                | Document::Order(_)
+                | Document::Complaint(_)
+                | Document::Target(_),
+            )
             | None => &[],
         };
         for comment in &v.manager_comments {
@@ -634,8 +642,9 @@ fn check_rep(
                 );
             }
         }
-        // Existing documents of the rep's own, and new visits of their own: the field rules
-        // below decide.
+        // Existing documents of the rep's own, new visits of their own, and the kinds whose
+        // writers their own rules decide ([`crate::model::DocumentModel::check_writer`]): the
+        // field rules below decide.
         (
             Some(_),
             Document::Customer(_)
@@ -643,13 +652,21 @@ fn check_rep(
             | Document::TripPlan(_)
             | Document::ExpenseClaim(_),
         )
-        | (None, Document::Visit(_)) => {}
+        | (None, Document::Visit(_))
+        | (_, Document::Order(_) | Document::Complaint(_) | Document::Target(_)) => {}
     }
     // Comments are the managers': a rep neither changes them nor brings them in a new visit.
     if let Document::Visit(v) = after {
         let changed = match before {
             Some(Document::Visit(bv)) => bv.manager_comments != v.manager_comments,
-            Some(Document::Customer(_) | Document::TripPlan(_) | Document::ExpenseClaim(_))
+            Some(
+                Document::Customer(_)
+                | Document::TripPlan(_)
+                | Document::ExpenseClaim(_)
+                | Document::Order(_)
+                | Document::Complaint(_)
+                | Document::Target(_),
+            )
             | None => !v.manager_comments.is_empty(),
         };
         if changed {
@@ -658,17 +675,15 @@ fn check_rep(
     }
     // Operations on protected fields: allowed only at creation, and only with the value the
     // document ends up with (so no hidden concurrent value slips through).
-    let scope = scope_of(after);
+    let fields = serde_json::to_value(after).unwrap_or(serde_json::Value::Null);
     let final_value = |field: &str| -> Option<ScalarValue> {
-        let v = match field {
-            "owner" => scope.owner.clone(),
-            "territory" => scope.territory.clone(),
-            "author" => scope.author.clone(),
-            "customer" => scope.customer.clone(),
-            "approver" => scope.approver.clone(),
-            _ => None,
-        };
-        v.map(|s| ScalarValue::Str(s.into()))
+        fields
+            .get(field)
+            .and_then(|v| match v {
+                serde_json::Value::String(s) => Some(ScalarValue::Str(s.as_str().into())),
+                serde_json::Value::Null => Some(ScalarValue::Null),
+                _ => None,
+            })
     };
     for (field, value) in ops {
         if !protected_fields(kind).contains(&field.as_str()) {
@@ -699,9 +714,9 @@ fn check_manager(
     // edit; its owner, set at creation or by a reassignment, must be in the team (below). A plan
     // or claim of someone outside the team is the manager's only as its approver, to decide.
     let scope = scope_of(after);
-    if matches!(kind, DocKind::TripPlan | DocKind::ExpenseClaim)
-        && !who.in_team(scope.owner.as_deref())
-    {
+    // A document of its own (not a customer, not a customer's) belongs to its owner.
+    let owned = kind != DocKind::Customer && scope.customer.is_none();
+    if owned && !who.in_team(scope.owner.as_deref()) {
         let approver = before.map(scope_of).and_then(|s| s.approver);
         if approver.as_deref() != Some(who.username.as_str()) {
             return refuse(

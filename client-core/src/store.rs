@@ -115,13 +115,35 @@ impl Store {
         conn.pragma_update(None, "synchronous", sync)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.set_prepared_statement_cache_capacity(64);
-        migrations::migrate(&mut conn)?;
+        let found = migrations::migrate(&mut conn)?;
         let actor = load_or_create_actor(&conn)?;
-        Ok(Store {
+        let store = Store {
             conn,
             actor: RefCell::new(actor),
             path,
             cache: RefCell::new(DocCache::new(options.doc_cache)),
+        };
+        if (1..migrations::REPROJECT_BELOW).contains(&found) {
+            store.reproject_all()?;
+        }
+        Ok(store)
+    }
+
+    /// Writes the projection rows of every document again (after a migration added columns
+    /// that rows written before it lack), in one transaction.
+    fn reproject_all(&self) -> Result<()> {
+        self.write(|tx| {
+            let actor = self.actor.borrow().clone();
+            for (id, _) in documents::ids(tx)? {
+                let Some(doc) = documents::load(tx, &id, &actor)? else {
+                    continue;
+                };
+                // A document this version cannot read keeps its rows as they were.
+                if let Ok(view) = validate_document(&doc) {
+                    projections::project(tx, &view)?;
+                }
+            }
+            Ok(())
         })
     }
 
@@ -425,27 +447,6 @@ impl Store {
     pub fn heads(&self, id: &str) -> Result<Vec<ChangeHash>> {
         let id = parse_id(id)?;
         documents::heads(&self.conn, &id)?.ok_or(Error::NotFound(id))
-    }
-}
-
-impl From<Customer> for Document {
-    fn from(d: Customer) -> Self {
-        Document::Customer(d)
-    }
-}
-impl From<Visit> for Document {
-    fn from(d: Visit) -> Self {
-        Document::Visit(d)
-    }
-}
-impl From<TripPlan> for Document {
-    fn from(d: TripPlan) -> Self {
-        Document::TripPlan(d)
-    }
-}
-impl From<ExpenseClaim> for Document {
-    fn from(d: ExpenseClaim) -> Self {
-        Document::ExpenseClaim(d)
     }
 }
 

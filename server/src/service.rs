@@ -437,9 +437,10 @@ impl Core {
             None => None,
         };
         // Who may approve whose plans and claims is asked of every user; other kinds never ask.
-        let people = match after_view {
-            Document::TripPlan(_) | Document::ExpenseClaim(_) => self.storage.users()?,
-            Document::Customer(_) | Document::Visit(_) => Vec::new(),
+        let people = if after_view.kind().asks_about_people() {
+            self.storage.users()?
+        } else {
+            Vec::new()
         };
         let checked = check_write(
             who,
@@ -540,25 +541,30 @@ impl Core {
                     && made_before
                     && allowed(before_view, work.after_view))
             }
-            // Plans and claims never change hands, and a visit by someone else is not theirs.
+            // Plans and claims never change hands, a visit by someone else is not theirs, and
+            // orders, complaints and targets are not the last work the grace period keeps.
             (
                 _,
                 Document::Customer(_)
                 | Document::Visit(_)
                 | Document::TripPlan(_)
-                | Document::ExpenseClaim(_),
+                | Document::ExpenseClaim(_)
+                | Document::Order(_)
+                | Document::Complaint(_)
+                | Document::Target(_),
             ) => Ok(false),
         }
     }
 
     fn customer_of(&self, doc: &Document) -> Result<Option<DocScope>, PushError> {
-        match doc {
-            // A visit's customer must be a customer: any other kind is no customer at all.
-            Document::Visit(v) => Ok(self
+        // The customer a document belongs to (its scope names it) must be a customer: any
+        // other kind is no customer at all.
+        match doc.scope().customer {
+            Some(customer) => Ok(self
                 .storage
-                .doc_scope(&v.customer)?
+                .doc_scope(&customer)?
                 .filter(|c| c.kind == DocKind::Customer)),
-            Document::Customer(_) | Document::TripPlan(_) | Document::ExpenseClaim(_) => Ok(None),
+            None => Ok(None),
         }
     }
 
@@ -759,11 +765,13 @@ struct LastWork<'a> {
 /// The claim key of the customer scope a document's rights depend on: a customer's own, a
 /// visit's customer's. It is the last claim a push takes, so claims never wait in a cycle.
 fn scope_key(doc: &Document) -> Option<String> {
-    match doc {
-        Document::Customer(c) => Some(customer_scope_key(&c.id)),
-        Document::Visit(v) => Some(customer_scope_key(&v.customer)),
-        Document::TripPlan(_) | Document::ExpenseClaim(_) => None,
-    }
+    let scope = doc.scope();
+    let customer = match scope.customer {
+        Some(c) => Some(c),
+        None if scope.kind == DocKind::Customer => Some(scope.id),
+        None => None,
+    };
+    customer.as_deref().map(customer_scope_key)
 }
 
 /// The claim key of customer `id`'s scope (its own and its visits').

@@ -236,6 +236,20 @@ impl DocumentModel for ExpenseClaim {
     const PROTECTED_FIELDS: &'static [&'static str] = &["owner", "approver"];
     const NEVER_CHANGED: &'static [&'static str] = &["id", "kind", "created_at"];
 
+    const ASKS_ABOUT_PEOPLE: bool = true;
+
+    // The rules of this kind are the shared ones of `crate::rights` (and, for plans and
+    // claims, the approval lifecycle of `crate::rights::lifecycle`).
+    fn check_writer(
+        _who: &crate::rights::Principal,
+        _before: Option<&Self>,
+        _after: &Self,
+        _ops: &[crate::rights::RootOp],
+        _people: &dyn crate::rights::Directory,
+    ) -> Result<(), crate::rights::Refusal> {
+        Ok(())
+    }
+
     fn scope(&self) -> DocScope {
         DocScope {
             owner: Some(self.owner.clone()),

@@ -395,6 +395,20 @@ impl DocumentModel for Visit {
     const PROTECTED_FIELDS: &'static [&'static str] = &["author", "customer"];
     const NEVER_CHANGED: &'static [&'static str] = &["id", "kind", "created_at"];
 
+    const ASKS_ABOUT_PEOPLE: bool = false;
+
+    // The rules of this kind are the shared ones of `crate::rights` (and, for plans and
+    // claims, the approval lifecycle of `crate::rights::lifecycle`).
+    fn check_writer(
+        _who: &crate::rights::Principal,
+        _before: Option<&Self>,
+        _after: &Self,
+        _ops: &[crate::rights::RootOp],
+        _people: &dyn crate::rights::Directory,
+    ) -> Result<(), crate::rights::Refusal> {
+        Ok(())
+    }
+
     fn scope(&self) -> DocScope {
         DocScope {
             customer: Some(self.customer.clone()),

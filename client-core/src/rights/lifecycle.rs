@@ -31,7 +31,14 @@ pub(super) fn check(
         }
         // A change of kind is refused before the rights are asked.
         (_, Document::TripPlan(_) | Document::ExpenseClaim(_)) => Ok(()),
-        (_, Document::Customer(_) | Document::Visit(_)) => Ok(()),
+        (
+            _,
+            Document::Customer(_)
+            | Document::Visit(_)
+            | Document::Order(_)
+            | Document::Complaint(_)
+            | Document::Target(_),
+        ) => Ok(()),
     }
 }
 
@@ -314,7 +321,10 @@ pub(super) fn only_decided(before: &Document, after: &Document, ops: &[RootOp]) 
             Document::TripPlan(_)
             | Document::ExpenseClaim(_)
             | Document::Customer(_)
-            | Document::Visit(_),
+            | Document::Visit(_)
+            | Document::Order(_)
+            | Document::Complaint(_)
+            | Document::Target(_),
             _,
         ) => false,
     }

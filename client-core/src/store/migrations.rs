@@ -11,14 +11,21 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/001_init.sql"),
     include_str!("../../migrations/002_sync.sql"),
     include_str!("../../migrations/003_visit_people.sql"),
+    include_str!("../../migrations/004_orders_complaints_targets.sql"),
 ];
 
-/// Brings the schema of `conn` up to date.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+/// The first version whose projections documents stored before it lack columns (filled by
+/// projecting every document again once the migration is done).
+pub(crate) const REPROJECT_BELOW: i64 = 4;
+
+/// Brings the schema of `conn` up to date; returns the version it found.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<i64> {
     let supported = MIGRATIONS.len() as i64;
+    let mut found = None;
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let found = *found.get_or_insert(version);
         if version > supported {
             return Err(Error::StoreTooNew {
                 found: version,
@@ -26,7 +33,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
             });
         }
         if version == supported {
-            return Ok(());
+            return Ok(found);
         }
         tx.execute_batch(MIGRATIONS[version as usize])?;
         tx.pragma_update(None, "user_version", version + 1)?;

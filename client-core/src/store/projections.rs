@@ -11,7 +11,10 @@ use crate::error::Result;
 use crate::model::Document;
 use crate::model::customer::{Customer, Tier};
 use crate::model::expense_claim::ExpenseClaim;
-use crate::model::fields::{parse_date, parse_time};
+use crate::model::complaint::Complaint;
+use crate::model::fields::{format_time, parse_date, parse_time};
+use crate::model::order::Order;
+use crate::model::target::Target;
 use crate::model::trip_plan::TripPlan;
 use crate::model::visit::Visit;
 
@@ -22,7 +25,102 @@ pub(crate) fn project(conn: &Connection, doc: &Document) -> Result<()> {
         Document::Visit(v) => visit(conn, v),
         Document::TripPlan(p) => trip_plan(conn, p),
         Document::ExpenseClaim(e) => expense_claim(conn, e),
+        Document::Order(o) => order(conn, o),
+        Document::Complaint(c) => complaint(conn, c),
+        Document::Target(t) => target(conn, t),
     }
+}
+
+/// A stored time in the projections' form: UTC, RFC 3339 to the second, so times compare as
+/// text (a time that does not parse is kept as written).
+fn utc(at: &str) -> String {
+    parse_time("at", at).map_or_else(|_| at.to_string(), format_time)
+}
+
+fn order(conn: &Connection, o: &Order) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO orders(id, customer_id, owner, number, order_date, status, total_amount, gross_profit,
+                            currency, line_count, submitted_at, confirmed_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT(id) DO UPDATE SET
+            customer_id = excluded.customer_id, owner = excluded.owner, number = excluded.number,
+            order_date = excluded.order_date, status = excluded.status,
+            total_amount = excluded.total_amount, gross_profit = excluded.gross_profit,
+            currency = excluded.currency, line_count = excluded.line_count,
+            submitted_at = excluded.submitted_at, confirmed_at = excluded.confirmed_at",
+    )?
+    .execute(params![
+        o.id,
+        o.customer,
+        o.owner,
+        o.number,
+        o.date,
+        o.status.as_str(),
+        o.total()?,
+        o.gross_profit(),
+        o.currency,
+        o.lines.len() as i64,
+        o.submitted_at().map(utc),
+        o.confirmed_at().map(utc),
+        utc(&o.created_at),
+    ])?;
+    Ok(())
+}
+
+fn complaint(conn: &Connection, c: &Complaint) -> Result<()> {
+    let first_line = c.summary.as_str().lines().next().unwrap_or("").to_string();
+    conn.prepare_cached(
+        "INSERT INTO complaints(id, customer_id, recorded_by, assignee, channel, category, priority, status,
+                                received_at, responded_at, handled_at, closed_at, followup_visit, summary)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT(id) DO UPDATE SET
+            customer_id = excluded.customer_id, recorded_by = excluded.recorded_by,
+            assignee = excluded.assignee, channel = excluded.channel, category = excluded.category,
+            priority = excluded.priority, status = excluded.status, received_at = excluded.received_at,
+            responded_at = excluded.responded_at, handled_at = excluded.handled_at,
+            closed_at = excluded.closed_at, followup_visit = excluded.followup_visit,
+            summary = excluded.summary",
+    )?
+    .execute(params![
+        c.id,
+        c.customer,
+        c.recorded_by,
+        c.assignee,
+        c.channel.as_str(),
+        c.category.as_str(),
+        c.priority.as_str(),
+        c.status.as_str(),
+        utc(&c.received_at),
+        c.responded_at().map(utc),
+        c.handled_at().map(utc),
+        c.closed_at().map(utc),
+        c.followup_visit,
+        first_line,
+    ])?;
+    Ok(())
+}
+
+fn target(conn: &Connection, t: &Target) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO targets(id, owner, month, sales_amount, currency, visits, new_customers, set_by, set_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET
+            owner = excluded.owner, month = excluded.month, sales_amount = excluded.sales_amount,
+            currency = excluded.currency, visits = excluded.visits,
+            new_customers = excluded.new_customers, set_by = excluded.set_by, set_at = excluded.set_at",
+    )?
+    .execute(params![
+        t.id,
+        t.owner,
+        t.month,
+        t.sales,
+        t.currency,
+        t.visits,
+        t.new_customers,
+        t.set_by,
+        utc(&t.set_at),
+    ])?;
+    Ok(())
 }
 
 /// Removes what [`project`] wrote for document `id`, whatever its kind, before the document
@@ -58,13 +156,14 @@ pub(crate) fn unproject(conn: &Connection, id: &str) -> Result<Option<String>> {
 fn customer(conn: &Connection, c: &Customer) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO customers(id, name, customer_type, industry, territory, owner, tier, status,
-                               key_account, city, phone, contact_count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                               key_account, city, phone, contact_count, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT(id) DO UPDATE SET
             name = excluded.name, customer_type = excluded.customer_type, industry = excluded.industry,
             territory = excluded.territory, owner = excluded.owner, tier = excluded.tier,
             status = excluded.status, key_account = excluded.key_account, city = excluded.city,
-            phone = excluded.phone, contact_count = excluded.contact_count",
+            phone = excluded.phone, contact_count = excluded.contact_count,
+            created_at = excluded.created_at, created_by = excluded.created_by",
     )?
     .execute(params![
         c.id,
@@ -79,6 +178,8 @@ fn customer(conn: &Connection, c: &Customer) -> Result<()> {
         c.city,
         c.phone,
         c.contacts.len() as i64,
+        utc(&c.created_at),
+        c.created_by,
     ])?;
     let rowid: i64 = conn
         .prepare_cached("SELECT rowid FROM customers WHERE id = ?1")?
@@ -279,12 +380,12 @@ fn expense_claim(conn: &Connection, e: &ExpenseClaim) -> Result<()> {
         .map(|t| t.to_rfc3339())
         .unwrap_or_default();
     conn.prepare_cached(
-        "INSERT INTO expense_claims(id, owner, approver, title, status, trip_id, total_amount, currency, item_count, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO expense_claims(id, owner, approver, title, status, trip_id, total_amount, currency, item_count, created_at, decided_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT(id) DO UPDATE SET
             owner = excluded.owner, approver = excluded.approver, title = excluded.title,
             status = excluded.status, trip_id = excluded.trip_id, total_amount = excluded.total_amount,
-            currency = excluded.currency, item_count = excluded.item_count",
+            currency = excluded.currency, item_count = excluded.item_count, decided_at = excluded.decided_at",
     )?
     .execute(params![
         e.id,
@@ -297,6 +398,7 @@ fn expense_claim(conn: &Connection, e: &ExpenseClaim) -> Result<()> {
         total.currency,
         e.items.len() as i64,
         created,
+        e.decided_at.as_deref().map(utc),
     ])?;
     Ok(())
 }

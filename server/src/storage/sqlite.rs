@@ -177,14 +177,16 @@ fn load_users(conn: &Connection, only: Option<&str>) -> StorageResult<Vec<User>>
 }
 
 /// The SQL terms (over `docs d`), any of which puts a document in what `p` sees, and their
-/// parameters. They read the scope columns each document carries (for a visit, its customer's
-/// owner and territory, and its author, who keeps seeing it), so each term is one index lookup.
+/// parameters. They read the scope columns each document carries (for a document that belongs to
+/// a customer, its customer's owner and territory, and its author, who keeps seeing it; the
+/// person named to act on it, an approver or an assignee), so each term is one index lookup.
+/// They are [`Principal::sees`] in SQL.
 fn scope_terms(p: &Principal) -> (Vec<&'static str>, Vec<SqlValue>) {
     let json = |v: &[String]| SqlValue::Text(serde_json::Value::from(v.to_vec()).to_string());
     match p.role {
         Role::Admin => (vec!["1"], vec![]),
         Role::Rep => (
-            vec!["d.scope_owner = ?1", "d.author = ?1"],
+            vec!["d.scope_owner = ?1", "d.author = ?1", "d.approver = ?1"],
             vec![SqlValue::Text(p.username.clone())],
         ),
         Role::Manager => (
