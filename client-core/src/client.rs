@@ -18,9 +18,12 @@
 //! `Arc`). Every call takes `&self`.
 
 pub mod approvals;
+pub mod complaints;
 pub mod customers;
 pub mod input;
 pub mod live;
+pub mod orders;
+pub mod targets;
 pub mod visits;
 
 use std::path::{Path, PathBuf};
@@ -39,8 +42,11 @@ use crate::sync::http::{HttpClient, User};
 use crate::sync::{self, Progress, SyncError, SyncReport, SyncStatus, Transport};
 
 pub use approvals::{ExpenseClaimInput, ExpenseItemInput, TripPlanInput};
+pub use complaints::ComplaintInput;
 pub use customers::{ContactInput, ContactPatch, CustomerInput, CustomerPatch};
 pub use live::{LiveChange, LiveListener, LiveOptions};
+pub use orders::{OrderInput, OrderLineInput};
+pub use targets::TargetInput;
 pub use visits::{CompetitorInput, SampleInput, VisitInput, VisitPatch};
 
 /// What a facade call can fail with: the sync's errors, which carry the store's

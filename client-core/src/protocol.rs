@@ -65,6 +65,22 @@ pub struct SyncResponse {
     pub cursor: u64,
     /// Whether more is waiting: run another round.
     pub more: bool,
+    /// The company's settings every device applies (complaint deadlines); absent from servers
+    /// older than this field, when the device keeps what it had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
+}
+
+/// What the server tells every device with each sync answer, so every device computes the
+/// same due lists and KPIs: the company's settings, and the user's team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Hours to the first response of a complaint, by priority.
+    pub complaint_hours: crate::model::complaint::ResponseHours,
+    /// The users whose figures the user's team KPIs add up: a manager's reps and themselves,
+    /// every user for an admin, the user alone for a rep.
+    #[serde(default)]
+    pub team: Vec<String>,
 }
 
 /// A pushed document the server stored.

@@ -238,7 +238,11 @@ impl Principal {
     /// customer changed hands: a rep's week and KPIs count the visits they made and the orders
     /// they took. Writing is another matter ([`Principal::may_write`]).
     pub fn sees(&self, doc: &DocScope, customer: Option<&DocScope>) -> bool {
-        let author = doc.customer.is_some().then_some(doc.author.as_deref()).flatten();
+        let author = doc
+            .customer
+            .is_some()
+            .then_some(doc.author.as_deref())
+            .flatten();
         self.may_write(doc, customer)
             || (author.is_some() && self.role != Role::Rep && self.in_team(author))
             || author == Some(self.username.as_str())
@@ -517,7 +521,9 @@ fn check_authorship(
             Document::TripPlan(p) => ("trip_plan.created_by", None, &p.created_at),
             Document::ExpenseClaim(c) => ("expense_claim.created_by", None, &c.created_at),
             Document::Order(o) => ("order.owner", Some(&o.owner), &o.created_at),
-            Document::Complaint(c) => ("complaint.recorded_by", Some(&c.recorded_by), &c.created_at),
+            Document::Complaint(c) => {
+                ("complaint.recorded_by", Some(&c.recorded_by), &c.created_at)
+            }
             Document::Target(t) => ("target.set_by", Some(&t.set_by), &t.created_at),
         };
         if let Some(by) = by
@@ -677,13 +683,11 @@ fn check_rep(
     // document ends up with (so no hidden concurrent value slips through).
     let fields = serde_json::to_value(after).unwrap_or(serde_json::Value::Null);
     let final_value = |field: &str| -> Option<ScalarValue> {
-        fields
-            .get(field)
-            .and_then(|v| match v {
-                serde_json::Value::String(s) => Some(ScalarValue::Str(s.as_str().into())),
-                serde_json::Value::Null => Some(ScalarValue::Null),
-                _ => None,
-            })
+        fields.get(field).and_then(|v| match v {
+            serde_json::Value::String(s) => Some(ScalarValue::Str(s.as_str().into())),
+            serde_json::Value::Null => Some(ScalarValue::Null),
+            _ => None,
+        })
     };
     for (field, value) in ops {
         if !protected_fields(kind).contains(&field.as_str()) {

@@ -15,6 +15,7 @@ mod migrations;
 mod projections;
 mod quarantine;
 mod queries;
+mod sales;
 mod search;
 mod sync_state;
 
@@ -44,6 +45,9 @@ pub use quarantine::{
 pub use queries::{
     CustomerQuery, CustomerRow, ExpenseClaimRow, FollowUp, FollowUpReason, PlanQuery, TripPlanRow,
     VisitQuery, VisitRow,
+};
+pub use sales::{
+    ComplaintQuery, ComplaintRow, ORDER_CONFIRMATION_DAYS, OrderQuery, OrderRow, TargetRow,
 };
 pub use sync_state::{QuarantineEntry, REVOKED_RULE};
 
@@ -258,6 +262,11 @@ impl Store {
     pub fn create_trip_plan(&self, new: NewTripPlan) -> Result<String> {
         let p = new.build(new_id(), now_string())?;
         self.insert_new(&p, Document::TripPlan(p.clone()))
+    }
+
+    /// Creates a document of any kind from its built content and returns its id.
+    pub fn create<M: DocumentModel>(&self, view: M) -> Result<String> {
+        self.insert_new(&view, view.clone().into())
     }
 
     /// Starts an expense claim (as a draft) and returns its id.

@@ -34,6 +34,8 @@ pub struct Config {
     pub handover_grace: Duration,
     /// How fast each user (admins aside) may sync.
     pub rate_limits: RateLimits,
+    /// Hours to the first response of a complaint, by priority.
+    pub complaint_hours: fieldsync_core::model::complaint::ResponseHours,
 }
 
 impl Config {
@@ -48,6 +50,7 @@ impl Config {
             page_documents: 2000,
             handover_grace: Duration::from_secs(30 * 24 * 3600),
             rate_limits: RateLimits::default(),
+            complaint_hours: Default::default(),
         }
     }
 }
@@ -123,6 +126,7 @@ pub fn build_state(config: &Config) -> Result<AppState, AppError> {
     core.limits.max_documents = config.page_documents.max(1);
     core.handover_grace_secs = i64::try_from(config.handover_grace.as_secs()).unwrap_or(i64::MAX);
     core.rates = UserRates::new(config.rate_limits);
+    core.complaint_hours = config.complaint_hours;
     Ok(AppState {
         core: Arc::new(core),
         keys: Arc::new(TokenKeys::new(&key, config.access_ttl, config.refresh_ttl)),

@@ -75,6 +75,8 @@ pub struct Core {
     /// How long after a customer changes hands its previous owner's last work is still taken
     /// ([`crate::grace`]), in seconds; 0 takes none.
     pub handover_grace_secs: i64,
+    /// Hours to the first response of a complaint by priority, sent to every device.
+    pub complaint_hours: fieldsync_core::model::complaint::ResponseHours,
     /// Operations being applied at once, over all requests.
     pub apply: ApplyBudget,
     /// How fast each user may sync.
@@ -188,6 +190,7 @@ impl Core {
                 max_bytes: 4 << 20,
             },
             handover_grace_secs: 30 * 24 * 3600,
+            complaint_hours: Default::default(),
             apply: ApplyBudget::new(crate::budget::APPLY_OPS_AT_ONCE),
             rates: UserRates::new(RateLimits::default()),
             fixed_time: None,
@@ -294,6 +297,15 @@ impl Core {
         // Nothing is acknowledged before it is durable.
         writes.flush()?;
         let page = self.storage.pull(who, session, req.cursor, self.limits)?;
+        let team = match who.role {
+            Role::Admin => self
+                .storage
+                .users()?
+                .into_iter()
+                .map(|u| u.username)
+                .collect(),
+            Role::Manager | Role::Rep => who.team.clone(),
+        };
         Ok(SyncResponse {
             protocol: PROTOCOL_VERSION,
             accepted,
@@ -310,6 +322,10 @@ impl Core {
             revoked: page.revoked,
             cursor: page.cursor,
             more: page.more,
+            settings: Some(fieldsync_core::protocol::Settings {
+                complaint_hours: self.complaint_hours,
+                team,
+            }),
         })
     }
 

@@ -395,7 +395,13 @@ impl DocumentModel for Complaint {
 
 impl Staged for Complaint {
     const WORKFLOW: Workflow = Workflow {
-        statuses: &["received", "investigating", "handled", "followed_up", "closed"],
+        statuses: &[
+            "received",
+            "investigating",
+            "handled",
+            "followed_up",
+            "closed",
+        ],
         steps: &[
             Step {
                 from: "received",
@@ -440,8 +446,8 @@ impl Staged for Complaint {
     }
 
     fn check_step(&self, to: &str) -> Result<(), ValidationError> {
-        let needs_visit = to == ComplaintStatus::FollowedUp.as_str()
-            || to == ComplaintStatus::Closed.as_str();
+        let needs_visit =
+            to == ComplaintStatus::FollowedUp.as_str() || to == ComplaintStatus::Closed.as_str();
         if needs_visit && self.followup_visit.is_none() {
             return Err(ValidationError::new(
                 "followup_visit",
@@ -464,7 +470,11 @@ mod tests {
         let h = ResponseHours::parse("urgent=2, normal=48").unwrap();
         assert_eq!((h.urgent, h.high, h.normal), (2, 24, 48));
         assert!(ResponseHours::parse("soon=3").unwrap_err().contains("soon"));
-        assert!(ResponseHours::parse("urgent=0").unwrap_err().contains("hours"));
+        assert!(
+            ResponseHours::parse("urgent=0")
+                .unwrap_err()
+                .contains("hours")
+        );
     }
 
     #[test]
@@ -494,11 +504,8 @@ mod tests {
         let err =
             Complaint::apply_edit(&mut doc, &step(ComplaintStatus::FollowedUp, None)).unwrap_err();
         assert!(err.to_string().contains("visit"), "{err}");
-        Complaint::apply_edit(
-            &mut doc,
-            &step(ComplaintStatus::FollowedUp, Some(new_id())),
-        )
-        .unwrap();
+        Complaint::apply_edit(&mut doc, &step(ComplaintStatus::FollowedUp, Some(new_id())))
+            .unwrap();
         Complaint::apply_edit(&mut doc, &step(ComplaintStatus::Closed, None)).unwrap();
         let done = Complaint::read(&doc).unwrap();
         assert_eq!(done.status, ComplaintStatus::Closed);

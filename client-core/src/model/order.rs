@@ -352,7 +352,10 @@ impl DocumentModel for Order {
                 }
             }
             line.amount().ok_or_else(|| {
-                within(ValidationError::new("quantity", "quantity × price is too large"))
+                within(ValidationError::new(
+                    "quantity",
+                    "quantity × price is too large",
+                ))
             })?;
         }
         self.total()?;
@@ -544,10 +547,7 @@ mod tests {
             note: None,
         };
         let err = Order::apply_edit(&mut doc, &ship).unwrap_err();
-        assert!(
-            err.to_string().contains("from draft it goes to"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("from draft it goes to"), "{err}");
         add(&mut doc, "B-6204", 1, 100, None);
         Order::apply_edit(&mut doc, &submit).unwrap();
         let after = Order::read(&doc).unwrap();

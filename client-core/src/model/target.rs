@@ -22,7 +22,10 @@ pub fn parse_month(field: &str, s: &str) -> Result<NaiveDate, ValidationError> {
     ok.then(|| NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok())
         .flatten()
         .ok_or_else(|| {
-            ValidationError::new(field, format!("'{s}' is not a month such as 2026-11 (YYYY-MM)"))
+            ValidationError::new(
+                field,
+                format!("'{s}' is not a month such as 2026-11 (YYYY-MM)"),
+            )
         })
 }
 
@@ -137,9 +140,9 @@ impl DocumentModel for Target {
                 "a rep does not set targets, their own included: {}'s manager sets them",
                 after.owner
             )),
-            Role::Manager if after.owner == me => refuse(
-                "you cannot set your own target: your manager or an admin sets it".into(),
-            ),
+            Role::Manager if after.owner == me => {
+                refuse("you cannot set your own target: your manager or an admin sets it".into())
+            }
             // Whose targets a manager sets (their team's) is the shared rule on owned
             // documents.
             Role::Manager | Role::Admin if who.role != Role::Admin && after.set_by != me => {

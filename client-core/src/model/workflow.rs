@@ -262,5 +262,11 @@ pub fn step<S: Staged>(
         note: note.clone(),
     };
     set_field(doc, &ROOT, "status", &to.to_string())?;
-    list_push(doc, &ROOT, "history", &format!("{}.history", S::KIND), &entry)
+    list_push(
+        doc,
+        &ROOT,
+        "history",
+        &format!("{}.history", S::KIND),
+        &entry,
+    )
 }

@@ -9,9 +9,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 use crate::model::Document;
+use crate::model::complaint::Complaint;
 use crate::model::customer::{Customer, Tier};
 use crate::model::expense_claim::ExpenseClaim;
-use crate::model::complaint::Complaint;
 use crate::model::fields::{format_time, parse_date, parse_time};
 use crate::model::order::Order;
 use crate::model::target::Target;

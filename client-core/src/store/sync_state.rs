@@ -28,6 +28,7 @@ use crate::model::fields::now_string;
 use crate::model::{DocKind, validate_document};
 
 /// The meta key of the sync cursor.
+const SETTINGS_KEY: &str = "server_settings";
 const CURSOR_KEY: &str = "sync.cursor";
 /// The meta key of the time of the last completed sync.
 const LAST_SYNC_KEY: &str = "sync.last_sync_at";
@@ -92,6 +93,25 @@ impl Store {
     /// Stores the sync cursor; store it only once everything before it has been merged.
     pub fn set_sync_cursor(&self, cursor: u64) -> Result<()> {
         self.write(|tx| meta_set(tx, CURSOR_KEY, &cursor.to_string()))
+    }
+
+    /// Keeps the settings the server sent ([`crate::protocol::Settings`]).
+    pub fn set_settings(&self, settings: &crate::protocol::Settings) -> Result<()> {
+        let json = serde_json::to_string(settings)
+            .map_err(|e| crate::Error::Corrupt(format!("settings: {e}")))?;
+        self.write(|tx| meta_set(tx, SETTINGS_KEY, &json))
+    }
+
+    /// The settings the server sent last; the defaults before the first sync (or from a server
+    /// that sends none).
+    pub fn settings(&self) -> Result<crate::protocol::Settings> {
+        let stored = meta_get(&self.conn, SETTINGS_KEY)?;
+        Ok(stored
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or(crate::protocol::Settings {
+                complaint_hours: Default::default(),
+                team: Vec::new(),
+            }))
     }
 
     /// When the last sync completed (UTC, RFC 3339), if one ever did.

@@ -303,6 +303,9 @@ pub fn apply_response(
             Err(e) => return Err(e.into()),
         }
     }
+    if let Some(settings) = &response.settings {
+        store.set_settings(settings)?;
+    }
     if outcome.failed.is_empty() {
         store.set_sync_cursor(response.cursor)?;
         outcome.cursor = response.cursor;

@@ -65,6 +65,11 @@ enum Command {
         /// visits made before the handover are still taken and reach the new owner (0: none).
         #[arg(long, env = "FIELDSYNC_HANDOVER_GRACE_DAYS", default_value_t = 30)]
         handover_grace_days: u64,
+        /// Hours to the first response of a complaint by priority, sent to every device for
+        /// its due lists and KPIs: any of urgent, high and normal (4, 24 and 72 by default).
+        #[arg(long, env = "FIELDSYNC_COMPLAINT_HOURS", default_value = "urgent=4,high=24,normal=72",
+              value_parser = fieldsync_core::model::complaint::ResponseHours::parse)]
+        complaint_hours: fieldsync_core::model::complaint::ResponseHours,
         /// Sync rounds one user (admins aside) may make a minute, all at once or spread; past
         /// it the server answers 429 with Retry-After.
         #[arg(long, env = "FIELDSYNC_ROUNDS_PER_MINUTE", default_value_t = budget::DEFAULT_ROUNDS_PER_MINUTE)]
@@ -170,6 +175,7 @@ fn run(cli: Cli) -> Result<(), String> {
             cache_documents,
             page_documents,
             handover_grace_days,
+            complaint_hours,
             rounds_per_minute,
             pushed_ops_per_minute,
             pushed_bytes_per_minute,
@@ -183,6 +189,7 @@ fn run(cli: Cli) -> Result<(), String> {
             config.page_documents = page_documents;
             config.handover_grace =
                 Duration::from_secs(handover_grace_days.saturating_mul(24 * 3600));
+            config.complaint_hours = complaint_hours;
             config.rate_limits = budget::RateLimits {
                 rounds: budget::Rate::per_minute(rounds_per_minute.max(1)),
                 ops: budget::Rate::per_minute(pushed_ops_per_minute.max(1)),

@@ -1,0 +1,325 @@
+//! The lists of orders, complaints and targets, and the due lists beside the follow-ups:
+//! complaints past their first-response deadline, orders waiting too long for confirmation.
+//! SQL over the projection tables, as every other list.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Row, params_from_iter};
+use serde::Serialize;
+
+use super::Store;
+use crate::error::Result;
+use crate::model::complaint::{ComplaintStatus, Priority, ResponseHours};
+use crate::model::fields::{format_time, parse_time};
+use crate::model::order::OrderStatus;
+
+/// Filters for [`Store::list_orders`]; every field set narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct OrderQuery {
+    /// Only this rep's.
+    pub owner: Option<String>,
+    /// Only this customer's.
+    pub customer: Option<String>,
+    /// Only in this status.
+    pub status: Option<String>,
+}
+
+/// An order in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderRow {
+    /// Document id.
+    pub id: String,
+    /// Customer id.
+    pub customer: String,
+    /// The customer's name, if the customer is on this device.
+    pub customer_name: Option<String>,
+    /// The rep who took it.
+    pub owner: String,
+    /// Order number.
+    pub number: String,
+    /// Day, YYYY-MM-DD.
+    pub date: String,
+    /// Status.
+    pub status: String,
+    /// Total, minor units.
+    pub total_amount: i64,
+    /// Gross profit of the lines with a known cost, minor units.
+    pub gross_profit: i64,
+    /// Currency.
+    pub currency: String,
+    /// Number of lines.
+    pub line_count: i64,
+    /// When it was submitted.
+    pub submitted_at: Option<String>,
+    /// When it was confirmed.
+    pub confirmed_at: Option<String>,
+}
+
+/// Filters for [`Store::list_complaints`].
+#[derive(Debug, Clone, Default)]
+pub struct ComplaintQuery {
+    /// Only this customer's.
+    pub customer: Option<String>,
+    /// Only those assigned to this user.
+    pub assignee: Option<String>,
+    /// Only in this status.
+    pub status: Option<String>,
+    /// Only those not closed.
+    pub open: bool,
+    /// Only those still waiting for their first response past its deadline.
+    pub overdue: bool,
+}
+
+/// A complaint in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComplaintRow {
+    /// Document id.
+    pub id: String,
+    /// Customer id.
+    pub customer: String,
+    /// The customer's name, if the customer is on this device.
+    pub customer_name: Option<String>,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// Who deals with it.
+    pub assignee: Option<String>,
+    /// Category.
+    pub category: String,
+    /// Priority.
+    pub priority: String,
+    /// Status.
+    pub status: String,
+    /// When the customer complained.
+    pub received_at: String,
+    /// The first-response deadline, under the server's settings.
+    pub respond_by: Option<String>,
+    /// Whether it is still waiting for its first response past that deadline.
+    pub overdue: bool,
+    /// When it was handled.
+    pub handled_at: Option<String>,
+    /// The first line of the summary.
+    pub summary: String,
+}
+
+/// A rep's target for a month, as it counts (the one set last, should there be two).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetRow {
+    /// Document id.
+    pub id: String,
+    /// The rep.
+    pub rep: String,
+    /// YYYY-MM.
+    pub month: String,
+    /// Sales, minor units.
+    pub sales: i64,
+    /// Currency.
+    pub currency: String,
+    /// Visits.
+    pub visits: i64,
+    /// New customers.
+    pub new_customers: i64,
+    /// Who set it.
+    pub set_by: String,
+    /// When.
+    pub set_at: String,
+}
+
+/// Orders submitted but not confirmed for longer than this many days are due.
+pub const ORDER_CONFIRMATION_DAYS: i64 = 3;
+
+fn order_row(r: &Row<'_>) -> rusqlite::Result<OrderRow> {
+    Ok(OrderRow {
+        id: r.get(0)?,
+        customer: r.get(1)?,
+        customer_name: r.get(2)?,
+        owner: r.get(3)?,
+        number: r.get(4)?,
+        date: r.get(5)?,
+        status: r.get(6)?,
+        total_amount: r.get(7)?,
+        gross_profit: r.get(8)?,
+        currency: r.get(9)?,
+        line_count: r.get(10)?,
+        submitted_at: r.get(11)?,
+        confirmed_at: r.get(12)?,
+    })
+}
+
+const ORDER_COLUMNS: &str =
+    "o.id, o.customer_id, c.name, o.owner, o.number, o.order_date, o.status,
+     o.total_amount, o.gross_profit, o.currency, o.line_count, o.submitted_at, o.confirmed_at";
+
+/// `column = ?n` for each filter given, and their values.
+fn equalities(filters: &[(&str, Option<String>)]) -> (Vec<String>, Vec<SqlValue>) {
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    for (column, value) in filters {
+        if let Some(v) = value {
+            values.push(SqlValue::Text(v.clone()));
+            conditions.push(format!("{column} = ?{}", values.len()));
+        }
+    }
+    (conditions, values)
+}
+
+fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    }
+}
+
+impl Store {
+    /// Orders matching `q`, newest first.
+    pub fn list_orders(&self, q: &OrderQuery) -> Result<Vec<OrderRow>> {
+        let status = q
+            .status
+            .as_deref()
+            .map(str::parse::<OrderStatus>)
+            .transpose()?
+            .map(|s| s.as_str().to_string());
+        let (conditions, values) = equalities(&[
+            ("o.owner", q.owner.clone()),
+            ("o.customer_id", q.customer.clone()),
+            ("o.status", status),
+        ]);
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
+             {} ORDER BY o.order_date DESC, o.created_at DESC, o.id",
+            where_clause(&conditions)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(values.iter()), order_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Orders submitted more than [`ORDER_CONFIRMATION_DAYS`] days before `now` and still not
+    /// confirmed (nor cancelled), longest waiting first.
+    pub fn orders_awaiting_confirmation(&self, now: DateTime<Utc>) -> Result<Vec<OrderRow>> {
+        let before = format_time(now - Duration::days(ORDER_CONFIRMATION_DAYS));
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
+             WHERE o.status = 'submitted' AND o.submitted_at < ?1 ORDER BY o.submitted_at, o.id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([before], order_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Complaints matching `q`, newest first, with their deadlines under `hours` judged at
+    /// `now`.
+    pub fn list_complaints(
+        &self,
+        q: &ComplaintQuery,
+        hours: &ResponseHours,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ComplaintRow>> {
+        let status = q
+            .status
+            .as_deref()
+            .map(str::parse::<ComplaintStatus>)
+            .transpose()?
+            .map(|s| s.as_str().to_string());
+        let (mut conditions, values) = equalities(&[
+            ("k.customer_id", q.customer.clone()),
+            ("k.assignee", q.assignee.clone()),
+            ("k.status", status),
+        ]);
+        if q.open {
+            conditions.push("k.status <> 'closed'".to_string());
+        }
+        if q.overdue {
+            conditions.push("k.status = 'received'".to_string());
+        }
+        let sql = format!(
+            "SELECT k.id, k.customer_id, c.name, k.recorded_by, k.assignee, k.category, k.priority,
+                    k.status, k.received_at, k.handled_at, k.summary
+             FROM complaints k LEFT JOIN customers c ON c.id = k.customer_id
+             {} ORDER BY k.received_at DESC, k.id",
+            where_clause(&conditions)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(values.iter()), |r| {
+            Ok(ComplaintRow {
+                id: r.get(0)?,
+                customer: r.get(1)?,
+                customer_name: r.get(2)?,
+                recorded_by: r.get(3)?,
+                assignee: r.get(4)?,
+                category: r.get(5)?,
+                priority: r.get(6)?,
+                status: r.get(7)?,
+                received_at: r.get(8)?,
+                respond_by: None,
+                overdue: false,
+                handled_at: r.get(9)?,
+                summary: r.get(10)?,
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let mut row = row?;
+            let deadline = respond_by(&row.received_at, &row.priority, hours);
+            row.overdue = row.status == ComplaintStatus::Received.as_str()
+                && deadline.is_some_and(|d| d < now);
+            row.respond_by = deadline.map(format_time);
+            if !q.overdue || row.overdue {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The targets that count, one per rep and month (the one set last), for `rep` and
+    /// `months` (YYYY-MM) when given.
+    pub fn list_targets(&self, rep: Option<&str>, months: &[String]) -> Result<Vec<TargetRow>> {
+        let (mut conditions, mut values) = equalities(&[("t.owner", rep.map(str::to_string))]);
+        if !months.is_empty() {
+            let first = values.len() + 1;
+            let marks: Vec<String> = (0..months.len())
+                .map(|i| format!("?{}", first + i))
+                .collect();
+            conditions.push(format!("t.month IN ({})", marks.join(", ")));
+            values.extend(months.iter().cloned().map(SqlValue::Text));
+        }
+        // The newest per rep and month: no later one exists for the same pair.
+        conditions.push(
+            "NOT EXISTS (SELECT 1 FROM targets n WHERE n.owner = t.owner AND n.month = t.month
+                          AND (n.set_at > t.set_at OR (n.set_at = t.set_at AND n.id > t.id)))"
+                .to_string(),
+        );
+        let sql = format!(
+            "SELECT t.id, t.owner, t.month, t.sales_amount, t.currency, t.visits, t.new_customers,
+                    t.set_by, t.set_at
+             FROM targets t {} ORDER BY t.month DESC, t.owner",
+            where_clause(&conditions)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(values.iter()), |r| {
+            Ok(TargetRow {
+                id: r.get(0)?,
+                rep: r.get(1)?,
+                month: r.get(2)?,
+                sales: r.get(3)?,
+                currency: r.get(4)?,
+                visits: r.get(5)?,
+                new_customers: r.get(6)?,
+                set_by: r.get(7)?,
+                set_at: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// The first-response deadline of a complaint received at `received_at` with `priority`.
+pub(crate) fn respond_by(
+    received_at: &str,
+    priority: &str,
+    hours: &ResponseHours,
+) -> Option<DateTime<Utc>> {
+    let received = parse_time("received_at", received_at).ok()?;
+    let priority = priority.parse::<Priority>().ok()?;
+    Some(received + Duration::hours(i64::from(hours.hours(priority))))
+}
