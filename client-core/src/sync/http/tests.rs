@@ -58,6 +58,7 @@ fn empty_response(cursor: u64) -> SyncResponse {
         revoked: vec![],
         cursor,
         more: false,
+        settings: None,
     }
 }
 
