@@ -113,6 +113,7 @@ impl Server {
             revoked: std::mem::take(&mut self.revoke),
             cursor: after[..take].last().map_or(req.cursor, |e| e.0),
             more: take < after.len(),
+            settings: None,
         }
     }
 
@@ -727,6 +728,7 @@ fn a_server_that_always_has_more_is_given_up_on() {
                 revoked: vec![],
                 cursor: 7,
                 more: true,
+                settings: None,
             }))
         }
     }
