@@ -489,6 +489,48 @@ impl Client {
         })
     }
 
+    /// The KPIs of a rep (the user by default) or of the user's team, for a month or a
+    /// quarter (the current month by default); a team's carry each rep's figures too.
+    pub fn kpi(&self, query: &crate::report::kpi::KpiQuery) -> Result<crate::report::kpi::Kpi> {
+        use crate::report::kpi::{Period, kpi};
+        let today = chrono::Local::now().date_naive();
+        let period = match query.period.as_deref().and_then(input::optional_text) {
+            Some(p) => Period::parse(&p).map_err(invalid)?,
+            None => Period::month_of(today),
+        };
+        let me = self.user().ok().map(|u| u.username);
+        self.read(|store| {
+            let settings = store.settings()?;
+            let hours = settings.complaint_hours;
+            let now = chrono::Utc::now();
+            let reps: Vec<String> = match (&query.rep, query.team) {
+                (Some(rep), _) => vec![rep.trim().to_string()],
+                (None, true) if !settings.team.is_empty() => settings.team.clone(),
+                (None, _) => me.into_iter().collect(),
+            };
+            if reps.is_empty() {
+                return Err(crate::Error::Invalid(crate::ValidationError::new(
+                    "rep",
+                    "name the rep, or log in to see your own figures",
+                )));
+            }
+            let mut out = kpi(store, &reps, &period, &hours, today, now)?;
+            if query.team && query.rep.is_none() {
+                for rep in &reps {
+                    out.by_rep.push(kpi(
+                        store,
+                        std::slice::from_ref(rep),
+                        &period,
+                        &hours,
+                        today,
+                        now,
+                    )?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// The follow-ups due on `day` (today when `None`), of `owner` or of everyone here.
     pub fn followups(&self, day: Option<&str>, owner: Option<&str>) -> Result<Vec<FollowUp>> {
         let day: NaiveDate = match day {

@@ -6,6 +6,8 @@
 //! each one is then read whole), so every client — laptop or phone — writes the same report
 //! from the same data, and nobody has to type it by hand.
 
+pub mod kpi;
+
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, Weekday};

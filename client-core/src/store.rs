@@ -46,6 +46,7 @@ pub use queries::{
     CustomerQuery, CustomerRow, ExpenseClaimRow, FollowUp, FollowUpReason, PlanQuery, TripPlanRow,
     VisitQuery, VisitRow,
 };
+pub(crate) use sales::respond_by;
 pub use sales::{
     ComplaintQuery, ComplaintRow, ORDER_CONFIRMATION_DAYS, OrderQuery, OrderRow, TargetRow,
 };
@@ -149,6 +150,11 @@ impl Store {
             }
             Ok(())
         })
+    }
+
+    /// The connection, for the reports' own SQL over the projection tables.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
     }
 
     /// The file this store lives in.
