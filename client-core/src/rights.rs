@@ -2,13 +2,14 @@
 //! rule functions before it writes, so a forbidden operation fails at once with the server's
 //! message instead of being quarantined at the next sync.
 //!
-//! Scope (what a user receives):
+//! Scope (what a user receives), read from each document's scope fields alone:
 //! - admin: every document;
 //! - manager: customers in their territories or owned by their team (their reps and
-//!   themselves), the visits of those customers, and trip plans and expense claims owned by the
-//!   team or waiting for them as approver;
-//! - rep: the customers they own, the visits of those customers, their own trip plans and
-//!   expense claims.
+//!   themselves), the documents of those customers (visits, orders, complaints), and the
+//!   documents owned by the team (trip plans, expense claims, targets);
+//! - rep: the customers they own, the documents of those customers, the documents they own;
+//! - everyone: the documents naming them to act (an approver, a complaint's assignee), and
+//!   those of a customer they wrote (a visit, an order) after the customer changed hands.
 //!
 //! Writes are checked on the document before and after the changes, and on the operations the
 //! changes contain, so a forbidden value that loses a concurrent conflict (and so never shows

@@ -276,6 +276,10 @@ fn sales_of(store: &Store, reps: &[String], p: &Period) -> Result<[i64; 3]> {
     )
 }
 
+/// A customer's cadence in days (none for tier D), and each visit's day with the follow-up day
+/// it set, in order.
+type CustomerVisits = (Option<i64>, Vec<(NaiveDate, Option<NaiveDate>)>);
+
 /// The follow-ups of the reps' customers due in `p` (once past `today` or done) and those done
 /// on time.
 fn followups(store: &Store, reps: &[String], p: &Period, today: NaiveDate) -> Result<(i64, i64)> {
@@ -296,8 +300,7 @@ fn followups(store: &Store, reps: &[String], p: &Period, today: NaiveDate) -> Re
             r.get::<_, Option<String>>(3)?,
         ))
     })?;
-    let mut by_customer: BTreeMap<String, (Option<i64>, Vec<(NaiveDate, Option<NaiveDate>)>)> =
-        BTreeMap::new();
+    let mut by_customer: BTreeMap<String, CustomerVisits> = BTreeMap::new();
     for row in rows {
         let (id, tier, day, next) = row?;
         let Ok(day) = parse_date("local_date", &day) else {
