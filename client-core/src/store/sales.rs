@@ -323,3 +323,240 @@ pub(crate) fn respond_by(
     let priority = priority.parse::<Priority>().ok()?;
     Some(received + Duration::hours(i64::from(hours.hours(priority))))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ids::new_id;
+    use crate::model::complaint::{ComplaintCategory, ComplaintChannel, NewComplaint};
+    use crate::model::customer::NewCustomer;
+    use crate::model::order::{NewOrder, OrderEdit};
+    use crate::model::target::{NewTarget, Target, TargetEdit};
+    use crate::model::workflow::StepTaken;
+
+    fn store(dir: &tempfile::TempDir) -> Store {
+        Store::open(dir.path().join("s.db")).unwrap()
+    }
+
+    fn customer(s: &Store) -> String {
+        s.create_customer(NewCustomer {
+            name: "华东精密".into(),
+            territory: "east".into(),
+            owner: "li".into(),
+            created_by: "li".into(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        parse_time("t", s).unwrap()
+    }
+
+    #[test]
+    fn a_complaint_still_received_past_its_deadline_is_overdue_and_one_looked_into_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir);
+        let c = customer(&s);
+        let complaint = |priority, received_at: &str| NewComplaint {
+            customer: c.clone(),
+            recorded_by: "li".into(),
+            received_at: received_at.into(),
+            channel: ComplaintChannel::Phone,
+            category: ComplaintCategory::Quality,
+            priority,
+            summary: "异响".into(),
+            assignee: None,
+        };
+        let late = s
+            .create(
+                complaint(Priority::Urgent, "2026-11-10T08:00:00Z")
+                    .build(new_id(), "2026-11-10T08:00:00Z".into())
+                    .unwrap(),
+            )
+            .unwrap();
+        // Normal: 72 hours, not yet due at the time judged.
+        s.create(
+            complaint(Priority::Normal, "2026-11-10T08:00:00Z")
+                .build(new_id(), "2026-11-10T08:00:00Z".into())
+                .unwrap(),
+        )
+        .unwrap();
+        // Urgent too, but looked into.
+        let mut answered = complaint(Priority::Urgent, "2026-11-10T08:00:00Z")
+            .build(new_id(), "2026-11-10T08:00:00Z".into())
+            .unwrap();
+        answered.status = ComplaintStatus::Investigating;
+        answered.history.push(StepTaken {
+            id: new_id(),
+            status: "investigating".into(),
+            by: "li".into(),
+            at: "2026-11-10T09:00:00Z".into(),
+            note: None,
+        });
+        s.create(answered).unwrap();
+
+        let hours = ResponseHours::default();
+        let now = at("2026-11-10T13:00:00Z");
+        let overdue = s
+            .list_complaints(
+                &ComplaintQuery {
+                    overdue: true,
+                    ..Default::default()
+                },
+                &hours,
+                now,
+            )
+            .unwrap();
+        assert_eq!(overdue.len(), 1);
+        assert_eq!(overdue[0].id, late);
+        assert_eq!(
+            overdue[0].respond_by.as_deref(),
+            Some("2026-11-10T12:00:00Z")
+        );
+        let all = s
+            .list_complaints(&ComplaintQuery::default(), &hours, now)
+            .unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all.iter().filter(|r| r.overdue).count(), 1);
+        assert_eq!(all[0].customer_name.as_deref(), Some("华东精密"));
+    }
+
+    #[test]
+    fn an_order_waiting_more_than_three_days_for_confirmation_is_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir);
+        let c = customer(&s);
+        let order = |submitted: &str| {
+            let mut o = NewOrder {
+                customer: c.clone(),
+                owner: "li".into(),
+                date: "2026-11-02".into(),
+                ..Default::default()
+            }
+            .build(new_id(), "2026-11-02T08:00:00Z".into())
+            .unwrap();
+            o.lines.push(crate::model::order::OrderLine {
+                id: new_id(),
+                product: "B-6204".into(),
+                name: "轴承".into(),
+                quantity: 2,
+                unit: "box".into(),
+                unit_price: 1000,
+                unit_cost: Some(600),
+            });
+            o.status = OrderStatus::Submitted;
+            o.history.push(StepTaken {
+                id: new_id(),
+                status: "submitted".into(),
+                by: "li".into(),
+                at: submitted.into(),
+                note: None,
+            });
+            s.create(o).unwrap()
+        };
+        let waiting = order("2026-11-02T09:00:00Z");
+        order("2026-11-04T09:00:00Z");
+        let due = s
+            .orders_awaiting_confirmation(at("2026-11-06T08:00:00Z"))
+            .unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].id, waiting);
+        assert_eq!((due[0].total_amount, due[0].gross_profit), (2000, 800));
+        // A draft's lines are edited through the model; the list follows.
+        let draft = s
+            .create(
+                NewOrder {
+                    customer: c.clone(),
+                    owner: "li".into(),
+                    date: "2026-11-03".into(),
+                    ..Default::default()
+                }
+                .build(new_id(), "2026-11-03T08:00:00Z".into())
+                .unwrap(),
+            )
+            .unwrap();
+        s.edit::<crate::model::Order>(
+            &draft,
+            &[OrderEdit::AddLine {
+                product: "X".into(),
+                name: "x".into(),
+                quantity: 3,
+                unit: "piece".into(),
+                unit_price: 500,
+                unit_cost: None,
+            }],
+        )
+        .unwrap();
+        let rows = s
+            .list_orders(&OrderQuery {
+                status: Some("Draft".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].total_amount, rows[0].gross_profit), (1500, 0));
+    }
+
+    #[test]
+    fn the_target_set_last_is_the_one_that_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir);
+        let new = |sales, now: &str| {
+            NewTarget {
+                owner: "li".into(),
+                month: "2026-11".into(),
+                sales,
+                visits: 10,
+                new_customers: 2,
+                set_by: "zhang".into(),
+            }
+            .build(new_id(), now.into())
+            .unwrap()
+        };
+        s.create(new(100, "2026-11-01T08:00:00Z")).unwrap();
+        let later = s.create(new(200, "2026-11-02T08:00:00Z")).unwrap();
+        let rows = s.list_targets(Some("li"), &["2026-11".into()]).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].id.as_str(), rows[0].sales), (later.as_str(), 200));
+        let changed = s
+            .edit::<Target>(
+                &later,
+                &[TargetEdit::Visits(12), TargetEdit::SetBy("zhao".into())],
+            )
+            .unwrap();
+        assert_eq!((changed.visits, changed.sales), (12, 200));
+        assert!(s.list_targets(Some("wang"), &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_store_from_before_the_new_columns_fills_them_when_it_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = store(&dir);
+            customer(&s);
+        }
+        // Take the store back to schema 3, as an older release left it.
+        let conn = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+        conn.execute_batch(
+            "DROP TABLE orders; DROP TABLE complaints; DROP TABLE targets;
+             DROP INDEX customers_created;
+             ALTER TABLE customers DROP COLUMN created_at;
+             ALTER TABLE customers DROP COLUMN created_by;
+             ALTER TABLE expense_claims DROP COLUMN decided_at;
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+        drop(conn);
+        let s = store(&dir);
+        let (by, at): (String, String) = s
+            .connection()
+            .query_row("SELECT created_by, created_at FROM customers", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(by, "li");
+        assert!(parse_time("created_at", &at).is_ok(), "{at}");
+    }
+}
