@@ -59,7 +59,7 @@ pub enum Error {
         id: String,
     },
     /// The document exists but is of another kind than the operation expects.
-    #[error("document {id} is a {found}, not a {expected}")]
+    #[error("document {id} is {}, not {}", a_or_an(found), a_or_an(expected))]
     WrongKind {
         /// The document id.
         id: String,
@@ -69,7 +69,9 @@ pub enum Error {
         found: String,
     },
     /// Imported bytes hold a document of a kind fieldsync does not know.
-    #[error("unknown document kind '{0}': expected customer, visit, trip_plan or expense_claim")]
+    #[error(
+        "unknown document kind '{0}': expected customer, visit, trip_plan, expense_claim, order, complaint or target"
+    )]
     UnknownKind(String),
     /// Imported bytes are not Automerge data, or are damaged.
     #[error(
@@ -178,3 +180,12 @@ fn storage_hint(e: &rusqlite::Error) -> &'static str {
 
 /// The result type of client-core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `kind` with its article: "a visit", "an order".
+fn a_or_an(kind: &str) -> String {
+    let vowel = kind
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u'));
+    format!("{} {kind}", if vowel { "an" } else { "a" })
+}

@@ -14,16 +14,21 @@
 //! calls (lists, searches, edits) go on while it runs. Live mode ([`live`]) syncs on its own,
 //! on a thread of the facade's, and tells the app's listener what changed. The methods are
 //! grouped by what they work on: [`customers`], [`visits`], [`approvals`] (trip plans and
-//! expense claims), [`live`], [`quarantine`] (changes the server refused); session, sync,
-//! conflicts and reports are here. No method panics across the boundary: a panic becomes
-//! [`FieldsyncError::Storage`] ("internal error: …"), and the client stays usable afterwards.
+//! expense claims), [`orders`], [`complaints`], [`targets`], [`kpi`], [`live`], [`quarantine`]
+//! (changes the server refused); session, sync, conflicts and the weekly report are here. No
+//! method panics across the boundary: a panic becomes [`FieldsyncError::Storage`] ("internal
+//! error: …"), and the client stays usable afterwards.
 
 pub mod approvals;
+pub mod complaints;
 pub mod customers;
 mod error;
+pub mod kpi;
 pub mod live;
+pub mod orders;
 pub mod quarantine;
 pub mod records;
+pub mod targets;
 pub mod visits;
 
 use std::sync::Arc;

@@ -33,7 +33,8 @@ pub trait LiveListener: Send + Sync {
 /// The documents of one kind a live round changed here.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ChangedDocsRecord {
-    /// The kind: `customer`, `visit`, `trip_plan` or `expense_claim`.
+    /// The kind: `customer`, `visit`, `trip_plan`, `expense_claim`, `order`, `complaint` or
+    /// `target`.
     pub kind: String,
     /// Their ids, each once.
     pub ids: Vec<String>,

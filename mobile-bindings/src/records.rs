@@ -19,6 +19,7 @@ use fieldsync_core::conflicts::{Conflict, ConflictValue};
 use fieldsync_core::model::customer::{Contact, Customer as CoreCustomer};
 use fieldsync_core::model::fields::{Geo, Money};
 use fieldsync_core::model::visit::{PersonMet, Visit as CoreVisit};
+use fieldsync_core::model::workflow::StepTaken;
 use fieldsync_core::report::{CustomerVisited, ReportVisit, WeeklyReport};
 use fieldsync_core::store;
 use fieldsync_core::sync::{self, http::User};
@@ -78,6 +79,33 @@ impl From<GeoRecord> for Geo {
         Geo {
             lat: g.lat,
             lon: g.lon,
+        }
+    }
+}
+
+/// One step an order or a complaint took in its workflow.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StepRecord {
+    /// Entry id.
+    pub id: String,
+    /// The status entered.
+    pub status: String,
+    /// Who took the step.
+    pub by: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Why, or what was done.
+    pub note: Option<String>,
+}
+
+impl From<StepTaken> for StepRecord {
+    fn from(s: StepTaken) -> Self {
+        StepRecord {
+            id: s.id,
+            status: s.status,
+            by: s.by,
+            at: s.at,
+            note: s.note,
         }
     }
 }

@@ -24,8 +24,8 @@ pub struct ComplaintInput {
     pub summary: String,
     /// `visit`, `phone`, `email`, `wechat` or `other`; `other` when `None`.
     pub channel: Option<String>,
-    /// When the customer complained (RFC 3339, or a local time as a check-in takes it); now
-    /// when `None`.
+    /// When the customer complained: RFC 3339, or this device's local time (`2026-11-23
+    /// 09:30`); now when `None`.
     pub received_at: Option<String>,
     /// Who deals with it.
     pub assignee: Option<String>,

@@ -141,15 +141,33 @@ pub fn name_and_rest(s: &str) -> (String, Option<String>) {
 /// offset, in minutes, of the local day it belongs to. A time given in UTC (`Z`) belongs to
 /// this device's local day.
 pub fn checkin(at: Option<&str>) -> Result<(String, i64), ValidationError> {
+    moment("visit.checkin_at", at)
+}
+
+/// A time as typed under `field`: RFC 3339 (`2026-11-23T09:30:00+08:00`), or a local time of
+/// this device (`2026-11-23 09:30`, `2026-11-23T09:30`), or now when none is given; the time
+/// in UTC and the offset, in minutes, of the local day it belongs to. A time given in UTC
+/// (`Z`) belongs to this device's local day.
+pub fn moment(field: &str, at: Option<&str>) -> Result<(String, i64), ValidationError> {
     let here = || i64::from(Local::now().offset().local_minus_utc() / 60);
     match at.map(str::trim) {
         None | Some("") => Ok((format_time(Local::now().to_utc()), here())),
         Some(s) => {
+            let local = ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]
+                .iter()
+                .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+                .and_then(|t| t.and_local_timezone(Local).earliest());
+            if let Some(t) = local {
+                return Ok((
+                    format_time(t.to_utc()),
+                    i64::from(t.offset().local_minus_utc() / 60),
+                ));
+            }
             let t = DateTime::parse_from_rfc3339(s).map_err(|_| {
                 ValidationError::new(
-                    "visit.checkin_at",
+                    field,
                     format!(
-                        "'{s}' is not an RFC 3339 time: write it like 2026-11-23T09:30:00+08:00"
+                        "'{s}' is not a time: write it like 2026-11-23 09:30 (this device's time) or 2026-11-23T09:30:00+08:00"
                     ),
                 )
             })?;
@@ -179,6 +197,23 @@ mod tests {
             let err = amount("amount", negative).unwrap_err();
             assert!(err.problem.ends_with("amounts cannot be negative"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_time_is_rfc_3339_or_this_devices_local_time() {
+        let (utc, offset) = moment("received_at", Some("2026-11-23T09:30:00+08:00")).unwrap();
+        assert_eq!((utc.as_str(), offset), ("2026-11-23T01:30:00Z", 480));
+        let (local, _) = moment("received_at", Some("2026-11-23 09:30")).unwrap();
+        let expected = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
+            .unwrap()
+            .and_hms_opt(9, 30, 0)
+            .unwrap()
+            .and_local_timezone(Local)
+            .earliest()
+            .unwrap();
+        assert_eq!(local, format_time(expected.to_utc()));
+        let err = moment("received_at", Some("yesterday")).unwrap_err();
+        assert_eq!(err.field, "received_at");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::workflow::{self, Actor, Staged, Step, StepTaken, Workflow, validate_w
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Error, Result, ValidationError};
 use crate::ids::is_id;
-use crate::rights::{Directory, DocScope, Lookup, Principal, Refusal, RootOp};
+use crate::rights::{Directory, DocScope, Lookup, Principal, Refusal, Role, RootOp};
 
 string_enum! {
     /// How the complaint came in.
@@ -302,6 +302,21 @@ impl DocumentModel for Complaint {
         people: &dyn Directory,
     ) -> Result<(), Refusal> {
         let assigned = before.map_or(after.assignee.is_some(), |b| b.assignee != after.assignee);
+        // A rep recording a complaint may take it on themselves; assigning it to someone else
+        // is a manager's decision.
+        if who.role == Role::Rep
+            && before.is_none()
+            && let Some(a) = &after.assignee
+            && a != &who.username
+        {
+            return Err(Refusal {
+                rule: "field_rights".into(),
+                reason: format!(
+                    "a rep assigns a complaint only to themselves ({}), not to '{a}': a manager assigns it to others",
+                    who.username
+                ),
+            });
+        }
         if assigned
             && let Some(a) = &after.assignee
             && people.lookup(a) == Lookup::NoSuchUser
@@ -464,6 +479,37 @@ mod tests {
     use super::*;
     use crate::ids::new_id;
     use crate::model::fields::now_string;
+
+    #[test]
+    fn a_rep_takes_a_new_complaint_on_themselves_but_assigns_it_to_nobody_else() {
+        let rep = Principal {
+            username: "wang".into(),
+            role: Role::Rep,
+            territories: vec!["east".into()],
+            manager: Some("zhang".into()),
+            team: vec!["wang".into()],
+        };
+        let new = |assignee: Option<&str>| {
+            NewComplaint {
+                customer: new_id(),
+                recorded_by: "wang".into(),
+                received_at: now_string(),
+                channel: ComplaintChannel::Visit,
+                category: ComplaintCategory::Logistics,
+                priority: Priority::Normal,
+                summary: "到货延迟".into(),
+                assignee: assignee.map(str::to_string),
+            }
+            .build(new_id(), now_string())
+            .unwrap()
+        };
+        for ok in [None, Some("wang")] {
+            Complaint::check_writer(&rep, None, &new(ok), &[], &rep).unwrap();
+        }
+        let refused = Complaint::check_writer(&rep, None, &new(Some("li")), &[], &rep).unwrap_err();
+        assert_eq!(refused.rule, "field_rights");
+        assert!(refused.reason.contains("a manager assigns it"), "{refused}");
+    }
 
     #[test]
     fn response_hours_parse_and_name_what_is_wrong() {

@@ -360,9 +360,17 @@ impl DocumentModel for Order {
         }
         self.total()?;
         validate_workflow(self).map_err(at)?;
-        if self.status != OrderStatus::Draft && self.status != OrderStatus::Cancelled {
-            self.check_step(OrderStatus::Submitted.as_str())
-                .map_err(at)?;
+        if self.status != OrderStatus::Draft
+            && self.status != OrderStatus::Cancelled
+            && self.lines.is_empty()
+        {
+            return Err(at(ValidationError::new(
+                "lines",
+                format!(
+                    "a {} order keeps its lines: they no longer change once it is submitted",
+                    self.status
+                ),
+            )));
         }
         check_stored_time("created_at", &self.created_at).map_err(at)?;
         Ok(())

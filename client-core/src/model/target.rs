@@ -126,7 +126,7 @@ impl DocumentModel for Target {
         _before: Option<&Self>,
         after: &Self,
         _ops: &[RootOp],
-        _people: &dyn Directory,
+        people: &dyn Directory,
     ) -> Result<(), Refusal> {
         let refuse = |reason: String| {
             Err(Refusal {
@@ -143,8 +143,17 @@ impl DocumentModel for Target {
             Role::Manager if after.owner == me => {
                 refuse("you cannot set your own target: your manager or an admin sets it".into())
             }
-            // Whose targets a manager sets (their team's) is the shared rule on owned
-            // documents.
+            // Whose targets a manager sets (their team's) is the shared rule on owned documents
+            // on the server; a device knows the team from its last sync.
+            Role::Manager
+                if (people.complete() || who.team.len() > 1)
+                    && !who.team.contains(&after.owner) =>
+            {
+                refuse(format!(
+                    "{} is not in your team: a manager sets the targets of their own reps",
+                    after.owner
+                ))
+            }
             Role::Manager | Role::Admin if who.role != Role::Admin && after.set_by != me => {
                 refuse(format!(
                     "target.set_by names who set it: it must be you ({me}), not '{}'",

@@ -95,11 +95,24 @@ impl Store {
         self.write(|tx| meta_set(tx, CURSOR_KEY, &cursor.to_string()))
     }
 
-    /// Keeps the settings the server sent ([`crate::protocol::Settings`]).
+    /// Keeps the settings the server sent ([`crate::protocol::Settings`]), and gives the
+    /// acting user the team the server named, so the device's rules know it too (a manager
+    /// sets the targets of their own reps).
     pub fn set_settings(&self, settings: &crate::protocol::Settings) -> Result<()> {
         let json = serde_json::to_string(settings)
             .map_err(|e| crate::Error::Corrupt(format!("settings: {e}")))?;
-        self.write(|tx| meta_set(tx, SETTINGS_KEY, &json))
+        let acting = self.acting_user()?;
+        self.write(|tx| meta_set(tx, SETTINGS_KEY, &json))?;
+        match acting {
+            Some(mut who) if !settings.team.is_empty() && who.team != settings.team => {
+                who.team = settings.team.clone();
+                if !who.team.contains(&who.username) {
+                    who.team.push(who.username.clone());
+                }
+                self.set_acting_user(Some(&who))
+            }
+            Some(_) | None => Ok(()),
+        }
     }
 
     /// The settings the server sent last; the defaults before the first sync (or from a server

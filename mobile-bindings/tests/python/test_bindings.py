@@ -1,31 +1,37 @@
 """Smoke tests of the generated Python bindings against a real fieldsync-server.
 
-Run by ../../run-python-tests.sh, which builds the library, generates the bindings into
-FIELDSYNC_BINDINGS_DIR, starts the server at FIELDSYNC_SERVER_URL (and one paging pulls by 250
-documents at FIELDSYNC_PAGED_SERVER_URL) and creates the users. These check the surface
+Run by ../../run-python-tests.sh (see support.py for what it starts). These check the surface
 (records, errors, callbacks) and that the app's reads never wait for a sync, not client-core's
-behaviour again.
+behaviour again. Orders, complaints and targets are in test_sales.py.
 """
 
 import asyncio
 import glob
-import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
-sys.path.insert(0, os.environ["FIELDSYNC_BINDINGS_DIR"])
+from support import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    MANAGER,
+    MANAGER_PASSWORD,
+    PAGED_SERVER,
+    REP,
+    SERVER,
+    DeviceTest,
+    sync,
+)
 
+# After support, which puts the generated bindings on the path.
 from fieldsync_mobile import (  # noqa: E402
     CompetitorRecord,
     ContactUpdate,
     CustomerFilter,
     CustomerUpdate,
     ExpenseItemRecord,
-    FieldsyncClient,
     FieldsyncError,
     GeoRecord,
     LiveListener,
@@ -41,17 +47,6 @@ from fieldsync_mobile import (  # noqa: E402
     VisitFilter,
     VisitUpdate,
 )
-
-SERVER = os.environ["FIELDSYNC_SERVER_URL"]
-PAGED_SERVER = os.environ.get("FIELDSYNC_PAGED_SERVER_URL")
-REP, REP_PASSWORD = "li.wei", os.environ["FIELDSYNC_REP_PASSWORD"]
-MANAGER, MANAGER_PASSWORD = "wang.fang", os.environ["FIELDSYNC_MANAGER_PASSWORD"]
-ADMIN, ADMIN_PASSWORD = "admin", os.environ["FIELDSYNC_ADMIN_PASSWORD"]
-
-
-def sync(client, progress=None):
-    """Awaits the client's sync (a coroutine) to the end."""
-    return asyncio.run(client.sync(progress))
 
 
 class Recorder(SyncProgress):
@@ -106,19 +101,7 @@ def live_threads():
     return sorted(n for n in names if n in ("fieldsync-live", "fieldsync-event"))
 
 
-class BindingsTest(unittest.TestCase):
-    def device(self, name):
-        d = tempfile.TemporaryDirectory(prefix=f"fieldsync-{name}-")
-        # Cleanups run last registered first: a live mode started later stops before this.
-        self.addCleanup(d.cleanup)
-        return FieldsyncClient.open(d.name, f"{name} of {REP}")
-
-    def logged_in(self, name, username=REP, password=REP_PASSWORD, server=SERVER):
-        client = self.device(name)
-        user = client.login(server, username, password)
-        self.assertEqual(user.username, username)
-        return client
-
+class BindingsTest(DeviceTest):
     def customer_names(self, client):
         return {r.name for r in client.list_customers(CustomerFilter(limit=500))}
 
