@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod sales;
+
+pub use sales::{ComplaintAdd, ComplaintCmd, KpiArgs, OrderAdd, OrderCmd, OrderItem, TargetCmd};
+
 /// fieldsync: record customer visits offline and sync them with your team.
 #[derive(Debug, Parser)]
 #[command(name = "fieldsync", version, about, propagate_version = true)]
@@ -103,7 +107,20 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
-    /// Reports from the visit records.
+    /// Orders: take them offline, submit them; managers confirm, ship and record payment.
+    #[command(subcommand)]
+    Order(OrderCmd),
+    /// Customer complaints and their loop: received, investigating, handled, followed up,
+    /// closed.
+    #[command(subcommand)]
+    Complaint(ComplaintCmd),
+    /// Monthly targets of the reps: sales, visits, new customers.
+    #[command(subcommand)]
+    Target(TargetCmd),
+    /// What is due now, side by side: follow-ups due by today, complaints past their
+    /// first-response deadline, orders waiting more than 3 days for confirmation.
+    Due(Json),
+    /// Reports: the weekly trip report, the monthly or quarterly KPIs.
     #[command(subcommand)]
     Report(ReportCmd),
 }
@@ -564,6 +581,10 @@ pub enum ReportCmd {
         #[command(flatten)]
         json: Json,
     },
+    /// The KPIs of a rep or your team for a month or a quarter: sales, visits and new
+    /// customers against target, follow-up compliance, complaints handled in time, trip
+    /// expenses against gross profit.
+    Kpi(KpiArgs),
 }
 
 /// `fieldsync quarantine [list|show|retry|export|discard]`; without a subcommand, the list.

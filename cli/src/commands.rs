@@ -3,10 +3,14 @@
 //! that say what is accepted.
 
 mod account;
+mod complaints;
 mod customer;
+mod due;
+mod orders;
 mod plans;
 mod quarantine;
 mod report;
+mod targets;
 mod visit;
 
 use std::path::PathBuf;
@@ -15,6 +19,7 @@ use std::sync::Arc;
 
 use fieldsync_core::client::input;
 use fieldsync_core::model::fields::Money;
+use fieldsync_core::model::workflow::StepTaken;
 use fieldsync_core::sync::http::User;
 use fieldsync_core::{Client, ValidationError};
 
@@ -96,6 +101,10 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Visit(c) => visit::run(&ctx, c),
         Command::Trip(c) => plans::trip(&ctx, c),
         Command::Expense(c) => plans::expense(&ctx, c),
+        Command::Order(c) => orders::run(&ctx, c),
+        Command::Complaint(c) => complaints::run(&ctx, c),
+        Command::Target(c) => targets::run(&ctx, c),
+        Command::Due(j) => due::run(&ctx, j.json),
         Command::Report(c) => report::run(&ctx, c),
     }
 }
@@ -112,5 +121,43 @@ pub fn money(field: &str, s: &str, currency: &str) -> CliResult<Money> {
 
 /// Minor units shown as major units: 12345 → "123.45".
 pub fn show_money(m: &Money) -> String {
-    format!("{}.{:02} {}", m.amount / 100, m.amount % 100, m.currency)
+    show_amount(m.amount, &m.currency)
+}
+
+/// An amount in minor units of `currency` shown in major units, with its sign: a gross profit
+/// may be below zero (-1050 → "-10.50 CNY").
+pub fn show_amount(amount: i64, currency: &str) -> String {
+    let sign = if amount < 0 { "-" } else { "" };
+    let abs = amount.unsigned_abs();
+    format!("{sign}{}.{:02} {currency}", abs / 100, abs % 100)
+}
+
+/// Every step an order or a complaint took, a line each: when, what, who, and the note.
+pub fn steps(history: &[StepTaken]) -> String {
+    history
+        .iter()
+        .map(|h| {
+            let note = h
+                .note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default();
+            format!("{} {} by {}{note}", h.at, h.status, h.by)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_show_in_major_units_with_their_sign() {
+        assert_eq!(show_amount(12345, "CNY"), "123.45 CNY");
+        assert_eq!(show_amount(5, "CNY"), "0.05 CNY");
+        assert_eq!(show_amount(-1050, "CNY"), "-10.50 CNY");
+        assert_eq!(show_amount(-5, "CNY"), "-0.05 CNY");
+        assert_eq!(show_money(&Money::new(100, "USD")), "1.00 USD");
+    }
 }

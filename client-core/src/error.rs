@@ -59,7 +59,11 @@ pub enum Error {
         id: String,
     },
     /// The document exists but is of another kind than the operation expects.
-    #[error("document {id} is {}, not {}", a_or_an(found), a_or_an(expected))]
+    #[error(
+        "document {id} is {}, not {}",
+        crate::model::fields::a_or_an(found),
+        crate::model::fields::a_or_an(expected)
+    )]
     WrongKind {
         /// The document id.
         id: String,
@@ -180,12 +184,3 @@ fn storage_hint(e: &rusqlite::Error) -> &'static str {
 
 /// The result type of client-core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// `kind` with its article: "a visit", "an order".
-fn a_or_an(kind: &str) -> String {
-    let vowel = kind
-        .chars()
-        .next()
-        .is_some_and(|c| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u'));
-    format!("{} {kind}", if vowel { "an" } else { "a" })
-}

@@ -415,3 +415,24 @@ fn a_teams_month_adds_up_its_reps() {
     assert_eq!(team.complaint_median_hours, Some(15.0));
     assert_eq!((team.trip_expenses, team.gross_profit), (44_000, 13_000));
 }
+
+#[test]
+fn two_visits_on_one_day_are_one_contact_for_the_follow_ups() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path().join("rep.db")).unwrap();
+    let c = customer(&s, "li", Tier::A, "2026-10-01");
+    visit(&s, &c, "li", "2026-11-03");
+    visit(&s, &c, "li", "2026-11-03");
+    let k = kpi(
+        &s,
+        &["li".to_string()],
+        &Period::parse("2026-11").unwrap(),
+        &ResponseHours::default(),
+        NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+        time("2026-12-03T08:00:00Z"),
+    )
+    .unwrap();
+    // Due Nov 10, once; nobody came back.
+    assert_eq!((k.followups_due, k.followups_on_time), (1, 0));
+    assert_eq!(k.visits, 2);
+}

@@ -271,6 +271,11 @@ pub fn followups(ctx: &Ctx, day: Option<&str>, owner: Option<String>, json: bool
     if json {
         return output::json(&due);
     }
+    followups_table(due).print(&format!("no follow-ups due on {day}"))
+}
+
+/// Due follow-ups as a table.
+pub fn followups_table(due: Vec<fieldsync_core::store::FollowUp>) -> Table {
     let mut t = Table::new(&[
         "CUSTOMER",
         "NAME",
@@ -298,5 +303,5 @@ pub fn followups(ctx: &Ctx, day: Option<&str>, owner: Option<String>, json: bool
             reason.to_string(),
         ]);
     }
-    t.print(&format!("no follow-ups due on {day}"))
+    t
 }

@@ -256,6 +256,15 @@ pub fn now_string() -> String {
     format_time(Utc::now())
 }
 
+/// `words` with their article, for messages: "a visit", "an order", "an expense claim".
+pub fn a_or_an(words: &str) -> String {
+    let vowel = words
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u'));
+    format!("{} {words}", if vowel { "an" } else { "a" })
+}
+
 /// Checks a required text field is present and not only white space, and not absurdly long.
 pub fn require_text(field: &str, value: &str, max_chars: usize) -> Result<(), ValidationError> {
     if value.trim().is_empty() {

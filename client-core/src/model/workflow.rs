@@ -14,7 +14,9 @@ use serde::Serialize;
 
 use super::DocumentModel;
 use super::edit::{list_push, set_field};
-use super::fields::{check_entry_id, check_stored_time, limit_text, now_string, validate_username};
+use super::fields::{
+    a_or_an, check_entry_id, check_stored_time, limit_text, now_string, validate_username,
+};
 use crate::error::{Error, Result, ValidationError};
 use crate::ids::new_id;
 
@@ -242,13 +244,16 @@ pub fn step<S: Staged>(
             .map(|s| s.to)
             .collect();
         let hint = if next.is_empty() {
-            format!("a {from} {noun} does not move any more")
+            format!(
+                "{} does not move any more",
+                a_or_an(&format!("{from} {noun}"))
+            )
         } else {
             format!("from {from} it goes to {}", next.join(" or "))
         };
         return Err(Error::Invalid(ValidationError::new(
             format!("{}.status", S::KIND),
-            format!("a {noun} cannot go from {from} to {to}: {hint}"),
+            format!("{} cannot go from {from} to {to}: {hint}", a_or_an(noun)),
         )));
     }
     current

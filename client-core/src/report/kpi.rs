@@ -315,7 +315,16 @@ fn followups(store: &Store, reps: &[String], p: &Period, today: NaiveDate) -> Re
             .push((day, next));
     }
     let (mut due, mut on_time) = (0, 0);
-    for (cadence, visits) in by_customer.values() {
+    for (cadence, visits) in by_customer.values_mut() {
+        // Visits of one day are one contact: the day's last one says when the next is due.
+        visits.dedup_by(|later, earlier| {
+            if later.0 == earlier.0 {
+                earlier.1 = later.1;
+                true
+            } else {
+                false
+            }
+        });
         for (i, (day, next)) in visits.iter().enumerate() {
             let Some(due_day) = next.or_else(|| cadence.map(|c| *day + Duration::days(c))) else {
                 continue;

@@ -8,6 +8,7 @@
 use automerge::ScalarValue;
 
 use super::{Principal, Refusal, Role, RootOp, refuse};
+use crate::model::fields::a_or_an;
 use crate::model::workflow::{self, Actor, Staged};
 
 /// The parties `who` is to `doc`.
@@ -50,7 +51,11 @@ pub fn check<S: Staged>(
             other => {
                 return refuse(
                     "workflow",
-                    format!("the status of a {noun} is text, not {}", super::show(other)),
+                    format!(
+                        "the status of {} is text, not {}",
+                        a_or_an(noun),
+                        super::show(other)
+                    ),
                 );
             }
         }
@@ -93,7 +98,10 @@ pub fn check<S: Staged>(
         if b.history().iter().any(|e| !after.history().contains(e)) {
             return refuse(
                 "workflow",
-                format!("the history of a {noun} is kept as it is: its steps never change"),
+                format!(
+                    "the history of {} is kept as it is: its steps never change",
+                    a_or_an(noun)
+                ),
             );
         }
         if wf.freezes(b.status()) && workflow::content(b) != workflow::content(after) {
@@ -118,7 +126,10 @@ pub fn check<S: Staged>(
         {
             return refuse(
                 "workflow",
-                format!("the status fields of a {noun} change only with a step"),
+                format!(
+                    "the status fields of {} change only with a step",
+                    a_or_an(noun)
+                ),
             );
         }
     }
@@ -134,7 +145,7 @@ fn refusal_for<S: Staged>(who: &Principal, before: Option<&S>, after: &S, to: &s
     let Some(step) = wf.step(from, to) else {
         return match before {
             None => format!("a new {noun} starts as {}, not {to}", wf.initial()),
-            Some(_) => format!("a {noun} that is {from} cannot become {to}"),
+            Some(_) => format!("{} that is {from} cannot become {to}", a_or_an(noun)),
         };
     };
     let doc = before.unwrap_or(after);
@@ -150,7 +161,8 @@ fn refusal_for<S: Staged>(who: &Principal, before: Option<&S>, after: &S, to: &s
         );
     }
     format!(
-        "a {from} {noun} becomes {to} only by {}",
+        "{} becomes {to} only by {}",
+        a_or_an(&format!("{from} {noun}")),
         wf.who_may(from, to).unwrap_or_default()
     )
 }
