@@ -83,16 +83,18 @@ pub trait DocumentModel: Hydrate + Reconcile + Serialize + Clone + Into<Document
     fn scope(&self) -> crate::rights::DocScope;
 
     /// The kind's own rules on who writes what, after the rules every kind shares (scope,
-    /// protected and never-changed fields, signatures): a workflow's steps, a target only its
-    /// rep's manager sets. `ops` are the root-level operations of the changes. The device runs
-    /// them before it writes (with itself as the only user it knows), the server on every push.
+    /// protected and never-changed fields, who created it, signatures): who creates it, a
+    /// lifecycle's or workflow's steps, entries signed by their writers. The device runs them
+    /// before it writes (with itself as the only user it knows), the server on every push.
     fn check_writer(
-        who: &crate::rights::Principal,
+        w: &crate::rights::Writer<'_>,
         before: Option<&Self>,
         after: &Self,
-        ops: &[crate::rights::RootOp],
-        people: &dyn crate::rights::Directory,
     ) -> Result<(), crate::rights::Refusal>;
+
+    /// Who created the document and when, as the kind records it; a new document names its
+    /// writer there, at a plausible time.
+    fn creation(&self) -> crate::rights::Creation<'_>;
 
     /// The document id.
     fn id(&self) -> &str;
@@ -310,6 +312,19 @@ impl Document {
         }
     }
 
+    /// Who created it and when ([`DocumentModel::creation`]).
+    pub fn creation(&self) -> crate::rights::Creation<'_> {
+        match self {
+            Document::Customer(d) => d.creation(),
+            Document::Visit(d) => d.creation(),
+            Document::TripPlan(d) => d.creation(),
+            Document::ExpenseClaim(d) => d.creation(),
+            Document::Order(d) => d.creation(),
+            Document::Complaint(d) => d.creation(),
+            Document::Target(d) => d.creation(),
+        }
+    }
+
     /// The document's id.
     pub fn id(&self) -> &str {
         match self {
@@ -329,10 +344,8 @@ impl Document {
     /// this document. A change of kind is refused before the rights are asked.
     pub(crate) fn check_writer(
         &self,
-        who: &crate::rights::Principal,
+        w: &crate::rights::Writer<'_>,
         before: Option<&Document>,
-        ops: &[crate::rights::RootOp],
-        people: &dyn crate::rights::Directory,
     ) -> Result<(), crate::rights::Refusal> {
         macro_rules! same_kind {
             ($variant:ident, $after:expr) => {{
@@ -341,7 +354,7 @@ impl Document {
                     Some(Document::$variant(b)) => Some(b),
                     Some(_) => return Ok(()),
                 };
-                $variant::check_writer(who, before, $after, ops, people)
+                $variant::check_writer(w, before, $after)
             }};
         }
         match self {

@@ -20,7 +20,7 @@
 //! role. Rules that need what it does not know ([`Directory::complete`]) are left to the
 //! server; the device never refuses what the server would accept.
 
-mod lifecycle;
+pub(crate) mod lifecycle;
 pub(crate) mod workflow;
 
 use automerge::legacy::{Key, ObjectId, OpType};
@@ -292,7 +292,34 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-fn refuse<T>(rule: &str, reason: impl Into<String>) -> Result<T, Refusal> {
+/// What a kind's own writer rules ([`crate::model::DocumentModel::check_writer`]) are asked
+/// with: who writes, the root-level operations of their changes, the users the rules may ask
+/// about, and the time the write is judged at.
+pub struct Writer<'a> {
+    /// The user writing.
+    pub who: &'a Principal,
+    /// The root-level puts and deletes of the changes.
+    pub ops: &'a [RootOp],
+    /// The users the rules may ask about (the device knows only its own).
+    pub people: &'a dyn Directory,
+    /// The time the write is judged at.
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Writer<'_> {
+    /// Whether the writer is a rep.
+    pub fn is_rep(&self) -> bool {
+        self.who.role == Role::Rep
+    }
+
+    /// The writer's user name.
+    pub fn me(&self) -> &str {
+        &self.who.username
+    }
+}
+
+/// A refusal by rule `rule`.
+pub(crate) fn refuse<T>(rule: &str, reason: impl Into<String>) -> Result<T, Refusal> {
     Err(Refusal {
         rule: rule.to_string(),
         reason: reason.into(),
@@ -361,11 +388,16 @@ pub fn check_write(
     ctx: &WriteContext,
     people: &dyn Directory,
 ) -> Result<(), Refusal> {
-    let after_scope = scope_of(after);
+    let mut after_scope = scope_of(after);
     if let Some(b) = before
         && !who.may_write(&scope_of(b), ctx.customer_before.as_ref())
     {
         return refuse("scope", not_yours(after));
+    }
+    // Being named on a document (its approver, its assignee) lets one work on it, not create
+    // it: a new document is in the writer's part of the business by its other scope fields.
+    if before.is_none() {
+        after_scope.approver = None;
     }
     // A customer that does not exist and one the writer cannot see get the same answer: which
     // customers exist outside one's part of the business is not for them to learn.
@@ -432,12 +464,17 @@ pub fn check_rights_at(
         }
     }
     match who.role {
-        Role::Rep => check_rep(who, before, after, &ops)?,
+        Role::Rep => check_rep(before, after, &ops)?,
         Role::Manager => check_manager(who, before, after, &ops, people)?,
         Role::Admin => {}
     }
-    lifecycle::check(who, before, after, &ops, people)?;
-    after.check_writer(who, before, &ops, people)?;
+    let writer = Writer {
+        who,
+        ops: &ops,
+        people,
+        now,
+    };
+    after.check_writer(&writer, before)?;
     check_signatures(who, &ops)?;
     check_shared_collections(before, changes)?;
     if who.role != Role::Admin {
@@ -489,99 +526,63 @@ fn check_shared_collections(
 }
 
 /// Names and times that say who did something and when are the writer's and now: a new
-/// document is created by its writer (`created_by`, a visit's `author`) at a plausible time,
-/// and a visit comment is signed by whoever adds it, dated now. A comment is changed or
-/// removed only by its author. (Admins may record others', as an import of history does.)
+/// document is created by its writer (the field its kind declares, [`Creation`]) at a plausible
+/// time. (Admins may record others', as an import of history does.) A kind's own signed entries
+/// (a visit's comments) are its own rules'.
 fn check_authorship(
     who: &Principal,
     before: Option<&Document>,
     after: &Document,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), Refusal> {
-    let me = who.username.as_str();
-    let plausible = |field: &str, at: &str| -> Result<(), Refusal> {
-        let t = match crate::model::fields::parse_time(field, at) {
-            Ok(t) => t,
-            Err(e) => return refuse("schema", e.to_string()),
-        };
-        let days = (t - now).num_days();
-        if !(-PLAUSIBLE_PAST_DAYS..=PLAUSIBLE_FUTURE_DAYS).contains(&days) {
-            return refuse(
-                "field_rights",
-                format!(
-                    "{field} is {at}, not a time this could have been written: check the device's clock"
-                ),
-            );
-        }
-        Ok(())
-    };
-    if before.is_none() {
-        let (field, by, created_at) = match after {
-            Document::Customer(c) => ("customer.created_by", Some(&c.created_by), &c.created_at),
-            Document::Visit(v) => ("visit.author", Some(&v.author), &v.created_at),
-            Document::TripPlan(p) => ("trip_plan.created_by", None, &p.created_at),
-            Document::ExpenseClaim(c) => ("expense_claim.created_by", None, &c.created_at),
-            Document::Order(o) => ("order.owner", Some(&o.owner), &o.created_at),
-            Document::Complaint(c) => {
-                ("complaint.recorded_by", Some(&c.recorded_by), &c.created_at)
-            }
-            Document::Target(t) => ("target.set_by", Some(&t.set_by), &t.created_at),
-        };
-        if let Some(by) = by
-            && by != me
-        {
-            return refuse(
-                "field_rights",
-                format!("{field} names who creates it: it must be you ({me}), not '{by}'"),
-            );
-        }
-        plausible(&format!("{}.created_at", after.kind()), created_at)?;
+    if before.is_some() {
+        return Ok(());
     }
-    if let Document::Visit(v) = after {
-        let old: &[crate::model::visit::Comment] = match before {
-            Some(Document::Visit(b)) => &b.manager_comments,
-            Some(
-                Document::Customer(_)
-                | Document::TripPlan(_)
-                | Document::ExpenseClaim(_)
-                | Document::Order(_)
-                | Document::Complaint(_)
-                | Document::Target(_),
-            )
-            | None => &[],
-        };
-        for comment in &v.manager_comments {
-            match old.iter().find(|c| c.id == comment.id) {
-                None => {
-                    if comment.author != me {
-                        return refuse(
-                            "field_rights",
-                            format!(
-                                "a comment is signed by whoever writes it: its author must be you ({me}), not '{}'",
-                                comment.author
-                            ),
-                        );
-                    }
-                    plausible("visit.manager_comments.at", &comment.at)?;
-                }
-                Some(was) if was != comment && was.author != me => {
-                    return refuse(
-                        "field_rights",
-                        format!("only {} changes their own comment", was.author),
-                    );
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(gone) = old
-            .iter()
-            .find(|c| c.author != me && !v.manager_comments.iter().any(|n| n.id == c.id))
-        {
-            return refuse(
-                "field_rights",
-                format!("only {} removes their own comment", gone.author),
-            );
-        }
+    let me = who.username.as_str();
+    let kind = after.kind();
+    let made = after.creation();
+    if let (Some(field), Some(by)) = (made.by_field, made.by)
+        && by != me
+    {
+        return refuse(
+            "field_rights",
+            format!("{kind}.{field} names who creates it: it must be you ({me}), not '{by}'"),
+        );
+    }
+    check_plausible(&format!("{kind}.created_at"), made.at, now)
+}
+
+/// Who created a document and when, as its kind records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Creation<'a> {
+    /// The root field naming the creator (`created_by`, a visit's `author`, an order's
+    /// `owner`), if the kind has one.
+    pub by_field: Option<&'static str>,
+    /// Its value.
+    pub by: Option<&'a str>,
+    /// `created_at`.
+    pub at: &'a str,
+}
+
+/// A time a person writes (`field`, the value `at`) is plausible at `now`: within
+/// [`PLAUSIBLE_PAST_DAYS`] before and [`PLAUSIBLE_FUTURE_DAYS`] after.
+pub(crate) fn check_plausible(
+    field: &str,
+    at: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Refusal> {
+    let t = match crate::model::fields::parse_time(field, at) {
+        Ok(t) => t,
+        Err(e) => return refuse("schema", e.to_string()),
+    };
+    let days = (t - now).num_days();
+    if !(-PLAUSIBLE_PAST_DAYS..=PLAUSIBLE_FUTURE_DAYS).contains(&days) {
+        return refuse(
+            "field_rights",
+            format!(
+                "{field} is {at}, not a time this could have been written: check the device's clock"
+            ),
+        );
     }
     Ok(())
 }
@@ -608,78 +609,8 @@ fn check_signatures(who: &Principal, ops: &[RootOp]) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn check_rep(
-    who: &Principal,
-    before: Option<&Document>,
-    after: &Document,
-    ops: &[RootOp],
-) -> Result<(), Refusal> {
-    let me = who.username.as_str();
+fn check_rep(before: Option<&Document>, after: &Document, ops: &[RootOp]) -> Result<(), Refusal> {
     let kind = after.kind();
-    match (before, after) {
-        (None, Document::Customer(c)) => {
-            if c.owner != me {
-                return refuse(
-                    "field_rights",
-                    "a rep creates customers they own: set owner to yourself",
-                );
-            }
-            if !who.territories.contains(&c.territory) {
-                return refuse(
-                    "scope",
-                    format!("territory '{}' is not one of yours", c.territory),
-                );
-            }
-        }
-        (None, Document::Visit(v)) if v.author != me => {
-            return refuse(
-                "field_rights",
-                "a rep records visits as themselves: set author to yourself",
-            );
-        }
-        (Some(_), Document::Visit(v)) if v.author != me => {
-            return refuse("field_rights", "a rep edits only their own visits");
-        }
-        (None, Document::TripPlan(_) | Document::ExpenseClaim(_)) => {
-            let scope = scope_of(after);
-            if scope.owner.as_deref() != Some(me) {
-                return refuse(
-                    "field_rights",
-                    "a rep creates trip plans and claims they own",
-                );
-            }
-        }
-        // Existing documents of the rep's own, new visits of their own, and the kinds whose
-        // writers their own rules decide ([`crate::model::DocumentModel::check_writer`]): the
-        // field rules below decide.
-        (
-            Some(_),
-            Document::Customer(_)
-            | Document::Visit(_)
-            | Document::TripPlan(_)
-            | Document::ExpenseClaim(_),
-        )
-        | (None, Document::Visit(_))
-        | (_, Document::Order(_) | Document::Complaint(_) | Document::Target(_)) => {}
-    }
-    // Comments are the managers': a rep neither changes them nor brings them in a new visit.
-    if let Document::Visit(v) = after {
-        let changed = match before {
-            Some(Document::Visit(bv)) => bv.manager_comments != v.manager_comments,
-            Some(
-                Document::Customer(_)
-                | Document::TripPlan(_)
-                | Document::ExpenseClaim(_)
-                | Document::Order(_)
-                | Document::Complaint(_)
-                | Document::Target(_),
-            )
-            | None => !v.manager_comments.is_empty(),
-        };
-        if changed {
-            return refuse("field_rights", "only managers comment on visits");
-        }
-    }
     // Operations on protected fields: allowed only at creation, and only with the value the
     // document ends up with (so no hidden concurrent value slips through).
     let fields = serde_json::to_value(after).unwrap_or(serde_json::Value::Null);
@@ -716,8 +647,9 @@ fn check_manager(
     }
     let kind = after.kind();
     // A customer the manager sees (their territory or their team, checked above) is theirs to
-    // edit; its owner, set at creation or by a reassignment, must be in the team (below). A plan
-    // or claim of someone outside the team is the manager's only as its approver, to decide.
+    // edit; its owner, set at creation or by a reassignment, must be in the team (below). A
+    // document owned by someone outside the team is the manager's only where it names them
+    // (an approver), for what its kind lets them do there.
     let scope = scope_of(after);
     // A document of its own (not a customer, not a customer's) belongs to its owner.
     let owned = kind != DocKind::Customer && scope.customer.is_none();
@@ -727,17 +659,6 @@ fn check_manager(
             return refuse(
                 "field_rights",
                 format!("{} is not in your team", scope.owner.unwrap_or_default()),
-            );
-        }
-        if let Some(b) = before
-            && !lifecycle::only_decided(b, after, ops)
-        {
-            return refuse(
-                "field_rights",
-                format!(
-                    "{} is not in your team: as the approver you only approve or reject this {kind}",
-                    scope.owner.unwrap_or_default()
-                ),
             );
         }
     }
@@ -756,7 +677,7 @@ fn check_manager(
 }
 
 /// A value of an operation, for a message.
-fn show(value: &Option<ScalarValue>) -> String {
+pub(crate) fn show(value: &Option<ScalarValue>) -> String {
     match value {
         Some(ScalarValue::Str(s)) => format!("'{s}'"),
         Some(v) => v.to_string(),

@@ -38,6 +38,7 @@
 //!             revoked: vec![],
 //!             cursor: request.cursor,
 //!             more: false,
+//!             settings: None,
 //!         }))
 //!     }
 //! }

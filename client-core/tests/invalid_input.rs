@@ -270,10 +270,9 @@ fn imported_documents_of_unknown_kind_or_broken_schema_are_refused() {
         matches!(&err, Error::UnknownKind(k) if k == "invoice"),
         "{err}"
     );
-    assert!(
-        err.to_string()
-            .contains("expected customer, visit, trip_plan or expense_claim")
-    );
+    assert!(err.to_string().contains(
+        "expected customer, visit, trip_plan, expense_claim, order, complaint or target"
+    ));
 
     // A customer whose tier is not A–D, written by some other client.
     let other = device("other");

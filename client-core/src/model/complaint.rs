@@ -18,7 +18,7 @@ use super::workflow::{self, Actor, Staged, Step, StepTaken, Workflow, validate_w
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Error, Result, ValidationError};
 use crate::ids::is_id;
-use crate::rights::{Directory, DocScope, Lookup, Principal, Refusal, Role, RootOp};
+use crate::rights::{Creation, DocScope, Lookup, Refusal, Role, Writer};
 
 string_enum! {
     /// How the complaint came in.
@@ -294,13 +294,8 @@ impl DocumentModel for Complaint {
 
     const ASKS_ABOUT_PEOPLE: bool = true;
 
-    fn check_writer(
-        who: &Principal,
-        before: Option<&Self>,
-        after: &Self,
-        ops: &[RootOp],
-        people: &dyn Directory,
-    ) -> Result<(), Refusal> {
+    fn check_writer(w: &Writer<'_>, before: Option<&Self>, after: &Self) -> Result<(), Refusal> {
+        let who = w.who;
         let assigned = before.map_or(after.assignee.is_some(), |b| b.assignee != after.assignee);
         // A rep recording a complaint may take it on themselves; assigning it to someone else
         // is a manager's decision.
@@ -319,14 +314,22 @@ impl DocumentModel for Complaint {
         }
         if assigned
             && let Some(a) = &after.assignee
-            && people.lookup(a) == Lookup::NoSuchUser
+            && w.people.lookup(a) == Lookup::NoSuchUser
         {
             return Err(Refusal {
                 rule: "field_rights".into(),
                 reason: format!("there is no user '{a}' to assign this complaint to"),
             });
         }
-        crate::rights::workflow::check(who, before, after, ops)
+        crate::rights::workflow::check(who, before, after, w.ops)
+    }
+
+    fn creation(&self) -> Creation<'_> {
+        Creation {
+            by_field: Some("recorded_by"),
+            by: Some(&self.recorded_by),
+            at: &self.created_at,
+        }
     }
 
     fn scope(&self) -> DocScope {
@@ -482,7 +485,7 @@ mod tests {
 
     #[test]
     fn a_rep_takes_a_new_complaint_on_themselves_but_assigns_it_to_nobody_else() {
-        let rep = Principal {
+        let rep = crate::rights::Principal {
             username: "wang".into(),
             role: Role::Rep,
             territories: vec!["east".into()],
@@ -503,10 +506,16 @@ mod tests {
             .build(new_id(), now_string())
             .unwrap()
         };
+        let w = Writer {
+            who: &rep,
+            ops: &[],
+            people: &rep,
+            now: chrono::Utc::now(),
+        };
         for ok in [None, Some("wang")] {
-            Complaint::check_writer(&rep, None, &new(ok), &[], &rep).unwrap();
+            Complaint::check_writer(&w, None, &new(ok)).unwrap();
         }
-        let refused = Complaint::check_writer(&rep, None, &new(Some("li")), &[], &rep).unwrap_err();
+        let refused = Complaint::check_writer(&w, None, &new(Some("li"))).unwrap_err();
         assert_eq!(refused.rule, "field_rights");
         assert!(refused.reason.contains("a manager assigns it"), "{refused}");
     }

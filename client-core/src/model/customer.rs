@@ -349,16 +349,35 @@ impl DocumentModel for Customer {
 
     const ASKS_ABOUT_PEOPLE: bool = false;
 
-    // The rules of this kind are the shared ones of `crate::rights` (and, for plans and
-    // claims, the approval lifecycle of `crate::rights::lifecycle`).
     fn check_writer(
-        _who: &crate::rights::Principal,
-        _before: Option<&Self>,
-        _after: &Self,
-        _ops: &[crate::rights::RootOp],
-        _people: &dyn crate::rights::Directory,
+        w: &crate::rights::Writer<'_>,
+        before: Option<&Self>,
+        after: &Self,
     ) -> Result<(), crate::rights::Refusal> {
+        // A rep creates customers they own, in their own territories.
+        if w.is_rep() && before.is_none() {
+            if after.owner != w.me() {
+                return crate::rights::refuse(
+                    "field_rights",
+                    "a rep creates customers they own: set owner to yourself",
+                );
+            }
+            if !w.who.territories.contains(&after.territory) {
+                return crate::rights::refuse(
+                    "scope",
+                    format!("territory '{}' is not one of yours", after.territory),
+                );
+            }
+        }
         Ok(())
+    }
+
+    fn creation(&self) -> crate::rights::Creation<'_> {
+        crate::rights::Creation {
+            by_field: Some("created_by"),
+            by: Some(&self.created_by),
+            at: &self.created_at,
+        }
     }
 
     fn scope(&self) -> DocScope {

@@ -19,7 +19,7 @@ use super::workflow::{self, Actor, Staged, Step, StepTaken, Workflow, validate_w
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::{is_id, new_id};
-use crate::rights::{Directory, DocScope, Principal, Refusal, Role, RootOp};
+use crate::rights::{Creation, DocScope, Refusal, Writer};
 
 string_enum! {
     /// Where an order stands.
@@ -265,16 +265,10 @@ impl DocumentModel for Order {
 
     const ASKS_ABOUT_PEOPLE: bool = false;
 
-    fn check_writer(
-        who: &Principal,
-        before: Option<&Self>,
-        after: &Self,
-        ops: &[RootOp],
-        _people: &dyn Directory,
-    ) -> Result<(), Refusal> {
+    fn check_writer(w: &Writer<'_>, before: Option<&Self>, after: &Self) -> Result<(), Refusal> {
         // A rep takes orders as themselves and changes only their own; who sees the customer
         // is the scope's question.
-        if who.role == Role::Rep && after.owner != who.username {
+        if w.is_rep() && after.owner != w.me() {
             return Err(Refusal {
                 rule: "field_rights".into(),
                 reason: match before {
@@ -286,7 +280,15 @@ impl DocumentModel for Order {
                 },
             });
         }
-        crate::rights::workflow::check(who, before, after, ops)
+        crate::rights::workflow::check(w.who, before, after, w.ops)
+    }
+
+    fn creation(&self) -> Creation<'_> {
+        Creation {
+            by_field: Some("owner"),
+            by: Some(&self.owner),
+            at: &self.created_at,
+        }
     }
 
     fn scope(&self) -> DocScope {

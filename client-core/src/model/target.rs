@@ -13,7 +13,7 @@ use super::edit::set_field;
 use super::fields::{check_stored_time, now_string, validate_currency, validate_username};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
-use crate::rights::{Directory, DocScope, Principal, Refusal, Role, RootOp};
+use crate::rights::{Creation, DocScope, Refusal, Role, Writer};
 
 /// Parses a month, `YYYY-MM`, into its first day.
 pub fn parse_month(field: &str, s: &str) -> Result<NaiveDate, ValidationError> {
@@ -121,13 +121,8 @@ impl DocumentModel for Target {
 
     const ASKS_ABOUT_PEOPLE: bool = false;
 
-    fn check_writer(
-        who: &Principal,
-        _before: Option<&Self>,
-        after: &Self,
-        _ops: &[RootOp],
-        people: &dyn Directory,
-    ) -> Result<(), Refusal> {
+    fn check_writer(w: &Writer<'_>, _before: Option<&Self>, after: &Self) -> Result<(), Refusal> {
+        let (who, people) = (w.who, w.people);
         let refuse = |reason: String| {
             Err(Refusal {
                 rule: "field_rights".into(),
@@ -161,6 +156,14 @@ impl DocumentModel for Target {
                 ))
             }
             Role::Manager | Role::Admin => Ok(()),
+        }
+    }
+
+    fn creation(&self) -> Creation<'_> {
+        Creation {
+            by_field: Some("set_by"),
+            by: Some(&self.set_by),
+            at: &self.created_at,
         }
     }
 

@@ -205,16 +205,20 @@ impl DocumentModel for TripPlan {
 
     const ASKS_ABOUT_PEOPLE: bool = true;
 
-    // The rules of this kind are the shared ones of `crate::rights` (and, for plans and
-    // claims, the approval lifecycle of `crate::rights::lifecycle`).
     fn check_writer(
-        _who: &crate::rights::Principal,
-        _before: Option<&Self>,
-        _after: &Self,
-        _ops: &[crate::rights::RootOp],
-        _people: &dyn crate::rights::Directory,
+        w: &crate::rights::Writer<'_>,
+        before: Option<&Self>,
+        after: &Self,
     ) -> Result<(), crate::rights::Refusal> {
-        Ok(())
+        crate::rights::lifecycle::check_plan_or_claim(w, before, after)
+    }
+
+    fn creation(&self) -> crate::rights::Creation<'_> {
+        crate::rights::Creation {
+            by_field: None,
+            by: None,
+            at: &self.created_at,
+        }
     }
 
     fn scope(&self) -> DocScope {

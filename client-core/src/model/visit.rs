@@ -397,16 +397,80 @@ impl DocumentModel for Visit {
 
     const ASKS_ABOUT_PEOPLE: bool = false;
 
-    // The rules of this kind are the shared ones of `crate::rights` (and, for plans and
-    // claims, the approval lifecycle of `crate::rights::lifecycle`).
     fn check_writer(
-        _who: &crate::rights::Principal,
-        _before: Option<&Self>,
-        _after: &Self,
-        _ops: &[crate::rights::RootOp],
-        _people: &dyn crate::rights::Directory,
+        w: &crate::rights::Writer<'_>,
+        before: Option<&Self>,
+        after: &Self,
     ) -> Result<(), crate::rights::Refusal> {
+        use crate::rights::refuse;
+        let me = w.me();
+        let old: &[Comment] = before.map_or(&[], |b| &b.manager_comments);
+        if w.is_rep() {
+            if after.author != me {
+                return refuse(
+                    "field_rights",
+                    match before {
+                        None => "a rep records visits as themselves: set author to yourself",
+                        Some(_) => "a rep edits only their own visits",
+                    },
+                );
+            }
+            // Comments are the managers': a rep neither changes them nor brings them in a
+            // new visit.
+            if old != after.manager_comments.as_slice() {
+                return refuse("field_rights", "only managers comment on visits");
+            }
+        }
+        if w.who.role == crate::rights::Role::Admin {
+            return Ok(());
+        }
+        // A comment is signed by whoever adds it, dated now, and changed or removed only by
+        // its author (admins may record others', as an import of history does).
+        for comment in &after.manager_comments {
+            match old.iter().find(|c| c.id == comment.id) {
+                None => {
+                    if comment.author != me {
+                        return refuse(
+                            "field_rights",
+                            format!(
+                                "a comment is signed by whoever writes it: its author must be you ({me}), not '{}'",
+                                comment.author
+                            ),
+                        );
+                    }
+                    crate::rights::check_plausible(
+                        "visit.manager_comments.at",
+                        &comment.at,
+                        w.now,
+                    )?;
+                }
+                Some(was) if was != comment && was.author != me => {
+                    return refuse(
+                        "field_rights",
+                        format!("only {} changes their own comment", was.author),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(gone) = old
+            .iter()
+            .find(|c| c.author != me && !after.manager_comments.iter().any(|n| n.id == c.id))
+        {
+            return refuse(
+                "field_rights",
+                format!("only {} removes their own comment", gone.author),
+            );
+        }
         Ok(())
+    }
+
+    fn creation(&self) -> crate::rights::Creation<'_> {
+        crate::rights::Creation {
+            by_field: Some("author"),
+            by: Some(&self.author),
+            at: &self.created_at,
+        }
     }
 
     fn scope(&self) -> DocScope {

@@ -7,40 +7,9 @@
 use automerge::ScalarValue;
 
 use super::{Directory, Lookup, Principal, Role, RootOp, refuse};
-use crate::model::Document;
 use crate::model::lifecycle::{Approvable, Party, Stage};
 
 type Refused = Result<(), super::Refusal>;
-
-/// Checks the lifecycle of a plan or claim; other kinds have none.
-pub(super) fn check(
-    who: &Principal,
-    before: Option<&Document>,
-    after: &Document,
-    ops: &[RootOp],
-    people: &dyn Directory,
-) -> Refused {
-    match (before, after) {
-        (None, Document::TripPlan(a)) => check_approvable(who, None, a, ops, people),
-        (Some(Document::TripPlan(b)), Document::TripPlan(a)) => {
-            check_approvable(who, Some(b), a, ops, people)
-        }
-        (None, Document::ExpenseClaim(a)) => check_approvable(who, None, a, ops, people),
-        (Some(Document::ExpenseClaim(b)), Document::ExpenseClaim(a)) => {
-            check_approvable(who, Some(b), a, ops, people)
-        }
-        // A change of kind is refused before the rights are asked.
-        (_, Document::TripPlan(_) | Document::ExpenseClaim(_)) => Ok(()),
-        (
-            _,
-            Document::Customer(_)
-            | Document::Visit(_)
-            | Document::Order(_)
-            | Document::Complaint(_)
-            | Document::Target(_),
-        ) => Ok(()),
-    }
-}
 
 /// The parties `who` is to a document with this owner and approver.
 fn parties(who: &Principal, owner: &str, approver: &str) -> Vec<Party> {
@@ -58,7 +27,9 @@ fn parties(who: &Principal, owner: &str, approver: &str) -> Vec<Party> {
     out
 }
 
-fn check_approvable<A: Approvable>(
+/// Checks the approval lifecycle `who` takes a plan or claim through, from `before` (None for
+/// a new one) to `after`; the kind's own rules call it.
+pub(crate) fn check_approvable<A: Approvable>(
     who: &Principal,
     before: Option<&A>,
     after: &A,
@@ -304,28 +275,46 @@ fn check_decider(owner: &str, approver: &str, kind: &str, people: &dyn Directory
 /// Whether the changes only decide the plan or claim: approved or rejected, with who, when,
 /// the note and what it covers, and nothing else (also among the operations, so nothing hides
 /// in a conflict).
-pub(super) fn only_decided(before: &Document, after: &Document, ops: &[RootOp]) -> bool {
-    fn same<A: Approvable>(b: &A, a: &A, ops: &[RootOp]) -> bool {
-        let decides = |v: &Option<ScalarValue>| matches!(v, Some(ScalarValue::Str(s)) if matches!(s.as_str(), "approved" | "rejected"));
-        let ops_ok = ops.iter().all(|(field, value)| {
-            A::LIFECYCLE.fields.contains(&field.as_str())
-                && !matches!(field.as_str(), "paid_at" | "paid_by" | "submitted_at")
-                && (field != "status" || decides(value))
-        });
-        ops_ok && b.content_digest() == a.content_digest() && b.approver() == a.approver()
+pub(crate) fn only_decided<A: Approvable>(b: &A, a: &A, ops: &[RootOp]) -> bool {
+    let decides = |v: &Option<ScalarValue>| matches!(v, Some(ScalarValue::Str(s)) if matches!(s.as_str(), "approved" | "rejected"));
+    let ops_ok = ops.iter().all(|(field, value)| {
+        A::LIFECYCLE.fields.contains(&field.as_str())
+            && !matches!(field.as_str(), "paid_at" | "paid_by" | "submitted_at")
+            && (field != "status" || decides(value))
+    });
+    ops_ok && b.content_digest() == a.content_digest() && b.approver() == a.approver()
+}
+
+/// The rules every plan and claim obeys beyond the shared ones: a rep creates their own, a
+/// manager outside the owner's team only decides as the approver (the server, which knows the
+/// team, asks), and the approval lifecycle.
+pub(crate) fn check_plan_or_claim<A: Approvable>(
+    w: &super::Writer<'_>,
+    before: Option<&A>,
+    after: &A,
+) -> Refused {
+    let who = w.who;
+    let kind = A::KIND.noun();
+    if w.is_rep() && before.is_none() && after.owner() != w.me() {
+        return refuse(
+            "field_rights",
+            "a rep creates trip plans and claims they own",
+        );
     }
-    match (before, after) {
-        (Document::TripPlan(b), Document::TripPlan(a)) => same(b, a, ops),
-        (Document::ExpenseClaim(b), Document::ExpenseClaim(a)) => same(b, a, ops),
-        (
-            Document::TripPlan(_)
-            | Document::ExpenseClaim(_)
-            | Document::Customer(_)
-            | Document::Visit(_)
-            | Document::Order(_)
-            | Document::Complaint(_)
-            | Document::Target(_),
-            _,
-        ) => false,
+    if who.role == Role::Manager
+        && w.people.complete()
+        && !who.team.iter().any(|t| t == after.owner())
+        && let Some(b) = before
+        && b.approver() == w.me()
+        && !only_decided(b, after, w.ops)
+    {
+        return refuse(
+            "field_rights",
+            format!(
+                "{} is not in your team: as the approver you only approve or reject this {kind}",
+                after.owner()
+            ),
+        );
     }
+    check_approvable(who, before, after, w.ops, w.people)
 }
