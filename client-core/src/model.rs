@@ -75,6 +75,10 @@ pub trait DocumentModel: Hydrate + Reconcile + Serialize + Clone + Into<Document
     /// made it when.
     const NEVER_CHANGED: &'static [&'static str];
 
+    /// Root fields its approval lifecycle or status workflow writes (none for a kind without
+    /// one): never resent from the quarantine, where the step they record was refused.
+    const STATUS_FIELDS: &'static [&'static str];
+
     /// Whether the rules on writing it ask about users other than the writer (an approver's
     /// role, an assignee's existence); the server then gives them its whole directory.
     const ASKS_ABOUT_PEOPLE: bool;
@@ -268,6 +272,19 @@ impl DocKind {
             DocKind::Order => Order::ASKS_ABOUT_PEOPLE,
             DocKind::Complaint => Complaint::ASKS_ABOUT_PEOPLE,
             DocKind::Target => Target::ASKS_ABOUT_PEOPLE,
+        }
+    }
+
+    /// The kind's [`DocumentModel::STATUS_FIELDS`].
+    pub fn status_fields(self) -> &'static [&'static str] {
+        match self {
+            DocKind::Customer => Customer::STATUS_FIELDS,
+            DocKind::Visit => Visit::STATUS_FIELDS,
+            DocKind::TripPlan => TripPlan::STATUS_FIELDS,
+            DocKind::ExpenseClaim => ExpenseClaim::STATUS_FIELDS,
+            DocKind::Order => Order::STATUS_FIELDS,
+            DocKind::Complaint => Complaint::STATUS_FIELDS,
+            DocKind::Target => Target::STATUS_FIELDS,
         }
     }
 

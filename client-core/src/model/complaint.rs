@@ -293,6 +293,7 @@ impl DocumentModel for Complaint {
     ];
 
     const ASKS_ABOUT_PEOPLE: bool = true;
+    const STATUS_FIELDS: &'static [&'static str] = <Self as Staged>::WORKFLOW.fields;
 
     fn check_writer(w: &Writer<'_>, before: Option<&Self>, after: &Self) -> Result<(), Refusal> {
         let who = w.who;

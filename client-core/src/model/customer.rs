@@ -348,6 +348,7 @@ impl DocumentModel for Customer {
     const NEVER_CHANGED: &'static [&'static str] = &["id", "kind", "created_at", "created_by"];
 
     const ASKS_ABOUT_PEOPLE: bool = false;
+    const STATUS_FIELDS: &'static [&'static str] = &[];
 
     fn check_writer(
         w: &crate::rights::Writer<'_>,

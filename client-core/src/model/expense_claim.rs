@@ -237,6 +237,8 @@ impl DocumentModel for ExpenseClaim {
     const NEVER_CHANGED: &'static [&'static str] = &["id", "kind", "created_at"];
 
     const ASKS_ABOUT_PEOPLE: bool = true;
+    const STATUS_FIELDS: &'static [&'static str] =
+        <Self as super::lifecycle::Approvable>::LIFECYCLE.fields;
 
     fn check_writer(
         w: &crate::rights::Writer<'_>,

@@ -264,6 +264,7 @@ impl DocumentModel for Order {
     ];
 
     const ASKS_ABOUT_PEOPLE: bool = false;
+    const STATUS_FIELDS: &'static [&'static str] = <Self as Staged>::WORKFLOW.fields;
 
     fn check_writer(w: &Writer<'_>, before: Option<&Self>, after: &Self) -> Result<(), Refusal> {
         // A rep takes orders as themselves and changes only their own; who sees the customer

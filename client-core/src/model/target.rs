@@ -120,6 +120,7 @@ impl DocumentModel for Target {
         &["id", "kind", "created_at", "owner", "month", "currency"];
 
     const ASKS_ABOUT_PEOPLE: bool = false;
+    const STATUS_FIELDS: &'static [&'static str] = &[];
 
     fn check_writer(w: &Writer<'_>, _before: Option<&Self>, after: &Self) -> Result<(), Refusal> {
         let (who, people) = (w.who, w.people);

@@ -396,6 +396,7 @@ impl DocumentModel for Visit {
     const NEVER_CHANGED: &'static [&'static str] = &["id", "kind", "created_at"];
 
     const ASKS_ABOUT_PEOPLE: bool = false;
+    const STATUS_FIELDS: &'static [&'static str] = &[];
 
     fn check_writer(
         w: &crate::rights::Writer<'_>,

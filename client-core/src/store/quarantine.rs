@@ -32,12 +32,6 @@ use super::sync_state::QuarantineEntry;
 use super::{Store, acting_user_in, check_write_of, documents, projections};
 use crate::chunks::load_untrusted;
 use crate::error::{Error, Result};
-use crate::model::complaint::Complaint;
-use crate::model::expense_claim::ExpenseClaim;
-use crate::model::lifecycle::Approvable;
-use crate::model::order::Order;
-use crate::model::trip_plan::TripPlan;
-use crate::model::workflow::Staged;
 use crate::model::{DocKind, Document, kind_of, validate_document};
 use crate::rights::{Principal, protected_fields};
 
@@ -366,14 +360,7 @@ fn views(entry: &QuarantineEntry, bytes: &[u8], current: Option<AutoCommit>) -> 
 /// declared lifecycle fields): never resent. Customers and visits have none (a customer's
 /// `status` is its sales status).
 fn is_lifecycle(kind: DocKind, field: &str) -> bool {
-    let fields: &[&str] = match kind {
-        DocKind::Customer | DocKind::Visit | DocKind::Target => &[],
-        DocKind::TripPlan => TripPlan::LIFECYCLE.fields,
-        DocKind::ExpenseClaim => ExpenseClaim::LIFECYCLE.fields,
-        DocKind::Order => Order::WORKFLOW.fields,
-        DocKind::Complaint => Complaint::WORKFLOW.fields,
-    };
-    fields.contains(&field)
+    kind.status_fields().contains(&field)
 }
 
 /// Whether the server's reason for `entry` names `field` (as `customer.owner`): the server
