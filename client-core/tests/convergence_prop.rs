@@ -18,18 +18,27 @@
 //!
 //! The first test edits plain fields (strings, enums, booleans), text and lists; the second adds
 //! the edits that set a whole Money or Geo value, which must merge as one value too.
+//!
+//! The third shares one draft order instead: devices add lines, change the quantities of the
+//! lines they hold and set its plain fields, offline and exchanged as above. Besides properties
+//! 1 and 3 for its plain fields, every line added on any device is in the order exactly once,
+//! each line's quantity keeps every value no device replaced after seeing it (one shown, and
+//! when they differ the conflict view lists exactly them), and every device's order list shows
+//! the same row, with the total of the merged lines, as a fresh store does.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{Automerge, ROOT, ReadDoc};
+use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc};
 use chrono::NaiveDate;
+use fieldsync_core::ids::new_id;
 use fieldsync_core::model::customer::{
     CustomerEdit, CustomerStatus, NewContact, NewCustomer, Tier,
 };
-use fieldsync_core::model::fields::{Geo, Money};
+use fieldsync_core::model::fields::{Geo, Money, now_string};
+use fieldsync_core::model::order::{NewOrder, Order, OrderEdit};
 use fieldsync_core::model::visit::{NewVisit, Outcome, VisitEdit};
-use fieldsync_core::store::CustomerQuery;
+use fieldsync_core::store::{CustomerQuery, OrderQuery};
 use fieldsync_core::{Error, Store};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -832,7 +841,7 @@ fn run(s: &Scenario) {
         } else {
             ("summary", "people_met")
         };
-        check_fields(&world, &model, d, &[text_field, list_field]);
+        check_fields(&world, &model, d, &[text_field, list_field], &[]);
         check_text(&world, &model, d, text_field, s.devices);
         check_list(&world, &model, d, list_field);
     }
@@ -927,8 +936,9 @@ fn check_projections(world: &World, model: &Model) {
 /// put stays until a device that saw it puts another value or resolves the conflict); a field
 /// one device set shows the last value it set; when the visible values differ, the conflict
 /// view lists each with the device that put it; fields nobody set (other than `skip`) are as
-/// they were created.
-fn check_fields(world: &World, model: &Model, d: usize, skip: &[&str]) {
+/// they were created. Conflicts inside the entries of a list in `entries_checked` (an order's
+/// line quantities) are that list's own property's.
+fn check_fields(world: &World, model: &Model, d: usize, skip: &[&str], entries_checked: &[&str]) {
     let origin = &world.stores[0];
     let actors: Vec<String> = world.stores.iter().map(Store::actor_id).collect();
     let id = &world.ids[d];
@@ -1011,7 +1021,12 @@ fn check_fields(world: &World, model: &Model, d: usize, skip: &[&str]) {
             "{id}.{field}: the winner is the value shown"
         );
     }
-    for c in &conflicts {
+    let checked_elsewhere = |path: &str| {
+        entries_checked
+            .iter()
+            .any(|list| path.starts_with(&format!("{list}[")))
+    };
+    for c in conflicts.iter().filter(|c| !checked_elsewhere(&c.path)) {
         assert!(
             edited.contains(c.path.as_str()),
             "{id}: conflict listed at {}, which is not a field any edit set: {c:?}",
@@ -1099,6 +1114,423 @@ fn check_list(world: &World, model: &Model, d: usize, field: &str) {
     );
 }
 
+// ---- orders -------------------------------------------------------------------------------
+
+/// Quantities and prices the devices pick from; small pools, so devices often set a line to the
+/// quantity it already has, or two devices set it to the same one.
+const QUANTITIES: &[i64] = &[1, 2, 5, 12];
+const UNIT_PRICES: &[i64] = &[800, 1_500, 20_000];
+/// The lines device 0 creates the order with: (product, quantity, unit price).
+const FIRST_LINES: &[(&str, i64, i64)] = &[("6204", 10, 1_500), ("6300", 1, 800)];
+
+/// An order edit as generated; a new line's product gets a unique marker when applied.
+#[derive(Debug, Clone)]
+enum OrderOp {
+    AddLine {
+        quantity: i64,
+        unit_price: i64,
+    },
+    /// The quantity of the line at this index (modulo their number) among the lines the device
+    /// holds when the edit call starts.
+    Quantity {
+        line: usize,
+        quantity: i64,
+    },
+    Set(OrderEdit),
+}
+
+#[derive(Debug, Clone)]
+enum OrderStep {
+    Edit {
+        device: usize,
+        edits: Vec<OrderOp>,
+    },
+    Exchange {
+        from: usize,
+        to: usize,
+        carry: Carry,
+        duplicate: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct OrderScenario {
+    devices: usize,
+    steps: Vec<OrderStep>,
+}
+
+fn order_op() -> impl Strategy<Value = OrderOp> {
+    prop_oneof![
+        3 => (select(QUANTITIES), select(UNIT_PRICES))
+            .prop_map(|(quantity, unit_price)| OrderOp::AddLine { quantity, unit_price }),
+        4 => (0usize..8, select(QUANTITIES))
+            .prop_map(|(line, quantity)| OrderOp::Quantity { line, quantity }),
+        1 => opt_str(NEXT_STEPS).prop_map(|v| OrderOp::Set(OrderEdit::Note(v))),
+        1 => opt_str(FOLLOWUPS).prop_map(|v| OrderOp::Set(OrderEdit::DeliveryDate(v))),
+    ]
+}
+
+fn order_scenario() -> impl Strategy<Value = OrderScenario> {
+    (3usize..=5).prop_flat_map(|devices| {
+        let edit = (0..devices, proptest::collection::vec(order_op(), 1..=3))
+            .prop_map(|(device, edits)| OrderStep::Edit { device, edits });
+        let exchange = (0..devices, 1..devices, carry(), any::<bool>()).prop_map(
+            move |(from, offset, carry, duplicate)| OrderStep::Exchange {
+                from,
+                to: (from + offset) % devices,
+                carry,
+                duplicate,
+            },
+        );
+        proptest::collection::vec(prop_oneof![3 => edit, 2 => exchange], 5..=40)
+            .prop_map(move |steps| OrderScenario { devices, steps })
+    })
+}
+
+/// What the devices did to the order's lines.
+#[derive(Debug, Default)]
+struct LineModel {
+    /// Line id → every quantity put into the line (its creation's first), as observed on the
+    /// device that made it.
+    puts: BTreeMap<String, Vec<Put>>,
+    /// Line id → every quantity a device set, with the device, in order.
+    sets: BTreeMap<String, Vec<(usize, i64)>>,
+    /// The products of every line, the first ones and every one added.
+    products: Vec<String>,
+}
+
+/// The map of the line `id` in the order `doc`.
+fn line_obj(doc: &Automerge, id: &str) -> Option<ObjId> {
+    let (_, lines) = doc.get(ROOT, "lines").unwrap()?;
+    (0..doc.length(&lines)).find_map(|i| {
+        let (value, line) = doc.get(&lines, i).unwrap()?;
+        let matches = matches!(value, automerge::Value::Object(ObjType::Map))
+            && doc
+                .get(&line, "id")
+                .unwrap()
+                .is_some_and(|(v, _)| v.as_str() == Some(id));
+        matches.then_some(line)
+    })
+}
+
+/// The quantity operations visible in line `id` of `doc` (none if it has no such line).
+fn quantity_ops(doc: &Automerge, id: &str) -> Vec<String> {
+    line_obj(doc, id).map_or(Vec::new(), |line| {
+        doc.get_all(&line, "quantity")
+            .unwrap()
+            .into_iter()
+            .map(|(_, op)| op.to_string())
+            .collect()
+    })
+}
+
+fn order_lines(store: &Store, id: &str) -> Vec<fieldsync_core::model::order::OrderLine> {
+    store.get::<Order>(id).unwrap().lines
+}
+
+impl LineModel {
+    /// Records what one edit call on `device` did to the quantities, from the order before and
+    /// after it: puts it made visible, and visible puts it replaced.
+    fn observe(&mut self, device: usize, before: &Automerge, after: &Automerge, lines: &[String]) {
+        for id in lines {
+            let was = quantity_ops(before, id);
+            let now = quantity_ops(after, id);
+            let puts = self.puts.entry(id.clone()).or_default();
+            for put in puts.iter_mut() {
+                if was.contains(&put.op) && !now.contains(&put.op) {
+                    put.replaced = true;
+                }
+            }
+            let line = line_obj(after, id).unwrap();
+            for (value, op) in after.get_all(&line, "quantity").unwrap() {
+                let op = op.to_string();
+                if !was.contains(&op) {
+                    let value = match value {
+                        automerge::Value::Scalar(v) => json!(v.as_i64().unwrap()),
+                        other => panic!("line {id}: quantity is {other:?}"),
+                    };
+                    puts.push(Put {
+                        op,
+                        device,
+                        value,
+                        replaced: false,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A draft order of li.wei's with [`FIRST_LINES`].
+fn new_order() -> fieldsync_core::model::Order {
+    NewOrder {
+        customer: new_id(),
+        owner: "li.wei".into(),
+        date: "2026-03-02".into(),
+        payment_terms: Some("30 days net".into()),
+        ..Default::default()
+    }
+    .build(new_id(), now_string())
+    .unwrap()
+}
+
+fn add_line(product: String, quantity: i64, unit_price: i64) -> OrderEdit {
+    OrderEdit::AddLine {
+        product,
+        name: "深沟球轴承".into(),
+        quantity,
+        unit: "box".into(),
+        unit_price,
+        unit_cost: None,
+    }
+}
+
+impl World {
+    /// Opens the devices; device 0 creates the order and every other device receives it whole.
+    fn with_order(devices: usize, lines: &mut LineModel) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let stores: Vec<Store> = (0..devices)
+            .map(|n| {
+                let store = Store::open(dir.path().join(format!("device_{n}.db"))).unwrap();
+                store.set_author(&format!("rep{n}")).unwrap();
+                store
+            })
+            .collect();
+        let origin = &stores[0];
+        let id = origin.create(new_order()).unwrap();
+        let before = load(origin, &id);
+        let first: Vec<OrderEdit> = FIRST_LINES
+            .iter()
+            .map(|(product, quantity, price)| add_line(product.to_string(), *quantity, *price))
+            .collect();
+        let made = origin.edit::<Order>(&id, &first).unwrap();
+        let ids: Vec<String> = made.lines.iter().map(|l| l.id.clone()).collect();
+        lines.observe(0, &before, &load(origin, &id), &ids);
+        lines
+            .products
+            .extend(FIRST_LINES.iter().map(|(p, ..)| p.to_string()));
+        for store in &stores[1..] {
+            store
+                .merge_from(&origin.document_bytes(&id).unwrap())
+                .unwrap();
+        }
+        World {
+            initial: vec![document_json(origin, &id)],
+            dir,
+            stores,
+            customer_ids: Vec::new(),
+            visit_ids: Vec::new(),
+            ids: vec![id],
+        }
+    }
+
+    /// Runs the order scenario's steps, recording every edit.
+    fn play_order(&self, s: &OrderScenario, model: &mut Model, lines: &mut LineModel) {
+        let id = &self.ids[0];
+        for step in &s.steps {
+            match step {
+                OrderStep::Edit { device, edits } => {
+                    let store = &self.stores[*device];
+                    let (before, before_json) = (load(store, id), document_json(store, id));
+                    let held: Vec<String> =
+                        order_lines(store, id).into_iter().map(|l| l.id).collect();
+                    let mut sets = Vec::new();
+                    let mut quantities = Vec::new();
+                    let edits: Vec<OrderEdit> = edits
+                        .iter()
+                        .map(|op| match op {
+                            OrderOp::AddLine {
+                                quantity,
+                                unit_price,
+                            } => {
+                                let product = format!("P{}", model.next());
+                                lines.products.push(product.clone());
+                                add_line(product, *quantity, *unit_price)
+                            }
+                            OrderOp::Quantity { line, quantity } => {
+                                let line = held[line % held.len()].clone();
+                                quantities.push((line.clone(), *quantity));
+                                OrderEdit::LineQuantity {
+                                    id: line,
+                                    quantity: *quantity,
+                                }
+                            }
+                            OrderOp::Set(edit) => {
+                                sets.push(match edit {
+                                    OrderEdit::Note(v) => ("note", json!(v)),
+                                    OrderEdit::DeliveryDate(v) => ("delivery_date", json!(v)),
+                                    other => unreachable!("not generated: {other:?}"),
+                                });
+                                edit.clone()
+                            }
+                        })
+                        .collect();
+                    let after_view = store
+                        .edit::<Order>(id, &edits)
+                        .unwrap_or_else(|e| panic!("device {device}: {edits:?} refused: {e}"));
+                    let after = load(store, id);
+                    model.record_sets(0, *device, sets, &before, &before_json, &after);
+                    let now: Vec<String> = after_view.lines.iter().map(|l| l.id.clone()).collect();
+                    lines.observe(*device, &before, &after, &now);
+                    // The device shows the last quantity it set in this call.
+                    for (line, quantity) in &quantities {
+                        lines
+                            .sets
+                            .entry(line.clone())
+                            .or_default()
+                            .push((*device, *quantity));
+                    }
+                    for (line, _) in &quantities {
+                        let last = quantities.iter().rev().find(|(l, _)| l == line).unwrap().1;
+                        let shown = after_view.lines.iter().find(|l| &l.id == line).unwrap();
+                        assert_eq!(
+                            shown.quantity, last,
+                            "device {device}: line {line} after setting it to {last}"
+                        );
+                    }
+                }
+                OrderStep::Exchange {
+                    from,
+                    to,
+                    carry,
+                    duplicate,
+                } => exchange(
+                    &self.stores[*from],
+                    &self.stores[*to],
+                    id,
+                    *carry,
+                    *duplicate,
+                ),
+            }
+        }
+    }
+}
+
+fn run_order(s: &OrderScenario) {
+    let mut lines = LineModel::default();
+    let world = World::with_order(s.devices, &mut lines);
+    let mut model = Model::default();
+    world.play_order(s, &mut model, &mut lines);
+    exchange_all(&world.stores, &world.ids);
+    check_identical_documents(&world);
+    check_fields(&world, &model, 0, &["lines"], &["lines"]);
+    check_lines(&world, &lines);
+    check_order_rows(&world);
+}
+
+/// Every line added on any device is in the order exactly once, and each line's quantity keeps
+/// every put no device replaced after seeing it: those are exactly the visible ones, one of
+/// them shown (the last one set, if only one device set it), and when their values differ the
+/// conflict view lists exactly them, each with the device that put it, and only then.
+fn check_lines(world: &World, model: &LineModel) {
+    let origin = &world.stores[0];
+    let id = &world.ids[0];
+    let lines = order_lines(origin, id);
+    let automerge = load(origin, id);
+    let conflicts = origin.conflicts(id).unwrap();
+    let actors: Vec<String> = world.stores.iter().map(Store::actor_id).collect();
+
+    let mut products: Vec<&str> = lines.iter().map(|l| l.product.as_str()).collect();
+    let mut expected: Vec<&str> = model.products.iter().map(String::as_str).collect();
+    products.sort();
+    expected.sort();
+    assert_eq!(products, expected, "{id}: the lines are not those added");
+    let ids: BTreeSet<&str> = lines.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids.len(), lines.len(), "{id}: a line id is repeated");
+
+    for line in &lines {
+        let puts = &model.puts[&line.id];
+        let live: Vec<&Put> = puts.iter().filter(|p| !p.replaced).collect();
+        let mut visible = quantity_ops(&automerge, &line.id);
+        let mut kept: Vec<String> = live.iter().map(|p| p.op.clone()).collect();
+        visible.sort();
+        kept.sort();
+        assert_eq!(
+            visible, kept,
+            "line {} ({}): the visible quantities are not those no device replaced (puts: {puts:?})",
+            line.id, line.product
+        );
+        let shown = json!(line.quantity);
+        assert!(
+            live.iter().any(|p| p.value == shown),
+            "line {}: shows {shown}, which is none of its live puts: {puts:?}",
+            line.id
+        );
+        if let Some(sets) = model.sets.get(&line.id) {
+            let devices: BTreeSet<usize> = sets.iter().map(|(d, _)| *d).collect();
+            if devices.len() == 1 {
+                let (device, last) = sets.last().unwrap();
+                assert_eq!(
+                    line.quantity, *last,
+                    "line {}: only device {device} set it, last to {last}",
+                    line.id
+                );
+            }
+        }
+        let path = format!("lines[{}].quantity", line.id);
+        let conflict = conflicts.iter().find(|c| c.path == path);
+        let values: BTreeSet<String> = live.iter().map(|p| p.value.to_string()).collect();
+        if values.len() < 2 {
+            assert!(
+                conflict.is_none(),
+                "{path}: every live put holds {values:?}, yet it is in conflict: {conflict:?}"
+            );
+            continue;
+        }
+        let c = conflict
+            .unwrap_or_else(|| panic!("{path}: live puts hold {values:?}, but no conflict"));
+        let mut listed: Vec<(&str, String)> = c
+            .values
+            .iter()
+            .map(|v| (v.actor.as_str(), v.value.to_string()))
+            .collect();
+        let mut want: Vec<(&str, String)> = live
+            .iter()
+            .map(|p| (actors[p.device].as_str(), p.value.to_string()))
+            .collect();
+        listed.sort();
+        want.sort();
+        assert_eq!(listed, want, "{path}: the conflict lists other values");
+        let winners: Vec<&Json> = c
+            .values
+            .iter()
+            .filter(|v| v.winner)
+            .map(|v| &v.value)
+            .collect();
+        assert_eq!(winners, [&shown], "{path}: the winner is the value shown");
+    }
+    for c in conflicts.iter().filter(|c| c.path.starts_with("lines[")) {
+        assert!(
+            c.path.ends_with("].quantity"),
+            "{id}: conflict in a line at {}, which no edit sets: {c:?}",
+            c.path
+        );
+    }
+}
+
+/// Every device's order list shows the row a fresh store computes from the final document,
+/// with the lines' count and total.
+fn check_order_rows(world: &World) {
+    let origin = &world.stores[0];
+    let id = &world.ids[0];
+    let fresh = Store::open(world.dir.path().join("fresh.db")).unwrap();
+    fresh
+        .merge_from(&origin.document_bytes(id).unwrap())
+        .unwrap();
+    let expected = fresh.list_orders(&OrderQuery::default()).unwrap();
+    assert_eq!(expected.len(), 1);
+    let order = origin.get::<Order>(id).unwrap();
+    assert_eq!(expected[0].line_count, order.lines.len() as i64);
+    assert_eq!(expected[0].total_amount, order.total().unwrap());
+    for (n, store) in world.stores.iter().enumerate() {
+        assert_eq!(
+            store.list_orders(&OrderQuery::default()).unwrap(),
+            expected,
+            "device {n}'s order row differs from that of the final document"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
@@ -1113,5 +1545,12 @@ proptest! {
     #[test]
     fn money_and_geo_values_merge_whole(s in scenario(Edits::WithMoneyAndGeo)) {
         run(&s);
+    }
+
+    /// An order's lines added and their quantities changed on several devices: every line is
+    /// kept once, and no quantity is lost.
+    #[test]
+    fn order_lines_converge_without_losing_a_line_or_a_quantity(s in order_scenario()) {
+        run_order(&s);
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! Rows are (document kind, operation); columns are who tries it, seen from rep li's documents:
 //! li herself (owner or author), wang (a rep of the same territory), chen (a rep of another
-//! territory), zhang (li's manager, east), zhao (the manager of another territory) and admin.
+//! territory, and the assignee of li's complaints, whose customer he does not otherwise see),
+//! zhang (li's manager, east), zhao (the manager of another territory) and admin.
 //! Each cell is the expected answer: accepted, rejected with its rule, an HTTP status (for the
 //! handover endpoint), or seen / not seen (for reads).
 //!
@@ -28,12 +29,19 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
 use common::{Device, Org, customer, login, org, post, post_bytes, visit};
 use fieldsync_core::Store;
+use fieldsync_core::ids::new_id;
 use fieldsync_core::model::DocumentModel;
+use fieldsync_core::model::complaint::{
+    Complaint, ComplaintCategory, ComplaintChannel, ComplaintEdit, ComplaintStatus, NewComplaint,
+    Priority,
+};
 use fieldsync_core::model::customer::{Customer, CustomerEdit};
 use fieldsync_core::model::expense_claim::{
     ExpenseCategory, ExpenseClaim, ExpenseClaimEdit, NewExpenseClaim,
 };
-use fieldsync_core::model::fields::Money;
+use fieldsync_core::model::fields::{Money, now_string};
+use fieldsync_core::model::order::{NewOrder, Order, OrderEdit, OrderStatus};
+use fieldsync_core::model::target::{NewTarget, Target, TargetEdit};
 use fieldsync_core::model::trip_plan::{NewTripPlan, TripPlan, TripPlanEdit};
 use fieldsync_core::model::visit::{Visit, VisitEdit};
 use fieldsync_core::protocol::{PushDocument, SyncRequest, SyncResponse, decode, encode};
@@ -82,6 +90,9 @@ enum Kind {
     Visit,
     TripPlan,
     ExpenseClaim,
+    Order,
+    Complaint,
+    Target,
 }
 
 impl fmt::Display for Kind {
@@ -91,6 +102,9 @@ impl fmt::Display for Kind {
             Kind::Visit => "visit",
             Kind::TripPlan => "trip_plan",
             Kind::ExpenseClaim => "expense_claim",
+            Kind::Order => "order",
+            Kind::Complaint => "complaint",
+            Kind::Target => "target",
         })
     }
 }
@@ -99,7 +113,10 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone)]
 struct Meta {
     kind: Kind,
-    /// Customer: territory and owner. Plan, claim: owner and approver. Visit: its customer.
+    /// Customer: territory and owner. Plan, claim: owner and approver. Visit, order: its
+    /// customer, and its author or the rep who took it (in `owner`). Complaint: its customer,
+    /// who recorded it (in `owner`) and its assignee (in `approver`). Target: its rep (in
+    /// `owner`).
     territory: String,
     owner: String,
     approver: String,
@@ -121,11 +138,17 @@ impl Model {
         let (role, territories) = person(user);
         match (role, doc.kind) {
             (Role::Admin, _) => true,
-            // A visit is its customer's, and stays its author's (and the author's manager's).
-            (Role::Rep, Kind::Visit) => self.sees(user, &doc.customer) || doc.owner == user,
-            (Role::Manager, Kind::Visit) => {
+            // A complaint is also its assignee's, whoever the customer is.
+            (_, Kind::Complaint) if doc.approver == user => true,
+            // A visit, an order or a complaint is its customer's, and stays its author's (and
+            // the author's manager's).
+            (Role::Rep, Kind::Visit | Kind::Order | Kind::Complaint) => {
+                self.sees(user, &doc.customer) || doc.owner == user
+            }
+            (Role::Manager, Kind::Visit | Kind::Order | Kind::Complaint) => {
                 self.sees(user, &doc.customer) || team(user).contains(&doc.owner.as_str())
             }
+            // Plans, claims and targets are their owner's.
             (Role::Rep, _) => doc.owner == user,
             (Role::Manager, Kind::Customer) => {
                 territories.contains(&doc.territory.as_str())
@@ -196,6 +219,12 @@ enum Op {
     Owner,
     /// Claim: record the payment of the approved claim.
     Pay,
+    /// Order: confirm the submitted order, as the actor.
+    Confirm,
+    /// Complaint: move it from received to investigating, as the actor.
+    Investigate,
+    /// Complaint: assign it to wang.
+    Assign,
 }
 
 impl fmt::Display for Op {
@@ -218,6 +247,9 @@ impl fmt::Display for Op {
             Op::Approver => "change approver → zhao",
             Op::Owner => "change owner → wang",
             Op::Pay => "mark paid",
+            Op::Confirm => "confirm",
+            Op::Investigate => "move to investigating",
+            Op::Assign => "assign → wang",
         })
     }
 }
@@ -255,6 +287,7 @@ const OK: Expect = Expect::Ok;
 const SCOPE: Expect = Expect::Rule("scope");
 const FIELD: Expect = Expect::Rule("field_rights");
 const APPROVAL: Expect = Expect::Rule("approval");
+const WORKFLOW: Expect = Expect::Rule("workflow");
 const SEEN: Expect = Expect::Sees(true);
 const UNSEEN: Expect = Expect::Sees(false);
 
@@ -307,6 +340,26 @@ const MATRIX: &[(Kind, Op, [Expect; 6])] = &[
     (Kind::ExpenseClaim, Op::Pay,       [APPROVAL, SCOPE, SCOPE, APPROVAL, SCOPE, OK]),
     (Kind::ExpenseClaim, Op::Approver,  [FIELD,    SCOPE, SCOPE, APPROVAL, SCOPE, OK]),
     (Kind::ExpenseClaim, Op::Owner,     [SCOPE,    SCOPE, SCOPE, APPROVAL, SCOPE, APPROVAL]),
+    // li's order at her customer, with a line: a draft, or submitted (EditSubmitted, Confirm).
+    // The actor takes a new one as themselves.
+    (Kind::Order,        Op::Create,    [OK,       SCOPE, SCOPE, OK,    SCOPE, OK]),
+    (Kind::Order,        Op::Read,      [SEEN,     UNSEEN, UNSEEN, SEEN, UNSEEN, SEEN]),
+    (Kind::Order,        Op::Edit,      [OK,       SCOPE, SCOPE, OK,    SCOPE, OK]),
+    (Kind::Order,        Op::EditSubmitted, [WORKFLOW, SCOPE, SCOPE, WORKFLOW, SCOPE, WORKFLOW]),
+    (Kind::Order,        Op::Submit,    [OK,       SCOPE, SCOPE, WORKFLOW, SCOPE, WORKFLOW]),
+    (Kind::Order,        Op::Confirm,   [WORKFLOW, SCOPE, SCOPE, OK,    SCOPE, OK]),
+    // li's complaint at her customer, assigned to chen. The actor records a new one,
+    // unassigned.
+    (Kind::Complaint,    Op::Create,    [OK,       SCOPE, SCOPE, OK,    SCOPE, OK]),
+    (Kind::Complaint,    Op::Read,      [SEEN,     UNSEEN, SEEN, SEEN,  UNSEEN, SEEN]),
+    (Kind::Complaint,    Op::Edit,      [OK,       SCOPE, OK,    OK,    SCOPE, OK]),
+    (Kind::Complaint,    Op::Investigate, [WORKFLOW, SCOPE, OK,  OK,    SCOPE, OK]),
+    // chen, handing it on, would leave his own scope: that is refused before his rights.
+    (Kind::Complaint,    Op::Assign,    [FIELD,    SCOPE, SCOPE, OK,    SCOPE, OK]),
+    // li's December target, set by zhang. The actor sets a new one for li.
+    (Kind::Target,       Op::Create,    [FIELD,    SCOPE, SCOPE, OK,    SCOPE, OK]),
+    (Kind::Target,       Op::Read,      [SEEN,     UNSEEN, UNSEEN, SEEN, UNSEEN, SEEN]),
+    (Kind::Target,       Op::Edit,      [FIELD,    SCOPE, SCOPE, OK,    SCOPE, OK]),
 ];
 
 /// Cases the matrix's columns do not reach: other shapes of document, other owners, and
@@ -353,6 +406,25 @@ enum Edge {
     CommentSignedByAnother,
     /// li replaces the comments of her visit with a new, empty list.
     CommentsReplaced,
+    /// li takes an order at her customer in wang's name.
+    OrderForAnotherRep,
+    /// zhang takes an order at li's customer, submits it and confirms it himself.
+    OwnOrderConfirmed,
+    /// admin confirms the order zhang took and submitted.
+    ManagersOrderConfirmedByAdmin,
+    /// zhang confirms li's order, signing the step as admin.
+    ConfirmSignedByAnother,
+    /// zhang sets his own target.
+    OwnTarget,
+    /// zhang sets the target of chen, who is zhao's.
+    TargetOutsideTeam,
+    /// li records a complaint at her customer and takes it on herself.
+    ComplaintTakenOn,
+    /// li records a complaint at her customer and assigns it to wang.
+    ComplaintAssignedByRep,
+    /// chen records a complaint at li's customer (which he does not see) and takes it on
+    /// himself.
+    ComplaintTakenOnOutsideScope,
 }
 
 #[rustfmt::skip]
@@ -377,6 +449,15 @@ const EDGES: &[(&str, Edge, Expect)] = &[
     ("li",    Edge::PaidClaimResubmitted,             APPROVAL),
     ("zhang", Edge::CommentSignedByAnother,           FIELD),
     ("li",    Edge::CommentsReplaced,                 FIELD),
+    ("li",    Edge::OrderForAnotherRep,               FIELD),
+    ("zhang", Edge::OwnOrderConfirmed,                WORKFLOW),
+    ("admin", Edge::ManagersOrderConfirmedByAdmin,    OK),
+    ("zhang", Edge::ConfirmSignedByAnother,           FIELD),
+    ("zhang", Edge::OwnTarget,                        FIELD),
+    ("zhang", Edge::TargetOutsideTeam,                SCOPE),
+    ("li",    Edge::ComplaintTakenOn,                 OK),
+    ("li",    Edge::ComplaintAssignedByRep,           FIELD),
+    ("chen",  Edge::ComplaintTakenOnOutsideScope,     SCOPE),
 ];
 
 impl fmt::Display for Edge {
@@ -404,6 +485,17 @@ impl fmt::Display for Edge {
             Edge::PaidClaimResubmitted => "submits her paid claim again",
             Edge::CommentSignedByAnother => "comments on li's visit signed as admin",
             Edge::CommentsReplaced => "replaces her visit's comments with a new list",
+            Edge::OrderForAnotherRep => "takes an order at her customer in wang's name",
+            Edge::OwnOrderConfirmed => "confirms the order he took himself",
+            Edge::ManagersOrderConfirmedByAdmin => "confirms the order zhang took",
+            Edge::ConfirmSignedByAnother => "confirms li's order signed as admin",
+            Edge::OwnTarget => "sets his own target",
+            Edge::TargetOutsideTeam => "sets chen's target (zhao's rep)",
+            Edge::ComplaintTakenOn => "records a complaint and takes it on herself",
+            Edge::ComplaintAssignedByRep => "records a complaint assigned to wang",
+            Edge::ComplaintTakenOnOutsideScope => {
+                "records a complaint at li's customer and takes it on himself"
+            }
         })
     }
 }
@@ -437,6 +529,9 @@ enum Change {
     Visit(Vec<VisitEdit>),
     Plan(Vec<TripPlanEdit>),
     Claim(Vec<ExpenseClaimEdit>),
+    Order(Vec<OrderEdit>),
+    Complaint(Vec<ComplaintEdit>),
+    Target(Vec<TargetEdit>),
     Puts(Vec<(&'static str, String)>),
     /// A new, empty list put over a root field (raw).
     NewList(&'static str),
@@ -482,6 +577,97 @@ fn paper_meta(kind: Kind, owner: &str, approver: &str) -> Meta {
         approver: approver.into(),
         customer: String::new(),
     }
+}
+
+/// An order's scope: its customer, and the rep who took it (kept in `owner`).
+fn order_meta(customer: &str, owner: &str) -> Meta {
+    Meta {
+        kind: Kind::Order,
+        territory: String::new(),
+        owner: owner.into(),
+        approver: String::new(),
+        customer: customer.into(),
+    }
+}
+
+/// A complaint's scope: its customer, who recorded it (kept in `owner`) and its assignee (kept
+/// in `approver`, empty when nobody is assigned).
+fn complaint_meta(customer: &str, recorded_by: &str, assignee: &str) -> Meta {
+    Meta {
+        kind: Kind::Complaint,
+        territory: String::new(),
+        owner: recorded_by.into(),
+        approver: assignee.into(),
+        customer: customer.into(),
+    }
+}
+
+fn target_meta(rep: &str) -> Meta {
+    Meta {
+        kind: Kind::Target,
+        territory: String::new(),
+        owner: rep.into(),
+        approver: String::new(),
+        customer: String::new(),
+    }
+}
+
+fn order(customer: &str, owner: &str) -> Order {
+    NewOrder {
+        customer: customer.into(),
+        owner: owner.into(),
+        date: "2026-11-30".into(),
+        ..Default::default()
+    }
+    .build(new_id(), now_string())
+    .unwrap()
+}
+
+fn order_line(product: &str) -> OrderEdit {
+    OrderEdit::AddLine {
+        product: product.into(),
+        name: "深沟球轴承".into(),
+        quantity: 10,
+        unit: "box".into(),
+        unit_price: 1_500,
+        unit_cost: Some(900),
+    }
+}
+
+fn order_step(to: OrderStatus, by: &str) -> Change {
+    Change::Order(vec![OrderEdit::Step {
+        to,
+        by: by.into(),
+        note: None,
+    }])
+}
+
+fn complaint(customer: &str, recorded_by: &str, assignee: Option<&str>) -> Complaint {
+    NewComplaint {
+        customer: customer.into(),
+        recorded_by: recorded_by.into(),
+        received_at: now_string(),
+        channel: ComplaintChannel::Visit,
+        category: ComplaintCategory::Quality,
+        priority: Priority::High,
+        summary: "到货轴承异响，要求换货。".into(),
+        assignee: assignee.map(str::to_string),
+    }
+    .build(new_id(), now_string())
+    .unwrap()
+}
+
+fn target(rep: &str, set_by: &str) -> Target {
+    NewTarget {
+        owner: rep.into(),
+        month: "2026-12".into(),
+        sales: 60_000_000,
+        visits: 40,
+        new_customers: 3,
+        set_by: set_by.into(),
+    }
+    .build(new_id(), now_string())
+    .unwrap()
 }
 
 fn plan(owner: &str, approver: &str) -> NewTripPlan {
@@ -534,6 +720,9 @@ fn edit_store(store: &Store, id: &str, change: Change) {
         Change::Visit(e) => drop(store.update_visit(id, &e).unwrap()),
         Change::Plan(e) => drop(store.update_trip_plan(id, &e).unwrap()),
         Change::Claim(e) => drop(store.update_expense_claim(id, &e).unwrap()),
+        Change::Order(e) => drop(store.edit::<Order>(id, &e).unwrap()),
+        Change::Complaint(e) => drop(store.edit::<Complaint>(id, &e).unwrap()),
+        Change::Target(e) => drop(store.edit::<Target>(id, &e).unwrap()),
         Change::Puts(_) | Change::NewList(_) => panic!("raw changes are pushed raw"),
     }
 }
@@ -720,6 +909,48 @@ impl World {
         id
     }
 
+    /// An order `owner` took at `customer_id`, with a line, submitted if `submitted`.
+    fn create_order(&mut self, owner: &str, customer_id: &str, submitted: bool) -> String {
+        let store = self.store(owner);
+        let id = store.create(order(customer_id, owner)).unwrap();
+        edit_store(store, &id, Change::Order(vec![order_line("6204")]));
+        if submitted {
+            edit_store(store, &id, order_step(OrderStatus::Submitted, owner));
+        }
+        self.model
+            .docs
+            .insert(id.clone(), order_meta(customer_id, owner));
+        self.sync_setup(owner, &id);
+        id
+    }
+
+    /// A complaint `by` recorded at `customer_id`, which zhang then assigned to `assignee`
+    /// (a rep assigns a complaint to nobody but herself).
+    fn create_complaint(&mut self, by: &str, customer_id: &str, assignee: &str) -> String {
+        let id = self
+            .store(by)
+            .create(complaint(customer_id, by, None))
+            .unwrap();
+        self.model
+            .docs
+            .insert(id.clone(), complaint_meta(customer_id, by, ""));
+        self.sync_setup(by, &id);
+        self.sync("zhang", "setup");
+        let assign = ComplaintEdit::Assign(Some(assignee.into()));
+        edit_store(self.store("zhang"), &id, Change::Complaint(vec![assign]));
+        self.apply(Effect::Approver(id.clone(), assignee.into()));
+        self.sync_setup("zhang", &id);
+        id
+    }
+
+    /// The target of `rep`, set by `by`.
+    fn create_target(&mut self, by: &str, rep: &str) -> String {
+        let id = self.store(by).create(target(rep, by)).unwrap();
+        self.model.docs.insert(id.clone(), target_meta(rep));
+        self.sync_setup(by, &id);
+        id
+    }
+
     /// Creates a document in `actor`'s store with `create` and pushes it with a sync; returns
     /// what [`World::case`] wants, the new document's id last.
     fn push_new(
@@ -770,6 +1001,15 @@ impl World {
             Change::Claim(edits) => edits
                 .iter()
                 .for_each(|e| ExpenseClaim::apply_edit(&mut doc, e).unwrap()),
+            Change::Order(edits) => edits
+                .iter()
+                .for_each(|e| Order::apply_edit(&mut doc, e).unwrap()),
+            Change::Complaint(edits) => edits
+                .iter()
+                .for_each(|e| Complaint::apply_edit(&mut doc, e).unwrap()),
+            Change::Target(edits) => edits
+                .iter()
+                .for_each(|e| Target::apply_edit(&mut doc, e).unwrap()),
             Change::Puts(puts) => {
                 for (field, value) in puts {
                     doc.put(ROOT, field, value).unwrap();
@@ -930,7 +1170,17 @@ fn fixture(w: &mut World, kind: Kind, op: Op) -> (String, String) {
             let c = w.create_customer("li", "east", "li");
             (w.create_visit("li", &c), c)
         }
-        _ => {
+        Kind::Order => {
+            let c = w.create_customer("li", "east", "li");
+            let submitted = matches!(op, Op::EditSubmitted | Op::Confirm);
+            (w.create_order("li", &c, submitted), c)
+        }
+        Kind::Complaint => {
+            let c = w.create_customer("li", "east", "li");
+            (w.create_complaint("li", &c, "chen"), c)
+        }
+        Kind::Target => (w.create_target("zhang", "li"), String::new()),
+        Kind::TripPlan | Kind::ExpenseClaim => {
             let stage = match op {
                 Op::Submit | Op::Edit => 0,
                 Op::Pay => 2,
@@ -943,7 +1193,10 @@ fn fixture(w: &mut World, kind: Kind, op: Op) -> (String, String) {
 
 /// Runs the matrix's case (`actor`, `kind`, `op`) and returns the server's answer.
 fn matrix_case(w: &mut World, actor: &'static str, kind: Kind, op: Op, during: &str) -> Outcome {
-    if op == Op::Create && kind != Kind::Visit {
+    // A new visit, order or complaint is about li's customer (made by the fixture); any other
+    // new document stands alone.
+    let of_customer = matches!(kind, Kind::Visit | Kind::Order | Kind::Complaint);
+    if op == Op::Create && !of_customer {
         return w.case(actor, None, during, |w| {
             let (meta, create): (Meta, Creation) = match kind {
                 Kind::Customer => (
@@ -958,6 +1211,10 @@ fn matrix_case(w: &mut World, actor: &'static str, kind: Kind, op: Op, during: &
                     paper_meta(kind, "li", "zhang"),
                     Box::new(|s: &Store| s.create_trip_plan(plan("li", "zhang")).unwrap()),
                 ),
+                Kind::Target => (
+                    target_meta("li"),
+                    Box::new(move |s: &Store| s.create(target("li", actor)).unwrap()),
+                ),
                 _ => (
                     paper_meta(kind, "li", "zhang"),
                     Box::new(|s: &Store| s.create_expense_claim(claim("li", "zhang")).unwrap()),
@@ -967,11 +1224,28 @@ fn matrix_case(w: &mut World, actor: &'static str, kind: Kind, op: Op, during: &
         });
     }
     let (doc, customer_id) = fixture(w, kind, op);
-    // A new visit is about li's customer; every other operation about li's document.
+    // A new visit, order or complaint is about li's customer; every other operation about li's
+    // document.
     let subject = if op == Op::Create { &customer_id } else { &doc }.clone();
     w.case(actor, Some(&subject), during, |w| {
         let touched = doc.clone();
         let (change, effect) = match (kind, op) {
+            (Kind::Order, Op::Create) => {
+                return w.push_new(
+                    actor,
+                    order_meta(&customer_id, actor),
+                    |s| s.create(order(&customer_id, actor)).unwrap(),
+                    during,
+                );
+            }
+            (Kind::Complaint, Op::Create) => {
+                return w.push_new(
+                    actor,
+                    complaint_meta(&customer_id, actor, ""),
+                    |s| s.create(complaint(&customer_id, actor, None)).unwrap(),
+                    during,
+                );
+            }
             (_, Op::Create) => {
                 return w.push_new(
                     actor,
@@ -1055,6 +1329,42 @@ fn matrix_case(w: &mut World, actor: &'static str, kind: Kind, op: Op, during: &
                 Change::Claim(vec![
                     ExpenseClaimEdit::Title("十二月出差报销（补）".into()),
                     item(),
+                ]),
+                Effect::None,
+            ),
+            (Kind::Order, Op::Edit | Op::EditSubmitted) => (
+                Change::Order(vec![
+                    order_line("6205"),
+                    OrderEdit::Note(Some(format!("{actor}：月底前交货。"))),
+                ]),
+                Effect::None,
+            ),
+            (Kind::Order, Op::Submit) => (order_step(OrderStatus::Submitted, actor), Effect::None),
+            (Kind::Order, Op::Confirm) => (order_step(OrderStatus::Confirmed, actor), Effect::None),
+            (Kind::Complaint, Op::Edit) => (
+                Change::Complaint(vec![
+                    ComplaintEdit::AppendSummary(format!("{actor}：客户要求本周内答复。")),
+                    ComplaintEdit::Priority(Priority::Urgent),
+                ]),
+                Effect::None,
+            ),
+            (Kind::Complaint, Op::Investigate) => (
+                Change::Complaint(vec![ComplaintEdit::Step {
+                    to: ComplaintStatus::Investigating,
+                    by: actor.into(),
+                    note: Some("已联系仓库核查。".into()),
+                    visit: None,
+                }]),
+                Effect::None,
+            ),
+            (Kind::Complaint, Op::Assign) => (
+                Change::Complaint(vec![ComplaintEdit::Assign(Some("wang".into()))]),
+                Effect::Approver(doc.clone(), "wang".into()),
+            ),
+            (Kind::Target, Op::Edit) => (
+                Change::Target(vec![
+                    TargetEdit::Sales(70_000_000),
+                    TargetEdit::SetBy(actor.into()),
                 ]),
                 Effect::None,
             ),
@@ -1287,6 +1597,73 @@ fn edge_case(w: &mut World, actor: &'static str, edge: Edge, during: &str) -> Ou
                 let (outcome, answers) = w.push(actor, &v, change, during);
                 (outcome, answers, Effect::None, v)
             })
+        }
+        Edge::OrderForAnotherRep => {
+            let c = w.create_customer("li", "east", "li");
+            w.case(
+                actor,
+                Some(&c.clone()),
+                during,
+                created(
+                    order_meta(&c, "wang"),
+                    Box::new(move |s| s.create(order(&c, "wang")).unwrap()),
+                ),
+            )
+        }
+        Edge::OwnOrderConfirmed | Edge::ManagersOrderConfirmedByAdmin => {
+            let c = w.create_customer("li", "east", "li");
+            w.sync("zhang", "setup");
+            let id = w.create_order("zhang", &c, true);
+            w.case(actor, Some(&id.clone()), during, move |w| {
+                let change = order_step(OrderStatus::Confirmed, actor);
+                let (outcome, answers) = w.push(actor, &id, change, during);
+                (outcome, answers, Effect::None, id)
+            })
+        }
+        Edge::ConfirmSignedByAnother => {
+            let c = w.create_customer("li", "east", "li");
+            let id = w.create_order("li", &c, true);
+            w.case(actor, Some(&id.clone()), during, move |w| {
+                let change = order_step(OrderStatus::Confirmed, "admin");
+                let (outcome, answers) = w.push(actor, &id, change, during);
+                (outcome, answers, Effect::None, id)
+            })
+        }
+        Edge::OwnTarget => w.case(
+            actor,
+            None,
+            during,
+            created(
+                target_meta("zhang"),
+                Box::new(|s| s.create(target("zhang", "zhang")).unwrap()),
+            ),
+        ),
+        Edge::TargetOutsideTeam => w.case(
+            actor,
+            None,
+            during,
+            created(
+                target_meta("chen"),
+                Box::new(|s| s.create(target("chen", "zhang")).unwrap()),
+            ),
+        ),
+        Edge::ComplaintTakenOn
+        | Edge::ComplaintAssignedByRep
+        | Edge::ComplaintTakenOnOutsideScope => {
+            let c = w.create_customer("li", "east", "li");
+            let assignee = match edge {
+                Edge::ComplaintAssignedByRep => "wang",
+                _ => actor,
+            };
+            w.case(
+                actor,
+                Some(&c.clone()),
+                during,
+                created(
+                    complaint_meta(&c, actor, assignee),
+                    Box::new(move |s| s.create(complaint(&c, actor, Some(assignee))).unwrap()),
+                ),
+            )
         }
         Edge::HandoverOutsideTeam => {
             let c = w.create_customer("li", "east", "li");

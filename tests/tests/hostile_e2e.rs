@@ -11,9 +11,16 @@ use automerge::{AutoCommit, ROOT, ReadDoc};
 use base64::Engine;
 use common::{Device, Org, customer, login, org, post, post_bytes};
 use fieldsync_core::Store;
+use fieldsync_core::ids::new_id;
+use fieldsync_core::model::complaint::{
+    Complaint, ComplaintCategory, ComplaintChannel, ComplaintEdit, ComplaintStatus, NewComplaint,
+    Priority,
+};
 use fieldsync_core::model::customer::CustomerEdit;
 use fieldsync_core::model::expense_claim::{ExpenseCategory, ExpenseClaimEdit, NewExpenseClaim};
-use fieldsync_core::model::fields::Money;
+use fieldsync_core::model::fields::{Money, now_string};
+use fieldsync_core::model::order::{NewOrder, Order, OrderEdit, OrderStatus};
+use fieldsync_core::model::target::{NewTarget, Target};
 use fieldsync_core::protocol::{PushDocument, Rejected, SyncRequest, SyncResponse, decode, encode};
 use fieldsync_tests::hand_made;
 use serde_bytes::ByteBuf;
@@ -840,4 +847,367 @@ fn forged_expired_foreign_stale_and_replayed_credentials_are_refused() {
         before,
         "a refused request changed the stored data"
     );
+}
+
+// ---- orders, complaints and targets --------------------------------------------------------
+
+/// The history list of a workflow document.
+fn history_of(doc: &AutoCommit) -> automerge::ObjId {
+    match doc.get(ROOT, "history").unwrap() {
+        Some((automerge::Value::Object(automerge::ObjType::List), id)) => id,
+        other => panic!("no history list: {other:?}"),
+    }
+}
+
+/// Moves a workflow document to `status` by hand, as a hostile device writes it: the status,
+/// and a history entry signed `by`.
+fn step_by_hand(doc: &mut AutoCommit, status: &str, by: &str) {
+    doc.put(ROOT, "status", status).unwrap();
+    let history = history_of(doc);
+    let at = doc.length(&history);
+    let entry = doc
+        .insert_object(&history, at, automerge::ObjType::Map)
+        .unwrap();
+    for (k, v) in [
+        ("id", new_id()),
+        ("status", status.to_string()),
+        ("by", by.to_string()),
+        ("at", now_string()),
+    ] {
+        doc.put(&entry, k, v).unwrap();
+    }
+    doc.put(&entry, "note", automerge::ScalarValue::Null)
+        .unwrap();
+}
+
+/// The changes `edit` makes by hand to the document `bytes` hold, on a device of its own.
+fn by_hand(bytes: &[u8], edit: impl FnOnce(&mut AutoCommit)) -> Vec<Vec<u8>> {
+    let mut doc = AutoCommit::load(bytes)
+        .unwrap()
+        .with_actor(automerge::ActorId::random());
+    let heads = doc.get_heads();
+    edit(&mut doc);
+    hand_made::changes_since(&mut doc, &heads)
+}
+
+fn new_order(customer: &str, owner: &str) -> fieldsync_core::model::Order {
+    NewOrder {
+        customer: customer.into(),
+        owner: owner.into(),
+        date: "2026-11-30".into(),
+        ..Default::default()
+    }
+    .build(new_id(), now_string())
+    .unwrap()
+}
+
+fn order_line() -> OrderEdit {
+    OrderEdit::AddLine {
+        product: "6204".into(),
+        name: "深沟球轴承".into(),
+        quantity: 10,
+        unit: "box".into(),
+        unit_price: 1_500,
+        unit_cost: Some(900),
+    }
+}
+
+fn submit(by: &str) -> OrderEdit {
+    OrderEdit::Step {
+        to: OrderStatus::Submitted,
+        by: by.into(),
+        note: None,
+    }
+}
+
+fn new_complaint(customer: &str, recorded_by: &str, assignee: Option<&str>) -> Complaint {
+    NewComplaint {
+        customer: customer.into(),
+        recorded_by: recorded_by.into(),
+        received_at: now_string(),
+        channel: ComplaintChannel::Phone,
+        category: ComplaintCategory::Quality,
+        priority: Priority::Urgent,
+        summary: "轴承异响，要求换货。".into(),
+        assignee: assignee.map(str::to_string),
+    }
+    .build(new_id(), now_string())
+    .unwrap()
+}
+
+fn new_target(owner: &str, set_by: &str, sales: i64) -> Target {
+    NewTarget {
+        owner: owner.into(),
+        month: "2026-12".into(),
+        sales,
+        visits: 30,
+        new_customers: 2,
+        set_by: set_by.into(),
+    }
+    .build(new_id(), now_string())
+    .unwrap()
+}
+
+/// A push crafted to bypass the device: what it is, who pushes it, the document, its changes,
+/// and the rule and words the refusal must name.
+type HostilePush<'a> = (&'a str, &'a str, &'a str, Vec<Vec<u8>>, &'a str, &'a str);
+
+#[test]
+fn pushes_that_bypass_the_workflow_or_the_target_rules_are_refused_with_their_rule_and_nothing_is_stored()
+ {
+    let o = org();
+    let base = o.server.url();
+    let li = Device::new(&base, "li", "phone");
+    let zhang = Device::new(&base, "zhang", "laptop");
+    // li's customer, her submitted order, a complaint she recorded and zhang assigned to wang,
+    // and the December target zhang set her.
+    let customer_id = li
+        .store
+        .create_customer(customer("宁波海工", "east", "li"))
+        .unwrap();
+    let order = li.store.create(new_order(&customer_id, "li")).unwrap();
+    li.store
+        .edit::<Order>(&order, &[order_line(), submit("li")])
+        .unwrap();
+    let complaint = li
+        .store
+        .create(new_complaint(&customer_id, "li", None))
+        .unwrap();
+    assert_eq!(li.sync().rejected, 0);
+    zhang.sync();
+    zhang
+        .store
+        .edit::<Complaint>(&complaint, &[ComplaintEdit::Assign(Some("wang".into()))])
+        .unwrap();
+    let target = zhang
+        .store
+        .create(new_target("li", "zhang", 50_000_000))
+        .unwrap();
+    assert_eq!(zhang.sync().rejected, 0);
+    li.sync();
+    assert_eq!(
+        li.store
+            .get::<Complaint>(&complaint)
+            .unwrap()
+            .assignee
+            .as_deref(),
+        Some("wang")
+    );
+    let before = stored(&o);
+    let (order_bytes, complaint_bytes, target_bytes) = (
+        li.store.document_bytes(&order).unwrap(),
+        li.store.document_bytes(&complaint).unwrap(),
+        li.store.document_bytes(&target).unwrap(),
+    );
+
+    // New documents, made in a store that asks no rules.
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = Store::open(dir.path().join("scratch.db")).unwrap();
+    let whole = |id: &str| scratch.changes_since(id, &[]).unwrap();
+    let li_target = scratch.create(new_target("li", "li", 1_000_000)).unwrap();
+    let zhang_target = scratch
+        .create(new_target("zhang", "zhang", 1_000_000))
+        .unwrap();
+    let chen_target = scratch
+        .create(new_target("chen", "zhang", 1_000_000))
+        .unwrap();
+    let born_confirmed = scratch.create(new_order(&customer_id, "li")).unwrap();
+    scratch
+        .edit::<Order>(&born_confirmed, &[order_line(), submit("li")])
+        .unwrap();
+    let born_confirmed_changes = {
+        let mut doc = AutoCommit::load(&scratch.document_bytes(&born_confirmed).unwrap()).unwrap();
+        step_by_hand(&mut doc, "confirmed", "li");
+        hand_made::changes_since(&mut doc, &[])
+    };
+
+    let first_line = |doc: &AutoCommit| {
+        let lines = match doc.get(ROOT, "lines").unwrap() {
+            Some((automerge::Value::Object(_), id)) => id,
+            other => panic!("{other:?}"),
+        };
+        doc.get(&lines, 0).unwrap().unwrap().1
+    };
+    let cases: Vec<HostilePush<'_>> = vec![
+        (
+            "li confirms her own order",
+            "li",
+            &order,
+            by_hand(&order_bytes, |d| step_by_hand(d, "confirmed", "li")),
+            "workflow",
+            "you cannot make your own order confirmed",
+        ),
+        (
+            "li changes a quantity of her submitted order",
+            "li",
+            &order,
+            by_hand(&order_bytes, |d| {
+                let line = first_line(d);
+                d.put(&line, "quantity", 100_i64).unwrap();
+            }),
+            "workflow",
+            "its content no longer changes",
+        ),
+        (
+            "li pushes an order born confirmed",
+            "li",
+            &born_confirmed,
+            born_confirmed_changes,
+            "workflow",
+            "starts as draft, not confirmed",
+        ),
+        (
+            "zhang confirms li's order signed as admin",
+            "zhang",
+            &order,
+            by_hand(&order_bytes, |d| step_by_hand(d, "confirmed", "admin")),
+            "field_rights",
+            "it must be you (zhang), not 'admin'",
+        ),
+        (
+            "zhang re-signs li's submission as his own",
+            "zhang",
+            &order,
+            by_hand(&order_bytes, |d| {
+                let history = history_of(d);
+                let entry = d.get(&history, 0).unwrap().unwrap().1;
+                d.put(&entry, "by", "zhang").unwrap();
+            }),
+            "workflow",
+            "its steps never change",
+        ),
+        (
+            "li moves the complaint assigned to wang",
+            "li",
+            &complaint,
+            by_hand(&complaint_bytes, |d| step_by_hand(d, "investigating", "li")),
+            "workflow",
+            "only the complaint's assignee (wang) or a manager",
+        ),
+        (
+            "chen moves a complaint of a customer he does not see",
+            "chen",
+            &complaint,
+            by_hand(&complaint_bytes, |d| {
+                step_by_hand(d, "investigating", "chen")
+            }),
+            "scope",
+            "not in your part of the business",
+        ),
+        (
+            "wang, the assignee, moves it signed as zhang",
+            "wang",
+            &complaint,
+            by_hand(&complaint_bytes, |d| {
+                step_by_hand(d, "investigating", "zhang")
+            }),
+            "field_rights",
+            "it must be you (wang), not 'zhang'",
+        ),
+        (
+            "wang closes it without the follow-up visit",
+            "wang",
+            &complaint,
+            by_hand(&complaint_bytes, |d| {
+                for status in ["investigating", "handled", "followed_up", "closed"] {
+                    step_by_hand(d, status, "wang");
+                }
+            }),
+            "schema",
+            "followup_visit",
+        ),
+        (
+            "li sets her own target",
+            "li",
+            &li_target,
+            whole(&li_target),
+            "field_rights",
+            "a rep does not set targets",
+        ),
+        (
+            "li lowers the target zhang set her",
+            "li",
+            &target,
+            by_hand(&target_bytes, |d| d.put(ROOT, "sales", 1_i64).unwrap()),
+            "field_rights",
+            "a rep does not set targets",
+        ),
+        (
+            "zhang sets his own target",
+            "zhang",
+            &zhang_target,
+            whole(&zhang_target),
+            "field_rights",
+            "you cannot set your own target",
+        ),
+        (
+            "zhang sets the target of chen, who is not in his team",
+            "zhang",
+            &chen_target,
+            whole(&chen_target),
+            "scope",
+            "outside your part of the business",
+        ),
+    ];
+    let tokens: std::collections::BTreeMap<&str, String> = ["li", "wang", "chen", "zhang"]
+        .into_iter()
+        .map(|u| (u, token_of(&base, u)))
+        .collect();
+    for (what, who, id, changes, rule, says) in cases {
+        let r = push_one(&base, &tokens[who], id, changes)
+            .err()
+            .unwrap_or_else(|| panic!("{what}: accepted"));
+        assert_eq!(r.rule, rule, "{what}: {}", r.reason);
+        assert!(r.reason.contains(says), "{what}: {}", r.reason);
+    }
+    assert_eq!(stored(&o), before, "a refused push changed the stored data");
+
+    // A later pull by li's manager, and by the admin, shows none of it.
+    for user in ["zhang", "admin"] {
+        let device = Device::new(&base, user, "new tablet");
+        device.sync();
+        let seen = device.store.get::<Order>(&order).unwrap();
+        assert_eq!(seen.status, OrderStatus::Submitted, "{user}");
+        assert_eq!(seen.lines.len(), 1, "{user}");
+        assert_eq!(seen.lines[0].quantity, 10, "{user}");
+        assert_eq!(seen.history.len(), 1, "{user}");
+        assert_eq!(seen.history[0].by, "li", "{user}");
+        let seen = device.store.get::<Complaint>(&complaint).unwrap();
+        assert_eq!(seen.status, ComplaintStatus::Received, "{user}");
+        assert!(seen.history.is_empty(), "{user}");
+        let seen = device.store.get::<Target>(&target).unwrap();
+        assert_eq!((seen.sales, seen.set_by.as_str()), (50_000_000, "zhang"));
+        for id in [&li_target, &zhang_target, &chen_target, &born_confirmed] {
+            assert!(device.store.document(id).is_err(), "{user} holds {id}");
+        }
+    }
+}
+
+#[test]
+fn a_rep_does_not_record_a_complaint_at_a_customer_she_cannot_see_by_naming_herself_assignee() {
+    let Scene {
+        o,
+        base,
+        before,
+        existing,
+        ..
+    } = scene();
+    let chen = token_of(&base, "chen");
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = Store::open(dir.path().join("scratch.db")).unwrap();
+    // At li's customer, and at a customer that does not exist: one answer for both, so the
+    // push tells chen nothing about which customers exist.
+    let mut reasons = Vec::new();
+    for customer_id in [existing.as_str(), "01936a4e-ffff-7000-8000-00000000dead"] {
+        let id = scratch
+            .create(new_complaint(customer_id, "chen", Some("chen")))
+            .unwrap();
+        let r = push_one(&base, &chen, &id, scratch.changes_since(&id, &[]).unwrap())
+            .err()
+            .unwrap_or_else(|| panic!("chen recorded a complaint at {customer_id}"));
+        assert_eq!(r.rule, "scope", "{customer_id}: {}", r.reason);
+        reasons.push(r.reason);
+    }
+    assert_eq!(reasons[0], reasons[1]);
+    assert_eq!(stored(&o), before, "a refused push changed the stored data");
 }

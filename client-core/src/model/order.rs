@@ -10,7 +10,7 @@ use automerge::{AutoCommit, ROOT};
 use autosurgeon::{Hydrate, Reconcile};
 use serde::Serialize;
 
-use super::edit::{list_find, list_push, list_remove, set_field, set_whole};
+use super::edit::{list_find, list_push, list_remove, set_field};
 use super::fields::{
     check_entry_id, check_stored_time, limit_text, parse_date, require_text, string_enum,
     validate_currency, validate_username,
@@ -404,7 +404,7 @@ impl DocumentModel for Order {
             }
             E::LineQuantity { id, quantity } => {
                 let (_, _, entry) = list_find(doc, r, "lines", "order.lines", id)?;
-                set_whole(doc, &entry, "quantity", Some(quantity))
+                set_field(doc, &entry, "quantity", quantity)
             }
             E::RemoveLine(id) => list_remove(doc, r, "lines", "order.lines", id),
             E::DeliveryDate(d) => set_field(doc, r, "delivery_date", d),
