@@ -7,8 +7,11 @@
 //! knows less (its own user only), the test says so.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
+use common::org::org;
 use fieldsync_core::Error;
 use fieldsync_core::ids::new_id;
 use fieldsync_core::model::complaint::{
@@ -19,48 +22,8 @@ use fieldsync_core::model::order::{NewOrder, OrderEdit, OrderStatus};
 use fieldsync_core::model::target::{NewTarget, TargetEdit};
 use fieldsync_core::model::{Complaint, DocKind, DocumentModel, Order, Target, validate_document};
 use fieldsync_core::rights::{
-    Directory, DocScope, Member, Principal, Refusal, Role, WriteContext, check_rights, check_write,
+    Directory, DocScope, Principal, Refusal, WriteContext, check_rights, check_write,
 };
-
-/// admin; zhang manages east (li, wang); zhao manages north (chen).
-struct User {
-    name: &'static str,
-    role: Role,
-    territories: Vec<String>,
-    manager: Option<&'static str>,
-}
-
-impl Member for User {
-    fn username(&self) -> &str {
-        self.name
-    }
-    fn role(&self) -> Role {
-        self.role
-    }
-    fn territories(&self) -> &[String] {
-        &self.territories
-    }
-    fn manager(&self) -> Option<&str> {
-        self.manager
-    }
-}
-
-fn org() -> Vec<User> {
-    let user = |name, role, territories: &[&str], manager| User {
-        name,
-        role,
-        territories: territories.iter().map(|t| t.to_string()).collect(),
-        manager,
-    };
-    vec![
-        user("admin", Role::Admin, &[], None),
-        user("zhang", Role::Manager, &["east"], None),
-        user("zhao", Role::Manager, &["north"], None),
-        user("li", Role::Rep, &["east"], Some("zhang")),
-        user("wang", Role::Rep, &["east"], Some("zhang")),
-        user("chen", Role::Rep, &["north"], Some("zhao")),
-    ]
-}
 
 /// `name` as the server sees them: role, territories and team from the whole organisation.
 fn principal(name: &str) -> Principal {

@@ -9,6 +9,9 @@
 //! expected answers are still written out by hand.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::org::org;
 use fieldsync_core::ids::new_id;
 use fieldsync_core::model::complaint::{
     ComplaintCategory, ComplaintChannel, NewComplaint, Priority,
@@ -17,47 +20,7 @@ use fieldsync_core::model::fields::now_string;
 use fieldsync_core::model::order::NewOrder;
 use fieldsync_core::model::target::NewTarget;
 use fieldsync_core::model::{DocKind, DocumentModel};
-use fieldsync_core::rights::{DocScope, Member, Principal, Role};
-
-/// admin; zhang manages east (li, wang); zhao manages north (chen).
-struct User {
-    name: &'static str,
-    role: Role,
-    territories: Vec<String>,
-    manager: Option<&'static str>,
-}
-
-impl Member for User {
-    fn username(&self) -> &str {
-        self.name
-    }
-    fn role(&self) -> Role {
-        self.role
-    }
-    fn territories(&self) -> &[String] {
-        &self.territories
-    }
-    fn manager(&self) -> Option<&str> {
-        self.manager
-    }
-}
-
-fn org() -> Vec<User> {
-    let user = |name, role, territories: &[&str], manager| User {
-        name,
-        role,
-        territories: territories.iter().map(|t| t.to_string()).collect(),
-        manager,
-    };
-    vec![
-        user("admin", Role::Admin, &[], None),
-        user("zhang", Role::Manager, &["east"], None),
-        user("zhao", Role::Manager, &["north"], None),
-        user("li", Role::Rep, &["east"], Some("zhang")),
-        user("wang", Role::Rep, &["east"], Some("zhang")),
-        user("chen", Role::Rep, &["north"], Some("zhao")),
-    ]
-}
+use fieldsync_core::rights::{DocScope, Principal};
 
 /// The actors in the order of the expectation strings below.
 const ACTORS: [&str; 6] = ["admin", "zhang", "zhao", "li", "wang", "chen"];

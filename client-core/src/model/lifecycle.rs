@@ -152,6 +152,42 @@ macro_rules! approvable_fields {
 }
 pub(crate) use approvable_fields;
 
+/// The declarations plans and claims share in their [`super::DocumentModel`] impls: their
+/// scope (owner and approver), their rules (the approval lifecycle), and that they record no
+/// creator.
+macro_rules! plan_or_claim_declarations {
+    () => {
+        const ASKS_ABOUT_PEOPLE: bool = true;
+        const STATUS_FIELDS: &'static [&'static str] =
+            <Self as super::lifecycle::Approvable>::LIFECYCLE.fields;
+
+        fn check_writer(
+            w: &crate::rights::Writer<'_>,
+            before: Option<&Self>,
+            after: &Self,
+        ) -> Result<(), crate::rights::Refusal> {
+            crate::rights::lifecycle::check_plan_or_claim(w, before, after)
+        }
+
+        fn creation(&self) -> crate::rights::Creation<'_> {
+            crate::rights::Creation {
+                by_field: None,
+                by: None,
+                at: &self.created_at,
+            }
+        }
+
+        fn scope(&self) -> DocScope {
+            DocScope {
+                owner: Some(self.owner.clone()),
+                approver: Some(self.approver.clone()),
+                ..DocScope::of(Self::KIND, &self.id)
+            }
+        }
+    };
+}
+pub(crate) use plan_or_claim_declarations;
+
 /// One step a plan or claim took, kept in its `history` so everyone sees who did what, when
 /// and why (a rejection's note survives the resubmission that follows it).
 #[derive(Debug, Clone, PartialEq, Serialize, Hydrate, Reconcile)]

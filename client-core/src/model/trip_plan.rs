@@ -203,33 +203,7 @@ impl DocumentModel for TripPlan {
     const PROTECTED_FIELDS: &'static [&'static str] = &["owner", "approver"];
     const NEVER_CHANGED: &'static [&'static str] = &["id", "kind", "created_at"];
 
-    const ASKS_ABOUT_PEOPLE: bool = true;
-    const STATUS_FIELDS: &'static [&'static str] =
-        <Self as super::lifecycle::Approvable>::LIFECYCLE.fields;
-
-    fn check_writer(
-        w: &crate::rights::Writer<'_>,
-        before: Option<&Self>,
-        after: &Self,
-    ) -> Result<(), crate::rights::Refusal> {
-        crate::rights::lifecycle::check_plan_or_claim(w, before, after)
-    }
-
-    fn creation(&self) -> crate::rights::Creation<'_> {
-        crate::rights::Creation {
-            by_field: None,
-            by: None,
-            at: &self.created_at,
-        }
-    }
-
-    fn scope(&self) -> DocScope {
-        DocScope {
-            owner: Some(self.owner.clone()),
-            approver: Some(self.approver.clone()),
-            ..DocScope::of(Self::KIND, &self.id)
-        }
-    }
+    lifecycle::plan_or_claim_declarations!();
 
     fn id(&self) -> &str {
         &self.id

@@ -2,6 +2,8 @@
 //! changes between them.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod org;
+
 use fieldsync_core::Store;
 use fieldsync_core::model::customer::{NewContact, NewCustomer, Tier};
 use tempfile::TempDir;
