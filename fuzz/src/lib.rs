@@ -39,7 +39,7 @@ use fieldsync_server::app::{decode_sync_request, verify_authorization};
 use fieldsync_server::error::AppError;
 use fieldsync_server::service::Core;
 use fieldsync_server::storage::sqlite::SqliteStorage;
-use fieldsync_server::storage::{Role, Storage, User};
+use fieldsync_server::storage::{Accounts, Role, Storage, User};
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
 

@@ -230,7 +230,7 @@ mod tests {
 
     use super::*;
     use crate::storage::sqlite::SqliteStorage;
-    use crate::storage::{DocScope, LoggedChange};
+    use crate::storage::{DocScope, Documents, LoggedChange};
 
     fn commit_of(id: &str, n: usize) -> DocCommit {
         DocCommit {

@@ -12,53 +12,41 @@ use serde::Serialize;
 
 use crate::access::Principal;
 
-/// A storage failure; the detail goes to the log. The client gets a generic 500, or a 503 when
-/// the storage cannot take writes for now ([`StorageError::unavailable`]).
+/// A storage failure, the same for every backend; the detail goes to the log. The client gets
+/// a generic 500, or a 503 with `Retry-After` when the storage cannot take requests for now
+/// ([`StorageError::unavailable`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
-    /// The database failed.
-    #[error("database error: {0}{hint}", hint = database_hint(.0))]
-    Database(#[from] rusqlite::Error),
-    /// A user name is taken.
-    #[error("user '{0}' already exists")]
-    UserExists(String),
-    /// The data directory holds a newer schema than this build knows.
-    #[error(
-        "the data directory was written by a newer fieldsync-server (schema {0}): update the server"
-    )]
-    TooNew(i64),
+    /// The database cannot take requests for now (a full disk, a read-only data directory, a
+    /// database server that is down): retrying later works once that is fixed.
+    #[error("storage unavailable ({why}): {detail}; requests work again once that is fixed")]
+    Unavailable {
+        /// Why, in words the client may see ("its disk is full").
+        why: &'static str,
+        /// What the backend said.
+        detail: String,
+    },
+    /// The write conflicts with what is stored (a user name that is taken).
+    #[error("{0}")]
+    Conflict(String),
     /// Stored data could not be read back.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// Any other failure of the backend, or a database this build cannot use (one written by a
+    /// newer server).
+    #[error("database error: {0}")]
+    Backend(String),
 }
 
 impl StorageError {
-    /// Why the storage cannot take writes for now, if the failure is of that kind (a full
+    /// Why the storage cannot take requests for now, if the failure is of that kind (a full
     /// disk, a read-only data directory) rather than a fault of the request or the data.
     pub fn unavailable(&self) -> Option<&'static str> {
         match self {
-            StorageError::Database(e) => e.sqlite_error_code().and_then(unavailable_because),
-            _ => None,
+            StorageError::Unavailable { why, .. } => Some(why),
+            StorageError::Conflict(_) | StorageError::Corrupt(_) | StorageError::Backend(_) => None,
         }
-    }
-}
-
-/// What an operator reads after a database error the storage can recover from.
-fn database_hint(e: &rusqlite::Error) -> String {
-    e.sqlite_error_code()
-        .and_then(unavailable_because)
-        .map(|why| format!(" ({why}: writes work again once that is fixed)"))
-        .unwrap_or_default()
-}
-
-fn unavailable_because(code: rusqlite::ErrorCode) -> Option<&'static str> {
-    match code {
-        rusqlite::ErrorCode::DiskFull => Some("its disk is full"),
-        rusqlite::ErrorCode::ReadOnly => Some("its data directory is read-only"),
-        rusqlite::ErrorCode::CannotOpen => Some("it cannot open its database file"),
-        rusqlite::ErrorCode::SystemIoFailure => Some("its disk failed to read or write"),
-        _ => None,
     }
 }
 
@@ -254,8 +242,8 @@ pub enum RefreshUse {
     Invalid,
 }
 
-/// The server's storage.
-pub trait Storage: Send + Sync + 'static {
+/// Users, device sessions and refresh tokens, and the server's own persistent values.
+pub trait Accounts: Send + Sync {
     /// Adds a user.
     fn add_user(&self, user: &User) -> StorageResult<()>;
     /// One user.
@@ -293,7 +281,10 @@ pub trait Storage: Send + Sync + 'static {
     fn meta(&self, key: &str) -> StorageResult<Option<String>>;
     /// Sets a persistent value, unless one is there; returns the value kept.
     fn meta_init(&self, key: &str, value: &str) -> StorageResult<String>;
+}
 
+/// The stored state of documents: their bytes, scope fields and history size.
+pub trait Documents: Send + Sync {
     /// A document's stored state, or `None`.
     fn load_doc(&self, id: &str) -> StorageResult<Option<StoredDoc>>;
     /// The scope fields of a document.
@@ -306,6 +297,11 @@ pub trait Storage: Send + Sync + 'static {
     /// How much history a document has: changes logged after its last snapshot, and the cost
     /// of all its accepted changes.
     fn doc_history(&self, id: &str) -> StorageResult<DocHistory>;
+}
+
+/// The change log: accepted change sets written in order, the sequence that numbers them,
+/// its compaction, and the pulls that read it.
+pub trait Log: Send + Sync {
     /// Writes accepted change sets with their scope fields and events, in order, in one
     /// transaction; returns the last seq of each.
     fn commit_batch(&self, commits: &[DocCommit]) -> StorageResult<Vec<u64>>;
@@ -317,7 +313,7 @@ pub trait Storage: Send + Sync + 'static {
     /// pull from a cursor below the horizon then gets whole documents.
     fn compact_log(&self, horizon: u64) -> StorageResult<Compaction>;
     /// Compacts the log up to the changes received more than `age` ago by the server's clock
-    /// (see [`Storage::compact_log`]). A device whose cursor is older gets the documents that
+    /// (see [`Log::compact_log`]). A device whose cursor is older gets the documents that
     /// changed since whole on its next sync, so nothing is lost to it.
     fn compact_older_than(&self, age: std::time::Duration) -> StorageResult<Compaction> {
         let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
@@ -335,3 +331,8 @@ pub trait Storage: Send + Sync + 'static {
         limits: PullLimits,
     ) -> StorageResult<PullPage>;
 }
+
+/// The server's storage: accounts, documents and the log, one backend behind all three.
+pub trait Storage: Accounts + Documents + Log + 'static {}
+
+impl<T: Accounts + Documents + Log + 'static> Storage for T {}

@@ -16,7 +16,7 @@ use fieldsync_core::model::visit::VisitEdit;
 use fieldsync_core::protocol::SyncRequest;
 use fieldsync_server::service::Core;
 use fieldsync_server::storage::sqlite::SqliteStorage;
-use fieldsync_server::storage::{PullLimits, Role, Storage};
+use fieldsync_server::storage::{Accounts, PullLimits, Role};
 
 mod support;
 use support::*;

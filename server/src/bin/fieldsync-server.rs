@@ -11,7 +11,7 @@ use fieldsync_server::accounts::hash_password;
 use fieldsync_server::budget;
 use fieldsync_server::config::{Config, build_state, open_storage};
 use fieldsync_server::router;
-use fieldsync_server::storage::{Role, Storage, User};
+use fieldsync_server::storage::{Accounts, Log, Role, User};
 
 /// mimalloc returns freed memory to the system and keeps long-lived documents from pinning
 /// pages among the short-lived allocations of each sync round; glibc's allocator held the

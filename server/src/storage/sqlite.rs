@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 mod compaction;
 
 use super::{
-    ChangeCost, Compaction, DocCommit, DocHistory, DocScope, PullLimits, PullPage, RefreshUse,
-    Role, Session, Storage, StorageError, StorageResult, StoredDoc, User,
+    Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log, PullLimits,
+    PullPage, RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc, User,
 };
 use crate::access::Principal;
 
@@ -26,6 +26,30 @@ const MIGRATIONS: &[&str] = &[
 
 /// Read connections kept open for reuse; more are opened while this many are busy.
 const IDLE_READERS: usize = 16;
+
+/// SQLite's errors as every backend's: the ones an operator fixes (a full disk, a read-only
+/// data directory) are [`StorageError::Unavailable`], the rest [`StorageError::Backend`].
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code().and_then(unavailable_because) {
+            Some(why) => StorageError::Unavailable {
+                why,
+                detail: e.to_string(),
+            },
+            None => StorageError::Backend(e.to_string()),
+        }
+    }
+}
+
+fn unavailable_because(code: rusqlite::ErrorCode) -> Option<&'static str> {
+    match code {
+        rusqlite::ErrorCode::DiskFull => Some("its disk is full"),
+        rusqlite::ErrorCode::ReadOnly => Some("its data directory is read-only"),
+        rusqlite::ErrorCode::CannotOpen => Some("it cannot open its database file"),
+        rusqlite::ErrorCode::SystemIoFailure => Some("its disk failed to read or write"),
+        _ => None,
+    }
+}
 
 /// SQLite storage in WAL mode: one write connection behind a mutex (SQLite has one writer at a
 /// time anyway), and a pool of read connections, so pulls and document loads run beside each
@@ -56,7 +80,9 @@ impl SqliteStorage {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
             if version > supported {
-                return Err(StorageError::TooNew(version));
+                return Err(StorageError::Backend(format!(
+                    "the data directory was written by a newer fieldsync-server (schema {version}): update the server"
+                )));
             }
             if version == supported {
                 break;
@@ -215,13 +241,16 @@ fn scope_condition(terms: &[&str], and: &str) -> String {
         .join(" OR ")
 }
 
-impl Storage for SqliteStorage {
+impl Accounts for SqliteStorage {
     fn add_user(&self, user: &User) -> StorageResult<()> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))?;
             if exists {
-                return Err(StorageError::UserExists(user.username.clone()));
+                return Err(StorageError::Conflict(format!(
+                    "user '{}' already exists",
+                    user.username
+                )));
             }
             tx.execute(
                 "INSERT INTO users(username, password_hash, role, manager, disabled, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -401,7 +430,9 @@ impl Storage for SqliteStorage {
             )
         })
     }
+}
 
+impl Documents for SqliteStorage {
     fn load_doc(&self, id: &str) -> StorageResult<Option<StoredDoc>> {
         self.read(|conn| {
             let tx = conn.transaction()?;
@@ -475,7 +506,9 @@ impl Storage for SqliteStorage {
             Ok(found.unwrap_or_default())
         })
     }
+}
 
+impl Log for SqliteStorage {
     fn commit_batch(&self, commits: &[DocCommit]) -> StorageResult<Vec<u64>> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

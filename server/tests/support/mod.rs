@@ -14,7 +14,7 @@ use fieldsync_core::protocol::{PushDocument, SyncRequest, SyncResponse};
 use fieldsync_server::access::Principal;
 use fieldsync_server::service::Core;
 use fieldsync_server::storage::sqlite::SqliteStorage;
-use fieldsync_server::storage::{Role, Storage, User};
+use fieldsync_server::storage::{Accounts, Role, User};
 use serde_bytes::ByteBuf;
 
 pub struct World {

@@ -148,7 +148,7 @@ mod tests {
     use automerge::{AutoCommit, ROOT};
 
     use super::*;
-    use crate::storage::{DocCommit, DocScope, LoggedChange, Storage};
+    use crate::storage::{DocCommit, DocScope, Documents, Log, LoggedChange};
 
     /// A commit of `doc`'s changes since `since` (all of them for none).
     fn commit_of(doc: &mut AutoCommit, since: &[automerge::ChangeHash]) -> DocCommit {
