@@ -1,0 +1,429 @@
+//! What every storage backend must do, as one suite run against each backend: accounts and
+//! refresh-token rotation, documents and their scope, the log's sequence, pulls in scope and in
+//! pages, and compaction. A backend is added by one more `conformance!` line with a function
+//! that opens a fresh, empty store of it.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ChangeHash, ROOT};
+use fieldsync_core::model::DocKind;
+use fieldsync_server::access::Principal;
+use fieldsync_server::storage::sqlite::SqliteStorage;
+use fieldsync_server::storage::{
+    DocCommit, DocScope, LoggedChange, PullLimits, RefreshUse, Role, ScopeEvent, Session, Storage,
+    StorageError, User,
+};
+
+/// A fresh store of one backend, and what keeps it alive (its directory, its server).
+type Opened = (Arc<dyn Storage>, Box<dyn std::any::Any>);
+
+fn sqlite() -> Opened {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = SqliteStorage::open(dir.path()).unwrap();
+    (Arc::new(storage), Box::new(dir))
+}
+
+fn user(name: &str, role: Role, territories: &[&str], manager: Option<&str>) -> User {
+    User {
+        username: name.into(),
+        role,
+        territories: territories.iter().map(|t| t.to_string()).collect(),
+        manager: manager.map(str::to_string),
+        disabled: false,
+        password_hash: format!("hash-of-{name}"),
+    }
+}
+
+fn principal(s: &dyn Storage, name: &str) -> Principal {
+    let users = s.users().unwrap();
+    let me = users.iter().find(|u| u.username == name).unwrap();
+    Principal::of(me, &users)
+}
+
+/// zhang manages east with li; chen works north alone.
+fn people(s: &dyn Storage) {
+    for u in [
+        user("zhang", Role::Manager, &["east"], None),
+        user("li", Role::Rep, &["east"], Some("zhang")),
+        user("chen", Role::Rep, &["north"], None),
+    ] {
+        s.add_user(&u).unwrap();
+    }
+}
+
+/// A customer document of `owner` in `territory`, with its changes since `since`.
+fn customer_commit(
+    doc: &mut AutoCommit,
+    since: &[ChangeHash],
+    id: &str,
+    owner: &str,
+    territory: &str,
+) -> DocCommit {
+    let scope = DocScope {
+        owner: Some(owner.into()),
+        territory: Some(territory.into()),
+        ..DocScope::of(DocKind::Customer, id)
+    };
+    commit(doc, since, scope)
+}
+
+fn commit(doc: &mut AutoCommit, since: &[ChangeHash], scope: DocScope) -> DocCommit {
+    let changes = doc
+        .get_changes(since)
+        .into_iter()
+        .map(|c| LoggedChange::of(&mut c.clone()))
+        .collect();
+    let governed_by = (scope.owner.clone(), scope.territory.clone());
+    DocCommit {
+        scope,
+        heads: doc
+            .get_heads()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        changes,
+        writer: "admin".into(),
+        session: None,
+        snapshot: None,
+        scope_events: Vec::new(),
+        cost: Default::default(),
+        governed_by,
+    }
+}
+
+fn new_doc(name: &str) -> AutoCommit {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "name", name).unwrap();
+    doc.commit();
+    doc
+}
+
+fn pulled(
+    s: &dyn Storage,
+    who: &str,
+    cursor: u64,
+    max_documents: usize,
+) -> (Vec<String>, u64, bool) {
+    let p = principal(s, who);
+    let page = s
+        .pull(
+            &p,
+            None,
+            cursor,
+            PullLimits {
+                max_documents,
+                max_bytes: 1 << 20,
+            },
+        )
+        .unwrap();
+    let ids = page.documents.into_iter().map(|(id, _, _)| id).collect();
+    (ids, page.cursor, page.more)
+}
+
+fn users_are_kept_and_a_taken_name_is_a_conflict(open: fn() -> Opened) {
+    let (s, _keep) = open();
+    people(&*s);
+    let li = s.user("li").unwrap().unwrap();
+    assert_eq!(li.manager.as_deref(), Some("zhang"));
+    assert_eq!(li.territories, vec!["east".to_string()]);
+    let names: Vec<String> = s.users().unwrap().into_iter().map(|u| u.username).collect();
+    assert_eq!(names, vec!["chen", "li", "zhang"], "by name");
+    let again = s.add_user(&user("li", Role::Rep, &[], None)).unwrap_err();
+    assert!(matches!(again, StorageError::Conflict(_)), "{again:?}");
+    assert!(again.unavailable().is_none());
+    assert!(s.user("nobody").unwrap().is_none());
+
+    assert!(s.set_disabled("li", true).unwrap());
+    assert!(s.user("li").unwrap().unwrap().disabled);
+    assert!(!s.set_disabled("nobody", true).unwrap());
+    assert!(s.set_password_hash("li", "new-hash").unwrap());
+    assert_eq!(s.user("li").unwrap().unwrap().password_hash, "new-hash");
+    assert!(!s.set_password_hash("nobody", "x").unwrap());
+}
+
+fn a_refresh_token_is_used_once_and_a_replay_or_a_revoked_session_is_told_apart(
+    open: fn() -> Opened,
+) {
+    let (s, _keep) = open();
+    people(&*s);
+    let session = Session {
+        id: "s1".into(),
+        username: "li".into(),
+        device_name: "laptop".into(),
+        created_at: 1_000,
+    };
+    s.create_session(&session).unwrap();
+    assert_eq!(s.active_session_user("s1").unwrap().as_deref(), Some("li"));
+    s.store_refresh("t1", "s1", 10_000).unwrap();
+
+    assert_eq!(
+        s.use_refresh("t1", "t2", 20_000, 2_000).unwrap(),
+        RefreshUse::Valid(session.clone())
+    );
+    // The same request again (its answer was lost): still valid, nothing changes.
+    assert_eq!(
+        s.use_refresh("t1", "t2", 20_000, 2_001).unwrap(),
+        RefreshUse::Valid(session.clone())
+    );
+    // The retired token with another successor: a replay.
+    assert_eq!(
+        s.use_refresh("t1", "t3", 20_000, 2_002).unwrap(),
+        RefreshUse::Replayed("s1".into())
+    );
+    assert_eq!(
+        s.use_refresh("unknown", "t4", 20_000, 2_003).unwrap(),
+        RefreshUse::Invalid
+    );
+    // A logout retires the session's tokens: presenting one is a replay.
+    s.revoke_session("s1").unwrap();
+    assert!(s.active_session_user("s1").unwrap().is_none());
+    assert_eq!(
+        s.use_refresh("t2", "t5", 30_000, 3_000).unwrap(),
+        RefreshUse::Replayed("s1".into())
+    );
+    // A disabled user's sessions are revoked: their unused tokens say so.
+    let phone = Session {
+        id: "s2".into(),
+        username: "li".into(),
+        device_name: "phone".into(),
+        created_at: 1_000,
+    };
+    s.create_session(&phone).unwrap();
+    s.store_refresh("u1", "s2", 10_000).unwrap();
+    s.set_disabled("li", true).unwrap();
+    assert!(s.active_session_user("s2").unwrap().is_none());
+    assert_eq!(
+        s.use_refresh("u1", "u2", 20_000, 3_001).unwrap(),
+        RefreshUse::Revoked("li".into())
+    );
+    // An expired token is no token.
+    s.create_session(&Session {
+        id: "s3".into(),
+        ..phone
+    })
+    .unwrap();
+    s.store_refresh("old", "s3", 500).unwrap();
+    assert_eq!(
+        s.use_refresh("old", "new", 20_000, 600).unwrap(),
+        RefreshUse::Invalid
+    );
+}
+
+fn a_persistent_value_keeps_the_first_one_set(open: fn() -> Opened) {
+    let (s, _keep) = open();
+    assert!(s.meta("actor").unwrap().is_none());
+    assert_eq!(s.meta_init("actor", "a1").unwrap(), "a1");
+    assert_eq!(s.meta_init("actor", "a2").unwrap(), "a1");
+    assert_eq!(s.meta("actor").unwrap().as_deref(), Some("a1"));
+}
+
+fn committed_documents_come_back_with_their_scope_and_numbers_only_grow(open: fn() -> Opened) {
+    let (s, _keep) = open();
+    people(&*s);
+    assert_eq!(s.head_seq().unwrap(), 0);
+    let mut c = new_doc("华东精密");
+    let seqs = s
+        .commit_batch(&[customer_commit(&mut c, &[], "c1", "li", "east")])
+        .unwrap();
+    assert_eq!(seqs.len(), 1);
+    assert_eq!(s.head_seq().unwrap(), seqs[0]);
+    let stored = s.load_doc("c1").unwrap().unwrap();
+    assert_eq!(stored.assemble("c1").unwrap().get_heads(), c.get_heads());
+    let scope = s.doc_scope("c1").unwrap().unwrap();
+    assert_eq!(
+        (scope.kind, scope.owner.as_deref()),
+        (DocKind::Customer, Some("li"))
+    );
+    assert_eq!(
+        s.owned_by("customer", "li").unwrap(),
+        vec!["c1".to_string()]
+    );
+    assert!(s.owned_by("customer", "chen").unwrap().is_empty());
+    assert_eq!(s.doc_history("c1").unwrap().changes_since_snapshot, 1);
+
+    // A visit belongs to its customer.
+    let mut v = new_doc("visit");
+    let visit_scope = DocScope {
+        customer: Some("c1".into()),
+        author: Some("li".into()),
+        ..DocScope::of(DocKind::Visit, "v1")
+    };
+    let mut visit = commit(&mut v, &[], visit_scope);
+    visit.governed_by = (Some("li".into()), Some("east".into()));
+    let before = c.get_heads();
+    c.put(ROOT, "city", "苏州").unwrap();
+    c.commit();
+    let more = s
+        .commit_batch(&[visit, customer_commit(&mut c, &before, "c1", "li", "east")])
+        .unwrap();
+    assert!(
+        more[0] > seqs[0] && more[1] > more[0],
+        "{seqs:?} then {more:?}"
+    );
+    let dependents: Vec<String> = s
+        .dependents_of("c1")
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(dependents, vec!["v1".to_string()]);
+    let stored = s.load_doc("c1").unwrap().unwrap();
+    assert_eq!(stored.assemble("c1").unwrap().get_heads(), c.get_heads());
+    assert!(s.load_doc("nothing").unwrap().is_none());
+}
+
+fn a_pull_gives_what_is_in_scope_after_the_cursor_in_pages(open: fn() -> Opened) {
+    let (s, _keep) = open();
+    people(&*s);
+    for (id, owner, territory) in [
+        ("c1", "li", "east"),
+        ("c2", "li", "east"),
+        ("c3", "chen", "north"),
+    ] {
+        let mut d = new_doc(id);
+        s.commit_batch(&[customer_commit(&mut d, &[], id, owner, territory)])
+            .unwrap();
+    }
+    let head = s.head_seq().unwrap();
+    let (li, cursor, more) = pulled(&*s, "li", 0, 100);
+    assert_eq!(
+        (li, cursor, more),
+        (vec!["c1".into(), "c2".into()], head, false)
+    );
+    let (zhang, _, _) = pulled(&*s, "zhang", 0, 100);
+    assert_eq!(zhang, vec!["c1".to_string(), "c2".to_string()]);
+    let (chen, _, _) = pulled(&*s, "chen", 0, 100);
+    assert_eq!(chen, vec!["c3".to_string()]);
+    // Nothing new after the head.
+    assert!(pulled(&*s, "li", head, 100).0.is_empty());
+    // One document a page: the first page's cursor stays below the second document.
+    let (first, cursor, more) = pulled(&*s, "li", 0, 1);
+    assert_eq!((first, more), (vec!["c1".to_string()], true));
+    let (second, end, more) = pulled(&*s, "li", cursor, 1);
+    assert_eq!((second, end, more), (vec!["c2".to_string()], head, false));
+}
+
+fn a_document_leaving_a_scope_is_revoked_there(open: fn() -> Opened) {
+    let (s, _keep) = open();
+    people(&*s);
+    let mut d = new_doc("c1");
+    s.commit_batch(&[customer_commit(&mut d, &[], "c1", "li", "east")])
+        .unwrap();
+    let cursor = s.head_seq().unwrap();
+    // Handed to chen, in north: li loses it, chen gains it.
+    let before = d.get_heads();
+    d.put(ROOT, "owner", "chen").unwrap();
+    d.commit();
+    let mut moved = customer_commit(&mut d, &before, "c1", "chen", "north");
+    moved.scope_events = vec![
+        ScopeEvent {
+            username: "li".into(),
+            doc_id: "c1".into(),
+            entered: false,
+        },
+        ScopeEvent {
+            username: "chen".into(),
+            doc_id: "c1".into(),
+            entered: true,
+        },
+    ];
+    s.commit_batch(&[moved]).unwrap();
+    let li = principal(&*s, "li");
+    let limits = PullLimits {
+        max_documents: 100,
+        max_bytes: 1 << 20,
+    };
+    let page = s.pull(&li, None, cursor, limits).unwrap();
+    assert!(page.documents.is_empty());
+    assert_eq!(page.revoked, vec!["c1".to_string()]);
+    let chen = principal(&*s, "chen");
+    let page = s.pull(&chen, None, cursor, limits).unwrap();
+    let whole: Vec<(String, bool)> = page
+        .documents
+        .iter()
+        .map(|(id, whole, _)| (id.clone(), *whole))
+        .collect();
+    assert_eq!(
+        whole,
+        vec![("c1".to_string(), true)],
+        "sent whole to its new holder"
+    );
+}
+
+fn compaction_keeps_every_document_whole_for_an_old_cursor(open: fn() -> Opened) {
+    let (s, _keep) = open();
+    people(&*s);
+    let mut d = new_doc("c1");
+    let mut heads = Vec::new();
+    for i in 0..4_i64 {
+        d.put(ROOT, "n", i).unwrap();
+        d.commit();
+        s.commit_batch(&[customer_commit(&mut d, &heads, "c1", "li", "east")])
+            .unwrap();
+        heads = d.get_heads();
+    }
+    let head = s.head_seq().unwrap();
+    let done = s.compact_log(head).unwrap();
+    assert_eq!(done.floor, head);
+    assert!(done.changes_removed > 0);
+    assert_eq!(s.head_seq().unwrap(), head, "the head stays");
+    let li = principal(&*s, "li");
+    let page = s
+        .pull(
+            &li,
+            None,
+            1,
+            PullLimits {
+                max_documents: 10,
+                max_bytes: 1 << 20,
+            },
+        )
+        .unwrap();
+    let (id, whole, bytes) = &page.documents[0];
+    assert_eq!((id.as_str(), *whole), ("c1", true));
+    assert_eq!(AutoCommit::load(bytes).unwrap().get_heads(), d.get_heads());
+}
+
+macro_rules! conformance {
+    ($backend:ident) => {
+        mod $backend {
+            #[test]
+            fn users_are_kept_and_a_taken_name_is_a_conflict() {
+                super::users_are_kept_and_a_taken_name_is_a_conflict(super::$backend);
+            }
+            #[test]
+            fn a_refresh_token_is_used_once_and_a_replay_or_a_revoked_session_is_told_apart() {
+                super::a_refresh_token_is_used_once_and_a_replay_or_a_revoked_session_is_told_apart(
+                    super::$backend,
+                );
+            }
+            #[test]
+            fn a_persistent_value_keeps_the_first_one_set() {
+                super::a_persistent_value_keeps_the_first_one_set(super::$backend);
+            }
+            #[test]
+            fn committed_documents_come_back_with_their_scope_and_numbers_only_grow() {
+                super::committed_documents_come_back_with_their_scope_and_numbers_only_grow(
+                    super::$backend,
+                );
+            }
+            #[test]
+            fn a_pull_gives_what_is_in_scope_after_the_cursor_in_pages() {
+                super::a_pull_gives_what_is_in_scope_after_the_cursor_in_pages(super::$backend);
+            }
+            #[test]
+            fn a_document_leaving_a_scope_is_revoked_there() {
+                super::a_document_leaving_a_scope_is_revoked_there(super::$backend);
+            }
+            #[test]
+            fn compaction_keeps_every_document_whole_for_an_old_cursor() {
+                super::compaction_keeps_every_document_whole_for_an_old_cursor(super::$backend);
+            }
+        }
+    };
+}
+
+conformance!(sqlite);
