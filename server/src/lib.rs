@@ -11,7 +11,8 @@
 //! - [`group_commit`]: per-document claims and storage transactions shared by concurrent pushes.
 //! - [`access`]: scope and write rights.
 //! - [`accounts`]: passwords, access and refresh tokens, login rate limits.
-//! - [`storage`]: the storage trait and its SQLite backend.
+//! - [`pull`]: what a pull sends, decided once for every storage backend.
+//! - [`storage`]: the storage traits (accounts, documents, log) and the SQLite backend.
 
 pub mod access;
 pub mod accounts;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod grace;
 pub mod group_commit;
 pub mod metrics;
+pub mod pull;
 pub mod service;
 pub mod storage;
 

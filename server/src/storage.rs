@@ -11,6 +11,7 @@ pub use fieldsync_core::cost::ChangeCost;
 use serde::Serialize;
 
 use crate::access::Principal;
+use crate::pull::PullRead;
 
 /// A storage failure, the same for every backend; the detail goes to the log. The client gets
 /// a generic 500, or a 503 with `Retry-After` when the storage cannot take requests for now
@@ -320,7 +321,13 @@ pub trait Log: Send + Sync {
         let before = chrono::Utc::now().timestamp_millis().saturating_sub(age_ms);
         self.compact_log(self.seq_received_before(before)?)
     }
-    /// One page of what `principal` has not seen after `cursor`.
+    /// Runs `read` over one consistent snapshot of the storage (a read transaction), for a
+    /// pull: what to send is decided once for every backend, in [`crate::pull`].
+    fn read_pull(
+        &self,
+        read: &mut dyn FnMut(&dyn PullRead) -> StorageResult<PullPage>,
+    ) -> StorageResult<PullPage>;
+    /// One page of what `principal` has not seen after `cursor` ([`crate::pull::page`]).
     /// Documents whose only news after the cursor came from `session` itself are left out:
     /// that device has them.
     fn pull(
@@ -329,7 +336,9 @@ pub trait Log: Send + Sync {
         session: Option<&str>,
         cursor: u64,
         limits: PullLimits,
-    ) -> StorageResult<PullPage>;
+    ) -> StorageResult<PullPage> {
+        self.read_pull(&mut |read| crate::pull::page(read, principal, session, cursor, limits))
+    }
 }
 
 /// The server's storage: accounts, documents and the log, one backend behind all three.

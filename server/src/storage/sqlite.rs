@@ -11,10 +11,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 mod compaction;
 
 use super::{
-    Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log, PullLimits,
-    PullPage, RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc, User,
+    Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log, PullPage,
+    RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc, User,
 };
 use crate::access::Principal;
+use crate::pull::{DocNews, PullRead, ScopeNews};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/001_init.sql"),
@@ -534,131 +535,126 @@ impl Log for SqliteStorage {
         self.compact_up_to(horizon)
     }
 
-    fn pull(
+    fn read_pull(
+        &self,
+        read: &mut dyn FnMut(&dyn PullRead) -> StorageResult<PullPage>,
+    ) -> StorageResult<PullPage> {
+        self.read(|conn| {
+            let tx = conn.transaction()?;
+            read(&SqlitePull { conn: &tx })
+        })
+    }
+}
+
+/// A pull's questions, answered inside one read transaction (one consistent snapshot).
+struct SqlitePull<'a> {
+    conn: &'a Connection,
+}
+
+impl PullRead for SqlitePull<'_> {
+    fn head(&self) -> StorageResult<u64> {
+        Ok(compaction::head(self.conn)? as u64)
+    }
+
+    fn floor(&self) -> StorageResult<u64> {
+        Ok(compaction::log_floor(self.conn)? as u64)
+    }
+
+    fn changed_in_scope(
         &self,
         p: &Principal,
         session: Option<&str>,
         cursor: u64,
-        limits: PullLimits,
-    ) -> StorageResult<PullPage> {
-        self.read(|conn| {
-            let tx = conn.transaction()?;
-            let head = compaction::head(&tx)?;
-            let floor = compaction::log_floor(&tx)?;
-            let cursor = cursor as i64;
-            let (terms, args) = scope_terms(p);
-            let n = args.len();
-            let own_session = SqlValue::Text(session.unwrap_or("(none)").to_string());
-            let with = |extra: &[SqlValue]| args.iter().chain(extra).cloned().collect::<Vec<_>>();
-            // Candidates: (doc, first relevant seq, send whole?) in scope now.
-            let mut candidates: Vec<(String, i64, bool)> = Vec::new();
-            if cursor == 0 {
-                // Everything in scope, whole, except documents only this device ever wrote (as
-                // far as the log still tells: one with compacted changes is sent).
-                let sql = format!(
-                    "SELECT d.id, d.first_seq FROM docs d WHERE ({cond})
-                     AND (d.first_seq <= ?{f}
-                          OR EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.event = 'change'
-                                     AND coalesce(l.session, '') <> ?{s}))
-                     ORDER BY d.first_seq",
-                    cond = scope_condition(&terms, ""),
-                    s = n + 1,
-                    f = n + 2
-                );
-                let mut stmt = tx.prepare_cached(&sql)?;
-                let rows = stmt.query_map(params_from_iter(with(&[own_session, SqlValue::Integer(floor)])), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-                for row in rows {
-                    let (id, seq) = row?;
-                    candidates.push((id, seq, true));
+    ) -> StorageResult<Vec<DocNews>> {
+        let (terms, args) = scope_terms(p);
+        let n = args.len();
+        // A first sync needs no first change after the cursor: CASE skips the lookup.
+        let sql = format!(
+            "SELECT d.id, d.first_seq, d.last_seq,
+                CASE WHEN ?{c} = 0 THEN NULL ELSE
+                    (SELECT min(l.seq) FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change')
+                END,
+                EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change'
+                        AND coalesce(l.session, '') <> ?{s})
+             FROM docs d WHERE ({cond})",
+            cond = scope_condition(&terms, &format!(" AND d.last_seq > ?{}", n + 1)),
+            c = n + 1,
+            s = n + 2
+        );
+        let params: Vec<SqlValue> = args
+            .into_iter()
+            .chain([
+                SqlValue::Integer(cursor as i64),
+                SqlValue::Text(session.unwrap_or("(none)").to_string()),
+            ])
+            .collect();
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(params), |r| {
+            Ok(DocNews {
+                id: r.get(0)?,
+                first_seq: r.get::<_, i64>(1)? as u64,
+                last_seq: r.get::<_, i64>(2)? as u64,
+                first_change_after: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
+                news_from_others: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn scope_news(&self, p: &Principal, cursor: u64) -> StorageResult<Vec<ScopeNews>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc_id, seq, event = 'enter' FROM log
+             WHERE username = ?1 AND seq > ?2 AND event IN ('enter', 'leave') ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![p.username, cursor as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
+        })?;
+        let mut out: Vec<ScopeNews> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for row in rows {
+            let (id, seq, entered) = row?;
+            match at.get(&id) {
+                Some(&i) => out[i].entered = entered,
+                None => {
+                    at.insert(id.clone(), out.len());
+                    out.push(ScopeNews {
+                        id,
+                        seq: seq as u64,
+                        entered,
+                    });
                 }
-            } else {
-                // The documents in scope changed after the cursor, each with its first news; a
-                // document whose news all came from the asking device is left out. A document
-                // that is news as a whole (its first change came after the cursor) goes whole,
-                // as its snapshot and later changes, not as its full history of changes.
-                let mut changed: HashMap<String, (i64, bool)> = HashMap::new();
-                if cursor < floor {
-                    // Changes after the cursor may have been compacted away: every document in
-                    // scope that changed after it goes whole, keyed by its last change (so a
-                    // page's cursor stays below every document not yet sent).
-                    let sql = format!(
-                        "SELECT d.id, d.last_seq FROM docs d WHERE ({cond})",
-                        cond = scope_condition(&terms, &format!(" AND d.last_seq > ?{}", n + 1)),
-                    );
-                    let mut stmt = tx.prepare_cached(&sql)?;
-                    let rows = stmt.query_map(params_from_iter(with(&[SqlValue::Integer(cursor)])), |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-                    })?;
-                    for row in rows {
-                        let (id, last_seq) = row?;
-                        changed.insert(id, (last_seq, true));
-                    }
-                } else {
-                    let sql = format!(
-                        "SELECT d.id, d.first_seq,
-                            (SELECT min(l.seq) FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change')
-                         FROM docs d WHERE ({cond})
-                         AND EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change'
-                                     AND coalesce(l.session, '') <> ?{s})",
-                        cond = scope_condition(&terms, &format!(" AND d.last_seq > ?{}", n + 1)),
-                        c = n + 1,
-                        s = n + 2
-                    );
-                    {
-                        let mut stmt = tx.prepare_cached(&sql)?;
-                        let query_args = with(&[SqlValue::Integer(cursor), own_session]);
-                        let rows = stmt.query_map(params_from_iter(query_args), |r| {
-                            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-                        })?;
-                        for row in rows {
-                            let (id, first_seq, seq) = row?;
-                            changed.insert(id, (seq, first_seq > cursor));
-                        }
-                    }
-                }
-                // Scope events for this user after the cursor: the last one per document counts.
-                let mut events: HashMap<String, (i64, bool)> = HashMap::new();
-                {
-                    let mut stmt = tx.prepare_cached(
-                        "SELECT doc_id, seq, event = 'enter' FROM log
-                         WHERE username = ?1 AND seq > ?2 AND event IN ('enter', 'leave') ORDER BY seq",
-                    )?;
-                    let rows = stmt.query_map(params![p.username, cursor], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?))
-                    })?;
-                    for row in rows {
-                        let (id, seq, entered) = row?;
-                        let e = events.entry(id).or_insert((seq, entered));
-                        e.1 = entered;
-                    }
-                }
-                let mut revoked = Vec::new();
-                let visible_sql = format!(
-                    "SELECT EXISTS(SELECT 1 FROM docs d WHERE d.id = ?{} AND ({}))",
-                    n + 1,
-                    scope_condition(&terms, "")
-                );
-                for (id, (first_seq, entered)) in events {
-                    let visible: bool = tx.prepare_cached(&visible_sql)?.query_row(
-                        params_from_iter(with(&[SqlValue::Text(id.clone())])),
-                        |r| r.get(0),
-                    )?;
-                    if entered && visible {
-                        changed.remove(&id);
-                        candidates.push((id, first_seq, true));
-                    } else if !visible {
-                        changed.remove(&id);
-                        revoked.push(id);
-                    }
-                }
-                candidates.extend(changed.into_iter().map(|(id, (seq, whole))| (id, seq, whole)));
-                candidates.sort_by_key(|c| c.1);
-                let page = page_of(&tx, candidates, cursor, head, limits)?;
-                revoked.sort();
-                return Ok(PullPage { revoked, ..page });
             }
-            page_of(&tx, candidates, cursor, head, limits)
-        })
+        }
+        Ok(out)
+    }
+
+    fn in_scope(&self, p: &Principal, id: &str) -> StorageResult<bool> {
+        let (terms, args) = scope_terms(p);
+        let sql = format!(
+            "SELECT EXISTS(SELECT 1 FROM docs d WHERE d.id = ?{} AND ({}))",
+            args.len() + 1,
+            scope_condition(&terms, "")
+        );
+        let params: Vec<SqlValue> = args
+            .into_iter()
+            .chain([SqlValue::Text(id.to_string())])
+            .collect();
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(params), |r| r.get(0))?)
+    }
+
+    fn whole_document(&self, id: &str) -> StorageResult<Vec<u8>> {
+        whole_document(self.conn, id)
+    }
+
+    fn changes_after(&self, id: &str, cursor: u64) -> StorageResult<Vec<u8>> {
+        changes_after(self.conn, id, cursor as i64)
     }
 }
 
@@ -726,37 +722,6 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
     Ok(last.max(0) as u64)
 }
 
-/// Reads the documents of a page, in order, until a limit is reached.
-fn page_of(
-    conn: &Connection,
-    candidates: Vec<(String, i64, bool)>,
-    cursor: i64,
-    head: i64,
-    limits: PullLimits,
-) -> StorageResult<PullPage> {
-    let mut page = PullPage {
-        cursor: head as u64,
-        ..Default::default()
-    };
-    let mut bytes = 0usize;
-    for (i, (id, first_seq, whole)) in candidates.iter().enumerate() {
-        if i >= limits.max_documents || (i > 0 && bytes >= limits.max_bytes) {
-            // Everything before this document's first news has been sent.
-            page.cursor = (*first_seq - 1).max(cursor) as u64;
-            page.more = true;
-            break;
-        }
-        let data = if *whole {
-            whole_document(conn, id)?
-        } else {
-            changes_after(conn, id, cursor)?
-        };
-        bytes += data.len();
-        page.documents.push((id.clone(), *whole, data));
-    }
-    Ok(page)
-}
-
 fn changes_after(conn: &Connection, id: &str, cursor: i64) -> StorageResult<Vec<u8>> {
     let mut out = Vec::new();
     let mut stmt = conn.prepare_cached(
@@ -786,6 +751,7 @@ fn whole_document(conn: &Connection, id: &str) -> StorageResult<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::PullLimits;
 
     fn principal(username: &str, role: Role, territories: &[&str], team: &[&str]) -> Principal {
         Principal {

@@ -1,0 +1,313 @@
+//! What a pull sends, decided once for every storage backend: which documents in the caller's
+//! scope have news after its cursor, whether each goes whole or as its changes after the
+//! cursor, which left the scope, and where a page stops.
+//!
+//! The backend answers plain questions ([`PullRead`]) inside one consistent snapshot; the
+//! rules are here:
+//! - a first sync (cursor 0) gets every document in scope whole, except those only this
+//!   device ever wrote (as far as the log still tells: one with compacted changes is sent);
+//! - a cursor below the log's floor (changes after it may be compacted away) gets every
+//!   document in scope that changed after it whole, keyed by its last change, so a page's
+//!   cursor stays below every document not yet sent;
+//! - otherwise each document with news from another device goes as its changes after the
+//!   cursor, or whole if it is news as a whole (its first change came after the cursor);
+//! - a document that entered the scope after the cursor goes whole; one that left it is
+//!   revoked;
+//! - a page holds at most `max_documents`, and stops adding once past `max_bytes`; its cursor
+//!   is then just below the first document it left out.
+
+use std::collections::HashMap;
+
+use crate::access::Principal;
+use crate::storage::{PullLimits, PullPage, StorageResult};
+
+/// What a backend knows of a document in the caller's scope that changed after the cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocNews {
+    /// Document id.
+    pub id: String,
+    /// The sequence of its first logged change.
+    pub first_seq: u64,
+    /// The sequence of its last logged change.
+    pub last_seq: u64,
+    /// The first change logged after the cursor, if the log still holds one.
+    pub first_change_after: Option<u64>,
+    /// Whether a change logged after the cursor came from another session than the caller's.
+    pub news_from_others: bool,
+}
+
+/// A scope event of the caller after the cursor: the last one per document counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeNews {
+    /// Document id.
+    pub id: String,
+    /// The sequence of the document's first event after the cursor.
+    pub seq: u64,
+    /// Whether its last event entered the scope (or left it).
+    pub entered: bool,
+}
+
+/// The questions a pull asks a backend, all answered from one consistent snapshot.
+pub trait PullRead {
+    /// The highest sequence logged.
+    fn head(&self) -> StorageResult<u64>;
+    /// The log's floor: changes at or below it may have been compacted away.
+    fn floor(&self) -> StorageResult<u64>;
+    /// The documents in `p`'s scope whose last change came after `cursor`.
+    fn changed_in_scope(
+        &self,
+        p: &Principal,
+        session: Option<&str>,
+        cursor: u64,
+    ) -> StorageResult<Vec<DocNews>>;
+    /// `p`'s scope events after `cursor`, one per document.
+    fn scope_news(&self, p: &Principal, cursor: u64) -> StorageResult<Vec<ScopeNews>>;
+    /// Whether document `id` is in `p`'s scope now.
+    fn in_scope(&self, p: &Principal, id: &str) -> StorageResult<bool>;
+    /// The whole document as bytes a client merges: its snapshot and later changes, or its
+    /// changes alone.
+    fn whole_document(&self, id: &str) -> StorageResult<Vec<u8>>;
+    /// The document's changes logged after `cursor`, concatenated.
+    fn changes_after(&self, id: &str, cursor: u64) -> StorageResult<Vec<u8>>;
+}
+
+/// One page of what `p` has not seen after `cursor`.
+pub fn page(
+    read: &dyn PullRead,
+    p: &Principal,
+    session: Option<&str>,
+    cursor: u64,
+    limits: PullLimits,
+) -> StorageResult<PullPage> {
+    let head = read.head()?;
+    let floor = read.floor()?;
+    // (doc, the sequence it is keyed by, send whole?)
+    let mut candidates: Vec<(String, u64, bool)> = Vec::new();
+    let mut revoked = Vec::new();
+    let changed = read.changed_in_scope(p, session, cursor)?;
+    if cursor == 0 {
+        candidates.extend(
+            changed
+                .into_iter()
+                .filter(|d| d.first_seq <= floor || d.news_from_others)
+                .map(|d| (d.id, d.first_seq, true)),
+        );
+    } else {
+        let mut news: HashMap<String, (u64, bool)> = if cursor < floor {
+            changed
+                .into_iter()
+                .map(|d| (d.id, (d.last_seq, true)))
+                .collect()
+        } else {
+            changed
+                .into_iter()
+                .filter(|d| d.news_from_others)
+                .filter_map(|d| {
+                    let seq = d.first_change_after?;
+                    Some((d.id, (seq, d.first_seq > cursor)))
+                })
+                .collect()
+        };
+        for event in read.scope_news(p, cursor)? {
+            let visible = read.in_scope(p, &event.id)?;
+            if event.entered && visible {
+                news.remove(&event.id);
+                candidates.push((event.id, event.seq, true));
+            } else if !visible {
+                news.remove(&event.id);
+                revoked.push(event.id);
+            }
+        }
+        candidates.extend(news.into_iter().map(|(id, (seq, whole))| (id, seq, whole)));
+    }
+    candidates.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    revoked.sort();
+
+    let mut page = PullPage {
+        cursor: head,
+        revoked,
+        ..Default::default()
+    };
+    let mut bytes = 0usize;
+    for (i, (id, seq, whole)) in candidates.into_iter().enumerate() {
+        if i >= limits.max_documents || (i > 0 && bytes >= limits.max_bytes) {
+            // Everything before this document's first news has been sent.
+            page.cursor = seq.saturating_sub(1).max(cursor);
+            page.more = true;
+            break;
+        }
+        let data = if whole {
+            read.whole_document(&id)?
+        } else {
+            read.changes_after(&id, cursor)?
+        };
+        bytes += data.len();
+        page.documents.push((id, whole, data));
+    }
+    Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Role;
+
+    /// The answers of a backend, written out: what the rules decide from them is the test.
+    struct Answers {
+        head: u64,
+        floor: u64,
+        changed: Vec<DocNews>,
+        events: Vec<ScopeNews>,
+        visible: Vec<&'static str>,
+    }
+
+    impl PullRead for Answers {
+        fn head(&self) -> StorageResult<u64> {
+            Ok(self.head)
+        }
+        fn floor(&self) -> StorageResult<u64> {
+            Ok(self.floor)
+        }
+        fn changed_in_scope(
+            &self,
+            _: &Principal,
+            _: Option<&str>,
+            _: u64,
+        ) -> StorageResult<Vec<DocNews>> {
+            Ok(self.changed.clone())
+        }
+        fn scope_news(&self, _: &Principal, _: u64) -> StorageResult<Vec<ScopeNews>> {
+            Ok(self.events.clone())
+        }
+        fn in_scope(&self, _: &Principal, id: &str) -> StorageResult<bool> {
+            Ok(self.visible.contains(&id))
+        }
+        fn whole_document(&self, id: &str) -> StorageResult<Vec<u8>> {
+            Ok(format!("whole {id}").into_bytes())
+        }
+        fn changes_after(&self, id: &str, cursor: u64) -> StorageResult<Vec<u8>> {
+            Ok(format!("{id} after {cursor}").into_bytes())
+        }
+    }
+
+    fn news(id: &str, first: u64, last: u64, after: Option<u64>, others: bool) -> DocNews {
+        DocNews {
+            id: id.into(),
+            first_seq: first,
+            last_seq: last,
+            first_change_after: after,
+            news_from_others: others,
+        }
+    }
+
+    fn li() -> Principal {
+        Principal {
+            username: "li".into(),
+            role: Role::Rep,
+            territories: vec![],
+            manager: None,
+            team: vec!["li".into()],
+        }
+    }
+
+    fn sent(page: &PullPage) -> Vec<(String, bool, String)> {
+        page.documents
+            .iter()
+            .map(|(id, whole, data)| (id.clone(), *whole, String::from_utf8_lossy(data).into()))
+            .collect()
+    }
+
+    const ALL: PullLimits = PullLimits {
+        max_documents: 100,
+        max_bytes: 1 << 20,
+    };
+
+    #[test]
+    fn news_goes_as_changes_unless_the_document_is_new_or_only_this_device_wrote_it() {
+        let answers = Answers {
+            head: 20,
+            floor: 0,
+            changed: vec![
+                news("old", 1, 15, Some(12), true),
+                news("new", 11, 14, Some(11), true),
+                news("mine", 2, 18, Some(18), false),
+            ],
+            events: vec![],
+            visible: vec![],
+        };
+        let page = page(&answers, &li(), Some("s"), 10, ALL).unwrap();
+        assert_eq!(
+            sent(&page),
+            vec![
+                ("new".into(), true, "whole new".into()),
+                ("old".into(), false, "old after 10".into()),
+            ]
+        );
+        assert_eq!((page.cursor, page.more), (20, false));
+    }
+
+    #[test]
+    fn below_the_floor_everything_changed_goes_whole_keyed_by_its_last_change_and_pages_stop_below_the_next()
+     {
+        let answers = Answers {
+            head: 30,
+            floor: 25,
+            changed: vec![news("a", 1, 28, None, true), news("b", 2, 22, None, false)],
+            events: vec![],
+            visible: vec![],
+        };
+        let one = PullLimits {
+            max_documents: 1,
+            max_bytes: 1 << 20,
+        };
+        let page = page(&answers, &li(), None, 5, one).unwrap();
+        assert_eq!(sent(&page), vec![("b".into(), true, "whole b".into())]);
+        assert_eq!((page.cursor, page.more), (27, true));
+    }
+
+    #[test]
+    fn a_document_that_entered_goes_whole_and_one_that_left_is_revoked() {
+        let answers = Answers {
+            head: 40,
+            floor: 0,
+            changed: vec![
+                news("in", 3, 35, Some(35), true),
+                news("out", 4, 36, Some(36), true),
+            ],
+            events: vec![
+                ScopeNews {
+                    id: "in".into(),
+                    seq: 33,
+                    entered: true,
+                },
+                ScopeNews {
+                    id: "out".into(),
+                    seq: 34,
+                    entered: false,
+                },
+            ],
+            visible: vec!["in"],
+        };
+        let page = page(&answers, &li(), None, 30, ALL).unwrap();
+        assert_eq!(sent(&page), vec![("in".into(), true, "whole in".into())]);
+        assert_eq!(page.revoked, vec!["out".to_string()]);
+    }
+
+    #[test]
+    fn a_first_sync_leaves_out_what_only_this_device_wrote_unless_compacted() {
+        let answers = Answers {
+            head: 9,
+            floor: 3,
+            changed: vec![
+                news("theirs", 5, 9, None, true),
+                news("mine", 6, 8, None, false),
+                news("mine-compacted", 2, 7, None, false),
+            ],
+            events: vec![],
+            visible: vec![],
+        };
+        let page = page(&answers, &li(), Some("s"), 0, ALL).unwrap();
+        let ids: Vec<String> = sent(&page).into_iter().map(|(id, _, _)| id).collect();
+        assert_eq!(ids, vec!["mine-compacted", "theirs"]);
+    }
+}
