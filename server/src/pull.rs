@@ -149,6 +149,7 @@ pub fn page(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::storage::Role;
 
