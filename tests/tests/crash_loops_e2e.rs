@@ -554,6 +554,13 @@ fn killing_the_server_during_syncs_and_first_syncs_loses_nothing() {
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 std::thread::sleep(Duration::from_millis(rng.random_range(0..20)));
+                // A round may end during that pause: the kill waits for the next one to be in
+                // flight (on a loaded machine a short round is easily missed otherwise).
+                let again = Instant::now();
+                while gauge.load(Ordering::SeqCst) == 0 && again.elapsed() < Duration::from_secs(2)
+                {
+                    std::thread::yield_now();
+                }
             }
         }
         let page = first_sync_round.load(Ordering::SeqCst);
