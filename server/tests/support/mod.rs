@@ -2,6 +2,8 @@
 //! client stores, and the documents the tests push.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod postgres;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

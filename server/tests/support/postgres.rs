@@ -1,0 +1,162 @@
+//! A private PostgreSQL cluster for one test: Debian's `postgresql` binaries, `initdb` into a
+//! temporary directory as the unprivileged `postgres` user (PostgreSQL refuses to run as
+//! root), listening on a free port of 127.0.0.1 with its socket in that directory, and stopped
+//! by its pid when dropped. Nothing needs to run beforehand.
+//!
+//! Without PostgreSQL installed a test skips and says so; with `FIELDSYNC_REQUIRE_TOOLS` set
+//! (as CI sets it) a missing PostgreSQL is a failure.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running cluster; dropped, it stops.
+pub struct PgCluster {
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+    server: Child,
+    dir: tempfile::TempDir,
+}
+
+/// The newest PostgreSQL's binaries Debian installed (`/usr/lib/postgresql/N/bin`).
+fn bin_dir() -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
+}
+
+/// The uid and gid of the `postgres` user, when this process is root (and must run the
+/// cluster as that user); `None` when it runs as an ordinary user already.
+fn run_as() -> Option<(u32, u32)> {
+    let id = |args: &[&str]| -> Option<u32> {
+        let out = Command::new("id").args(args).output().ok()?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    (id(&["-u"])? == 0)
+        .then(|| Some((id(&["-u", "postgres"])?, id(&["-g", "postgres"])?)))
+        .flatten()
+}
+
+fn command(bin: &Path, program: &str, user: Option<(u32, u32)>) -> Command {
+    let mut c = Command::new(bin.join(program));
+    if let Some((uid, gid)) = user {
+        c.uid(uid).gid(gid);
+    }
+    c.env_remove("PGDATA").stdin(Stdio::null());
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+impl PgCluster {
+    /// Starts a fresh cluster, or says why the test `test` skips (`None`).
+    pub fn start(test: &str) -> Option<PgCluster> {
+        let Some(bin) = bin_dir() else {
+            let why = "PostgreSQL is not installed (apt-get install postgresql)";
+            if std::env::var_os("FIELDSYNC_REQUIRE_TOOLS").is_some() {
+                panic!("{test}: {why}");
+            }
+            eprintln!("SKIPPED {test}: {why}");
+            return None;
+        };
+        let user = run_as();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
+        }
+        let data = dir.path().join("data");
+        let out = command(&bin, "initdb", user)
+            .args(["--auth=trust", "--username=postgres", "--encoding=UTF8"])
+            .args(["--locale=C", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .expect("initdb runs");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        let server = command(&bin, "postgres", user)
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+            .arg("-k")
+            .arg(dir.path())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("postgres starts");
+        let cluster = PgCluster { port, server, dir };
+        cluster.wait_ready(&bin);
+        Some(cluster)
+    }
+
+    fn wait_ready(&self, bin: &Path) {
+        let started = Instant::now();
+        loop {
+            let ready = Command::new(bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q"])
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "PostgreSQL did not start in 30 s: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What the server logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// A connection string for database `db` as the superuser `postgres`.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// The server process's pid (to kill it in a crash test).
+    pub fn pid(&self) -> u32 {
+        self.server.id()
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        // A fast shutdown (SIGINT) of the server this cluster started, by its pid; then make
+        // sure it is gone.
+        let _ = Command::new("kill")
+            .args(["-INT", &self.server.id().to_string()])
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if matches!(self.server.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
