@@ -50,10 +50,24 @@ pub fn split_changes(bytes: &[u8]) -> Result<Vec<Change>> {
                 let doc = Automerge::load_with_options(chunk, options).map_err(corrupt)?;
                 out.extend(doc.get_changes(&[]));
             }
-            _ => out.push(Change::from_bytes(chunk.to_vec()).map_err(corrupt)?),
+            _ => out.push(change_of(chunk)?),
         }
     }
     Ok(out)
+}
+
+/// The change of one change chunk, whose header checksum must be the first bytes of the
+/// change's hash. Automerge parses a compressed change without that check, and deflate has no
+/// integrity check of its own: a byte damaged inside the compressed body can inflate into
+/// another well-formed change.
+fn change_of(chunk: &[u8]) -> Result<Change> {
+    let change = Change::from_bytes(chunk.to_vec()).map_err(corrupt)?;
+    if chunk.get(4..8) != Some(&change.hash().0[..4]) {
+        return Err(corrupt(
+            "a change does not match its checksum: it was damaged on the way",
+        ));
+    }
+    Ok(change)
 }
 
 /// The changes held in `bytes` if it holds changes only, each checked as [`check_whole`]
@@ -65,7 +79,7 @@ pub fn changes_only(bytes: &[u8]) -> Result<Option<Vec<Change>>> {
     }
     chunks
         .into_iter()
-        .map(|(_, chunk)| Change::from_bytes(chunk.to_vec()).map_err(corrupt))
+        .map(|(_, chunk)| change_of(chunk))
         .collect::<Result<Vec<_>>>()
         .map(Some)
 }
@@ -139,4 +153,38 @@ fn read_uleb(bytes: &[u8]) -> Option<(u64, usize)> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    use super::*;
+
+    #[test]
+    fn a_compressed_change_damaged_anywhere_is_refused_as_corrupt() {
+        let mut doc = AutoCommit::new();
+        doc.put(
+            ROOT,
+            "notes",
+            "轴承样品已寄出，客户下周回复价格。".repeat(20),
+        )
+        .unwrap();
+        doc.commit();
+        let mut change = doc.get_changes(&[]).pop().unwrap().clone();
+        let good = change.bytes().into_owned();
+        assert_eq!(good[8], 2, "the change is stored compressed");
+        assert_eq!(split_changes(&good).unwrap().len(), 1);
+        for at in 4..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 0x55;
+            assert!(
+                split_changes(&bad).is_err() && changes_only(&bad).is_err(),
+                "byte {at} of {} flipped was taken",
+                good.len()
+            );
+        }
+    }
 }
