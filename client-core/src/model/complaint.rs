@@ -110,6 +110,13 @@ impl ResponseHours {
         }
     }
 
+    /// The first-response deadline of a complaint received at `received_at` (RFC 3339) with
+    /// `priority`.
+    pub fn deadline(&self, received_at: &str, priority: Priority) -> Option<DateTime<Utc>> {
+        let received = parse_time("received_at", received_at).ok()?;
+        Some(received + Duration::hours(i64::from(self.hours(priority))))
+    }
+
     /// Parses `urgent=4,high=24,normal=72` (any of the three; the others keep their
     /// defaults).
     pub fn parse(s: &str) -> std::result::Result<ResponseHours, String> {
@@ -177,8 +184,7 @@ pub struct Complaint {
 impl Complaint {
     /// The first-response deadline under `hours`.
     pub fn deadline(&self, hours: &ResponseHours) -> Option<DateTime<Utc>> {
-        let received = parse_time("received_at", &self.received_at).ok()?;
-        Some(received + Duration::hours(i64::from(hours.hours(self.priority))))
+        hours.deadline(&self.received_at, self.priority)
     }
 
     /// When it was first looked into, from its history.

@@ -197,13 +197,13 @@ pub struct ExpenseClaimRow {
 
 /// Builds a WHERE clause from optional equality filters and extra conditions.
 #[derive(Default)]
-struct Filter {
+pub(super) struct Filter {
     conditions: Vec<String>,
-    params: Vec<SqlValue>,
+    pub(super) params: Vec<SqlValue>,
 }
 
 impl Filter {
-    fn eq(&mut self, column: &str, value: Option<impl Into<SqlValue>>) {
+    pub(super) fn eq(&mut self, column: &str, value: Option<impl Into<SqlValue>>) {
         if let Some(v) = value {
             self.params.push(v.into());
             self.conditions
@@ -211,16 +211,16 @@ impl Filter {
         }
     }
 
-    fn raw(&mut self, condition: String, values: impl IntoIterator<Item = SqlValue>) {
+    pub(super) fn raw(&mut self, condition: String, values: impl IntoIterator<Item = SqlValue>) {
         self.params.extend(values);
         self.conditions.push(condition);
     }
 
-    fn next_param(&self) -> usize {
+    pub(super) fn next_param(&self) -> usize {
         self.params.len() + 1
     }
 
-    fn sql(&self) -> String {
+    pub(super) fn sql(&self) -> String {
         if self.conditions.is_empty() {
             String::new()
         } else {

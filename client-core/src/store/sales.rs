@@ -8,9 +8,10 @@ use rusqlite::{Row, params_from_iter};
 use serde::Serialize;
 
 use super::Store;
+use super::queries::Filter;
 use crate::error::Result;
 use crate::model::complaint::{ComplaintStatus, Priority, ResponseHours};
-use crate::model::fields::{format_time, parse_time};
+use crate::model::fields::format_time;
 use crate::model::order::OrderStatus;
 
 /// Filters for [`Store::list_orders`]; every field set narrows the list.
@@ -149,27 +150,6 @@ const ORDER_COLUMNS: &str =
     "o.id, o.customer_id, c.name, o.owner, o.number, o.order_date, o.status,
      o.total_amount, o.gross_profit, o.currency, o.line_count, o.submitted_at, o.confirmed_at";
 
-/// `column = ?n` for each filter given, and their values.
-fn equalities(filters: &[(&str, Option<String>)]) -> (Vec<String>, Vec<SqlValue>) {
-    let mut conditions = Vec::new();
-    let mut values = Vec::new();
-    for (column, value) in filters {
-        if let Some(v) = value {
-            values.push(SqlValue::Text(v.clone()));
-            conditions.push(format!("{column} = ?{}", values.len()));
-        }
-    }
-    (conditions, values)
-}
-
-fn where_clause(conditions: &[String]) -> String {
-    if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    }
-}
-
 impl Store {
     /// Orders matching `q`, newest first.
     pub fn list_orders(&self, q: &OrderQuery) -> Result<Vec<OrderRow>> {
@@ -179,18 +159,17 @@ impl Store {
             .map(str::parse::<OrderStatus>)
             .transpose()?
             .map(|s| s.as_str().to_string());
-        let (conditions, values) = equalities(&[
-            ("o.owner", q.owner.clone()),
-            ("o.customer_id", q.customer.clone()),
-            ("o.status", status),
-        ]);
+        let mut f = Filter::default();
+        f.eq("o.owner", q.owner.clone());
+        f.eq("o.customer_id", q.customer.clone());
+        f.eq("o.status", status);
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
              {} ORDER BY o.order_date DESC, o.created_at DESC, o.id",
-            where_clause(&conditions)
+            f.sql()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(values.iter()), order_row)?;
+        let rows = stmt.query_map(params_from_iter(f.params.iter()), order_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -221,26 +200,25 @@ impl Store {
             .map(str::parse::<ComplaintStatus>)
             .transpose()?
             .map(|s| s.as_str().to_string());
-        let (mut conditions, values) = equalities(&[
-            ("k.customer_id", q.customer.clone()),
-            ("k.assignee", q.assignee.clone()),
-            ("k.status", status),
-        ]);
+        let mut f = Filter::default();
+        f.eq("k.customer_id", q.customer.clone());
+        f.eq("k.assignee", q.assignee.clone());
+        f.eq("k.status", status);
         if q.open {
-            conditions.push("k.status <> 'closed'".to_string());
+            f.raw("k.status <> 'closed'".to_string(), []);
         }
         if q.overdue {
-            conditions.push("k.status = 'received'".to_string());
+            f.raw("k.status = 'received'".to_string(), []);
         }
         let sql = format!(
             "SELECT k.id, k.customer_id, c.name, k.recorded_by, k.assignee, k.category, k.priority,
                     k.status, k.received_at, k.handled_at, k.summary
              FROM complaints k LEFT JOIN customers c ON c.id = k.customer_id
              {} ORDER BY k.received_at DESC, k.id",
-            where_clause(&conditions)
+            f.sql()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(values.iter()), |r| {
+        let rows = stmt.query_map(params_from_iter(f.params.iter()), |r| {
             Ok(ComplaintRow {
                 id: r.get(0)?,
                 customer: r.get(1)?,
@@ -274,29 +252,33 @@ impl Store {
     /// The targets that count, one per rep and month (the one set last), for `rep` and
     /// `months` (YYYY-MM) when given.
     pub fn list_targets(&self, rep: Option<&str>, months: &[String]) -> Result<Vec<TargetRow>> {
-        let (mut conditions, mut values) = equalities(&[("t.owner", rep.map(str::to_string))]);
+        let mut f = Filter::default();
+        f.eq("t.owner", rep.map(str::to_string));
         if !months.is_empty() {
-            let first = values.len() + 1;
+            let first = f.next_param();
             let marks: Vec<String> = (0..months.len())
                 .map(|i| format!("?{}", first + i))
                 .collect();
-            conditions.push(format!("t.month IN ({})", marks.join(", ")));
-            values.extend(months.iter().cloned().map(SqlValue::Text));
+            f.raw(
+                format!("t.month IN ({})", marks.join(", ")),
+                months.iter().cloned().map(SqlValue::Text),
+            );
         }
         // The newest per rep and month: no later one exists for the same pair.
-        conditions.push(
+        f.raw(
             "NOT EXISTS (SELECT 1 FROM targets n WHERE n.owner = t.owner AND n.month = t.month
                           AND (n.set_at > t.set_at OR (n.set_at = t.set_at AND n.id > t.id)))"
                 .to_string(),
+            [],
         );
         let sql = format!(
             "SELECT t.id, t.owner, t.month, t.sales_amount, t.currency, t.visits, t.new_customers,
                     t.set_by, t.set_at
              FROM targets t {} ORDER BY t.month DESC, t.owner",
-            where_clause(&conditions)
+            f.sql()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(values.iter()), |r| {
+        let rows = stmt.query_map(params_from_iter(f.params.iter()), |r| {
             Ok(TargetRow {
                 id: r.get(0)?,
                 rep: r.get(1)?,
@@ -313,21 +295,21 @@ impl Store {
     }
 }
 
-/// The first-response deadline of a complaint received at `received_at` with `priority`.
+/// The first-response deadline of a complaint row: received at `received_at`, of `priority`
+/// as stored.
 pub(crate) fn respond_by(
     received_at: &str,
     priority: &str,
     hours: &ResponseHours,
 ) -> Option<DateTime<Utc>> {
-    let received = parse_time("received_at", received_at).ok()?;
-    let priority = priority.parse::<Priority>().ok()?;
-    Some(received + Duration::hours(i64::from(hours.hours(priority))))
+    hours.deadline(received_at, priority.parse::<Priority>().ok()?)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::model::fields::parse_time;
     use crate::ids::new_id;
     use crate::model::complaint::{ComplaintCategory, ComplaintChannel, NewComplaint};
     use crate::model::customer::NewCustomer;
