@@ -309,10 +309,10 @@ pub(crate) fn respond_by(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::model::fields::parse_time;
     use crate::ids::new_id;
     use crate::model::complaint::{ComplaintCategory, ComplaintChannel, NewComplaint};
     use crate::model::customer::NewCustomer;
+    use crate::model::fields::parse_time;
     use crate::model::order::{NewOrder, OrderEdit};
     use crate::model::target::{NewTarget, Target, TargetEdit};
     use crate::model::workflow::StepTaken;
