@@ -11,13 +11,19 @@ use crate::app::AppState;
 use crate::budget::{RateLimits, UserRates};
 use crate::error::AppError;
 use crate::service::Core;
+use crate::storage::Storage;
+use crate::storage::postgres::PgStorage;
 use crate::storage::sqlite::SqliteStorage;
+use sha2::{Digest, Sha256};
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where the database and the signing key live.
+    /// Where the database (unless `database_url` names one) and the signing key live.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database to keep everything in instead of the data directory's SQLite
+    /// file (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`); several server nodes may share it.
+    pub database_url: Option<String>,
     /// The signing key file; `<data_dir>/jwt.key` by default.
     pub jwt_key_file: Option<PathBuf>,
     /// Access token lifetime.
@@ -43,6 +49,7 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
         Config {
             data_dir: data_dir.into(),
+            database_url: None,
             jwt_key_file: None,
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(45 * 24 * 3600),
@@ -103,32 +110,65 @@ fn write_private(path: &Path, text: &str) -> Result<(), AppError> {
         .map_err(|e| AppError::Internal(format!("cannot write {}: {e}", path.display())))
 }
 
-/// Opens the storage of a data directory, creating the directory if needed.
-pub fn open_storage(data_dir: &Path) -> Result<SqliteStorage, AppError> {
+/// Opens the storage: the PostgreSQL database `database_url` names, or else the SQLite file
+/// of the data directory (created if needed).
+pub fn open_storage(
+    data_dir: &Path,
+    database_url: Option<&str>,
+) -> Result<Arc<dyn Storage>, AppError> {
+    if let Some(url) = database_url {
+        return Ok(Arc::new(PgStorage::open(url)?));
+    }
     std::fs::create_dir_all(data_dir).map_err(|e| {
         AppError::Internal(format!(
             "cannot create the data directory {}: {e}",
             data_dir.display()
         ))
     })?;
-    Ok(SqliteStorage::open(data_dir)?)
+    Ok(Arc::new(SqliteStorage::open(data_dir)?))
+}
+
+/// Checks that this node signs with the key the other nodes on its database sign with: a
+/// node with a key of its own would refuse every token the others issued. Only a fingerprint
+/// of the key is stored, never the key.
+fn check_shared_key(storage: &dyn Storage, key: &[u8]) -> Result<(), AppError> {
+    if storage.nodes().is_none() {
+        return Ok(());
+    }
+    let fingerprint = hex::encode(Sha256::digest(
+        [b"fieldsync signing key\0".as_slice(), key].concat(),
+    ));
+    let kept = storage.meta_init("signing_key_fingerprint", &fingerprint)?;
+    if kept != fingerprint {
+        return Err(AppError::Internal(
+            "this node's signing key differs from the one the other nodes on this database use: give every node the same --jwt-key-file (to change the key on purpose, stop every node and delete the row 'signing_key_fingerprint' from server_meta; every device then logs in again)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Builds the state the router serves.
 pub fn build_state(config: &Config) -> Result<AppState, AppError> {
-    let storage = open_storage(&config.data_dir)?;
+    let storage = open_storage(&config.data_dir, config.database_url.as_deref())?;
     let key_file = config
         .jwt_key_file
         .clone()
         .unwrap_or_else(|| config.data_dir.join("jwt.key"));
+    if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AppError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+    }
     let key = signing_key(&key_file)?;
-    let mut core = Core::new(Arc::new(storage), config.cache_documents)?;
+    check_shared_key(&*storage, &key)?;
+    let mut core = Core::new(storage, config.cache_documents)?;
     core.limits.max_documents = config.page_documents.max(1);
     core.handover_grace_secs = i64::try_from(config.handover_grace.as_secs()).unwrap_or(i64::MAX);
     core.rates = UserRates::new(config.rate_limits);
     core.complaint_hours = config.complaint_hours;
+    let core = Arc::new(core);
+    crate::nodes::listen(&core)?;
     Ok(AppState {
-        core: Arc::new(core),
+        core,
         keys: Arc::new(TokenKeys::new(&key, config.access_ttl, config.refresh_ttl)),
         limiter: Arc::new(LoginLimiter::new()),
         shutdown: CancellationToken::new(),

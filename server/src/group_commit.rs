@@ -5,7 +5,9 @@
 //! could accept no more documents a second than its disk can fsync. Here:
 //! - [`Claims`] lets one push at a time work on a document (and on a visit's customer, whose
 //!   scope the visit's rights depend on). Pushes of different documents merge, validate and
-//!   save in parallel on every core.
+//!   save in parallel on every core. When several server nodes share one database, a claim is
+//!   also taken across nodes ([`crate::storage::NodeLink`]): one push at a time works on a
+//!   document, whichever node it reached.
 //! - [`GroupCommit`] collects the commits of every push waiting to be written. The first to
 //!   arrive while no write is in progress writes everything collected so far in one
 //!   transaction; the others wait for its outcome. A push answers only once its transaction is
@@ -14,6 +16,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 
@@ -29,6 +32,8 @@ fn poisoned(what: &str) -> AppError {
 pub struct Claims {
     held: Mutex<HashSet<String>>,
     freed: Condvar,
+    /// The storage whose other nodes must not work on a claimed document either.
+    nodes: Option<Arc<dyn Storage>>,
 }
 
 /// A document claimed until this is dropped.
@@ -36,9 +41,22 @@ pub struct Claims {
 pub struct Claim<'a> {
     claims: &'a Claims,
     key: String,
+    /// Whether other nodes were told of it too.
+    across_nodes: bool,
 }
 
+/// The longest pause between two tries of a claim another node holds.
+const MOST_BETWEEN_TRIES: Duration = Duration::from_millis(20);
+
 impl Claims {
+    /// Claims that also hold across the server nodes sharing `storage`, if it is shared.
+    pub fn across_nodes_of(storage: &Arc<dyn Storage>) -> Claims {
+        Claims {
+            nodes: storage.nodes().is_some().then(|| storage.clone()),
+            ..Claims::default()
+        }
+    }
+
     /// Waits until no one else works on `key`, then claims it.
     pub fn claim(&self, key: &str) -> Result<Claim<'_>, AppError> {
         let mut held = self.held.lock().map_err(|_| poisoned("claims"))?;
@@ -46,10 +64,21 @@ impl Claims {
             held = self.freed.wait(held).map_err(|_| poisoned("claims"))?;
         }
         held.insert(key.to_string());
-        Ok(Claim {
+        drop(held);
+        let mut claim = Claim {
             claims: self,
             key: key.to_string(),
-        })
+            across_nodes: false,
+        };
+        if let Some(link) = self.nodes.as_deref().and_then(|s| s.nodes()) {
+            let mut pause = Duration::from_millis(1);
+            while !link.try_claim(key)? {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(MOST_BETWEEN_TRIES);
+            }
+            claim.across_nodes = true;
+        }
+        Ok(claim)
     }
 
     /// Claims `key` if no one else works on it.
@@ -58,10 +87,19 @@ impl Claims {
         if !held.insert(key.to_string()) {
             return Ok(None);
         }
-        Ok(Some(Claim {
+        drop(held);
+        let mut claim = Claim {
             claims: self,
             key: key.to_string(),
-        }))
+            across_nodes: false,
+        };
+        if let Some(link) = self.nodes.as_deref().and_then(|s| s.nodes()) {
+            if !link.try_claim(key)? {
+                return Ok(None);
+            }
+            claim.across_nodes = true;
+        }
+        Ok(Some(claim))
     }
 
     /// How many documents are claimed now.
@@ -84,6 +122,11 @@ impl Claim<'_> {
 
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
+        if self.across_nodes
+            && let Some(link) = self.claims.nodes.as_deref().and_then(|s| s.nodes())
+        {
+            link.release(&self.key);
+        }
         // A poisoned set is still a set: the key must go, or its document is stuck forever.
         let mut held = self
             .claims

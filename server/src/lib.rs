@@ -12,7 +12,9 @@
 //! - [`access`]: scope and write rights.
 //! - [`accounts`]: passwords, access and refresh tokens, login rate limits.
 //! - [`pull`]: what a pull sends, decided once for every storage backend.
-//! - [`storage`]: the storage traits (accounts, documents, log) and the SQLite backend.
+//! - [`storage`]: the storage traits (accounts, documents, log) and the SQLite and PostgreSQL
+//!   backends.
+//! - [`nodes`]: several server nodes on one database hearing of each other's writes.
 
 pub mod access;
 pub mod accounts;
@@ -23,6 +25,7 @@ pub mod error;
 pub mod grace;
 pub mod group_commit;
 pub mod metrics;
+pub mod nodes;
 pub mod pull;
 pub mod service;
 pub mod storage;

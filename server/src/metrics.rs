@@ -22,6 +22,8 @@ pub struct Metrics {
     pub write_transactions: Counter,
     /// Document commits those transactions held.
     pub documents_written: Counter,
+    /// Cached documents found stale (another node wrote them) and loaded again.
+    pub stale_cache: Counter,
     registry: Registry,
 }
 
@@ -34,6 +36,7 @@ impl Default for Metrics {
         let sync_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         let write_transactions = Counter::default();
         let documents_written = Counter::default();
+        let stale_cache = Counter::default();
         let mut registry = Registry::default();
         registry.register(
             "fieldsync_http_requests",
@@ -70,7 +73,13 @@ impl Default for Metrics {
             "Document commits written by those transactions",
             documents_written.clone(),
         );
+        registry.register(
+            "fieldsync_stale_cache",
+            "Cached documents another server node had written since, loaded again",
+            stale_cache.clone(),
+        );
         Metrics {
+            stale_cache,
             requests,
             sync_rounds,
             changes_applied,

@@ -47,6 +47,28 @@ pub struct ScopeNews {
     pub entered: bool,
 }
 
+impl ScopeNews {
+    /// The caller's scope events in log order, `(document, seq, entered)`, as one item per
+    /// document: keyed by its first event after the cursor, entered or not as its last says.
+    pub fn collapse(
+        events: impl IntoIterator<Item = StorageResult<(String, u64, bool)>>,
+    ) -> StorageResult<Vec<ScopeNews>> {
+        let mut out: Vec<ScopeNews> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for event in events {
+            let (id, seq, entered) = event?;
+            match at.get(&id) {
+                Some(&i) => out[i].entered = entered,
+                None => {
+                    at.insert(id.clone(), out.len());
+                    out.push(ScopeNews { id, seq, entered });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// The questions a pull asks a backend, all answered from one consistent snapshot.
 pub trait PullRead {
     /// The highest sequence logged.

@@ -34,6 +34,7 @@ use crate::error::AppError;
 use crate::grace;
 use crate::group_commit::{Claim, Claims, GroupCommit};
 use crate::metrics::Metrics;
+use crate::nodes::News;
 use crate::storage::{
     DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError,
 };
@@ -68,6 +69,8 @@ pub struct Core {
     actor: ActorId,
     /// Live notifications.
     pub notices: broadcast::Sender<Notice>,
+    /// This node's name among the nodes sharing the storage (random, new at each start).
+    pub node: String,
     /// Metrics.
     pub metrics: Metrics,
     /// Page limits of pulls.
@@ -168,6 +171,7 @@ impl Core {
     /// A core over `storage` keeping at most `cache_documents` documents in memory.
     pub fn new(storage: Arc<dyn Storage>, cache_documents: usize) -> Result<Core, AppError> {
         let actor = storage.meta_init("actor_id", &ActorId::random().to_hex_string())?;
+        let claims = Claims::across_nodes_of(&storage);
         let actor = ActorId::try_from(actor.as_str())
             .map_err(|e| AppError::Internal(format!("stored actor id: {e}")))?;
         let cap = NonZeroUsize::new(cache_documents.max(1)).unwrap_or(NonZeroUsize::MIN);
@@ -175,13 +179,14 @@ impl Core {
         Ok(Core {
             storage,
             cache: Mutex::new(lru::LruCache::new(cap)),
-            claims: Claims::default(),
+            claims,
             writes: GroupCommit::new(
                 metrics.write_transactions.clone(),
                 metrics.documents_written.clone(),
             ),
             actor,
             notices: broadcast::channel(1024).0,
+            node: ActorId::random().to_hex_string(),
             metrics,
             // Every page is a round trip, and a new device merges each in one transaction:
             // 2,000 documents (or 4 MiB) a page keep a 29,000-document territory to 15 pages.
@@ -211,14 +216,23 @@ impl Core {
         self.cache.lock().map_or(0, |c| c.len())
     }
 
+    /// A document as stored, from the cache if it holds it. When other nodes write to the same
+    /// storage, a cached copy is used only while its heads are the stored ones (the caller
+    /// holds the document's claim, so they cannot change meanwhile).
     fn load(&self, id: &str) -> Result<Option<AutoCommit>, AppError> {
-        if let Some(doc) = self
+        let cached = self
             .cache
             .lock()
             .map_err(|_| AppError::Internal("cache lock".into()))?
             .get(id)
-        {
-            return Ok(Some(doc.clone()));
+            .cloned();
+        if let Some(mut doc) = cached {
+            if self.storage.nodes().is_none()
+                || self.storage.doc_heads(id)? == Some(hex_heads(&doc.get_heads()).join(","))
+            {
+                return Ok(Some(doc));
+            }
+            self.metrics.stale_cache.inc();
         }
         let Some(stored) = self.storage.load_doc(id)? else {
             return Ok(None);
@@ -872,20 +886,32 @@ impl<'a> RoundWrites<'a> {
             commits.push(p.commit);
         }
         let written = self.core.writes.write_all(&*self.core.storage, commits);
+        let mut news = Vec::new();
         let outcome = written.map(|seqs| {
             for (seq, (id, doc, customer, scope, changes, session)) in seqs.into_iter().zip(rest) {
                 if let Ok(mut cache) = self.core.cache.lock() {
                     cache.put(id, doc);
                 }
                 self.core.metrics.changes_applied.inc_by(changes as u64);
-                let _ = self.core.notices.send(Notice {
+                let notice = Notice {
                     seq,
                     scope,
                     customer,
                     session,
-                });
+                };
+                news.push(News::of(&self.core.node, &notice));
+                let _ = self.core.notices.send(notice);
             }
         });
+        if let Some(link) = self.core.storage.nodes() {
+            let news: Vec<String> = news
+                .iter()
+                .filter_map(|n| serde_json::to_string(n).ok())
+                .collect();
+            if let Err(e) = link.announce(&news) {
+                tracing::warn!("cannot tell the other nodes of {} writes: {e}", news.len());
+            }
+        }
         self.claims.clear();
         outcome
     }

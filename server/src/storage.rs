@@ -5,6 +5,7 @@
 //! point leaves either all of it or none of it. The async handlers call it through
 //! `spawn_blocking`.
 
+pub mod postgres;
 pub mod sqlite;
 
 pub use fieldsync_core::cost::ChangeCost;
@@ -243,6 +244,86 @@ pub enum RefreshUse {
     Invalid,
 }
 
+/// Users as a backend reads them, `(username, password hash, role, manager, disabled)`, with
+/// their territories `(username, territory)`, as [`User`]s in the order given.
+pub(crate) fn gather_users(
+    users: Vec<(String, String, String, Option<String>, bool)>,
+    territories: impl IntoIterator<Item = (String, String)>,
+) -> StorageResult<Vec<User>> {
+    let mut theirs: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (username, territory) in territories {
+        theirs.entry(username).or_default().push(territory);
+    }
+    users
+        .into_iter()
+        .map(|(username, password_hash, role, manager, disabled)| {
+            let role = Role::parse(&role)
+                .ok_or_else(|| StorageError::Corrupt(format!("role '{role}'")))?;
+            Ok(User {
+                territories: theirs.remove(&username).unwrap_or_default(),
+                username,
+                role,
+                manager,
+                disabled,
+                password_hash,
+            })
+        })
+        .collect()
+}
+
+/// A stored refresh token and its session, as [`Accounts::use_refresh`] reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenRow {
+    /// The session it belongs to.
+    pub session: Session,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Whether it was presented already.
+    pub used: bool,
+    /// Whether its session was revoked.
+    pub revoked: bool,
+}
+
+/// What presenting a refresh token does, decided once for every backend.
+#[derive(Debug)]
+pub(crate) enum RefreshStep {
+    /// Nothing to write: answer this.
+    Answer(RefreshUse),
+    /// Retire the token, store its successor, and answer [`RefreshUse::Valid`] with the session.
+    Rotate(Session),
+}
+
+/// The rules of [`Accounts::use_refresh`] over what a backend reads inside its transaction:
+/// the presented token's row, the session of the proposed successor if it is stored, unused
+/// and unexpired (`live_next`), and whether the successor is stored at all (`next_taken`).
+pub(crate) fn refresh_step(
+    row: Option<TokenRow>,
+    now: i64,
+    live_next: impl FnOnce() -> StorageResult<Option<String>>,
+    next_taken: impl FnOnce() -> StorageResult<bool>,
+) -> StorageResult<RefreshStep> {
+    let Some(row) = row else {
+        return Ok(RefreshStep::Answer(RefreshUse::Invalid));
+    };
+    Ok(RefreshStep::Answer(if row.used {
+        // The request that retired this token named its successor; only its sender knows it,
+        // so naming it again is that request repeated, not a replay.
+        if !row.revoked && live_next()?.as_deref() == Some(row.session.id.as_str()) {
+            RefreshUse::Valid(row.session)
+        } else {
+            RefreshUse::Replayed(row.session.id)
+        }
+    } else if row.revoked {
+        RefreshUse::Revoked(row.session.username)
+    } else if row.expires_at <= now {
+        RefreshUse::Invalid
+    } else if next_taken()? {
+        RefreshUse::NextTaken
+    } else {
+        return Ok(RefreshStep::Rotate(row.session));
+    }))
+}
+
 /// Users, device sessions and refresh tokens, and the server's own persistent values.
 pub trait Accounts: Send + Sync {
     /// Adds a user.
@@ -298,6 +379,9 @@ pub trait Documents: Send + Sync {
     /// How much history a document has: changes logged after its last snapshot, and the cost
     /// of all its accepted changes.
     fn doc_history(&self, id: &str) -> StorageResult<DocHistory>;
+    /// A document's stored heads (hex, comma-separated), or `None`: what a node checks its
+    /// cached copy against when other nodes write to the same database.
+    fn doc_heads(&self, id: &str) -> StorageResult<Option<String>>;
 }
 
 /// The change log: accepted change sets written in order, the sequence that numbers them,
@@ -321,6 +405,11 @@ pub trait Log: Send + Sync {
         let before = chrono::Utc::now().timestamp_millis().saturating_sub(age_ms);
         self.compact_log(self.seq_received_before(before)?)
     }
+    /// What server nodes sharing this storage use to work together, or `None` when one
+    /// process owns it (an embedded SQLite file).
+    fn nodes(&self) -> Option<&dyn NodeLink> {
+        None
+    }
     /// Runs `read` over one consistent snapshot of the storage (a read transaction), for a
     /// pull: what to send is decided once for every backend, in [`crate::pull`].
     fn read_pull(
@@ -339,6 +428,21 @@ pub trait Log: Send + Sync {
     ) -> StorageResult<PullPage> {
         self.read_pull(&mut |read| crate::pull::page(read, principal, session, cursor, limits))
     }
+}
+
+/// What several server nodes on one database share besides its tables: claims on documents
+/// (one push at a time works on a document, whichever node it reached) and news of writes
+/// (a live subscriber on one node hears of a push through another).
+pub trait NodeLink: Send + Sync {
+    /// Claims `key` for this node if no other node holds it; false if one does.
+    fn try_claim(&self, key: &str) -> StorageResult<bool>;
+    /// Ends this node's claim of `key`.
+    fn release(&self, key: &str);
+    /// Tells every node of `news` (one message each, short text).
+    fn announce(&self, news: &[String]) -> StorageResult<()>;
+    /// Calls `hear` with each message any node announces, on a thread of its own, until
+    /// `hear` returns false; reconnects by itself when the database goes away.
+    fn listen(&self, hear: Box<dyn FnMut(String) -> bool + Send>) -> StorageResult<()>;
 }
 
 /// The server's storage: accounts, documents and the log, one backend behind all three.

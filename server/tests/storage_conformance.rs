@@ -10,19 +10,31 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ChangeHash, ROOT};
 use fieldsync_core::model::DocKind;
 use fieldsync_server::access::Principal;
+use fieldsync_server::storage::postgres::PgStorage;
 use fieldsync_server::storage::sqlite::SqliteStorage;
 use fieldsync_server::storage::{
     DocCommit, DocScope, LoggedChange, PullLimits, RefreshUse, Role, ScopeEvent, Session, Storage,
     StorageError, User,
 };
 
+mod support;
+
+use support::postgres::PgCluster;
+
 /// A fresh store of one backend, and what keeps it alive (its directory, its server).
 type Opened = (Arc<dyn Storage>, Box<dyn std::any::Any>);
 
-fn sqlite() -> Opened {
+fn sqlite() -> Option<Opened> {
     let dir = tempfile::tempdir().unwrap();
     let storage = SqliteStorage::open(dir.path()).unwrap();
-    (Arc::new(storage), Box::new(dir))
+    Some((Arc::new(storage), Box::new(dir)))
+}
+
+/// A fresh database in a private cluster of its own (`None`: PostgreSQL is not installed).
+fn postgres() -> Option<Opened> {
+    let cluster = PgCluster::start("storage_conformance::postgres")?;
+    let storage = PgStorage::open(&cluster.url("postgres")).unwrap();
+    Some((Arc::new(storage), Box::new(cluster)))
 }
 
 fn user(name: &str, role: Role, territories: &[&str], manager: Option<&str>) -> User {
@@ -123,8 +135,8 @@ fn pulled(
     (ids, page.cursor, page.more)
 }
 
-fn users_are_kept_and_a_taken_name_is_a_conflict(open: fn() -> Opened) {
-    let (s, _keep) = open();
+fn users_are_kept_and_a_taken_name_is_a_conflict(open: fn() -> Option<Opened>) {
+    let Some((s, _keep)) = open() else { return };
     people(&*s);
     let li = s.user("li").unwrap().unwrap();
     assert_eq!(li.manager.as_deref(), Some("zhang"));
@@ -145,9 +157,9 @@ fn users_are_kept_and_a_taken_name_is_a_conflict(open: fn() -> Opened) {
 }
 
 fn a_refresh_token_is_used_once_and_a_replay_or_a_revoked_session_is_told_apart(
-    open: fn() -> Opened,
+    open: fn() -> Option<Opened>,
 ) {
-    let (s, _keep) = open();
+    let Some((s, _keep)) = open() else { return };
     people(&*s);
     let session = Session {
         id: "s1".into(),
@@ -212,16 +224,18 @@ fn a_refresh_token_is_used_once_and_a_replay_or_a_revoked_session_is_told_apart(
     );
 }
 
-fn a_persistent_value_keeps_the_first_one_set(open: fn() -> Opened) {
-    let (s, _keep) = open();
+fn a_persistent_value_keeps_the_first_one_set(open: fn() -> Option<Opened>) {
+    let Some((s, _keep)) = open() else { return };
     assert!(s.meta("actor").unwrap().is_none());
     assert_eq!(s.meta_init("actor", "a1").unwrap(), "a1");
     assert_eq!(s.meta_init("actor", "a2").unwrap(), "a1");
     assert_eq!(s.meta("actor").unwrap().as_deref(), Some("a1"));
 }
 
-fn committed_documents_come_back_with_their_scope_and_numbers_only_grow(open: fn() -> Opened) {
-    let (s, _keep) = open();
+fn committed_documents_come_back_with_their_scope_and_numbers_only_grow(
+    open: fn() -> Option<Opened>,
+) {
+    let Some((s, _keep)) = open() else { return };
     people(&*s);
     assert_eq!(s.head_seq().unwrap(), 0);
     let mut c = new_doc("华东精密");
@@ -275,8 +289,8 @@ fn committed_documents_come_back_with_their_scope_and_numbers_only_grow(open: fn
     assert!(s.load_doc("nothing").unwrap().is_none());
 }
 
-fn a_pull_gives_what_is_in_scope_after_the_cursor_in_pages(open: fn() -> Opened) {
-    let (s, _keep) = open();
+fn a_pull_gives_what_is_in_scope_after_the_cursor_in_pages(open: fn() -> Option<Opened>) {
+    let Some((s, _keep)) = open() else { return };
     people(&*s);
     for (id, owner, territory) in [
         ("c1", "li", "east"),
@@ -306,8 +320,8 @@ fn a_pull_gives_what_is_in_scope_after_the_cursor_in_pages(open: fn() -> Opened)
     assert_eq!((second, end, more), (vec!["c2".to_string()], head, false));
 }
 
-fn a_document_leaving_a_scope_is_revoked_there(open: fn() -> Opened) {
-    let (s, _keep) = open();
+fn a_document_leaving_a_scope_is_revoked_there(open: fn() -> Option<Opened>) {
+    let Some((s, _keep)) = open() else { return };
     people(&*s);
     let mut d = new_doc("c1");
     s.commit_batch(&[customer_commit(&mut d, &[], "c1", "li", "east")])
@@ -353,8 +367,8 @@ fn a_document_leaving_a_scope_is_revoked_there(open: fn() -> Opened) {
     );
 }
 
-fn compaction_keeps_every_document_whole_for_an_old_cursor(open: fn() -> Opened) {
-    let (s, _keep) = open();
+fn compaction_keeps_every_document_whole_for_an_old_cursor(open: fn() -> Option<Opened>) {
+    let Some((s, _keep)) = open() else { return };
     people(&*s);
     let mut d = new_doc("c1");
     let mut heads = Vec::new();
@@ -427,3 +441,4 @@ macro_rules! conformance {
 }
 
 conformance!(sqlite);
+conformance!(postgres);

@@ -11,7 +11,7 @@ use fieldsync_server::accounts::hash_password;
 use fieldsync_server::budget;
 use fieldsync_server::config::{Config, build_state, open_storage};
 use fieldsync_server::router;
-use fieldsync_server::storage::{Accounts, Log, Role, User};
+use fieldsync_server::storage::{Role, User};
 
 /// mimalloc returns freed memory to the system and keeps long-lived documents from pinning
 /// pages among the short-lived allocations of each sync round; glibc's allocator held the
@@ -34,6 +34,16 @@ struct Cli {
         default_value = "./fieldsync-data"
     )]
     data_dir: PathBuf,
+    /// Keep everything in this PostgreSQL database instead of the data directory's SQLite
+    /// file: postgres://USER:PASSWORD@HOST:PORT/DATABASE. Any number of servers may serve one
+    /// database; give each the same --jwt-key-file.
+    #[arg(
+        long,
+        env = "FIELDSYNC_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -182,6 +192,7 @@ fn run(cli: Cli) -> Result<(), String> {
             compact_after_days,
         } => {
             let mut config = Config::new(&cli.data_dir);
+            config.database_url = cli.database_url;
             config.jwt_key_file = jwt_key_file;
             config.access_ttl = Duration::from_secs(access_ttl_secs.max(1));
             config.refresh_ttl = Duration::from_secs(refresh_ttl_days.max(1) * 24 * 3600);
@@ -198,7 +209,8 @@ fn run(cli: Cli) -> Result<(), String> {
             serve(config, &listen, compact_after_days)
         }
         Command::Compact { older_than_days } => {
-            let storage = open_storage(&cli.data_dir).map_err(|e| e.to_string())?;
+            let storage = open_storage(&cli.data_dir, cli.database_url.as_deref())
+                .map_err(|e| e.to_string())?;
             let age = Duration::from_secs(older_than_days.saturating_mul(24 * 3600));
             let done = storage.compact_older_than(age).map_err(|e| e.to_string())?;
             println!(
@@ -207,7 +219,7 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::User { command } => users(&cli.data_dir, command),
+        Command::User { command } => users(&cli.data_dir, cli.database_url.as_deref(), command),
     }
 }
 
@@ -224,8 +236,8 @@ fn serve(config: Config, listen: &str, compact_after_days: u64) -> Result<(), St
         .is_empty()
     {
         eprintln!(
-            "no users yet: add the first admin with\n  fieldsync-server --data-dir {} user add --username admin --role admin",
-            config.data_dir.display()
+            "no users yet: add the first admin with\n  fieldsync-server {} user add --username admin --role admin",
+            storage_option(&config.data_dir, config.database_url.as_deref())
         );
     }
     let runtime =
@@ -300,6 +312,15 @@ async fn wait_for_signal() {
     }
 }
 
+/// The option naming where the data is, for a command to copy (without the database's
+/// password, which stays in the operator's hands).
+fn storage_option(data_dir: &std::path::Path, database_url: Option<&str>) -> String {
+    match database_url {
+        Some(_) => "--database-url postgres://…".into(),
+        None => format!("--data-dir {}", data_dir.display()),
+    }
+}
+
 fn read_password(password_env: Option<String>) -> Result<String, String> {
     let password = match password_env {
         Some(var) => std::env::var(&var).map_err(|_| format!("the variable {var} is not set"))?,
@@ -322,8 +343,12 @@ fn read_password(password_env: Option<String>) -> Result<String, String> {
     Ok(password)
 }
 
-fn users(data_dir: &std::path::Path, command: UserCommand) -> Result<(), String> {
-    let storage = open_storage(data_dir).map_err(|e| e.to_string())?;
+fn users(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    command: UserCommand,
+) -> Result<(), String> {
+    let storage = open_storage(data_dir, database_url).map_err(|e| e.to_string())?;
     match command {
         UserCommand::Add {
             username,
@@ -361,8 +386,8 @@ fn users(data_dir: &std::path::Path, command: UserCommand) -> Result<(), String>
             let users = storage.users().map_err(|e| e.to_string())?;
             if users.is_empty() {
                 eprintln!(
-                    "no users yet: add the first admin with\n  fieldsync-server --data-dir {} user add --username admin --role admin",
-                    data_dir.display()
+                    "no users yet: add the first admin with\n  fieldsync-server {} user add --username admin --role admin",
+                    storage_option(data_dir, database_url)
                 );
                 return Ok(());
             }

@@ -1,6 +1,5 @@
 //! The embedded backend: one SQLite file in the data directory.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -12,7 +11,8 @@ mod compaction;
 
 use super::{
     Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log, PullPage,
-    RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc, User,
+    RefreshStep, RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc, TokenRow, User,
+    gather_users, refresh_step,
 };
 use crate::access::Principal;
 use crate::pull::{DocNews, PullRead, ScopeNews};
@@ -162,45 +162,23 @@ fn scope_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocScope> {
 const SCOPE_COLUMNS: &str = "id, kind, territory, owner, customer, author, approver";
 
 fn load_users(conn: &Connection, only: Option<&str>) -> StorageResult<Vec<User>> {
-    let mut territories: HashMap<String, Vec<String>> = HashMap::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT username, territory FROM user_territories ORDER BY territory",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        for row in rows {
-            let (u, t) = row?;
-            territories.entry(u).or_default().push(t);
-        }
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT username, password_hash, role, manager, disabled FROM users
-         WHERE ?1 IS NULL OR username = ?1 ORDER BY username",
-    )?;
-    let rows = stmt.query_map([only], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get(3)?,
-            r.get(4)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (username, password_hash, role, manager, disabled) = row?;
-        let role =
-            Role::parse(&role).ok_or_else(|| StorageError::Corrupt(format!("role '{role}'")))?;
-        out.push(User {
-            territories: territories.remove(&username).unwrap_or_default(),
-            username,
-            role,
-            manager,
-            disabled,
-            password_hash,
-        });
-    }
-    Ok(out)
+    let territories: Vec<(String, String)> = conn
+        .prepare_cached(
+            "SELECT username, territory FROM user_territories
+             WHERE ?1 IS NULL OR username = ?1 ORDER BY territory",
+        )?
+        .query_map([only], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let users = conn
+        .prepare_cached(
+            "SELECT username, password_hash, role, manager, disabled FROM users
+             WHERE ?1 IS NULL OR username = ?1 ORDER BY username",
+        )?
+        .query_map([only], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    gather_users(users, territories)
 }
 
 /// The SQL terms (over `docs d`), any of which puts a document in what `p` sees, and their
@@ -339,52 +317,48 @@ impl Accounts for SqliteStorage {
     ) -> StorageResult<RefreshUse> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let row: Option<(String, i64, bool, bool, String, String, i64)> = tx
+            let row = tx
                 .query_row(
-                    "SELECT t.session_id, t.expires_at, t.used, s.revoked, s.username, s.device_name, s.created_at
+                    "SELECT t.session_id, s.username, s.device_name, s.created_at, t.expires_at, t.used, s.revoked
                      FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?1",
                     [hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+                    |r| Ok(TokenRow {
+                        session: Session { id: r.get(0)?, username: r.get(1)?, device_name: r.get(2)?, created_at: r.get(3)? },
+                        expires_at: r.get(4)?,
+                        used: r.get(5)?,
+                        revoked: r.get(6)?,
+                    }),
                 )
                 .optional()?;
-            // The session a stored token `next_hash` belongs to, if it is unused and unexpired.
-            let live_next = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<Option<String>> {
-                tx.query_row(
-                    "SELECT session_id FROM refresh_tokens WHERE hash = ?1 AND used = 0 AND expires_at > ?2",
-                    params![next_hash, now],
-                    |r| r.get(0),
-                )
-                .optional()
-            };
-            let out = match row {
-                None => RefreshUse::Invalid,
-                Some((sid, _, true, revoked, username, device_name, created_at)) => {
-                    // The request that retired this token named its successor; only its sender
-                    // knows it, so naming it again is that request repeated, not a replay.
-                    if !revoked && live_next(&tx)?.as_deref() == Some(sid.as_str()) {
-                        RefreshUse::Valid(Session { id: sid, username, device_name, created_at })
-                    } else {
-                        RefreshUse::Replayed(sid)
-                    }
-                }
-                Some((_, _, _, true, username, _, _)) => RefreshUse::Revoked(username),
-                Some((_, expires, _, _, _, _, _)) if expires <= now => RefreshUse::Invalid,
-                Some((sid, _, _, _, username, device_name, created_at)) => {
-                    let taken: bool = tx.query_row(
+            let step = refresh_step(
+                row,
+                now,
+                || {
+                    Ok(tx
+                        .query_row(
+                            "SELECT session_id FROM refresh_tokens WHERE hash = ?1 AND used = 0 AND expires_at > ?2",
+                            params![next_hash, now],
+                            |r| r.get(0),
+                        )
+                        .optional()?)
+                },
+                || {
+                    Ok(tx.query_row(
                         "SELECT EXISTS(SELECT 1 FROM refresh_tokens WHERE hash = ?1)",
                         [next_hash],
                         |r| r.get(0),
+                    )?)
+                },
+            )?;
+            let out = match step {
+                RefreshStep::Answer(answer) => answer,
+                RefreshStep::Rotate(session) => {
+                    tx.execute("UPDATE refresh_tokens SET used = 1 WHERE hash = ?1", [hash])?;
+                    tx.execute(
+                        "INSERT INTO refresh_tokens(hash, session_id, expires_at) VALUES (?1, ?2, ?3)",
+                        params![next_hash, session.id, next_expires_at],
                     )?;
-                    if taken {
-                        RefreshUse::NextTaken
-                    } else {
-                        tx.execute("UPDATE refresh_tokens SET used = 1 WHERE hash = ?1", [hash])?;
-                        tx.execute(
-                            "INSERT INTO refresh_tokens(hash, session_id, expires_at) VALUES (?1, ?2, ?3)",
-                            params![next_hash, sid, next_expires_at],
-                        )?;
-                        RefreshUse::Valid(Session { id: sid, username, device_name, created_at })
-                    }
+                    RefreshUse::Valid(session)
                 }
             };
             tx.commit()?;
@@ -507,6 +481,15 @@ impl Documents for SqliteStorage {
             Ok(found.unwrap_or_default())
         })
     }
+
+    fn doc_heads(&self, id: &str) -> StorageResult<Option<String>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT heads FROM docs WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?)
+        })
+    }
 }
 
 impl Log for SqliteStorage {
@@ -609,27 +592,11 @@ impl PullRead for SqlitePull<'_> {
         let rows = stmt.query_map(params![p.username, cursor as i64], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(1)? as u64,
                 r.get::<_, bool>(2)?,
             ))
         })?;
-        let mut out: Vec<ScopeNews> = Vec::new();
-        let mut at: HashMap<String, usize> = HashMap::new();
-        for row in rows {
-            let (id, seq, entered) = row?;
-            match at.get(&id) {
-                Some(&i) => out[i].entered = entered,
-                None => {
-                    at.insert(id.clone(), out.len());
-                    out.push(ScopeNews {
-                        id,
-                        seq: seq as u64,
-                        entered,
-                    });
-                }
-            }
-        }
-        Ok(out)
+        ScopeNews::collapse(rows.map(|r| r.map_err(StorageError::from)))
     }
 
     fn in_scope(&self, p: &Principal, id: &str) -> StorageResult<bool> {

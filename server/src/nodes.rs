@@ -1,0 +1,90 @@
+//! Several server nodes on one database: what one node writes, the others hear of.
+//!
+//! A node announces each document it wrote (through [`crate::storage::NodeLink::announce`],
+//! `NOTIFY` on PostgreSQL) and listens for the others' announcements. What it hears becomes a
+//! [`Notice`] on its own live channel, built from the stored scope of the document, so a
+//! manager's `/v1/events` stream on node A hears of a rep's push through node B.
+
+use std::sync::{Arc, Weak};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::service::{Core, Notice};
+
+/// One announced write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct News {
+    /// The node that wrote it.
+    pub node: String,
+    /// The log sequence number of the write.
+    pub seq: u64,
+    /// The document written.
+    pub doc: String,
+    /// The device session whose push it was, if a device's.
+    pub session: Option<String>,
+}
+
+impl News {
+    /// The announcement of `notice`, written by `node`.
+    pub fn of(node: &str, notice: &Notice) -> News {
+        News {
+            node: node.to_string(),
+            seq: notice.seq,
+            doc: notice.scope.id.clone(),
+            session: notice.session.clone(),
+        }
+    }
+}
+
+/// Starts hearing what the other nodes sharing `core`'s storage write, if it is shared; the
+/// listener stops once `core` is gone.
+pub fn listen(core: &Arc<Core>) -> Result<(), AppError> {
+    let Some(link) = core.storage.nodes() else {
+        return Ok(());
+    };
+    let weak: Weak<Core> = Arc::downgrade(core);
+    link.listen(Box::new(move |message| {
+        let Some(core) = weak.upgrade() else {
+            return false;
+        };
+        if !message.is_empty() {
+            hear(&core, &message);
+        }
+        true
+    }))?;
+    Ok(())
+}
+
+/// Passes another node's announcement on to this node's live subscribers.
+fn hear(core: &Core, message: &str) {
+    let news: News = match serde_json::from_str(message) {
+        Ok(news) => news,
+        Err(e) => {
+            tracing::warn!("an announcement no node of this version writes: {e}");
+            return;
+        }
+    };
+    if news.node == core.node {
+        return;
+    }
+    let scopes = core.storage.doc_scope(&news.doc).and_then(|scope| {
+        let customer = match scope.as_ref().and_then(|s| s.customer.as_deref()) {
+            Some(c) => core.storage.doc_scope(c)?,
+            None => None,
+        };
+        Ok((scope, customer))
+    });
+    match scopes {
+        Ok((Some(scope), customer)) => {
+            let _ = core.notices.send(Notice {
+                seq: news.seq,
+                scope,
+                customer,
+                session: news.session,
+            });
+        }
+        Ok((None, _)) => {}
+        Err(e) => tracing::warn!(doc = %news.doc, "cannot read what another node wrote: {e}"),
+    }
+}

@@ -1,0 +1,899 @@
+//! The PostgreSQL backend: for organisations that outgrow one machine, and for several server
+//! nodes sharing one database.
+//!
+//! It keeps the tables of the SQLite backend, with two differences that come from PostgreSQL
+//! running many transactions at once:
+//! - **Log numbers in commit order.** A sequence hands out numbers at insert and transactions
+//!   commit in any order, so a pull could see number 105 committed while 104 is still in flight
+//!   and move its cursor past 104 for ever. Here the highest number given is a row
+//!   (`log_head`) that every write locks until it commits: appends are numbered one transaction
+//!   after another, and a pull's snapshot holds every number up to the head it reads.
+//! - **Pulls read one snapshot** (`REPEATABLE READ`), so the head, the documents and their
+//!   changes agree.
+//!
+//! The storage trait is blocking (the server calls it through `spawn_blocking`), so this
+//! backend uses the blocking `postgres` client (the tokio-postgres maintainers' wrapper) with
+//! an r2d2 pool, and every connection keeps its prepared statements.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{IsolationLevel, NoTls, Row, Statement};
+
+mod compaction;
+mod locks;
+
+use locks::NodeLocks;
+
+use super::{
+    Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log, NodeLink,
+    PullPage, RefreshStep, RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc,
+    TokenRow, User, gather_users, refresh_step,
+};
+use crate::access::Principal;
+use crate::pull::{DocNews, PullRead, ScopeNews};
+
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/001_init.sql")];
+
+/// Connections the pool opens at most.
+const MAX_CONNECTIONS: u32 = 16;
+/// How long a request waits for a connection before the server answers 503.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// PostgreSQL's errors as every backend's: a server that cannot be reached, is shutting down,
+/// or has no disk left is [`StorageError::Unavailable`]; a unique violation a
+/// [`StorageError::Conflict`]; the rest [`StorageError::Backend`].
+impl From<postgres::Error> for StorageError {
+    fn from(e: postgres::Error) -> Self {
+        let unavailable = |why| StorageError::Unavailable {
+            why,
+            detail: e.to_string(),
+        };
+        if e.is_closed() {
+            return unavailable("its connection to the database server was lost");
+        }
+        let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+        match e.code() {
+            None if io => unavailable("it cannot reach its database server"),
+            None => StorageError::Backend(e.to_string()),
+            Some(code) if code.code().starts_with("08") => {
+                unavailable("it cannot reach its database server")
+            }
+            Some(code)
+                if [
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CRASH_SHUTDOWN,
+                    SqlState::CANNOT_CONNECT_NOW,
+                    SqlState::TOO_MANY_CONNECTIONS,
+                ]
+                .contains(code) =>
+            {
+                unavailable("its database server is restarting or busy")
+            }
+            Some(&SqlState::DISK_FULL) => unavailable("its database server's disk is full"),
+            Some(&SqlState::READ_ONLY_SQL_TRANSACTION) => {
+                unavailable("its database server is read-only (a standby)")
+            }
+            Some(&SqlState::UNIQUE_VIOLATION) => StorageError::Conflict(e.to_string()),
+            Some(_) => StorageError::Backend(e.to_string()),
+        }
+    }
+}
+
+impl From<r2d2::Error> for StorageError {
+    fn from(e: r2d2::Error) -> Self {
+        StorageError::Unavailable {
+            why: "it cannot reach its database server",
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// One pooled connection and the statements prepared on it.
+pub struct PgConnection {
+    client: postgres::Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Opens connections for the pool.
+#[derive(Debug)]
+struct Connector {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for Connector {
+    type Connection = PgConnection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgConnection, postgres::Error> {
+        Ok(PgConnection {
+            client: self.config.connect(NoTls)?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+/// A transaction on a pooled connection, preparing each statement once per connection.
+struct Tx<'c> {
+    tx: postgres::Transaction<'c>,
+    statements: &'c mut HashMap<String, Statement>,
+}
+
+impl<'c> Tx<'c> {
+    fn begin(
+        conn: &'c mut PgConnection,
+        isolation: IsolationLevel,
+        read_only: bool,
+    ) -> StorageResult<Tx<'c>> {
+        let PgConnection { client, statements } = conn;
+        let tx = client
+            .build_transaction()
+            .isolation_level(isolation)
+            .read_only(read_only)
+            .start()?;
+        Ok(Tx { tx, statements })
+    }
+
+    fn statement(&mut self, sql: &str) -> StorageResult<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql)?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StorageResult<Vec<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.query(&s, params)?)
+    }
+
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> StorageResult<Option<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.query_opt(&s, params)?)
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StorageResult<Row> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.query_one(&s, params)?)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StorageResult<u64> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.execute(&s, params)?)
+    }
+
+    fn commit(self) -> StorageResult<()> {
+        Ok(self.tx.commit()?)
+    }
+}
+
+/// PostgreSQL storage: a pool of connections to one database, shared by any number of server
+/// nodes.
+pub struct PgStorage {
+    pool: r2d2::Pool<Connector>,
+    config: postgres::Config,
+    locks: NodeLocks,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl PgStorage {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`) and brings
+    /// its schema up to date; an empty database gets every table.
+    pub fn open(url: &str) -> StorageResult<PgStorage> {
+        let config: postgres::Config = url.parse().map_err(|e| {
+            StorageError::Backend(format!(
+                "the database URL is not one PostgreSQL reads ({e}): write postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+            ))
+        })?;
+        let pool = r2d2::Pool::builder()
+            .max_size(MAX_CONNECTIONS)
+            .min_idle(Some(1))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .test_on_check_out(true)
+            .build(Connector {
+                config: config.clone(),
+            })?;
+        let storage = PgStorage {
+            pool,
+            locks: NodeLocks::new(config.clone()),
+            config,
+        };
+        storage.migrate()?;
+        Ok(storage)
+    }
+
+    /// Applies the migrations this database lacks, one node at a time.
+    fn migrate(&self) -> StorageResult<()> {
+        self.write(|tx| {
+            // Nodes starting together wait for each other here.
+            tx.execute("SELECT pg_advisory_xact_lock(7079626)", &[])?;
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)",
+                &[],
+            )?;
+            let version: i32 = match tx.query_opt("SELECT version FROM schema_version", &[])? {
+                Some(row) => row.get(0),
+                None => {
+                    tx.execute("INSERT INTO schema_version(version) VALUES (0)", &[])?;
+                    0
+                }
+            };
+            let supported = MIGRATIONS.len() as i32;
+            if version > supported {
+                return Err(StorageError::Backend(format!(
+                    "the database was written by a newer fieldsync-server (schema {version}): update the server"
+                )));
+            }
+            for migration in &MIGRATIONS[version as usize..] {
+                tx.tx.batch_execute(migration)?;
+            }
+            tx.execute("UPDATE schema_version SET version = $1", &[&supported])?;
+            Ok(())
+        })
+    }
+
+    fn conn(&self) -> StorageResult<r2d2::PooledConnection<Connector>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` in a read-committed transaction and commits it.
+    fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>) -> StorageResult<T> {
+        let mut conn = self.conn()?;
+        let mut tx = Tx::begin(&mut conn, IsolationLevel::ReadCommitted, false)?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a read-only transaction over one snapshot.
+    fn read<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>) -> StorageResult<T> {
+        let mut conn = self.conn()?;
+        let mut tx = Tx::begin(&mut conn, IsolationLevel::RepeatableRead, true)?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Writes `commits` as [`Log::commit_batch`] does, calling `before_commit` inside the
+    /// transaction just before it commits (tests hold a write in flight with it).
+    #[doc(hidden)]
+    pub fn commit_batch_then(
+        &self,
+        commits: &[DocCommit],
+        before_commit: impl FnOnce(),
+    ) -> StorageResult<Vec<u64>> {
+        self.write(|tx| {
+            // Every append waits here for the one before it to commit (see the module docs).
+            let mut next = tx
+                .query_one("SELECT seq FROM log_head FOR UPDATE", &[])?
+                .get::<_, i64>(0);
+            let received = now_ms();
+            let mut seqs = Vec::with_capacity(commits.len());
+            for c in commits {
+                seqs.push(write_commit(tx, c, received, &mut next)?);
+            }
+            tx.execute("UPDATE log_head SET seq = $1", &[&next])?;
+            before_commit();
+            Ok(seqs)
+        })
+    }
+}
+
+const SCOPE_COLUMNS: &str = "id, kind, territory, owner, customer, author, approver";
+
+fn scope_row(r: &Row) -> StorageResult<DocScope> {
+    let kind: String = r.try_get(1)?;
+    Ok(DocScope {
+        id: r.try_get(0)?,
+        // Only validated documents are stored: a kind this version does not read is a damaged
+        // row.
+        kind: kind
+            .parse()
+            .map_err(|e| StorageError::Corrupt(format!("document kind: {e}")))?,
+        territory: r.try_get(2)?,
+        owner: r.try_get(3)?,
+        customer: r.try_get(4)?,
+        author: r.try_get(5)?,
+        approver: r.try_get(6)?,
+    })
+}
+
+fn load_users(tx: &mut Tx<'_>, only: Option<&str>) -> StorageResult<Vec<User>> {
+    let territories = tx
+        .query(
+            "SELECT username, territory FROM user_territories
+             WHERE $1::text IS NULL OR username = $1 ORDER BY territory",
+            &[&only],
+        )?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1)));
+    let users = tx
+        .query(
+            "SELECT username, password_hash, role, manager, disabled FROM users
+             WHERE $1::text IS NULL OR username = $1 ORDER BY username",
+            &[&only],
+        )?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    gather_users(users, territories.collect::<Vec<_>>())
+}
+
+/// The condition (over `docs d`) that puts a document in what `p` sees, with its parameters
+/// from `$first` on: [`Principal::sees`] over the scope columns, each term one index lookup.
+/// `and` is added to each term (so an index on (scope column, `last_seq`) serves it).
+fn scope_condition(p: &Principal, first: usize, and: &str) -> (String, Vec<Box<dyn ToSql + Sync>>) {
+    let (terms, params): (Vec<String>, Vec<Box<dyn ToSql + Sync>>) = match p.role {
+        Role::Admin => (vec!["true".into()], vec![]),
+        Role::Rep => (
+            vec![
+                format!("d.scope_owner = ${first}"),
+                format!("d.author = ${first}"),
+                format!("d.approver = ${first}"),
+            ],
+            vec![Box::new(p.username.clone())],
+        ),
+        Role::Manager => (
+            vec![
+                format!("d.scope_territory = ANY(${})", first + 1),
+                format!("d.scope_owner = ANY(${})", first + 2),
+                format!("d.approver = ${first}"),
+                format!("d.author = ANY(${})", first + 2),
+            ],
+            vec![
+                Box::new(p.username.clone()),
+                Box::new(p.territories.clone()),
+                Box::new(p.team.clone()),
+            ],
+        ),
+    };
+    let condition = terms
+        .iter()
+        .map(|t| format!("({t}{and})"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    (condition, params)
+}
+
+fn refs(params: &[Box<dyn ToSql + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect()
+}
+
+impl Accounts for PgStorage {
+    fn add_user(&self, user: &User) -> StorageResult<()> {
+        self.write(|tx| {
+            let inserted = tx.execute(
+                "INSERT INTO users(username, password_hash, role, manager, disabled, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING",
+                &[
+                    &user.username,
+                    &user.password_hash,
+                    &user.role.as_str(),
+                    &user.manager,
+                    &user.disabled,
+                    &chrono::Utc::now().to_rfc3339(),
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(StorageError::Conflict(format!(
+                    "user '{}' already exists",
+                    user.username
+                )));
+            }
+            for t in &user.territories {
+                tx.execute(
+                    "INSERT INTO user_territories(username, territory) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                    &[&user.username, t],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn user(&self, username: &str) -> StorageResult<Option<User>> {
+        self.read(|tx| Ok(load_users(tx, Some(username))?.pop()))
+    }
+
+    fn users(&self) -> StorageResult<Vec<User>> {
+        self.read(|tx| load_users(tx, None))
+    }
+
+    fn set_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET disabled = $2 WHERE username = $1",
+                &[&username, &disabled],
+            )?;
+            if disabled {
+                tx.execute(
+                    "UPDATE sessions SET revoked = true WHERE username = $1",
+                    &[&username],
+                )?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    fn set_password_hash(&self, username: &str, password_hash: &str) -> StorageResult<bool> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE users SET password_hash = $2 WHERE username = $1",
+                &[&username, &password_hash],
+            )? > 0)
+        })
+    }
+
+    fn create_session(&self, s: &Session) -> StorageResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO sessions(id, username, device_name, created_at) VALUES ($1, $2, $3, $4)",
+                &[&s.id, &s.username, &s.device_name, &s.created_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn active_session_user(&self, session_id: &str) -> StorageResult<Option<String>> {
+        self.read(|tx| {
+            Ok(tx
+                .query_opt(
+                    "SELECT username FROM sessions WHERE id = $1 AND NOT revoked",
+                    &[&session_id],
+                )?
+                .map(|r| r.get(0)))
+        })
+    }
+
+    fn store_refresh(&self, hash: &str, session_id: &str, expires_at: i64) -> StorageResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO refresh_tokens(hash, session_id, expires_at) VALUES ($1, $2, $3)",
+                &[&hash, &session_id, &expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn use_refresh(
+        &self,
+        hash: &str,
+        next_hash: &str,
+        next_expires_at: i64,
+        now: i64,
+    ) -> StorageResult<RefreshUse> {
+        self.write(|tx| {
+            // The token's row stays locked until the end: two nodes presented the same token
+            // at once take turns, and the second sees it used.
+            let row = tx
+                .query_opt(
+                    "SELECT t.session_id, s.username, s.device_name, s.created_at, t.expires_at, t.used, s.revoked
+                     FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+                     WHERE t.hash = $1 FOR UPDATE OF t",
+                    &[&hash],
+                )?
+                .map(|r| TokenRow {
+                    session: Session {
+                        id: r.get(0),
+                        username: r.get(1),
+                        device_name: r.get(2),
+                        created_at: r.get(3),
+                    },
+                    expires_at: r.get(4),
+                    used: r.get(5),
+                    revoked: r.get(6),
+                });
+            let tx = std::cell::RefCell::new(tx);
+            let step = refresh_step(
+                row,
+                now,
+                || {
+                    Ok(tx
+                        .borrow_mut()
+                        .query_opt(
+                            "SELECT session_id FROM refresh_tokens
+                             WHERE hash = $1 AND NOT used AND expires_at > $2",
+                            &[&next_hash, &now],
+                        )?
+                        .map(|r| r.get(0)))
+                },
+                || {
+                    Ok(tx
+                        .borrow_mut()
+                        .query_opt("SELECT 1 FROM refresh_tokens WHERE hash = $1", &[&next_hash])?
+                        .is_some())
+                },
+            )?;
+            let tx = tx.into_inner();
+            Ok(match step {
+                RefreshStep::Answer(answer) => answer,
+                RefreshStep::Rotate(session) => {
+                    tx.execute(
+                        "UPDATE refresh_tokens SET used = true WHERE hash = $1",
+                        &[&hash],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO refresh_tokens(hash, session_id, expires_at) VALUES ($1, $2, $3)",
+                        &[&next_hash, &session.id, &next_expires_at],
+                    )?;
+                    RefreshUse::Valid(session)
+                }
+            })
+        })
+    }
+
+    fn revoke_session(&self, session_id: &str) -> StorageResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE sessions SET revoked = true WHERE id = $1",
+                &[&session_id],
+            )?;
+            tx.execute(
+                "UPDATE refresh_tokens SET used = true WHERE session_id = $1",
+                &[&session_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn meta(&self, key: &str) -> StorageResult<Option<String>> {
+        self.read(|tx| {
+            Ok(tx
+                .query_opt("SELECT value FROM server_meta WHERE key = $1", &[&key])?
+                .map(|r| r.get(0)))
+        })
+    }
+
+    fn meta_init(&self, key: &str, value: &str) -> StorageResult<String> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO server_meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                &[&key, &value],
+            )?;
+            Ok(tx
+                .query_one("SELECT value FROM server_meta WHERE key = $1", &[&key])?
+                .get(0))
+        })
+    }
+}
+
+impl Documents for PgStorage {
+    fn load_doc(&self, id: &str) -> StorageResult<Option<StoredDoc>> {
+        self.read(|tx| {
+            let Some(row) = tx.query_opt(
+                &format!("SELECT {SCOPE_COLUMNS}, snapshot, snapshot_seq, heads FROM docs WHERE id = $1"),
+                &[&id],
+            )?
+            else {
+                return Ok(None);
+            };
+            let snapshot_seq: i64 = row.try_get(8)?;
+            let changes = tx
+                .query(
+                    "SELECT bytes FROM log WHERE doc_id = $1 AND event = 'change' AND seq > $2 ORDER BY seq",
+                    &[&id, &snapshot_seq],
+                )?
+                .into_iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            Ok(Some(StoredDoc {
+                scope: scope_row(&row)?,
+                snapshot: row.try_get(7)?,
+                changes,
+                heads: row.try_get(9)?,
+            }))
+        })
+    }
+
+    fn doc_scope(&self, id: &str) -> StorageResult<Option<DocScope>> {
+        self.read(|tx| {
+            tx.query_opt(
+                &format!("SELECT {SCOPE_COLUMNS} FROM docs WHERE id = $1"),
+                &[&id],
+            )?
+            .map(|r| scope_row(&r))
+            .transpose()
+        })
+    }
+
+    fn dependents_of(&self, customer: &str) -> StorageResult<Vec<DocScope>> {
+        self.read(|tx| {
+            tx.query(
+                &format!("SELECT {SCOPE_COLUMNS} FROM docs WHERE customer = $1"),
+                &[&customer],
+            )?
+            .iter()
+            .map(scope_row)
+            .collect()
+        })
+    }
+
+    fn owned_by(&self, kind: &str, owner: &str) -> StorageResult<Vec<String>> {
+        self.read(|tx| {
+            Ok(tx
+                .query(
+                    "SELECT id FROM docs WHERE kind = $1 AND owner = $2 ORDER BY id",
+                    &[&kind, &owner],
+                )?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect())
+        })
+    }
+
+    fn doc_history(&self, id: &str) -> StorageResult<DocHistory> {
+        self.read(|tx| {
+            let found = tx.query_opt(
+                "SELECT (SELECT count(*) FROM log l
+                         WHERE l.doc_id = d.id AND l.event = 'change' AND l.seq > d.snapshot_seq),
+                        d.history_ops, d.history_bytes
+                 FROM docs d WHERE d.id = $1",
+                &[&id],
+            )?;
+            Ok(found.map_or(DocHistory::default(), |r| DocHistory {
+                changes_since_snapshot: r.get::<_, i64>(0) as usize,
+                cost: ChangeCost {
+                    ops: r.get::<_, i64>(1) as u64,
+                    bytes: r.get::<_, i64>(2) as u64,
+                },
+            }))
+        })
+    }
+
+    fn doc_heads(&self, id: &str) -> StorageResult<Option<String>> {
+        self.read(|tx| {
+            Ok(tx
+                .query_opt("SELECT heads FROM docs WHERE id = $1", &[&id])?
+                .map(|r| r.get(0)))
+        })
+    }
+}
+
+impl Log for PgStorage {
+    fn commit_batch(&self, commits: &[DocCommit]) -> StorageResult<Vec<u64>> {
+        self.commit_batch_then(commits, || {})
+    }
+
+    fn head_seq(&self) -> StorageResult<u64> {
+        self.read(|tx| head(tx))
+    }
+
+    fn seq_received_before(&self, unix_ms: i64) -> StorageResult<u64> {
+        self.read(|tx| {
+            Ok(tx
+                .query_one(
+                    "SELECT coalesce(max(seq), 0) FROM log WHERE received_at < $1",
+                    &[&unix_ms],
+                )?
+                .get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn compact_log(&self, horizon: u64) -> StorageResult<Compaction> {
+        self.compact_up_to(horizon)
+    }
+
+    fn nodes(&self) -> Option<&dyn NodeLink> {
+        Some(self)
+    }
+
+    fn read_pull(
+        &self,
+        read: &mut dyn FnMut(&dyn PullRead) -> StorageResult<PullPage>,
+    ) -> StorageResult<PullPage> {
+        self.read(|tx| {
+            read(&PgPull {
+                tx: std::cell::RefCell::new(tx),
+            })
+        })
+    }
+}
+
+/// The highest sequence number given, as of the transaction's snapshot.
+fn head(tx: &mut Tx<'_>) -> StorageResult<u64> {
+    Ok(tx
+        .query_one("SELECT seq FROM log_head", &[])?
+        .get::<_, i64>(0) as u64)
+}
+
+/// A pull's questions, answered inside one repeatable-read transaction.
+struct PgPull<'t, 'c> {
+    tx: std::cell::RefCell<&'t mut Tx<'c>>,
+}
+
+impl PullRead for PgPull<'_, '_> {
+    fn head(&self) -> StorageResult<u64> {
+        head(&mut self.tx.borrow_mut())
+    }
+
+    fn floor(&self) -> StorageResult<u64> {
+        compaction::log_floor(&mut self.tx.borrow_mut())
+    }
+
+    fn changed_in_scope(
+        &self,
+        p: &Principal,
+        session: Option<&str>,
+        cursor: u64,
+    ) -> StorageResult<Vec<DocNews>> {
+        let (condition, mut params) = scope_condition(p, 1, " AND d.last_seq > $C");
+        let c = params.len() + 1;
+        let s = params.len() + 2;
+        let condition = condition.replace("$C", &format!("${c}"));
+        // A first sync needs no first change after the cursor: CASE skips the lookup.
+        let sql = format!(
+            "SELECT d.id, d.first_seq, d.last_seq,
+                CASE WHEN ${c}::bigint = 0 THEN NULL ELSE
+                    (SELECT min(l.seq) FROM log l WHERE l.doc_id = d.id AND l.seq > ${c} AND l.event = 'change')
+                END,
+                EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.seq > ${c} AND l.event = 'change'
+                        AND coalesce(l.session, '') <> ${s})
+             FROM docs d WHERE ({condition})"
+        );
+        params.push(Box::new(cursor as i64));
+        params.push(Box::new(session.unwrap_or("(none)").to_string()));
+        let rows = self.tx.borrow_mut().query(&sql, &refs(&params))?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DocNews {
+                    id: r.try_get(0)?,
+                    first_seq: r.try_get::<_, i64>(1)? as u64,
+                    last_seq: r.try_get::<_, i64>(2)? as u64,
+                    first_change_after: r.try_get::<_, Option<i64>>(3)?.map(|s| s as u64),
+                    news_from_others: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn scope_news(&self, p: &Principal, cursor: u64) -> StorageResult<Vec<ScopeNews>> {
+        let rows = self.tx.borrow_mut().query(
+            "SELECT doc_id, seq, event = 'enter' FROM log
+             WHERE username = $1 AND seq > $2 AND event IN ('enter', 'leave') ORDER BY seq",
+            &[&p.username, &(cursor as i64)],
+        )?;
+        ScopeNews::collapse(
+            rows.into_iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? as u64, r.try_get(2)?))),
+        )
+    }
+
+    fn in_scope(&self, p: &Principal, id: &str) -> StorageResult<bool> {
+        let (condition, mut params) = scope_condition(p, 1, "");
+        let sql = format!(
+            "SELECT EXISTS(SELECT 1 FROM docs d WHERE d.id = ${} AND ({condition}))",
+            params.len() + 1
+        );
+        params.push(Box::new(id.to_string()));
+        Ok(self
+            .tx
+            .borrow_mut()
+            .query_one(&sql, &refs(&params))?
+            .try_get(0)?)
+    }
+
+    fn whole_document(&self, id: &str) -> StorageResult<Vec<u8>> {
+        let mut tx = self.tx.borrow_mut();
+        let row = tx.query_one(
+            "SELECT snapshot, snapshot_seq, last_seq FROM docs WHERE id = $1",
+            &[&id],
+        )?;
+        let (snapshot, snapshot_seq, last_seq): (Option<Vec<u8>>, i64, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let mut out = snapshot.unwrap_or_default();
+        // Nothing was logged after the snapshot: no changes to add. A document without a
+        // snapshot is its changes alone.
+        if last_seq > snapshot_seq {
+            out.extend(changes_after(&mut tx, id, snapshot_seq)?);
+        }
+        Ok(out)
+    }
+
+    fn changes_after(&self, id: &str, cursor: u64) -> StorageResult<Vec<u8>> {
+        changes_after(&mut self.tx.borrow_mut(), id, cursor as i64)
+    }
+}
+
+fn changes_after(tx: &mut Tx<'_>, id: &str, cursor: i64) -> StorageResult<Vec<u8>> {
+    let mut out = Vec::new();
+    for row in tx.query(
+        "SELECT bytes FROM log WHERE doc_id = $1 AND event = 'change' AND seq > $2 ORDER BY seq",
+        &[&id, &cursor],
+    )? {
+        out.extend_from_slice(row.try_get::<_, &[u8]>(0)?);
+    }
+    Ok(out)
+}
+
+/// Writes one accepted change set inside the caller's transaction, numbering its rows from
+/// `next`; returns its last seq.
+fn write_commit(
+    tx: &mut Tx<'_>,
+    c: &DocCommit,
+    received: i64,
+    next: &mut i64,
+) -> StorageResult<u64> {
+    let mut first: Option<i64> = None;
+    let mut last: i64 = 0;
+    for change in &c.changes {
+        let seq = *next + 1;
+        let inserted = tx.execute(
+            "INSERT INTO log(seq, doc_id, event, hash, bytes, device_time, received_at, writer, session)
+             VALUES ($1, $2, 'change', $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            &[&seq, &c.scope.id, &change.hash, &change.bytes, &change.device_time, &received, &c.writer, &c.session],
+        )?;
+        if inserted > 0 {
+            *next = seq;
+            last = seq;
+            first.get_or_insert(seq);
+        }
+    }
+    for e in &c.scope_events {
+        let seq = *next + 1;
+        tx.execute(
+            "INSERT INTO log(seq, doc_id, event, username, received_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&seq, &e.doc_id, &if e.entered { "enter" } else { "leave" }, &e.username, &received],
+        )?;
+        *next = seq;
+        last = seq;
+    }
+    let s = &c.scope;
+    if let Some(first) = first {
+        // The scope columns come computed (`DocCommit::governed_by`); a document's own are
+        // also those of the documents that belong to it.
+        tx.execute(
+            "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads,
+                              scope_owner, scope_territory, history_ops, history_bytes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
+                customer = excluded.customer, author = excluded.author, approver = excluded.approver,
+                last_seq = excluded.last_seq, heads = excluded.heads,
+                scope_owner = excluded.scope_owner, scope_territory = excluded.scope_territory,
+                history_ops = docs.history_ops + excluded.history_ops,
+                history_bytes = docs.history_bytes + excluded.history_bytes",
+            &[
+                &s.id, &s.kind.as_str(), &s.territory, &s.owner, &s.customer, &s.author, &s.approver,
+                &first, &last, &c.heads, &c.governed_by.0, &c.governed_by.1,
+                &(c.cost.ops as i64), &(c.cost.bytes as i64),
+            ],
+        )?;
+        // Documents that belong to this one (a customer's visits) take its scope.
+        tx.execute(
+            "UPDATE docs SET scope_owner = $2, scope_territory = $3
+             WHERE customer = $1
+               AND (scope_owner IS DISTINCT FROM $2 OR scope_territory IS DISTINCT FROM $3)",
+            &[&s.id, &c.governed_by.0, &c.governed_by.1],
+        )?;
+    }
+    if let Some(snapshot) = &c.snapshot {
+        let upto: i64 = tx
+            .query_one(
+                "SELECT coalesce(max(seq), 0) FROM log WHERE doc_id = $1 AND event = 'change'",
+                &[&s.id],
+            )?
+            .get(0);
+        tx.execute(
+            "UPDATE docs SET snapshot = $2, snapshot_seq = $3 WHERE id = $1",
+            &[&s.id, &snapshot, &upto],
+        )?;
+    }
+    Ok(last.max(0) as u64)
+}

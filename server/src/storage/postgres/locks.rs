@@ -1,0 +1,154 @@
+//! What server nodes on one PostgreSQL database share besides its tables: claims on documents
+//! as advisory locks, and news of writes through `LISTEN`/`NOTIFY`.
+//!
+//! A node holds its claims on one connection of its own: PostgreSQL ends a session's advisory
+//! locks when the session ends, so the claims of a node that dies are released with it.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+
+use super::PgStorage;
+use crate::storage::{NodeLink, StorageResult};
+
+/// The channel nodes announce writes on.
+const CHANNEL: &str = "fieldsync_news";
+
+/// A node's link to the others: the connection holding its claims.
+pub struct NodeLocks {
+    config: postgres::Config,
+    conn: Mutex<Option<postgres::Client>>,
+}
+
+impl NodeLocks {
+    pub(super) fn new(config: postgres::Config) -> NodeLocks {
+        NodeLocks {
+            config,
+            conn: Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` on the claims connection, connecting first if there is none. A connection
+    /// that failed is dropped (and with it every claim it held: they were released by the
+    /// database when it went).
+    fn on_conn<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+    ) -> StorageResult<T> {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if conn.as_ref().is_none_or(postgres::Client::is_closed) {
+            *conn = Some(self.config.connect(postgres::NoTls)?);
+        }
+        let Some(client) = conn.as_mut() else {
+            unreachable!("connected above")
+        };
+        let out = f(client);
+        if out.is_err() {
+            *conn = None;
+        }
+        Ok(out?)
+    }
+}
+
+impl NodeLink for PgStorage {
+    fn try_claim(&self, key: &str) -> StorageResult<bool> {
+        self.locks.on_conn(|c| {
+            c.query_one(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                &[&key],
+            )
+            .map(|r| r.get(0))
+        })
+    }
+
+    fn release(&self, key: &str) {
+        let released = self.locks.on_conn(|c| {
+            c.query_one(
+                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+                &[&key],
+            )
+            .map(|r| r.get::<_, bool>(0))
+        });
+        if let Err(e) = released {
+            tracing::warn!(%key, "releasing a claim failed (it went with its connection): {e}");
+        }
+    }
+
+    fn announce(&self, news: &[String]) -> StorageResult<()> {
+        if news.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn()?;
+        conn.client.execute(
+            "SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n",
+            &[&CHANNEL, &news],
+        )?;
+        Ok(())
+    }
+
+    fn listen(&self, mut hear: Box<dyn FnMut(String) -> bool + Send>) -> StorageResult<()> {
+        let config = self.config.clone();
+        // The first connection is made here, so a database that cannot be reached is an error
+        // at start-up rather than a silent thread.
+        let mut client = Some(listening(&config)?);
+        std::thread::Builder::new()
+            .name("fieldsync-listen".into())
+            .spawn(move || {
+                loop {
+                    let Some(c) = client.as_mut() else {
+                        std::thread::sleep(Duration::from_secs(1));
+                        client = listening(&config)
+                            .inspect_err(|e| {
+                                tracing::warn!("cannot listen for other nodes' news: {e}")
+                            })
+                            .ok();
+                        continue;
+                    };
+                    let lost = {
+                        let mut notes = c.notifications();
+                        let mut heard = notes.timeout_iter(Duration::from_secs(1));
+                        let mut lost = false;
+                        loop {
+                            match heard.next() {
+                                Ok(Some(note)) => {
+                                    if !hear(note.payload().to_string()) {
+                                        return;
+                                    }
+                                }
+                                Ok(None) => break,
+                                Err(e) => {
+                                    tracing::warn!(
+                                        "lost the connection that hears other nodes: {e}"
+                                    );
+                                    lost = true;
+                                    break;
+                                }
+                            }
+                        }
+                        lost
+                    };
+                    if lost {
+                        client = None;
+                    }
+                    // A quiet second: make sure whoever listens is still there.
+                    if !hear(String::new()) {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| {
+                crate::storage::StorageError::Backend(format!("cannot start a thread: {e}"))
+            })?;
+        Ok(())
+    }
+}
+
+fn listening(config: &postgres::Config) -> StorageResult<postgres::Client> {
+    let mut client = config.connect(postgres::NoTls)?;
+    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    Ok(client)
+}
