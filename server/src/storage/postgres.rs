@@ -673,7 +673,7 @@ impl Log for PgStorage {
     }
 
     fn head_seq(&self) -> StorageResult<u64> {
-        self.read(|tx| head(tx))
+        self.read(head)
     }
 
     fn seq_received_before(&self, unix_ms: i64) -> StorageResult<u64> {
