@@ -9,8 +9,10 @@
 //! - [`hand_made`]: hand-made Automerge changes, as a hostile device writes them.
 //! - [`peer_samod`]: the samod side of the sync benchmark (samod's server binary `samod_server`,
 //!   a samod client in-process), same scenarios and documents as fieldsync's.
+//! - [`postgres`]: a private PostgreSQL cluster per test (Debian's `postgresql`), for the
+//!   server's PostgreSQL backend.
 //! - [`server`]: the real `fieldsync-server` binary on 127.0.0.1: start, add users, SIGKILL,
-//!   restart.
+//!   restart; on the data directory's SQLite file or on a PostgreSQL database.
 //! - [`workload`]: a deterministic sales organisation (customers, contacts, a year of visits,
 //!   trip plans, expense claims) generated from a seed, at any size, for tests and benchmarks.
 //!
@@ -24,6 +26,8 @@ pub mod disk;
 pub mod fault_proxy;
 pub mod hand_made;
 pub mod peer_samod;
+#[path = "../../server/tests/support/postgres.rs"]
+pub mod postgres;
 pub mod server;
 pub mod workload;
 

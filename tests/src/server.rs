@@ -77,7 +77,20 @@ pub struct TestUser<'a> {
 
 /// Creates a user with `fieldsync-server user add`, as an operator would.
 pub fn add_user(data_dir: &Path, user: &TestUser<'_>) -> HarnessResult<()> {
+    add_user_on(data_dir, None, user)
+}
+
+/// Creates a user with `fieldsync-server user add` in the PostgreSQL database `database_url`
+/// (or, without one, in the data directory's SQLite file).
+pub fn add_user_on(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    user: &TestUser<'_>,
+) -> HarnessResult<()> {
     let mut cmd = Command::new(server_binary()?);
+    if let Some(url) = database_url {
+        cmd.args(["--database-url", url]);
+    }
     cmd.arg("--data-dir").arg(data_dir).args([
         "user",
         "add",
@@ -122,6 +135,7 @@ pub fn integrity_check(db: &Path) -> HarnessResult<String> {
 pub struct ServerProcess {
     child: Option<Child>,
     data_dir: PathBuf,
+    database_url: Option<String>,
     port: u16,
     args: Vec<String>,
 }
@@ -134,9 +148,21 @@ impl ServerProcess {
 
     /// Starts the server with extra `serve` options (e.g. `--access-ttl-secs 1`).
     pub fn start_with(data_dir: &Path, args: &[&str]) -> HarnessResult<ServerProcess> {
+        ServerProcess::start_on(data_dir, None, args)
+    }
+
+    /// Starts the server on the PostgreSQL database `database_url` (or, without one, on the
+    /// data directory's SQLite file), its signing key in `data_dir`, with extra `serve`
+    /// options. Several processes may serve one database: give them the same `data_dir`.
+    pub fn start_on(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        args: &[&str],
+    ) -> HarnessResult<ServerProcess> {
         let mut server = ServerProcess {
             child: None,
             data_dir: data_dir.to_path_buf(),
+            database_url: database_url.map(str::to_string),
             port: free_port()?,
             args: args.iter().map(|a| a.to_string()).collect(),
         };
@@ -145,7 +171,11 @@ impl ServerProcess {
     }
 
     fn launch(&mut self) -> HarnessResult<()> {
-        let mut child = Command::new(server_binary()?)
+        let mut command = Command::new(server_binary()?);
+        if let Some(url) = &self.database_url {
+            command.args(["--database-url", url]);
+        }
+        let mut child = command
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])

@@ -17,6 +17,8 @@ pub struct PgCluster {
     pub port: u16,
     server: Child,
     dir: tempfile::TempDir,
+    bin: PathBuf,
+    user: Option<(u32, u32)>,
 }
 
 /// The newest PostgreSQL's binaries Debian installed (`/usr/lib/postgresql/N/bin`).
@@ -91,23 +93,56 @@ impl PgCluster {
             String::from_utf8_lossy(&out.stderr)
         );
         let port = free_port();
-        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
-        let server = command(&bin, "postgres", user)
-            .arg("-D")
-            .arg(&data)
-            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
-            .arg("-k")
-            .arg(dir.path())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("postgres starts");
-        let cluster = PgCluster { port, server, dir };
-        cluster.wait_ready(&bin);
+        let server = launch(&bin, user, dir.path(), port);
+        let cluster = PgCluster {
+            port,
+            server,
+            dir,
+            bin,
+            user,
+        };
+        cluster.wait_ready();
         Some(cluster)
     }
 
-    fn wait_ready(&self, bin: &Path) {
+    /// Stops the server at once (SIGKILL, as a crash or a pulled plug would), keeping its data.
+    pub fn kill(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+
+    /// Stops the server the way an operator restarting it does (a fast shutdown: sessions are
+    /// ended, nothing committed is lost), keeping its data.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.server.id().to_string()])
+            .status();
+        let _ = self.server.wait();
+    }
+
+    /// Starts the server again on the same data and port (after [`PgCluster::stop`] or
+    /// [`PgCluster::kill`]), and waits until it takes connections.
+    pub fn start_again(&mut self) {
+        // A killed server's sessions end by themselves a moment later; until then its shared
+        // memory is in use and a new server refuses to start.
+        let started = Instant::now();
+        loop {
+            self.server = launch(&self.bin, self.user, self.dir.path(), self.port);
+            std::thread::sleep(Duration::from_millis(200));
+            if matches!(self.server.try_wait(), Ok(None)) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "PostgreSQL did not start again in 30 s: {}",
+                self.log()
+            );
+        }
+        self.wait_ready();
+    }
+
+    fn wait_ready(&self) {
+        let bin = &self.bin;
         let started = Instant::now();
         loop {
             let ready = Command::new(bin.join("pg_isready"))
@@ -140,6 +175,25 @@ impl PgCluster {
     pub fn pid(&self) -> u32 {
         self.server.id()
     }
+}
+
+/// Starts `postgres` on the cluster in `dir`, logging to `dir/server.log`.
+fn launch(bin: &Path, user: Option<(u32, u32)>, dir: &Path, port: u16) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .expect("log file");
+    command(bin, "postgres", user)
+        .arg("-D")
+        .arg(dir.join("data"))
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+        .arg("-k")
+        .arg(dir)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("postgres starts")
 }
 
 impl Drop for PgCluster {

@@ -6,7 +6,8 @@ use fieldsync_core::model::customer::NewCustomer;
 use fieldsync_core::model::visit::NewVisit;
 use fieldsync_core::sync::http::HttpClient;
 use fieldsync_core::sync::{SyncReport, sync};
-use fieldsync_tests::server::{ServerProcess, TestUser, add_user};
+use fieldsync_tests::postgres::PgCluster;
+use fieldsync_tests::server::{ServerProcess, TestUser, add_user_on};
 use tempfile::TempDir;
 
 pub mod cli;
@@ -17,6 +18,18 @@ pub mod live;
 pub struct Org {
     pub server: ServerProcess,
     pub data: TempDir,
+    /// The PostgreSQL cluster the server keeps its data in, if not the data directory.
+    pub postgres: Option<PgCluster>,
+}
+
+/// Where a test's server keeps its data: the suites that must hold on every backend run once
+/// on each ([`on_every_backend!`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The data directory's SQLite file.
+    Sqlite,
+    /// A private PostgreSQL cluster.
+    Postgres,
 }
 
 pub fn org() -> Org {
@@ -25,14 +38,65 @@ pub fn org() -> Org {
 
 /// The same organisation, with extra `serve` options.
 pub fn org_with(serve_args: &[&str]) -> Org {
+    org_on(Backend::Sqlite, serve_args).unwrap()
+}
+
+/// The organisation on `backend`; `None` when the test skips (PostgreSQL is not installed, and
+/// CI does not require it).
+pub fn org_on(backend: Backend, serve_args: &[&str]) -> Option<Org> {
     let data = tempfile::tempdir().unwrap();
-    add_org_users(data.path());
-    let server = ServerProcess::start_with(data.path(), serve_args).unwrap();
-    Org { server, data }
+    let postgres = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(PgCluster::start(&format!(
+            "{} on PostgreSQL",
+            std::thread::current().name().unwrap_or("a test")
+        ))?),
+    };
+    let url = postgres.as_ref().map(|pg| pg.url("postgres"));
+    add_org_users_on(data.path(), url.as_deref());
+    let server = ServerProcess::start_on(data.path(), url.as_deref(), serve_args).unwrap();
+    Some(Org {
+        server,
+        data,
+        postgres,
+    })
+}
+
+impl Org {
+    /// The PostgreSQL database the server uses, if it uses one.
+    pub fn database_url(&self) -> Option<String> {
+        self.postgres.as_ref().map(|pg| pg.url("postgres"))
+    }
+}
+
+/// Runs each named test once per backend: `on_every_backend!(a, b)` makes modules `sqlite`
+/// and `postgres`, each with tests `a` and `b` calling `a(Backend::…)`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $test() {
+                super::$test($crate::common::Backend::Sqlite)
+            })+
+        }
+        mod postgres {
+            $(#[test]
+            fn $test() {
+                super::$test($crate::common::Backend::Postgres)
+            })+
+        }
+    };
 }
 
 /// Adds the organisation's users to the server data directory `data_dir`.
 pub fn add_org_users(data_dir: &std::path::Path) {
+    add_org_users_on(data_dir, None)
+}
+
+/// Adds the organisation's users to the PostgreSQL database `database_url`, or without one
+/// to the SQLite file of `data_dir`.
+pub fn add_org_users_on(data_dir: &std::path::Path, database_url: Option<&str>) {
     for (name, role, territories, manager) in [
         ("admin", "admin", &[][..], None),
         ("zhang", "manager", &["east"][..], None),
@@ -42,8 +106,9 @@ pub fn add_org_users(data_dir: &std::path::Path) {
         ("chen", "rep", &["north"][..], Some("zhao")),
     ] {
         let password = format!("pw-{name}-secret");
-        add_user(
+        add_user_on(
             data_dir,
+            database_url,
             &TestUser {
                 username: name,
                 role,
