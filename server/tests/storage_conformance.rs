@@ -7,18 +7,18 @@
 use std::sync::Arc;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ChangeHash, ROOT};
+use automerge::{AutoCommit, ROOT};
 use fieldsync_core::model::DocKind;
 use fieldsync_server::access::Principal;
 use fieldsync_server::storage::postgres::PgStorage;
 use fieldsync_server::storage::sqlite::SqliteStorage;
 use fieldsync_server::storage::{
-    DocCommit, DocScope, LoggedChange, PullLimits, RefreshUse, Role, ScopeEvent, Session, Storage,
-    StorageError, User,
+    DocScope, PullLimits, RefreshUse, Role, ScopeEvent, Session, Storage, StorageError, User,
 };
 
 mod support;
 
+use support::commits::{commit, customer_commit, new_doc};
 use support::postgres::PgCluster;
 
 /// A fresh store of one backend, and what keeps it alive (its directory, its server).
@@ -63,54 +63,6 @@ fn people(s: &dyn Storage) {
     ] {
         s.add_user(&u).unwrap();
     }
-}
-
-/// A customer document of `owner` in `territory`, with its changes since `since`.
-fn customer_commit(
-    doc: &mut AutoCommit,
-    since: &[ChangeHash],
-    id: &str,
-    owner: &str,
-    territory: &str,
-) -> DocCommit {
-    let scope = DocScope {
-        owner: Some(owner.into()),
-        territory: Some(territory.into()),
-        ..DocScope::of(DocKind::Customer, id)
-    };
-    commit(doc, since, scope)
-}
-
-fn commit(doc: &mut AutoCommit, since: &[ChangeHash], scope: DocScope) -> DocCommit {
-    let changes = doc
-        .get_changes(since)
-        .into_iter()
-        .map(|c| LoggedChange::of(&mut c.clone()))
-        .collect();
-    let governed_by = (scope.owner.clone(), scope.territory.clone());
-    DocCommit {
-        scope,
-        heads: doc
-            .get_heads()
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-        changes,
-        writer: "admin".into(),
-        session: None,
-        snapshot: None,
-        scope_events: Vec::new(),
-        cost: Default::default(),
-        governed_by,
-    }
-}
-
-fn new_doc(name: &str) -> AutoCommit {
-    let mut doc = AutoCommit::new();
-    doc.put(ROOT, "name", name).unwrap();
-    doc.commit();
-    doc
 }
 
 fn pulled(

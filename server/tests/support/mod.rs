@@ -2,6 +2,7 @@
 //! client stores, and the documents the tests push.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod commits;
 pub mod postgres;
 
 use std::collections::BTreeSet;

@@ -1,0 +1,220 @@
+//! What holds on PostgreSQL beyond the conformance suite: transactions commit in any order
+//! there, and several server nodes share one database.
+//! - A pull never moves its cursor past a change still being written: the write that took a
+//!   lower number commits first, and a pull in between reads below it.
+//! - A claim one node holds, no other node gets; a node that goes away releases its claims.
+//! - What one node announces, another hears.
+//! - A refresh token presented to two nodes at once rotates once.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use fieldsync_server::access::Principal;
+use fieldsync_server::storage::postgres::PgStorage;
+use fieldsync_server::storage::{Accounts, Log, PullLimits, RefreshUse, Role, Session, User};
+use support::commits::{customer_commit, new_doc};
+use support::postgres::PgCluster;
+
+/// Two nodes' storage on one fresh database, and the cluster.
+fn two_nodes(test: &str) -> Option<(PgStorage, PgStorage, PgCluster)> {
+    let cluster = PgCluster::start(test)?;
+    let a = PgStorage::open(&cluster.url("postgres")).unwrap();
+    let b = PgStorage::open(&cluster.url("postgres")).unwrap();
+    Some((a, b, cluster))
+}
+
+fn admin() -> Principal {
+    Principal {
+        username: "admin".into(),
+        role: Role::Admin,
+        territories: Vec::new(),
+        manager: None,
+        team: Vec::new(),
+    }
+}
+
+fn pull(s: &PgStorage, cursor: u64) -> (Vec<String>, u64) {
+    let page = s
+        .pull(
+            &admin(),
+            None,
+            cursor,
+            PullLimits {
+                max_documents: 100,
+                max_bytes: 1 << 20,
+            },
+        )
+        .unwrap();
+    let mut ids: Vec<String> = page.documents.into_iter().map(|(id, _, _)| id).collect();
+    ids.sort();
+    (ids, page.cursor)
+}
+
+#[test]
+fn a_pull_between_two_concurrent_writes_never_moves_past_the_one_still_in_flight() {
+    let Some((node_a, node_b, _cluster)) = two_nodes("a_pull_between_two_concurrent_writes") else {
+        return;
+    };
+    let mut first = new_doc("first");
+    let mut second = new_doc("second");
+    let first = customer_commit(&mut first, &[], "c-first", "li", "east");
+    let second = customer_commit(&mut second, &[], "c-second", "li", "east");
+
+    let (in_flight_tx, in_flight) = mpsc::channel();
+    let (release_tx, release) = mpsc::channel::<()>();
+    let (second_done_tx, second_done) = mpsc::channel();
+    std::thread::scope(|s| {
+        // Node A takes the next number and holds its transaction open.
+        let (node_a, first) = (&node_a, &first);
+        let writer_a = s.spawn(move || {
+            node_a
+                .commit_batch_then(std::slice::from_ref(&first), || {
+                    in_flight_tx.send(()).unwrap();
+                    release.recv().unwrap();
+                })
+                .unwrap()
+        });
+        in_flight.recv_timeout(Duration::from_secs(10)).unwrap();
+        // Node B writes meanwhile.
+        let writer_b = s.spawn(|| {
+            let seqs = node_b.commit_batch(std::slice::from_ref(&second)).unwrap();
+            second_done_tx.send(()).unwrap();
+            seqs
+        });
+        assert!(
+            second_done
+                .recv_timeout(Duration::from_millis(500))
+                .is_err(),
+            "the second write committed while the first, numbered before it, was in flight"
+        );
+        // A device pulls now: it gets nothing, and its cursor stays below the first write.
+        let (now, cursor) = pull(&node_b, 0);
+        assert!(now.is_empty(), "{now:?}");
+        assert_eq!(cursor, 0);
+
+        release_tx.send(()).unwrap();
+        let seq_a = writer_a.join().unwrap()[0];
+        let seq_b = writer_b.join().unwrap()[0];
+        assert!(
+            seq_a < seq_b,
+            "numbers follow the commits: {seq_a} < {seq_b}"
+        );
+
+        // From the cursor it was given, the device receives both.
+        let (later, head) = pull(&node_b, cursor);
+        assert_eq!(later, ["c-first", "c-second"]);
+        assert_eq!(head, seq_b);
+    });
+}
+
+#[test]
+fn a_claim_held_by_one_node_waits_for_it_and_goes_with_the_node() {
+    let Some((node_a, node_b, _cluster)) = two_nodes("a_claim_held_by_one_node") else {
+        return;
+    };
+    let (a, b) = (node_a.nodes().unwrap(), node_b.nodes().unwrap());
+    assert!(a.try_claim("c-1").unwrap());
+    assert!(!b.try_claim("c-1").unwrap(), "another node holds it");
+    assert!(b.try_claim("c-2").unwrap(), "other documents are free");
+    a.release("c-1");
+    assert!(b.try_claim("c-1").unwrap(), "released");
+    assert!(!a.try_claim("c-2").unwrap());
+
+    // Node B goes away without releasing anything: its claims go with its connection.
+    drop(node_b);
+    let started = Instant::now();
+    while !a.try_claim("c-2").unwrap() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a node's claims outlived it"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn what_one_node_announces_the_others_hear() {
+    let Some((node_a, node_b, _cluster)) = two_nodes("what_one_node_announces") else {
+        return;
+    };
+    let (heard_tx, heard) = mpsc::channel();
+    node_b
+        .nodes()
+        .unwrap()
+        .listen(Box::new(move |message| {
+            if !message.is_empty() {
+                heard_tx.send(message).is_ok()
+            } else {
+                true
+            }
+        }))
+        .unwrap();
+    // LISTEN is registered once `listen` returns: announce now.
+    let said = Instant::now();
+    node_a
+        .nodes()
+        .unwrap()
+        .announce(&["one".to_string(), "two".to_string()])
+        .unwrap();
+    let first = heard.recv_timeout(Duration::from_secs(5)).unwrap();
+    let second = heard.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("one", "two"));
+    println!("heard across nodes after {:?}", said.elapsed());
+}
+
+#[test]
+fn a_refresh_token_presented_to_two_nodes_at_once_rotates_once() {
+    let Some((node_a, node_b, _cluster)) = two_nodes("a_refresh_token_presented_to_two_nodes")
+    else {
+        return;
+    };
+    node_a
+        .add_user(&User {
+            username: "li".into(),
+            role: Role::Rep,
+            territories: vec!["east".into()],
+            manager: None,
+            disabled: false,
+            password_hash: "x".into(),
+        })
+        .unwrap();
+    node_a
+        .create_session(&Session {
+            id: "s1".into(),
+            username: "li".into(),
+            device_name: "phone".into(),
+            created_at: 0,
+        })
+        .unwrap();
+    node_a.store_refresh("t0", "s1", i64::MAX).unwrap();
+    let nodes = [Arc::new(node_a), Arc::new(node_b)];
+    let start = Arc::new(Barrier::new(8));
+    let answers: Vec<RefreshUse> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..8)
+            .map(|i| {
+                let (node, start) = (nodes[i % 2].clone(), start.clone());
+                s.spawn(move || {
+                    start.wait();
+                    node.use_refresh("t0", &format!("t1-{i}"), i64::MAX, 1)
+                        .unwrap()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let valid = answers
+        .iter()
+        .filter(|a| matches!(a, RefreshUse::Valid(_)))
+        .count();
+    assert_eq!(valid, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, RefreshUse::Valid(_) | RefreshUse::Replayed(_))),
+        "the others are replays: {answers:?}"
+    );
+}
