@@ -72,7 +72,7 @@ fn a_pull_between_two_concurrent_writes_never_moves_past_the_one_still_in_flight
         let (node_a, first) = (&node_a, &first);
         let writer_a = s.spawn(move || {
             node_a
-                .commit_batch_then(std::slice::from_ref(&first), || {
+                .commit_batch_then(std::slice::from_ref(first), || {
                     in_flight_tx.send(()).unwrap();
                     release.recv().unwrap();
                 })
