@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
+use crate::storage::Storage;
 
 /// Issuer of access tokens.
 pub const ISSUER: &str = "fieldsync";
@@ -171,22 +172,74 @@ pub const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// How long a record of failures is kept after the last one.
 const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-/// Failures in a row and when the last one began.
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
+/// Failures in a row and when the last one began (unix milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    /// Failures in a row.
+    pub count: u32,
+    /// When the last one began, unix milliseconds.
+    pub last_ms: i64,
 }
 
 impl Failures {
     /// How long after the last failure the next attempt must wait: nothing for the first
     /// `free`, then 1 s, doubling with each failure, up to [`MAX_WAIT`].
-    fn wait(&self, free: u32, now: Instant) -> Option<Duration> {
+    fn wait(&self, free: u32, now_ms: i64) -> Option<Duration> {
         let over = self.count.checked_sub(free)?;
         let delay = Duration::from_secs(1u64 << over.min(20)).min(MAX_WAIT);
-        let ready = self.last + delay;
-        (ready > now).then(|| ready - now)
+        let ready = self.last_ms.saturating_add(delay.as_millis() as i64);
+        (ready > now_ms).then(|| Duration::from_millis((ready - now_ms) as u64))
     }
+}
+
+/// Where failed logins are counted: in the process, or in the database every server node
+/// shares ([`crate::storage::NodeLink::update_login_failures`]).
+enum FailureBook {
+    Memory(Mutex<HashMap<String, Failures>>),
+    Shared(Arc<dyn Storage>),
+}
+
+impl FailureBook {
+    /// Runs `step` over the records of `keys` (`None`: no record) in one atomic step, and
+    /// keeps what it leaves.
+    fn update(
+        &self,
+        keys: &[String],
+        step: &mut dyn FnMut(&mut [Option<Failures>]),
+    ) -> Result<(), AppError> {
+        match self {
+            FailureBook::Memory(book) => {
+                let mut book = book.lock().unwrap_or_else(|e| e.into_inner());
+                // Names tried once and never again would pile up: forget old records now
+                // and then.
+                if book.len() > 10_000 {
+                    let now = now_ms();
+                    book.retain(|_, f| now - f.last_ms < FORGET_AFTER.as_millis() as i64);
+                }
+                let mut records: Vec<Option<Failures>> =
+                    keys.iter().map(|k| book.get(k).copied()).collect();
+                step(&mut records);
+                for (key, record) in keys.iter().zip(records) {
+                    match record {
+                        Some(f) => book.insert(key.clone(), f),
+                        None => book.remove(key),
+                    };
+                }
+                Ok(())
+            }
+            FailureBook::Shared(storage) => {
+                let link = storage.nodes().ok_or_else(|| {
+                    AppError::Internal("shared login records without shared storage".into())
+                })?;
+                let forget_before = now_ms() - FORGET_AFTER.as_millis() as i64;
+                Ok(link.update_login_failures(keys, forget_before, step)?)
+            }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 /// Slows down password guessing without locking anyone out.
@@ -198,14 +251,15 @@ impl Failures {
 /// gets in with the right password. One address guessing many names waits too, after
 /// [`FREE_FAILURES_PER_ADDRESS`] failures over all names. An attempt counts as failed from the
 /// moment it starts until [`LoginLimiter::succeeded`], so concurrent guesses cannot slip past.
+/// Several server nodes on one database count together ([`LoginLimiter::shared`]): a guesser
+/// gains nothing by spreading guesses over them.
 ///
 /// It also bounds how many passwords are checked at once: each Argon2 check takes 19 MiB and
 /// a core for a moment, so a burst of logins (a whole sales force on Monday morning, or a
 /// flood of guesses) waits for a turn ([`LoginLimiter::check_turn`]) instead of growing the
 /// server's memory by 19 MiB a login.
 pub struct LoginLimiter {
-    by_name: Mutex<HashMap<(String, Option<IpAddr>), Failures>>,
-    by_address: Mutex<HashMap<Option<IpAddr>, Failures>>,
+    book: FailureBook,
     checks: Arc<tokio::sync::Semaphore>,
 }
 
@@ -215,17 +269,34 @@ impl Default for LoginLimiter {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// The record keys of `username` from `address`, and of `address` alone.
+fn keys(username: &str, address: Option<IpAddr>) -> [String; 2] {
+    let address = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+    [
+        format!("name {address} {username}"),
+        format!("address {address}"),
+    ]
 }
 
 impl LoginLimiter {
-    /// A limiter with no failures recorded.
+    /// A limiter counting in this process.
     pub fn new() -> LoginLimiter {
+        LoginLimiter::with_book(FailureBook::Memory(Mutex::default()))
+    }
+
+    /// A limiter counting in `storage`, with every other server node on it, when it is
+    /// shared; in this process otherwise.
+    pub fn shared(storage: Arc<dyn Storage>) -> LoginLimiter {
+        if storage.nodes().is_none() {
+            return LoginLimiter::new();
+        }
+        LoginLimiter::with_book(FailureBook::Shared(storage))
+    }
+
+    fn with_book(book: FailureBook) -> LoginLimiter {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         LoginLimiter {
-            by_name: Mutex::new(HashMap::new()),
-            by_address: Mutex::new(HashMap::new()),
+            book,
             checks: Arc::new(tokio::sync::Semaphore::new(cores)),
         }
     }
@@ -241,54 +312,44 @@ impl LoginLimiter {
 
     /// Starts an attempt for `username` from `address` (unknown when the connection's address
     /// is): refused while that pair, or that address, must wait; otherwise counted as a
-    /// failure until it succeeds. A refused attempt counts nothing.
+    /// failure until it succeeds. A refused attempt counts nothing. Blocking: it may ask the
+    /// database.
     pub fn attempt(&self, username: &str, address: Option<IpAddr>) -> Result<(), AppError> {
-        let now = Instant::now();
-        let mut names = lock(&self.by_name);
-        let mut addresses = lock(&self.by_address);
-        // Names tried once and never again would pile up: forget old records now and then.
-        if names.len() > 10_000 {
-            names.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
-            addresses.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
-        }
-        let key = (username.to_string(), address);
-        let wait = [
-            names.get(&key).and_then(|f| f.wait(FREE_FAILURES, now)),
-            addresses
-                .get(&address)
-                .and_then(|f| f.wait(FREE_FAILURES_PER_ADDRESS, now)),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        if let Some(wait) = wait {
-            return Err(AppError::RateLimited(
+        let now = now_ms();
+        let mut wait = None;
+        self.book.update(&keys(username, address), &mut |records| {
+            wait = records
+                .iter()
+                .zip([FREE_FAILURES, FREE_FAILURES_PER_ADDRESS])
+                .filter_map(|(f, free)| f.and_then(|f| f.wait(free, now)))
+                .max();
+            if wait.is_none() {
+                for f in records.iter_mut() {
+                    let count = f.map_or(0, |f| f.count).saturating_add(1);
+                    *f = Some(Failures {
+                        count,
+                        last_ms: now,
+                    });
+                }
+            }
+        })?;
+        match wait {
+            Some(wait) => Err(AppError::RateLimited(
                 (wait.as_secs_f64().ceil() as u64).max(1),
-            ));
+            )),
+            None => Ok(()),
         }
-        for f in [
-            names.entry(key).or_insert(Failures {
-                count: 0,
-                last: now,
-            }),
-            addresses.entry(address).or_insert(Failures {
-                count: 0,
-                last: now,
-            }),
-        ] {
-            f.count = f.count.saturating_add(1);
-            f.last = now;
-        }
-        Ok(())
     }
 
     /// Forgets the failures of `username` from `address`, who logged in, and takes this
-    /// attempt back from the address's count.
-    pub fn succeeded(&self, username: &str, address: Option<IpAddr>) {
-        lock(&self.by_name).remove(&(username.to_string(), address));
-        if let Some(f) = lock(&self.by_address).get_mut(&address) {
-            f.count = f.count.saturating_sub(1);
-        }
+    /// attempt back from the address's count. Blocking: it may ask the database.
+    pub fn succeeded(&self, username: &str, address: Option<IpAddr>) -> Result<(), AppError> {
+        self.book.update(&keys(username, address), &mut |records| {
+            records[0] = None;
+            if let Some(f) = records[1].as_mut() {
+                f.count = f.count.saturating_sub(1);
+            }
+        })
     }
 }
 
@@ -352,19 +413,22 @@ mod tests {
         }
         // The admin from another address is not held, and logs in.
         l.attempt("admin", office).unwrap();
-        l.succeeded("admin", office);
+        l.succeeded("admin", office).unwrap();
         // Another name from the guessing address is not held either (yet).
         l.attempt("li", guesser).unwrap();
     }
 
     #[test]
     fn the_wait_doubles_with_each_failure_up_to_a_limit() {
-        let now = Instant::now();
+        let now = 1_700_000_000_000;
         let waits: Vec<u64> = (3..=30)
             .map(|count| {
-                Failures { count, last: now }
-                    .wait(FREE_FAILURES, now)
-                    .map_or(0, |d| d.as_secs())
+                Failures {
+                    count,
+                    last_ms: now,
+                }
+                .wait(FREE_FAILURES, now)
+                .map_or(0, |d| d.as_secs())
             })
             .collect();
         assert_eq!(&waits[..6], &[1, 2, 4, 8, 16, 32]);
@@ -372,7 +436,7 @@ mod tests {
         assert!(
             Failures {
                 count: 2,
-                last: now
+                last_ms: now
             }
             .wait(FREE_FAILURES, now)
             .is_none()

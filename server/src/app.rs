@@ -315,7 +315,8 @@ async fn login(
             "device_name must be 1 to 100 characters".into(),
         ));
     }
-    state.limiter.attempt(&req.username, address)?;
+    let (limiter, name) = (state.limiter.clone(), req.username.clone());
+    tokio::task::spawn_blocking(move || limiter.attempt(&name, address)).await??;
     let turn = state.limiter.check_turn().await?;
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
@@ -331,7 +332,7 @@ async fn login(
                 "wrong user name or password, or the account is disabled".into(),
             ));
         };
-        st.limiter.succeeded(&req.username, address);
+        st.limiter.succeeded(&req.username, address)?;
         let session_id = hex::encode(crate::accounts::random_bytes::<16>()?);
         st.core.storage.create_session(&Session {
             id: session_id.clone(),

@@ -167,10 +167,11 @@ pub fn build_state(config: &Config) -> Result<AppState, AppError> {
     core.complaint_hours = config.complaint_hours;
     let core = Arc::new(core);
     crate::nodes::listen(&core)?;
+    let limiter = Arc::new(LoginLimiter::shared(core.storage.clone()));
     Ok(AppState {
         core,
         keys: Arc::new(TokenKeys::new(&key, config.access_ttl, config.refresh_ttl)),
-        limiter: Arc::new(LoginLimiter::new()),
+        limiter,
         shutdown: CancellationToken::new(),
     })
 }

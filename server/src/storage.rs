@@ -443,6 +443,15 @@ pub trait NodeLink: Send + Sync {
     /// Calls `hear` with each message any node announces, on a thread of its own, until
     /// `hear` returns false; reconnects by itself when the database goes away.
     fn listen(&self, hear: Box<dyn FnMut(String) -> bool + Send>) -> StorageResult<()>;
+    /// Runs `step` over the failed-login records of `keys` (`None`: no record) in one
+    /// transaction, other nodes' attempts on the same keys waiting meanwhile, and keeps what it
+    /// leaves; records last touched before `forget_before` (unix ms) are dropped first.
+    fn update_login_failures(
+        &self,
+        keys: &[String],
+        forget_before: i64,
+        step: &mut dyn FnMut(&mut [Option<crate::accounts::Failures>]),
+    ) -> StorageResult<()>;
 }
 
 /// The server's storage: accounts, documents and the log, one backend behind all three.

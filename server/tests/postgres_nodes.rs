@@ -5,15 +5,19 @@
 //! - A claim one node holds, no other node gets; a node that goes away releases its claims.
 //! - What one node announces, another hears.
 //! - A refresh token presented to two nodes at once rotates once.
+//! - Failed logins count on every node.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
+use std::net::IpAddr;
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use fieldsync_server::access::Principal;
+use fieldsync_server::accounts::{FREE_FAILURES, LoginLimiter};
+use fieldsync_server::error::AppError;
 use fieldsync_server::storage::postgres::PgStorage;
 use fieldsync_server::storage::{Accounts, Log, PullLimits, RefreshUse, Role, Session, User};
 use support::commits::{customer_commit, new_doc};
@@ -217,4 +221,25 @@ fn a_refresh_token_presented_to_two_nodes_at_once_rotates_once() {
             .all(|a| matches!(a, RefreshUse::Valid(_) | RefreshUse::Replayed(_))),
         "the others are replays: {answers:?}"
     );
+}
+
+#[test]
+fn failed_logins_on_one_node_slow_the_same_guesser_on_another() {
+    let Some((node_a, node_b, _cluster)) = two_nodes("failed_logins_on_one_node") else {
+        return;
+    };
+    let a = LoginLimiter::shared(Arc::new(node_a));
+    let b = LoginLimiter::shared(Arc::new(node_b));
+    let guesser = Some(IpAddr::from([10, 0, 0, 66]));
+    let office = Some(IpAddr::from([10, 0, 0, 1]));
+    for _ in 0..FREE_FAILURES {
+        a.attempt("admin", guesser).unwrap();
+    }
+    assert!(
+        matches!(b.attempt("admin", guesser), Err(AppError::RateLimited(_))),
+        "the guesser moved to another node and was not held"
+    );
+    b.attempt("admin", office).unwrap();
+    b.succeeded("admin", office).unwrap();
+    a.attempt("admin", office).unwrap();
 }

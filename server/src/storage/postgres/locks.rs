@@ -10,6 +10,7 @@ use std::time::Duration;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::PgStorage;
+use crate::accounts::Failures;
 use crate::storage::{NodeLink, StorageResult};
 
 /// The channel nodes announce writes on.
@@ -88,6 +89,51 @@ impl NodeLink for PgStorage {
             &[&CHANNEL, &news],
         )?;
         Ok(())
+    }
+
+    fn update_login_failures(
+        &self,
+        keys: &[String],
+        forget_before: i64,
+        step: &mut dyn FnMut(&mut [Option<Failures>]),
+    ) -> StorageResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM login_failures WHERE last_ms < $1",
+                &[&forget_before],
+            )?;
+            // Rows for every key, locked until the end: concurrent attempts take turns.
+            for key in keys {
+                tx.execute(
+                    "INSERT INTO login_failures(key, count, last_ms) VALUES ($1, 0, 0)
+                     ON CONFLICT (key) DO NOTHING",
+                    &[key],
+                )?;
+            }
+            let mut records = Vec::with_capacity(keys.len());
+            for key in keys {
+                let row = tx.query_one(
+                    "SELECT count, last_ms FROM login_failures WHERE key = $1 FOR UPDATE",
+                    &[key],
+                )?;
+                let (count, last_ms): (i32, i64) = (row.try_get(0)?, row.try_get(1)?);
+                records.push((count > 0).then_some(Failures {
+                    count: count as u32,
+                    last_ms,
+                }));
+            }
+            step(&mut records);
+            for (key, record) in keys.iter().zip(records) {
+                match record {
+                    Some(f) => tx.execute(
+                        "UPDATE login_failures SET count = $2, last_ms = $3 WHERE key = $1",
+                        &[key, &(f.count.min(i32::MAX as u32) as i32), &f.last_ms],
+                    )?,
+                    None => tx.execute("DELETE FROM login_failures WHERE key = $1", &[key])?,
+                };
+            }
+            Ok(())
+        })
     }
 
     fn listen(&self, mut hear: Box<dyn FnMut(String) -> bool + Send>) -> StorageResult<()> {
