@@ -217,6 +217,15 @@ impl ServerProcess {
         }
     }
 
+    /// Starts the server again on the same port and data directory, keeping its data in the
+    /// PostgreSQL database `database_url` from now on (or, without one, in the data
+    /// directory's SQLite file): after `fieldsync-server migrate`.
+    pub fn restart_on(&mut self, database_url: Option<&str>) -> HarnessResult<()> {
+        self.kill();
+        self.database_url = database_url.map(str::to_string);
+        self.restart()
+    }
+
     /// Starts the server again on the same port and data directory.
     pub fn restart(&mut self) -> HarnessResult<()> {
         self.kill();

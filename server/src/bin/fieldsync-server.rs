@@ -11,6 +11,7 @@ use fieldsync_server::accounts::hash_password;
 use fieldsync_server::budget;
 use fieldsync_server::config::{Config, build_state, open_storage};
 use fieldsync_server::router;
+use fieldsync_server::storage::postgres::PgStorage;
 use fieldsync_server::storage::{Role, User};
 
 /// mimalloc returns freed memory to the system and keeps long-lived documents from pinning
@@ -102,6 +103,17 @@ enum Command {
         /// Keep the changes of the last this many days in the log (0: compact everything).
         #[arg(long, default_value_t = 30)]
         older_than_days: u64,
+    },
+    /// Move an organisation from a data directory's SQLite file to an empty PostgreSQL
+    /// database: users, sessions, documents and the log, so every device syncs on as before.
+    /// Stop the server first; start it again with --database-url.
+    Migrate {
+        /// The data directory the server used.
+        #[arg(long)]
+        from_data_dir: PathBuf,
+        /// The PostgreSQL database to move it to (empty).
+        #[arg(long, env = "FIELDSYNC_DATABASE_URL", hide_env_values = true)]
+        to_database_url: String,
     },
     /// Manage users.
     User {
@@ -216,6 +228,25 @@ fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "compacted the log up to {}: {} changes removed, {} documents re-snapshotted",
                 done.floor, done.changes_removed, done.documents_resnapshotted
+            );
+            Ok(())
+        }
+        Command::Migrate {
+            from_data_dir,
+            to_database_url,
+        } => {
+            let target = PgStorage::open(&to_database_url).map_err(|e| e.to_string())?;
+            let moved = target
+                .import_sqlite(&from_data_dir)
+                .map_err(|e| e.to_string())?;
+            for (table, rows) in &moved.rows {
+                println!("{table:<18} {rows:>10} rows");
+            }
+            println!(
+                "moved {} to PostgreSQL (log head {}); start the server with --database-url and the same signing key ({})",
+                from_data_dir.display(),
+                moved.head,
+                from_data_dir.join("jwt.key").display()
             );
             Ok(())
         }

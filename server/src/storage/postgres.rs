@@ -23,7 +23,10 @@ use postgres::types::ToSql;
 use postgres::{IsolationLevel, NoTls, Row, Statement};
 
 mod compaction;
+mod import;
 mod locks;
+
+pub use import::Imported;
 
 use locks::NodeLocks;
 
