@@ -293,6 +293,7 @@ mod tests {
             snapshot: None,
             scope_events: Vec::new(),
             cost: Default::default(),
+            base_heads: None,
             governed_by: (Some("rep01".into()), Some("north".into())),
         }
     }

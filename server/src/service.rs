@@ -147,6 +147,9 @@ struct Logged {
     changes: Vec<LoggedChange>,
     cost: ChangeCost,
     since_snapshot: usize,
+    /// The heads of the stored document they were checked against (hex, comma-separated;
+    /// empty for a new document).
+    base_heads: String,
 }
 
 /// A push failed: refused (the client is told why), or the server failed.
@@ -510,6 +513,7 @@ impl Core {
                 changes: logged,
                 cost,
                 since_snapshot: history.changes_since_snapshot,
+                base_heads: hex_heads(&before_heads).join(","),
             },
             customer,
         )?;
@@ -640,6 +644,7 @@ impl Core {
             snapshot,
             scope_events,
             cost: logged.cost,
+            base_heads: Some(logged.base_heads),
         };
         Ok(Prepared {
             id: id.to_string(),
@@ -758,6 +763,7 @@ impl Core {
                 changes,
                 cost,
                 since_snapshot: self.storage.doc_history(&id)?.changes_since_snapshot,
+                base_heads: hex_heads(&heads).join(","),
             };
             match self.prepare(
                 &who.username,

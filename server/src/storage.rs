@@ -169,6 +169,12 @@ pub struct DocCommit {
     /// The owner and territory that decide who sees the document
     /// ([`DocScope::governing`]): the columns pulls filter on.
     pub governed_by: (Option<String>, Option<String>),
+    /// The stored heads the change was checked against (hex, comma-separated; empty for a new
+    /// document). A backend several server nodes share refuses the commit if the stored heads
+    /// are others by then ([`StorageError::Unavailable`]: the round is retried): claims keep
+    /// that from happening, and this keeps a lost claim from letting two nodes write a
+    /// document at once. `None`: not checked.
+    pub base_heads: Option<String>,
 }
 
 /// How much history a stored document has.

@@ -6,6 +6,7 @@
 //! - What one node announces, another hears.
 //! - A refresh token presented to two nodes at once rotates once.
 //! - Failed logins count on every node.
+//! - A write built on a document's heads that another node moved on from is refused.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -19,7 +20,9 @@ use fieldsync_server::access::Principal;
 use fieldsync_server::accounts::{FREE_FAILURES, LoginLimiter};
 use fieldsync_server::error::AppError;
 use fieldsync_server::storage::postgres::PgStorage;
-use fieldsync_server::storage::{Accounts, Log, PullLimits, RefreshUse, Role, Session, User};
+use fieldsync_server::storage::{
+    Accounts, Documents, Log, PullLimits, RefreshUse, Role, Session, User,
+};
 use support::commits::{customer_commit, new_doc};
 use support::postgres::PgCluster;
 
@@ -242,4 +245,42 @@ fn failed_logins_on_one_node_slow_the_same_guesser_on_another() {
     b.attempt("admin", office).unwrap();
     b.succeeded("admin", office).unwrap();
     a.attempt("admin", office).unwrap();
+}
+
+#[test]
+fn a_write_built_on_heads_another_node_moved_on_from_is_refused_and_changes_nothing() {
+    let Some((node_a, node_b, _cluster)) = two_nodes("a_write_built_on_stale_heads") else {
+        return;
+    };
+    let mut doc = new_doc("华东精密");
+    let mut created = customer_commit(&mut doc, &[], "c-1", "li", "east");
+    created.base_heads = Some(String::new());
+    node_a.commit_batch(&[created.clone()]).unwrap();
+    let base = created.heads.clone();
+
+    // Two nodes edit the document from the same stored state; the second write is refused.
+    let edit = |doc: &mut automerge::AutoCommit, value: &str| {
+        let since = doc.get_heads();
+        automerge::transaction::Transactable::put(doc, automerge::ROOT, "phone", value).unwrap();
+        doc.commit();
+        let mut commit = customer_commit(doc, &since, "c-1", "li", "east");
+        commit.base_heads = Some(base.clone());
+        commit
+    };
+    let mut on_a = doc.clone();
+    let mut on_b = doc.clone();
+    let first = edit(&mut on_a, "021-1111");
+    let second = edit(&mut on_b, "021-2222");
+    node_a.commit_batch(&[first]).unwrap();
+    let head = node_b.head_seq().unwrap();
+    let refused = node_b.commit_batch(&[second]).unwrap_err();
+    assert!(refused.unavailable().is_some(), "{refused}");
+    assert_eq!(node_b.head_seq().unwrap(), head, "nothing was written");
+    let mut stored = node_b
+        .load_doc("c-1")
+        .unwrap()
+        .unwrap()
+        .assemble("c-1")
+        .unwrap();
+    assert_eq!(stored.get_heads(), on_a.get_heads());
 }

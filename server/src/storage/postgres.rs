@@ -834,6 +834,20 @@ fn write_commit(
     received: i64,
     next: &mut i64,
 ) -> StorageResult<u64> {
+    if let Some(base) = &c.base_heads {
+        let stored: String = tx
+            .query_opt("SELECT heads FROM docs WHERE id = $1", &[&c.scope.id])?
+            .map_or(Ok(String::new()), |r| r.try_get(0))?;
+        if stored != *base {
+            return Err(StorageError::Unavailable {
+                why: "another server node wrote the same document at the same moment",
+                detail: format!(
+                    "document {} is no longer at the heads it was checked against",
+                    c.scope.id
+                ),
+            });
+        }
+    }
     let mut first: Option<i64> = None;
     let mut last: i64 = 0;
     for change in &c.changes {

@@ -826,6 +826,7 @@ mod tests {
             snapshot: None,
             scope_events: Vec::new(),
             cost: Default::default(),
+            base_heads: None,
         };
         storage
             .commit_batch(&[

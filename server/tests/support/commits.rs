@@ -44,6 +44,7 @@ pub fn commit(doc: &mut AutoCommit, since: &[ChangeHash], scope: DocScope) -> Do
         snapshot: None,
         scope_events: Vec::new(),
         cost: Default::default(),
+        base_heads: None,
         governed_by,
     }
 }

@@ -166,6 +166,7 @@ mod tests {
             snapshot: None,
             scope_events: Vec::new(),
             cost: Default::default(),
+            base_heads: None,
             governed_by: (None, None),
         }
     }
