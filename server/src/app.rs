@@ -30,7 +30,7 @@ use crate::accounts::{
     Claims, LoginLimiter, TokenKeys, hash_refresh, new_refresh_token, verify_login,
 };
 use crate::error::AppError;
-use crate::service::Core;
+use crate::service::{Core, Notice};
 use crate::storage::{RefreshUse, Session, User};
 
 /// Largest request body accepted.
@@ -462,13 +462,19 @@ async fn events(
         BroadcastStream::new(state.core.notices.subscribe()).filter_map(
             move |notice| match notice {
                 // The device that pushed it has it: no need to wake it.
-                Ok(n) if n.session.as_deref() == Some(own_session.as_str()) => None,
-                Ok(n) if who.sees(&n.scope, n.customer.as_ref()) => Some(Ok(Event::default()
-                    .event("changed")
-                    .data(json!({"seq": n.seq}).to_string()))),
+                Ok(Notice::Changed(n)) if n.session.as_deref() == Some(own_session.as_str()) => {
+                    None
+                }
+                Ok(Notice::Changed(n)) if who.sees(&n.scope, n.customer.as_ref()) => {
+                    Some(Ok(Event::default()
+                        .event("changed")
+                        .data(json!({"seq": n.seq}).to_string())))
+                }
+                Ok(Notice::Changed(_)) => None,
                 // Missed notices: tell the device to sync anyway.
-                Err(_) => Some(Ok(Event::default().event("changed").data("{}"))),
-                Ok(_) => None,
+                Ok(Notice::MayHaveMissed) | Err(_) => {
+                    Some(Ok(Event::default().event("changed").data("{}")))
+                }
             },
         );
     let stream =

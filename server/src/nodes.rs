@@ -10,7 +10,8 @@ use std::sync::{Arc, Weak};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::service::{Core, Notice};
+use crate::service::{Change, Core, Notice};
+use crate::storage::Heard;
 
 /// One announced write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,18 +26,6 @@ pub struct News {
     pub session: Option<String>,
 }
 
-impl News {
-    /// The announcement of `notice`, written by `node`.
-    pub fn of(node: &str, notice: &Notice) -> News {
-        News {
-            node: node.to_string(),
-            seq: notice.seq,
-            doc: notice.scope.id.clone(),
-            session: notice.session.clone(),
-        }
-    }
-}
-
 /// Starts hearing what the other nodes sharing `core`'s storage write, if it is shared; the
 /// listener stops once `core` is gone.
 pub fn listen(core: &Arc<Core>) -> Result<(), AppError> {
@@ -44,12 +33,16 @@ pub fn listen(core: &Arc<Core>) -> Result<(), AppError> {
         return Ok(());
     };
     let weak: Weak<Core> = Arc::downgrade(core);
-    link.listen(Box::new(move |message| {
+    link.listen(Box::new(move |heard| {
         let Some(core) = weak.upgrade() else {
             return false;
         };
-        if !message.is_empty() {
-            hear(&core, &message);
+        match heard {
+            Heard::News(message) => hear(&core, &message),
+            Heard::Reconnected => {
+                let _ = core.notices.send(Notice::MayHaveMissed);
+            }
+            Heard::Quiet => {}
         }
         true
     }))?;
@@ -65,7 +58,11 @@ fn hear(core: &Core, message: &str) {
             return;
         }
     };
-    if news.node == core.node {
+    if core
+        .storage
+        .nodes()
+        .is_some_and(|link| link.node() == news.node)
+    {
         return;
     }
     let scopes = core.storage.doc_scope(&news.doc).and_then(|scope| {
@@ -77,12 +74,12 @@ fn hear(core: &Core, message: &str) {
     });
     match scopes {
         Ok((Some(scope), customer)) => {
-            let _ = core.notices.send(Notice {
+            let _ = core.notices.send(Notice::Changed(Box::new(Change {
                 seq: news.seq,
                 scope,
                 customer,
                 session: news.session,
-            });
+            })));
         }
         Ok((None, _)) => {}
         Err(e) => tracing::warn!(doc = %news.doc, "cannot read what another node wrote: {e}"),

@@ -34,7 +34,6 @@ use crate::error::AppError;
 use crate::grace;
 use crate::group_commit::{Claim, Claims, GroupCommit};
 use crate::metrics::Metrics;
-use crate::nodes::News;
 use crate::storage::{
     DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError,
 };
@@ -44,9 +43,19 @@ use fieldsync_core::rights::check_rights_at;
 /// Take a fresh snapshot once this many changes were logged after the last one.
 const SNAPSHOT_EVERY: usize = 32;
 
+/// What live subscribers are told.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// A document changed.
+    Changed(Box<Change>),
+    /// Changes may have been missed (this node lost its link to the other nodes for a
+    /// moment): every subscriber syncs.
+    MayHaveMissed,
+}
+
 /// Something changed in the scope of whoever sees `scope`.
 #[derive(Debug, Clone)]
-pub struct Notice {
+pub struct Change {
     /// The log sequence number of the news.
     pub seq: u64,
     /// The changed document's scope fields.
@@ -69,8 +78,6 @@ pub struct Core {
     actor: ActorId,
     /// Live notifications.
     pub notices: broadcast::Sender<Notice>,
-    /// This node's name among the nodes sharing the storage (random, new at each start).
-    pub node: String,
     /// Metrics.
     pub metrics: Metrics,
     /// Page limits of pulls.
@@ -189,7 +196,6 @@ impl Core {
             ),
             actor,
             notices: broadcast::channel(1024).0,
-            node: ActorId::random().to_hex_string(),
             metrics,
             // Every page is a round trip, and a new device merges each in one transaction:
             // 2,000 documents (or 4 MiB) a page keep a 29,000-document territory to 15 pages.
@@ -892,32 +898,20 @@ impl<'a> RoundWrites<'a> {
             commits.push(p.commit);
         }
         let written = self.core.writes.write_all(&*self.core.storage, commits);
-        let mut news = Vec::new();
         let outcome = written.map(|seqs| {
             for (seq, (id, doc, customer, scope, changes, session)) in seqs.into_iter().zip(rest) {
                 if let Ok(mut cache) = self.core.cache.lock() {
                     cache.put(id, doc);
                 }
                 self.core.metrics.changes_applied.inc_by(changes as u64);
-                let notice = Notice {
+                let _ = self.core.notices.send(Notice::Changed(Box::new(Change {
                     seq,
                     scope,
                     customer,
                     session,
-                };
-                news.push(News::of(&self.core.node, &notice));
-                let _ = self.core.notices.send(notice);
+                })));
             }
         });
-        if let Some(link) = self.core.storage.nodes() {
-            let news: Vec<String> = news
-                .iter()
-                .filter_map(|n| serde_json::to_string(n).ok())
-                .collect();
-            if let Err(e) = link.announce(&news) {
-                tracing::warn!("cannot tell the other nodes of {} writes: {e}", news.len());
-            }
-        }
         self.claims.clear();
         outcome
     }

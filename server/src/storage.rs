@@ -436,19 +436,32 @@ pub trait Log: Send + Sync {
     }
 }
 
+/// What a node listening to the others hears ([`NodeLink::listen`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// A write another node (or this one) committed ([`crate::nodes::News`], as JSON).
+    News(String),
+    /// Nothing for a while.
+    Quiet,
+    /// The link to the database was lost and is back: writes committed meanwhile were not
+    /// heard of.
+    Reconnected,
+}
+
 /// What several server nodes on one database share besides its tables: claims on documents
-/// (one push at a time works on a document, whichever node it reached) and news of writes
-/// (a live subscriber on one node hears of a push through another).
+/// (one push at a time works on a document, whichever node it reached), news of writes (a live
+/// subscriber on one node hears of a push through another) and failed logins.
 pub trait NodeLink: Send + Sync {
+    /// This node's name among them (random, new at each start): the news it writes carry it.
+    fn node(&self) -> &str;
     /// Claims `key` for this node if no other node holds it; false if one does.
     fn try_claim(&self, key: &str) -> StorageResult<bool>;
     /// Ends this node's claim of `key`.
     fn release(&self, key: &str);
-    /// Tells every node of `news` (one message each, short text).
-    fn announce(&self, news: &[String]) -> StorageResult<()>;
-    /// Calls `hear` with each message any node announces, on a thread of its own, until
-    /// `hear` returns false; reconnects by itself when the database goes away.
-    fn listen(&self, hear: Box<dyn FnMut(String) -> bool + Send>) -> StorageResult<()>;
+    /// Calls `hear` with what it hears of the writes every node commits (each write's news is
+    /// sent in the transaction that commits it), on a thread of its own, until `hear` returns
+    /// false; reconnects by itself when the database goes away, and says so.
+    fn listen(&self, hear: Box<dyn FnMut(Heard) -> bool + Send>) -> StorageResult<()>;
     /// Runs `step` over the failed-login records of `keys` (`None`: no record) in one
     /// transaction, other nodes' attempts on the same keys waiting meanwhile, and keeps what it
     /// leaves; records last touched before `forget_before` (unix ms) are dropped first.

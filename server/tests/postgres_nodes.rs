@@ -3,7 +3,7 @@
 //! - A pull never moves its cursor past a change still being written: the write that took a
 //!   lower number commits first, and a pull in between reads below it.
 //! - A claim one node holds, no other node gets; a node that goes away releases its claims.
-//! - What one node announces, another hears.
+//! - A write is heard of on the other nodes once it is committed, and only then.
 //! - A refresh token presented to two nodes at once rotates once.
 //! - Failed logins count on every node.
 //! - A write built on a document's heads that another node moved on from is refused.
@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use fieldsync_server::access::Principal;
 use fieldsync_server::accounts::{FREE_FAILURES, LoginLimiter};
 use fieldsync_server::error::AppError;
+use fieldsync_server::nodes::News;
 use fieldsync_server::storage::postgres::PgStorage;
 use fieldsync_server::storage::{
-    Accounts, Documents, Log, PullLimits, RefreshUse, Role, Session, User,
+    Accounts, Documents, Heard, Log, PullLimits, RefreshUse, Role, Session, User,
 };
 use support::commits::{customer_commit, new_doc};
 use support::postgres::PgCluster;
@@ -144,33 +145,66 @@ fn a_claim_held_by_one_node_waits_for_it_and_goes_with_the_node() {
 }
 
 #[test]
-fn what_one_node_announces_the_others_hear() {
-    let Some((node_a, node_b, _cluster)) = two_nodes("what_one_node_announces") else {
+fn a_write_on_one_node_is_heard_on_the_others_once_committed_and_only_then() {
+    let Some((node_a, node_b, _cluster)) = two_nodes("a_write_on_one_node_is_heard") else {
         return;
     };
     let (heard_tx, heard) = mpsc::channel();
     node_b
         .nodes()
         .unwrap()
-        .listen(Box::new(move |message| {
-            if !message.is_empty() {
-                heard_tx.send(message).is_ok()
-            } else {
-                true
-            }
+        .listen(Box::new(move |h| match h {
+            Heard::News(message) => heard_tx.send(message).is_ok(),
+            Heard::Quiet | Heard::Reconnected => true,
         }))
         .unwrap();
-    // LISTEN is registered once `listen` returns: announce now.
+    let mut first = new_doc("first");
+    let mut second = new_doc("second");
+    let first = customer_commit(&mut first, &[], "c-first", "li", "east");
+    let second = customer_commit(&mut second, &[], "c-second", "li", "east");
+
+    // A write that fails before it commits is never heard of.
+    let failed = std::thread::scope(|s| {
+        s.spawn(|| {
+            node_a.commit_batch_then(std::slice::from_ref(&first), || {
+                panic!("the node dies before its write commits")
+            })
+        })
+        .join()
+    });
+    assert!(failed.is_err());
+    assert!(
+        heard.recv_timeout(Duration::from_millis(500)).is_err(),
+        "news of a write that never committed"
+    );
+
     let said = Instant::now();
-    node_a
-        .nodes()
-        .unwrap()
-        .announce(&["one".to_string(), "two".to_string()])
-        .unwrap();
-    let first = heard.recv_timeout(Duration::from_secs(5)).unwrap();
-    let second = heard.recv_timeout(Duration::from_secs(5)).unwrap();
-    assert_eq!((first.as_str(), second.as_str()), ("one", "two"));
+    let seqs = node_a.commit_batch(&[first, second]).unwrap();
+    let news: Vec<News> = (0..2)
+        .map(|_| {
+            serde_json::from_str(&heard.recv_timeout(Duration::from_secs(5)).unwrap()).unwrap()
+        })
+        .collect();
     println!("heard across nodes after {:?}", said.elapsed());
+    let a_name = node_a.nodes().unwrap().node().to_string();
+    assert_ne!(a_name, node_b.nodes().unwrap().node());
+    assert_eq!(
+        news,
+        [
+            News {
+                node: a_name.clone(),
+                seq: seqs[0],
+                doc: "c-first".into(),
+                session: None
+            },
+            News {
+                node: a_name,
+                seq: seqs[1],
+                doc: "c-second".into(),
+                session: None
+            },
+        ]
+    );
 }
 
 #[test]

@@ -36,6 +36,7 @@ use super::{
     TokenRow, User, gather_users, refresh_step,
 };
 use crate::access::Principal;
+use crate::nodes::News;
 use crate::pull::{DocNews, PullRead, ScopeNews};
 
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/001_init.sql")];
@@ -191,6 +192,8 @@ pub struct PgStorage {
     pool: r2d2::Pool<Connector>,
     config: postgres::Config,
     locks: NodeLocks,
+    /// This node's name among those sharing the database.
+    node: String,
 }
 
 fn now_ms() -> i64 {
@@ -218,6 +221,7 @@ impl PgStorage {
             pool,
             locks: NodeLocks::new(config.clone()),
             config,
+            node: automerge::ActorId::random().to_hex_string(),
         };
         storage.migrate()?;
         Ok(storage)
@@ -290,10 +294,27 @@ impl PgStorage {
                 .get::<_, i64>(0);
             let received = now_ms();
             let mut seqs = Vec::with_capacity(commits.len());
+            let mut news = Vec::with_capacity(commits.len());
             for c in commits {
-                seqs.push(write_commit(tx, c, received, &mut next)?);
+                let seq = write_commit(tx, c, received, &mut next)?;
+                seqs.push(seq);
+                if seq > 0 {
+                    let said = serde_json::to_string(&News {
+                        node: self.node.clone(),
+                        seq,
+                        doc: c.scope.id.clone(),
+                        session: c.session.clone(),
+                    })
+                    .map_err(|e| StorageError::Backend(e.to_string()))?;
+                    news.push(said);
+                }
             }
             tx.execute("UPDATE log_head SET seq = $1", &[&next])?;
+            // Every node hears of the writes once, and only if, they are committed.
+            tx.execute(
+                "SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n",
+                &[&locks::CHANNEL, &news],
+            )?;
             before_commit();
             Ok(seqs)
         })

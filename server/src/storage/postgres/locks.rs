@@ -11,10 +11,10 @@ use postgres::fallible_iterator::FallibleIterator;
 
 use super::PgStorage;
 use crate::accounts::Failures;
-use crate::storage::{NodeLink, StorageResult};
+use crate::storage::{Heard, NodeLink, StorageResult};
 
-/// The channel nodes announce writes on.
-const CHANNEL: &str = "fieldsync_news";
+/// The channel each write's news is sent on.
+pub(super) const CHANNEL: &str = "fieldsync_news";
 
 /// A node's link to the others: the connection holding its claims.
 pub struct NodeLocks {
@@ -35,27 +35,40 @@ impl NodeLocks {
     /// database when it went).
     fn on_conn<T>(
         &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+        f: impl Fn(&mut postgres::Client) -> Result<T, postgres::Error>,
     ) -> StorageResult<T> {
         let mut conn = self
             .conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if conn.as_ref().is_none_or(postgres::Client::is_closed) {
-            *conn = Some(self.config.connect(postgres::NoTls)?);
+        // A blocking client learns that its connection broke (the database restarted) only when
+        // a query fails: then once more on a new connection.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let client = match conn.as_mut() {
+                Some(c) if !c.is_closed() => c,
+                _ => conn.insert(self.config.connect(postgres::NoTls)?),
+            };
+            match f(client) {
+                Ok(out) => return Ok(out),
+                Err(e) => {
+                    let closed = e.is_closed();
+                    *conn = None;
+                    if !closed || tries > 1 {
+                        return Err(e.into());
+                    }
+                }
+            }
         }
-        let Some(client) = conn.as_mut() else {
-            unreachable!("connected above")
-        };
-        let out = f(client);
-        if out.is_err() {
-            *conn = None;
-        }
-        Ok(out?)
     }
 }
 
 impl NodeLink for PgStorage {
+    fn node(&self) -> &str {
+        &self.node
+    }
+
     fn try_claim(&self, key: &str) -> StorageResult<bool> {
         self.locks.on_conn(|c| {
             c.query_one(
@@ -77,18 +90,6 @@ impl NodeLink for PgStorage {
         if let Err(e) = released {
             tracing::warn!(%key, "releasing a claim failed (it went with its connection): {e}");
         }
-    }
-
-    fn announce(&self, news: &[String]) -> StorageResult<()> {
-        if news.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.conn()?;
-        conn.client.execute(
-            "SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n",
-            &[&CHANNEL, &news],
-        )?;
-        Ok(())
     }
 
     fn update_login_failures(
@@ -136,52 +137,33 @@ impl NodeLink for PgStorage {
         })
     }
 
-    fn listen(&self, mut hear: Box<dyn FnMut(String) -> bool + Send>) -> StorageResult<()> {
+    fn listen(&self, mut hear: Box<dyn FnMut(Heard) -> bool + Send>) -> StorageResult<()> {
         let config = self.config.clone();
         // The first connection is made here, so a database that cannot be reached is an error
         // at start-up rather than a silent thread.
-        let mut client = Some(listening(&config)?);
+        let mut client = listening(&config)?;
         std::thread::Builder::new()
             .name("fieldsync-listen".into())
             .spawn(move || {
                 loop {
-                    let Some(c) = client.as_mut() else {
-                        std::thread::sleep(Duration::from_secs(1));
-                        client = listening(&config)
-                            .inspect_err(|e| {
-                                tracing::warn!("cannot listen for other nodes' news: {e}")
-                            })
-                            .ok();
-                        continue;
-                    };
-                    let lost = {
-                        let mut notes = c.notifications();
-                        let mut heard = notes.timeout_iter(Duration::from_secs(1));
-                        let mut lost = false;
-                        loop {
-                            match heard.next() {
-                                Ok(Some(note)) => {
-                                    if !hear(note.payload().to_string()) {
-                                        return;
-                                    }
-                                }
-                                Ok(None) => break,
-                                Err(e) => {
-                                    tracing::warn!(
-                                        "lost the connection that hears other nodes: {e}"
-                                    );
-                                    lost = true;
-                                    break;
-                                }
+                    match hear_until_lost(&mut client, &mut hear) {
+                        Ok(()) => return,
+                        Err(e) => tracing::warn!("lost the connection that hears other nodes: {e}"),
+                    }
+                    // Try again at once, then every 100 ms, up to every second.
+                    let mut pause = Duration::ZERO;
+                    client = loop {
+                        std::thread::sleep(pause);
+                        match listening(&config) {
+                            Ok(c) => break c,
+                            Err(e) => {
+                                tracing::debug!("cannot listen for other nodes' news yet: {e}");
+                                pause = (pause * 2)
+                                    .clamp(Duration::from_millis(100), Duration::from_secs(1));
                             }
                         }
-                        lost
                     };
-                    if lost {
-                        client = None;
-                    }
-                    // A quiet second: make sure whoever listens is still there.
-                    if !hear(String::new()) {
+                    if !hear(Heard::Reconnected) {
                         return;
                     }
                 }
@@ -190,6 +172,27 @@ impl NodeLink for PgStorage {
                 crate::storage::StorageError::Backend(format!("cannot start a thread: {e}"))
             })?;
         Ok(())
+    }
+}
+
+/// Passes what `client` hears to `hear` until `hear` returns false (`Ok`) or the connection
+/// fails.
+fn hear_until_lost(
+    client: &mut postgres::Client,
+    hear: &mut Box<dyn FnMut(Heard) -> bool + Send>,
+) -> Result<(), postgres::Error> {
+    loop {
+        let mut notes = client.notifications();
+        let mut heard = notes.timeout_iter(Duration::from_secs(1));
+        while let Some(note) = heard.next()? {
+            if !hear(Heard::News(note.payload().to_string())) {
+                return Ok(());
+            }
+        }
+        // A quiet second: make sure whoever listens is still there.
+        if !hear(Heard::Quiet) {
+            return Ok(());
+        }
     }
 }
 
