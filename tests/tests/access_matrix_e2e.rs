@@ -16,7 +16,8 @@
 //! raw HTTP request under the actor's token, so it is always the server that decides. Every
 //! answer the server gives during the run is checked to hold no document outside the caller's
 //! scope, computed from the ownership this test created; at the end every user's devices (the
-//! long-lived one and a fresh one) must hold exactly the documents their scope allows.
+//! long-lived one and a fresh one) must hold exactly the documents their scope allows. Both
+//! tables run on each backend of the server ([`on_every_backend!`]).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -27,7 +28,7 @@ use std::time::Instant;
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
-use common::{Device, Org, customer, login, org, post, post_bytes, visit};
+use common::{Backend, Device, Org, customer, login, org_on, post, post_bytes, visit};
 use fieldsync_core::Store;
 use fieldsync_core::ids::new_id;
 use fieldsync_core::model::DocumentModel;
@@ -60,7 +61,7 @@ enum Role {
     Admin,
 }
 
-/// The users of `common::org`: name, role, territories, manager.
+/// The users of `common::org_on`: name, role, territories, manager.
 const PEOPLE: [(&str, Role, &[&str], Option<&str>); 6] = [
     ("admin", Role::Admin, &[], None),
     ("zhang", Role::Manager, &["east"], None),
@@ -743,8 +744,9 @@ struct World {
     problems: Vec<String>,
 }
 
-fn world() -> World {
-    let o = org();
+/// The organisation on `backend`, each user's device logged in; `None` when the test skips.
+fn world(backend: Backend) -> Option<World> {
+    let o = org_on(backend, &[])?;
     let base = o.server.url();
     let mut devices = BTreeMap::new();
     let mut tokens = BTreeMap::new();
@@ -775,7 +777,7 @@ fn world() -> World {
         let id = w.create_customer(rep, territory, rep);
         w.home.insert(rep, id);
     }
-    w
+    Some(w)
 }
 
 impl World {
@@ -1759,10 +1761,18 @@ fn report(w: &mut World, failures: Vec<String>, cases: usize, started: Instant) 
     );
 }
 
-#[test]
-fn every_role_kind_and_operation_of_the_matrix_gets_the_policys_answer_and_nobody_holds_more() {
+on_every_backend!(
+    every_role_kind_and_operation_of_the_matrix_gets_the_policys_answer_and_nobody_holds_more,
+    edge_cases_of_the_policy_get_their_answer_and_nobody_holds_more,
+);
+
+fn every_role_kind_and_operation_of_the_matrix_gets_the_policys_answer_and_nobody_holds_more(
+    backend: Backend,
+) {
     let started = Instant::now();
-    let mut w = world();
+    let Some(mut w) = world(backend) else {
+        return;
+    };
     let mut failures = Vec::new();
     let mut cases = 0;
     for (kind, op, row) in MATRIX {
@@ -1776,10 +1786,11 @@ fn every_role_kind_and_operation_of_the_matrix_gets_the_policys_answer_and_nobod
     report(&mut w, failures, cases, started);
 }
 
-#[test]
-fn edge_cases_of_the_policy_get_their_answer_and_nobody_holds_more() {
+fn edge_cases_of_the_policy_get_their_answer_and_nobody_holds_more(backend: Backend) {
     let started = Instant::now();
-    let mut w = world();
+    let Some(mut w) = world(backend) else {
+        return;
+    };
     let mut failures = Vec::new();
     for (actor, edge, expected) in EDGES {
         let line = format!("{actor} {edge}");

@@ -1,7 +1,8 @@
 //! Hostile requests against the real server process, as tables: malformed bodies, hostile
 //! documents and forged or stale credentials. Each gets the right status and error code with a
 //! message that says what to do, the server stays up, and the stored data (every row of its
-//! documents and its log, read from the database file) is byte-identical afterwards.
+//! documents and its log, read from the database file, or with SQL from PostgreSQL) is
+//! byte-identical afterwards. Every test runs on each backend ([`on_every_backend!`]).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -9,7 +10,7 @@ mod common;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT, ReadDoc};
 use base64::Engine;
-use common::{Device, Org, customer, login, org, post, post_bytes};
+use common::{Backend, Device, Org, customer, login, org_on, post, post_bytes};
 use fieldsync_core::Store;
 use fieldsync_core::ids::new_id;
 use fieldsync_core::model::complaint::{
@@ -25,8 +26,35 @@ use fieldsync_core::protocol::{PushDocument, Rejected, SyncRequest, SyncResponse
 use fieldsync_tests::hand_made;
 use serde_bytes::ByteBuf;
 
-/// Every row of the server's documents and log, as stored.
+on_every_backend!(
+    malformed_bodies_get_400_413_or_415_and_change_nothing,
+    hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored,
+    a_round_carrying_more_than_one_push_may_is_refused_whole,
+    a_document_whose_history_would_pass_its_limit_is_refused_and_stays_as_it_was,
+    names_and_times_in_the_data_are_the_writers_and_references_name_the_right_kind,
+    forged_expired_foreign_stale_and_replayed_credentials_are_refused,
+    pushes_that_bypass_the_workflow_or_the_target_rules_are_refused_with_their_rule_and_nothing_is_stored,
+    a_rep_does_not_record_a_complaint_at_a_customer_she_cannot_see_by_naming_herself_assignee,
+);
+
+/// Every row of the server's documents and log, as stored. The SQLite file is read directly;
+/// PostgreSQL is asked with SQL for the same tables, each row as PostgreSQL writes it as text
+/// (bytes in hex), and the log's head row with them (the next sequence number lives there, not
+/// in the log as with SQLite's AUTOINCREMENT).
 fn stored(o: &Org) -> Vec<String> {
+    if let Some(url) = o.database_url() {
+        let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        let mut rows = Vec::new();
+        for table in ["docs r ORDER BY id", "log r ORDER BY seq", "log_head r"] {
+            for r in db
+                .query(&format!("SELECT r::text FROM {table}"), &[])
+                .unwrap()
+            {
+                rows.push(r.get(0));
+            }
+        }
+        return rows;
+    }
     let db = rusqlite::Connection::open_with_flags(
         o.data.path().join("fieldsync.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -105,8 +133,9 @@ struct Scene {
     existing: String,
 }
 
-fn scene() -> Scene {
-    let o = org();
+/// The scene on `backend`; `None` when the test skips.
+fn scene(backend: Backend) -> Option<Scene> {
+    let o = org_on(backend, &[])?;
     let base = o.server.url();
     let li = Device::new(&base, "li", "phone");
     let existing = li
@@ -115,17 +144,21 @@ fn scene() -> Scene {
         .unwrap();
     li.sync();
     let before = stored(&o);
+    assert!(
+        !before.is_empty(),
+        "the stored data holds nothing to compare"
+    );
     let token = login(&base, "li")["access_token"]
         .as_str()
         .unwrap()
         .to_string();
-    Scene {
+    Some(Scene {
         o,
         base,
         before,
         token,
         existing,
-    }
+    })
 }
 
 fn assert_clear(what: &str, answer: &serde_json::Value, code: &str) {
@@ -137,15 +170,17 @@ fn assert_clear(what: &str, answer: &serde_json::Value, code: &str) {
     );
 }
 
-#[test]
-fn malformed_bodies_get_400_413_or_415_and_change_nothing() {
-    let Scene {
+fn malformed_bodies_get_400_413_or_415_and_change_nothing(backend: Backend) {
+    let Some(Scene {
         o,
         base,
         before,
         token,
         ..
-    } = scene();
+    }) = scene(backend)
+    else {
+        return;
+    };
     let sync = format!("{base}/v1/sync");
     let good = request(vec![]);
 
@@ -276,15 +311,17 @@ fn malformed_bodies_get_400_413_or_415_and_change_nothing() {
     );
 }
 
-#[test]
-fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored() {
-    let Scene {
+fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(backend: Backend) {
+    let Some(Scene {
         o,
         base,
         before,
         token,
         existing,
-    } = scene();
+    }) = scene(backend)
+    else {
+        return;
+    };
 
     let dir = tempfile::tempdir().unwrap();
     let scratch = Store::open(dir.path().join("scratch.db")).unwrap();
@@ -463,15 +500,17 @@ fn churn(doc: &mut AutoCommit, n: usize) -> Vec<Vec<u8>> {
     hand_made::changes_since(doc, &heads)
 }
 
-#[test]
-fn a_round_carrying_more_than_one_push_may_is_refused_whole() {
-    let Scene {
+fn a_round_carrying_more_than_one_push_may_is_refused_whole(backend: Backend) {
+    let Some(Scene {
         o,
         base,
         before,
         token,
         existing,
-    } = scene();
+    }) = scene(backend)
+    else {
+        return;
+    };
     let mut doc = AutoCommit::load(&li_bytes(&o, &existing)).unwrap();
     // Two changes of 200,000 operations each: each may go alone, not both in one round.
     let first = churn(&mut doc, 100_000);
@@ -500,15 +539,17 @@ fn a_round_carrying_more_than_one_push_may_is_refused_whole() {
     );
 }
 
-#[test]
-fn a_document_whose_history_would_pass_its_limit_is_refused_and_stays_as_it_was() {
-    let Scene {
+fn a_document_whose_history_would_pass_its_limit_is_refused_and_stays_as_it_was(backend: Backend) {
+    let Some(Scene {
         o,
         base,
         token,
         existing,
         ..
-    } = scene();
+    }) = scene(backend)
+    else {
+        return;
+    };
     let mut doc = AutoCommit::load(&li_bytes(&o, &existing)).unwrap();
     let sync = format!("{base}/v1/sync");
     let mut accepted = 0;
@@ -571,9 +612,12 @@ fn token_of(base: &str, user: &str) -> String {
         .to_string()
 }
 
-#[test]
-fn names_and_times_in_the_data_are_the_writers_and_references_name_the_right_kind() {
-    let o = org();
+fn names_and_times_in_the_data_are_the_writers_and_references_name_the_right_kind(
+    backend: Backend,
+) {
+    let Some(o) = org_on(backend, &[]) else {
+        return;
+    };
     let base = o.server.url();
     let li = Device::new(&base, "li", "phone");
     let zhang = Device::new(&base, "zhang", "laptop");
@@ -713,15 +757,17 @@ fn names_and_times_in_the_data_are_the_writers_and_references_name_the_right_kin
     assert_eq!(stored(&o), before, "a refused push changed the stored data");
 }
 
-#[test]
-fn forged_expired_foreign_stale_and_replayed_credentials_are_refused() {
-    let Scene {
+fn forged_expired_foreign_stale_and_replayed_credentials_are_refused(backend: Backend) {
+    let Some(Scene {
         o,
         base,
         before,
         token,
         ..
-    } = scene();
+    }) = scene(backend)
+    else {
+        return;
+    };
     let sync = format!("{base}/v1/sync");
     let good = request(vec![]);
 
@@ -776,7 +822,11 @@ fn forged_expired_foreign_stale_and_replayed_credentials_are_refused() {
         .as_str()
         .unwrap()
         .to_string();
-    let out = std::process::Command::new(fieldsync_tests::server::server_binary().unwrap())
+    let mut disable = std::process::Command::new(fieldsync_tests::server::server_binary().unwrap());
+    if let Some(url) = o.database_url() {
+        disable.args(["--database-url", &url]);
+    }
+    let out = disable
         .arg("--data-dir")
         .arg(o.data.path())
         .args(["user", "disable", "--username", "wang"])
@@ -952,10 +1002,12 @@ fn new_target(owner: &str, set_by: &str, sales: i64) -> Target {
 /// and the rule and words the refusal must name.
 type HostilePush<'a> = (&'a str, &'a str, &'a str, Vec<Vec<u8>>, &'a str, &'a str);
 
-#[test]
-fn pushes_that_bypass_the_workflow_or_the_target_rules_are_refused_with_their_rule_and_nothing_is_stored()
- {
-    let o = org();
+fn pushes_that_bypass_the_workflow_or_the_target_rules_are_refused_with_their_rule_and_nothing_is_stored(
+    backend: Backend,
+) {
+    let Some(o) = org_on(backend, &[]) else {
+        return;
+    };
     let base = o.server.url();
     let li = Device::new(&base, "li", "phone");
     let zhang = Device::new(&base, "zhang", "laptop");
@@ -1183,15 +1235,19 @@ fn pushes_that_bypass_the_workflow_or_the_target_rules_are_refused_with_their_ru
     }
 }
 
-#[test]
-fn a_rep_does_not_record_a_complaint_at_a_customer_she_cannot_see_by_naming_herself_assignee() {
-    let Scene {
+fn a_rep_does_not_record_a_complaint_at_a_customer_she_cannot_see_by_naming_herself_assignee(
+    backend: Backend,
+) {
+    let Some(Scene {
         o,
         base,
         before,
         existing,
         ..
-    } = scene();
+    }) = scene(backend)
+    else {
+        return;
+    };
     let chen = token_of(&base, "chen");
     let dir = tempfile::tempdir().unwrap();
     let scratch = Store::open(dir.path().join("scratch.db")).unwrap();

@@ -12,6 +12,7 @@ use tempfile::TempDir;
 
 pub mod cli;
 pub mod live;
+pub mod nodes;
 
 /// The server with: admin; managers zhang (east) and zhao (north); reps li and wang (east,
 /// managed by zhang) and chen (north, managed by zhao). Password: "pw-" + name.
@@ -256,4 +257,79 @@ pub fn login(base: &str, user: &str) -> serde_json::Value {
     );
     assert_eq!(status, 200, "{answer}");
     answer
+}
+
+impl Org {
+    /// Whether the server's stored data is sound: `"ok"`, or what is wrong. On SQLite,
+    /// `PRAGMA integrity_check` of the data directory's file. On PostgreSQL, whose own files
+    /// a killed server cannot damage, the nearest equivalent: amcheck's checks of every table
+    /// (`verify_heapam`) and B-tree index (`bt_index_check`, every row indexed) of the server's
+    /// schema, and the server's own invariant that the log's head (`log_head`) is at or past
+    /// every sequence number in the log and the documents.
+    pub fn check_database(&self) -> String {
+        match self.database_url() {
+            None => {
+                fieldsync_tests::server::integrity_check(&self.data.path().join("fieldsync.db"))
+                    .unwrap_or_else(|e| e)
+            }
+            Some(url) => postgres_check(&url).unwrap_or_else(|e| postgres_error(&e)),
+        }
+    }
+}
+
+/// What PostgreSQL said, not only the kind of error.
+fn postgres_error(e: &postgres::Error) -> String {
+    e.as_db_error()
+        .map_or_else(|| e.to_string(), ToString::to_string)
+}
+
+fn postgres_check(url: &str) -> Result<String, postgres::Error> {
+    let mut db = postgres::Client::connect(url, postgres::NoTls)?;
+    db.batch_execute("CREATE EXTENSION IF NOT EXISTS amcheck")?;
+    let mut problems = Vec::new();
+    for row in db.query(
+        "SELECT c.relname::text, v.blkno, v.offnum, v.msg \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, \
+              LATERAL verify_heapam(c.oid) v \
+         WHERE n.nspname = 'public' AND c.relkind = 'r'",
+        &[],
+    )? {
+        let (table, block, offset, msg): (String, i64, Option<i32>, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        problems.push(format!("{table}, block {block}, item {offset:?}: {msg}"));
+    }
+    let indexes: Vec<(u32, String)> = db
+        .query(
+            "SELECT c.oid, c.relname::text FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_am a ON a.oid = c.relam \
+             WHERE n.nspname = 'public' AND c.relkind = 'i' AND a.amname = 'btree'",
+            &[],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for (oid, name) in indexes {
+        if let Err(e) = db.execute("SELECT bt_index_check($1::oid, true)", &[&oid]) {
+            problems.push(format!("index {name}: {}", postgres_error(&e)));
+        }
+    }
+    let row = db.query_one(
+        "SELECT h.seq, (SELECT max(seq) FROM log), (SELECT max(last_seq) FROM docs) \
+         FROM log_head h",
+        &[],
+    )?;
+    let (head, logged, documents): (i64, Option<i64>, Option<i64>) =
+        (row.get(0), row.get(1), row.get(2));
+    for (what, seq) in [("the log", logged), ("a document", documents)] {
+        if seq.is_some_and(|s| s > head) {
+            problems.push(format!(
+                "{what} holds sequence number {seq:?}, past the log's head {head}"
+            ));
+        }
+    }
+    Ok(if problems.is_empty() {
+        "ok".to_string()
+    } else {
+        problems.join("\n")
+    })
 }
