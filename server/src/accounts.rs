@@ -269,12 +269,14 @@ impl Default for LoginLimiter {
     }
 }
 
-/// The record keys of `username` from `address`, and of `address` alone.
+/// The record keys of `username` from `address`, and of `address` alone: hashes, so a name
+/// of any length or bytes makes a key of 64 hex digits.
 fn keys(username: &str, address: Option<IpAddr>) -> [String; 2] {
     let address = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+    let hashed = |key: String| hex::encode(Sha256::digest(key.as_bytes()));
     [
-        format!("name {address} {username}"),
-        format!("address {address}"),
+        hashed(format!("name\0{address}\0{username}")),
+        hashed(format!("address\0{address}")),
     ]
 }
 

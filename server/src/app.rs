@@ -32,6 +32,7 @@ use crate::accounts::{
 use crate::error::AppError;
 use crate::service::{Core, Notice};
 use crate::storage::{RefreshUse, Session, User};
+use fieldsync_core::model::fields::validate_username;
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 16 << 20;
@@ -310,9 +311,12 @@ async fn login(
     RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let req: LoginRequest = parse_json(&body)?;
-    if req.device_name.trim().is_empty() || req.device_name.chars().count() > 100 {
+    if req.device_name.trim().is_empty()
+        || req.device_name.chars().count() > 100
+        || req.device_name.chars().any(char::is_control)
+    {
         return Err(AppError::Invalid(
-            "device_name must be 1 to 100 characters".into(),
+            "device_name must be 1 to 100 characters, none of them control characters".into(),
         ));
     }
     let (limiter, name) = (state.limiter.clone(), req.username.clone());
@@ -320,7 +324,11 @@ async fn login(
     let turn = state.limiter.check_turn().await?;
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
-        let user = st.core.storage.user(&req.username)?;
+        // A name no account can have is no one's: nothing to look up.
+        let user = match validate_username("username", &req.username) {
+            Ok(()) => st.core.storage.user(&req.username)?,
+            Err(_) => None,
+        };
         let matches = verify_login(
             &req.password,
             user.as_ref().map(|u| u.password_hash.as_str()),

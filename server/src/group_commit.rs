@@ -45,6 +45,10 @@ pub struct Claim<'a> {
     across_nodes: bool,
 }
 
+/// How long a push waits for a document another node works on before the round gets 503 (a
+/// node that froze holding its claim; PostgreSQL ends its session soon after).
+const LONGEST_CLAIM_WAIT: Duration = Duration::from_secs(60);
+
 /// The longest pause between two tries of a claim another node holds.
 const MOST_BETWEEN_TRIES: Duration = Duration::from_millis(20);
 
@@ -71,8 +75,14 @@ impl Claims {
             across_nodes: false,
         };
         if let Some(link) = self.nodes.as_deref().and_then(|s| s.nodes()) {
+            let started = std::time::Instant::now();
             let mut pause = Duration::from_millis(1);
             while !link.try_claim(key)? {
+                if started.elapsed() > LONGEST_CLAIM_WAIT {
+                    return Err(AppError::Unavailable(
+                        "another server node has been working on this document for a minute",
+                    ));
+                }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(MOST_BETWEEN_TRIES);
             }

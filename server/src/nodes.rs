@@ -82,6 +82,10 @@ fn hear(core: &Core, message: &str) {
             })));
         }
         Ok((None, _)) => {}
-        Err(e) => tracing::warn!(doc = %news.doc, "cannot read what another node wrote: {e}"),
+        Err(e) => {
+            tracing::warn!(doc = %news.doc, "cannot read what another node wrote: {e}");
+            // Whoever it concerns must not miss it: everyone syncs.
+            let _ = core.notices.send(Notice::MayHaveMissed);
+        }
     }
 }

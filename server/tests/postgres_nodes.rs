@@ -7,6 +7,7 @@
 //! - A refresh token presented to two nodes at once rotates once.
 //! - Failed logins count on every node.
 //! - A write built on a document's heads that another node moved on from is refused.
+//! - Two nodes compacting while a third writes fail nothing and lose nothing.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -317,4 +318,75 @@ fn a_write_built_on_heads_another_node_moved_on_from_is_refused_and_changes_noth
         .assemble("c-1")
         .unwrap();
     assert_eq!(stored.get_heads(), on_a.get_heads());
+}
+
+#[test]
+fn two_nodes_compacting_while_a_third_writes_fail_nothing_and_lose_nothing() {
+    let Some((node_a, node_b, cluster)) = two_nodes("two_nodes_compacting_while") else {
+        return;
+    };
+    let writer = PgStorage::open(&cluster.url("postgres")).unwrap();
+    let mut docs: Vec<(String, automerge::AutoCommit)> = (0..60)
+        .map(|n| (format!("c-{n}"), new_doc(&format!("客户{n}"))))
+        .collect();
+    let first: Vec<_> = docs
+        .iter_mut()
+        .map(|(id, doc)| customer_commit(doc, &[], id, "li", "east"))
+        .collect();
+    writer.commit_batch(&first).unwrap();
+    let edit = |docs: &mut Vec<(String, automerge::AutoCommit)>, round: usize| {
+        docs.iter_mut()
+            .map(|(id, doc)| {
+                let since = doc.get_heads();
+                automerge::transaction::Transactable::put(
+                    doc,
+                    automerge::ROOT,
+                    "phone",
+                    format!("021-{round}"),
+                )
+                .unwrap();
+                doc.commit();
+                customer_commit(doc, &since, id, "li", "east")
+            })
+            .collect::<Vec<_>>()
+    };
+    for round in 0..5 {
+        writer.commit_batch(&edit(&mut docs, round)).unwrap();
+    }
+    let horizon = writer.head_seq().unwrap();
+    let compactions = std::thread::scope(|s| {
+        let a = s.spawn(|| node_a.compact_log(horizon));
+        let b = s.spawn(|| node_b.compact_log(horizon));
+        for round in 5..15 {
+            writer.commit_batch(&edit(&mut docs, round)).unwrap();
+        }
+        [a.join().unwrap().unwrap(), b.join().unwrap().unwrap()]
+    });
+    assert!(
+        compactions.iter().all(|c| c.floor == horizon),
+        "{compactions:?}"
+    );
+    assert!(
+        compactions.iter().any(|c| c.changes_removed > 0),
+        "one of them compacted: {compactions:?}"
+    );
+    // A device whose cursor is below the floor gets every document whole, as it is now.
+    let page = writer
+        .pull(
+            &admin(),
+            None,
+            1,
+            PullLimits {
+                max_documents: 100,
+                max_bytes: 64 << 20,
+            },
+        )
+        .unwrap();
+    assert_eq!(page.documents.len(), docs.len());
+    for (id, whole, data) in page.documents {
+        assert!(whole, "{id}");
+        let mut got = automerge::AutoCommit::load(&data).unwrap();
+        let (_, doc) = docs.iter_mut().find(|(d, _)| *d == id).unwrap();
+        assert_eq!(got.get_heads(), doc.get_heads(), "{id}");
+    }
 }

@@ -209,6 +209,28 @@ impl ServerProcess {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Asks the process to stop (SIGTERM, as a service manager does) and waits up to 30 s for
+    /// it to exit; its exit status.
+    pub fn terminate(&mut self) -> HarnessResult<std::process::ExitStatus> {
+        let mut child = self.child.take().ok_or("the server is not running")?;
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .map_err(|e| e.to_string())?;
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(status);
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("the server did not stop within 30 s of SIGTERM".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Kills the process at once (SIGKILL): no shutdown, no flush.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -298,6 +298,39 @@ fn malformed_bodies_get_400_413_or_415_and_change_nothing(backend: Backend) {
         assert_eq!(s, 400, "{what}: {answer}");
         assert_clear(what, &answer, "bad_request");
     }
+    // Names no account can have, and device names with control characters, as every backend
+    // takes them: a wrong login, or a refused form (PostgreSQL's text holds no NUL byte).
+    let long_name = "名".repeat(6000);
+    for (what, name, device, status, code) in [
+        (
+            "a name with a NUL byte",
+            "li\\u0000",
+            "phone",
+            401,
+            "unauthenticated",
+        ),
+        (
+            "a name of 6000 characters",
+            long_name.as_str(),
+            "phone",
+            401,
+            "unauthenticated",
+        ),
+        (
+            "a device name with a NUL byte",
+            "li",
+            "phone\\u0000",
+            422,
+            "invalid",
+        ),
+    ] {
+        let body = format!(
+            r#"{{"username": "{name}", "password": "pw-li-secret", "device_name": "{device}"}}"#
+        );
+        let (s, answer) = post(&login_url, None, "application/json", body.as_bytes());
+        assert_eq!(s, status, "{what}: {answer}");
+        assert_clear(what, &answer, code);
+    }
     // Still serving, and nothing changed.
     let (s, _) = post_bytes(&sync, Some(&token), "application/cbor", &good);
     assert_eq!(

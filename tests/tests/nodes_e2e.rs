@@ -753,3 +753,22 @@ fn a_push_right_after_postgresql_restarts_reaches_an_event_stream_on_another_nod
          (node 0 was not listening yet, and nothing told its subscribers to sync)"
     );
 }
+
+// ---- 6. a node asked to stop ----------------------------------------------------------------
+
+#[test]
+fn a_node_on_postgresql_asked_to_stop_finishes_cleanly() {
+    let Some(mut o) = common::org_on(common::Backend::Postgres, &[]) else {
+        return;
+    };
+    let li = Device::new(&o.server.url(), "li", "li-phone");
+    li.store
+        .create_customer(customer("华东精密", "east", "li"))
+        .unwrap();
+    li.sync();
+    let status = o.server.terminate().unwrap();
+    assert!(
+        status.success(),
+        "a node stopped by SIGTERM (as a service manager stops it) exited with {status}"
+    );
+}

@@ -271,9 +271,12 @@ fn serve(config: Config, listen: &str, compact_after_days: u64) -> Result<(), St
             storage_option(&config.data_dir, config.database_url.as_deref())
         );
     }
+    // The storage may hold blocking database clients (PostgreSQL's), which must not be dropped
+    // inside the runtime: this reference outlives it, so the storage goes last, outside.
+    let core = state.core.clone();
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -318,7 +321,10 @@ fn serve(config: Config, listen: &str, compact_after_days: u64) -> Result<(), St
         })
         .await
         .map_err(|e| format!("server failed: {e}"))
-    })
+    });
+    drop(runtime);
+    drop(core);
+    served
 }
 
 async fn wait_for_signal() {

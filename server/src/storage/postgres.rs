@@ -41,6 +41,17 @@ use crate::pull::{DocNews, PullRead, ScopeNews};
 
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/001_init.sql")];
 
+/// How long a connection attempt may take.
+const CONNECT_WITHIN: Duration = Duration::from_secs(5);
+/// A connection whose sent data goes unacknowledged this long is given up as broken (a
+/// database cut off without a word), instead of the system's two hours.
+const UNACKNOWLEDGED_FOR: Duration = Duration::from_secs(20);
+/// What every session of the server sets: a transaction left open by a node that froze is
+/// ended (so the log's head row it held is free again for every other node), and no statement
+/// waits longer than this for a lock or runs longer than this.
+const SESSION_OPTIONS: &str =
+    "-c idle_in_transaction_session_timeout=30s -c lock_timeout=30s -c statement_timeout=120s";
+
 /// Connections the pool opens at most.
 const MAX_CONNECTIONS: u32 = 16;
 /// How long a request waits for a connection before the server answers 503.
@@ -53,7 +64,7 @@ impl From<postgres::Error> for StorageError {
     fn from(e: postgres::Error) -> Self {
         let unavailable = |why| StorageError::Unavailable {
             why,
-            detail: e.to_string(),
+            detail: said(&e),
         };
         if e.is_closed() {
             return unavailable("its connection to the database server was lost");
@@ -77,12 +88,37 @@ impl From<postgres::Error> for StorageError {
                 unavailable("its database server is restarting or busy")
             }
             Some(&SqlState::DISK_FULL) => unavailable("its database server's disk is full"),
+            Some(code)
+                if [
+                    SqlState::T_R_DEADLOCK_DETECTED,
+                    SqlState::T_R_SERIALIZATION_FAILURE,
+                    SqlState::LOCK_NOT_AVAILABLE,
+                    SqlState::QUERY_CANCELED,
+                    SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
+                ]
+                .contains(code) =>
+            {
+                unavailable("its database server is too busy")
+            }
             Some(&SqlState::READ_ONLY_SQL_TRANSACTION) => {
                 unavailable("its database server is read-only (a standby)")
             }
-            Some(&SqlState::UNIQUE_VIOLATION) => StorageError::Conflict(e.to_string()),
-            Some(_) => StorageError::Backend(e.to_string()),
+            Some(&SqlState::UNIQUE_VIOLATION) => StorageError::Conflict(said(&e)),
+            Some(_) => StorageError::Backend(said(&e)),
         }
+    }
+}
+
+/// What PostgreSQL said (its code, message and detail), not only the kind of error.
+fn said(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!(
+            "{} ({}){}",
+            db.message(),
+            db.code().code(),
+            db.detail().map(|d| format!(": {d}")).unwrap_or_default()
+        ),
+        None => e.to_string(),
     }
 }
 
@@ -204,11 +240,20 @@ impl PgStorage {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`) and brings
     /// its schema up to date; an empty database gets every table.
     pub fn open(url: &str) -> StorageResult<PgStorage> {
-        let config: postgres::Config = url.parse().map_err(|e| {
+        let mut config: postgres::Config = url.parse().map_err(|e| {
             StorageError::Backend(format!(
                 "the database URL is not one PostgreSQL reads ({e}): write postgres://USER:PASSWORD@HOST:PORT/DATABASE"
             ))
         })?;
+        let options = match config.get_options() {
+            Some(given) => format!("{given} {SESSION_OPTIONS}"),
+            None => SESSION_OPTIONS.to_string(),
+        };
+        config
+            .options(&options)
+            .connect_timeout(CONNECT_WITHIN)
+            .keepalives_idle(Duration::from_secs(10))
+            .tcp_user_timeout(UNACKNOWLEDGED_FOR);
         let pool = r2d2::Pool::builder()
             .max_size(MAX_CONNECTIONS)
             .min_idle(Some(1))
@@ -344,7 +389,7 @@ fn load_users(tx: &mut Tx<'_>, only: Option<&str>) -> StorageResult<Vec<User>> {
     let territories = tx
         .query(
             "SELECT username, territory FROM user_territories
-             WHERE $1::text IS NULL OR username = $1 ORDER BY territory",
+             WHERE $1::text IS NULL OR username = $1 ORDER BY territory COLLATE \"C\"",
             &[&only],
         )?
         .into_iter()
@@ -352,7 +397,7 @@ fn load_users(tx: &mut Tx<'_>, only: Option<&str>) -> StorageResult<Vec<User>> {
     let users = tx
         .query(
             "SELECT username, password_hash, role, manager, disabled FROM users
-             WHERE $1::text IS NULL OR username = $1 ORDER BY username",
+             WHERE $1::text IS NULL OR username = $1 ORDER BY username COLLATE \"C\"",
             &[&only],
         )?
         .into_iter()
@@ -654,7 +699,7 @@ impl Documents for PgStorage {
         self.read(|tx| {
             Ok(tx
                 .query(
-                    "SELECT id FROM docs WHERE kind = $1 AND owner = $2 ORDER BY id",
+                    "SELECT id FROM docs WHERE kind = $1 AND owner = $2 ORDER BY id COLLATE \"C\"",
                     &[&kind, &owner],
                 )?
                 .into_iter()

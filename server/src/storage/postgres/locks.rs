@@ -53,11 +53,15 @@ impl NodeLocks {
             match f(client) {
                 Ok(out) => return Ok(out),
                 Err(e) => {
-                    let closed = e.is_closed();
-                    *conn = None;
-                    if !closed || tries > 1 {
+                    // Only a broken connection is dropped: dropping a sound one would end the
+                    // claims it holds for pushes still at work.
+                    if !e.is_closed() || tries > 1 {
+                        if e.is_closed() {
+                            *conn = None;
+                        }
                         return Err(e.into());
                     }
+                    *conn = None;
                 }
             }
         }
@@ -103,18 +107,14 @@ impl NodeLink for PgStorage {
                 "DELETE FROM login_failures WHERE last_ms < $1",
                 &[&forget_before],
             )?;
-            // Rows for every key, locked until the end: concurrent attempts take turns.
-            for key in keys {
-                tx.execute(
-                    "INSERT INTO login_failures(key, count, last_ms) VALUES ($1, 0, 0)
-                     ON CONFLICT (key) DO NOTHING",
-                    &[key],
-                )?;
-            }
+            // A row for every key, made if missing, locked until the end and read in one
+            // statement: concurrent attempts take turns.
             let mut records = Vec::with_capacity(keys.len());
             for key in keys {
                 let row = tx.query_one(
-                    "SELECT count, last_ms FROM login_failures WHERE key = $1 FOR UPDATE",
+                    "INSERT INTO login_failures(key, count, last_ms) VALUES ($1, 0, 0)
+                     ON CONFLICT (key) DO UPDATE SET key = excluded.key
+                     RETURNING count, last_ms",
                     &[key],
                 )?;
                 let (count, last_ms): (i32, i64) = (row.try_get(0)?, row.try_get(1)?);
@@ -182,14 +182,18 @@ fn hear_until_lost(
     hear: &mut Box<dyn FnMut(Heard) -> bool + Send>,
 ) -> Result<(), postgres::Error> {
     loop {
-        let mut notes = client.notifications();
-        let mut heard = notes.timeout_iter(Duration::from_secs(1));
-        while let Some(note) = heard.next()? {
-            if !hear(Heard::News(note.payload().to_string())) {
-                return Ok(());
+        {
+            let mut notes = client.notifications();
+            let mut heard = notes.timeout_iter(Duration::from_secs(1));
+            while let Some(note) = heard.next()? {
+                if !hear(Heard::News(note.payload().to_string())) {
+                    return Ok(());
+                }
             }
         }
-        // A quiet second: make sure whoever listens is still there.
+        // A quiet second: make sure the connection still works (a cut-off one errs here,
+        // within the connection's time limits) and whoever listens is still there.
+        client.simple_query("")?;
         if !hear(Heard::Quiet) {
             return Ok(());
         }
