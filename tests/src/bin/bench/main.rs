@@ -4,10 +4,18 @@
 //!
 //! ```text
 //! cargo run --release -p tests --bin bench -- [--scale small|full] [--scenario N]... [--json FILE]
+//!     [--backend sqlite|postgres] [--nodes N] [--compare-backends] [--monday-runs N]
 //! ```
 //!
-//! Prints a table (min / median / max over the runs) and writes the same figures as JSON. It
-//! never fails on a slow figure: targets are printed beside the figures, not asserted.
+//! The organisation's server (scenarios 1–6) runs on SQLite by default; `--backend postgres`
+//! runs it on a private PostgreSQL cluster the bench starts and stops itself, `--nodes N` with N
+//! server processes on that database (scenario 4's devices spread over them round-robin).
+//! `--compare-backends` does both in one run: scenarios 1–4 and 6 on SQLite, then on PostgreSQL
+//! with one node, scenario 4 also with 2, 3, … `--nodes` (3 by default) nodes.
+//!
+//! Prints a table (min / median / max over the runs) and writes the same figures as JSON, each
+//! row with the backend and node count it was measured on. It never fails on a slow figure:
+//! targets are printed beside the figures, not asserted.
 
 mod floor;
 mod hostile;
@@ -19,16 +27,22 @@ mod peers;
 mod scenarios;
 mod stats;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 use fieldsync_tests::workload::WorkloadConfig;
 use serde_json::json;
 
+use monday::MondayDevices;
+use org::deploy::{Backend, NODES_NEED_POSTGRES, Setup};
 use stats::Table;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The scenarios `--compare-backends` runs unless `--scenario` names others: those whose
+/// figures come from the server.
+const COMPARED: [u8; 5] = [1, 2, 3, 4, 6];
 
 /// How big the organisation and the runs are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -134,6 +148,58 @@ struct Args {
     /// Seed of the organisation.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// Where the organisation's server keeps its data (scenarios 1–6): the SQLite file of its
+    /// data directory, or a private PostgreSQL cluster the bench starts (and stops) itself.
+    /// Scenarios 7–9 always start SQLite servers of their own.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: Backend,
+    /// Server processes on the PostgreSQL database; scenario 4's devices are spread over them
+    /// round-robin (scenarios 1–3 sync with the first). With --compare-backends, the largest
+    /// count scenario 4 is run with (default 3).
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// One run on both backends: scenarios 1–4 and 6 (or those --scenario names) on SQLite,
+    /// then on PostgreSQL with one server node, scenario 4 also with 2, 3, … --nodes nodes.
+    /// samod is left out (it does not use fieldsync's server).
+    #[arg(long, conflicts_with = "backend")]
+    compare_backends: bool,
+    /// Runs of scenario 4 on each setup (default 1; the scale's runs with --compare-backends).
+    #[arg(long)]
+    monday_runs: Option<usize>,
+}
+
+impl Args {
+    /// The setups the organisation's scenarios run on, each with the node counts scenario 4 is
+    /// run with; an error for a combination that cannot run.
+    fn passes(&self) -> Result<Vec<(Backend, Vec<usize>)>> {
+        if self.nodes == Some(0) {
+            return Err("--nodes must be at least 1".into());
+        }
+        if self.compare_backends {
+            let most = self.nodes.unwrap_or(3);
+            return Ok(vec![
+                (Backend::Sqlite, vec![1]),
+                (Backend::Postgres, (1..=most).collect()),
+            ]);
+        }
+        let nodes = self.nodes.unwrap_or(1);
+        if nodes > 1 && self.backend == Backend::Sqlite {
+            return Err(NODES_NEED_POSTGRES.into());
+        }
+        if self.backend == Backend::Postgres && self.scenarios.iter().any(|s| *s >= 7) {
+            return Err(
+                "scenarios 7–9 start SQLite servers of their own: run them without \
+                        --backend postgres"
+                    .into(),
+            );
+        }
+        Ok(vec![(self.backend, vec![nodes])])
+    }
+
+    /// Whether the table names the setup of each row (anything but the default SQLite run).
+    fn show_setup(&self) -> bool {
+        self.compare_backends || self.backend != Backend::Sqlite || self.nodes.unwrap_or(1) > 1
+    }
 }
 
 fn main() {
@@ -151,8 +217,20 @@ fn run(args: Args) -> Result<()> {
     if let Some(customers) = args.long_customers {
         scale.long_customers = customers.max(1);
     }
-    let wanted = |n: u8| args.scenarios.is_empty() || args.scenarios.contains(&n);
-    let binaries = peers::Binaries::locate(!args.no_samod && (1..=3).any(wanted))?;
+    let passes = args.passes()?;
+    let wanted = |n: u8| {
+        if args.scenarios.is_empty() {
+            // Comparing backends is about the server: what does not use it stays out.
+            !args.compare_backends || COMPARED.contains(&n)
+        } else {
+            args.scenarios.contains(&n)
+        }
+    };
+    // On PostgreSQL alone, scenarios 7–9 (SQLite servers of their own) run only when asked.
+    let wanted_after =
+        |n: u8| wanted(n) && (args.backend == Backend::Sqlite || args.compare_backends);
+    let samod = !args.no_samod && !args.compare_backends && (1..=3).any(wanted);
+    let binaries = peers::Binaries::locate(samod)?;
 
     let temp = tempfile::Builder::new()
         .prefix("fieldsync-bench-")
@@ -166,9 +244,42 @@ fn run(args: Args) -> Result<()> {
     };
     let mut table = Table::default();
     if (1..=6).any(wanted) {
-        organisation(&args, &scale, &dir, &binaries, &wanted, &mut table)?;
-        println!();
+        let monday_runs =
+            args.monday_runs
+                .unwrap_or(if args.compare_backends { scale.runs } else { 1 });
+        for (backend, node_counts) in &passes {
+            let pass = Pass {
+                backend: *backend,
+                node_counts,
+                monday_runs,
+                // samod and scenario 5 (the devices' own storage) do not depend on the
+                // server's backend: measured once, on the first pass.
+                first: *backend == passes[0].0,
+            };
+            let pass_dir = if passes.len() > 1 {
+                dir.join(backend.name())
+            } else {
+                dir.clone()
+            };
+            organisation(
+                &args, &scale, &pass_dir, &pass, &binaries, &wanted, &mut table,
+            )?;
+            println!();
+        }
     }
+    if (7..=9).any(|n| wanted(n) && !wanted_after(n)) {
+        println!("(scenarios 7–9 run on SQLite only; leave out --backend postgres to run them)");
+    }
+    // Scenarios 7–9 always run on SQLite servers of their own (and use the system column for
+    // other things): the JSON says so, the printed rows need not.
+    table.measure_on(
+        Setup {
+            backend: Backend::Sqlite,
+            nodes: 1,
+        },
+        false,
+    );
+    let wanted = wanted_after;
     if wanted(7) {
         Table::header();
         long_texts::long_notes(&dir, &scale, args.long_chars, &mut table)?;
@@ -190,6 +301,10 @@ fn run(args: Args) -> Result<()> {
         "customers": scale.customers,
         "visits": scale.visits,
         "seed": args.seed,
+        "backends": passes.iter().map(|(b, nodes)| json!({
+            "backend": b.name(),
+            "nodes": nodes,
+        })).collect::<Vec<_>>(),
         "machine": machine(),
         "rows": table.json(),
     });
@@ -216,26 +331,44 @@ fn machine() -> serde_json::Value {
     })
 }
 
+/// One pass of scenarios 1–6: a backend, and the node counts scenario 4 runs with.
+struct Pass<'a> {
+    backend: Backend,
+    node_counts: &'a [usize],
+    monday_runs: usize,
+    /// The first pass runs what does not depend on the backend (samod, scenario 5).
+    first: bool,
+}
+
 /// Scenarios 1–6, on the organisation stored on a server.
 fn organisation(
     args: &Args,
     scale: &Scale,
-    dir: &std::path::Path,
+    dir: &Path,
+    pass: &Pass<'_>,
     binaries: &peers::Binaries,
     wanted: &dyn Fn(u8) -> bool,
     table: &mut Table,
 ) -> Result<()> {
     println!(
-        "fieldsync sync benchmark, {:?} scale: {} customers, {} visits, {} runs each",
-        args.scale, scale.customers, scale.visits, scale.runs
+        "fieldsync sync benchmark, {:?} scale: {} customers, {} visits, {} runs each, on {}",
+        args.scale,
+        scale.customers,
+        scale.visits,
+        scale.runs,
+        match pass.backend {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "a private PostgreSQL cluster",
+        }
     );
     let loading = Instant::now();
-    let org = org::Org::build(
+    let mut org = org::Org::build_on(
         dir,
         WorkloadConfig {
             seed: args.seed,
             ..WorkloadConfig::sized(scale.customers, scale.visits)
         },
+        pass.backend,
         &args.server_args,
     )?;
     println!(
@@ -243,6 +376,8 @@ fn organisation(
         loading.elapsed().as_secs_f64(),
         org.push_secs
     );
+    let show = args.show_setup();
+    table.measure_on(org.server.setup(), show);
     Table::header();
 
     if wanted(6) {
@@ -256,16 +391,31 @@ fn organisation(
     if wanted(3) {
         scenarios::nothing_changed(&devices, scale, table)?;
     }
-    if let Some(samod) = &binaries.samod {
+    if let Some(samod) = binaries.samod.as_ref().filter(|_| pass.first) {
         peers::samod(samod, &devices, trip.as_ref(), scale, wanted, table)?;
     }
     if wanted(4) {
-        monday::busy_monday(&org, scale, table)?;
-        if wanted(6) {
-            scenarios::server_memory(&org, "after busy Monday", table);
+        let first = pass.node_counts.first().copied().unwrap_or(1);
+        org.server.scale_to(first)?;
+        let logging_in = Instant::now();
+        let mut monday = MondayDevices::log_in(&org, scale)?;
+        println!(
+            "   ({} Monday devices logged in in {:.1} s)",
+            scale.devices,
+            logging_in.elapsed().as_secs_f64()
+        );
+        for &nodes in pass.node_counts {
+            org.server.scale_to(nodes)?;
+            table.measure_on(org.server.setup(), show);
+            monday::busy_monday(&org, &mut monday, scale, pass.monday_runs, table)?;
+            if wanted(6) {
+                scenarios::server_memory(&org, "after busy Monday", table);
+            }
         }
+        org.server.scale_to(1)?;
+        table.measure_on(org.server.setup(), show);
     }
-    if wanted(5) {
+    if wanted(5) && pass.first {
         scenarios::local_writes(&org, &devices, scale, table)?;
     }
 

@@ -1,7 +1,8 @@
 //! Scenario 4, busy Monday morning: many devices, each up to date but for one to three new
 //! visits, sync at once. The devices are simulated in this process: each has its own session
 //! (its own login) and HTTP connection, and its rounds are the real protocol over loopback;
-//! a pool of worker threads keeps `concurrency` of them in flight.
+//! a pool of worker threads keeps `concurrency` of them in flight. With several server nodes on
+//! one PostgreSQL database, the devices are spread over them round-robin.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -14,14 +15,16 @@ use fieldsync_tests::workload::rep_name;
 use serde_bytes::ByteBuf;
 
 use crate::org::{Org, PASSWORD};
-use crate::stats::{Table, ms, percentile};
+use crate::stats::{
+    Series, Table, cpu_secs, machine_busy_secs, ms, percentile, process_tree_cpu_secs,
+};
 use crate::{Result, Scale};
 
 const REPS: usize = 50;
 
-/// One simulated device: its session and its first request.
+/// One simulated device's rounds of one run: the node it syncs with, its first request.
 struct SimDevice {
-    session: Session,
+    node: usize,
     first: SyncRequest,
 }
 
@@ -35,39 +38,59 @@ struct Tally {
     errors: Vec<String>,
 }
 
-fn prepare(org: &Org, scale: &Scale) -> Result<Vec<SimDevice>> {
+/// The simulated devices, each logged in once (its own session, good on every node of the
+/// database) and kept for every run.
+pub struct MondayDevices {
+    sessions: Vec<Session>,
+}
+
+impl MondayDevices {
+    /// Logs the scale's devices in, a few at a time, spread over the running nodes (device
+    /// `d` is a device of rep `d % 50`).
+    pub fn log_in(org: &Org, scale: &Scale) -> Result<MondayDevices> {
+        let urls = org.server.urls();
+        let logins = Mutex::new(Vec::new());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..scale.concurrency.min(8) {
+                s.spawn(|| {
+                    loop {
+                        let d = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if d >= scale.devices {
+                            break;
+                        }
+                        let rep = rep_name(d % REPS);
+                        let outcome = HttpClient::new(&urls[d % urls.len()])
+                            .and_then(|mut c| c.login(&rep, PASSWORD, &format!("monday {d}")))
+                            .map_err(|e| e.to_string());
+                        if let Ok(mut l) = logins.lock() {
+                            l.push((d, outcome));
+                        }
+                    }
+                });
+            }
+        });
+        let mut logins = logins.into_inner().map_err(|_| "a login thread panicked")?;
+        logins.sort_by_key(|(d, _)| *d);
+        let sessions = logins
+            .into_iter()
+            .map(|(_, session)| session)
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(MondayDevices { sessions })
+    }
+}
+
+/// One run's requests: each device up to date but for 1–3 new visits of its rep's customers,
+/// device `d` on node `d % nodes`.
+fn prepare(org: &Org, devices: &MondayDevices, nodes: usize) -> Result<Vec<SimDevice>> {
     // The devices are up to date: they start from the newest position of the server's log.
     org.admin.sync()?;
     let cursor = org.admin.store.sync_cursor()?;
-    let scratch = Store::open(org.dir.join("monday-scratch.db"))?;
-    let url = org.server.url();
-    let logins = Mutex::new(Vec::new());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..scale.concurrency.min(8) {
-            s.spawn(|| {
-                loop {
-                    let d = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if d >= scale.devices {
-                        break;
-                    }
-                    let rep = rep_name(d % REPS);
-                    let outcome = HttpClient::new(&url)
-                        .and_then(|mut c| c.login(&rep, PASSWORD, &format!("monday {d}")))
-                        .map_err(|e| e.to_string());
-                    if let Ok(mut l) = logins.lock() {
-                        l.push((d, outcome));
-                    }
-                }
-            });
-        }
-    });
-    let mut logins = logins.into_inner().map_err(|_| "a login thread panicked")?;
-    logins.sort_by_key(|(d, _)| *d);
-
-    let mut devices = Vec::with_capacity(scale.devices);
-    for (d, session) in logins {
-        let session = session?;
+    let batch = org.next_monday_batch();
+    let scratch = Store::open(org.dir.join(format!("monday-scratch-{batch}.db")))?;
+    let count = devices.sessions.len();
+    let mut prepared = Vec::with_capacity(count);
+    for d in 0..count {
         let rep = d % REPS;
         let customers = org.workload.customers_of_rep(rep);
         let mut push = Vec::new();
@@ -77,7 +100,7 @@ fn prepare(org: &Org, scale: &Scale) -> Result<Vec<SimDevice>> {
                 .ok_or("a rep without customers")?;
             let mut visit = org
                 .workload
-                .visit(3_000_000 + d * 3 + k)
+                .visit(3_000_000 + (batch * count + d) * 3 + k)
                 .with_customer_id(&org.ids.customers[*index]);
             visit.author = rep_name(rep);
             let id = scratch.create_visit(visit)?;
@@ -90,8 +113,8 @@ fn prepare(org: &Org, scale: &Scale) -> Result<Vec<SimDevice>> {
                 id,
             });
         }
-        devices.push(SimDevice {
-            session,
+        prepared.push(SimDevice {
+            node: d % nodes.max(1),
             first: SyncRequest {
                 protocol: PROTOCOL_VERSION,
                 cursor,
@@ -99,23 +122,24 @@ fn prepare(org: &Org, scale: &Scale) -> Result<Vec<SimDevice>> {
             },
         });
     }
-    Ok(devices)
+    Ok(prepared)
 }
 
-/// Syncs one device to the end, recording each round.
-fn sync_device(url: &str, mut device: SimDevice, tally: &mut Tally) {
+/// Syncs one device to the end, recording each round; returns its session as it is after
+/// (refreshed, if its access token had expired).
+fn sync_device(url: &str, session: Session, device: SimDevice, tally: &mut Tally) -> Session {
     let mut client = match HttpClient::new(url) {
-        Ok(c) => c.with_session(device.session.clone()),
+        Ok(c) => c.with_session(session.clone()),
         Err(e) => {
             tally.errors.push(e.to_string());
-            return;
+            return session;
         }
     };
-    let mut request = SyncRequest {
-        protocol: device.first.protocol,
-        cursor: device.first.cursor,
-        push: std::mem::take(&mut device.first.push),
-    };
+    rounds(&mut client, device.first, tally);
+    client.session().cloned().unwrap_or(session)
+}
+
+fn rounds(client: &mut HttpClient<'_>, mut request: SyncRequest, tally: &mut Tally) {
     for _ in 0..100 {
         let pushed = request.push.len() as u64;
         let started = Instant::now();
@@ -150,37 +174,75 @@ fn sync_device(url: &str, mut device: SimDevice, tally: &mut Tally) {
     }
 }
 
-/// Runs scenario 4 and prints its rows.
-pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
-    let prepared = Instant::now();
-    let devices = prepare(org, scale)?;
-    println!(
-        "   ({} devices logged in and prepared in {:.1} s)",
-        devices.len(),
-        prepared.elapsed().as_secs_f64()
+/// What one run measured.
+#[derive(Default)]
+struct RunFigures {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    pushed: f64,
+    pulled_per_round: f64,
+    documents_per_transaction: f64,
+    stale_cache: f64,
+    /// CPU milliseconds per round: the server processes, PostgreSQL, this process (the devices).
+    cpu_servers: f64,
+    cpu_database: Option<f64>,
+    cpu_devices: f64,
+    /// CPU seconds of all three per second of the phase (2.0 is both cores of the machine).
+    cores_busy: f64,
+    /// The same for every process of the machine (others' work included).
+    machine_busy: f64,
+}
+
+/// One run of the phase on the nodes running now.
+fn run_once(org: &Org, devices: &mut MondayDevices, scale: &Scale) -> Result<RunFigures> {
+    let urls = org.server.urls();
+    let prepared = prepare(org, devices, urls.len())?;
+    let queue = Mutex::new(
+        prepared
+            .into_iter()
+            .zip(std::mem::take(&mut devices.sessions))
+            .enumerate()
+            .collect::<Vec<_>>(),
     );
-    let url = org.server.url();
-    let queue = Mutex::new(devices);
+    let sessions = Mutex::new(Vec::new());
     let tallies = Mutex::new(Vec::new());
-    let written_before = write_counters(&url)?;
+    let counters_before = write_counters(&urls)?;
+    let (servers_before, database_before) = cpu_of(org);
+    let devices_before = cpu_secs("self").unwrap_or(0.0);
+    let machine_before = machine_busy_secs().unwrap_or(0.0);
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..scale.concurrency {
             s.spawn(|| {
                 let mut tally = Tally::default();
+                let mut done = Vec::new();
                 loop {
                     let next = queue.lock().ok().and_then(|mut q| q.pop());
-                    let Some(device) = next else { break };
-                    sync_device(&url, device, &mut tally);
+                    let Some((d, (device, session))) = next else {
+                        break;
+                    };
+                    let url = &urls[device.node];
+                    done.push((d, sync_device(url, session, device, &mut tally)));
                 }
                 if let Ok(mut t) = tallies.lock() {
                     t.push(tally);
                 }
+                if let Ok(mut s) = sessions.lock() {
+                    s.extend(done);
+                }
             });
         }
     });
-    let wall = started.elapsed();
-    let written_after = write_counters(&url)?;
+    let wall = started.elapsed().as_secs_f64();
+    let devices_cpu = cpu_secs("self").unwrap_or(0.0) - devices_before;
+    let machine_cpu = machine_busy_secs().unwrap_or(0.0) - machine_before;
+    let (servers_after, database_after) = cpu_of(org);
+    let counters_after = write_counters(&urls)?;
+    let mut sessions = sessions.into_inner().map_err(|_| "a worker panicked")?;
+    sessions.sort_by_key(|(d, _)| *d);
+    devices.sessions = sessions.into_iter().map(|(_, s)| s).collect();
+
     let mut all = Tally::default();
     for t in tallies.into_inner().map_err(|_| "a worker panicked")? {
         all.latencies.extend(t.latencies);
@@ -196,65 +258,191 @@ pub fn busy_monday(org: &Org, scale: &Scale, table: &mut Table) -> Result<()> {
         )
         .into());
     }
+    let rounds = all.rounds.max(1) as f64;
+    let per_round = |secs: f64| secs * 1000.0 / rounds;
+    let servers_cpu = servers_after - servers_before;
+    let database_cpu = database_after
+        .zip(database_before)
+        .map(|(after, before)| after - before);
+    Ok(RunFigures {
+        rate: all.rounds as f64 / wall,
+        p50: ms(percentile(&mut all.latencies, 0.5)),
+        p99: ms(percentile(&mut all.latencies, 0.99)),
+        pushed: all.pushed as f64,
+        pulled_per_round: all.pulled as f64 / rounds,
+        documents_per_transaction: (counters_after.documents - counters_before.documents)
+            / (counters_after.transactions - counters_before.transactions).max(1.0),
+        stale_cache: counters_after.stale_cache - counters_before.stale_cache,
+        cpu_servers: per_round(servers_cpu),
+        cpu_database: database_cpu.map(per_round),
+        cpu_devices: per_round(devices_cpu),
+        cores_busy: (servers_cpu + database_cpu.unwrap_or(0.0) + devices_cpu) / wall,
+        machine_busy: machine_cpu / wall,
+    })
+}
+
+/// Runs scenario 4 `runs` times on the nodes running now (device `d` syncs with node
+/// `d % nodes`) and prints its rows.
+pub fn busy_monday(
+    org: &Org,
+    devices: &mut MondayDevices,
+    scale: &Scale,
+    runs: usize,
+    table: &mut Table,
+) -> Result<()> {
+    let mut figures = Vec::new();
+    for _ in 0..runs.max(1) {
+        figures.push(run_once(org, devices, scale)?);
+    }
+    let series = |f: &dyn Fn(&RunFigures) -> f64| {
+        let mut s = Series::default();
+        for r in &figures {
+            s.push(f(r));
+        }
+        s
+    };
     let name = format!(
         "4 busy Monday: {} devices, {} in flight",
-        scale.devices, scale.concurrency
+        devices.sessions.len(),
+        scale.concurrency
     );
-    let rate = all.rounds as f64 / wall.as_secs_f64();
-    let p50 = ms(percentile(&mut all.latencies, 0.5));
-    let p99 = ms(percentile(&mut all.latencies, 0.99));
-    table.add_one(
+    let system = "fieldsync";
+    table.add(
         &name,
-        "fieldsync",
+        system,
         "sync rounds/s",
         "/s",
-        rate,
+        series(&|r| r.rate),
         Some("≥ 2,000/s"),
     );
-    table.add_one(&name, "fieldsync", "round p50", "ms", p50, None);
-    table.add_one(&name, "fieldsync", "round p99", "ms", p99, Some("< 50 ms"));
-    table.add_one(
+    table.add(&name, system, "round p50", "ms", series(&|r| r.p50), None);
+    table.add(
         &name,
-        "fieldsync",
+        system,
+        "round p99",
+        "ms",
+        series(&|r| r.p99),
+        Some("< 50 ms"),
+    );
+    table.add(
+        &name,
+        system,
         "documents pushed",
         "",
-        all.pushed as f64,
+        series(&|r| r.pushed),
         None,
     );
     // Every device of a rep pulls the visits its rep's other devices pushed before it.
-    table.add_one(
+    table.add(
         &name,
-        "fieldsync",
+        system,
         "documents pulled per round",
         "",
-        all.pulled as f64 / all.rounds.max(1) as f64,
+        series(&|r| r.pulled_per_round),
         None,
     );
-    let transactions = (written_after.0 - written_before.0).max(1.0);
-    table.add_one(
+    table.add(
         &name,
-        "fieldsync",
+        system,
         "documents per storage transaction",
         "",
-        (written_after.1 - written_before.1) / transactions,
+        series(&|r| r.documents_per_transaction),
+        None,
+    );
+    if org.server.urls().len() > 1 {
+        // Documents a node had cached that another node wrote since.
+        table.add(
+            &name,
+            system,
+            "stale cache reloads",
+            "",
+            series(&|r| r.stale_cache),
+            None,
+        );
+    }
+    table.add(
+        &name,
+        system,
+        "server CPU per round",
+        "ms",
+        series(&|r| r.cpu_servers),
+        None,
+    );
+    if figures.iter().all(|r| r.cpu_database.is_some()) {
+        table.add(
+            &name,
+            system,
+            "PostgreSQL CPU per round",
+            "ms",
+            series(&|r| r.cpu_database.unwrap_or(0.0)),
+            None,
+        );
+    }
+    table.add(
+        &name,
+        system,
+        "devices' CPU per round",
+        "ms",
+        series(&|r| r.cpu_devices),
+        None,
+    );
+    // Of the machine's cores: the servers, PostgreSQL and the devices, then every process (the
+    // difference is other work on a shared machine).
+    table.add(
+        &name,
+        system,
+        "cores busy: servers, db, devices",
+        "",
+        series(&|r| r.cores_busy),
+        None,
+    );
+    table.add(
+        &name,
+        system,
+        "cores busy: whole machine",
+        "",
+        series(&|r| r.machine_busy),
         None,
     );
     Ok(())
 }
 
-/// The server's counts of write transactions and of the documents they wrote, from /metrics.
-fn write_counters(url: &str) -> Result<(f64, f64)> {
-    let text = ureq::get(&format!("{url}/metrics"))
-        .call()?
-        .body_mut()
-        .read_to_string()?;
-    let counter = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
-            .ok_or_else(|| format!("/metrics has no {name}"))
-    };
-    Ok((
-        counter("fieldsync_write_transactions_total")?,
-        counter("fieldsync_documents_written_total")?,
-    ))
+/// CPU seconds used so far by the server processes and, on PostgreSQL, by the cluster (the
+/// postmaster, its running backends, and the ones that ended).
+fn cpu_of(org: &Org) -> (f64, Option<f64>) {
+    let servers = org.server.pids().iter().filter_map(|p| cpu_secs(p)).sum();
+    let database = org.server.database_pid().map(process_tree_cpu_secs);
+    (servers, database)
+}
+
+/// The servers' write counters from /metrics, summed over the nodes.
+#[derive(Default)]
+struct WriteCounters {
+    /// Storage transactions that wrote accepted pushes.
+    transactions: f64,
+    /// Document commits they held.
+    documents: f64,
+    /// Cached documents found stale (another node had written them).
+    stale_cache: f64,
+}
+
+/// The write counters of every node, summed.
+fn write_counters(urls: &[String]) -> Result<WriteCounters> {
+    let mut sum = WriteCounters::default();
+    for url in urls {
+        let text = ureq::get(&format!("{url}/metrics"))
+            .call()?
+            .body_mut()
+            .read_to_string()?;
+        let counter = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+                .ok_or_else(|| format!("/metrics has no {name}"))
+        };
+        sum.transactions += counter("fieldsync_write_transactions_total")?;
+        sum.documents += counter("fieldsync_documents_written_total")?;
+        // Older servers did not count it.
+        sum.stale_cache += counter("fieldsync_stale_cache_total").unwrap_or(0.0);
+    }
+    Ok(sum)
 }

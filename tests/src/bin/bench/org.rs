@@ -1,19 +1,27 @@
-//! The organisation on a real server: the release `fieldsync-server` on 127.0.0.1 with the
-//! workload's users, every customer file and visit pushed by an admin's device, and devices
-//! (a store in a directory of their own) logged in as any of the users.
+//! The organisation on a real server: the release `fieldsync-server` on 127.0.0.1 (on SQLite,
+//! or on a private PostgreSQL cluster with one or more server processes) with the workload's
+//! users, every customer file and visit pushed by an admin's device through the sync protocol
+//! (the same on every backend), and devices (a store in a directory of their own) logged in as
+//! any of the users.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use fieldsync_core::Store;
 use fieldsync_core::store::{Durability, StoreOptions};
 use fieldsync_core::sync::{self, SyncReport, http::HttpClient};
-use fieldsync_tests::server::{ServerProcess, TestUser, add_user};
+use fieldsync_tests::server::TestUser;
 use fieldsync_tests::workload::{
     Populated, Workload, WorkloadConfig, manager_name, rep_name, territories, territory_of_rep,
 };
 
 use crate::Result;
+
+#[path = "deploy.rs"]
+pub mod deploy;
+
+use deploy::{Backend, Deployment};
 
 /// Every user's password in the bench.
 pub const PASSWORD: &str = "bench-password-1";
@@ -22,8 +30,8 @@ pub const ADMIN: &str = "admin";
 
 /// The server with the organisation stored.
 pub struct Org {
-    /// The running server.
-    pub server: ServerProcess,
+    /// The server: its running processes and their database.
+    pub server: Deployment,
     /// The generator the organisation came from.
     pub workload: Workload,
     /// Ids of what was stored, by workload index.
@@ -34,6 +42,8 @@ pub struct Org {
     pub dir: PathBuf,
     /// Seconds the admin's push of everything took.
     pub push_secs: f64,
+    /// Monday batches prepared so far (each makes visits of its own).
+    monday_batches: Cell<usize>,
 }
 
 /// A device: its store and the user it is logged in as.
@@ -77,54 +87,59 @@ impl Device {
 }
 
 /// Creates the users: an admin, a manager per territory, and the reps.
-fn add_users(data: &Path) -> Result<()> {
-    add_user(
-        data,
-        &TestUser {
-            username: ADMIN,
-            role: "admin",
-            territories: &[],
+fn add_users(server: &Deployment) -> Result<()> {
+    server.add_user(&TestUser {
+        username: ADMIN,
+        role: "admin",
+        territories: &[],
+        manager: None,
+        password: PASSWORD,
+    })?;
+    for (t, territory) in territories().iter().enumerate() {
+        server.add_user(&TestUser {
+            username: &manager_name(t),
+            role: "manager",
+            territories: &[territory],
             manager: None,
             password: PASSWORD,
-        },
-    )?;
-    for (t, territory) in territories().iter().enumerate() {
-        add_user(
-            data,
-            &TestUser {
-                username: &manager_name(t),
-                role: "manager",
-                territories: &[territory],
-                manager: None,
-                password: PASSWORD,
-            },
-        )?;
+        })?;
     }
     for r in 0..50 {
         let t = territory_of_rep(r);
         let manager = manager_name(t);
-        add_user(
-            data,
-            &TestUser {
-                username: &rep_name(r),
-                role: "rep",
-                territories: &[territories()[t]],
-                manager: Some(&manager),
-                password: PASSWORD,
-            },
-        )?;
+        server.add_user(&TestUser {
+            username: &rep_name(r),
+            role: "rep",
+            territories: &[territories()[t]],
+            manager: Some(&manager),
+            password: PASSWORD,
+        })?;
     }
     Ok(())
 }
 
 impl Org {
-    /// Starts a server in `dir` (with extra `serve` options) and stores the organisation of
-    /// `config` on it.
+    /// Starts a server in `dir` (with extra `serve` options) on its SQLite file and stores the
+    /// organisation of `config` on it.
+    #[allow(
+        dead_code,
+        reason = "the soak run's way in (it includes this file); the bench says which backend"
+    )]
     pub fn build(dir: &Path, config: WorkloadConfig, serve_args: &[String]) -> Result<Org> {
-        let data = dir.join("server");
-        add_users(&data)?;
-        let args: Vec<&str> = serve_args.iter().map(String::as_str).collect();
-        let server = ServerProcess::start_with(&data, &args)?;
+        Org::build_on(dir, config, Backend::Sqlite, serve_args)
+    }
+
+    /// Starts a server on `backend` in `dir` (with extra `serve` options) and stores the
+    /// organisation of `config` on it; one server process runs (see [`Deployment::scale_to`]).
+    pub fn build_on(
+        dir: &Path,
+        config: WorkloadConfig,
+        backend: Backend,
+        serve_args: &[String],
+    ) -> Result<Org> {
+        let mut server = Deployment::new(backend, &dir.join("server"), serve_args)?;
+        add_users(&server)?;
+        server.scale_to(1)?;
         let workload = Workload::new(config);
 
         // The admin's device only loads the organisation: commits need not survive a power cut.
@@ -154,7 +169,15 @@ impl Org {
             admin,
             dir: dir.to_path_buf(),
             push_secs: pushed.elapsed().as_secs_f64(),
+            monday_batches: Cell::new(0),
         })
+    }
+
+    /// The number of the next Monday batch (0, 1, …), so that each makes new visits.
+    pub fn next_monday_batch(&self) -> usize {
+        let n = self.monday_batches.get();
+        self.monday_batches.set(n + 1);
+        n
     }
 
     /// A new device of `user`, in a directory named `name`.
@@ -164,10 +187,5 @@ impl Org {
             std::fs::remove_dir_all(&dir)?;
         }
         Device::new(&dir, &self.server.url(), user)
-    }
-
-    /// The server's process id, for its memory.
-    pub fn server_pid(&self) -> String {
-        self.server.pid().map(|p| p.to_string()).unwrap_or_default()
     }
 }

@@ -358,18 +358,32 @@ fn timed(n: usize, mut f: impl FnMut() -> Result<usize>) -> Result<Vec<Duration>
     Ok(out)
 }
 
-/// Scenario 6: the server's memory.
+/// Scenario 6: the server's memory (each node's, when several serve the database).
 pub fn server_memory(org: &Org, when: &str, table: &mut Table) {
-    let pid = org.server_pid();
-    let mib = |f| proc_kib(&pid, f).map_or(0.0, |k| k as f64 / 1024.0);
+    let pids = org.server.pids();
     let name = format!("6 server memory {when}");
-    table.add_one(
-        &name,
-        "fieldsync",
-        "RSS",
-        "MiB",
-        mib("VmRSS"),
-        Some("< 300 MB"),
-    );
-    table.add_one(&name, "fieldsync", "peak RSS", "MiB", mib("VmHWM"), None);
+    for (node, pid) in pids.iter().enumerate() {
+        let mib = |f| proc_kib(pid, f).map_or(0.0, |k| k as f64 / 1024.0);
+        let of = if pids.len() > 1 {
+            format!(", node {}", node + 1)
+        } else {
+            String::new()
+        };
+        table.add_one(
+            &name,
+            "fieldsync",
+            &format!("RSS{of}"),
+            "MiB",
+            mib("VmRSS"),
+            Some("< 300 MB"),
+        );
+        table.add_one(
+            &name,
+            "fieldsync",
+            &format!("peak RSS{of}"),
+            "MiB",
+            mib("VmHWM"),
+            None,
+        );
+    }
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::org::deploy::{Backend, Setup};
+
 /// One quantity measured once per run.
 #[derive(Debug, Clone, Default)]
 pub struct Series {
@@ -77,19 +79,43 @@ pub struct Row {
     unit: &'static str,
     series: Series,
     target: Option<String>,
+    setup: Setup,
 }
 
 /// Every row measured, printed as it comes and kept for the JSON.
-#[derive(Default)]
 pub struct Table {
     rows: Vec<Row>,
+    /// What the rows added now are measured on.
+    setup: Setup,
+    /// Whether the printed rows name it (after their system).
+    show_setup: bool,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table {
+            rows: Vec::new(),
+            setup: Setup {
+                backend: Backend::Sqlite,
+                nodes: 1,
+            },
+            show_setup: false,
+        }
+    }
 }
 
 impl Table {
+    /// Labels the rows added from now on with `setup` (and prints it beside their system when
+    /// `show`: runs on more than the default SQLite server).
+    pub fn measure_on(&mut self, setup: Setup, show: bool) {
+        self.setup = setup;
+        self.show_setup = show;
+    }
+
     /// Prints the column headings.
     pub fn header() {
         println!(
-            "{:<34} {:<16} {:<26} {:>12} {:>12} {:>12}  target",
+            "{:<42} {:<20} {:<34} {:>12} {:>12} {:>12}  target",
             "scenario", "system", "measure", "min", "median", "max"
         );
     }
@@ -105,10 +131,15 @@ impl Table {
         target: Option<&str>,
     ) {
         let show = |v: f64| format!("{} {unit}", human(v));
+        let shown_system = if self.show_setup {
+            format!("{system} {}", self.setup.label())
+        } else {
+            system.to_string()
+        };
         println!(
-            "{:<34} {:<16} {:<26} {:>12} {:>12} {:>12}  {}",
+            "{:<42} {:<20} {:<34} {:>12} {:>12} {:>12}  {}",
             scenario,
-            system,
+            shown_system,
             measure,
             show(series.min()),
             show(series.median()),
@@ -122,6 +153,7 @@ impl Table {
             unit,
             series,
             target: target.map(str::to_string),
+            setup: self.setup,
         });
     }
 
@@ -153,6 +185,8 @@ impl Table {
                         "unit": r.unit,
                         "figures": r.series.json(),
                         "target": r.target,
+                        "backend": r.setup.backend.name(),
+                        "nodes": r.setup.nodes,
                     })
                 })
                 .collect(),
@@ -215,4 +249,60 @@ pub fn cpu_secs(pid: &str) -> Option<f64> {
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(ticks as f64 / 100.0)
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name (the state is the first).
+fn stat_fields(pid: &str) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// CPU seconds of process `pid`, of its children that ended and were waited for, and of its
+/// running children (a PostgreSQL postmaster and its backends).
+pub fn process_tree_cpu_secs(pid: u32) -> f64 {
+    // utime, stime, cutime, cstime: fields 14 to 17, the 12th to 15th after the name.
+    let ticks = |fields: &[String]| -> u64 {
+        fields
+            .get(11..15)
+            .map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum())
+    };
+    let parent = pid.to_string();
+    let mut total = stat_fields(&parent).map_or(0, |f| ticks(&f));
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.filter_map(std::result::Result::ok) {
+            let name = entry.file_name();
+            let Some(child) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            if let Some(f) = stat_fields(child).filter(|f| f.get(1) == Some(&parent)) {
+                total += ticks(&f);
+            }
+        }
+    }
+    total as f64 / 100.0
+}
+
+/// CPU seconds every process of the machine has used so far (all cores, idle and I/O wait
+/// left out), from `/proc/stat`.
+pub fn machine_busy_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal …
+    let busy: u64 = ticks.iter().take(8).sum::<u64>() - ticks.get(3)? - ticks.get(4)?;
+    Some(busy as f64 / 100.0)
 }
