@@ -304,6 +304,7 @@ mod tests {
             scope_events: Vec::new(),
             cost: Default::default(),
             base_heads: None,
+            base_customer: None,
             governed_by: (Some("rep01".into()), Some("north".into())),
         }
     }

@@ -1,9 +1,12 @@
 //! Several server nodes on one database: what one node writes, the others hear of.
 //!
-//! A node announces each document it wrote (through [`crate::storage::NodeLink::announce`],
-//! `NOTIFY` on PostgreSQL) and listens for the others' announcements. What it hears becomes a
+//! Each write's news goes out in the transaction that commits it (`NOTIFY` on PostgreSQL, so
+//! news is sent if and only if the write is durable), and every node listens
+//! ([`crate::storage::NodeLink::listen`]). What a node hears of the others' writes becomes a
 //! [`Notice`] on its own live channel, built from the stored scope of the document, so a
-//! manager's `/v1/events` stream on node A hears of a rep's push through node B.
+//! manager's `/v1/events` stream on node A hears of a rep's push through node B. When a node's
+//! link to the database was lost and is back, news committed meanwhile was not heard: its
+//! subscribers are told to sync anyway ([`Notice::MayHaveMissed`]).
 
 use std::sync::{Arc, Weak};
 
@@ -13,7 +16,7 @@ use crate::error::AppError;
 use crate::service::{Change, Core, Notice};
 use crate::storage::Heard;
 
-/// One announced write.
+/// The news of one committed write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct News {
     /// The node that wrote it.
@@ -49,12 +52,12 @@ pub fn listen(core: &Arc<Core>) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Passes another node's announcement on to this node's live subscribers.
+/// Passes the news of another node's write on to this node's live subscribers.
 fn hear(core: &Core, message: &str) {
     let news: News = match serde_json::from_str(message) {
         Ok(news) => news,
         Err(e) => {
-            tracing::warn!("an announcement no node of this version writes: {e}");
+            tracing::warn!("news of a write in a form no node of this version writes: {e}");
             return;
         }
     };

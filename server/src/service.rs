@@ -157,6 +157,8 @@ struct Logged {
     /// The heads of the stored document they were checked against (hex, comma-separated;
     /// empty for a new document).
     base_heads: String,
+    /// The customer whose scope they were checked against, and its stored heads then.
+    base_customer: Option<(String, String)>,
 }
 
 /// A push failed: refused (the client is told why), or the server failed.
@@ -470,6 +472,15 @@ impl Core {
             None => None,
         };
         let decoded: Vec<_> = new_changes.iter().map(|c| c.decode()).collect();
+        // Where other nodes share the storage, the customer's heads are read before its scope, so
+        // the write is refused if the customer changed since (see `DocCommit::base_customer`).
+        let base_customer = match (after_view.scope().customer, self.storage.nodes()) {
+            (Some(c), Some(_)) => {
+                let heads = self.storage.doc_heads(&c)?.unwrap_or_default();
+                Some((c, heads))
+            }
+            _ => None,
+        };
         let customer = self.customer_of(&after_view)?;
         let customer_before = match &before_view {
             Some(b) => self.customer_of(b)?,
@@ -520,6 +531,7 @@ impl Core {
                 cost,
                 since_snapshot: history.changes_since_snapshot,
                 base_heads: hex_heads(&before_heads).join(","),
+                base_customer,
             },
             customer,
         )?;
@@ -651,6 +663,7 @@ impl Core {
             scope_events,
             cost: logged.cost,
             base_heads: Some(logged.base_heads),
+            base_customer: logged.base_customer,
         };
         Ok(Prepared {
             id: id.to_string(),
@@ -770,6 +783,7 @@ impl Core {
                 cost,
                 since_snapshot: self.storage.doc_history(&id)?.changes_since_snapshot,
                 base_heads: hex_heads(&heads).join(","),
+                base_customer: None,
             };
             match self.prepare(
                 &who.username,

@@ -175,6 +175,9 @@ pub struct DocCommit {
     /// that from happening, and this keeps a lost claim from letting two nodes write a
     /// document at once. `None`: not checked.
     pub base_heads: Option<String>,
+    /// The customer whose scope the document takes (a visit's) and that customer's stored heads
+    /// when the change was checked against its scope; checked as [`DocCommit::base_heads`] is.
+    pub base_customer: Option<(String, String)>,
 }
 
 /// How much history a stored document has.

@@ -6,7 +6,8 @@
 //! - A write is heard of on the other nodes once it is committed, and only then.
 //! - A refresh token presented to two nodes at once rotates once.
 //! - Failed logins count on every node.
-//! - A write built on a document's heads that another node moved on from is refused.
+//! - A write built on a document's heads (or its customer's) that another node moved on from
+//!   is refused.
 //! - Two nodes compacting while a third writes fail nothing and lose nothing.
 #![allow(clippy::unwrap_used)]
 
@@ -17,15 +18,16 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use fieldsync_core::model::DocKind;
 use fieldsync_server::access::Principal;
 use fieldsync_server::accounts::{FREE_FAILURES, LoginLimiter};
 use fieldsync_server::error::AppError;
 use fieldsync_server::nodes::News;
 use fieldsync_server::storage::postgres::PgStorage;
 use fieldsync_server::storage::{
-    Accounts, Documents, Heard, Log, PullLimits, RefreshUse, Role, Session, User,
+    Accounts, DocScope, Documents, Heard, Log, PullLimits, RefreshUse, Role, Session, User,
 };
-use support::commits::{customer_commit, new_doc};
+use support::commits::{commit, customer_commit, new_doc};
 use support::postgres::PgCluster;
 
 /// Two nodes' storage on one fresh database, and the cluster.
@@ -318,6 +320,28 @@ fn a_write_built_on_heads_another_node_moved_on_from_is_refused_and_changes_noth
         .assemble("c-1")
         .unwrap();
     assert_eq!(stored.get_heads(), on_a.get_heads());
+
+    // A visit checked against the customer's scope before another node changed the customer
+    // (handed it over, say) is refused too: its scope columns would be the old owner's.
+    let mut visit = new_doc("拜访");
+    let mut visit_commit = commit(
+        &mut visit,
+        &[],
+        DocScope {
+            customer: Some("c-1".into()),
+            author: Some("li".into()),
+            ..DocScope::of(DocKind::Visit, "v-1")
+        },
+    );
+    visit_commit.base_heads = Some(String::new());
+    visit_commit.base_customer = Some(("c-1".into(), base.clone()));
+    let refused = node_b.commit_batch(&[visit_commit.clone()]).unwrap_err();
+    assert!(refused.unavailable().is_some(), "{refused}");
+    assert!(node_b.load_doc("v-1").unwrap().is_none());
+    let now: Vec<String> = on_a.get_heads().iter().map(ToString::to_string).collect();
+    visit_commit.base_customer = Some(("c-1".into(), now.join(",")));
+    node_b.commit_batch(&[visit_commit]).unwrap();
+    assert!(node_b.load_doc("v-1").unwrap().is_some());
 }
 
 #[test]

@@ -900,15 +900,23 @@ fn write_commit(
     received: i64,
     next: &mut i64,
 ) -> StorageResult<u64> {
-    if let Some(base) = &c.base_heads {
+    // What the change was checked against must still be what is stored (see
+    // `DocCommit::base_heads`): the document itself, and the customer whose scope it takes.
+    let checked = c
+        .base_heads
+        .as_ref()
+        .map(|heads| (&c.scope.id, heads))
+        .into_iter()
+        .chain(c.base_customer.as_ref().map(|(id, heads)| (id, heads)));
+    for (id, base) in checked {
         let stored: String = tx
-            .query_opt("SELECT heads FROM docs WHERE id = $1", &[&c.scope.id])?
+            .query_opt("SELECT heads FROM docs WHERE id = $1", &[id])?
             .map_or(Ok(String::new()), |r| r.try_get(0))?;
         if stored != *base {
             return Err(StorageError::Unavailable {
                 why: "another server node wrote the same document at the same moment",
                 detail: format!(
-                    "document {} is no longer at the heads it was checked against",
+                    "document {id} is no longer at the heads {} was checked against",
                     c.scope.id
                 ),
             });

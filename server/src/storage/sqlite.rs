@@ -827,6 +827,7 @@ mod tests {
             scope_events: Vec::new(),
             cost: Default::default(),
             base_heads: None,
+            base_customer: None,
         };
         storage
             .commit_batch(&[

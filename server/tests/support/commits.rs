@@ -45,6 +45,7 @@ pub fn commit(doc: &mut AutoCommit, since: &[ChangeHash], scope: DocScope) -> Do
         scope_events: Vec::new(),
         cost: Default::default(),
         base_heads: None,
+        base_customer: None,
         governed_by,
     }
 }

@@ -167,6 +167,7 @@ mod tests {
             scope_events: Vec::new(),
             cost: Default::default(),
             base_heads: None,
+            base_customer: None,
             governed_by: (None, None),
         }
     }
