@@ -386,13 +386,19 @@ fn two_nodes_compacting_while_a_third_writes_fail_nothing_and_lose_nothing() {
         }
         [a.join().unwrap().unwrap(), b.join().unwrap().unwrap()]
     });
+    // One node compacts; the other, finding it at work, skips its turn (and says so by having
+    // done nothing), or comes after it and finds nothing left to do.
+    let worked: Vec<_> = compactions
+        .iter()
+        .filter(|c| c.changes_removed > 0)
+        .collect();
+    assert_eq!(worked.len(), 1, "{compactions:?}");
+    assert_eq!(worked[0].floor, horizon, "{compactions:?}");
     assert!(
-        compactions.iter().all(|c| c.floor == horizon),
+        compactions.iter().all(
+            |c| c.floor <= horizon && (c.changes_removed > 0 || c.documents_resnapshotted == 0)
+        ),
         "{compactions:?}"
-    );
-    assert!(
-        compactions.iter().any(|c| c.changes_removed > 0),
-        "one of them compacted: {compactions:?}"
     );
     // A device whose cursor is below the floor gets every document whole, as it is now.
     let page = writer
