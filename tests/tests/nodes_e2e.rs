@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use common::nodes::{
     Cluster, Failure, NODES, OnFailure, Timed, Traffic, assert_acked_on, assert_holds_its_scope,
     client_through, next_change, next_change_past, raw_sync_until_refused, retry_for,
-    scope_of_user, settle, subscribe, sync_through, try_subscribe,
+    scope_of_user, settle, subscribe, sync_through, team_in_the_field, try_subscribe,
 };
 use common::{Device, customer, login, visit};
 use fieldsync_core::model::customer::{CustomerEdit, NewContact, Tier};
@@ -415,23 +415,7 @@ fn a_node_killed_during_syncs_loses_nothing_acknowledged_and_its_devices_move_on
         ("chen", "chen-phone"),
     ];
     let names: Vec<&str> = setups.iter().map(|(_, n)| *n).collect();
-    let devices: Vec<Device> = setups
-        .iter()
-        .map(|(user, name)| Device::new(&urls[X], user, name))
-        .collect();
-    let l1 = devices[0]
-        .store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
-    let w1 = devices[2]
-        .store
-        .create_customer(customer("王的客户", "east", "wang"))
-        .unwrap();
-    let c1 = devices[4]
-        .store
-        .create_customer(customer("陈的客户", "north", "chen"))
-        .unwrap();
-    settle(&devices.iter().collect::<Vec<_>>(), &[urls[X].clone()]);
+    let (devices, [l1, w1, c1]) = team_in_the_field(&setups, &urls, |_| X, &[urls[X].clone()]);
 
     // Everyone syncs through node X; the manager writes to li's customer with li's devices.
     let customers = [&l1, &l1, &w1, &l1, &c1];
@@ -540,24 +524,7 @@ fn postgresql_stopped_during_syncs_gets_503_and_every_node_recovers_by_itself() 
     ];
     let names: Vec<&str> = setups.iter().map(|(_, n)| *n).collect();
     // Each device stays on its node whatever happens: every node must recover on its own.
-    let devices: Vec<Device> = setups
-        .iter()
-        .enumerate()
-        .map(|(i, (user, name))| Device::new(&urls[i % NODES], user, name))
-        .collect();
-    let l1 = devices[0]
-        .store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
-    let w1 = devices[2]
-        .store
-        .create_customer(customer("王的客户", "east", "wang"))
-        .unwrap();
-    let c1 = devices[4]
-        .store
-        .create_customer(customer("陈的客户", "north", "chen"))
-        .unwrap();
-    settle(&devices.iter().collect::<Vec<_>>(), &urls);
+    let (devices, [l1, w1, c1]) = team_in_the_field(&setups, &urls, |i| i % NODES, &urls);
     // A token taken while the database is up, sent while it is down.
     let token = login(&urls[0], "li")["access_token"]
         .as_str()

@@ -232,6 +232,40 @@ pub fn assert_holds_its_scope(device: &Device, name: &str, audit: &Device) {
     );
 }
 
+/// A team in the field: one device per `(user, device name)` of `setups`, the `i`th logged in
+/// through `urls[node_of(i)]`, with a customer each for li, wang and chen made on their first
+/// device and everything synced through `settle_through`. The devices and the customers' ids
+/// (li's, wang's, chen's).
+pub fn team_in_the_field(
+    setups: &[(&str, &str)],
+    urls: &[String],
+    node_of: impl Fn(usize) -> usize,
+    settle_through: &[String],
+) -> (Vec<Device>, [String; 3]) {
+    let devices: Vec<Device> = setups
+        .iter()
+        .enumerate()
+        .map(|(i, (user, name))| Device::new(&urls[node_of(i)], user, name))
+        .collect();
+    let made = [
+        ("li", "李的客户", "east"),
+        ("wang", "王的客户", "east"),
+        ("chen", "陈的客户", "north"),
+    ]
+    .map(|(user, name, territory)| {
+        let device = devices
+            .iter()
+            .find(|d| d.user == user)
+            .unwrap_or_else(|| panic!("no device of {user}"));
+        device
+            .store
+            .create_customer(super::customer(name, territory, user))
+            .unwrap()
+    });
+    settle(&devices.iter().collect::<Vec<_>>(), settle_through);
+    (devices, made)
+}
+
 /// Syncs every device, each through another node than the pass before, until a whole pass
 /// moves nothing (at most eight passes).
 pub fn settle(devices: &[&Device], urls: &[String]) {
