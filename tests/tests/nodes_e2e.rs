@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use common::nodes::{
     Cluster, Failure, NODES, OnFailure, Timed, Traffic, assert_acked_on, assert_holds_its_scope,
-    client_through, next_change, next_change_past, raw_sync_until_refused, retry_for,
-    scope_of_user, settle, subscribe, sync_through, team_in_the_field, try_subscribe,
+    assert_team_settled, client_through, next_change, next_change_past, raw_sync_until_refused,
+    retry_for, scope_of_user, settle, subscribe, sync_through, team_in_the_field, try_subscribe,
 };
 use common::{Device, customer, login, visit};
 use fieldsync_core::model::customer::{CustomerEdit, NewContact, Tier};
@@ -480,24 +480,8 @@ fn a_node_killed_during_syncs_loses_nothing_acknowledged_and_its_devices_move_on
     assert_acked_on(&acked.lock().unwrap(), &admin);
     // The killed node, started again, serves its share of the same data.
     cluster.nodes[X].restart().unwrap();
-    settle(&devices.iter().collect::<Vec<_>>(), &urls);
-    let admin = Device::new(&urls[X], "admin", "audit-again");
-    admin.sync();
     let acked = acked.lock().unwrap();
-    assert!(
-        acked.len() > 20,
-        "too few acknowledged syncs: {}",
-        acked.len()
-    );
-    assert_acked_on(&acked, &admin);
-    for (d, name) in devices.iter().zip(&names) {
-        assert_holds_its_scope(d, name, &admin);
-    }
-    assert_eq!(
-        devices[0].documents(),
-        devices[1].documents(),
-        "li's phone and laptop differ"
-    );
+    assert_team_settled(&devices, &names, &acked, &urls, &urls[X], "audit-again");
     println!(
         "{} acknowledged (document, heads) checked, in {:.1} s",
         acked.len(),
@@ -623,20 +607,8 @@ fn postgresql_stopped_during_syncs_gets_503_and_every_node_recovers_by_itself() 
     );
 
     // Everything converges and nothing acknowledged is lost.
-    settle(&devices.iter().collect::<Vec<_>>(), &urls);
-    let admin = Device::new(&urls[1], "admin", "audit");
-    admin.sync();
     let acked = acked.lock().unwrap();
-    assert!(
-        acked.len() > 20,
-        "too few acknowledged syncs: {}",
-        acked.len()
-    );
-    assert_acked_on(&acked, &admin);
-    for (d, name) in devices.iter().zip(&names) {
-        assert_holds_its_scope(d, name, &admin);
-    }
-    assert_eq!(devices[0].documents(), devices[1].documents());
+    assert_team_settled(&devices, &names, &acked, &urls, &urls[1], "audit");
     println!(
         "{} acknowledged (document, heads) checked; whole test {:.1} s",
         acked.len(),

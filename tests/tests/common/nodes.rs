@@ -232,6 +232,37 @@ pub fn assert_holds_its_scope(device: &Device, name: &str, audit: &Device) {
     );
 }
 
+/// After a run that lost nodes or the database: `devices` (of users `names`, li's phone and
+/// laptop first) settle through `urls`, and a fresh admin device on `audit_url` holds every one
+/// of the more than 20 acknowledged (document, heads), each device exactly its user's scope,
+/// and li's two devices the same documents.
+pub fn assert_team_settled(
+    devices: &[Device],
+    names: &[&str],
+    acked: &Acked,
+    urls: &[String],
+    audit_url: &str,
+    audit_name: &str,
+) {
+    settle(&devices.iter().collect::<Vec<_>>(), urls);
+    let admin = Device::new(audit_url, "admin", audit_name);
+    admin.sync();
+    assert!(
+        acked.len() > 20,
+        "too few acknowledged syncs: {}",
+        acked.len()
+    );
+    assert_acked_on(acked, &admin);
+    for (d, name) in devices.iter().zip(names) {
+        assert_holds_its_scope(d, name, &admin);
+    }
+    assert_eq!(
+        devices[0].documents(),
+        devices[1].documents(),
+        "li's phone and laptop differ"
+    );
+}
+
 /// A team in the field: one device per `(user, device name)` of `setups`, the `i`th logged in
 /// through `urls[node_of(i)]`, with a customer each for li, wang and chen made on their first
 /// device and everything synced through `settle_through`. The devices and the customers' ids
