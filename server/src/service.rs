@@ -239,7 +239,7 @@ impl Core {
             .cloned();
         if let Some(mut doc) = cached {
             if self.storage.nodes().is_none()
-                || self.storage.doc_heads(id)? == Some(hex_heads(&doc.get_heads()).join(","))
+                || self.storage.doc_heads(id)? == Some(stored_heads(&hex_heads(&doc.get_heads())))
             {
                 return Ok(Some(doc));
             }
@@ -530,7 +530,7 @@ impl Core {
                 changes: logged,
                 cost,
                 since_snapshot: history.changes_since_snapshot,
-                base_heads: hex_heads(&before_heads).join(","),
+                base_heads: stored_heads(&hex_heads(&before_heads)),
                 base_customer,
             },
             customer,
@@ -655,7 +655,7 @@ impl Core {
         let commit = DocCommit {
             governed_by,
             scope,
-            heads: heads.join(","),
+            heads: stored_heads(&heads),
             changes,
             writer: writer.to_string(),
             session: session.map(str::to_string),
@@ -782,7 +782,7 @@ impl Core {
                 changes,
                 cost,
                 since_snapshot: self.storage.doc_history(&id)?.changes_since_snapshot,
-                base_heads: hex_heads(&heads).join(","),
+                base_heads: stored_heads(&hex_heads(&heads)),
                 base_customer: None,
             };
             match self.prepare(
@@ -816,6 +816,12 @@ struct LastWork<'a> {
     before_view: Option<&'a Document>,
     after_view: &'a Document,
     decoded: &'a [automerge::ExpandedChange],
+}
+
+/// Heads as storage keeps them (`DocCommit::heads`, `Documents::doc_heads`): hex,
+/// comma-separated. What the cache and the heads checks compare, so written in one place.
+fn stored_heads(hex: &[String]) -> String {
+    hex.join(",")
 }
 
 /// The claim key of the customer scope a document's rights depend on: a customer's own, a
