@@ -4,6 +4,7 @@
 //! touch only the fields they change, and `validate`. The server runs the same validation on
 //! every pushed document, so a rule is written here once and both sides enforce it.
 
+pub mod attachment;
 pub mod complaint;
 pub mod customer;
 mod diagnose;
@@ -102,6 +103,10 @@ pub trait DocumentModel: Hydrate + Reconcile + Serialize + Clone + Into<Document
 
     /// The document id.
     fn id(&self) -> &str;
+
+    /// The attachments it references (none for a kind without any): the server lets whoever
+    /// sees the document fetch them, and a device keeps their bytes while it holds it.
+    fn attachments(&self) -> Vec<&attachment::AttachmentRef>;
 
     /// Checks every rule of the schema; the error names the field and the rule.
     fn validate(&self) -> Result<(), ValidationError>;
@@ -339,6 +344,19 @@ impl Document {
             Document::Order(d) => d.creation(),
             Document::Complaint(d) => d.creation(),
             Document::Target(d) => d.creation(),
+        }
+    }
+
+    /// The attachments it references ([`DocumentModel::attachments`]).
+    pub fn attachments(&self) -> Vec<&attachment::AttachmentRef> {
+        match self {
+            Document::Customer(d) => d.attachments(),
+            Document::Visit(d) => d.attachments(),
+            Document::TripPlan(d) => d.attachments(),
+            Document::ExpenseClaim(d) => d.attachments(),
+            Document::Order(d) => d.attachments(),
+            Document::Complaint(d) => d.attachments(),
+            Document::Target(d) => d.attachments(),
         }
     }
 

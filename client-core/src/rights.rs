@@ -476,6 +476,7 @@ pub fn check_rights_at(
     };
     after.check_writer(&writer, before)?;
     check_signatures(who, &ops)?;
+    check_attachment_signatures(who, before, after)?;
     check_shared_collections(before, changes)?;
     if who.role != Role::Admin {
         check_authorship(who, before, after, now)?;
@@ -607,6 +608,32 @@ fn check_signatures(who: &Principal, ops: &[RootOp]) -> Result<(), Refusal> {
         );
     }
     Ok(())
+}
+
+/// A reference to an attachment is signed by whoever attaches it (`added_by`): its bytes open
+/// to the document's readers only once that user uploaded them, so a reference may name only
+/// its writer, even an admin's. References already there are compared whole: one cannot take
+/// over another's by changing its signer.
+fn check_attachment_signatures(
+    who: &Principal,
+    before: Option<&Document>,
+    after: &Document,
+) -> Result<(), Refusal> {
+    let old = before.map(Document::attachments).unwrap_or_default();
+    let forged = after
+        .attachments()
+        .into_iter()
+        .find(|a| a.added_by != who.username && !old.contains(a));
+    match forged {
+        Some(a) => refuse(
+            "field_rights",
+            format!(
+                "attachment {} names {} as who attached it: a new attachment must name you ({})",
+                a.id, a.added_by, who.username
+            ),
+        ),
+        None => Ok(()),
+    }
 }
 
 fn check_rep(before: Option<&Document>, after: &Document, ops: &[RootOp]) -> Result<(), Refusal> {

@@ -104,6 +104,7 @@ fn invalid_input_is_refused_with_a_typed_error_and_changes_nothing() {
                 amount: Money::cny(-500),
                 description: None,
                 invoice_photo: None,
+                receipt: None,
             }],
         ),
         "expense_claim.items[0].amount",

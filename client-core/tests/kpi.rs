@@ -156,6 +156,7 @@ fn claim(s: &Store, owner: &str, amounts: &[i64], status: ClaimStatus, decided: 
             amount: Money::cny(*amount),
             description: None,
             invoice_photo: None,
+            receipt: None,
         });
     }
     c.status = status;
@@ -318,6 +319,7 @@ fn november(s: &Store) {
         amount: Money::cny(12_000),
         description: None,
         invoice_photo: None,
+        receipt: None,
     });
     paid.status = ClaimStatus::Paid;
     paid.submitted_at = Some("2026-11-12T09:00:00Z".into());

@@ -539,6 +539,7 @@ fn trip_plans_and_expense_claims_by_owner_and_status() {
                     amount: Money::cny(fen),
                     description: None,
                     invoice_photo: None,
+                    receipt: None,
                 }],
             )
             .unwrap();

@@ -303,6 +303,7 @@ fn seed_docs() -> &'static [Vec<Vec<u8>>; 4] {
                 amount: Money::cny(45_000),
                 description: Some("hotel".into()),
                 invoice_photo: None,
+                receipt: None,
             });
             c
         });

@@ -305,6 +305,7 @@ mod tests {
             cost: Default::default(),
             base_heads: None,
             base_customer: None,
+            attachments: None,
             governed_by: (Some("rep01".into()), Some("north".into())),
         }
     }

@@ -664,6 +664,7 @@ impl Core {
             cost: logged.cost,
             base_heads: Some(logged.base_heads),
             base_customer: logged.base_customer,
+            attachments: attachment_uses(id, before.map(|(b, _)| b), after_view),
         };
         Ok(Prepared {
             id: id.to_string(),
@@ -820,6 +821,28 @@ struct LastWork<'a> {
 
 /// Heads as storage keeps them (`DocCommit::heads`, `Documents::doc_heads`): hex,
 /// comma-separated. What the cache and the heads checks compare, so written in one place.
+/// The attachment references of document `id` to index after a change, when they are not the
+/// ones it had before (`None`: nothing to write, the common case).
+fn attachment_uses(
+    id: &str,
+    before: Option<&Document>,
+    after: &Document,
+) -> Option<Vec<crate::storage::AttachmentUse>> {
+    let now = after.attachments();
+    let was = before.map(Document::attachments).unwrap_or_default();
+    (now != was).then(|| {
+        now.into_iter()
+            .map(|a| crate::storage::AttachmentUse {
+                id: a.id.clone(),
+                doc_id: id.to_string(),
+                added_by: a.added_by.clone(),
+                size: a.size.max(0) as u64,
+                media_type: a.media_type.clone(),
+            })
+            .collect()
+    })
+}
+
 fn stored_heads(hex: &[String]) -> String {
     hex.join(",")
 }

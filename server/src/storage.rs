@@ -178,6 +178,66 @@ pub struct DocCommit {
     /// The customer whose scope the document takes (a visit's) and that customer's stored heads
     /// when the change was checked against its scope; checked as [`DocCommit::base_heads`] is.
     pub base_customer: Option<(String, String)>,
+    /// The attachments the document references after the change, when they changed (`None`:
+    /// as before).
+    pub attachments: Option<Vec<AttachmentUse>>,
+}
+
+/// A document's reference to an attachment, as the server indexes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentUse {
+    /// The attachment id (its SHA-256, hex).
+    pub id: String,
+    /// The document that references it.
+    pub doc_id: String,
+    /// Who signed the reference.
+    pub added_by: String,
+    /// The size the reference gives.
+    pub size: u64,
+    /// The media type the reference gives.
+    pub media_type: String,
+}
+
+/// An attachment whose bytes are in the blob store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAttachment {
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type, as checked at upload.
+    pub media_type: String,
+    /// The thumbnail's state.
+    pub thumbnail: Thumbnail,
+}
+
+/// Whether an attachment has a thumbnail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thumbnail {
+    /// Not made yet.
+    Pending,
+    /// Made: it is in the blob store.
+    Made,
+    /// None can be made (not an image the server reads).
+    None,
+}
+
+impl Thumbnail {
+    /// The stored number.
+    pub fn code(self) -> i64 {
+        match self {
+            Thumbnail::Pending => 0,
+            Thumbnail::Made => 1,
+            Thumbnail::None => -1,
+        }
+    }
+
+    /// From the stored number.
+    pub fn from_code(code: i64) -> Thumbnail {
+        match code {
+            1 => Thumbnail::Made,
+            0 => Thumbnail::Pending,
+            _ => Thumbnail::None,
+        }
+    }
 }
 
 /// How much history a stored document has.
@@ -476,7 +536,38 @@ pub trait NodeLink: Send + Sync {
     ) -> StorageResult<()>;
 }
 
-/// The server's storage: accounts, documents and the log, one backend behind all three.
-pub trait Storage: Accounts + Documents + Log + 'static {}
+/// Which documents reference which attachment, who uploaded each, and which are stored: what
+/// access to attachments is decided on (docs/PROTOCOL.md, "Attachments"). The references are
+/// written with each accepted change ([`DocCommit::attachments`]).
+pub trait AttachmentIndex: Send + Sync {
+    /// Every reference to attachment `id`.
+    fn attachment_uses(&self, id: &str) -> StorageResult<Vec<AttachmentUse>>;
+    /// Whether `username` uploaded attachment `id` (the server checked its hash).
+    fn attachment_holder(&self, id: &str, username: &str) -> StorageResult<bool>;
+    /// The stored attachment `id`, if its bytes are in the blob store.
+    fn stored_attachment(&self, id: &str) -> StorageResult<Option<StoredAttachment>>;
+    /// Records that attachment `id` is in the blob store (at `now`, unix seconds), and that
+    /// `username` uploaded it: in one transaction, whether or not it was stored before.
+    fn attachment_uploaded(
+        &self,
+        id: &str,
+        size: u64,
+        media_type: &str,
+        username: &str,
+        now: i64,
+    ) -> StorageResult<()>;
+    /// Records the state of an attachment's thumbnail.
+    fn set_thumbnail(&self, id: &str, thumbnail: Thumbnail) -> StorageResult<()>;
+    /// Stored attachments no document references since before `before` (unix seconds), at
+    /// most `limit`: the ones to delete.
+    fn released_attachments(&self, before: i64, limit: usize) -> StorageResult<Vec<String>>;
+    /// Forgets attachment `id` if no document references it (true then): its rows go, and the
+    /// caller deletes its bytes.
+    fn forget_attachment(&self, id: &str) -> StorageResult<bool>;
+}
 
-impl<T: Accounts + Documents + Log + 'static> Storage for T {}
+/// The server's storage: accounts, documents, the log and the attachment index, one backend
+/// behind all four.
+pub trait Storage: Accounts + Documents + Log + AttachmentIndex + 'static {}
+
+impl<T: Accounts + Documents + Log + AttachmentIndex + 'static> Storage for T {}

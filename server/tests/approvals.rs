@@ -87,6 +87,7 @@ fn an_approved_claim_cannot_change_and_the_managers_view_stays_as_approved() {
             amount: Money::cny(500_000),
             description: None,
             invoice_photo: None,
+            receipt: None,
         }],
     )
     .unwrap();

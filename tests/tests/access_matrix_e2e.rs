@@ -700,6 +700,7 @@ fn item() -> ExpenseClaimEdit {
         amount: Money::cny(35_000),
         description: Some("高铁".into()),
         invoice_photo: None,
+        receipt: None,
     }
 }
 

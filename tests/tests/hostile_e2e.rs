@@ -446,6 +446,7 @@ fn hostile_documents_are_rejected_with_their_rule_and_nothing_of_them_is_stored(
                 amount: Money::cny(500_000),
                 description: None,
                 invoice_photo: None,
+                receipt: None,
             }],
         )
         .unwrap();

@@ -188,6 +188,7 @@ fn random_write(n: usize, d: &Device, step: usize, rng: &mut ChaCha8Rng) -> Opti
                             amount: Money::cny(rng.random_range(1_000..20_000)),
                             description: Some(format!("餐费{marker}")),
                             invoice_photo: None,
+                            receipt: None,
                         }],
                     )
                     .unwrap();

@@ -178,6 +178,7 @@ impl Client {
             amount: Money::new(item.amount, claim.currency.clone()),
             description: item.description.and_then(|d| optional_text(&d)),
             invoice_photo: item.invoice_photo.and_then(|p| optional_text(&p)),
+            receipt: None,
         })
     }
 

@@ -10,7 +10,8 @@ use autosurgeon::{Hydrate, Reconcile};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::edit::{append_text, replace_text, set_field};
+use super::attachment::{self, AttachmentRef};
+use super::edit::{append_text, list_remove, replace_text, set_field};
 use super::fields::{
     Paragraphs, check_stored_time, limit_text, parse_time, string_enum, validate_username,
 };
@@ -177,6 +178,9 @@ pub struct Complaint {
     pub status: ComplaintStatus,
     /// Every step, with who took it, when and a note.
     pub history: Vec<StepTaken>,
+    /// Evidence: photos of the damaged goods, the customer's letter.
+    #[autosurgeon(missing = "Default::default")]
+    pub evidence: Vec<AttachmentRef>,
     /// When the complaint was recorded.
     pub created_at: String,
 }
@@ -242,6 +246,7 @@ impl NewComplaint {
             followup_visit: None,
             status: ComplaintStatus::Received,
             history: Vec::new(),
+            evidence: Vec::new(),
             created_at: now,
         };
         complaint.validate()?;
@@ -281,6 +286,10 @@ pub enum ComplaintEdit {
         /// The follow-up visit (回访), for the step to followed_up.
         visit: Option<String>,
     },
+    /// Attach evidence; one that is there already changes nothing.
+    AddEvidence(AttachmentRef),
+    /// Remove evidence.
+    RemoveEvidence(String),
 }
 
 impl DocumentModel for Complaint {
@@ -352,6 +361,10 @@ impl DocumentModel for Complaint {
         &self.id
     }
 
+    fn attachments(&self) -> Vec<&super::attachment::AttachmentRef> {
+        self.evidence.iter().collect()
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         validate_root(Self::KIND, &self.kind, self.schema, &self.id)?;
         let at = |e: ValidationError| e.within("complaint");
@@ -364,6 +377,7 @@ impl DocumentModel for Complaint {
         validate_username("recorded_by", &self.recorded_by).map_err(at)?;
         check_stored_time("received_at", &self.received_at).map_err(at)?;
         limit_text("summary", self.summary.as_str(), 20_000).map_err(at)?;
+        attachment::validate_list("evidence", &self.evidence).map_err(at)?;
         if let Some(a) = &self.assignee {
             validate_username("assignee", a).map_err(at)?;
         }
@@ -414,6 +428,8 @@ impl DocumentModel for Complaint {
                 }
                 workflow::step(doc, &Complaint::read(doc)?, to.as_str(), by, note)
             }
+            E::AddEvidence(a) => attachment::add_to_list(doc, "evidence", "complaint.evidence", a),
+            E::RemoveEvidence(id) => list_remove(doc, r, "evidence", "complaint.evidence", id),
         }
     }
 }

@@ -12,6 +12,7 @@ use super::fields::{
     Geo, Money, Paragraphs, limit_text, require_text, string_enum, validate_username,
 };
 use super::fields::{check_entry_id, check_stored_time};
+use super::attachment::{self, AttachmentRef};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::new_id;
@@ -138,6 +139,12 @@ pub struct Customer {
     pub status: CustomerStatus,
     /// Free notes (paragraphs: concurrent edits of different paragraphs both survive).
     pub notes: Paragraphs,
+    /// Photos of the customer (the shop front, the warehouse).
+    #[autosurgeon(missing = "Default::default")]
+    pub photos: Vec<AttachmentRef>,
+    /// Business cards of the customer's people, photographed.
+    #[autosurgeon(missing = "Default::default")]
+    pub business_cards: Vec<AttachmentRef>,
     /// When the file was created (RFC 3339, UTC).
     pub created_at: String,
     /// Who created it.
@@ -283,6 +290,12 @@ pub enum CustomerEdit {
     },
     /// Remove a contact.
     RemoveContact(String),
+    /// Attach a photo of the customer; one that is there already changes nothing.
+    AddPhoto(AttachmentRef),
+    /// Attach a photographed business card; one that is there already changes nothing.
+    AddBusinessCard(AttachmentRef),
+    /// Remove a photo or business card.
+    RemoveAttachment(String),
 }
 
 impl NewCustomer {
@@ -316,6 +329,8 @@ impl NewCustomer {
             competitor_notes: Paragraphs::default(),
             status: self.status.unwrap_or(CustomerStatus::Prospect),
             notes: Paragraphs::from(self.notes),
+            photos: Vec::new(),
+            business_cards: Vec::new(),
             created_at: now,
             created_by: self.created_by,
         };
@@ -393,6 +408,10 @@ impl DocumentModel for Customer {
         &self.id
     }
 
+    fn attachments(&self) -> Vec<&super::attachment::AttachmentRef> {
+        self.photos.iter().chain(&self.business_cards).collect()
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         validate_root(Self::KIND, &self.kind, self.schema, &self.id)?;
         let at = |e: ValidationError| e.within("customer");
@@ -431,6 +450,8 @@ impl DocumentModel for Customer {
         for (i, c) in self.contacts.iter().enumerate() {
             validate_contact(c).map_err(|e| at(e.within(&format!("contacts[{i}]"))))?;
         }
+        attachment::validate_list("photos", &self.photos).map_err(at)?;
+        attachment::validate_list("business_cards", &self.business_cards).map_err(at)?;
         limit_text("notes", self.notes.as_str(), 100_000).map_err(at)?;
         limit_text("competitor_notes", self.competitor_notes.as_str(), 100_000).map_err(at)?;
         check_stored_time("created_at", &self.created_at).map_err(at)?;
@@ -485,6 +506,18 @@ impl DocumentModel for Customer {
                 }
             }
             E::RemoveContact(id) => list_remove(doc, r, "contacts", "customer.contacts", id),
+            E::AddPhoto(a) => attachment::add_to_list(doc, "photos", "customer.photos", a),
+            E::AddBusinessCard(a) => {
+                attachment::add_to_list(doc, "business_cards", "customer.business_cards", a)
+            }
+            E::RemoveAttachment(id) => {
+                let customer = Customer::read(doc)?;
+                if customer.photos.iter().any(|p| &p.id == id) {
+                    list_remove(doc, r, "photos", "customer.photos", id)
+                } else {
+                    list_remove(doc, r, "business_cards", "customer.business_cards", id)
+                }
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use automerge::{AutoCommit, ROOT};
 use autosurgeon::{Hydrate, Reconcile};
 use serde::Serialize;
 
+use super::attachment::AttachmentRef;
 use super::edit::{list_find, list_push, list_remove, set_field, set_whole};
 use super::fields::{
     Money, limit_text, parse_date, require_text, string_enum, validate_currency, validate_username,
@@ -67,8 +68,11 @@ pub struct ExpenseItem {
     pub amount: Money,
     /// What it was.
     pub description: Option<String>,
-    /// Reference to the invoice photo (a blob id or file name on the device).
+    /// A note on the invoice (its number, where the paper is); the photo is `receipt`.
     pub invoice_photo: Option<String>,
+    /// The receipt (发票) photo.
+    #[autosurgeon(missing = "Default::default")]
+    pub receipt: Option<AttachmentRef>,
 }
 
 /// The expense claim as stored in its document. The total is computed from the items, never
@@ -191,8 +195,17 @@ pub enum ExpenseClaimEdit {
         amount: Money,
         /// What it was.
         description: Option<String>,
-        /// Invoice photo reference.
+        /// A note on the invoice.
         invoice_photo: Option<String>,
+        /// The receipt photo.
+        receipt: Option<AttachmentRef>,
+    },
+    /// Attach, replace or remove an expense's receipt photo.
+    ItemReceipt {
+        /// Item id.
+        id: String,
+        /// The receipt.
+        receipt: Option<AttachmentRef>,
     },
     /// Correct an expense's amount.
     ItemAmount {
@@ -242,6 +255,10 @@ impl DocumentModel for ExpenseClaim {
         &self.id
     }
 
+    fn attachments(&self) -> Vec<&super::attachment::AttachmentRef> {
+        self.items.iter().filter_map(|i| i.receipt.as_ref()).collect()
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         validate_root(Self::KIND, &self.kind, self.schema, &self.id)?;
         let at = |e: ValidationError| e.within("expense_claim");
@@ -270,6 +287,9 @@ impl DocumentModel for ExpenseClaim {
                         item.amount.currency, self.currency
                     ),
                 )));
+            }
+            if let Some(receipt) = &item.receipt {
+                receipt.validate("receipt").map_err(within)?;
             }
             for (field, value, max) in [
                 ("description", &item.description, 1000),
@@ -318,6 +338,7 @@ impl DocumentModel for ExpenseClaim {
                 amount,
                 description,
                 invoice_photo,
+                receipt,
             } => {
                 let item = ExpenseItem {
                     id: new_id(),
@@ -326,8 +347,13 @@ impl DocumentModel for ExpenseClaim {
                     amount: amount.clone(),
                     description: description.clone(),
                     invoice_photo: invoice_photo.clone(),
+                    receipt: receipt.clone(),
                 };
                 list_push(doc, r, "items", "expense_claim.items", &item)
+            }
+            E::ItemReceipt { id, receipt } => {
+                let (_, _, entry) = list_find(doc, r, "items", "expense_claim.items", id)?;
+                set_whole(doc, &entry, "receipt", receipt.as_ref())
             }
             E::ItemAmount { id, amount } => {
                 let (_, _, entry) = list_find(doc, r, "items", "expense_claim.items", id)?;

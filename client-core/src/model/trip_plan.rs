@@ -209,6 +209,10 @@ impl DocumentModel for TripPlan {
         &self.id
     }
 
+    fn attachments(&self) -> Vec<&super::attachment::AttachmentRef> {
+        Vec::new()
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         validate_root(Self::KIND, &self.kind, self.schema, &self.id)?;
         let at = |e: ValidationError| e.within("trip_plan");

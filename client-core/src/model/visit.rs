@@ -14,6 +14,7 @@ use super::fields::{
     validate_username,
 };
 use super::fields::{check_entry_id, check_stored_time};
+use super::attachment::{self, AttachmentRef};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::{is_id, new_id};
@@ -179,6 +180,12 @@ pub struct Visit {
     pub next_followup: Option<String>,
     /// Manager comments.
     pub manager_comments: Vec<Comment>,
+    /// Photos taken at the visit (the shop front, the shelf, a business card).
+    #[autosurgeon(missing = "Default::default")]
+    pub photos: Vec<AttachmentRef>,
+    /// The id of the photo that proves the check-in, one of `photos`.
+    #[autosurgeon(missing = "Default::default")]
+    pub checkin_photo: Option<String>,
     /// When the record was created (RFC 3339, UTC).
     pub created_at: String,
 }
@@ -295,6 +302,8 @@ impl NewVisit {
             next_step: self.next_step,
             next_followup: self.next_followup,
             manager_comments: Vec::new(),
+            photos: Vec::new(),
+            checkin_photo: None,
             created_at: now,
         };
         visit.validate()?;
@@ -374,6 +383,16 @@ pub enum VisitEdit {
     NextStep(Option<String>),
     /// Next follow-up date, YYYY-MM-DD.
     NextFollowup(Option<String>),
+    /// Attach a photo (its bytes are already in the device's blob folder); `check_in` makes it
+    /// the check-in photo. Attaching one that is there already changes nothing.
+    AddPhoto {
+        /// The reference.
+        photo: AttachmentRef,
+        /// Whether it proves the check-in.
+        check_in: bool,
+    },
+    /// Remove a photo (and its check-in mark).
+    RemovePhoto(String),
     /// A manager's comment.
     AddComment {
         /// Who comments.
@@ -486,6 +505,10 @@ impl DocumentModel for Visit {
         &self.id
     }
 
+    fn attachments(&self) -> Vec<&super::attachment::AttachmentRef> {
+        self.photos.iter().collect()
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         validate_root(Self::KIND, &self.kind, self.schema, &self.id)?;
         let at = |e: ValidationError| e.within("visit");
@@ -560,6 +583,15 @@ impl DocumentModel for Visit {
         if let Some(d) = &self.next_followup {
             parse_date("next_followup", d).map_err(at)?;
         }
+        attachment::validate_list("photos", &self.photos).map_err(at)?;
+        if let Some(id) = &self.checkin_photo
+            && !self.photos.iter().any(|p| &p.id == id)
+        {
+            return Err(at(ValidationError::new(
+                "checkin_photo",
+                format!("{id} is not one of the visit's photos"),
+            )));
+        }
         for (i, c) in self.manager_comments.iter().enumerate() {
             let within = |e: ValidationError| at(e.within(&format!("manager_comments[{i}]")));
             check_entry_id("entry", &c.id).map_err(within)?;
@@ -604,6 +636,19 @@ impl DocumentModel for Visit {
                 list_push(doc, r, "people_met", "visit.people_met", &p)
             }
             E::RemovePerson(id) => list_remove(doc, r, "people_met", "visit.people_met", id),
+            E::AddPhoto { photo, check_in } => {
+                attachment::add_to_list(doc, "photos", "visit.photos", photo)?;
+                if *check_in {
+                    set_field(doc, r, "checkin_photo", &Some(photo.id.clone()))?;
+                }
+                Ok(())
+            }
+            E::RemovePhoto(id) => {
+                if Visit::read(doc)?.checkin_photo.as_ref() == Some(id) {
+                    set_field(doc, r, "checkin_photo", &None::<String>)?;
+                }
+                list_remove(doc, r, "photos", "visit.photos", id)
+            }
             E::AppendSummary(t) => append_text(doc, r, "summary", "visit.summary", t),
             E::ReplaceSummary(t) => replace_text(doc, r, "summary", "visit.summary", t),
             E::SpliceSummary {

@@ -22,6 +22,7 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{IsolationLevel, NoTls, Row, Statement};
 
+mod attachments;
 mod compaction;
 mod import;
 mod locks;
@@ -39,7 +40,10 @@ use crate::access::Principal;
 use crate::nodes::News;
 use crate::pull::{DocNews, PullRead, ScopeNews};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/001_init.sql"),
+    include_str!("../../migrations/postgres/002_attachments.sql"),
+];
 
 /// How long a connection attempt may take.
 const CONNECT_WITHIN: Duration = Duration::from_secs(5);
@@ -973,6 +977,9 @@ fn write_commit(
                AND (scope_owner IS DISTINCT FROM $2 OR scope_territory IS DISTINCT FROM $3)",
             &[&s.id, &c.governed_by.0, &c.governed_by.1],
         )?;
+    }
+    if let Some(uses) = &c.attachments {
+        attachments::write_uses(tx, &s.id, uses, received / 1000)?;
     }
     if let Some(snapshot) = &c.snapshot {
         let upto: i64 = tx

@@ -7,6 +7,7 @@ use std::time::Duration;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 
+mod attachments;
 mod compaction;
 
 use super::{
@@ -23,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/003_scope_columns.sql"),
     include_str!("../../migrations/004_visit_authors.sql"),
     include_str!("../../migrations/005_history_size.sql"),
+    include_str!("../../migrations/006_attachments.sql"),
 ];
 
 /// Read connections kept open for reuse; more are opened while this many are busy.
@@ -677,6 +679,9 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
         )?
         .execute(params![s.id, c.governed_by.0, c.governed_by.1])?;
     }
+    if let Some(uses) = &c.attachments {
+        attachments::write_uses(tx, &s.id, uses, received / 1000)?;
+    }
     if let Some(snapshot) = &c.snapshot {
         let upto: i64 = tx
             .prepare_cached(
@@ -828,6 +833,7 @@ mod tests {
             cost: Default::default(),
             base_heads: None,
             base_customer: None,
+            attachments: None,
         };
         storage
             .commit_batch(&[

@@ -46,6 +46,7 @@ pub fn commit(doc: &mut AutoCommit, since: &[ChangeHash], scope: DocScope) -> Do
         cost: Default::default(),
         base_heads: None,
         base_customer: None,
+        attachments: None,
         governed_by,
     }
 }

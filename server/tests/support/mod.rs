@@ -158,6 +158,7 @@ pub fn taxi() -> ExpenseClaimEdit {
         amount: fieldsync_core::model::fields::Money::cny(3000),
         description: Some("出租车".into()),
         invoice_photo: None,
+        receipt: None,
     }
 }
 

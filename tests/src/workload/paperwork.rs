@@ -234,6 +234,7 @@ impl Workload {
                 amount: Money::cny(amount * 100),
                 description: Some(description),
                 invoice_photo: Some(format!("invoice-{index}-{n}.jpg")),
+                receipt: None,
             });
         }
         let status = weighted(

@@ -108,6 +108,7 @@ fn a_refused_added_expense_item_shows_the_item() {
                 amount: Money::cny(500_000),
                 description: Some("酒店".into()),
                 invoice_photo: None,
+                receipt: None,
             }],
         )
         .unwrap();
@@ -313,6 +314,7 @@ fn a_lifecycle_field_is_skipped_and_kept_while_the_rest_is_retried() {
             amount: Money::cny(3000),
             description: None,
             invoice_photo: None,
+            receipt: None,
         }],
     )
     .unwrap();
@@ -388,6 +390,7 @@ fn a_field_that_breaks_a_rule_now_is_skipped_and_nothing_else_is_lost() {
             amount: Money::cny(8_000),
             description: None,
             invoice_photo: None,
+            receipt: None,
         }],
     )
     .unwrap();

@@ -102,6 +102,31 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
             ("session", Column::Text),
         ],
     ),
+    (
+        "attachments",
+        &[
+            ("id", Column::Text),
+            ("size", Column::Int),
+            ("media_type", Column::Text),
+            ("stored_at", Column::Int),
+            ("thumbnail", Column::Int),
+            ("released_at", Column::Int),
+        ],
+    ),
+    (
+        "attachment_holders",
+        &[("id", Column::Text), ("username", Column::Text)],
+    ),
+    (
+        "attachment_refs",
+        &[
+            ("doc_id", Column::Text),
+            ("id", Column::Text),
+            ("added_by", Column::Text),
+            ("size", Column::Int),
+            ("media_type", Column::Text),
+        ],
+    ),
 ];
 
 /// What a migration moved: rows per table, and the log's head.

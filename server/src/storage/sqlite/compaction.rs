@@ -168,6 +168,7 @@ mod tests {
             cost: Default::default(),
             base_heads: None,
             base_customer: None,
+            attachments: None,
             governed_by: (None, None),
         }
     }
