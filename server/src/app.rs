@@ -29,6 +29,7 @@ use crate::access::Principal;
 use crate::accounts::{
     Claims, LoginLimiter, TokenKeys, hash_refresh, new_refresh_token, verify_login,
 };
+use crate::attachments::http as attachments;
 use crate::error::AppError;
 use crate::service::{Core, Notice};
 use crate::storage::{RefreshUse, Session, User};
@@ -48,6 +49,8 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     /// Cancelled on shutdown, ending live streams.
     pub shutdown: CancellationToken,
+    /// The attachments' blob store and limits.
+    pub attachments: Arc<crate::attachments::Attachments>,
 }
 
 /// The whole HTTP API.
@@ -61,6 +64,18 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync", post(sync))
         .route("/v1/events", get(events))
         .route("/v1/handover", post(handover))
+        .route(
+            "/v1/attachments/{id}",
+            get(attachments::download).put(attachments::upload),
+        )
+        .route(
+            "/v1/attachments/{id}/upload",
+            get(attachments::upload_state),
+        )
+        .route(
+            "/v1/attachments/{id}/thumbnail",
+            get(attachments::thumbnail),
+        )
         .fallback(|| async { AppError::NotFound("no such endpoint: see docs/PROTOCOL.md".into()) })
         .method_not_allowed_fallback(|| async {
             AppError::MethodNotAllowed(

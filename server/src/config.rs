@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{LoginLimiter, TokenKeys, random_bytes};
 use crate::app::AppState;
+use crate::attachments::{AttachmentConfig, Attachments};
 use crate::budget::{RateLimits, UserRates};
 use crate::error::AppError;
 use crate::service::Core;
@@ -42,13 +43,17 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Hours to the first response of a complaint, by priority.
     pub complaint_hours: fieldsync_core::model::complaint::ResponseHours,
+    /// Where attachments are kept and how large they may be.
+    pub attachments: AttachmentConfig,
 }
 
 impl Config {
     /// Defaults for a data directory.
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        let data_dir = data_dir.into();
         Config {
-            data_dir: data_dir.into(),
+            attachments: AttachmentConfig::files(data_dir.join("attachments")),
+            data_dir,
             database_url: None,
             jwt_key_file: None,
             access_ttl: Duration::from_secs(15 * 60),
@@ -168,7 +173,14 @@ pub fn build_state(config: &Config) -> Result<AppState, AppError> {
     let core = Arc::new(core);
     crate::nodes::listen(&core)?;
     let limiter = Arc::new(LoginLimiter::shared(core.storage.clone()));
+    let attachments = Attachments::open(config.attachments.clone()).map_err(|e| {
+        AppError::Internal(format!(
+            "cannot open the attachment store {}: {e}",
+            config.attachments.location
+        ))
+    })?;
     Ok(AppState {
+        attachments,
         core,
         keys: Arc::new(TokenKeys::new(&key, config.access_ttl, config.refresh_ttl)),
         limiter,

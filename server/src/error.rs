@@ -70,6 +70,41 @@ pub enum AppError {
     /// The server failed; the detail is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The caller may fetch the attachment, but its bytes have not arrived yet.
+    #[error(
+        "this attachment has not been uploaded yet (the device that attached it has not synced since): try again later"
+    )]
+    NotUploaded,
+    /// The attachment has no thumbnail (not an image the server reads, or not made yet).
+    #[error("{0}")]
+    NoThumbnail(String),
+    /// An upload part does not start where the server's bytes end.
+    #[error(
+        "the server holds {received} bytes of this attachment: send the rest from byte {received}"
+    )]
+    UploadOffset {
+        /// What the server holds.
+        received: u64,
+    },
+    /// A media type the server does not take (the message says which it takes).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The bytes are not the attachment they claim to be: nothing was kept.
+    #[error("{0}")]
+    HashMismatch(String),
+    /// A byte range outside the attachment.
+    #[error("the range asked for is not within the attachment's {size} bytes")]
+    RangeNotSatisfiable {
+        /// The attachment's size.
+        size: u64,
+    },
+}
+
+impl From<crate::attachments::BlobError> for AppError {
+    fn from(e: crate::attachments::BlobError) -> Self {
+        tracing::error!(detail = %e, "attachment store failed");
+        AppError::Unavailable("its attachment store cannot be reached")
+    }
 }
 
 /// When a client should retry after the storage was unavailable.
@@ -113,6 +148,16 @@ impl AppError {
             }
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            AppError::NotUploaded => (StatusCode::NOT_FOUND, "not_uploaded"),
+            AppError::NoThumbnail(_) => (StatusCode::NOT_FOUND, "no_thumbnail"),
+            AppError::UploadOffset { .. } => (StatusCode::CONFLICT, "upload_offset"),
+            AppError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            AppError::HashMismatch(_) => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
+            AppError::RangeNotSatisfiable { .. } => {
+                (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
+            }
         }
     }
 }
@@ -127,8 +172,16 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
-        let mut response =
-            (status, Json(json!({ "error": code, "message": message }))).into_response();
+        let mut body = json!({ "error": code, "message": message });
+        if let AppError::UploadOffset { received } = self {
+            body["received"] = json!(received);
+        }
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::RangeNotSatisfiable { size } = self
+            && let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}"))
+        {
+            response.headers_mut().insert("content-range", v);
+        }
         let retry_after = match self {
             AppError::RateLimited(secs) | AppError::Throttled { secs, .. } => Some(secs),
             AppError::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),

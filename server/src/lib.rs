@@ -15,10 +15,13 @@
 //! - [`storage`]: the storage traits (accounts, documents, log) and the SQLite and PostgreSQL
 //!   backends.
 //! - [`nodes`]: several server nodes on one database hearing of each other's writes.
+//! - [`attachments`]: photos and receipts: the blob store, resumable uploads, who may fetch
+//!   what, thumbnails.
 
 pub mod access;
 pub mod accounts;
 pub mod app;
+pub mod attachments;
 pub mod budget;
 pub mod config;
 pub mod error;

@@ -8,6 +8,8 @@ use std::time::Duration;
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use fieldsync_server::accounts::hash_password;
+use fieldsync_server::attachments::sweep::sweep;
+use fieldsync_server::attachments::{AttachmentConfig, BlobLocation};
 use fieldsync_server::budget;
 use fieldsync_server::config::{Config, build_state, open_storage};
 use fieldsync_server::router;
@@ -95,6 +97,8 @@ enum Command {
         /// days ago once snapshots hold them (0: never compact while serving).
         #[arg(long, env = "FIELDSYNC_COMPACT_AFTER_DAYS", default_value_t = 30)]
         compact_after_days: u64,
+        #[command(flatten)]
+        attachments: AttachmentArgs,
     },
     /// Compact the log now: changes received more than `--older-than-days` ago leave it once
     /// their documents' snapshots hold them. Devices that were offline longer get whole
@@ -120,6 +124,75 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+/// Where attachments (photos, receipts) are kept, and their limits.
+#[derive(clap::Args)]
+struct AttachmentArgs {
+    /// The folder attachments are kept in (`<data-dir>/attachments` by default); with several
+    /// server nodes, a folder they all share, or S3.
+    #[arg(
+        long,
+        env = "FIELDSYNC_ATTACHMENTS_DIR",
+        conflicts_with = "attachments_s3_bucket"
+    )]
+    attachments_dir: Option<PathBuf>,
+    /// Keep attachments in this S3 bucket instead (it must exist; credentials from the usual
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables).
+    #[arg(long, env = "FIELDSYNC_ATTACHMENTS_S3_BUCKET")]
+    attachments_s3_bucket: Option<String>,
+    /// The URL of an S3-compatible service other than AWS (MinIO, Ceph, a cloud's own).
+    #[arg(
+        long,
+        env = "FIELDSYNC_ATTACHMENTS_S3_ENDPOINT",
+        requires = "attachments_s3_bucket"
+    )]
+    attachments_s3_endpoint: Option<String>,
+    /// The bucket's region.
+    #[arg(
+        long,
+        env = "FIELDSYNC_ATTACHMENTS_S3_REGION",
+        requires = "attachments_s3_bucket"
+    )]
+    attachments_s3_region: Option<String>,
+    /// The largest attachment taken, in MB.
+    #[arg(long, env = "FIELDSYNC_ATTACHMENT_MAX_MB", default_value_t = 25)]
+    attachment_max_mb: u64,
+    /// The media types attachments may have (read from their content), comma-separated.
+    #[arg(long, env = "FIELDSYNC_ATTACHMENT_TYPES",
+          default_value = "image/jpeg,image/png,image/heic,image/webp,application/pdf",
+          value_parser = |s: &str| AttachmentConfig::parse_media_types(s).map(MediaTypes))]
+    attachment_types: MediaTypes,
+    /// Hours an attachment no document references any more, or an unfinished upload, is kept
+    /// before it is deleted.
+    #[arg(long, env = "FIELDSYNC_ATTACHMENT_GRACE_HOURS", default_value_t = 168)]
+    attachment_grace_hours: u64,
+}
+
+/// A list of media types, as one option.
+#[derive(Clone)]
+struct MediaTypes(Vec<String>);
+
+impl AttachmentArgs {
+    fn config(self, data_dir: &std::path::Path) -> AttachmentConfig {
+        let location = match self.attachments_s3_bucket {
+            Some(bucket) => BlobLocation::S3 {
+                bucket,
+                endpoint: self.attachments_s3_endpoint,
+                region: self.attachments_s3_region,
+            },
+            None => BlobLocation::Files(
+                self.attachments_dir
+                    .unwrap_or_else(|| data_dir.join("attachments")),
+            ),
+        };
+        AttachmentConfig {
+            location,
+            max_bytes: self.attachment_max_mb.max(1).saturating_mul(1_000_000),
+            media_types: self.attachment_types.0,
+            grace: Duration::from_secs(self.attachment_grace_hours.saturating_mul(3600)),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -202,8 +275,10 @@ fn run(cli: Cli) -> Result<(), String> {
             pushed_ops_per_minute,
             pushed_bytes_per_minute,
             compact_after_days,
+            attachments,
         } => {
             let mut config = Config::new(&cli.data_dir);
+            config.attachments = attachments.config(&cli.data_dir);
             config.database_url = cli.database_url;
             config.jwt_key_file = jwt_key_file;
             config.access_ttl = Duration::from_secs(access_ttl_secs.max(1));
@@ -254,6 +329,9 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// How often a serving server deletes attachments nothing references any more.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
 /// How often a serving server compacts its log.
 const COMPACT_EVERY: Duration = Duration::from_secs(6 * 3600);
 
@@ -299,6 +377,19 @@ fn serve(config: Config, listen: &str, compact_after_days: u64) -> Result<(), St
                         Ok(Ok(done)) => tracing::info!(?done, "log compacted"),
                         Ok(Err(e)) => tracing::warn!("log compaction failed: {e}"),
                         Err(e) => tracing::warn!("log compaction stopped: {e}"),
+                    }
+                }
+            });
+        }
+        {
+            let (core, attachments) = (state.core.clone(), state.attachments.clone());
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(SWEEP_EVERY);
+                loop {
+                    every.tick().await;
+                    match sweep(core.clone(), attachments.clone()).await {
+                        Ok(swept) => tracing::info!(?swept, "attachments swept"),
+                        Err(e) => tracing::warn!("attachment sweep failed: {e}"),
                     }
                 }
             });
