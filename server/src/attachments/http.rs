@@ -19,12 +19,33 @@ use crate::app::{AppState, Authed};
 use crate::error::AppError;
 use crate::storage::Thumbnail;
 
+/// The caller of an attachment endpoint. A request with no valid credentials is no one's, and
+/// gets the 404 of an attachment it may not see (a guessed address learns nothing, not even
+/// that credentials would help); an expired token or a disabled account still gets its own
+/// 401, so that a device refreshes its token or tells its user.
+pub struct Caller(pub Authed);
+
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, AppError> {
+        match Authed::from_request_parts(parts, state).await {
+            Ok(auth) => Ok(Caller(auth)),
+            Err(AppError::Unauthenticated(_)) => Err(super::not_found()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// `GET /v1/attachments/{id}/upload`: how much of the attachment the server holds from the
 /// caller.
 pub async fn upload_state(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    auth: Authed,
+    Caller(auth): Caller,
 ) -> Result<Json<serde_json::Value>, AppError> {
     check_id(&id)?;
     let (core, who, asked) = (state.core.clone(), auth.principal, id.clone());
@@ -73,7 +94,7 @@ fn content_range(headers: &HeaderMap) -> Result<(u64, u64, u64), AppError> {
 pub async fn upload(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    auth: Authed,
+    Caller(auth): Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
@@ -209,7 +230,7 @@ fn byte_range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>, AppE
 pub async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    auth: Authed,
+    Caller(auth): Caller,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     check_id(&id)?;
@@ -259,7 +280,7 @@ fn insert<K: axum::http::header::IntoHeaderName>(headers: &mut HeaderMap, key: K
 pub async fn thumbnail(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    auth: Authed,
+    Caller(auth): Caller,
 ) -> Result<Response, AppError> {
     check_id(&id)?;
     let (core, who, asked) = (state.core.clone(), auth.principal, id.clone());
