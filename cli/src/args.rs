@@ -496,9 +496,12 @@ pub enum ExpenseCmd {
         /// What it was.
         #[arg(long)]
         description: Option<String>,
-        /// Invoice photo reference.
+        /// A note on the invoice (its number, where the paper is).
         #[arg(long)]
         invoice: Option<String>,
+        /// The receipt (发票) photo or PDF, attached to the item.
+        #[arg(long)]
+        receipt: Option<std::path::PathBuf>,
     },
     /// Send a draft to its approver.
     Submit {

@@ -18,6 +18,7 @@
 //! `Arc`). Every call takes `&self`.
 
 pub mod approvals;
+pub mod attachments;
 pub mod complaints;
 pub mod customers;
 pub mod input;
@@ -33,6 +34,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::attachments::AttachmentLimits;
+use crate::attachments::folder::BlobFolder;
 use crate::conflicts::Conflict;
 use crate::report::{IsoWeek, WeeklyReport, weekly_report};
 use crate::store::{
@@ -94,6 +97,10 @@ pub struct Client {
     /// Syncs numbered up to this one are cancelled.
     cancelled_upto: AtomicU64,
     live: Mutex<Option<live::LiveRunner>>,
+    /// The bytes of attachments, beside the store.
+    blobs: BlobFolder,
+    /// What the device attaches.
+    limits: Mutex<AttachmentLimits>,
 }
 
 impl std::fmt::Debug for Client {
@@ -117,15 +124,23 @@ struct Cancellable<'a, T> {
 
 impl<T: Transport + ?Sized> Transport for Cancellable<'_, Box<T>> {
     fn sync_round(&mut self, body: Vec<u8>) -> std::result::Result<Vec<u8>, SyncError> {
-        let by_app = self
-            .number
-            .is_some_and(|n| self.cancelled_upto.load(Ordering::SeqCst) >= n);
-        let by_flag = self.flag.is_some_and(|f| f.load(Ordering::SeqCst));
-        if by_app || by_flag {
+        if is_cancelled(self.number, self.cancelled_upto, self.flag) {
             return Err(SyncError::Cancelled);
         }
         self.inner.sync_round(body)
     }
+}
+
+/// Whether sync number `number` (`None`: a round of live mode) is cancelled, by the app up to
+/// `cancelled_upto` or by its own `flag`.
+fn is_cancelled(
+    number: Option<u64>,
+    cancelled_upto: &AtomicU64,
+    flag: Option<&AtomicBool>,
+) -> bool {
+    let by_app = number.is_some_and(|n| cancelled_upto.load(Ordering::SeqCst) >= n);
+    let by_flag = flag.is_some_and(|f| f.load(Ordering::SeqCst));
+    by_app || by_flag
 }
 
 /// Who may cancel a sync.
@@ -145,9 +160,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Client {
     /// Opens (or creates) the device's store at `path`. `device_name` is given to the server
     /// at login: the user's admin sees it in the device list, and conflicts name it.
+    ///
+    /// The attachments' blob folder is `<path>.blobs` beside it, created if needed; what a
+    /// crash left there (temporary files, files the store does not know of) is cleaned up.
     pub fn open(path: impl AsRef<Path>, device_name: &str) -> Result<Client> {
         let path = path.as_ref().to_path_buf();
         let store = Store::open(&path)?;
+        let blobs = BlobFolder::open(BlobFolder::beside(&path))?;
+        // Best effort: a file that cannot be looked at now is looked at again at the next open.
+        let _ = crate::attachments::upkeep::reconcile(&store, &blobs);
         Ok(Client {
             app: Mutex::new(store),
             sync: Mutex::new(None),
@@ -156,6 +177,8 @@ impl Client {
             syncs_asked: AtomicU64::new(0),
             cancelled_upto: AtomicU64::new(0),
             live: Mutex::new(None),
+            blobs,
+            limits: Mutex::new(AttachmentLimits::default()),
         })
     }
 
@@ -247,12 +270,22 @@ impl Client {
     /// app's reads and writes go on meanwhile (a write waits only while a page is merged). One
     /// sync at a time: a second call waits for the first. [`Client::cancel_sync`] stops it
     /// before its next round with [`SyncError::Cancelled`]; the rounds done stay applied.
+    ///
+    /// Once the rounds are done, the attachments follow (docs/PROTOCOL.md, "Attachments"):
+    /// those no document here references any more are deleted, the pending ones whose
+    /// documents the server accepted are uploaded (resuming after a cut, `progress` told of
+    /// each one's bytes through [`Progress::attachment`]), and the user's own expense receipts
+    /// and the thumbnails of visits' photos are fetched ahead within the cache budget. That
+    /// part never fails the sync: what could not go is tried at the next one, and its error
+    /// is kept with the attachment ([`Client::attachments`]); [`SyncReport::attachments`]
+    /// says what was done. A cancel stops it too, and the sync then answers with its report.
     pub fn sync(&self, progress: impl FnMut(Progress)) -> Result<SyncReport> {
         self.sync_through(|http| Box::new(http), progress)
     }
 
     /// Syncs as [`Client::sync`] does, through the transport `wrap` makes of the session's
-    /// HTTP client: one that counts, delays or logs each round (a test's slow network).
+    /// HTTP client: one that counts, delays or logs each round (a test's slow network). The
+    /// attachments go over the session's HTTP client itself.
     pub fn sync_through(
         &self,
         wrap: impl for<'s> FnOnce(HttpClient<'s>) -> Box<dyn Transport + 's>,
@@ -299,7 +332,8 @@ impl Client {
             CancelledBy::Flag(flag) => (None, Some(flag)),
         };
         self.on_sync_connection(|store| {
-            user_of(store)?;
+            let started = std::time::Instant::now();
+            let user = user_of(store)?;
             let mut transport = Cancellable {
                 inner: wrap(HttpClient::from_store(store)?),
                 number,
@@ -307,7 +341,8 @@ impl Client {
                 flag,
             };
             let (mut changed, mut removed) = (Vec::new(), Vec::new());
-            let report = sync::run_rounds(store, &mut transport, |round, p| {
+            let mut last = None;
+            let mut report = sync::run_rounds(store, &mut transport, |round, p| {
                 changed.extend(
                     round
                         .changed
@@ -315,8 +350,39 @@ impl Client {
                         .map(|(id, kind)| (id.clone(), kind.as_str().to_string())),
                 );
                 removed.extend(round.removed.iter().cloned());
+                last = Some(p.clone());
                 progress(p);
             })?;
+            drop(transport);
+            let cancelled = || is_cancelled(number, &self.cancelled_upto, flag);
+            if !cancelled()
+                && let Ok(mut http) = HttpClient::from_store(store)
+            {
+                // Every sync runs a round, which told its progress.
+                let base = last.unwrap_or(Progress {
+                    rounds: report.round_trips,
+                    pushed: report.pushed,
+                    pulled: report.pulled,
+                    to_push: 0,
+                    more: false,
+                    attachment: None,
+                });
+                let (tally, _kept_with_the_attachment) = crate::attachments::batch::after_sync(
+                    store,
+                    &self.blobs,
+                    &mut http,
+                    &user.username,
+                    &cancelled,
+                    &mut |a| {
+                        progress(Progress {
+                            attachment: Some(a),
+                            ..base.clone()
+                        })
+                    },
+                );
+                report.attachments = tally;
+                report.millis = started.elapsed().as_millis() as u64;
+            }
             let change = LiveChange::of(&report, changed, removed);
             Ok((report, change))
         })

@@ -144,6 +144,9 @@ pub enum Error {
         "no quarantine entry {0} on this device: list the quarantine to see the entries' numbers"
     )]
     NoQuarantineEntry(i64),
+    /// An attachment's file, bytes or transfer failed; the message says what to do.
+    #[error(transparent)]
+    Attachment(#[from] AttachmentError),
     /// The changes of a quarantine entry build on a version of their document that the device
     /// no longer has (it left the device's scope), so they cannot be read field by field.
     #[error(
@@ -154,6 +157,88 @@ pub enum Error {
         entry: i64,
         /// Its document.
         doc_id: String,
+    },
+}
+
+/// What can go wrong with an attachment: the file to attach, the bytes on the device, or what
+/// the server says about it (docs/PROTOCOL.md, "Attachments"). Whatever failed, nothing was
+/// attached and no document changed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AttachmentError {
+    /// The file to attach cannot be read (missing, a folder, no permission).
+    #[error("cannot read {path}: {reason}; check the path and that the app may read the file")]
+    Unreadable {
+        /// The path given.
+        path: String,
+        /// What the operating system said.
+        reason: String,
+    },
+    /// The file is empty.
+    #[error("{name} is empty: attach a file with something in it")]
+    Empty {
+        /// The file name.
+        name: String,
+    },
+    /// The file is larger than an attachment may be.
+    #[error(
+        "{name} is {size} bytes, over the limit of {limit} bytes for an attachment: attach a smaller file (a photo at a lower resolution, a PDF of fewer pages)"
+    )]
+    TooLarge {
+        /// The file name.
+        name: String,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The file's content is not of a media type attachments may have (an executable renamed
+    /// `photo.jpg`, a text file): the type is read from the bytes, never from the name.
+    #[error(
+        "{name} is not {allowed} by its content, whatever its name says: attach a photo or a PDF"
+    )]
+    MediaType {
+        /// The file name.
+        name: String,
+        /// The types allowed, for people (`a JPEG, PNG, HEIC, WebP or PDF file`).
+        allowed: String,
+    },
+    /// No document on this device references the attachment.
+    #[error(
+        "no document on this device references attachment {0}: check the id, or sync to fetch the document that holds it"
+    )]
+    Unknown(String),
+    /// The server answered `404 not_found`: the user sees no document that references it, or
+    /// there is no such attachment.
+    #[error(
+        "attachment {0} is not yours to see, or there is no such attachment: check the id, or sync"
+    )]
+    NotFound(String),
+    /// The server answered `404 not_uploaded`: the device that attached it has not uploaded
+    /// the bytes yet.
+    #[error(
+        "attachment {0} is not uploaded yet (the device that attached it has not synced it): try later"
+    )]
+    NotUploaded(String),
+    /// The server answered `404 no_thumbnail`.
+    #[error(
+        "the server has no thumbnail of attachment {0} (it is not a JPEG, PNG or WebP image, or the thumbnail is not made yet): open the attachment itself"
+    )]
+    NoThumbnail(String),
+    /// The bytes downloaded do not hash to the attachment's id.
+    #[error(
+        "the bytes received for attachment {0} do not match it (damaged on the way) and were not kept: try again"
+    )]
+    Damaged(String),
+    /// The device's own copy of an attachment it has not uploaded yet is missing or damaged.
+    #[error(
+        "this device's copy of attachment {id} ({name}) is missing or damaged and was never uploaded: attach the file again"
+    )]
+    Lost {
+        /// The attachment.
+        id: String,
+        /// Its file name.
+        name: String,
     },
 }
 

@@ -11,6 +11,8 @@
 //! - [`rights`]: who may see and change what, shared by the server and the device.
 //! - [`sync`]: the client side of the sync protocol: rounds as plain functions over the store,
 //!   and the HTTP transport to the server.
+//! - [`attachments`]: the bytes of photos, receipts and evidence: the blob folder beside the
+//!   store, resumable uploads and downloads, the cache budget.
 //! - [`client`]: the application facade every app shares: the acting user, defaults, partial
 //!   updates, and sync on its own connection so reads never wait for the network.
 //!
@@ -35,6 +37,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod attachments;
 pub mod authorship;
 pub mod chunks;
 pub mod client;

@@ -9,6 +9,7 @@
 //! - The device's Automerge actor id is created with the file and never shared with another
 //!   device; it is replaced by a new one (never reused) when changes go to the sync quarantine.
 
+mod attachments;
 mod documents;
 mod exchange;
 mod migrations;
@@ -38,6 +39,7 @@ use crate::model::{DocKind, Document, DocumentModel, kind_of, validate_document}
 use crate::rights::{Principal, check_rights};
 use documents::DocCache;
 
+pub(crate) use attachments::{AttachmentRow, NewAttachmentRow, record_pending};
 pub use exchange::MergeOutcome;
 pub use quarantine::{
     ChangeKind, FieldChange, QuarantineDetail, QuarantineExport, RetriedField, RetryReport,
@@ -310,7 +312,19 @@ impl Store {
     /// Applies `edits` to document `id` in one change, validates the result and commits it with
     /// its projections. If an edit or the validation fails, nothing is written.
     pub fn edit<M: DocumentModel>(&self, id: &str, edits: &[M::Edit]) -> Result<M> {
-        self.modify(
+        self.edit_and(id, edits, |_| Ok(()))
+    }
+
+    /// [`Store::edit`], and `also` in the same transaction once the edit is written (whether
+    /// or not it changed anything): a write beside the document that must commit with it or
+    /// not at all. An error of `also` writes nothing.
+    pub(crate) fn edit_and<M: DocumentModel>(
+        &self,
+        id: &str,
+        edits: &[M::Edit],
+        also: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<M> {
+        self.modify_and(
             id,
             |id, doc| {
                 let found = kind_of(doc)?;
@@ -330,6 +344,7 @@ impl Store {
                 let view = M::read(doc)?;
                 Ok((view.clone(), view.into()))
             },
+            also,
         )
     }
 
@@ -364,6 +379,17 @@ impl Store {
         change: impl FnOnce(&str, &mut AutoCommit) -> Result<()>,
         read: impl FnOnce(&AutoCommit) -> Result<(T, Document)>,
     ) -> Result<T> {
+        self.modify_and(id, change, read, |_| Ok(()))
+    }
+
+    /// [`Store::modify`], running `also` last in its transaction.
+    fn modify_and<T>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&str, &mut AutoCommit) -> Result<()>,
+        read: impl FnOnce(&AutoCommit) -> Result<(T, Document)>,
+        also: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<T> {
         let id = parse_id(id)?;
         let (view, doc) = self.write(|tx| {
             let actor = self.actor_in(tx)?;
@@ -383,6 +409,7 @@ impl Store {
                 documents::append(tx, &id, &mut doc, &before)?;
                 projections::project(tx, &document)?;
             }
+            also(tx)?;
             Ok((view, doc))
         })?;
         // Cached only once committed: a refused or failed edit leaves nothing behind.

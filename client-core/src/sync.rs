@@ -96,6 +96,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::Store;
+use crate::attachments::{AttachmentProgress, AttachmentTally, RefusedAttachment};
 use crate::model::fields::now_string;
 use crate::protocol::{self, SyncResponse};
 use engine::{PullFailure, RoundOutcome, apply_response, build_request};
@@ -181,8 +182,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
 }
 
-/// Where a running sync is, after each round (for a progress bar).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Where a running sync is, after each round and, once the rounds are done, as each
+/// attachment travels (for a progress bar).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Progress {
     /// Rounds done so far.
     pub rounds: u32,
@@ -195,6 +197,9 @@ pub struct Progress {
     pub to_push: u64,
     /// Whether the server has more waiting.
     pub more: bool,
+    /// `None` after a round; once the rounds are done, the attachment being uploaded or
+    /// fetched and how far it is (the other fields then stay as the last round left them).
+    pub attachment: Option<AttachmentProgress>,
 }
 
 /// What a sync did, summed over its rounds.
@@ -214,6 +219,8 @@ pub struct SyncReport {
     pub round_trips: u32,
     /// How long the sync took, in milliseconds.
     pub millis: u64,
+    /// What was done about attachments once the rounds were done (uploads, fetches ahead).
+    pub attachments: AttachmentTally,
 }
 
 impl SyncReport {
@@ -290,6 +297,7 @@ pub fn run_rounds<T: Transport + ?Sized>(
                 pulled: report.pulled,
                 to_push: to_push as u64,
                 more: outcome.more,
+                attachment: None,
             },
         );
         if !outcome.failed.is_empty() {
@@ -333,11 +341,19 @@ pub struct SyncStatus {
     pub unsent: usize,
     /// Entries in the quarantine.
     pub quarantined: usize,
+    /// Attachments made here that wait for their upload.
+    pub attachments_pending: usize,
+    /// Their bytes.
+    pub attachment_bytes_pending: u64,
+    /// Attachments the server refused, with its reasons (kept here, not sent again until
+    /// retried).
+    pub attachments_refused: Vec<RefusedAttachment>,
 }
 
 /// The device's sync status, read from the store.
 pub fn status(store: &Store) -> Result<SyncStatus, SyncError> {
     let session = http::stored_session(store)?;
+    let (attachments_pending, attachment_bytes_pending) = store.pending_attachments()?;
     Ok(SyncStatus {
         server_url: session.as_ref().map(|s| s.server_url.clone()),
         user: session.map(|s| s.session.user),
@@ -345,5 +361,8 @@ pub fn status(store: &Store) -> Result<SyncStatus, SyncError> {
         last_sync_at: store.last_sync_at()?,
         unsent: store.unsent_documents()?.len(),
         quarantined: store.list_quarantine()?.len(),
+        attachments_pending,
+        attachment_bytes_pending,
+        attachments_refused: store.refused_attachments()?,
     })
 }

@@ -772,6 +772,7 @@ fn the_sync_report_has_the_agreed_field_names() {
     assert_eq!(
         keys,
         [
+            "attachments",
             "bytes_received",
             "bytes_sent",
             "millis",
@@ -779,6 +780,25 @@ fn the_sync_report_has_the_agreed_field_names() {
             "pushed",
             "rejected",
             "round_trips"
+        ]
+    );
+    let attachments = &json["attachments"];
+    let mut keys: Vec<&str> = attachments
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "bytes_received",
+            "bytes_sent",
+            "fetched",
+            "pending",
+            "refused",
+            "uploaded"
         ]
     );
 }

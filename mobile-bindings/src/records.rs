@@ -953,6 +953,7 @@ impl From<ExpenseItemRecord> for ExpenseItemInput {
             amount: i.amount,
             description: i.description,
             invoice_photo: i.invoice_photo,
+            receipt: None,
         }
     }
 }

@@ -156,6 +156,7 @@ pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
             amount,
             description,
             invoice,
+            receipt,
         } => {
             c.add_expense_item(
                 &id,
@@ -165,6 +166,7 @@ pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
                     amount: input::amount("amount", &amount)?,
                     description,
                     invoice_photo: invoice,
+                    receipt,
                 },
             )?;
             output::line("item added")

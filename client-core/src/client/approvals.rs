@@ -3,6 +3,8 @@
 //! user), the decider (the user) and the currency of an expense (its claim's); the lifecycle
 //! rules themselves are the model's and the server's.
 
+use std::path::PathBuf;
+
 use crate::ValidationError;
 use crate::client::customers::on_known;
 use crate::client::input::{closed, date, optional_text};
@@ -54,8 +56,11 @@ pub struct ExpenseItemInput {
     pub amount: i64,
     /// What it was.
     pub description: Option<String>,
-    /// Reference of the invoice photo.
+    /// A note on the invoice (its number, where the paper is).
     pub invoice_photo: Option<String>,
+    /// The receipt photo to attach with it (a JPEG, PNG, HEIC, WebP or PDF file), in the
+    /// same step ([`Client::attach_receipt`] attaches one later).
+    pub receipt: Option<PathBuf>,
 }
 
 /// The approver of a new plan or claim: the one named, or the user's manager.
@@ -168,18 +173,30 @@ impl Client {
         })
     }
 
-    /// Adds an expense to claim `id`, in the claim's currency.
+    /// Adds an expense to claim `id`, in the claim's currency, with its receipt attached if
+    /// `item.receipt` names a file (checked as [`Client::attach_receipt`] checks it; if it is
+    /// refused, nothing is added).
     pub fn add_expense_item(&self, id: &str, item: ExpenseItemInput) -> Result<ExpenseClaim> {
         date("date", &item.date).map_err(invalid)?;
         let category = closed(&item.category).map_err(invalid)?;
-        self.edit_claim(id, |_, claim| ExpenseClaimEdit::AddItem {
-            date: item.date.trim().to_string(),
-            category,
-            amount: Money::new(item.amount, claim.currency.clone()),
-            description: item.description.and_then(|d| optional_text(&d)),
-            invoice_photo: item.invoice_photo.and_then(|p| optional_text(&p)),
-            receipt: None,
-        })
+        let file = item.receipt.as_deref().map(|p| self.stage(p)).transpose()?;
+        let (claim, _) = self.write_attaching::<ExpenseClaim>(
+            id,
+            "expense claim",
+            file,
+            |store, _, receipt| {
+                let claim = on_known(id, "expense claim", |id| store.expense_claim(id))?;
+                Ok(vec![ExpenseClaimEdit::AddItem {
+                    date: item.date.trim().to_string(),
+                    category,
+                    amount: Money::new(item.amount, claim.currency.clone()),
+                    description: item.description.and_then(|d| optional_text(&d)),
+                    invoice_photo: item.invoice_photo.and_then(|p| optional_text(&p)),
+                    receipt: receipt.cloned(),
+                }])
+            },
+        )?;
+        Ok(claim)
     }
 
     /// Corrects the amount of expense `item` of claim `id` (minor units, the claim's

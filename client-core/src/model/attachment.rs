@@ -159,6 +159,17 @@ pub(crate) fn add_to_list(
     attachment: &AttachmentRef,
 ) -> crate::error::Result<()> {
     attachment.validate(field)?;
+    // A document written before attachments has no list yet: the first attachment makes it.
+    // (Two devices attaching the first photo of such a document at once make two lists, and
+    // the merge keeps one: the other photo's reference is lost, its bytes stay on its device.)
+    if automerge::ReadDoc::get(doc, &automerge::ROOT, key)?.is_none() {
+        automerge::transaction::Transactable::put_object(
+            doc,
+            &automerge::ROOT,
+            key,
+            automerge::ObjType::List,
+        )?;
+    }
     match super::edit::list_find(doc, &automerge::ROOT, key, field, &attachment.id) {
         Ok(_) => Ok(()),
         Err(crate::error::Error::NotFound(_)) => {

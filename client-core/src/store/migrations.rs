@@ -12,11 +12,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/002_sync.sql"),
     include_str!("../../migrations/003_visit_people.sql"),
     include_str!("../../migrations/004_orders_complaints_targets.sql"),
+    include_str!("../../migrations/005_attachments.sql"),
 ];
 
 /// The first version whose projections documents stored before it lack columns (filled by
 /// projecting every document again once the migration is done).
-pub(crate) const REPROJECT_BELOW: i64 = 4;
+pub(crate) const REPROJECT_BELOW: i64 = 5;
 
 /// Brings the schema of `conn` up to date; returns the version it found.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<i64> {

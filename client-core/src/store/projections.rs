@@ -28,7 +28,35 @@ pub(crate) fn project(conn: &Connection, doc: &Document) -> Result<()> {
         Document::Order(o) => order(conn, o),
         Document::Complaint(c) => complaint(conn, c),
         Document::Target(t) => target(conn, t),
+    }?;
+    attachment_refs(conn, doc)
+}
+
+/// The attachments `doc` references, one row each: what keeps their bytes on the device, and
+/// what says which document an attachment belongs to.
+fn attachment_refs(conn: &Connection, doc: &Document) -> Result<()> {
+    conn.prepare_cached("DELETE FROM attachment_refs WHERE doc_id = ?1")?
+        .execute([doc.id()])?;
+    let attachments = doc.attachments();
+    if attachments.is_empty() {
+        return Ok(());
     }
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO attachment_refs(attachment_id, doc_id, kind, media_type, size, name, added_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for a in attachments {
+        insert.execute(params![
+            a.id,
+            doc.id(),
+            doc.kind().as_str(),
+            a.media_type,
+            a.size,
+            a.name,
+            a.added_by
+        ])?;
+    }
+    Ok(())
 }
 
 /// A stored time in the projections' form: UTC, RFC 3339 to the second, so times compare as

@@ -1,5 +1,6 @@
 //! The HTTP transport to `fieldsync-server` (blocking, ureq): login, token refresh, logout,
-//! and sync rounds as `POST /v1/sync` with CBOR bodies and the bearer token.
+//! sync rounds as `POST /v1/sync` with CBOR bodies and the bearer token, and the attachment
+//! endpoints ([`crate::attachments::AttachmentTransport`], in `http/attachments.rs`).
 //!
 //! Guarantees:
 //! - An expired access token (401 `token_expired`) is refreshed once and the same round body
@@ -111,6 +112,9 @@ pub(crate) fn stored_session(store: &Store) -> Result<Option<StoredSession>, Syn
 /// A client of one fieldsync server. With a store attached, its session lives in the store.
 pub struct HttpClient<'s> {
     agent: Agent,
+    /// For attachments: no overall timeout (a photo over a slow network takes minutes), but a
+    /// stalled read or write ends the request.
+    transfer: Agent,
     base: String,
     session: Option<Session>,
     /// The successor the last unanswered refresh proposed; the next refresh proposes it again.
@@ -138,6 +142,20 @@ fn agent(connect: Duration, overall: Duration) -> Agent {
         .new_agent()
 }
 
+/// The agent of attachment transfers: `stall` bounds each read or write and the wait for the
+/// answer's head, with no overall timeout.
+fn transfer_agent(connect: Duration, stall: Duration) -> Agent {
+    Agent::config_builder()
+        .timeout_connect(Some(connect))
+        .timeout_per_read(Some(stall))
+        .timeout_per_write(Some(stall))
+        .timeout_recv_response(Some(stall))
+        .http_status_as_error(false)
+        .user_agent(concat!("fieldsync/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+}
+
 /// Checks a server address and returns it without a trailing slash.
 fn normalize(server_url: &str) -> Result<String, SyncError> {
     let url = server_url.trim().trim_end_matches('/');
@@ -158,6 +176,7 @@ impl HttpClient<'static> {
     pub fn new(server_url: &str) -> Result<HttpClient<'static>, SyncError> {
         Ok(HttpClient {
             agent: agent(CONNECT_TIMEOUT, REQUEST_TIMEOUT),
+            transfer: transfer_agent(CONNECT_TIMEOUT, REQUEST_TIMEOUT),
             base: normalize(server_url)?,
             session: None,
             next_refresh: None,
@@ -186,6 +205,7 @@ impl<'s> HttpClient<'s> {
         };
         Ok(HttpClient {
             agent: self.agent,
+            transfer: self.transfer,
             base: self.base,
             session,
             next_refresh,
@@ -194,8 +214,11 @@ impl<'s> HttpClient<'s> {
     }
 
     /// Uses other timeouts than [`CONNECT_TIMEOUT`] and [`REQUEST_TIMEOUT`].
+    /// For attachments, `request` bounds each stalled read or write instead of the whole
+    /// transfer.
     pub fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
         self.agent = agent(connect, request);
+        self.transfer = transfer_agent(connect, request);
         self
     }
 
@@ -470,6 +493,23 @@ impl Transport for HttpClient<'_> {
     }
 }
 
+/// Keeps a session for `user` in `store` as a login would have (tokens `access` and
+/// `refresh`), for tests of what needs a logged-in device without a server.
+#[cfg(test)]
+pub(crate) fn pretend_logged_in(store: &Store, server_url: &str, user: User) {
+    assert!(store.set_author(&user.username).is_ok());
+    let session = Session {
+        access_token: "access".into(),
+        refresh_token: "refresh".into(),
+        expires_in: 900,
+        user,
+    };
+    let kept = HttpClient::new(server_url)
+        .and_then(|c| c.with_store(store))
+        .and_then(|mut c| c.keep(session));
+    assert!(kept.is_ok(), "the session is kept: {kept:?}");
+}
+
 /// An answer's body, up to [`MAX_ANSWER_BYTES`].
 fn read_answer(response: &mut ureq::http::Response<ureq::Body>) -> Result<Vec<u8>, ureq::Error> {
     response
@@ -549,5 +589,6 @@ fn parse_session(body: &[u8]) -> Result<Session, SyncError> {
         .map_err(|e| SyncError::Protocol(format!("the login answer is not a token pair: {e}")))
 }
 
+mod attachments;
 #[cfg(test)]
 mod tests;
