@@ -66,6 +66,9 @@ pub enum Command {
     /// Visit records.
     #[command(subcommand)]
     Visit(VisitCmd),
+    /// Photos, receipts and other attachments.
+    #[command(subcommand)]
+    Attachment(AttachmentCmd),
     /// Customers due or overdue for a follow-up.
     Followups {
         /// The day to check (YYYY-MM-DD; default today).
@@ -337,6 +340,38 @@ pub enum VisitCmd {
         id: String,
         /// The comment.
         text: String,
+    },
+    /// Attach a photo (or a PDF) to a visit; prints the attachment id, its SHA-256. It
+    /// uploads at the next sync.
+    Attach {
+        /// Visit id.
+        id: String,
+        /// The file.
+        file: std::path::PathBuf,
+        /// The photo proves the check-in (the shop front).
+        #[arg(long)]
+        check_in: bool,
+    },
+}
+
+/// `fieldsync attachment …`
+#[derive(Debug, Subcommand)]
+pub enum AttachmentCmd {
+    /// Save an attachment to a file, downloading it if it is not on this device.
+    Get {
+        /// The attachment id (its SHA-256).
+        id: String,
+        /// Where to save it (a folder keeps its file name).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// List the attachments this device knows: attached here, fetched, or referenced.
+    List {
+        /// Only those waiting to upload.
+        #[arg(long)]
+        pending: bool,
+        #[command(flatten)]
+        json: Json,
     },
 }
 

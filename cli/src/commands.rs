@@ -3,6 +3,7 @@
 //! that say what is accepted.
 
 mod account;
+mod attachments;
 mod complaints;
 mod customer;
 mod due;
@@ -99,6 +100,7 @@ pub fn run(cli: Cli) -> CliResult {
             customer::followups(&ctx, date.as_deref(), owner, json.json)
         }
         Command::Visit(c) => visit::run(&ctx, c),
+        Command::Attachment(c) => attachments::run(&ctx, c),
         Command::Trip(c) => plans::trip(&ctx, c),
         Command::Expense(c) => plans::expense(&ctx, c),
         Command::Order(c) => orders::run(&ctx, c),

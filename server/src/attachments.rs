@@ -19,7 +19,7 @@ pub mod upload;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use blobs::{BlobError, BlobLocation, Blobs};
+pub use blobs::{BlobError, BlobLocation, Blobs, S3Keys};
 use fieldsync_core::model::attachment::{DEFAULT_MEDIA_TYPES, is_attachment_id};
 
 use crate::access::Principal;

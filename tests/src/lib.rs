@@ -3,6 +3,8 @@
 //! - [`cli`]: the real `fieldsync` command-line binary, one temporary `--home` per device.
 //! - [`crash`]: crash loops: a process SIGKILLed after a seeded random delay, and a tally of
 //!   where the kills landed.
+//! - [`cut_proxy`]: a TCP proxy that cuts connections at random bytes of what the client
+//!   sends, as a train's tunnel cuts an upload, and counts the bytes sent.
 //! - [`disk`]: a small real filesystem (tmpfs) to fill up or remount read-only.
 //! - [`fault_proxy`]: a TCP proxy in front of the real server that drops, delays, duplicates,
 //!   cuts and resets connections by a seeded plan, and counts what it injected.
@@ -22,6 +24,7 @@
 
 pub mod cli;
 pub mod crash;
+pub mod cut_proxy;
 pub mod disk;
 pub mod fault_proxy;
 pub mod hand_made;

@@ -65,6 +65,7 @@ fn the_readme_walk_through_a_visit_recorded_offline_reaches_the_manager() {
         .map(String::as_str)
         .collect();
     let mut expected = [
+        "attachments",
         "bytes_received",
         "bytes_sent",
         "millis",

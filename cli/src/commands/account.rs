@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 
 use std::sync::Arc;
 
+use fieldsync_core::attachments::Direction;
 use fieldsync_core::client::{LiveChange, LiveListener, LiveOptions, Resolution};
 use fieldsync_core::sync;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -90,6 +91,16 @@ pub fn status(ctx: &Ctx, json: bool) -> CliResult {
         ("unsent documents", s.unsent.to_string()),
         ("quarantined", s.quarantined.to_string()),
         (
+            "attachments to upload",
+            match s.attachments_pending {
+                0 => "none".to_string(),
+                n => format!(
+                    "{n} ({})",
+                    super::attachments::human_bytes(s.attachment_bytes_pending)
+                ),
+            },
+        ),
+        (
             "last sync",
             s.last_sync_at.unwrap_or_else(|| "never".into()),
         ),
@@ -112,6 +123,22 @@ pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
         bar
     });
     let result = ctx.client.sync(|p| {
+        if let (Some(bar), Some(a)) = (&bar, &p.attachment) {
+            let way = match a.direction {
+                Direction::Upload => "uploading",
+                Direction::Download => "fetching",
+            };
+            let percent = (a.done * 100).checked_div(a.size).unwrap_or(100);
+            bar.set_message(format!(
+                "{way} {} of {}: {} {percent}% ({} of {})",
+                a.number,
+                a.of,
+                a.name,
+                super::attachments::human_bytes(a.done),
+                super::attachments::human_bytes(a.size)
+            ));
+            return;
+        }
         if let Some(bar) = &bar {
             let to_push = match p.to_push {
                 0 => String::new(),
@@ -143,6 +170,28 @@ pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
         report.bytes_received,
         report.millis
     );
+    let a = &report.attachments;
+    if a.uploaded > 0 || a.fetched > 0 {
+        summary.push_str(&format!(
+            "; attachments: {} uploaded ({}), {} fetched ({})",
+            a.uploaded,
+            super::attachments::human_bytes(a.bytes_sent),
+            a.fetched,
+            super::attachments::human_bytes(a.bytes_received)
+        ));
+    }
+    if a.pending > 0 {
+        summary.push_str(&format!(
+            "; {} attachments wait to upload (sync again)",
+            a.pending
+        ));
+    }
+    if a.refused > 0 {
+        summary.push_str(&format!(
+            "; {} attachments refused: see `fieldsync status`",
+            a.refused
+        ));
+    }
     if report.rejected > 0 {
         summary.push_str("; see `fieldsync quarantine` for what the server refused");
     }

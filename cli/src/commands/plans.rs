@@ -158,7 +158,8 @@ pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
             invoice,
             receipt,
         } => {
-            c.add_expense_item(
+            let with_receipt = receipt.is_some();
+            let claim = c.add_expense_item(
                 &id,
                 ExpenseItemInput {
                     date,
@@ -169,7 +170,12 @@ pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
                     receipt,
                 },
             )?;
-            output::line("item added")
+            // The new item is the last one; its receipt's id is the attachment's, as every
+            // attach prints it.
+            match claim.items.last().and_then(|i| i.receipt.as_ref()) {
+                Some(r) if with_receipt => output::line(format!("item added\n{}", r.id)),
+                _ => output::line("item added"),
+            }
         }
         ExpenseCmd::Submit { id } => {
             c.submit_expense_claim(&id)?;

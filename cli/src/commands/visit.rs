@@ -43,6 +43,10 @@ pub fn run(ctx: &Ctx, cmd: VisitCmd) -> CliResult {
             ctx.client.comment_visit(&vid, &text)?;
             output::line("comment added")
         }
+        VisitCmd::Attach { id, file, check_in } => {
+            let attached = ctx.client.attach_to_visit(&id, &file, check_in)?;
+            output::line(attached.id)
+        }
     }
 }
 

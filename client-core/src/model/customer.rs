@@ -5,6 +5,7 @@ use automerge::{AutoCommit, ROOT};
 use autosurgeon::{Hydrate, Reconcile};
 use serde::Serialize;
 
+use super::attachment::{self, AttachmentRef};
 use super::edit::{
     append_text, list_find, list_push, list_remove, set_field, set_pair, set_whole, splice_text,
 };
@@ -12,7 +13,6 @@ use super::fields::{
     Geo, Money, Paragraphs, limit_text, require_text, string_enum, validate_username,
 };
 use super::fields::{check_entry_id, check_stored_time};
-use super::attachment::{self, AttachmentRef};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::new_id;

@@ -256,7 +256,10 @@ impl DocumentModel for ExpenseClaim {
     }
 
     fn attachments(&self) -> Vec<&super::attachment::AttachmentRef> {
-        self.items.iter().filter_map(|i| i.receipt.as_ref()).collect()
+        self.items
+            .iter()
+            .filter_map(|i| i.receipt.as_ref())
+            .collect()
     }
 
     fn validate(&self) -> Result<(), ValidationError> {

@@ -5,6 +5,7 @@ use autosurgeon::{Hydrate, Reconcile};
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
+use super::attachment::{self, AttachmentRef};
 use super::edit::{
     append_text, list_push, list_remove, object, replace_text, set_field, set_pair, set_whole,
     splice_text,
@@ -14,7 +15,6 @@ use super::fields::{
     validate_username,
 };
 use super::fields::{check_entry_id, check_stored_time};
-use super::attachment::{self, AttachmentRef};
 use super::{DocKind, DocumentModel, SCHEMA_VERSION, validate_root};
 use crate::error::{Result, ValidationError};
 use crate::ids::{is_id, new_id};

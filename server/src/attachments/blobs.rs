@@ -30,7 +30,7 @@ pub enum BlobLocation {
     /// A folder (by default `<data-dir>/attachments`).
     Files(PathBuf),
     /// An S3 bucket: AWS, or any S3-compatible service at `endpoint`. Credentials come from
-    /// the usual `AWS_*` variables.
+    /// `keys` if given, else from the usual `AWS_*` variables.
     S3 {
         /// The bucket (it must exist).
         bucket: String,
@@ -38,7 +38,28 @@ pub enum BlobLocation {
         endpoint: Option<String>,
         /// The region (`us-east-1` unless said).
         region: Option<String>,
+        /// The keys to sign requests with; `None`: the `AWS_*` variables'.
+        keys: Option<S3Keys>,
     },
+}
+
+/// An access key pair for S3, given in the configuration rather than in the `AWS_*`
+/// variables (a server embedded in another program, a test against a local endpoint).
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Keys {
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Keys")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<secret>")
+            .finish()
+    }
 }
 
 impl std::fmt::Display for BlobLocation {
@@ -99,6 +120,7 @@ impl Blobs {
                 bucket,
                 endpoint,
                 region,
+                keys,
             } => {
                 // TLS to the object store goes through rustls with ring, installed once for
                 // the process (an error only says one is installed already).
@@ -106,6 +128,11 @@ impl Blobs {
                 let mut builder = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
                     .with_region(region.as_deref().unwrap_or("us-east-1"));
+                if let Some(keys) = keys {
+                    builder = builder
+                        .with_access_key_id(&keys.access_key_id)
+                        .with_secret_access_key(&keys.secret_access_key);
+                }
                 if let Some(endpoint) = endpoint {
                     builder = builder
                         .with_endpoint(endpoint)

@@ -180,6 +180,7 @@ impl AttachmentArgs {
                 bucket,
                 endpoint: self.attachments_s3_endpoint,
                 region: self.attachments_s3_region,
+                keys: None,
             },
             None => BlobLocation::Files(
                 self.attachments_dir

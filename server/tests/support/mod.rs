@@ -4,6 +4,7 @@
 
 pub mod commits;
 pub mod postgres;
+pub mod s3;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
