@@ -28,7 +28,7 @@ use fieldsync_core::protocol::{
     CBOR_CONTENT_TYPE, PushDocument, SyncRequest, SyncResponse, decode, encode,
 };
 use fieldsync_server::accounts::hash_password;
-use fieldsync_server::attachments::{AttachmentConfig, BlobLocation, Blobs};
+use fieldsync_server::attachments::{AttachmentConfig, BlobLocation, Blobs, S3Keys};
 use fieldsync_server::config::{Config, build_state};
 use fieldsync_server::storage::{Role, Thumbnail, User};
 use fieldsync_server::{AppState, router};
@@ -36,7 +36,7 @@ use http_body_util::BodyExt;
 use serde_bytes::ByteBuf;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::s3::Moto;
+use support::s3::{BUCKET, Moto};
 use tower::ServiceExt;
 
 // ---- the two blob stores ---------------------------------------------------------------------
@@ -88,7 +88,15 @@ fn world(run: Run, configure: impl FnOnce(&mut AttachmentConfig)) -> Option<Worl
         }
         Kind::S3 => {
             let moto = Moto::start(run.test)?;
-            config.attachments.location = moto.location();
+            config.attachments.location = BlobLocation::S3 {
+                bucket: BUCKET.into(),
+                endpoint: Some(moto.endpoint()),
+                region: Some("us-east-1".into()),
+                keys: Some(S3Keys {
+                    access_key_id: Moto::ACCESS_KEY.into(),
+                    secret_access_key: Moto::SECRET_KEY.into(),
+                }),
+            };
             Place::S3(moto)
         }
     };

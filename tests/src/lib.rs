@@ -13,6 +13,8 @@
 //!   a samod client in-process), same scenarios and documents as fieldsync's.
 //! - [`postgres`]: a private PostgreSQL cluster per test (Debian's `postgresql`), for the
 //!   server's PostgreSQL backend.
+//! - [`s3`]: a private S3-compatible endpoint per test (moto from PyPI), for the server's
+//!   attachment store in object storage.
 //! - [`server`]: the real `fieldsync-server` binary on 127.0.0.1: start, add users, SIGKILL,
 //!   restart; on the data directory's SQLite file or on a PostgreSQL database.
 //! - [`workload`]: a deterministic sales organisation (customers, contacts, a year of visits,
@@ -31,6 +33,8 @@ pub mod hand_made;
 pub mod peer_samod;
 #[path = "../../server/tests/support/postgres.rs"]
 pub mod postgres;
+#[path = "../../server/tests/support/s3.rs"]
+pub mod s3;
 pub mod server;
 pub mod workload;
 

@@ -17,8 +17,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fieldsync_server::attachments::{BlobLocation, S3Keys};
-
 /// The bucket every endpoint is started with.
 pub const BUCKET: &str = "fieldsync-attachments";
 
@@ -107,18 +105,11 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The blob store location of the bucket, with keys moto takes (any).
-    pub fn location(&self) -> BlobLocation {
-        BlobLocation::S3 {
-            bucket: BUCKET.into(),
-            endpoint: Some(self.endpoint()),
-            region: Some("us-east-1".into()),
-            keys: Some(S3Keys {
-                access_key_id: "fieldsync-test".into(),
-                secret_access_key: "fieldsync-test-secret".into(),
-            }),
-        }
-    }
+    /// The access key to give (moto takes any).
+    pub const ACCESS_KEY: &str = "fieldsync-test";
+
+    /// The secret key to give (moto takes any).
+    pub const SECRET_KEY: &str = "fieldsync-test-secret";
 
     /// One plain HTTP/1.1 request with an empty body (moto takes unsigned requests): the
     /// status and the body.
