@@ -9,6 +9,7 @@
 use fieldsync_core::model::expense_claim::ExpenseClaim;
 use fieldsync_core::model::trip_plan::{PlannedVisit, TripPlan};
 
+use crate::attachments::AttachmentRefRecord;
 use crate::records::{
     ExpenseClaimRow, ExpenseItemRecord, MoneyRecord, NewExpenseClaimRecord, NewTripPlanRecord,
     PlanFilter, TripPlanRow,
@@ -127,8 +128,10 @@ pub struct ExpenseLineRecord {
     pub amount: MoneyRecord,
     /// What it was.
     pub description: Option<String>,
-    /// Invoice photo reference.
+    /// A note on the invoice (its number, where the paper is).
     pub invoice_photo: Option<String>,
+    /// The receipt photo: `attach_receipt`, or `ExpenseItemRecord.receipt`.
+    pub receipt: Option<AttachmentRefRecord>,
 }
 
 /// An expense claim, whole.
@@ -178,6 +181,7 @@ impl TryFrom<ExpenseClaim> for ExpenseClaimRecord {
                     amount: i.amount.into(),
                     description: i.description,
                     invoice_photo: i.invoice_photo,
+                    receipt: i.receipt.map(Into::into),
                 })
                 .collect(),
             total,
@@ -254,7 +258,8 @@ impl FieldsyncClient {
         self.call(|c| Ok(c.create_expense_claim(claim.into())?))
     }
 
-    /// Adds an expense to a claim, in the claim's currency.
+    /// Adds an expense to a claim, in the claim's currency, with its receipt attached if
+    /// `item.receipt` names a file (a refused file, `Invalid`, adds nothing).
     pub fn add_expense_item(
         &self,
         claim_id: String,

@@ -12,6 +12,7 @@ use fieldsync_core::client::ComplaintInput;
 use fieldsync_core::model::complaint::Complaint;
 use fieldsync_core::store;
 
+use crate::attachments::{AttachmentRefRecord, refs};
 use crate::records::StepRecord;
 use crate::{FieldsyncClient, Res};
 
@@ -78,6 +79,8 @@ pub struct ComplaintRecord {
     pub status: String,
     /// Every step, oldest first, with who took it, when and a note.
     pub history: Vec<StepRecord>,
+    /// Evidence (photos of the damaged goods, the customer's letter): `attach_to_complaint`.
+    pub evidence: Vec<AttachmentRefRecord>,
     /// When it was first looked into.
     pub responded_at: Option<String>,
     /// When it was handled.
@@ -103,6 +106,7 @@ impl From<Complaint> for ComplaintRecord {
             summary: c.summary.as_str().to_string(),
             status: c.status.to_string(),
             history: c.history.into_iter().map(Into::into).collect(),
+            evidence: refs(c.evidence),
             id: c.id,
             customer: c.customer,
             recorded_by: c.recorded_by,

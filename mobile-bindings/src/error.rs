@@ -26,20 +26,25 @@ pub enum FieldsyncError {
         /// What the server said.
         reason: String,
     },
-    /// An argument breaks a rule (an empty name, an unknown tier, a malformed id or date).
+    /// An argument breaks a rule (an empty name, an unknown tier, a malformed id or date), or
+    /// a file to attach cannot be (unreadable, empty, too large, not a photo or PDF by its
+    /// content).
     #[error("{reason}")]
     Invalid {
         /// Which field and what is accepted instead.
         reason: String,
     },
-    /// The local database failed, or an internal error happened.
+    /// The local database failed, an attachment's bytes were damaged (on the way, or this
+    /// device's copy of one never uploaded: attach it again), or an internal error happened.
     #[error("{reason}")]
     Storage {
         /// What happened.
         reason: String,
     },
-    /// No document with this id is on the device (check the id, or sync to fetch it), or no
-    /// quarantine entry with this number.
+    /// No document with this id is on the device (check the id, or sync to fetch it), no
+    /// quarantine entry with this number, or an attachment that cannot be had (no document
+    /// here references it, the server does not let the user see it, it is not uploaded yet, it
+    /// has no thumbnail): the reason says which, and what to do.
     #[error("{reason}")]
     NotFound {
         /// Which document.
@@ -66,6 +71,7 @@ impl FieldsyncError {
     /// errors live mode reports without handing them over.
     pub(crate) fn of(e: &SyncError) -> Self {
         use fieldsync_core::Error as Core;
+        use fieldsync_core::error::AttachmentError as Attachment;
         let reason = e.to_string();
         match e {
             SyncError::Network(_) | SyncError::Protocol(_) | SyncError::TooManyRounds(_) => {
@@ -91,6 +97,18 @@ impl FieldsyncError {
                 | Core::NoQuarantineEntry(_)
                 | Core::QuarantineBaseMissing { .. } => FieldsyncError::NotFound { reason },
                 Core::Refused { .. } => FieldsyncError::Rejected { reason },
+                Core::Attachment(a) => match a {
+                    Attachment::Unreadable { .. }
+                    | Attachment::Empty { .. }
+                    | Attachment::TooLarge { .. }
+                    | Attachment::MediaType { .. } => FieldsyncError::Invalid { reason },
+                    Attachment::Unknown(_)
+                    | Attachment::NotFound(_)
+                    | Attachment::NotUploaded(_)
+                    | Attachment::NoThumbnail(_) => FieldsyncError::NotFound { reason },
+                    // Damaged, Lost, and any case client-core adds later.
+                    _ => FieldsyncError::Storage { reason },
+                },
                 _ => FieldsyncError::Storage { reason },
             },
             _ => FieldsyncError::Storage { reason },
@@ -184,5 +202,61 @@ mod tests {
         let no_entry: FieldsyncError = fieldsync_core::Error::NoQuarantineEntry(7).into();
         assert_eq!(no_entry.kind(), "NotFound");
         assert!(no_entry.reason().contains("list the quarantine"));
+    }
+
+    #[test]
+    fn attachment_errors_map_to_invalid_not_found_or_storage_with_their_message() {
+        use fieldsync_core::error::AttachmentError as A;
+        let id = "ab".repeat(32);
+        let cases = [
+            (
+                A::Unreadable {
+                    path: "/x/photo.jpg".into(),
+                    reason: "no such file".into(),
+                },
+                "Invalid",
+            ),
+            (
+                A::Empty {
+                    name: "photo.jpg".into(),
+                },
+                "Invalid",
+            ),
+            (
+                A::TooLarge {
+                    name: "photo.jpg".into(),
+                    size: 30_000_000,
+                    limit: 25_000_000,
+                },
+                "Invalid",
+            ),
+            (
+                A::MediaType {
+                    name: "photo.jpg".into(),
+                    allowed: "a JPEG or PDF file".into(),
+                },
+                "Invalid",
+            ),
+            (A::Unknown(id.clone()), "NotFound"),
+            (A::NotFound(id.clone()), "NotFound"),
+            (A::NotUploaded(id.clone()), "NotFound"),
+            (A::NoThumbnail(id.clone()), "NotFound"),
+            (A::Damaged(id.clone()), "Storage"),
+            (
+                A::Lost {
+                    id: id.clone(),
+                    name: "photo.jpg".into(),
+                },
+                "Storage",
+            ),
+        ];
+        for (error, kind) in cases {
+            let message = error.to_string();
+            let mapped = FieldsyncError::from(fieldsync_core::Error::Attachment(error));
+            assert_eq!(mapped.kind(), kind, "{message}");
+            assert_eq!(mapped.reason(), message);
+        }
+        let later = FieldsyncError::from(fieldsync_core::Error::Attachment(A::NotUploaded(id)));
+        assert!(later.reason().contains("try later"), "{}", later.reason());
     }
 }

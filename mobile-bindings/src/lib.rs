@@ -14,12 +14,14 @@
 //! calls (lists, searches, edits) go on while it runs. Live mode ([`live`]) syncs on its own,
 //! on a thread of the facade's, and tells the app's listener what changed. The methods are
 //! grouped by what they work on: [`customers`], [`visits`], [`approvals`] (trip plans and
-//! expense claims), [`orders`], [`complaints`], [`targets`], [`kpi`], [`live`], [`quarantine`]
-//! (changes the server refused); session, sync, conflicts and the weekly report are here. No
+//! expense claims), [`orders`], [`complaints`], [`targets`], [`kpi`], [`attachments`] (photos,
+//! receipts, evidence), [`live`], [`quarantine`] (changes the server refused); session, sync,
+//! conflicts and the weekly report are here. No
 //! method panics across the boundary: a panic becomes [`FieldsyncError::Storage`] ("internal
 //! error: …"), and the client stays usable afterwards.
 
 pub mod approvals;
+pub mod attachments;
 pub mod complaints;
 pub mod customers;
 mod error;
@@ -44,15 +46,68 @@ use records::*;
 
 uniffi::setup_scaffolding!();
 
-/// Told after each sync round, for a progress bar.
+/// Told after each sync round, and as each attachment travels, for a progress bar.
+///
+/// Runs on a thread of the library's own, never on the sync's: it may call the client, and
+/// such a call does not wait for the sync. Reports arrive in order; every one has arrived when
+/// the awaited sync (or `fetch_attachment`) answers. What it throws is caught and ignored.
 #[uniffi::export(callback_interface)]
 pub trait SyncProgress: Send + Sync {
     /// `rounds` done so far, documents `pulled` so far, documents with changes still
     /// `to_push` (a long push goes in several rounds), and whether the server has `more`.
-    /// Runs on a thread of the library's own, never on the sync's: it may call the client, and
-    /// such a call does not wait for the sync. Reports arrive in order; every one has arrived
-    /// when the awaited sync answers.
     fn on_progress(&self, rounds: u32, pulled: i64, to_push: i64, more: bool);
+    /// An attachment's upload or download went on: once a sync's rounds are done, the
+    /// attachments attached here are uploaded, and the user's receipts and visits' thumbnails
+    /// fetched ahead; `fetch_attachment` downloads one.
+    fn on_attachment(&self, progress: attachments::AttachmentProgressRecord);
+}
+
+/// Hands reports to the app's [`SyncProgress`] on a thread of the library's own
+/// (`fieldsync-progress`), in order, so that a slow callback never holds up the work, and the
+/// callback's own calls on the client go on beside it. With no callback, reports go nowhere.
+struct Teller<T> {
+    tell: std::sync::mpsc::Sender<T>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl<T: Send + 'static> Teller<T> {
+    /// Starts telling `progress`, one report at a time, through `each`. A report the callback
+    /// throws on (or a method it lacks) is dropped; the next is told.
+    fn start(progress: Option<Box<dyn SyncProgress>>, each: fn(&dyn SyncProgress, T)) -> Res<Self> {
+        let (tell, told) = std::sync::mpsc::channel::<T>();
+        let thread = progress
+            .map(|progress| {
+                std::thread::Builder::new()
+                    .name("fieldsync-progress".into())
+                    .spawn(move || {
+                        for report in told {
+                            let progress = &*progress;
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                each(progress, report)
+                            }));
+                        }
+                    })
+            })
+            .transpose()
+            .map_err(|e| FieldsyncError::Storage {
+                reason: format!("cannot start the progress thread: {e}; try again"),
+            })?;
+        Ok(Teller { tell, thread })
+    }
+
+    /// Queues a report.
+    fn tell(&self, report: T) {
+        // Nobody listens when the app gave no callback; nothing is lost then.
+        let _ = self.tell.send(report);
+    }
+
+    /// Returns once every report queued has reached the app.
+    fn finish(self) {
+        drop(self.tell);
+        if let Some(thread) = self.thread {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// How the user settles a conflict (`resolve_conflict`).
@@ -100,49 +155,30 @@ impl FieldsyncClient {
     }
 
     /// The blocking body of [`FieldsyncClient::sync`]. The app's progress callback runs on a
-    /// thread of its own, so a slow callback never holds up the sync, and the callback's own
-    /// calls on this client go on beside it. `abandoned` is set once the app gave up the
-    /// await: the facade then stops this sync alone before its next round
+    /// thread of its own ([`Teller`]): a round's progress goes to `on_progress`, an
+    /// attachment's to `on_attachment`. `abandoned` is set once the app gave up the await: the
+    /// facade then stops this sync alone before its next round
     /// ([`Client::sync_cancellable`]).
     fn sync_now(
         &self,
         progress: Option<Box<dyn SyncProgress>>,
         abandoned: &Arc<AtomicBool>,
     ) -> Res<SyncReport> {
-        let (tell, told) = std::sync::mpsc::channel::<Progress>();
-        let teller = progress
-            .map(|progress| {
-                std::thread::Builder::new()
-                    .name("fieldsync-progress".into())
-                    .spawn(move || {
-                        for p in told {
-                            progress.on_progress(
-                                p.rounds,
-                                records::count(p.pulled),
-                                records::count(p.to_push),
-                                p.more,
-                            );
-                        }
-                    })
-            })
-            .transpose()
-            .map_err(|e| FieldsyncError::Storage {
-                reason: format!("cannot start the progress thread: {e}; try again"),
-            })?;
+        let teller = Teller::start(progress, |progress, p: Progress| match p.attachment {
+            Some(attachment) => progress.on_attachment(attachment.into()),
+            None => progress.on_progress(
+                p.rounds,
+                records::count(p.pulled),
+                records::count(p.to_push),
+                p.more,
+            ),
+        })?;
         let result = self.call(|client| {
-            let report = client.sync_cancellable(abandoned, |p| {
-                // Nobody listens when the app gave no callback; nothing is lost then.
-                let _ = tell.send(p);
-            })?;
+            let report = client.sync_cancellable(abandoned, |p| teller.tell(p))?;
             Ok(report.into())
         });
         // Every progress report reaches the app before the sync answers.
-        drop(tell);
-        if let Some(teller) = teller {
-            // A callback that panicked has already told the app nothing more; the sync's own
-            // answer stands.
-            let _ = teller.join();
-        }
+        teller.finish();
         result
     }
 }
@@ -194,7 +230,7 @@ impl FieldsyncClient {
     }
 
     /// Syncs with the server: pushes local changes, pulls others', until both sides are up to
-    /// date. `progress` is told after each round. Awaitable (a Kotlin `suspend` function, a
+    /// date. `progress` is told after each round (`on_progress`). Awaitable (a Kotlin `suspend` function, a
     /// Swift `async` one, a Python coroutine); the work runs on a thread of its own, so any
     /// executor can await it. The sync uses a connection to the store of its own: the app's
     /// other calls on this client go on meanwhile, and see each page as soon as it is merged
@@ -203,6 +239,10 @@ impl FieldsyncClient {
     /// (which stops this sync alone), stops it before its next round with
     /// `FieldsyncError::Cancelled`; the rounds done stay applied and a round in flight
     /// finishes.
+    ///
+    /// Once the rounds are done, the attachments attached here go up (`progress.on_attachment`
+    /// is told how far, `SyncReport.attachments` what was done); an attachment that could not
+    /// go never fails the sync: it is tried again at the next one (see `attachments()`).
     pub async fn sync(self: Arc<Self>, progress: Option<Box<dyn SyncProgress>>) -> Res<SyncReport> {
         let abandoned = Arc::new(AtomicBool::new(false));
         let (tx, rx) = tokio::sync::oneshot::channel();

@@ -9,6 +9,7 @@
 //! optional text.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use fieldsync_core::client::input;
 use fieldsync_core::client::{
@@ -25,6 +26,9 @@ use fieldsync_core::store;
 use fieldsync_core::sync::{self, http::User};
 
 use crate::FieldsyncError;
+use crate::attachments::{
+    AttachmentRefRecord, AttachmentTallyRecord, RefusedAttachmentRecord, refs,
+};
 use crate::visits::{CommentRecord, CompetitorRecord, SampleRecord, SpinRecord};
 
 /// A `u64` count as `i64`, saturating.
@@ -149,6 +153,13 @@ pub struct SyncStatusRecord {
     pub unsent: i64,
     /// Entries in the quarantine.
     pub quarantined: i64,
+    /// Attachments made here that wait for their upload (the next sync sends them).
+    pub attachments_pending: i64,
+    /// Their bytes.
+    pub attachment_bytes_pending: i64,
+    /// Attachments the server refused, with its reasons: not sent again until
+    /// `retry_attachment`.
+    pub attachments_refused: Vec<RefusedAttachmentRecord>,
 }
 
 impl From<sync::SyncStatus> for SyncStatusRecord {
@@ -160,6 +171,9 @@ impl From<sync::SyncStatus> for SyncStatusRecord {
             last_sync_at: s.last_sync_at,
             unsent: count(s.unsent as u64),
             quarantined: count(s.quarantined as u64),
+            attachments_pending: count(s.attachments_pending as u64),
+            attachment_bytes_pending: count(s.attachment_bytes_pending),
+            attachments_refused: s.attachments_refused.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -181,6 +195,8 @@ pub struct SyncReport {
     pub round_trips: u32,
     /// How long it took, in milliseconds.
     pub millis: i64,
+    /// What was done about attachments once the rounds were done (uploads, fetches ahead).
+    pub attachments: AttachmentTallyRecord,
 }
 
 impl From<sync::SyncReport> for SyncReport {
@@ -193,6 +209,7 @@ impl From<sync::SyncReport> for SyncReport {
             bytes_received: count(r.bytes_received),
             round_trips: r.round_trips,
             millis: count(r.millis),
+            attachments: r.attachments.into(),
         }
     }
 }
@@ -455,6 +472,10 @@ pub struct Customer {
     pub status: String,
     /// Notes.
     pub notes: String,
+    /// Photos of the customer (the shop front, the warehouse): `attach_to_customer`.
+    pub photos: Vec<AttachmentRefRecord>,
+    /// Business cards of the customer's people, photographed: `attach_to_customer`.
+    pub business_cards: Vec<AttachmentRefRecord>,
     /// When the file was created (UTC, RFC 3339).
     pub created_at: String,
     /// Who created it.
@@ -485,6 +506,8 @@ impl From<CoreCustomer> for Customer {
             competitor_notes: c.competitor_notes.as_str().to_string(),
             status: c.status.to_string(),
             notes: c.notes.as_str().to_string(),
+            photos: refs(c.photos),
+            business_cards: refs(c.business_cards),
             created_at: c.created_at,
             created_by: c.created_by,
         }
@@ -716,6 +739,10 @@ pub struct Visit {
     pub next_followup: Option<String>,
     /// Managers' comments.
     pub comments: Vec<CommentRecord>,
+    /// Photos taken at the visit: `attach_to_visit`.
+    pub photos: Vec<AttachmentRefRecord>,
+    /// The id of the photo that proves the check-in, one of `photos`.
+    pub checkin_photo: Option<String>,
     /// When it was recorded.
     pub created_at: String,
 }
@@ -741,6 +768,8 @@ impl From<CoreVisit> for Visit {
             next_step: v.next_step,
             next_followup: v.next_followup,
             comments: v.manager_comments.into_iter().map(Into::into).collect(),
+            photos: refs(v.photos),
+            checkin_photo: v.checkin_photo,
             created_at: v.created_at,
         }
     }
@@ -940,9 +969,13 @@ pub struct ExpenseItemRecord {
     /// What it was.
     #[uniffi(default = None)]
     pub description: Option<String>,
-    /// Invoice photo reference.
+    /// A note on the invoice (its number, where the paper is).
     #[uniffi(default = None)]
     pub invoice_photo: Option<String>,
+    /// The path of the receipt photo to attach with it (a JPEG, PNG, HEIC, WebP or PDF file,
+    /// checked as `attach_receipt` checks it: if it is refused, nothing is added).
+    #[uniffi(default = None)]
+    pub receipt: Option<String>,
 }
 
 impl From<ExpenseItemRecord> for ExpenseItemInput {
@@ -953,7 +986,7 @@ impl From<ExpenseItemRecord> for ExpenseItemInput {
             amount: i.amount,
             description: i.description,
             invoice_photo: i.invoice_photo,
-            receipt: None,
+            receipt: i.receipt.map(PathBuf::from),
         }
     }
 }

@@ -26,9 +26,13 @@ fun device(name: String): FieldsyncClient =
 class Counter : SyncProgress {
     val calls = AtomicInteger()
     val lastToPush = AtomicLong(-1)
+    val attachments = ConcurrentLinkedQueue<AttachmentProgressRecord>()
     override fun onProgress(rounds: UInt, pulled: Long, toPush: Long, more: Boolean) {
         calls.incrementAndGet()
         lastToPush.set(toPush)
+    }
+    override fun onAttachment(progress: AttachmentProgressRecord) {
+        attachments.add(progress)
     }
 }
 
@@ -111,6 +115,40 @@ fun recordOfflineSyncAndConverge() = runBlocking {
     }
 }
 
+fun aVisitPhotoGoesUpAndComesBackOnAnotherDevice() = runBlocking {
+    device("phone").use { phone ->
+        device("laptop").use { laptop ->
+            phone.login(server, REP, repPassword)
+            laptop.login(server, REP, repPassword)
+            val customer = phone.createCustomer(NewCustomerRecord(name = "杭州照片机电", territory = "east"))
+            val visit = phone.recordVisit(NewVisitRecord(customer = customer, summary = "kotlin: shop front"))
+            // A JPEG by its first bytes (SOI and a JFIF segment), then random bytes.
+            val head = intArrayOf(0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01)
+                .map { it.toByte() }.toByteArray()
+            val photo = head + ByteArray(4096).also { java.util.Random().nextBytes(it) }
+            val file = Files.createTempFile("fieldsync-kotlin-photo", ".jpg")
+            Files.write(file, photo)
+            val attached = phone.attachToVisit(visit, file.toString(), checkIn = true)
+            check(attached.size == photo.size.toLong() && attached.mediaType == "image/jpeg") { "attached $attached" }
+            check(phone.status().attachmentsPending == 1L) { "the photo is not pending" }
+
+            val progress = Counter()
+            val report = phone.sync(progress)
+            check(report.attachments.uploaded == 1L) { "uploaded ${report.attachments}" }
+            check(progress.attachments.any { it.direction == "upload" && it.done == it.size }) {
+                "no finished upload was told: ${progress.attachments}"
+            }
+            check(phone.status().attachmentsPending == 0L) { "the photo is still pending" }
+
+            laptop.sync(null)
+            check(laptop.getVisit(visit).checkinPhoto == attached.id) { "the laptop does not see the check-in photo" }
+            val path = laptop.fetchAttachment(attached.id)
+            check(Files.readAllBytes(java.nio.file.Paths.get(path)).contentEquals(photo)) { "the bytes differ" }
+            Files.delete(file)
+        }
+    }
+}
+
 fun liveModeBringsACustomerOverWithoutASync() {
     device("phone").use { phone ->
         device("laptop").use { laptop ->
@@ -144,6 +182,7 @@ fun main() {
         "a wrong password raises FieldsyncException.Auth" to ::wrongPasswordRaisesAuth,
         "an empty customer name raises FieldsyncException.Invalid" to ::invalidInputRaisesInvalid,
         "phone and laptop record offline, sync and converge" to { recordOfflineSyncAndConverge() },
+        "a visit photo goes up and comes back on another device" to { aVisitPhotoGoesUpAndComesBackOnAnotherDevice() },
         "live mode brings a customer to the other device without a sync" to ::liveModeBringsACustomerOverWithoutASync,
     )
     var failed = 0

@@ -7,8 +7,11 @@ behaviour again. Orders, complaints and targets are in test_sales.py.
 
 import asyncio
 import glob
+import hashlib
+import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -52,9 +55,38 @@ from fieldsync_mobile import (  # noqa: E402
 class Recorder(SyncProgress):
     def __init__(self):
         self.calls = []
+        self.attachments = []
 
     def on_progress(self, rounds, pulled, to_push, more):
         self.calls.append((rounds, pulled, to_push, more))
+
+    def on_attachment(self, progress):
+        self.attachments.append(progress)
+
+
+class Progress(SyncProgress):
+    """A progress callback that ignores attachments (the tests that use it attach nothing)."""
+
+    def on_attachment(self, progress):
+        pass
+
+
+# What a JPEG file starts with (SOI, then a JFIF APP0 segment): the device reads a file's type
+# from its first bytes, never from its name.
+JPEG_HEAD = bytes.fromhex("FFD8FFE000104A46494600010101")
+# What a PDF file starts with.
+PDF_HEAD = b"%PDF-1.4\n"
+# What a Linux executable starts with.
+ELF_HEAD = bytes.fromhex("7F454C46020101000000000000000000")
+
+
+def write_file(folder, name, head, size=4096):
+    """Writes `head` and `size` random bytes to `name` in `folder`; returns its path and bytes."""
+    data = head + os.urandom(size)
+    path = os.path.join(folder, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path, data
 
 
 class Heard(LiveListener):
@@ -198,7 +230,7 @@ class BindingsTest(DeviceTest):
         phone = self.logged_in("phone")
         phone.create_customer(NewCustomerRecord(name="南通远洋渔具", territory="east"))
 
-        class AsksStatus(SyncProgress):
+        class AsksStatus(Progress):
             def __init__(self, client):
                 self.client = client
                 self.unsent = []
@@ -303,6 +335,124 @@ class BindingsTest(DeviceTest):
 
         sync(phone)
         self.assertEqual(phone.get_expense_claim(claim).status, "paid")
+
+    def folder(self):
+        """A temporary folder for files to attach, removed after the test."""
+        d = tempfile.TemporaryDirectory(prefix="fieldsync-files-")
+        self.addCleanup(d.cleanup)
+        return d.name
+
+    def test_a_visit_photo_and_receipts_go_up_and_the_manager_fetches_the_photo(self):
+        files = self.folder()
+        phone = self.logged_in("phone")
+        customer = phone.create_customer(NewCustomerRecord(name="湖州照片五金店"))
+        visit = phone.record_visit(NewVisitRecord(customer=customer, summary="shop front"))
+        photo_path, photo = write_file(files, "photo.jpg", JPEG_HEAD)
+
+        attached = phone.attach_to_visit(visit, photo_path, check_in=True)
+        self.assertEqual(attached.id, hashlib.sha256(photo).hexdigest())
+        self.assertEqual(
+            (attached.name, attached.media_type, attached.size, attached.added_by),
+            ("photo.jpg", "image/jpeg", len(photo), REP),
+        )
+        recorded = phone.get_visit(visit)
+        self.assertEqual(recorded.photos, [attached])
+        self.assertEqual(recorded.checkin_photo, attached.id)
+
+        # A receipt with its expense in one step, and one attached to an expense later.
+        receipt_path, receipt = write_file(files, "receipt.jpg", JPEG_HEAD, 2048)
+        taxi_path, taxi = write_file(files, "taxi.jpg", JPEG_HEAD, 1024)
+        claim = phone.create_expense_claim(NewExpenseClaimRecord(title="湖州 trip"))
+        phone.add_expense_item(
+            claim,
+            ExpenseItemRecord(date="2026-11-20", category="lodging", amount=38_000,
+                              receipt=receipt_path),
+        )
+        with_taxi = phone.add_expense_item(
+            claim, ExpenseItemRecord(date="2026-11-21", category="transport", amount=4_500)
+        )
+        lodging, ride = with_taxi.items
+        self.assertEqual(lodging.receipt.id, hashlib.sha256(receipt).hexdigest())
+        self.assertIsNone(ride.receipt)
+        taxi_ref = phone.attach_receipt(claim, ride.id, taxi_path)
+        self.assertEqual(phone.get_expense_claim(claim).items[1].receipt, taxi_ref)
+        card_path, card = write_file(files, "card.pdf", PDF_HEAD, 512)
+        card_ref = phone.attach_to_customer(customer, card_path, business_card=True)
+        self.assertEqual(card_ref.media_type, "application/pdf")
+        on_file = phone.get_customer(customer)
+        self.assertEqual((on_file.business_cards, on_file.photos), ([card_ref], []))
+
+        ids = {attached.id, lodging.receipt.id, taxi_ref.id, card_ref.id}
+        sizes = len(photo) + len(receipt) + len(taxi) + len(card)
+        status = phone.status()
+        self.assertEqual((status.attachments_pending, status.attachment_bytes_pending), (4, sizes))
+        pending = phone.attachments(pending_only=True)
+        self.assertEqual({a.id for a in pending}, ids)
+        self.assertTrue(all(a.state == "pending" and a.local for a in pending))
+        on_visit = next(a for a in pending if a.id == attached.id)
+        self.assertEqual([(d.doc_id, d.kind) for d in on_visit.documents], [(visit, "visit")])
+
+        # A disguised file is refused by its content, whatever its name, and nothing changes.
+        unsent = phone.status().unsent
+        elf_path, _ = write_file(self.folder(), "photo.jpg", ELF_HEAD)
+        with self.assertRaises(FieldsyncError.Invalid) as refused:
+            phone.attach_to_visit(visit, elf_path)
+        self.assertIn("photo.jpg", refused.exception.reason)
+        with self.assertRaises(FieldsyncError.Invalid):
+            phone.add_expense_item(
+                claim, ExpenseItemRecord(date="2026-11-22", category="meals", amount=1_000,
+                                         receipt=elf_path),
+            )
+        with self.assertRaises(FieldsyncError.Invalid):
+            phone.attach_to_customer(customer, os.path.join(files, "missing.jpg"))
+        self.assertEqual(phone.get_visit(visit).photos, [attached])
+        self.assertEqual(len(phone.get_expense_claim(claim).items), 2)
+        self.assertEqual({a.id for a in phone.attachments()}, ids)
+        self.assertEqual((phone.status().attachments_pending, phone.status().unsent), (4, unsent))
+
+        progress = Recorder()
+        report = sync(phone, progress)
+        self.assertEqual(report.rejected, 0)
+        self.assertEqual((report.attachments.uploaded, report.attachments.pending), (4, 0))
+        self.assertGreaterEqual(report.attachments.bytes_sent, sizes)
+        uploads = [p for p in progress.attachments if p.direction == "upload"]
+        self.assertEqual({p.id for p in uploads}, ids)
+        last = [p for p in uploads if p.id == attached.id][-1]
+        self.assertEqual((last.done, last.size, last.name, last.of),
+                         (len(photo), len(photo), "photo.jpg", 4))
+        status = phone.status()
+        self.assertEqual((status.attachments_pending, status.attachment_bytes_pending), (0, 0))
+        self.assertEqual(status.attachments_refused, [])
+        self.assertEqual(phone.attachments(pending_only=True), [])
+        self.assertFalse(phone.retry_attachment(attached.id), "it was not refused")
+
+        manager = self.logged_in("manager", MANAGER, MANAGER_PASSWORD)
+        sync(manager)
+        self.assertEqual(manager.get_visit(visit).photos, [attached])
+        fetching = Recorder()
+        path = manager.fetch_attachment(attached.id, fetching)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), photo)
+        downloads = [p for p in fetching.attachments if p.direction == "download"]
+        self.assertTrue(downloads, "the download told no progress")
+        self.assertEqual((downloads[-1].done, downloads[-1].size), (len(photo), len(photo)))
+        self.assertEqual(manager.fetch_attachment(attached.id), path)
+        saved = manager.save_attachment(attached.id, files + os.sep + "saved.jpg")
+        with open(saved, "rb") as f:
+            self.assertEqual(f.read(), photo)
+        fetched = next(a for a in manager.attachments() if a.id == attached.id)
+        self.assertEqual((fetched.state, fetched.local), ("fetched", True))
+        # Random bytes after a JPEG header are no image the server can make a thumbnail of.
+        with self.assertRaises(FieldsyncError.NotFound) as no_thumbnail:
+            manager.thumbnail_path(attached.id)
+        self.assertIn("thumbnail", no_thumbnail.exception.reason)
+        with self.assertRaises(FieldsyncError.NotFound):
+            manager.fetch_attachment("0" * 64)
+
+        manager.set_attachment_cache_budget(50_000_000)
+        self.assertEqual(manager.attachment_cache_budget(), 50_000_000)
+        with self.assertRaises(FieldsyncError.Invalid):
+            manager.set_attachment_cache_budget(-1)
 
     def test_a_forbidden_write_fails_at_once_and_writes_nothing(self):
         phone = self.logged_in("phone")
@@ -464,7 +614,7 @@ class BindingsTest(DeviceTest):
     def test_cancel_sync_and_an_abandoned_await_stop_a_sync_between_rounds(self):
         self.seed_paged_server(1_000)  # four pages at least: rounds left after a cancel
 
-        class CancelsAtOnce(SyncProgress):
+        class CancelsAtOnce(Progress):
             def __init__(self, client):
                 self.client = client
                 self.calls = 0
@@ -486,7 +636,7 @@ class BindingsTest(DeviceTest):
         laptop = self.logged_in("laptop", MANAGER, MANAGER_PASSWORD, server=PAGED_SERVER)
         first_round = threading.Event()
 
-        class Tells(SyncProgress):
+        class Tells(Progress):
             def on_progress(self, rounds, pulled, to_push, more):
                 first_round.set()
 
@@ -520,7 +670,7 @@ class BindingsTest(DeviceTest):
 
         first_page = threading.Event()
 
-        class FirstPage(SyncProgress):
+        class FirstPage(Progress):
             def on_progress(self, rounds, pulled, to_push, more):
                 if pulled > 0:
                     first_page.set()

@@ -6,6 +6,8 @@ records and errors cross the boundary and that each loop goes round through the 
 the workflow rules again (client-core's tests do).
 """
 
+import os
+import tempfile
 import unittest
 
 from support import MANAGER, MANAGER_PASSWORD, REP, DeviceTest, sync
@@ -110,7 +112,15 @@ class SalesTest(DeviceTest):
             ("received", "quality", "urgent", REP),
         )
         self.assertIsNotNone(phone.complaint_deadline(complaint))
+        # A photo of the humming bearing as evidence: a JPEG by its first bytes.
+        with tempfile.TemporaryDirectory() as files:
+            photo = os.path.join(files, "bearing.jpg")
+            with open(photo, "wb") as f:
+                f.write(bytes.fromhex("FFD8FFE000104A46494600010101") + os.urandom(2048))
+            evidence = phone.attach_to_complaint(complaint, photo)
+        self.assertEqual(phone.get_complaint(complaint).evidence, [evidence])
         self.assert_pushed_cleanly(phone)
+        self.assertEqual(phone.status().attachments_pending, 0, "the evidence did not go up")
 
         manager = self.manager()
         assigned = manager.assign_complaint(complaint, REP)
@@ -157,6 +167,7 @@ class SalesTest(DeviceTest):
         sync(manager)
         seen = manager.get_complaint(complaint)
         self.assertEqual((seen.status, seen.followup_visit), ("closed", visit))
+        self.assertEqual(seen.evidence, [evidence])
 
     def test_the_manager_sets_the_reps_target_and_the_rep_reads_it_but_cannot_set_one(self):
         manager = self.manager()

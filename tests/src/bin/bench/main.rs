@@ -17,6 +17,7 @@
 //! row with the backend and node count it was measured on. It never fails on a slow figure:
 //! targets are printed beside the figures, not asserted.
 
+mod attachments;
 mod floor;
 mod hostile;
 mod live;
@@ -78,6 +79,9 @@ pub struct Scale {
     pub samod_sizes: Vec<usize>,
     /// Customer files with long notes (scenario 7).
     pub long_customers: usize,
+    /// Photos of 2 MB a rep brings back from a trip, with a fifth as many receipts (scenario
+    /// 10).
+    pub trip_photos: usize,
 }
 
 impl Scale {
@@ -95,6 +99,7 @@ impl Scale {
                 local_samples: 100,
                 samod_sizes: vec![100, 250],
                 long_customers: 20,
+                trip_photos: 20,
             },
             ScaleName::Full => Scale {
                 customers: 50_000,
@@ -108,6 +113,7 @@ impl Scale {
                 local_samples: 200,
                 samod_sizes: vec![1_000, 5_000],
                 long_customers: 300,
+                trip_photos: 100,
             },
         }
     }
@@ -119,7 +125,7 @@ struct Args {
     /// small (CI) or full (the published figures).
     #[arg(long, value_enum, default_value = "small")]
     scale: ScaleName,
-    /// Run only these scenarios (1–9; repeatable). 1 is run for 2–6, which start from it.
+    /// Run only these scenarios (1–10; repeatable). 1 is run for 2–6, which start from it.
     #[arg(long = "scenario")]
     scenarios: Vec<u8>,
     /// Where to write the JSON figures.
@@ -150,7 +156,7 @@ struct Args {
     seed: u64,
     /// Where the organisation's server keeps its data (scenarios 1–6): the SQLite file of its
     /// data directory, or a private PostgreSQL cluster the bench starts (and stops) itself.
-    /// Scenarios 7–9 always start SQLite servers of their own.
+    /// Scenarios 7–10 always start SQLite servers of their own.
     #[arg(long, value_enum, default_value = "sqlite")]
     backend: Backend,
     /// Server processes on the PostgreSQL database; scenario 4's devices are spread over them
@@ -188,7 +194,7 @@ impl Args {
         }
         if self.backend == Backend::Postgres && self.scenarios.iter().any(|s| *s >= 7) {
             return Err(
-                "scenarios 7–9 start SQLite servers of their own: run them without \
+                "scenarios 7–10 start SQLite servers of their own: run them without \
                         --backend postgres"
                     .into(),
             );
@@ -226,7 +232,7 @@ fn run(args: Args) -> Result<()> {
             args.scenarios.contains(&n)
         }
     };
-    // On PostgreSQL alone, scenarios 7–9 (SQLite servers of their own) run only when asked.
+    // On PostgreSQL alone, scenarios 7–10 (SQLite servers of their own) run only when asked.
     let wanted_after =
         |n: u8| wanted(n) && (args.backend == Backend::Sqlite || args.compare_backends);
     let samod = !args.no_samod && !args.compare_backends && (1..=3).any(wanted);
@@ -267,10 +273,10 @@ fn run(args: Args) -> Result<()> {
             println!();
         }
     }
-    if (7..=9).any(|n| wanted(n) && !wanted_after(n)) {
-        println!("(scenarios 7–9 run on SQLite only; leave out --backend postgres to run them)");
+    if (7..=10).any(|n| wanted(n) && !wanted_after(n)) {
+        println!("(scenarios 7–10 run on SQLite only; leave out --backend postgres to run them)");
     }
-    // Scenarios 7–9 always run on SQLite servers of their own (and use the system column for
+    // Scenarios 7–10 always run on SQLite servers of their own (and use the system column for
     // other things): the JSON says so, the printed rows need not.
     table.measure_on(
         Setup {
@@ -291,6 +297,10 @@ fn run(args: Args) -> Result<()> {
     if wanted(9) {
         Table::header();
         live::live_latency(&dir, &scale, &mut table)?;
+    }
+    if wanted(10) {
+        Table::header();
+        attachments::trip_photos(&dir, &scale, &mut table)?;
     }
 
     if let Some(parent) = args.json.parent() {
