@@ -211,14 +211,25 @@ pub(crate) fn upload(
                 "the server does not finish taking attachment {id}: sync again, and report it if this repeats"
             )));
         }
-        let status = match transport.upload_status(id) {
-            Ok(status) => status,
-            Err(SyncError::Server { status: 404, .. }) => return Ok(Uploaded::NotYet),
-            Err(e @ SyncError::Network(_)) => {
-                interrupted(e)?;
-                continue;
+        // The first try sends from byte 0 without asking: most uploads are whole files sent
+        // once, and a server that holds more answers with its offset (409) before the body is
+        // sent (`Expect: 100-continue`), which costs what asking would have.
+        let status = if asked == 1 {
+            UploadStatus {
+                size,
+                received: 0,
+                complete: false,
             }
-            Err(e) => return Err(e),
+        } else {
+            match transport.upload_status(id) {
+                Ok(status) => status,
+                Err(SyncError::Server { status: 404, .. }) => return Ok(Uploaded::NotYet),
+                Err(e @ SyncError::Network(_)) => {
+                    interrupted(e)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
         };
         if status.complete {
             progress(size);
@@ -279,6 +290,8 @@ pub(crate) fn upload(
                     message,
                     ..
                 }) => return Ok(Uploaded::Refused(message)),
+                // The server does not know the reference (yet): as when asking.
+                Err(SyncError::Server { status: 404, .. }) => return Ok(Uploaded::NotYet),
                 Err(SyncError::Server {
                     status: 422,
                     code,

@@ -89,13 +89,18 @@ impl From<object_store::Error> for BlobError {
 
 /// The size of the pieces a streamed write sends to object storage (S3's smallest part is
 /// 5 MiB): what one upload in progress holds in memory at most, twice.
-const WRITE_CHUNK: usize = 5 << 20;
+const S3_WRITE_CHUNK: usize = 5 << 20;
+
+/// The same for files, which take pieces of any size: smaller, less memory per upload.
+const FILE_WRITE_CHUNK: usize = 1 << 20;
 
 /// The blob store of a server.
 #[derive(Debug, Clone)]
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
     location: BlobLocation,
+    /// The piece size of streamed writes.
+    chunk: usize,
 }
 
 /// One byte range of a stored blob, streaming.
@@ -142,9 +147,14 @@ impl Blobs {
                 Arc::new(builder.build()?)
             }
         };
+        let chunk = match location {
+            BlobLocation::Files(_) => FILE_WRITE_CHUNK,
+            BlobLocation::S3 { .. } => S3_WRITE_CHUNK,
+        };
         Ok(Blobs {
             store,
             location: location.clone(),
+            chunk,
         })
     }
 
@@ -228,7 +238,7 @@ impl Blobs {
     pub async fn writer(&self, path: &Path) -> Result<BlobWriter, BlobError> {
         let upload = self.store.put_multipart(path).await?;
         Ok(BlobWriter {
-            inner: WriteMultipart::new_with_chunk_size(upload, WRITE_CHUNK),
+            inner: WriteMultipart::new_with_chunk_size(upload, self.chunk),
             written: 0,
         })
     }
