@@ -16,6 +16,7 @@ pub mod sweep;
 pub mod thumbnail;
 pub mod upload;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,6 +86,10 @@ pub struct Attachments {
     pub config: AttachmentConfig,
     /// One thumbnail is made at a time: they are CPU work that must not starve syncs.
     pub(crate) thumbnailing: tokio::sync::Semaphore,
+    /// One request at a time works on one user's upload of one attachment: a device that
+    /// asks how much the server holds right after a cut waits until the cut request's bytes
+    /// are saved, instead of being told a count they are about to change.
+    uploading: std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Attachments {
@@ -94,7 +99,24 @@ impl Attachments {
             blobs: Blobs::open(&config.location)?,
             config,
             thumbnailing: tokio::sync::Semaphore::new(1),
+            uploading: std::sync::Mutex::default(),
         }))
+    }
+
+    /// The lock of `username`'s upload of `id` ([`Attachments::uploading`]).
+    pub(crate) fn upload_lock(&self, id: &str, username: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .uploading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Locks nobody holds or waits for are dropped now and then.
+        if locks.len() > 1024 {
+            locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        locks
+            .entry((id.to_string(), username.to_string()))
+            .or_default()
+            .clone()
     }
 }
 

@@ -339,6 +339,32 @@ impl Blobs {
     }
 }
 
+/// The files a killed server left half written in folder `dir` (`LocalFileSystem` writes
+/// `<name>#<n>` and renames it when done; nothing lists those), last written before `before`.
+pub fn half_written_files(dir: &std::path::Path, before: std::time::SystemTime) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                folders.push(path);
+            } else if entry.file_name().to_string_lossy().contains('#')
+                && meta.modified().is_ok_and(|m| m < before)
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
 /// A streamed write to the blob store ([`Blobs::writer`]).
 pub struct BlobWriter {
     inner: WriteMultipart,
@@ -370,5 +396,30 @@ impl BlobWriter {
     pub async fn abort(self) -> Result<(), BlobError> {
         self.inner.abort().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_half_written_files_are_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = dir.path().join("uploads/abc/def");
+        std::fs::create_dir_all(&parts).unwrap();
+        std::fs::write(parts.join("00000000000000000000#1"), b"half").unwrap();
+        std::fs::write(parts.join("00000000000000000000"), b"whole").unwrap();
+        std::fs::create_dir_all(dir.path().join("blobs")).unwrap();
+        std::fs::write(dir.path().join("blobs/f00d"), b"checked").unwrap();
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(1);
+        let found = half_written_files(dir.path(), later);
+        assert_eq!(found, vec![parts.join("00000000000000000000#1")]);
+        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        assert!(
+            half_written_files(dir.path(), earlier).is_empty(),
+            "too new to sweep"
+        );
     }
 }

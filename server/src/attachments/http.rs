@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use super::blobs::Blobs;
-use super::upload::{Declared, Received, UploadError, held, receive};
+use super::upload::{Declared, Received, UploadError, complete_held, receive};
 use super::{check_id, fetchable, thumbnail, upload_reference};
 use crate::app::{AppState, Authed};
 use crate::error::AppError;
@@ -55,10 +55,30 @@ pub async fn upload_state(
         Ok::<_, AppError>((reference, complete))
     })
     .await??;
-    let received = if complete {
-        reference.size
+    let (received, complete) = if complete {
+        (reference.size, true)
     } else {
-        held(&state.attachments.blobs, &id, &reference.added_by).await?
+        // After the request that is saving its bytes, if one is; and an upload whose parts hold
+        // every byte (its last request ended before it could finish it) is finished now.
+        let lock = state.attachments.upload_lock(&id, &reference.added_by);
+        let _turn = lock.lock().await;
+        let declared = Declared {
+            id: id.clone(),
+            media_type: reference.media_type.clone(),
+            start: 0,
+            total: reference.size,
+        };
+        let blobs = &state.attachments.blobs;
+        match complete_held(blobs, &reference.added_by, &declared).await {
+            Ok(Received::Partial(n)) => (n, false),
+            Ok(Received::Complete) => {
+                record_upload(&state, &declared, &reference.added_by).await?;
+                (reference.size, true)
+            }
+            // A whole that is not what it claims was dropped: the device sends it again.
+            Err(UploadError::Hash(_) | UploadError::MediaType { .. }) => (0, false),
+            Err(e) => return Err(refusal(e, &declared)),
+        }
     };
     Ok(Json(json!({
         "id": id,
@@ -66,6 +86,35 @@ pub async fn upload_state(
         "received": received,
         "complete": complete,
     })))
+}
+
+/// Records a completed upload (the attachment stored, its uploader a holder) and has its
+/// thumbnail made in the background.
+async fn record_upload(
+    state: &AppState,
+    declared: &Declared,
+    username: &str,
+) -> Result<(), AppError> {
+    let (core, name, id, media, total) = (
+        state.core.clone(),
+        username.to_string(),
+        declared.id.clone(),
+        declared.media_type.clone(),
+        declared.total,
+    );
+    tokio::task::spawn_blocking(move || {
+        let now = chrono::Utc::now().timestamp();
+        core.storage
+            .attachment_uploaded(&id, total, &media, &name, now)
+    })
+    .await??;
+    tokio::spawn(thumbnail::ensure(
+        state.core.clone(),
+        state.attachments.clone(),
+        declared.id.clone(),
+        declared.media_type.clone(),
+    ));
+    Ok(())
 }
 
 /// Reads `Content-Range: bytes START-END/TOTAL`.
@@ -143,33 +192,37 @@ pub async fn upload(
         start,
         total,
     };
-    let blobs = &state.attachments.blobs;
-    let received = receive(blobs, &username, &declared, body.into_data_stream())
-        .await
-        .map_err(|e| refusal(e, &declared))?;
-    match received {
-        Received::Partial(n) => Ok(Json(json!({"received": n, "complete": false})).into_response()),
-        Received::Complete => {
-            let (core, name, asked, media) = (
-                state.core.clone(),
-                username,
-                id.clone(),
-                declared_type.clone(),
-            );
-            tokio::task::spawn_blocking(move || {
-                let now = chrono::Utc::now().timestamp();
-                core.storage
-                    .attachment_uploaded(&asked, total, &media, &name, now)
-            })
-            .await??;
-            tokio::spawn(thumbnail::ensure(
-                state.core.clone(),
-                state.attachments.clone(),
-                id.clone(),
-                declared_type,
-            ));
-            Ok(completed(&id, total))
+    // The bytes are received, and the attachment completed, in a task of its own: a device
+    // whose connection breaks does not cancel the saving of what it sent. The upload's lock
+    // is held meanwhile.
+    let lock = state.attachments.upload_lock(&id, &username);
+    let task_state = state.clone();
+    let stream = body.into_data_stream();
+    let task = tokio::spawn(async move {
+        let _turn = lock.lock().await;
+        // The request it waited for may have completed the upload.
+        let (core, asked, name) = (
+            task_state.core.clone(),
+            declared.id.clone(),
+            username.clone(),
+        );
+        if tokio::task::spawn_blocking(move || core.storage.attachment_holder(&asked, &name))
+            .await??
+        {
+            return Ok(Received::Complete);
         }
+        let blobs = &task_state.attachments.blobs;
+        let received = receive(blobs, &username, &declared, stream)
+            .await
+            .map_err(|e| refusal(e, &declared))?;
+        if received == Received::Complete {
+            record_upload(&task_state, &declared, &username).await?;
+        }
+        Ok::<_, AppError>(received)
+    });
+    match task.await?? {
+        Received::Partial(n) => Ok(Json(json!({"received": n, "complete": false})).into_response()),
+        Received::Complete => Ok(completed(&id, total)),
     }
 }
 

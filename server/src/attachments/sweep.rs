@@ -83,6 +83,17 @@ async fn sweep_claimed(core: &Arc<Core>, attachments: &Attachments) -> Result<Sw
             swept.attachments += 1;
         }
     }
+    if let super::BlobLocation::Files(dir) = attachments.blobs.location() {
+        let (dir, before) = (dir.clone(), std::time::SystemTime::from(cutoff));
+        swept.leftovers += tokio::task::spawn_blocking(move || {
+            super::blobs::half_written_files(&dir, before)
+                .into_iter()
+                .filter(|f| std::fs::remove_file(f).is_ok())
+                .count()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    }
     for prefix in ["uploads", "staging"] {
         let old = attachments
             .blobs

@@ -62,6 +62,24 @@ pub enum UploadError {
     Store(#[from] BlobError),
 }
 
+/// How long an upload request may send nothing before it is taken as cut.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Completes `username`'s upload of `declared` if its parts already hold every byte (a request
+/// that ended before it could): [`Received::Complete`] then, else how much is held.
+pub async fn complete_held(
+    blobs: &Blobs,
+    username: &str,
+    declared: &Declared,
+) -> Result<Received, UploadError> {
+    let held = held(blobs, &declared.id, username).await?;
+    if held < declared.total {
+        return Ok(Received::Partial(held));
+    }
+    assemble(blobs, username, declared).await?;
+    Ok(Received::Complete)
+}
+
 /// How many bytes of `id` the server holds from `username`'s upload.
 pub async fn held(blobs: &Blobs, id: &str, username: &str) -> Result<u64, BlobError> {
     Ok(blobs.parts(id, username).await?.1)
@@ -89,12 +107,13 @@ where
     let mut head: Vec<u8> = Vec::new();
     let room = declared.total - declared.start;
     let mut body = body;
-    let mut cut = false;
-    while let Some(chunk) = body.next().await {
-        let Ok(chunk) = chunk else {
+    loop {
+        // A connection that stops sending for a while is as good as cut: what arrived is kept.
+        let chunk = match tokio::time::timeout(IDLE, body.next()).await {
+            Ok(Some(Ok(chunk))) => chunk,
+            Ok(None) => break,
             // The connection dropped: what arrived is kept, the device resumes from there.
-            cut = true;
-            break;
+            Ok(Some(Err(_))) | Err(_) => break,
         };
         if writer.written() + chunk.len() as u64 > room {
             writer.abort().await?;
@@ -122,7 +141,9 @@ where
     }
     writer.finish().await?;
     let now_held = declared.start + written;
-    if cut || now_held < declared.total {
+    // Every byte arrived (even if the connection broke right after): the attachment is
+    // completed now, not left in parts.
+    if now_held < declared.total {
         return Ok(Received::Partial(now_held));
     }
     match hasher {
