@@ -89,8 +89,11 @@ pub struct Attachments {
     /// One request at a time works on one user's upload of one attachment: a device that
     /// asks how much the server holds right after a cut waits until the cut request's bytes
     /// are saved, instead of being told a count they are about to change.
-    uploading: std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    uploading: std::sync::Mutex<HashMap<UploadKey, Arc<tokio::sync::Mutex<()>>>>,
 }
+
+/// An upload: the attachment id and the uploader.
+type UploadKey = (String, String);
 
 impl Attachments {
     /// Opens the blob store `config` names.
