@@ -27,15 +27,15 @@ use fieldsync_core::model::visit::{NewVisit, VisitEdit};
 use fieldsync_core::protocol::{
     CBOR_CONTENT_TYPE, PushDocument, SyncRequest, SyncResponse, decode, encode,
 };
-use fieldsync_server::accounts::hash_password;
 use fieldsync_server::attachments::{AttachmentConfig, BlobLocation, Blobs, S3Keys};
 use fieldsync_server::config::{Config, build_state};
-use fieldsync_server::storage::{Role, Thumbnail, User};
+use fieldsync_server::storage::Thumbnail;
 use fieldsync_server::{AppState, router};
 use http_body_util::BodyExt;
 use serde_bytes::ByteBuf;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use support::password;
 use support::s3::{BUCKET, Moto};
 use tower::ServiceExt;
 
@@ -69,10 +69,6 @@ struct World {
     dir: tempfile::TempDir,
 }
 
-fn password(name: &str) -> String {
-    format!("{name}-secret-密码")
-}
-
 /// admin; manager zhang (east, east2) with reps li and wang; manager zhao (north) with rep
 /// chen; blobs on the run's store, with the default limits changed by `configure`. `None`:
 /// the store cannot be had here (the test skips; it said why).
@@ -102,28 +98,7 @@ fn world(run: Run, configure: impl FnOnce(&mut AttachmentConfig)) -> Option<Worl
     };
     configure(&mut config.attachments);
     let state = build_state(&config).unwrap();
-    let users: [(&str, Role, &[&str], Option<&str>); 6] = [
-        ("admin", Role::Admin, &[], None),
-        ("zhang", Role::Manager, &["east", "east2"], None),
-        ("zhao", Role::Manager, &["north"], None),
-        ("li", Role::Rep, &["east"], Some("zhang")),
-        ("wang", Role::Rep, &["east"], Some("zhang")),
-        ("chen", Role::Rep, &["north"], Some("zhao")),
-    ];
-    for (name, role, territories, manager) in users {
-        state
-            .core
-            .storage
-            .add_user(&User {
-                username: name.into(),
-                role,
-                territories: territories.iter().map(|t| t.to_string()).collect(),
-                manager: manager.map(str::to_string),
-                disabled: false,
-                password_hash: hash_password(&password(name)).unwrap(),
-            })
-            .unwrap();
-    }
+    support::add_team(&*state.core.storage);
     Some(World {
         app: router(state.clone()),
         state,

@@ -6,6 +6,10 @@
 //! was (what an admin's first sync receives, and every row of every table).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
+use support::password;
+
 use std::time::Duration;
 
 use automerge::transaction::Transactable;
@@ -22,10 +26,9 @@ use fieldsync_core::model::customer::NewCustomer;
 use fieldsync_core::protocol::{
     CBOR_CONTENT_TYPE, PushDocument, SyncRequest, SyncResponse, decode, encode,
 };
-use fieldsync_server::accounts::{AUDIENCE, Claims, ISSUER, hash_password};
+use fieldsync_server::accounts::{AUDIENCE, Claims, ISSUER};
 use fieldsync_server::app::MAX_BODY;
 use fieldsync_server::config::{Config, build_state};
-use fieldsync_server::storage::{Role, User};
 use fieldsync_server::{AppState, router};
 use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -42,10 +45,6 @@ struct World {
     dir: tempfile::TempDir,
 }
 
-fn password(name: &str) -> String {
-    format!("{name}-secret-密码")
-}
-
 /// admin; manager zhang (east, east2) with reps li and wang; manager zhao (north) with rep chen.
 fn world() -> World {
     world_with(|_| {})
@@ -58,28 +57,7 @@ fn world_with(configure: impl FnOnce(&mut Config)) -> World {
     let mut config = Config::new(&data_dir);
     configure(&mut config);
     let state = build_state(&config).unwrap();
-    let users: [(&str, Role, &[&str], Option<&str>); 6] = [
-        ("admin", Role::Admin, &[], None),
-        ("zhang", Role::Manager, &["east", "east2"], None),
-        ("zhao", Role::Manager, &["north"], None),
-        ("li", Role::Rep, &["east"], Some("zhang")),
-        ("wang", Role::Rep, &["east"], Some("zhang")),
-        ("chen", Role::Rep, &["north"], Some("zhao")),
-    ];
-    for (name, role, territories, manager) in users {
-        state
-            .core
-            .storage
-            .add_user(&User {
-                username: name.into(),
-                role,
-                territories: territories.iter().map(|t| t.to_string()).collect(),
-                manager: manager.map(str::to_string),
-                disabled: false,
-                password_hash: hash_password(&password(name)).unwrap(),
-            })
-            .unwrap();
-    }
+    support::add_team(&*state.core.storage);
     World {
         app: router(state.clone()),
         state,

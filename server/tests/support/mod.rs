@@ -26,6 +26,33 @@ pub struct World {
     _dir: tempfile::TempDir,
 }
 
+/// The password of `name` in the HTTP tests' team.
+pub fn password(name: &str) -> String {
+    format!("{name}-secret-密码")
+}
+
+/// Adds the HTTP tests' team, with real password hashes ([`password`]): admin; manager zhang
+/// (east, east2) with reps li and wang; manager zhao (north) with rep chen.
+pub fn add_team(storage: &dyn Accounts) {
+    let users: [(&str, Role, &[&str], Option<&str>); 6] = [
+        ("admin", Role::Admin, &[], None),
+        ("zhang", Role::Manager, &["east", "east2"], None),
+        ("zhao", Role::Manager, &["north"], None),
+        ("li", Role::Rep, &["east"], Some("zhang")),
+        ("wang", Role::Rep, &["east"], Some("zhang")),
+        ("chen", Role::Rep, &["north"], Some("zhao")),
+    ];
+    for (name, role, territories, manager) in users {
+        let hash = fieldsync_server::accounts::hash_password(&password(name)).unwrap();
+        storage
+            .add_user(&User {
+                password_hash: hash,
+                ..user(name, role, territories, manager)
+            })
+            .unwrap();
+    }
+}
+
 pub fn user(name: &str, role: Role, territories: &[&str], manager: Option<&str>) -> User {
     User {
         username: name.into(),
