@@ -99,8 +99,8 @@ pub struct Client {
     live: Mutex<Option<live::LiveRunner>>,
     /// The bytes of attachments, beside the store.
     blobs: BlobFolder,
-    /// What the device attaches.
-    limits: Mutex<AttachmentLimits>,
+    /// What the device attaches, when set on it (else the server's limits).
+    limits: Mutex<Option<AttachmentLimits>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -178,7 +178,7 @@ impl Client {
             cancelled_upto: AtomicU64::new(0),
             live: Mutex::new(None),
             blobs,
-            limits: Mutex::new(AttachmentLimits::default()),
+            limits: Mutex::new(None),
         })
     }
 

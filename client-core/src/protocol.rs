@@ -81,6 +81,19 @@ pub struct Settings {
     /// every user for an admin, the user alone for a rep.
     #[serde(default)]
     pub team: Vec<String>,
+    /// The server's limits on attachments, so that a device refuses at once a file the server
+    /// would refuse (absent from older servers: the device keeps its defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<AttachmentSettings>,
+}
+
+/// What a server takes as attachments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentSettings {
+    /// The largest attachment, in bytes.
+    pub max_bytes: u64,
+    /// The media types taken, as read from the content (`image/jpeg`, …).
+    pub media_types: Vec<String>,
 }
 
 /// A pushed document the server stored.

@@ -170,6 +170,10 @@ pub fn build_state(config: &Config) -> Result<AppState, AppError> {
     core.handover_grace_secs = i64::try_from(config.handover_grace.as_secs()).unwrap_or(i64::MAX);
     core.rates = UserRates::new(config.rate_limits);
     core.complaint_hours = config.complaint_hours;
+    core.attachment_settings = Some(fieldsync_core::protocol::AttachmentSettings {
+        max_bytes: config.attachments.max_bytes,
+        media_types: config.attachments.media_types.clone(),
+    });
     let core = Arc::new(core);
     crate::nodes::listen(&core)?;
     let limiter = Arc::new(LoginLimiter::shared(core.storage.clone()));

@@ -87,6 +87,8 @@ pub struct Core {
     pub handover_grace_secs: i64,
     /// Hours to the first response of a complaint by priority, sent to every device.
     pub complaint_hours: fieldsync_core::model::complaint::ResponseHours,
+    /// The limits on attachments, sent to every device.
+    pub attachment_settings: Option<fieldsync_core::protocol::AttachmentSettings>,
     /// Operations being applied at once, over all requests.
     pub apply: ApplyBudget,
     /// How fast each user may sync.
@@ -207,6 +209,7 @@ impl Core {
             },
             handover_grace_secs: 30 * 24 * 3600,
             complaint_hours: Default::default(),
+            attachment_settings: None,
             apply: ApplyBudget::new(crate::budget::APPLY_OPS_AT_ONCE),
             rates: UserRates::new(RateLimits::default()),
             fixed_time: None,
@@ -350,6 +353,7 @@ impl Core {
             settings: Some(fieldsync_core::protocol::Settings {
                 complaint_hours: self.complaint_hours,
                 team,
+                attachments: self.attachment_settings.clone(),
             }),
         })
     }

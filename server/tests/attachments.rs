@@ -1031,6 +1031,15 @@ async fn refused_uploads_keep_nothing(run: Run) {
     };
     let li = w.login("li").await;
     let store = w.device("li");
+    // Every sync answer tells the device these limits, so it refuses such files at once.
+    let told = w.sync(&li, &request(0, vec![])).await.settings.unwrap();
+    assert_eq!(
+        told.attachments,
+        Some(fieldsync_core::protocol::AttachmentSettings {
+            max_bytes: 100_000,
+            media_types: vec!["image/jpeg".into(), "application/pdf".into()],
+        })
+    );
 
     // A reference, and other bytes of the same size and type.
     let real = jpeg(10, 30_000);

@@ -321,15 +321,27 @@ impl Client {
         })
     }
 
-    /// What this device attaches: the largest file and the media types allowed.
+    /// What this device attaches: the largest file and the media types allowed. Those set
+    /// with [`Client::set_attachment_limits`], else the server's as its last sync answer
+    /// gave them, else the defaults (25 MB; JPEG, PNG, HEIC, WebP, PDF).
     pub fn attachment_limits(&self) -> AttachmentLimits {
-        lock(&self.limits).clone()
+        if let Some(set) = lock(&self.limits).clone() {
+            return set;
+        }
+        let servers = self.read(|store| Ok(store.settings()?.attachments));
+        match servers {
+            Ok(Some(s)) => AttachmentLimits {
+                max_bytes: s.max_bytes,
+                media_types: s.media_types,
+            },
+            _ => AttachmentLimits::default(),
+        }
     }
 
-    /// Sets what this device attaches (for this client, not kept in the store); the server
-    /// checks again with its own limits.
+    /// Sets what this device attaches (for this client, not kept in the store), instead of
+    /// the server's limits; the server checks again with its own.
     pub fn set_attachment_limits(&self, limits: AttachmentLimits) {
-        *lock(&self.limits) = limits;
+        *lock(&self.limits) = Some(limits);
     }
 }
 

@@ -124,6 +124,7 @@ impl Store {
             .unwrap_or(crate::protocol::Settings {
                 complaint_hours: Default::default(),
                 team: Vec::new(),
+                attachments: None,
             }))
     }
 

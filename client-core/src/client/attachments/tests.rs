@@ -70,6 +70,41 @@ fn attaching_writes_the_bytes_the_signed_reference_and_a_pending_row_in_one_step
 }
 
 #[test]
+fn the_servers_limits_from_its_last_answer_apply_until_the_device_sets_its_own() {
+    let d = device();
+    let visit = d.visit(&d.customer("华东精密"));
+    let pdf = d.file(
+        "fapiao.pdf",
+        &[b"%PDF-1.7\n".as_slice(), &[7u8; 1000]].concat(),
+    );
+    let photo = d.file("door.jpg", &jpeg(3000, 4));
+    assert_eq!(d.client.attachment_limits(), AttachmentLimits::default());
+    // A server that takes photos only, of at most 2,000 bytes, says so in its sync answers.
+    d.client
+        .read(|s| {
+            let mut settings = s.settings()?;
+            settings.attachments = Some(crate::protocol::AttachmentSettings {
+                max_bytes: 2000,
+                media_types: vec!["image/jpeg".into()],
+            });
+            s.set_settings(&settings)
+        })
+        .unwrap();
+    let refused = |path: &std::path::Path| match d.client.attach_to_visit(&visit, path, false) {
+        Err(SyncError::Store(Error::Attachment(e))) => e,
+        other => panic!("expected an attachment error, got {other:?}"),
+    };
+    assert!(matches!(refused(&pdf), AttachmentError::MediaType { .. }));
+    assert!(matches!(
+        refused(&photo),
+        AttachmentError::TooLarge { limit: 2000, .. }
+    ));
+    // Limits the app sets win over the server's.
+    d.client.set_attachment_limits(AttachmentLimits::default());
+    assert!(d.client.attach_to_visit(&visit, &pdf, false).is_ok());
+}
+
+#[test]
 fn a_disguised_executable_a_too_large_empty_or_missing_file_is_refused_and_nothing_changes() {
     let d = device();
     let visit = d.visit(&d.customer("华东精密"));
