@@ -8,7 +8,7 @@
 //! missing moto is a failure.
 //!
 //! The server under test gets the endpoint's keys in its configuration
-//! ([`BlobLocation::S3`]'s `keys`), never through the process's environment, which the tests
+//! (the `keys` of the server's `BlobLocation::S3`), never through the process's environment, which the tests
 //! running beside it share.
 
 use std::io::{Read, Write};
