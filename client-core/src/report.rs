@@ -157,21 +157,62 @@ pub struct WeeklyReport {
 
 /// Builds `rep`'s report for `week` from the visit records in `store`.
 pub fn weekly_report(store: &Store, rep: &str, week: IsoWeek) -> Result<WeeklyReport> {
-    let (from, to) = week.bounds().ok_or_else(|| {
+    let (from, to) = week_bounds(week)?;
+    let rows = store.visits_by_author(rep, from, to)?;
+    let mut visits = Vec::with_capacity(rows.len());
+    for row in rows {
+        visits.push(WeekVisit {
+            visit: store.visit(&row.id)?,
+            local_date: row.local_date,
+            customer_name: row.customer_name,
+        });
+    }
+    week_report(rep, week, visits)
+}
+
+/// One visit of a week, with what the report shows beside it.
+#[derive(Debug, Clone)]
+pub struct WeekVisit {
+    /// The visit record.
+    pub visit: crate::model::visit::Visit,
+    /// Its local day, `YYYY-MM-DD`.
+    pub local_date: String,
+    /// Its customer's name, where the reader knows the customer.
+    pub customer_name: Option<String>,
+}
+
+fn week_bounds(week: IsoWeek) -> Result<(NaiveDate, NaiveDate)> {
+    week.bounds().ok_or_else(|| {
         Error::Invalid(ValidationError::new(
             "week",
             format!("{week} is not a week of its year"),
         ))
-    })?;
-    let rows = store.visits_by_author(rep, from, to)?;
+    })
+}
+
+/// Builds `rep`'s report for `week` from the week's visits of that rep, in check-in order:
+/// the one way a weekly report is told, whether a device reads it from its store or the
+/// server from its query tables.
+pub fn week_report(
+    rep: &str,
+    week: IsoWeek,
+    visits: impl IntoIterator<Item = WeekVisit>,
+) -> Result<WeeklyReport> {
+    let (from, to) = week_bounds(week)?;
     let mut customers: Vec<CustomerVisited> = Vec::new();
     let mut by_type = BTreeMap::new();
     let mut by_outcome = BTreeMap::new();
-    for row in &rows {
-        let visit = store.visit(&row.id)?;
+    let mut visit_count = 0;
+    for WeekVisit {
+        visit,
+        local_date,
+        customer_name,
+    } in visits
+    {
+        visit_count += 1;
         let entry = ReportVisit {
             id: visit.id.clone(),
-            local_date: row.local_date.clone(),
+            local_date,
             checkin_at: visit.checkin_at.clone(),
             visit_type: visit.visit_type.as_str().to_string(),
             people_met: visit
@@ -193,11 +234,11 @@ pub fn weekly_report(store: &Store, rep: &str, week: IsoWeek) -> Result<WeeklyRe
         *by_type.entry(entry.visit_type.clone()).or_insert(0) += 1;
         let outcome = entry.outcome.clone().unwrap_or_else(|| "none".to_string());
         *by_outcome.entry(outcome).or_insert(0) += 1;
-        match customers.iter_mut().find(|c| c.customer == row.customer) {
+        match customers.iter_mut().find(|c| c.customer == visit.customer) {
             Some(c) => c.visits.push(entry),
             None => customers.push(CustomerVisited {
-                customer: row.customer.clone(),
-                name: row.customer_name.clone(),
+                customer: visit.customer.clone(),
+                name: customer_name,
                 visits: vec![entry],
             }),
         }
@@ -207,7 +248,7 @@ pub fn weekly_report(store: &Store, rep: &str, week: IsoWeek) -> Result<WeeklyRe
         week: week.to_string(),
         from: from.to_string(),
         to: to.to_string(),
-        visit_count: rows.len(),
+        visit_count,
         customers,
         by_type,
         by_outcome,

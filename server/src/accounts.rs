@@ -93,6 +93,8 @@ pub struct Claims {
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The key of the console's CSRF tokens, derived from the signing secret.
+    csrf_key: [u8; 32],
     /// Access token lifetime.
     pub access_ttl: Duration,
     /// Refresh token lifetime.
@@ -102,9 +104,16 @@ pub struct TokenKeys {
 impl TokenKeys {
     /// Keys from a secret of at least 32 bytes.
     pub fn new(secret: &[u8], access_ttl: Duration, refresh_ttl: Duration) -> TokenKeys {
+        use sha2::Digest;
+        let csrf_key: [u8; 32] = sha2::Sha256::new()
+            .chain_update(b"fieldsync console csrf\0")
+            .chain_update(secret)
+            .finalize()
+            .into();
         TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            csrf_key,
             access_ttl,
             refresh_ttl,
         }
@@ -112,6 +121,29 @@ impl TokenKeys {
 
     /// A new access token for a user's device session.
     pub fn issue(&self, username: &str, role: &str, session: &str) -> Result<String, AppError> {
+        self.issue_for(username, role, session, self.access_ttl)
+    }
+
+    /// The CSRF token of a console session: an HMAC of its session id, which the console's
+    /// pages send back in `X-CSRF-Token` with every write. A page of another site can neither
+    /// read it nor make it.
+    pub fn csrf_token(&self, session: &str) -> String {
+        use hmac::Mac;
+        #[allow(clippy::expect_used, reason = "HMAC takes keys of any length")]
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.csrf_key)
+            .expect("HMAC takes keys of any length");
+        mac.update(session.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// A new access token for a session that lasts `ttl` (the console's session cookie).
+    pub fn issue_for(
+        &self,
+        username: &str,
+        role: &str,
+        session: &str,
+        ttl: Duration,
+    ) -> Result<String, AppError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: username.to_string(),
@@ -120,7 +152,7 @@ impl TokenKeys {
             iss: ISSUER.to_string(),
             aud: AUDIENCE.to_string(),
             iat: now,
-            exp: now + self.access_ttl.as_secs() as i64,
+            exp: now + ttl.as_secs() as i64,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("signing failed: {e}")))

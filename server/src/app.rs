@@ -76,6 +76,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/attachments/{id}/thumbnail",
             get(attachments::thumbnail),
         )
+        .merge(crate::read::http::routes())
+        .merge(crate::admin::http::routes())
+        .merge(crate::console::routes())
         .fallback(|| async { AppError::NotFound("no such endpoint: see docs/PROTOCOL.md".into()) })
         .method_not_allowed_fallback(|| async {
             AppError::MethodNotAllowed(
@@ -149,7 +152,27 @@ impl FromRequestParts<AppState> for Authed {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let claims = verify_authorization(&state.keys, parts.headers.get(AUTHORIZATION))?;
+        // A bearer token (apps and devices), or else the console's session cookie, whose
+        // writes must carry its CSRF token.
+        let claims = match (
+            parts.headers.get(AUTHORIZATION),
+            crate::console::session::cookie(
+                &parts.headers,
+                crate::console::session::SESSION_COOKIE,
+            ),
+        ) {
+            (None, Some(token)) => {
+                let claims = state.keys.verify(&token)?;
+                crate::console::session::check_csrf(
+                    &state.keys,
+                    &parts.method,
+                    &parts.headers,
+                    &claims.sid,
+                )?;
+                claims
+            }
+            (header, _) => verify_authorization(&state.keys, header)?,
+        };
         let core = state.core.clone();
         let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
         let principal = tokio::task::spawn_blocking(move || -> Result<Principal, AppError> {
@@ -200,7 +223,7 @@ fn disabled_or(
 /// The whole request body, at most [`MAX_BODY`] bytes. Unlike a bare `Bytes`, whose rejection
 /// is plain text, a body that is too large or unreadable gets the JSON error of every other
 /// refusal.
-struct RawBody(Bytes);
+pub struct RawBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = AppError;
@@ -219,7 +242,8 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, AppError> {
+/// Parses a JSON body, or answers `400 bad_request` saying what is wrong with it.
+pub fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("the JSON body is not valid: {e}")))
 }
@@ -334,20 +358,38 @@ async fn login(
             "device_name must be 1 to 100 characters, none of them control characters".into(),
         ));
     }
-    let (limiter, name) = (state.limiter.clone(), req.username.clone());
+    let (user, session) = open_session(
+        &state,
+        req.username,
+        req.password,
+        req.device_name.trim().to_string(),
+        address,
+    )
+    .await?;
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || token_pair(&st, &user, &session).map(Json)).await?
+}
+
+/// Checks a user name and password (slowed down after failures, per name and address) and
+/// opens a session for `device_name`: the user and the session's id.
+pub async fn open_session(
+    state: &AppState,
+    username: String,
+    password: String,
+    device_name: String,
+    address: Option<IpAddr>,
+) -> Result<(User, String), AppError> {
+    let (limiter, name) = (state.limiter.clone(), username.clone());
     tokio::task::spawn_blocking(move || limiter.attempt(&name, address)).await??;
     let turn = state.limiter.check_turn().await?;
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
         // A name no account can have is no one's: nothing to look up.
-        let user = match validate_username("username", &req.username) {
-            Ok(()) => st.core.storage.user(&req.username)?,
+        let user = match validate_username("username", &username) {
+            Ok(()) => st.core.storage.user(&username)?,
             Err(_) => None,
         };
-        let matches = verify_login(
-            &req.password,
-            user.as_ref().map(|u| u.password_hash.as_str()),
-        );
+        let matches = verify_login(&password, user.as_ref().map(|u| u.password_hash.as_str()));
         drop(turn);
         let ok = matches && user.as_ref().is_some_and(|u| !u.disabled);
         let Some(user) = user.filter(|_| ok) else {
@@ -355,15 +397,15 @@ async fn login(
                 "wrong user name or password, or the account is disabled".into(),
             ));
         };
-        st.limiter.succeeded(&req.username, address)?;
+        st.limiter.succeeded(&username, address)?;
         let session_id = hex::encode(crate::accounts::random_bytes::<16>()?);
         st.core.storage.create_session(&Session {
             id: session_id.clone(),
             username: user.username.clone(),
-            device_name: req.device_name.trim().to_string(),
+            device_name,
             created_at: chrono::Utc::now().timestamp(),
         })?;
-        token_pair(&st, &user, &session_id).map(Json)
+        Ok((user, session_id))
     })
     .await?
 }
@@ -437,6 +479,7 @@ async fn sync(
             .into_response());
     }
     let req = decode_sync_request(&body)?;
+    state.core.saw_device(&auth.claims.sid);
     let started = Instant::now();
     let core = state.core.clone();
     let resp = tokio::task::spawn_blocking(move || {

@@ -174,6 +174,13 @@ pub fn build_state(config: &Config) -> Result<AppState, AppError> {
         max_bytes: config.attachments.max_bytes,
         media_types: config.attachments.media_types.clone(),
     });
+    let filled = core.backfill_views()?;
+    if filled > 0 {
+        tracing::info!(
+            documents = filled,
+            "read model rows written for documents stored without one"
+        );
+    }
     let core = Arc::new(core);
     crate::nodes::listen(&core)?;
     let limiter = Arc::new(LoginLimiter::shared(core.storage.clone()));

@@ -92,6 +92,15 @@ pub enum AppError {
     /// The bytes are not the attachment they claim to be: nothing was kept.
     #[error("{0}")]
     HashMismatch(String),
+    /// A write made on the server for a browser was refused by the rule a pushed change of
+    /// a device would be refused by (docs/PROTOCOL.md, "Refusals").
+    #[error("{reason}")]
+    Refused {
+        /// The rule, as in a sync answer's `rejected` entry.
+        rule: String,
+        /// Why, for the user.
+        reason: String,
+    },
     /// A byte range outside the attachment.
     #[error("the range asked for is not within the attachment's {size} bytes")]
     RangeNotSatisfiable {
@@ -158,6 +167,7 @@ impl AppError {
             AppError::RangeNotSatisfiable { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
             }
+            AppError::Refused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
         }
     }
 }
@@ -175,6 +185,9 @@ impl IntoResponse for AppError {
         let mut body = json!({ "error": code, "message": message });
         if let AppError::UploadOffset { received } = self {
             body["received"] = json!(received);
+        }
+        if let AppError::Refused { rule, .. } = &self {
+            body["rule"] = json!(rule);
         }
         let mut response = (status, Json(body)).into_response();
         if let AppError::RangeNotSatisfiable { size } = self

@@ -306,6 +306,7 @@ mod tests {
             base_heads: None,
             base_customer: None,
             attachments: None,
+            view: None,
             governed_by: (Some("rep01".into()), Some("north".into())),
         }
     }

@@ -15,21 +15,27 @@
 //! - [`storage`]: the storage traits (accounts, documents, log) and the SQLite and PostgreSQL
 //!   backends.
 //! - [`nodes`]: several server nodes on one database hearing of each other's writes.
+//! - [`console`]: the manager's web console and its browser sessions.
+//! - [`admin`]: users, territories, health and the audit log, for administrators.
+//! - [`read`]: the read model (query tables of the documents) and the JSON API over it.
 //! - [`attachments`]: photos and receipts: the blob store, resumable uploads, who may fetch
 //!   what, thumbnails.
 
 pub mod access;
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod attachments;
 pub mod budget;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod grace;
 pub mod group_commit;
 pub mod metrics;
 pub mod nodes;
 pub mod pull;
+pub mod read;
 pub mod service;
 pub mod storage;
 

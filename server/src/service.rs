@@ -40,6 +40,12 @@ use crate::storage::{
 use fieldsync_core::model::fields::parse_time;
 use fieldsync_core::rights::check_rights_at;
 
+/// The device name changes made on the server for a browser carry.
+pub const WEB_DEVICE: &str = "web console";
+
+/// Documents whose read model rows are written per transaction when they are filled in.
+const BACKFILL_BATCH: usize = 500;
+
 /// Take a fresh snapshot once this many changes were logged after the last one.
 const SNAPSHOT_EVERY: usize = 32;
 
@@ -96,6 +102,10 @@ pub struct Core {
     /// The time pushes are judged at instead of the system clock's (for tests and the fuzz
     /// harness, whose documents are dated).
     pub fixed_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// When this core was made (the server process started).
+    pub started: std::time::Instant,
+    /// When each device session last synced with this process.
+    seen: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 fn refusal(rule: &str, reason: impl Into<String>) -> Refusal {
@@ -213,7 +223,30 @@ impl Core {
             apply: ApplyBudget::new(crate::budget::APPLY_OPS_AT_ONCE),
             rates: UserRates::new(RateLimits::default()),
             fixed_time: None,
+            started: std::time::Instant::now(),
+            seen: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Notes that device session `session` synced now.
+    pub fn saw_device(&self, session: &str) {
+        if let Ok(mut seen) = self.seen.lock() {
+            // Sessions silent for a day are forgotten, so the map stays as large as a day's
+            // devices.
+            if seen.len() >= 4096 && !seen.contains_key(session) {
+                let day = std::time::Duration::from_secs(24 * 3600);
+                seen.retain(|_, at| at.elapsed() < day);
+            }
+            seen.insert(session.to_string(), std::time::Instant::now());
+        }
+    }
+
+    /// How many device sessions synced with this process within `window`.
+    pub fn devices_seen(&self, window: std::time::Duration) -> usize {
+        self.seen
+            .lock()
+            .map(|seen| seen.values().filter(|at| at.elapsed() < window).count())
+            .unwrap_or(0)
     }
 
     /// The principal of a user, with their team.
@@ -233,7 +266,7 @@ impl Core {
     /// A document as stored, from the cache if it holds it. When other nodes write to the same
     /// storage, a cached copy is used only while its heads are the stored ones (the caller
     /// holds the document's claim, so they cannot change meanwhile).
-    fn load(&self, id: &str) -> Result<Option<AutoCommit>, AppError> {
+    pub(crate) fn load(&self, id: &str) -> Result<Option<AutoCommit>, AppError> {
         let cached = self
             .cache
             .lock()
@@ -669,6 +702,7 @@ impl Core {
             base_heads: Some(logged.base_heads),
             base_customer: logged.base_customer,
             attachments: attachment_uses(id, before.map(|(b, _)| b), after_view),
+            view: Some(crate::read::rows::doc_view(after_view)),
         };
         Ok(Prepared {
             id: id.to_string(),
@@ -723,6 +757,99 @@ impl Core {
         Ok(events)
     }
 
+    /// Makes an edit of document `id` on the server as `who`, for a browser: `edit` changes a
+    /// copy of the document as `who` sees it, and the change it makes (authored by `who`,
+    /// from a fresh actor) is then pushed as a device's would be, through the same
+    /// validation and rights checks ([`AppError::Refused`] with the same rule and reason).
+    /// A document `who` does not see is [`AppError::NotFound`], whether it exists or not.
+    /// Returns the document as stored after the edit.
+    pub fn write_as(
+        &self,
+        who: &Principal,
+        id: &str,
+        edit: impl FnOnce(&mut AutoCommit, &Document) -> Result<(), AppError>,
+    ) -> Result<Document, AppError> {
+        let not_found = || AppError::NotFound(format!("no document {id} that you can see"));
+        let id = parse_id(id).map_err(|_| not_found())?;
+        let Some(mut doc) = self.load(&id)? else {
+            return Err(not_found());
+        };
+        let view = validate_document(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
+        let customer = self.customer_of(&view).map_err(|e| match e {
+            PushError::Failed(e) => e,
+            PushError::Refused(r) => AppError::Internal(r.reason),
+        })?;
+        if !who.sees(&scope_of(&view), customer.as_ref()) {
+            return Err(not_found());
+        }
+        let heads = doc.get_heads();
+        doc.set_actor(ActorId::random());
+        edit(&mut doc, &view)?;
+        doc.commit_with(
+            automerge::transaction::CommitOptions::default()
+                .with_message(authorship::message(&who.username, Some(WEB_DEVICE)))
+                .with_time(chrono::Utc::now().timestamp()),
+        );
+        let pushed = PushDocument {
+            id: id.clone(),
+            changes: doc
+                .get_changes(&heads)
+                .iter_mut()
+                .map(|c| ByteBuf::from(c.bytes().into_owned()))
+                .collect(),
+        };
+        if pushed.changes.is_empty() {
+            return Ok(view);
+        }
+        let cost = measure(&pushed).map_err(|r| AppError::Refused {
+            rule: r.rule,
+            reason: r.reason,
+        })?;
+        let _applying = self.apply.take(cost.ops);
+        let mut writes = RoundWrites::new(self);
+        match self.push(who, None, &pushed, cost, &mut writes) {
+            Ok(_) => {}
+            Err(PushError::Refused(r)) => {
+                self.metrics.rejections.inc();
+                tracing::info!(user = %who.username, doc = %id, rule = %r.rule, reason = %r.reason, "web write refused");
+                return Err(AppError::Refused {
+                    rule: r.rule,
+                    reason: r.reason,
+                });
+            }
+            Err(PushError::Failed(e)) => return Err(e),
+        }
+        writes.flush()?;
+        validate_document(&doc).map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// Writes the read model rows of documents stored without one (by a server from before
+    /// the read model, or imported from another backend). Returns how many it wrote.
+    pub fn backfill_views(&self) -> Result<usize, AppError> {
+        let mut written = 0;
+        loop {
+            let missing = self.storage.missing_views(BACKFILL_BATCH)?;
+            if missing.is_empty() {
+                return Ok(written);
+            }
+            let mut views = Vec::with_capacity(missing.len());
+            for id in &missing {
+                let doc = self
+                    .load(id)?
+                    .ok_or_else(|| AppError::Internal(format!("document {id} vanished")))?;
+                let view = validate_document(&doc).map_err(|e| {
+                    AppError::Internal(format!("stored document {id} does not validate: {e}"))
+                })?;
+                views.push(crate::read::rows::doc_view(&view));
+            }
+            self.storage.put_views(&views)?;
+            written += views.len();
+            if missing.len() < BACKFILL_BATCH {
+                return Ok(written);
+            }
+        }
+    }
+
     /// Hands every customer of rep `from` to rep `to`, as one operation of `who`.
     /// Returns how many customers moved.
     pub fn handover(&self, who: &Principal, from: &str, to: &str) -> Result<usize, AppError> {
@@ -750,10 +877,33 @@ impl Core {
                 "'{to}' is disabled: hand the customers to an active rep"
             )));
         }
+        let ids = self.storage.owned_by(DocKind::Customer.as_str(), from)?;
+        let moved = self.edit_customers(
+            who,
+            &ids,
+            &CustomerEdit::Owner(to.to_string()),
+            &format!("handover {from} → {to} by {}", who.username),
+        )?;
+        tracing::info!(by = %who.username, %from, %to, moved, "handover");
+        Ok(moved)
+    }
+
+    /// Makes one edit of scope fields (an owner, a territory) on every customer of `ids`, as
+    /// one operation of `who` (an admin or a manager, checked by the caller): each change is
+    /// the server's own, with scope events for whoever gains or loses the customer and its
+    /// visits, and all are written in one transaction. Returns how many customers changed.
+    pub fn edit_customers(
+        &self,
+        who: &Principal,
+        ids: &[String],
+        edit: &CustomerEdit,
+        message: &str,
+    ) -> Result<usize, AppError> {
         // Every customer is claimed and prepared, then all are written in one transaction.
         let mut writes = RoundWrites::new(self);
         let mut moved = 0;
-        for id in self.storage.owned_by(DocKind::Customer.as_str(), from)? {
+        for id in ids {
+            let id = id.clone();
             let doc_claim = writes.claim(&id)?;
             let scope_claim = writes.claim(&customer_scope_key(&id))?;
             let Some(before) = self.load(&id)? else {
@@ -763,11 +913,11 @@ impl Core {
                 validate_document(&before).map_err(|e| AppError::Internal(e.to_string()))?;
             let mut after = before.clone().with_actor(self.actor.clone());
             let heads = after.get_heads();
-            Customer::apply_edit(&mut after, &CustomerEdit::Owner(to.to_string()))
+            Customer::apply_edit(&mut after, edit)
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             after.commit_with(
                 automerge::transaction::CommitOptions::default()
-                    .with_message(format!("handover {from} → {to} by {}", who.username))
+                    .with_message(message.to_string())
                     .with_time(chrono::Utc::now().timestamp()),
             );
             let after_view =
@@ -809,7 +959,6 @@ impl Core {
             }
         }
         writes.flush()?;
-        tracing::info!(by = %who.username, %from, %to, moved, "handover");
         Ok(moved)
     }
 }

@@ -55,6 +55,7 @@ impl StorageError {
 /// Result of storage calls.
 pub type StorageResult<T> = Result<T, StorageError>;
 
+pub use fieldsync_core::model::DocKind;
 pub use fieldsync_core::rights::{DocScope, Role};
 
 /// A user account.
@@ -181,6 +182,203 @@ pub struct DocCommit {
     /// The attachments the document references after the change, when they changed (`None`:
     /// as before).
     pub attachments: Option<Vec<AttachmentUse>>,
+    /// The document's row of the read model after the change ([`ReadModel`]).
+    pub view: Option<DocView>,
+}
+
+/// A document's row in the read model: the columns the JSON API filters and sorts on, and its
+/// typed view as JSON. Built from client-core's typed view (`crate::read::rows`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocView {
+    /// Document id.
+    pub id: String,
+    /// What lists call it: a customer's name, a plan's or claim's title, an order's number,
+    /// the first line of a visit's or complaint's summary, a target's month.
+    pub title: String,
+    /// Its local day, `YYYY-MM-DD` (a target's month, `YYYY-MM`).
+    pub day: Option<String>,
+    /// When it happened, UTC RFC 3339 (a visit's check-in, otherwise its creation).
+    pub at: Option<String>,
+    /// Its status (a visit's outcome), as stored.
+    pub status: Option<String>,
+    /// A customer's tier.
+    pub tier: Option<String>,
+    /// A visit's explicit next follow-up.
+    pub followup: Option<String>,
+    /// A plan's budget, a claim's or an order's total, in minor units.
+    pub amount: Option<i64>,
+    /// The currency of `amount`.
+    pub currency: Option<String>,
+    /// Lower-cased text that search finds it by.
+    pub search: String,
+    /// The typed view, JSON.
+    pub view: String,
+}
+
+/// What the read model is asked: documents of one kind that the caller sees, filtered.
+#[derive(Debug, Clone)]
+pub struct ViewQuery {
+    /// Of this kind.
+    pub kind: DocKind,
+    /// Only these ids (empty: any).
+    pub ids: Vec<String>,
+    /// Owned by this user (the `owner` scope field).
+    pub owner: Option<String>,
+    /// In this territory (customers).
+    pub territory: Option<String>,
+    /// Of one of these customers (empty: any).
+    pub customers: Vec<String>,
+    /// Written by this user (visits).
+    pub author: Option<String>,
+    /// Waiting on this approver.
+    pub approver: Option<String>,
+    /// Of this tier (customers).
+    pub tier: Option<String>,
+    /// In one of these statuses (empty: any).
+    pub statuses: Vec<String>,
+    /// On or after this day.
+    pub day_from: Option<String>,
+    /// On or before this day.
+    pub day_to: Option<String>,
+    /// Whose search text holds this (lower-cased by the backend's caller).
+    pub search: Option<String>,
+    /// In this order.
+    pub order: ViewOrder,
+    /// At most this many rows.
+    pub limit: Option<usize>,
+    /// After skipping this many.
+    pub offset: usize,
+}
+
+impl ViewQuery {
+    /// Every document of `kind` the caller sees, in `order`.
+    pub fn of(kind: DocKind, order: ViewOrder) -> ViewQuery {
+        ViewQuery {
+            kind,
+            ids: Vec::new(),
+            owner: None,
+            territory: None,
+            customers: Vec::new(),
+            author: None,
+            approver: None,
+            tier: None,
+            statuses: Vec::new(),
+            day_from: None,
+            day_to: None,
+            search: None,
+            order,
+            limit: None,
+            offset: 0,
+        }
+    }
+}
+
+/// The order of a read model answer; ties are broken by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewOrder {
+    /// By title (customers by name).
+    Title,
+    /// Oldest first, by time.
+    Oldest,
+    /// Newest first, by day, then time.
+    Newest,
+}
+
+/// One condition of a [`ViewQuery`] over `docs d` joined with `doc_views v`, for a backend
+/// to write in its SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ViewCondition {
+    /// `column = value`.
+    Eq(&'static str, String),
+    /// `column` is one of the values.
+    In(&'static str, Vec<String>),
+    /// `column >= value`.
+    AtLeast(&'static str, String),
+    /// `column <= value`.
+    AtMost(&'static str, String),
+    /// `column LIKE pattern ESCAPE '\'`.
+    Like(&'static str, String),
+}
+
+impl ViewQuery {
+    /// The query's conditions besides the caller's scope, in one order for every backend.
+    pub(crate) fn conditions(&self) -> Vec<ViewCondition> {
+        use ViewCondition::*;
+        let mut out = vec![Eq("d.kind", self.kind.as_str().to_string())];
+        let eqs = [
+            ("d.owner", &self.owner),
+            ("d.territory", &self.territory),
+            ("d.author", &self.author),
+            ("d.approver", &self.approver),
+            ("v.tier", &self.tier),
+        ];
+        out.extend(
+            eqs.into_iter()
+                .filter_map(|(c, v)| v.clone().map(|v| Eq(c, v))),
+        );
+        let lists = [
+            ("d.id", &self.ids),
+            ("d.customer", &self.customers),
+            ("v.status", &self.statuses),
+        ];
+        out.extend(
+            lists
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(c, v)| In(c, v.clone())),
+        );
+        out.extend(self.day_from.clone().map(|d| AtLeast("v.day", d)));
+        out.extend(self.day_to.clone().map(|d| AtMost("v.day", d)));
+        out.extend(
+            self.search
+                .as_deref()
+                .map(|s| Like("v.search", like_pattern(s))),
+        );
+        out
+    }
+
+    /// The `ORDER BY` of the query.
+    pub(crate) fn order_by(&self) -> &'static str {
+        match self.order {
+            ViewOrder::Title => "v.title, d.id",
+            ViewOrder::Oldest => "v.at, d.id",
+            ViewOrder::Newest => "v.day DESC, v.at DESC, d.id",
+        }
+    }
+}
+
+/// A `LIKE` pattern (escaped with `\\`) matching text that holds `text`, lower-cased as search
+/// text is stored.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in text.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// A row the read model answers with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewRow {
+    /// The document's scope fields.
+    pub scope: DocScope,
+    /// Its columns and typed view.
+    pub view: DocView,
+}
+
+/// A customer's newest visit: what its next follow-up is computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastVisit {
+    /// The customer.
+    pub customer: String,
+    /// The visit's local day.
+    pub day: String,
+    /// The explicit next follow-up it set.
+    pub followup: Option<String>,
 }
 
 /// A document's reference to an attachment, as the server indexes it.
@@ -445,6 +643,8 @@ pub trait Documents: Send + Sync {
     fn dependents_of(&self, customer: &str) -> StorageResult<Vec<DocScope>>;
     /// Ids of the documents of `kind` a user owns.
     fn owned_by(&self, kind: &str, owner: &str) -> StorageResult<Vec<String>>;
+    /// Ids of the documents of `kind` in `territory` (the territory scope field).
+    fn in_territory(&self, kind: &str, territory: &str) -> StorageResult<Vec<String>>;
     /// How much history a document has: changes logged after its last snapshot, and the cost
     /// of all its accepted changes.
     fn doc_history(&self, id: &str) -> StorageResult<DocHistory>;
@@ -568,6 +768,85 @@ pub trait AttachmentIndex: Send + Sync {
 
 /// The server's storage: accounts, documents, the log and the attachment index, one backend
 /// behind all four.
-pub trait Storage: Accounts + Documents + Log + AttachmentIndex + 'static {}
+/// One administrative change, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Its number, increasing (0 before it is recorded).
+    pub seq: i64,
+    /// When (unix milliseconds).
+    pub at: i64,
+    /// Who made the change.
+    pub actor: String,
+    /// What: `user.create`, `user.update`, `territory.create`, `territory.rename`, ...
+    pub action: String,
+    /// On what: a user name, a territory.
+    pub target: String,
+    /// The fields changed, JSON (never a password).
+    pub detail: String,
+    /// The address the request came from.
+    pub source: Option<String>,
+}
 
-impl<T: Accounts + Documents + Log + AttachmentIndex + 'static> Storage for T {}
+/// Figures of the server's health at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StoredFigures {
+    /// Stored documents.
+    pub documents: u64,
+    /// Entries in the log (changes and scope events).
+    pub log_entries: u64,
+    /// Bytes of the changes in the log.
+    pub log_bytes: u64,
+    /// Users, and of them disabled.
+    pub users: u64,
+    /// Disabled users.
+    pub disabled_users: u64,
+}
+
+/// What administration over HTTP keeps besides accounts: territories, the audit log, and the
+/// scope events a change of a user's territories or manager causes.
+pub trait Administration: Send + Sync {
+    /// Replaces the role, territories and manager of `user.username` with `user`'s, and logs
+    /// `scope_events` (what enters and leaves whose scope by it), in one transaction. `false`
+    /// if there is no such user.
+    fn update_user(&self, user: &User, scope_events: &[ScopeEvent]) -> StorageResult<bool>;
+    /// The ids of every document `who` sees ([`Principal::sees`]).
+    fn docs_seen(&self, who: &Principal) -> StorageResult<Vec<String>>;
+    /// Records a territory; `false` if it was recorded already.
+    fn add_territory(&self, name: &str) -> StorageResult<bool>;
+    /// Every territory: those recorded, and those users and customers name.
+    fn territories(&self) -> StorageResult<Vec<String>>;
+    /// Renames a territory in the record and in every user's territories (customers are
+    /// documents: the caller edits them).
+    fn rename_territory(&self, from: &str, to: &str) -> StorageResult<()>;
+    /// Appends an entry to the audit log.
+    fn record_audit(&self, entry: &AuditEntry) -> StorageResult<()>;
+    /// The newest `limit` entries of the audit log, newest first.
+    fn audit_log(&self, limit: usize) -> StorageResult<Vec<AuditEntry>>;
+    /// Counts of what is stored.
+    fn figures(&self) -> StorageResult<StoredFigures>;
+}
+
+/// The read model: query tables of the stored documents, written with every commit
+/// ([`DocCommit::view`]), that the JSON API and the console read.
+pub trait ReadModel: Send + Sync {
+    /// The documents matching `q` that `who` sees ([`Principal::sees`]), and how many match in
+    /// all (before `limit` and `offset`).
+    fn views(&self, who: &Principal, q: &ViewQuery) -> StorageResult<(Vec<ViewRow>, u64)>;
+    /// The newest visit (by check-in) of each of `customers` that has one.
+    fn last_visits(&self, customers: &[String]) -> StorageResult<Vec<LastVisit>>;
+    /// Up to `limit` stored documents without a read model row (stored before the read model
+    /// existed, or by an older server).
+    fn missing_views(&self, limit: usize) -> StorageResult<Vec<String>>;
+    /// Writes read model rows of documents stored earlier.
+    fn put_views(&self, views: &[DocView]) -> StorageResult<()>;
+}
+
+pub trait Storage:
+    Accounts + Documents + Log + AttachmentIndex + ReadModel + Administration + 'static
+{
+}
+
+impl<T: Accounts + Documents + Log + AttachmentIndex + ReadModel + Administration + 'static> Storage
+    for T
+{
+}

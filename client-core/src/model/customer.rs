@@ -56,6 +56,46 @@ impl Tier {
     }
 }
 
+/// Why a customer is due for a follow-up on the day [`next_followup`] gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowupBasis {
+    /// The last visit set this date.
+    Explicit,
+    /// The tier's cadence since the last visit.
+    Cadence,
+}
+
+impl FollowupBasis {
+    /// The stored spelling: `explicit` or `cadence`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowupBasis::Explicit => "explicit",
+            FollowupBasis::Cadence => "cadence",
+        }
+    }
+}
+
+/// The day a customer of `tier` is next due for a follow-up, after its newest visit on local
+/// day `last_visit_day` (`YYYY-MM-DD`) that set `explicit` as its next follow-up, if it did: the
+/// explicit date, or else the visit's day plus the tier's cadence (none for tier D, or for a
+/// day that does not parse). Every list of follow-ups (the device's, the server's console)
+/// asks this one rule.
+pub fn next_followup(
+    tier: Tier,
+    last_visit_day: &str,
+    explicit: Option<&str>,
+) -> Option<(String, FollowupBasis)> {
+    if let Some(date) = explicit {
+        return Some((date.to_string(), FollowupBasis::Explicit));
+    }
+    let days = tier.cadence_days()?;
+    let day = crate::model::fields::parse_date("local_date", last_visit_day).ok()?;
+    Some((
+        (day + chrono::Duration::days(days)).to_string(),
+        FollowupBasis::Cadence,
+    ))
+}
+
 string_enum! {
     /// Where the customer stands in the sales cycle.
     CustomerStatus, "customer.status" {
@@ -149,6 +189,48 @@ pub struct Customer {
     pub created_at: String,
     /// Who created it.
     pub created_by: String,
+}
+
+impl Customer {
+    /// The text customer search finds a customer by, besides its name: its contacts (name,
+    /// title, phone, email; a line each), where it is (province, city, address) and its notes
+    /// (its own and on competitors). The device's search index and the server's are built from
+    /// this one list.
+    pub fn searchable_text(&self) -> [String; 3] {
+        let contacts = self
+            .contacts
+            .iter()
+            .map(|p| {
+                [
+                    Some(&p.name),
+                    p.title.as_ref(),
+                    p.phone.as_ref(),
+                    p.email.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let place = [
+            self.province.as_deref(),
+            self.city.as_deref(),
+            self.address.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        let notes = format!(
+            "{}\n{}",
+            self.notes.as_str(),
+            self.competitor_notes.as_str()
+        );
+        [contacts, place, notes]
+    }
 }
 
 /// What it takes to create a customer file.

@@ -4,15 +4,14 @@
 //! Follow-up dates live on the customer row and are recomputed whenever the customer or one of
 //! its visits is written, whichever arrives first on this device.
 
-use chrono::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 use crate::model::Document;
 use crate::model::complaint::Complaint;
-use crate::model::customer::{Customer, Tier};
+use crate::model::customer::{Customer, FollowupBasis, Tier, next_followup};
 use crate::model::expense_claim::ExpenseClaim;
-use crate::model::fields::{format_time, parse_date, parse_time};
+use crate::model::fields::{format_time, parse_time};
 use crate::model::order::Order;
 use crate::model::target::Target;
 use crate::model::trip_plan::TripPlan;
@@ -212,34 +211,7 @@ fn customer(conn: &Connection, c: &Customer) -> Result<()> {
     let rowid: i64 = conn
         .prepare_cached("SELECT rowid FROM customers WHERE id = ?1")?
         .query_row([&c.id], |r| r.get(0))?;
-    let contacts: Vec<String> = c
-        .contacts
-        .iter()
-        .map(|p| {
-            [
-                Some(&p.name),
-                p.title.as_ref(),
-                p.phone.as_ref(),
-                p.email.as_ref(),
-            ]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(" ")
-        })
-        .collect();
-    let city: String = [
-        c.province.as_deref(),
-        c.city.as_deref(),
-        c.address.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ");
-    let notes = format!("{}\n{}", c.notes.as_str(), c.competitor_notes.as_str());
-    let contacts = contacts.join("\n");
+    let [contacts, city, notes] = c.searchable_text();
     let indexed: Option<(String, String, String, String)> = conn
         .prepare_cached("SELECT name, contacts, city, notes FROM customers_fts WHERE rowid = ?1")?
         .query_row([rowid], |r| {
@@ -358,17 +330,14 @@ pub(crate) fn refresh_followup(conn: &Connection, customer_id: &str) -> Result<(
         .optional()?;
     let (last_at, last_date, next, reason) = match last {
         None => (None, None, None, None),
-        Some((at, date, Some(explicit))) => {
-            (Some(at), Some(date), Some(explicit), Some("explicit"))
-        }
-        Some((at, date, None)) => {
-            let cadence = tier.parse::<Tier>().ok().and_then(Tier::cadence_days);
-            let due = match (cadence, parse_date("local_date", &date)) {
-                (Some(days), Ok(d)) => Some((d + Duration::days(days)).to_string()),
-                _ => None,
+        Some((at, date, explicit)) => {
+            let due = match tier.parse::<Tier>() {
+                Ok(tier) => next_followup(tier, &date, explicit.as_deref()),
+                // A tier this version does not know keeps an explicit date, nothing else.
+                Err(_) => explicit.map(|d| (d, FollowupBasis::Explicit)),
             };
-            let reason = due.as_ref().map(|_| "cadence");
-            (Some(at), Some(date), due, reason)
+            let (next, reason) = due.map(|(d, b)| (d, b.as_str())).unzip();
+            (Some(at), Some(date), next, reason)
         }
     };
     conn.prepare_cached(

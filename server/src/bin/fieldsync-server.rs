@@ -301,6 +301,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let age = Duration::from_secs(older_than_days.saturating_mul(24 * 3600));
             let done = storage.compact_older_than(age).map_err(|e| e.to_string())?;
+            fieldsync_server::admin::record_compaction(&*storage, &done, "command line")
+                .map_err(|e| e.to_string())?;
             println!(
                 "compacted the log up to {}: {} changes removed, {} documents re-snapshotted",
                 done.floor, done.changes_removed, done.documents_resnapshotted
@@ -372,8 +374,18 @@ fn serve(config: Config, listen: &str, compact_after_days: u64) -> Result<(), St
                 loop {
                     every.tick().await;
                     let core = core.clone();
-                    match tokio::task::spawn_blocking(move || core.storage.compact_older_than(age))
-                        .await
+                    match tokio::task::spawn_blocking(move || {
+                        let done = core.storage.compact_older_than(age)?;
+                        if let Err(e) = fieldsync_server::admin::record_compaction(
+                            &*core.storage,
+                            &done,
+                            "server",
+                        ) {
+                            tracing::warn!("the compaction could not be recorded: {e}");
+                        }
+                        Ok::<_, fieldsync_server::storage::StorageError>(done)
+                    })
+                    .await
                     {
                         Ok(Ok(done)) => tracing::info!(?done, "log compacted"),
                         Ok(Err(e)) => tracing::warn!("log compaction failed: {e}"),

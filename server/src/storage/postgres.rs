@@ -22,10 +22,12 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{IsolationLevel, NoTls, Row, Statement};
 
+mod administration;
 mod attachments;
 mod compaction;
 mod import;
 mod locks;
+mod read_model;
 
 pub use import::Imported;
 
@@ -43,6 +45,8 @@ use crate::pull::{DocNews, PullRead, ScopeNews};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/001_init.sql"),
     include_str!("../../migrations/postgres/002_attachments.sql"),
+    include_str!("../../migrations/postgres/003_read_model.sql"),
+    include_str!("../../migrations/postgres/004_administration.sql"),
 ];
 
 /// How long a connection attempt may take.
@@ -712,6 +716,19 @@ impl Documents for PgStorage {
         })
     }
 
+    fn in_territory(&self, kind: &str, territory: &str) -> StorageResult<Vec<String>> {
+        self.read(|tx| {
+            Ok(tx
+                .query(
+                    "SELECT id FROM docs WHERE kind = $1 AND territory = $2 ORDER BY id COLLATE \"C\"",
+                    &[&kind, &territory],
+                )?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect())
+        })
+    }
+
     fn doc_history(&self, id: &str) -> StorageResult<DocHistory> {
         self.read(|tx| {
             let found = tx.query_opt(
@@ -941,14 +958,8 @@ fn write_commit(
             first.get_or_insert(seq);
         }
     }
-    for e in &c.scope_events {
-        let seq = *next + 1;
-        tx.execute(
-            "INSERT INTO log(seq, doc_id, event, username, received_at) VALUES ($1, $2, $3, $4, $5)",
-            &[&seq, &e.doc_id, &if e.entered { "enter" } else { "leave" }, &e.username, &received],
-        )?;
-        *next = seq;
-        last = seq;
+    if !c.scope_events.is_empty() {
+        last = administration::log_scope_events(tx, &c.scope_events, received, next)?;
     }
     let s = &c.scope;
     if let Some(first) = first {
@@ -980,6 +991,9 @@ fn write_commit(
     }
     if let Some(uses) = &c.attachments {
         attachments::write_uses(tx, &s.id, uses, received / 1000)?;
+    }
+    if let Some(view) = &c.view {
+        read_model::write_view(tx, view)?;
     }
     if let Some(snapshot) = &c.snapshot {
         let upto: i64 = tx

@@ -7,8 +7,10 @@ use std::time::Duration;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 
+mod administration;
 mod attachments;
 mod compaction;
+mod read_model;
 
 use super::{
     Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log, PullPage,
@@ -25,6 +27,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/004_visit_authors.sql"),
     include_str!("../../migrations/005_history_size.sql"),
     include_str!("../../migrations/006_attachments.sql"),
+    include_str!("../../migrations/007_read_model.sql"),
+    include_str!("../../migrations/008_administration.sql"),
 ];
 
 /// Read connections kept open for reuse; more are opened while this many are busy.
@@ -461,6 +465,16 @@ impl Documents for SqliteStorage {
         })
     }
 
+    fn in_territory(&self, kind: &str, territory: &str) -> StorageResult<Vec<String>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM docs WHERE kind = ?1 AND territory = ?2 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([kind, territory], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     fn doc_history(&self, id: &str) -> StorageResult<DocHistory> {
         self.read(|conn| {
             let found = conn
@@ -643,17 +657,8 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
             first.get_or_insert(last);
         }
     }
-    for e in &c.scope_events {
-        tx.prepare_cached(
-            "INSERT INTO log(doc_id, event, username, received_at) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![
-            e.doc_id,
-            if e.entered { "enter" } else { "leave" },
-            e.username,
-            received
-        ])?;
-        last = tx.last_insert_rowid();
+    if !c.scope_events.is_empty() {
+        last = administration::log_scope_events(tx, &c.scope_events, received)?;
     }
     let s = &c.scope;
     if let Some(first) = first {
@@ -681,6 +686,9 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
     }
     if let Some(uses) = &c.attachments {
         attachments::write_uses(tx, &s.id, uses, received / 1000)?;
+    }
+    if let Some(view) = &c.view {
+        read_model::write_view(tx, view)?;
     }
     if let Some(snapshot) = &c.snapshot {
         let upto: i64 = tx
@@ -834,6 +842,7 @@ mod tests {
             base_heads: None,
             base_customer: None,
             attachments: None,
+            view: None,
         };
         storage
             .commit_batch(&[

@@ -47,6 +47,7 @@ pub fn commit(doc: &mut AutoCommit, since: &[ChangeHash], scope: DocScope) -> Do
         base_heads: None,
         base_customer: None,
         attachments: None,
+        view: None,
         governed_by,
     }
 }

@@ -169,6 +169,7 @@ mod tests {
             base_heads: None,
             base_customer: None,
             attachments: None,
+            view: None,
             governed_by: (None, None),
         }
     }

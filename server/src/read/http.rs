@@ -1,0 +1,398 @@
+//! The JSON API's routes (docs/PROTOCOL.md, "The read API"): query strings parsed into the
+//! filters of [`super::queries`], browser writes made through [`Core::write_as`], each on a
+//! blocking thread as every storage call is.
+
+use automerge::AutoCommit;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use fieldsync_core::model::customer::{Customer, CustomerEdit};
+use fieldsync_core::model::expense_claim::{ExpenseClaim, ExpenseClaimEdit};
+use fieldsync_core::model::trip_plan::{TripPlan, TripPlanEdit};
+use fieldsync_core::model::visit::{Visit, VisitEdit};
+use fieldsync_core::model::{Document, DocumentModel};
+use fieldsync_core::report::IsoWeek;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::queries::{self, CustomerFilter, VisitFilter};
+use crate::app::{AppState, Authed, RawBody, parse_json};
+use crate::error::AppError;
+use crate::service::Core;
+
+/// The read API's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/customers", get(customers))
+        .route("/v1/customers/{id}", get(customer).patch(move_customer))
+        .route("/v1/visits", get(visits))
+        .route("/v1/visits/{id}/comments", post(comment))
+        .route("/v1/followups", get(followups))
+        .route("/v1/reports/week", get(week))
+        .route("/v1/approvals", get(approvals))
+        .route("/v1/trip-plans/{id}/approve", post(approve_plan))
+        .route("/v1/trip-plans/{id}/reject", post(reject_plan))
+        .route("/v1/expense-claims/{id}/approve", post(approve_claim))
+        .route("/v1/expense-claims/{id}/reject", post(reject_claim))
+}
+
+/// Runs `f` on a blocking thread with the core.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Core) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let core = state.core.clone();
+    tokio::task::spawn_blocking(move || f(&core)).await?
+}
+
+/// A query string, or a `400 bad_request` saying what the route takes.
+fn query<T: DeserializeOwned>(
+    q: Result<Query<T>, QueryRejection>,
+    takes: &str,
+) -> Result<T, AppError> {
+    q.map(|Query(q)| q).map_err(|e| {
+        AppError::BadRequest(format!(
+            "the query is not understood ({}): this route takes {takes}",
+            e.body_text()
+        ))
+    })
+}
+
+/// An optional query parameter: absent and empty are the same.
+fn given(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn day(field: &str, v: Option<String>) -> Result<Option<NaiveDate>, AppError> {
+    given(v)
+        .map(|d| {
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+                AppError::BadRequest(format!("{field} must be a date, YYYY-MM-DD (not '{d}')"))
+            })
+        })
+        .transpose()
+}
+
+fn page(v: Option<String>) -> Result<usize, AppError> {
+    match given(v) {
+        None => Ok(1),
+        Some(p) => p
+            .parse::<usize>()
+            .ok()
+            .filter(|p| (1..=100_000).contains(p))
+            .ok_or_else(|| AppError::BadRequest(format!("page must be 1 or more (not '{p}')"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomersQuery {
+    search: Option<String>,
+    territory: Option<String>,
+    owner: Option<String>,
+    tier: Option<String>,
+    page: Option<String>,
+}
+
+async fn customers(
+    State(state): State<AppState>,
+    q: Result<Query<CustomersQuery>, QueryRejection>,
+    auth: Authed,
+) -> Result<Json<Value>, AppError> {
+    let q = query(q, "search, territory, owner, tier and page")?;
+    let filter = CustomerFilter {
+        search: given(q.search),
+        territory: given(q.territory),
+        owner: given(q.owner),
+        tier: given(q.tier),
+        page: page(q.page)?,
+    };
+    let out = blocking(&state, move |core| {
+        queries::customers(core, &auth.principal, &filter)
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(out).unwrap_or_default()))
+}
+
+async fn customer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Authed,
+) -> Result<Json<Value>, AppError> {
+    let out = blocking(&state, move |core| {
+        queries::customer(core, &auth.principal, &id)
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(out).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisitsQuery {
+    rep: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    customer: Option<String>,
+    page: Option<String>,
+}
+
+async fn visits(
+    State(state): State<AppState>,
+    q: Result<Query<VisitsQuery>, QueryRejection>,
+    auth: Authed,
+) -> Result<Json<Value>, AppError> {
+    let q = query(q, "rep, from, to (YYYY-MM-DD), customer and page")?;
+    let filter = VisitFilter {
+        rep: given(q.rep),
+        from: day("from", q.from)?,
+        to: day("to", q.to)?,
+        customer: given(q.customer),
+        page: page(q.page)?,
+    };
+    let out = blocking(&state, move |core| {
+        queries::visits(core, &auth.principal, &filter)
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(out).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FollowupsQuery {
+    date: Option<String>,
+}
+
+async fn followups(
+    State(state): State<AppState>,
+    q: Result<Query<FollowupsQuery>, QueryRejection>,
+    auth: Authed,
+) -> Result<Json<Value>, AppError> {
+    let q = query(q, "date (YYYY-MM-DD; today by default)")?;
+    let date = day("date", q.date)?.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let out = blocking(&state, move |core| {
+        queries::due_followups(core, &auth.principal, date)
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(out).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeekQuery {
+    rep: Option<String>,
+    week: Option<String>,
+}
+
+async fn week(
+    State(state): State<AppState>,
+    q: Result<Query<WeekQuery>, QueryRejection>,
+    auth: Authed,
+) -> Result<Json<Value>, AppError> {
+    let q = query(q, "rep and week (YYYY-Www; this week by default)")?;
+    let week = match given(q.week) {
+        Some(w) => w.parse::<IsoWeek>().map_err(|_| {
+            AppError::BadRequest(format!("week must be YYYY-Www, e.g. 2026-W49 (not '{w}')"))
+        })?,
+        None => IsoWeek::containing(chrono::Local::now().date_naive()),
+    };
+    let rep = given(q.rep).unwrap_or_else(|| auth.principal.username.clone());
+    let out = blocking(&state, move |core| {
+        queries::weekly_report(core, &auth.principal, &rep, week)
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(out).unwrap_or_default()))
+}
+
+async fn approvals(State(state): State<AppState>, auth: Authed) -> Result<Json<Value>, AppError> {
+    let out = blocking(&state, move |core| {
+        queries::approvals(core, &auth.principal)
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(out).unwrap_or_default()))
+}
+
+/// The body of an approval or a rejection.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+fn decision(body: &[u8]) -> Result<Option<String>, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let d: Decision = parse_json(body)?;
+    Ok(given(d.note))
+}
+
+/// Applies `edit` to document `id` of kind `M` as the caller, through [`Core::write_as`];
+/// a document of another kind is not found, as one the caller does not see.
+async fn edit_as<M: DocumentModel>(
+    state: &AppState,
+    auth: Authed,
+    id: String,
+    what: &'static str,
+    edit: impl FnOnce(&str) -> M::Edit + Send + 'static,
+) -> Result<Json<Value>, AppError>
+where
+    M::Edit: Send,
+{
+    let doc = blocking(state, move |core| {
+        let who = auth.principal;
+        core.write_as(&who, &id, |doc: &mut AutoCommit, view: &Document| {
+            if view.kind() != M::KIND {
+                return Err(AppError::NotFound(format!(
+                    "no {what} {id} that you can see"
+                )));
+            }
+            M::apply_edit(doc, &edit(&who.username)).map_err(|e| AppError::Invalid(e.to_string()))
+        })
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(&doc).unwrap_or_default()))
+}
+
+async fn approve_plan(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Authed,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>, AppError> {
+    let note = decision(&body)?;
+    edit_as::<TripPlan>(&state, auth, id, "trip plan", |me| TripPlanEdit::Approve {
+        by: me.to_string(),
+        note,
+    })
+    .await
+}
+
+async fn reject_plan(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Authed,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>, AppError> {
+    let note = decision(&body)?;
+    edit_as::<TripPlan>(&state, auth, id, "trip plan", |me| TripPlanEdit::Reject {
+        by: me.to_string(),
+        note,
+    })
+    .await
+}
+
+async fn approve_claim(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Authed,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>, AppError> {
+    let note = decision(&body)?;
+    edit_as::<ExpenseClaim>(&state, auth, id, "expense claim", |me| {
+        ExpenseClaimEdit::Approve {
+            by: me.to_string(),
+            note,
+        }
+    })
+    .await
+}
+
+async fn reject_claim(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Authed,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>, AppError> {
+    let note = decision(&body)?;
+    edit_as::<ExpenseClaim>(&state, auth, id, "expense claim", |me| {
+        ExpenseClaimEdit::Reject {
+            by: me.to_string(),
+            note,
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommentBody {
+    text: String,
+}
+
+async fn comment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Authed,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>, AppError> {
+    let c: CommentBody = parse_json(&body)?;
+    let text = c.text.trim().to_string();
+    if text.is_empty() {
+        return Err(AppError::Invalid(
+            "text must not be empty: write the comment".into(),
+        ));
+    }
+    edit_as::<Visit>(&state, auth, id, "visit", move |me| VisitEdit::AddComment {
+        author: me.to_string(),
+        text,
+    })
+    .await
+}
+
+/// What a manager or admin changes of a customer's scope in the console.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomerScopeBody {
+    #[serde(default)]
+    territory: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+}
+
+/// Moves a customer to another territory or owner: one change by the caller, checked as a
+/// device's would be (only managers and admins change these fields), with the scope events
+/// it causes.
+async fn move_customer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Authed,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>, AppError> {
+    let b: CustomerScopeBody = parse_json(&body)?;
+    let mut edits = Vec::new();
+    if let Some(t) = given(b.territory) {
+        edits.push(CustomerEdit::Territory(t));
+    }
+    if let Some(o) = given(b.owner) {
+        edits.push(CustomerEdit::Owner(o));
+    }
+    if edits.is_empty() {
+        return Err(AppError::Invalid(
+            "give territory or owner (or both) to change".into(),
+        ));
+    }
+    let doc = blocking(&state, move |core| {
+        core.write_as(
+            &auth.principal,
+            &id,
+            |doc: &mut AutoCommit, view: &Document| {
+                if view.kind() != Customer::KIND {
+                    return Err(AppError::NotFound(format!(
+                        "no customer {id} that you can see"
+                    )));
+                }
+                for edit in &edits {
+                    Customer::apply_edit(doc, edit)
+                        .map_err(|e| AppError::Invalid(e.to_string()))?;
+                }
+                Ok(())
+            },
+        )
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(&doc).unwrap_or_default()))
+}
