@@ -1,4 +1,8 @@
 //! The command line: every command, argument and option of `fieldsync` (clap derive).
+//!
+//! The help texts are these doc comments, which clap reads at build time: `--help` and clap's
+//! usage errors are English in every language, while everything the commands print follows
+//! the catalog (see `crate::i18n`).
 
 use std::path::PathBuf;
 

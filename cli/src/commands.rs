@@ -26,6 +26,7 @@ use fieldsync_core::{Client, ValidationError};
 
 use crate::args::{Cli, Command, ConflictsCmd};
 use crate::error::{CliError, CliResult};
+use crate::i18n::{self, Lang, t};
 
 /// One device: its home directory and the application facade over its store.
 pub struct Ctx {
@@ -43,16 +44,13 @@ impl Ctx {
             Some(h) => h,
             None => dirs::data_dir()
                 .map(|d| d.join("fieldsync"))
-                .ok_or_else(|| {
-                    CliError::new(
-                        "cannot find a data directory for this user: pass --home DIR or set FIELDSYNC_HOME",
-                    )
-                })?,
+                .ok_or_else(|| CliError::new(t!("cli-error-no-data-dir")))?,
         };
         std::fs::create_dir_all(&home).map_err(|e| {
-            CliError::new(format!(
-                "cannot create {}: {e}; pass another --home DIR",
-                home.display()
+            CliError::new(t!(
+                "cli-error-create-home",
+                path = home.display().to_string(),
+                error = e.to_string()
             ))
         })?;
         let device = device.unwrap_or_else(account::device_name);
@@ -121,7 +119,7 @@ pub fn money(field: &str, s: &str, currency: &str) -> CliResult<Money> {
     Ok(input::money(field, s, currency)?)
 }
 
-/// Minor units shown as major units: 12345 → "123.45".
+/// Minor units shown as major units: 12345 → "123.45 CNY" ("¥123.45" in Chinese).
 pub fn show_money(m: &Money) -> String {
     show_amount(m.amount, &m.currency)
 }
@@ -129,23 +127,39 @@ pub fn show_money(m: &Money) -> String {
 /// An amount in minor units of `currency` shown in major units, with its sign: a gross profit
 /// may be below zero (-1050 → "-10.50 CNY").
 pub fn show_amount(amount: i64, currency: &str) -> String {
+    show_amount_in(i18n::lang(), amount, currency)
+}
+
+/// [`show_amount`] in `lang`: English keeps the form scripts have always read
+/// ("-10.50 CNY"), Chinese writes money as people do ("-¥10.50", "¥12,500.00").
+fn show_amount_in(lang: Lang, amount: i64, currency: &str) -> String {
+    if lang != Lang::En {
+        return fieldsync_i18n::format_money(lang, amount, currency);
+    }
     let sign = if amount < 0 { "-" } else { "" };
     let abs = amount.unsigned_abs();
     format!("{sign}{}.{:02} {currency}", abs / 100, abs % 100)
+}
+
+/// One step a document took, on a line: when, what, who, and the note.
+pub fn step(at: &str, status: &str, by: &str, note: Option<&str>) -> String {
+    match note {
+        Some(note) => t!(
+            "cli-step-with-note",
+            at = at,
+            status = status,
+            by = by,
+            note = note
+        ),
+        None => t!("cli-step", at = at, status = status, by = by),
+    }
 }
 
 /// Every step an order or a complaint took, a line each: when, what, who, and the note.
 pub fn steps(history: &[StepTaken]) -> String {
     history
         .iter()
-        .map(|h| {
-            let note = h
-                .note
-                .as_deref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default();
-            format!("{} {} by {}{note}", h.at, h.status, h.by)
-        })
+        .map(|h| step(&h.at, &h.status, &h.by, h.note.as_deref()))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -156,10 +170,24 @@ mod tests {
 
     #[test]
     fn amounts_show_in_major_units_with_their_sign() {
-        assert_eq!(show_amount(12345, "CNY"), "123.45 CNY");
-        assert_eq!(show_amount(5, "CNY"), "0.05 CNY");
-        assert_eq!(show_amount(-1050, "CNY"), "-10.50 CNY");
-        assert_eq!(show_amount(-5, "CNY"), "-0.05 CNY");
-        assert_eq!(show_money(&Money::new(100, "USD")), "1.00 USD");
+        let en = |amount, currency| show_amount_in(Lang::En, amount, currency);
+        assert_eq!(en(12345, "CNY"), "123.45 CNY");
+        assert_eq!(en(5, "CNY"), "0.05 CNY");
+        assert_eq!(en(-1050, "CNY"), "-10.50 CNY");
+        assert_eq!(en(-5, "CNY"), "-0.05 CNY");
+        assert_eq!(
+            en(1_234_500, "CNY"),
+            "12345.00 CNY",
+            "no grouping in English"
+        );
+        assert_eq!(en(100, "USD"), "1.00 USD");
+    }
+
+    #[test]
+    fn amounts_show_as_chinese_writes_money() {
+        let zh = |amount, currency| show_amount_in(Lang::ZhCn, amount, currency);
+        assert_eq!(zh(1_234_500, "CNY"), "¥12,345.00");
+        assert_eq!(zh(-1050, "CNY"), "-¥10.50");
+        assert_eq!(zh(100, "USD"), "USD 1.00");
     }
 }

@@ -1,11 +1,15 @@
 //! The one error type of the command line: a message for the user, printed on one line of
-//! stderr with exit code 1.
+//! stderr with exit code 1, in the language of the run (client-core's errors through
+//! [`messages`]).
+
+mod messages;
 
 use fieldsync_core::client::NOT_LOGGED_IN;
 use fieldsync_core::sync::SyncError;
 
-/// The message for commands that need a session.
-pub const LOG_IN_FIRST: &str = "log in first: fieldsync login --server URL --username NAME";
+pub use messages::{core_error, sync_error};
+
+use crate::i18n::{lang, t};
 
 /// A user error: what went wrong and what to do about it.
 #[derive(Debug)]
@@ -28,36 +32,40 @@ impl CliError {
 
 impl From<fieldsync_core::Error> for CliError {
     fn from(e: fieldsync_core::Error) -> Self {
-        CliError(e.to_string())
+        CliError(core_error(lang(), &e))
     }
 }
 
 impl From<fieldsync_core::ValidationError> for CliError {
     fn from(e: fieldsync_core::ValidationError) -> Self {
-        CliError(format!("invalid {e}"))
+        CliError(t!(
+            "cli-error-invalid",
+            field = e.field,
+            problem = e.problem
+        ))
     }
 }
 
 impl From<SyncError> for CliError {
     fn from(e: SyncError) -> Self {
         match e {
-            SyncError::Auth(message) if message == NOT_LOGGED_IN => CliError(LOG_IN_FIRST.into()),
-            SyncError::Auth(message) => CliError(format!(
-                "{message} (log in with: fieldsync login --server URL --username NAME)"
-            )),
-            other => CliError(other.to_string()),
+            SyncError::Auth(message) if message == NOT_LOGGED_IN => {
+                CliError(t!("cli-error-log-in-first"))
+            }
+            SyncError::Auth(message) => CliError(t!("cli-error-auth", message = message)),
+            other => CliError(sync_error(lang(), &other)),
         }
     }
 }
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
-        CliError(format!("cannot write the output: {e}"))
+        CliError(t!("cli-error-output", error = e.to_string()))
     }
 }
 
 impl From<serde_json::Error> for CliError {
     fn from(e: serde_json::Error) -> Self {
-        CliError(format!("cannot write JSON: {e}"))
+        CliError(t!("cli-error-json", error = e.to_string()))
     }
 }

@@ -4,10 +4,14 @@
 //! session and the sync state, so one machine can play a laptop and a phone side by side.
 //! Every failure becomes one line on stderr that says what to do, with exit code 1; usage
 //! errors exit with 2 (clap's own); nothing panics on bad input.
+//!
+//! It speaks the language of the environment (`LC_ALL`, `LC_MESSAGES`, `LANG`: `zh_CN.UTF-8`
+//! is Chinese), from the product's message catalog; see [`i18n`] for what stays English.
 
 mod args;
 mod commands;
 mod error;
+mod i18n;
 mod output;
 
 use std::process::ExitCode;
@@ -15,6 +19,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    i18n::init(i18n::Lang::from_env());
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

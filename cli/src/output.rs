@@ -7,6 +7,7 @@ use serde::Serialize;
 use unicode_width::UnicodeWidthStr;
 
 use crate::error::CliResult;
+use crate::i18n::{self, Lang};
 
 /// Prints `value` as one pretty JSON document on stdout.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> CliResult {
@@ -27,19 +28,32 @@ pub fn line(text: impl AsRef<str>) -> CliResult {
 /// the rest: "200 of 431 shown: use --limit or --page". `first` is the number of rows skipped.
 /// Nothing when the list is whole. On stderr, so that stdout stays the list alone.
 pub fn note_cut(first: u64, shown: u64, total: u64, how: &str) {
-    if let Some(note) = cut_note(first, shown, total, how) {
+    if let Some(note) = cut_note(i18n::lang(), first, shown, total, how) {
         eprintln!("{note}");
     }
 }
 
-fn cut_note(first: u64, shown: u64, total: u64, how: &str) -> Option<String> {
+fn cut_note(lang: Lang, first: u64, shown: u64, total: u64, how: &str) -> Option<String> {
     if shown == 0 || shown >= total {
         return None;
     }
     Some(if first == 0 {
-        format!("{shown} of {total} shown: {how}")
+        fieldsync_i18n::tr!(
+            lang,
+            "cli-cut-first",
+            shown = shown,
+            total = total,
+            how = how
+        )
     } else {
-        format!("{} to {} of {total} shown: {how}", first + 1, first + shown)
+        fieldsync_i18n::tr!(
+            lang,
+            "cli-cut-page",
+            first = first + 1,
+            last = first + shown,
+            total = total,
+            how = how
+        )
     })
 }
 
@@ -79,9 +93,9 @@ pub struct Table {
 
 impl Table {
     /// A table with these column titles.
-    pub fn new(header: &[&str]) -> Self {
+    pub fn new<S: AsRef<str>>(header: &[S]) -> Self {
         Table {
-            header: header.iter().map(|h| h.to_string()).collect(),
+            header: header.iter().map(|h| h.as_ref().to_string()).collect(),
             rows: Vec::new(),
         }
     }
@@ -137,15 +151,31 @@ impl Table {
     }
 }
 
-/// Field/value pairs, the labels aligned.
+/// Field/value pairs, the labels aligned; each label is a message of the catalog
+/// (`cli-customer-field-name`), shown in the language of the run.
 pub fn fields(pairs: &[(&str, String)]) -> String {
-    let width = pairs.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
+    let lang = i18n::lang();
+    let labeled: Vec<(String, &String)> = pairs
+        .iter()
+        .map(|(key, v)| (fieldsync_i18n::tr(lang, key), v))
+        .collect();
+    fields_in(lang, &labeled)
+}
+
+/// Label/value pairs in `lang`, the labels aligned: "name:  华东" ("名称：  华东").
+fn fields_in(lang: Lang, pairs: &[(String, &String)]) -> String {
+    let labels: Vec<String> = pairs
+        .iter()
+        .map(|(k, _)| fieldsync_i18n::tr!(lang, "cli-label", label = k))
+        .collect();
+    let width = labels.iter().map(|l| l.width()).max().unwrap_or(0);
     pairs
         .iter()
-        .map(|(k, v)| {
+        .zip(&labels)
+        .map(|((_, v), label)| {
             let v = if v.trim().is_empty() { "-" } else { v.as_str() };
-            let v = v.replace('\n', &format!("\n{}", " ".repeat(width + 3)));
-            format!("{}  {v}", pad(&format!("{k}:"), width + 1))
+            let v = v.replace('\n', &format!("\n{}", " ".repeat(width + 2)));
+            format!("{}  {v}", pad(label, width))
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -177,21 +207,42 @@ mod tests {
     #[test]
     fn a_cut_list_says_which_part_it_shows() {
         let how = "use --limit or --page";
+        let en = Lang::En;
         assert_eq!(
-            cut_note(0, 200, 431, how).as_deref(),
+            cut_note(en, 0, 200, 431, how).as_deref(),
             Some("200 of 431 shown: use --limit or --page")
         );
         assert_eq!(
-            cut_note(400, 31, 431, how).as_deref(),
+            cut_note(en, 400, 31, 431, how).as_deref(),
             Some("401 to 431 of 431 shown: use --limit or --page")
         );
-        assert_eq!(cut_note(0, 12, 12, how), None, "a whole list says nothing");
-        assert_eq!(cut_note(0, 0, 0, how), None);
+        assert_eq!(
+            cut_note(en, 0, 12, 12, how),
+            None,
+            "a whole list says nothing"
+        );
+        assert_eq!(cut_note(en, 0, 0, 0, how), None);
+        assert_eq!(
+            cut_note(Lang::ZhCn, 400, 31, 431, "--page").as_deref(),
+            Some("共 431 条，显示第 401 至 431 条：--page")
+        );
     }
 
     #[test]
     fn field_labels_line_up() {
-        let text = fields(&[("id", "1".into()), ("name", "华东".into())]);
-        assert_eq!(text, "id:    1\nname:  华东");
+        let one = "1".to_string();
+        let name = "华东".to_string();
+        let several = "a\nb".to_string();
+        let text = fields_in(
+            Lang::En,
+            &[
+                ("id".into(), &one),
+                ("name".into(), &name),
+                ("notes".into(), &several),
+            ],
+        );
+        assert_eq!(text, "id:     1\nname:   华东\nnotes:  a\n        b");
+        let text = fields_in(Lang::ZhCn, &[("编号".into(), &one), ("名称".into(), &name)]);
+        assert_eq!(text, "编号：  1\n名称：  华东");
     }
 }

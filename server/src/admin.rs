@@ -30,7 +30,7 @@ pub const MIN_PASSWORD: usize = 8;
 pub const AUDIT_PAGE: usize = 500;
 
 /// A user as the administration pages show them (never the password hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UserInfo {
     /// Login name.
     pub username: String,
@@ -57,7 +57,7 @@ impl From<&User> for UserInfo {
 }
 
 /// A new user.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Login name.
@@ -75,7 +75,7 @@ pub struct NewUser {
 }
 
 /// Changes to a user; a field left out is untouched.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// New role.

@@ -55,7 +55,17 @@ pub struct AppState {
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
+    let (api, description) = json_api();
+    let description = Arc::new(description);
     Router::new()
+        .merge(api)
+        .route(
+            "/v1/openapi.json",
+            get(move || {
+                let description = description.clone();
+                async move { Json((*description).clone()) }
+            }),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .route("/v1/auth/login", post(login))
@@ -76,8 +86,6 @@ pub fn router(state: AppState) -> Router {
             "/v1/attachments/{id}/thumbnail",
             get(attachments::thumbnail),
         )
-        .merge(crate::read::http::routes())
-        .merge(crate::admin::http::routes())
         .merge(crate::console::routes())
         .fallback(|| async { AppError::NotFound("no such endpoint: see docs/PROTOCOL.md".into()) })
         .method_not_allowed_fallback(|| async {
@@ -92,6 +100,15 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The JSON API's routes and their OpenAPI description, made together.
+pub fn json_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    utoipa_axum::router::OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .merge(crate::read::http::routes())
+        .merge(crate::admin::http::routes())
+        .split_for_parts()
 }
 
 async fn count_requests(

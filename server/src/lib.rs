@@ -17,6 +17,7 @@
 //! - [`nodes`]: several server nodes on one database hearing of each other's writes.
 //! - [`console`]: the manager's web console and its browser sessions.
 //! - [`admin`]: users, territories, health and the audit log, for administrators.
+//! - [`openapi`]: the OpenAPI description of the JSON API.
 //! - [`read`]: the read model (query tables of the documents) and the JSON API over it.
 //! - [`attachments`]: photos and receipts: the blob store, resumable uploads, who may fetch
 //!   what, thumbnails.
@@ -34,6 +35,7 @@ pub mod grace;
 pub mod group_commit;
 pub mod metrics;
 pub mod nodes;
+pub mod openapi;
 pub mod pull;
 pub mod read;
 pub mod service;

@@ -798,3 +798,77 @@ on_both_backends!(
         let _ = visits;
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_description_matches_the_routes() {
+    run(Backend::Sqlite, "openapi", async |w: &World| {
+        let spec = w
+            .call(Method::GET, "/v1/openapi.json", &As::Nobody, None)
+            .await
+            .ok();
+        let paths = spec["paths"].as_object().unwrap();
+        // Every endpoint the console and integrations rely on is described.
+        for (path, method) in [
+            ("/v1/customers", "get"),
+            ("/v1/customers/{id}", "get"),
+            ("/v1/customers/{id}", "patch"),
+            ("/v1/visits", "get"),
+            ("/v1/followups", "get"),
+            ("/v1/reports/week", "get"),
+            ("/v1/approvals", "get"),
+            ("/v1/trip-plans/{id}/approve", "post"),
+            ("/v1/trip-plans/{id}/reject", "post"),
+            ("/v1/expense-claims/{id}/approve", "post"),
+            ("/v1/expense-claims/{id}/reject", "post"),
+            ("/v1/visits/{id}/comments", "post"),
+            ("/v1/admin/users", "get"),
+            ("/v1/admin/users", "post"),
+            ("/v1/admin/users/{username}", "patch"),
+            ("/v1/admin/territories", "get"),
+            ("/v1/admin/territories", "post"),
+            ("/v1/admin/territories/{name}", "patch"),
+            ("/v1/admin/health", "get"),
+            ("/v1/admin/audit", "get"),
+        ] {
+            assert!(
+                paths.get(path).and_then(|p| p.get(method)).is_some(),
+                "{method} {path} is not described"
+            );
+        }
+        // And every described operation is a route the server answers (not the fallback's
+        // "no such endpoint", not 405).
+        let admin = w.login("admin").await;
+        let mut operations = 0;
+        for (path, item) in paths {
+            let concrete = path
+                .split('/')
+                .map(|part| if part.starts_with('{') { "x" } else { part })
+                .collect::<Vec<_>>()
+                .join("/");
+            for method in item.as_object().unwrap().keys() {
+                let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let body = (m != Method::GET).then(|| json!({}));
+                let r = w.call(m, &concrete, &As::Bearer(&admin), body).await;
+                assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+                let answer: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+                assert!(
+                    !answer["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("no such endpoint"),
+                    "{method} {path} is described but not routed"
+                );
+                operations += 1;
+            }
+            assert!(
+                item.as_object()
+                    .unwrap()
+                    .values()
+                    .all(|op| op["responses"].is_object()),
+                "{path}"
+            );
+        }
+        assert!(operations >= 20, "{operations} operations");
+    })
+    .await;
+}

@@ -88,7 +88,9 @@ impl Home {
             .args(args)
             .env_remove("FIELDSYNC_HOME")
             .env_remove("FIELDSYNC_PASSWORD")
-            .env_remove("RUST_BACKTRACE");
+            .env_remove("RUST_BACKTRACE")
+            // The tests read the CLI's English, whatever language the machine speaks.
+            .env("LC_ALL", "C");
         Ok(cmd)
     }
 

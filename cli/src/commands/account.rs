@@ -10,7 +10,8 @@ use fieldsync_core::sync;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, sync_error};
+use crate::i18n::{self, t};
 use crate::output::{self, Table, fields, opt};
 
 /// The name this computer gives at login.
@@ -28,11 +29,8 @@ fn password(username: &str) -> CliResult<String> {
     if let Ok(p) = std::env::var("FIELDSYNC_PASSWORD") {
         return Ok(p);
     }
-    rpassword::prompt_password(format!("password for {username}: ")).map_err(|e| {
-        CliError::new(format!(
-            "cannot read the password ({e}): type it at a terminal or set FIELDSYNC_PASSWORD"
-        ))
-    })
+    rpassword::prompt_password(t!("cli-password-prompt", username = username))
+        .map_err(|e| CliError::new(t!("cli-error-password", error = e.to_string())))
 }
 
 pub fn login(ctx: &Ctx, server: &str, username: &str) -> CliResult {
@@ -41,28 +39,29 @@ pub fn login(ctx: &Ctx, server: &str, username: &str) -> CliResult {
     let user = client
         .login(server, username, &password)
         .map_err(|e| match e {
-            sync::SyncError::Network(reason) => CliError::new(format!(
-                "{reason}: check the server address and that the server is running, then log in again"
-            )),
+            sync::SyncError::Network(reason) => {
+                CliError::new(t!("cli-error-login-network", reason = reason))
+            }
             sync::SyncError::Auth(reason) => {
-                CliError::new(format!("{reason}: check the user name and password"))
+                CliError::new(t!("cli-error-login-auth", reason = reason))
             }
             other => other.into(),
         })?;
-    output::line(format!(
-        "logged in to {} as {} ({}); run `fieldsync sync` to fetch your data",
-        client.server_url()?.unwrap_or_else(|| server.to_string()),
-        user.username,
-        user.role
+    output::line(t!(
+        "cli-logged-in",
+        server = client.server_url()?.unwrap_or_else(|| server.to_string()),
+        username = &user.username,
+        role = i18n::role(&user.role)
     ))
 }
 
 pub fn logout(ctx: &Ctx) -> CliResult {
     match ctx.client.logout() {
-        Ok(None) => output::line("not logged in"),
-        Ok(Some(user)) => output::line(format!("logged out {user}")),
-        Err(e) => Err(CliError::new(format!(
-            "logged out here, but the server could not be told: {e}"
+        Ok(None) => output::line(t!("cli-not-logged-in")),
+        Ok(Some(user)) => output::line(t!("cli-logged-out", username = user.to_string())),
+        Err(e) => Err(CliError::new(t!(
+            "cli-error-logout",
+            error = sync_error(i18n::lang(), &e)
         ))),
     }
 }
@@ -73,36 +72,45 @@ pub fn status(ctx: &Ctx, json: bool) -> CliResult {
         return output::json(&s);
     }
     let user = s.user.as_ref().map_or_else(
-        || "not logged in".to_string(),
+        || t!("cli-not-logged-in"),
         |u| {
-            let t = if u.territories.is_empty() {
-                String::new()
+            let role = i18n::role(&u.role);
+            if u.territories.is_empty() {
+                t!("cli-status-user", username = &u.username, role = role)
             } else {
-                format!(", territories {}", u.territories.join(", "))
-            };
-            format!("{} ({}{t})", u.username, u.role)
+                t!(
+                    "cli-status-user-territories",
+                    username = &u.username,
+                    role = role,
+                    territories = i18n::join(&u.territories)
+                )
+            }
         },
     );
     output::line(fields(&[
-        ("user", user),
-        ("server", opt(&s.server_url)),
-        ("store", ctx.home.join("device.db").display().to_string()),
-        ("cursor", s.cursor.to_string()),
-        ("unsent documents", s.unsent.to_string()),
-        ("quarantined", s.quarantined.to_string()),
+        ("cli-status-field-user", user),
+        ("cli-status-field-server", opt(&s.server_url)),
         (
-            "attachments to upload",
+            "cli-status-field-store",
+            ctx.home.join("device.db").display().to_string(),
+        ),
+        ("cli-status-field-cursor", s.cursor.to_string()),
+        ("cli-status-field-unsent", s.unsent.to_string()),
+        ("cli-status-field-quarantined", s.quarantined.to_string()),
+        (
+            "cli-status-field-attachments",
             match s.attachments_pending {
-                0 => "none".to_string(),
-                n => format!(
-                    "{n} ({})",
-                    super::attachments::human_bytes(s.attachment_bytes_pending)
+                0 => t!("cli-none"),
+                n => t!(
+                    "cli-status-attachments-pending",
+                    count = n,
+                    size = super::attachments::human_bytes(s.attachment_bytes_pending)
                 ),
             },
         ),
         (
-            "last sync",
-            s.last_sync_at.unwrap_or_else(|| "never".into()),
+            "cli-status-field-last-sync",
+            s.last_sync_at.unwrap_or_else(|| t!("cli-never")),
         ),
     ]))
 }
@@ -116,8 +124,8 @@ pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
             bar.set_style(style);
         }
         bar.set_message(match status.unsent {
-            0 => "syncing…".to_string(),
-            n => format!("syncing: {n} documents to push…"),
+            0 => t!("cli-sync-progress-start"),
+            n => t!("cli-sync-progress-unsent", count = n),
         });
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar
@@ -125,32 +133,42 @@ pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
     let result = ctx.client.sync(|p| {
         if let (Some(bar), Some(a)) = (&bar, &p.attachment) {
             let way = match a.direction {
-                Direction::Upload => "uploading",
-                Direction::Download => "fetching",
+                Direction::Upload => "cli-sync-progress-upload",
+                Direction::Download => "cli-sync-progress-download",
             };
             let percent = (a.done * 100).checked_div(a.size).unwrap_or(100);
-            bar.set_message(format!(
-                "{way} {} of {}: {} {percent}% ({} of {})",
-                a.number,
-                a.of,
-                a.name,
-                super::attachments::human_bytes(a.done),
-                super::attachments::human_bytes(a.size)
+            bar.set_message(t!(
+                way,
+                number = a.number,
+                of = a.of,
+                name = &a.name,
+                percent = percent,
+                done = super::attachments::human_bytes(a.done),
+                size = super::attachments::human_bytes(a.size)
             ));
             return;
         }
         if let Some(bar) = &bar {
-            let to_push = match p.to_push {
-                0 => String::new(),
-                n => format!(", {n} to push"),
+            let round = match p.to_push {
+                0 => t!(
+                    "cli-sync-progress-round",
+                    round = p.rounds,
+                    pushed = p.pushed,
+                    pulled = p.pulled
+                ),
+                n => t!(
+                    "cli-sync-progress-round-to-push",
+                    round = p.rounds,
+                    pushed = p.pushed,
+                    to_push = n,
+                    pulled = p.pulled
+                ),
             };
-            bar.set_message(format!(
-                "round {}: {} pushed{to_push}, {} pulled{}",
-                p.rounds,
-                p.pushed,
-                p.pulled,
-                if p.more { ", more to come" } else { "" }
-            ));
+            bar.set_message(if p.more {
+                t!("cli-sync-progress-more", progress = round)
+            } else {
+                round
+            });
         }
     });
     if let Some(bar) = &bar {
@@ -160,40 +178,34 @@ pub fn sync(ctx: &Ctx, json: bool) -> CliResult {
     if json {
         return output::json(&report);
     }
-    let mut summary = format!(
-        "synced: {} pushed, {} pulled, {} rejected ({} round trips, {} bytes sent, {} received, {} ms)",
-        report.pushed,
-        report.pulled,
-        report.rejected,
-        report.round_trips,
-        report.bytes_sent,
-        report.bytes_received,
-        report.millis
+    let mut summary = t!(
+        "cli-synced",
+        pushed = report.pushed,
+        pulled = report.pulled,
+        rejected = report.rejected,
+        round_trips = report.round_trips,
+        bytes_sent = report.bytes_sent,
+        bytes_received = report.bytes_received,
+        millis = report.millis
     );
     let a = &report.attachments;
     if a.uploaded > 0 || a.fetched > 0 {
-        summary.push_str(&format!(
-            "; attachments: {} uploaded ({}), {} fetched ({})",
-            a.uploaded,
-            super::attachments::human_bytes(a.bytes_sent),
-            a.fetched,
-            super::attachments::human_bytes(a.bytes_received)
+        summary.push_str(&t!(
+            "cli-synced-attachments",
+            uploaded = a.uploaded,
+            sent = super::attachments::human_bytes(a.bytes_sent),
+            fetched = a.fetched,
+            received = super::attachments::human_bytes(a.bytes_received)
         ));
     }
     if a.pending > 0 {
-        summary.push_str(&format!(
-            "; {} attachments wait to upload (sync again)",
-            a.pending
-        ));
+        summary.push_str(&t!("cli-synced-attachments-pending", count = a.pending));
     }
     if a.refused > 0 {
-        summary.push_str(&format!(
-            "; {} attachments refused: see `fieldsync status`",
-            a.refused
-        ));
+        summary.push_str(&t!("cli-synced-attachments-refused", count = a.refused));
     }
     if report.rejected > 0 {
-        summary.push_str("; see `fieldsync quarantine` for what the server refused");
+        summary.push_str(&t!("cli-synced-rejected"));
     }
     output::line(summary)
 }
@@ -209,29 +221,31 @@ impl LiveListener for Printer {
         let line = if self.json {
             serde_json::to_string(change).unwrap_or_default()
         } else {
-            let kinds = change
+            let kinds: Vec<String> = change
                 .changed
                 .iter()
-                .map(|(kind, ids)| format!("{} {kind}", ids.len()))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut line = format!(
-                "{} pushed {}, pulled {}",
-                chrono::Local::now().format("%H:%M:%S"),
-                change.pushed,
-                change.pulled
+                .map(|(kind, ids)| {
+                    t!(
+                        "cli-watch-kind-count",
+                        count = ids.len(),
+                        kind = i18n::kind(kind)
+                    )
+                })
+                .collect();
+            let mut line = t!(
+                "cli-watch-round",
+                time = chrono::Local::now().format("%H:%M:%S").to_string(),
+                pushed = change.pushed,
+                pulled = change.pulled
             );
             if !kinds.is_empty() {
-                line.push_str(&format!(" ({kinds} changed)"));
+                line.push_str(&t!("cli-watch-changed", kinds = i18n::join(&kinds)));
             }
             if !change.removed.is_empty() {
-                line.push_str(&format!(", {} removed", change.removed.len()));
+                line.push_str(&t!("cli-watch-removed", count = change.removed.len()));
             }
             if change.rejected > 0 {
-                line.push_str(&format!(
-                    ", {} rejected: see `fieldsync quarantine`",
-                    change.rejected
-                ));
+                line.push_str(&t!("cli-watch-rejected", count = change.rejected));
             }
             line
         };
@@ -239,10 +253,8 @@ impl LiveListener for Printer {
     }
 
     fn on_error(&self, error: &sync::SyncError) {
-        eprintln!(
-            "fieldsync: {}; still watching, retrying",
-            CliError::new(error.to_string()).one_line()
-        );
+        let error = CliError::new(sync_error(i18n::lang(), error)).one_line();
+        eprintln!("fieldsync: {}", t!("cli-watch-error", error = error));
     }
 }
 
@@ -253,16 +265,16 @@ pub fn watch(ctx: &Ctx, json: bool) -> CliResult {
     ctrlc::set_handler(move || {
         let _ = stop.send(());
     })
-    .map_err(|e| CliError::new(format!("cannot watch for Ctrl-C: {e}")))?;
+    .map_err(|e| CliError::new(t!("cli-error-ctrlc", error = e.to_string())))?;
     ctx.client
         .start_live(LiveOptions::default(), Arc::new(Printer { json }))?;
     if !json {
-        eprintln!("watching for changes; Ctrl-C stops");
+        eprintln!("{}", t!("cli-watch-started"));
     }
     let _ = stopped.recv();
     ctx.client.stop_live();
     if !json {
-        eprintln!("stopped");
+        eprintln!("{}", t!("cli-watch-stopped"));
     }
     Ok(())
 }
@@ -272,9 +284,18 @@ pub fn conflicts(ctx: &Ctx, id: Option<&str>, json: bool) -> CliResult {
     if json {
         return output::json(&all);
     }
-    let mut t = Table::new(&[
-        "DOCUMENT", "KIND", "FIELD", "#", "VALUE", "BY", "DEVICE", "AT", "SHOWN",
-    ]);
+    let mut t = Table::new(&i18n::all(&[
+        "cli-conflicts-header-document",
+        "cli-conflicts-header-kind",
+        "cli-conflicts-header-field",
+        "cli-conflicts-header-number",
+        "cli-conflicts-header-value",
+        "cli-conflicts-header-by",
+        "cli-conflicts-header-device",
+        "cli-conflicts-header-at",
+        "cli-conflicts-header-shown",
+    ]));
+    let yes = t!("cli-yes");
     for c in &all {
         for (n, v) in c.conflict.values.iter().enumerate() {
             t.row(vec![
@@ -286,11 +307,11 @@ pub fn conflicts(ctx: &Ctx, id: Option<&str>, json: bool) -> CliResult {
                 opt(&v.author),
                 opt(&v.device),
                 opt(&v.time),
-                if v.winner { "yes" } else { "" }.to_string(),
+                if v.winner { yes.clone() } else { String::new() },
             ]);
         }
     }
-    t.print("no conflicts: every field holds one value")
+    t.print(&t!("cli-conflicts-empty"))
 }
 
 /// `fieldsync conflicts resolve ID FIELD --keep N | --value V`.
@@ -304,10 +325,14 @@ pub fn resolve(
     let resolution = match (keep, value) {
         (Some(n), _) => Resolution::Keep(n),
         (None, Some(text)) => Resolution::Value(text.to_string()),
-        (None, None) => return Err(CliError::new("say which value: --keep N or --value V")),
+        (None, None) => return Err(CliError::new(t!("cli-error-say-which-value"))),
     };
     let chosen = ctx.client.resolve_conflict(id, field, resolution)?;
-    output::line(format!("{field} is now {chosen}"))
+    output::line(t!(
+        "cli-conflict-resolved",
+        field = field,
+        value = chosen.to_string()
+    ))
 }
 
 pub fn handover(ctx: &Ctx, from: &str, to: &str, json: bool) -> CliResult {
@@ -315,7 +340,5 @@ pub fn handover(ctx: &Ctx, from: &str, to: &str, json: bool) -> CliResult {
     if json {
         return output::json(&serde_json::json!({ "from": from, "to": to, "customers": moved }));
     }
-    output::line(format!(
-        "{moved} customer(s) of {from} now belong to {to}; sync to see the change"
-    ))
+    output::line(t!("cli-handover-done", count = moved, from = from, to = to))
 }

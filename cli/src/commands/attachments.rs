@@ -6,30 +6,42 @@ use fieldsync_core::attachments::AttachmentInfo;
 use super::Ctx;
 use crate::args::AttachmentCmd;
 use crate::error::CliResult;
+use crate::i18n::{self, t};
 use crate::output::{self, Table};
 
 pub fn run(ctx: &Ctx, cmd: AttachmentCmd) -> CliResult {
     match cmd {
         AttachmentCmd::Get { id, out } => {
             let saved = ctx.client.save_attachment(&id, &out)?;
-            output::line(format!("saved {}", saved.display()))
+            output::line(t!(
+                "cli-attachment-saved",
+                path = saved.display().to_string()
+            ))
         }
         AttachmentCmd::List { pending, json } => {
             let list = ctx.client.attachments(pending)?;
             if json.json {
                 return output::json(&list);
             }
-            table(&list).print(if pending {
-                "nothing waits to upload"
+            table(&list).print(&if pending {
+                t!("cli-attachment-none-pending")
             } else {
-                "no attachments"
+                t!("cli-attachment-empty")
             })
         }
     }
 }
 
 fn table(list: &[AttachmentInfo]) -> Table {
-    let mut t = Table::new(&["id", "name", "type", "size", "state", "on", "note"]);
+    let mut t = Table::new(&i18n::all(&[
+        "cli-attachment-header-id",
+        "cli-attachment-header-name",
+        "cli-attachment-header-type",
+        "cli-attachment-header-size",
+        "cli-attachment-header-state",
+        "cli-attachment-header-on",
+        "cli-attachment-header-note",
+    ]));
     for a in list {
         let on = a
             .documents
@@ -40,7 +52,7 @@ fn table(list: &[AttachmentInfo]) -> Table {
         let note = a
             .refused
             .as_deref()
-            .map(|r| format!("refused: {r}"))
+            .map(|r| t!("cli-attachment-refused", reason = r))
             .or_else(|| a.last_error.clone())
             .unwrap_or_default();
         t.row(vec![

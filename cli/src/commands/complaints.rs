@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::{Ctx, steps};
 use crate::args::{ComplaintAdd, ComplaintCmd};
 use crate::error::CliResult;
+use crate::i18n::{self, t};
 use crate::output::{self, Table, fields, opt, short};
 
 /// A complaint as `complaint show --json` prints it: the document with its first-response
@@ -27,7 +28,7 @@ pub fn run(ctx: &Ctx, cmd: ComplaintCmd) -> CliResult {
         ComplaintCmd::Add(a) => add(ctx, a),
         ComplaintCmd::Assign { id, to } => {
             c.assign_complaint(&id, &to)?;
-            output::line(format!("assigned to {}", to.trim()))
+            output::line(t!("cli-complaint-assigned", user = to.trim()))
         }
         ComplaintCmd::Step {
             id,
@@ -36,7 +37,12 @@ pub fn run(ctx: &Ctx, cmd: ComplaintCmd) -> CliResult {
             note,
         } => {
             let complaint = c.step_complaint(&id, &to, note, visit)?;
-            output::line(complaint.status.to_string())
+            let status = complaint.status.to_string();
+            output::line(t!(
+                "cli-complaint-stepped",
+                status_name = i18n::code_name(i18n::lang(), "status", &status),
+                status = status
+            ))
         }
         ComplaintCmd::List {
             overdue,
@@ -56,7 +62,7 @@ pub fn run(ctx: &Ctx, cmd: ComplaintCmd) -> CliResult {
             if json.json {
                 return output::json(&rows);
             }
-            table(rows).print("no complaints match")
+            table(rows).print(&t!("cli-complaint-empty"))
         }
         ComplaintCmd::Show { id, json } => show(ctx, &id, json.json),
     }
@@ -77,18 +83,19 @@ fn add(ctx: &Ctx, a: ComplaintAdd) -> CliResult {
 
 /// Complaints as a table.
 pub fn table(rows: Vec<ComplaintRow>) -> Table {
-    let mut t = Table::new(&[
-        "ID",
-        "CUSTOMER",
-        "PRIORITY",
-        "CATEGORY",
-        "STATUS",
-        "ASSIGNEE",
-        "RECEIVED",
-        "RESPOND BY",
-        "OVERDUE",
-        "SUMMARY",
-    ]);
+    let mut t = Table::new(&i18n::all(&[
+        "cli-complaint-header-id",
+        "cli-complaint-header-customer",
+        "cli-complaint-header-priority",
+        "cli-complaint-header-category",
+        "cli-complaint-header-status",
+        "cli-complaint-header-assignee",
+        "cli-complaint-header-received",
+        "cli-complaint-header-respond-by",
+        "cli-complaint-header-overdue",
+        "cli-complaint-header-summary",
+    ]));
+    let (yes, no) = (t!("cli-yes"), t!("cli-no"));
     for r in rows {
         t.row(vec![
             r.id,
@@ -99,7 +106,7 @@ pub fn table(rows: Vec<ComplaintRow>) -> Table {
             opt(&r.assignee),
             r.received_at,
             opt(&r.respond_by),
-            if r.overdue { "yes" } else { "no" }.to_string(),
+            if r.overdue { yes.clone() } else { no.clone() },
             short(&r.summary, 40),
         ]);
     }
@@ -128,26 +135,44 @@ fn show(ctx: &Ctx, raw: &str, json: bool) -> CliResult {
     }
     let customer = c
         .customer(&complaint.customer)
-        .map(|k| format!("{} ({})", k.name, complaint.customer))
+        .map(|k| t!("cli-name-and-id", name = k.name, id = &complaint.customer))
         .unwrap_or_else(|_| complaint.customer.clone());
     let deadline = match (&respond_by, overdue) {
-        (Some(d), true) => format!("{d} (overdue: nobody has looked into it yet)"),
+        (Some(d), true) => t!("cli-complaint-deadline-overdue", deadline = d),
         (Some(d), false) => d.clone(),
         (None, _) => "-".to_string(),
     };
     output::line(fields(&[
-        ("id", complaint.id.clone()),
-        ("customer", customer),
-        ("recorded by", complaint.recorded_by.clone()),
-        ("received", complaint.received_at.clone()),
-        ("channel", complaint.channel.to_string()),
-        ("category", complaint.category.to_string()),
-        ("priority", complaint.priority.to_string()),
-        ("respond by", deadline),
-        ("assignee", opt(&complaint.assignee)),
-        ("status", complaint.status.to_string()),
-        ("follow-up visit", opt(&complaint.followup_visit)),
-        ("summary", complaint.summary.as_str().to_string()),
-        ("history", steps(&complaint.history)),
+        ("cli-complaint-field-id", complaint.id.clone()),
+        ("cli-complaint-field-customer", customer),
+        (
+            "cli-complaint-field-recorded-by",
+            complaint.recorded_by.clone(),
+        ),
+        (
+            "cli-complaint-field-received",
+            complaint.received_at.clone(),
+        ),
+        ("cli-complaint-field-channel", complaint.channel.to_string()),
+        (
+            "cli-complaint-field-category",
+            complaint.category.to_string(),
+        ),
+        (
+            "cli-complaint-field-priority",
+            complaint.priority.to_string(),
+        ),
+        ("cli-complaint-field-respond-by", deadline),
+        ("cli-complaint-field-assignee", opt(&complaint.assignee)),
+        ("cli-complaint-field-status", complaint.status.to_string()),
+        (
+            "cli-complaint-field-followup-visit",
+            opt(&complaint.followup_visit),
+        ),
+        (
+            "cli-complaint-field-summary",
+            complaint.summary.as_str().to_string(),
+        ),
+        ("cli-complaint-field-history", steps(&complaint.history)),
     ]))
 }

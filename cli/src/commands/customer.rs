@@ -7,6 +7,7 @@ use fieldsync_core::store::{CustomerQuery, VisitQuery};
 use super::{Ctx, show_money, value};
 use crate::args::{ContactCmd, ContactEditArgs, CustomerAdd, CustomerCmd};
 use crate::error::CliResult;
+use crate::i18n::{self, t};
 use crate::output::{self, Table, fields, opt};
 
 pub fn run(ctx: &Ctx, cmd: CustomerCmd) -> CliResult {
@@ -42,11 +43,11 @@ pub fn run(ctx: &Ctx, cmd: CustomerCmd) -> CliResult {
         } => {
             ctx.client
                 .update_customer(&cid, CustomerPatch::set(&field, &value)?)?;
-            output::line(format!("{field} set"))
+            output::line(t!("cli-customer-field-set", field = field))
         }
         CustomerCmd::Note { id: cid, text } => {
             ctx.client.note_customer(&cid, &text)?;
-            output::line("note added")
+            output::line(t!("cli-customer-note-added"))
         }
     }
 }
@@ -84,17 +85,17 @@ fn list(ctx: &Ctx, q: &CustomerQuery, page: u32, json: bool) -> CliResult {
     }
     let first = u64::from(q.offset.unwrap_or(0));
     let shown = rows.len() as u64;
-    let mut t = Table::new(&[
-        "ID",
-        "NAME",
-        "TIER",
-        "STATUS",
-        "TERRITORY",
-        "OWNER",
-        "CITY",
-        "LAST VISIT",
-        "NEXT FOLLOW-UP",
-    ]);
+    let mut t = Table::new(&i18n::all(&[
+        "cli-customer-header-id",
+        "cli-customer-header-name",
+        "cli-customer-header-tier",
+        "cli-customer-header-status",
+        "cli-customer-header-territory",
+        "cli-customer-header-owner",
+        "cli-customer-header-city",
+        "cli-customer-header-last-visit",
+        "cli-customer-header-next-followup",
+    ]));
     for r in rows {
         t.row(vec![
             r.id,
@@ -109,12 +110,12 @@ fn list(ctx: &Ctx, q: &CustomerQuery, page: u32, json: bool) -> CliResult {
         ]);
     }
     let empty = if total > 0 && shown == 0 {
-        format!("page {page} is past the end: {total} customers match")
+        t!("cli-customer-page-past-end", page = page, total = total)
     } else {
-        "no customers match".to_string()
+        t!("cli-customer-empty")
     };
     t.print(&empty)?;
-    output::note_cut(first, shown, total, "use --limit or --page");
+    output::note_cut(first, shown, total, &t!("cli-cut-how-page"));
     Ok(())
 }
 
@@ -144,51 +145,75 @@ fn show(ctx: &Ctx, s: &str, json: bool) -> CliResult {
         .monthly_demand
         .map(|d| format!("{d} {}", c.demand_unit.clone().unwrap_or_default()));
     output::line(fields(&[
-        ("id", c.id.clone()),
-        ("name", c.name.clone()),
-        ("type", c.customer_type.to_string()),
-        ("tier", c.tier.to_string()),
+        ("cli-customer-field-id", c.id.clone()),
+        ("cli-customer-field-name", c.name.clone()),
+        ("cli-customer-field-type", c.customer_type.to_string()),
+        ("cli-customer-field-tier", c.tier.to_string()),
         (
-            "key account",
-            if c.key_account { "yes" } else { "no" }.into(),
+            "cli-customer-field-key-account",
+            if c.key_account {
+                t!("cli-yes")
+            } else {
+                t!("cli-no")
+            },
         ),
-        ("status", c.status.to_string()),
-        ("territory", c.territory.clone()),
-        ("owner", c.owner.clone()),
-        ("industry", opt(&c.industry)),
-        ("province", opt(&c.province)),
-        ("city", opt(&c.city)),
-        ("address", opt(&c.address)),
-        ("phone", opt(&c.phone)),
-        ("monthly demand", opt(&demand)),
-        ("current supplier", opt(&c.current_supplier)),
+        ("cli-customer-field-status", c.status.to_string()),
+        ("cli-customer-field-territory", c.territory.clone()),
+        ("cli-customer-field-owner", c.owner.clone()),
+        ("cli-customer-field-industry", opt(&c.industry)),
+        ("cli-customer-field-province", opt(&c.province)),
+        ("cli-customer-field-city", opt(&c.city)),
+        ("cli-customer-field-address", opt(&c.address)),
+        ("cli-customer-field-phone", opt(&c.phone)),
+        ("cli-customer-field-monthly-demand", opt(&demand)),
         (
-            "current price",
+            "cli-customer-field-current-supplier",
+            opt(&c.current_supplier),
+        ),
+        (
+            "cli-customer-field-current-price",
             c.current_price.as_ref().map_or("-".into(), show_money),
         ),
-        ("competitor notes", c.competitor_notes.as_str().to_string()),
-        ("notes", c.notes.as_str().to_string()),
-        ("created", format!("{} by {}", c.created_at, c.created_by)),
+        (
+            "cli-customer-field-competitor-notes",
+            c.competitor_notes.as_str().to_string(),
+        ),
+        ("cli-customer-field-notes", c.notes.as_str().to_string()),
+        (
+            "cli-customer-field-created",
+            t!("cli-created-by", at = &c.created_at, by = &c.created_by),
+        ),
     ]))?;
-    output::line("\ncontacts:")?;
-    let mut t = Table::new(&["NAME", "TITLE", "PHONE", "EMAIL", "DECIDES"]);
+    let none = format!("  {}", t!("cli-none-paren"));
+    output::line(format!("\n{}", t!("cli-customer-contacts")))?;
+    let mut t = Table::new(&i18n::all(&[
+        "cli-contact-header-name",
+        "cli-contact-header-title",
+        "cli-contact-header-phone",
+        "cli-contact-header-email",
+        "cli-contact-header-decides",
+    ]));
     for p in &c.contacts {
         t.row(vec![
             p.name.clone(),
             opt(&p.title),
             opt(&p.phone),
             opt(&p.email),
-            if p.decision_maker { "yes" } else { "" }.into(),
+            if p.decision_maker {
+                t!("cli-yes")
+            } else {
+                String::new()
+            },
         ]);
     }
-    t.print("  (none)")?;
-    output::line("\nrecent visits:")?;
-    super::visit::table(visits).print("  (none)")?;
+    t.print(&none)?;
+    output::line(format!("\n{}", t!("cli-customer-recent-visits")))?;
+    super::visit::table(visits).print(&none)?;
     output::note_cut(
         0,
         shown,
         visit_count,
-        &format!("see them all with `fieldsync visit list --customer {cid}`"),
+        &t!("cli-customer-all-visits", id = &cid),
     );
     Ok(())
 }
@@ -216,7 +241,7 @@ pub fn contact(ctx: &Ctx, cmd: ContactCmd) -> CliResult {
                     decision_maker,
                 },
             )?;
-            output::line("contact added")
+            output::line(t!("cli-contact-added"))
         }
         ContactCmd::List { customer, json } => {
             let c = ctx.client.customer(&customer)?;
@@ -224,7 +249,14 @@ pub fn contact(ctx: &Ctx, cmd: ContactCmd) -> CliResult {
             if json.json {
                 return output::json(&c.contacts);
             }
-            let mut t = Table::new(&["ID", "NAME", "TITLE", "PHONE", "EMAIL", "DECIDES"]);
+            let mut t = Table::new(&i18n::all(&[
+                "cli-contact-header-id",
+                "cli-contact-header-name",
+                "cli-contact-header-title",
+                "cli-contact-header-phone",
+                "cli-contact-header-email",
+                "cli-contact-header-decides",
+            ]));
             for p in &c.contacts {
                 t.row(vec![
                     p.id.clone(),
@@ -232,13 +264,14 @@ pub fn contact(ctx: &Ctx, cmd: ContactCmd) -> CliResult {
                     opt(&p.title),
                     opt(&p.phone),
                     opt(&p.email),
-                    if p.decision_maker { "yes" } else { "" }.into(),
+                    if p.decision_maker {
+                        t!("cli-yes")
+                    } else {
+                        String::new()
+                    },
                 ]);
             }
-            t.print(&format!(
-                "no contacts at {}: add one with `fieldsync contact add {cid} --name NAME`",
-                c.name
-            ))
+            t.print(&t!("cli-contact-empty", customer = &c.name, id = &cid))
         }
         ContactCmd::Edit(a) => contact_edit(ctx, a),
     }
@@ -262,35 +295,41 @@ fn contact_edit(ctx: &Ctx, a: ContactEditArgs) -> CliResult {
             decision_maker,
         },
     )?;
-    output::line("contact changed")
+    output::line(t!("cli-contact-changed"))
 }
 
 pub fn followups(ctx: &Ctx, day: Option<&str>, owner: Option<String>, json: bool) -> CliResult {
     let due = ctx.client.followups(day, owner.as_deref())?;
-    let day = day.unwrap_or("today");
     if json {
         return output::json(&due);
     }
-    followups_table(due).print(&format!("no follow-ups due on {day}"))
+    followups_table(due).print(&match day {
+        None => t!("cli-followups-none-today"),
+        Some(day) => t!("cli-followups-none-on", day = day),
+    })
 }
 
 /// Due follow-ups as a table.
 pub fn followups_table(due: Vec<fieldsync_core::store::FollowUp>) -> Table {
-    let mut t = Table::new(&[
-        "CUSTOMER",
-        "NAME",
-        "TIER",
-        "OWNER",
-        "LAST VISIT",
-        "DUE",
-        "OVERDUE",
-        "REASON",
-    ]);
+    let mut t = Table::new(&i18n::all(&[
+        "cli-followup-header-customer",
+        "cli-followup-header-name",
+        "cli-followup-header-tier",
+        "cli-followup-header-owner",
+        "cli-followup-header-last-visit",
+        "cli-followup-header-due",
+        "cli-followup-header-overdue",
+        "cli-followup-header-reason",
+    ]));
     for f in due {
         let reason = match f.reason {
-            fieldsync_core::store::FollowUpReason::NeverVisited => "never visited",
-            fieldsync_core::store::FollowUpReason::ExplicitDate => "date set at last visit",
-            fieldsync_core::store::FollowUpReason::Cadence => "tier cadence",
+            fieldsync_core::store::FollowUpReason::NeverVisited => {
+                "cli-followup-reason-never-visited"
+            }
+            fieldsync_core::store::FollowUpReason::ExplicitDate => {
+                "cli-followup-reason-explicit-date"
+            }
+            fieldsync_core::store::FollowUpReason::Cadence => "cli-followup-reason-cadence",
         };
         t.row(vec![
             f.customer,
@@ -299,8 +338,8 @@ pub fn followups_table(due: Vec<fieldsync_core::store::FollowUp>) -> Table {
             f.owner,
             opt(&f.last_visit_date),
             opt(&f.due_date),
-            format!("{} d", f.days_overdue),
-            reason.to_string(),
+            t!("cli-followup-days", days = f.days_overdue),
+            t!(reason),
         ]);
     }
     t

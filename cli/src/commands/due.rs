@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{Ctx, complaints, customer, orders};
 use crate::error::CliResult;
+use crate::i18n::t;
 use crate::output;
 
 /// The three lists, as `due --json` prints them.
@@ -26,24 +27,23 @@ pub fn run(ctx: &Ctx, json: bool) -> CliResult {
     if json {
         return output::json(&due);
     }
+    let none = t!("cli-none");
     let sections = [
         (
-            format!("Follow-ups due by today ({})", due.followups.len()),
-            customer::followups_table(due.followups).render("none"),
+            t!("cli-due-followups", count = due.followups.len()),
+            customer::followups_table(due.followups).render(&none),
         ),
         (
-            format!(
-                "Complaints past their first-response deadline ({})",
-                due.complaints.len()
-            ),
-            complaints::table(due.complaints).render("none"),
+            t!("cli-due-complaints", count = due.complaints.len()),
+            complaints::table(due.complaints).render(&none),
         ),
         (
-            format!(
-                "Orders submitted more than {ORDER_CONFIRMATION_DAYS} days ago, not confirmed ({})",
-                due.orders.len()
+            t!(
+                "cli-due-orders",
+                days = ORDER_CONFIRMATION_DAYS,
+                count = due.orders.len()
             ),
-            orders::table(due.orders).render("none"),
+            orders::table(due.orders).render(&none),
         ),
     ];
     let text = sections

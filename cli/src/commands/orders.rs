@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{Ctx, show_amount, steps};
 use crate::args::{OrderAdd, OrderCmd, OrderItem};
 use crate::error::CliResult;
+use crate::i18n::{self, t};
 use crate::output::{self, Table, fields, opt};
 
 /// An order as `order show --json` prints it: the document with its computed total and gross
@@ -29,23 +30,23 @@ pub fn run(ctx: &Ctx, cmd: OrderCmd) -> CliResult {
         OrderCmd::Item(a) => item(ctx, a),
         OrderCmd::Submit { id } => {
             c.submit_order(&id)?;
-            output::line("submitted")
+            output::line(t!("status-submitted"))
         }
         OrderCmd::Confirm { id } => {
             c.confirm_order(&id)?;
-            output::line("confirmed")
+            output::line(t!("status-confirmed"))
         }
         OrderCmd::Ship { id } => {
             c.ship_order(&id)?;
-            output::line("shipped")
+            output::line(t!("status-shipped"))
         }
         OrderCmd::Pay { id } => {
             c.pay_order(&id)?;
-            output::line("paid")
+            output::line(t!("status-paid"))
         }
         OrderCmd::Cancel { id, note } => {
             c.cancel_order(&id, note)?;
-            output::line("cancelled")
+            output::line(t!("status-cancelled"))
         }
         OrderCmd::List {
             owner,
@@ -61,7 +62,7 @@ pub fn run(ctx: &Ctx, cmd: OrderCmd) -> CliResult {
             if json.json {
                 return output::json(&rows);
             }
-            table(rows).print("no orders match")
+            table(rows).print(&t!("cli-order-empty"))
         }
         OrderCmd::Show { id, json } => show(ctx, &id, json.json),
     }
@@ -96,18 +97,26 @@ fn item(ctx: &Ctx, a: OrderItem) -> CliResult {
                 .transpose()?,
         },
     )?;
-    output::line(format!(
-        "line added: {} line(s), total {}",
-        order.lines.len(),
-        show_amount(order.total()?, &order.currency)
+    output::line(t!(
+        "cli-order-line-added",
+        lines = order.lines.len(),
+        total = show_amount(order.total()?, &order.currency)
     ))
 }
 
 /// Orders as a table.
 pub fn table(rows: Vec<OrderRow>) -> Table {
-    let mut t = Table::new(&[
-        "ID", "NUMBER", "DATE", "CUSTOMER", "OWNER", "STATUS", "LINES", "TOTAL", "PROFIT",
-    ]);
+    let mut t = Table::new(&i18n::all(&[
+        "cli-order-header-id",
+        "cli-order-header-number",
+        "cli-order-header-date",
+        "cli-order-header-customer",
+        "cli-order-header-owner",
+        "cli-order-header-status",
+        "cli-order-header-lines",
+        "cli-order-header-total",
+        "cli-order-header-profit",
+    ]));
     for r in rows {
         t.row(vec![
             r.id,
@@ -137,7 +146,7 @@ fn show(ctx: &Ctx, raw: &str, json: bool) -> CliResult {
     let customer = ctx
         .client
         .customer(&order.customer)
-        .map(|c| format!("{} ({})", c.name, order.customer))
+        .map(|c| t!("cli-name-and-id", name = c.name, id = &order.customer))
         .unwrap_or_else(|_| order.customer.clone());
     let cur = order.currency.as_str();
     let lines = order
@@ -146,7 +155,7 @@ fn show(ctx: &Ctx, raw: &str, json: bool) -> CliResult {
         .map(|l| {
             let cost = l
                 .unit_cost
-                .map(|c| format!(", cost {}", show_amount(c, cur)))
+                .map(|c| t!("cli-order-line-cost", cost = show_amount(c, cur)))
                 .unwrap_or_default();
             format!(
                 "{} {} {} × {} {} @ {}{cost} = {}",
@@ -163,18 +172,21 @@ fn show(ctx: &Ctx, raw: &str, json: bool) -> CliResult {
         .collect::<Vec<_>>()
         .join("\n");
     output::line(fields(&[
-        ("id", order.id.clone()),
-        ("number", order.number.clone()),
-        ("customer", customer),
-        ("owner", order.owner.clone()),
-        ("date", order.date.clone()),
-        ("status", order.status.to_string()),
-        ("delivery", opt(&order.delivery_date)),
-        ("terms", opt(&order.payment_terms)),
-        ("note", opt(&order.note)),
-        ("lines", lines),
-        ("total", show_amount(total, cur)),
-        ("gross profit", show_amount(order.gross_profit(), cur)),
-        ("history", steps(&order.history)),
+        ("cli-order-field-id", order.id.clone()),
+        ("cli-order-field-number", order.number.clone()),
+        ("cli-order-field-customer", customer),
+        ("cli-order-field-owner", order.owner.clone()),
+        ("cli-order-field-date", order.date.clone()),
+        ("cli-order-field-status", order.status.to_string()),
+        ("cli-order-field-delivery", opt(&order.delivery_date)),
+        ("cli-order-field-terms", opt(&order.payment_terms)),
+        ("cli-order-field-note", opt(&order.note)),
+        ("cli-order-field-lines", lines),
+        ("cli-order-field-total", show_amount(total, cur)),
+        (
+            "cli-order-field-gross-profit",
+            show_amount(order.gross_profit(), cur),
+        ),
+        ("cli-order-field-history", steps(&order.history)),
     ]))
 }

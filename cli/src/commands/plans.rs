@@ -8,9 +8,10 @@ use fieldsync_core::model::lifecycle::{Approvable, StatusChange};
 use fieldsync_core::store::PlanQuery;
 use serde::Serialize;
 
-use super::{Ctx, money, show_money};
+use super::{Ctx, money, show_money, step};
 use crate::args::{ExpenseCmd, PlanFilter, TripCmd};
 use crate::error::CliResult;
+use crate::i18n::{self, t};
 use crate::output::{self, Table, fields, opt};
 
 /// A claim as `expense show --json` prints it: the document with its computed total.
@@ -52,24 +53,31 @@ pub fn trip(ctx: &Ctx, cmd: TripCmd) -> CliResult {
         }
         TripCmd::Submit { id } => {
             c.submit_trip_plan(&id)?;
-            output::line("submitted")
+            output::line(t!("status-submitted"))
         }
         TripCmd::Approve(d) => {
             c.approve_trip_plan(&d.id, d.note)?;
-            output::line("approved")
+            output::line(t!("status-approved"))
         }
         TripCmd::Reject(d) => {
             c.reject_trip_plan(&d.id, d.note)?;
-            output::line("rejected")
+            output::line(t!("status-rejected"))
         }
         TripCmd::List(f) => {
             let rows = c.list_trip_plans(&query(&f))?;
             if f.json.json {
                 return output::json(&rows);
             }
-            let mut t = Table::new(&[
-                "ID", "TITLE", "OWNER", "APPROVER", "STATUS", "FROM", "TO", "BUDGET",
-            ]);
+            let mut t = Table::new(&i18n::all(&[
+                "cli-trip-header-id",
+                "cli-trip-header-title",
+                "cli-trip-header-owner",
+                "cli-trip-header-approver",
+                "cli-trip-header-status",
+                "cli-trip-header-from",
+                "cli-trip-header-to",
+                "cli-trip-header-budget",
+            ]));
             for r in rows {
                 t.row(vec![
                     r.id,
@@ -82,7 +90,7 @@ pub fn trip(ctx: &Ctx, cmd: TripCmd) -> CliResult {
                     show_money(&Money::new(r.budget_amount, r.currency)),
                 ]);
             }
-            t.print("no trip plans match")
+            t.print(&t!("cli-trip-empty"))
         }
         TripCmd::Show { id: raw, json } => {
             let plan = c.trip_plan(&raw)?;
@@ -101,16 +109,23 @@ pub fn trip(ctx: &Ctx, cmd: TripCmd) -> CliResult {
                 .collect::<Vec<_>>()
                 .join("\n");
             output::line(fields(&[
-                ("id", plan.id.clone()),
-                ("title", plan.title.clone()),
-                ("owner", plan.owner.clone()),
-                ("approver", plan.approver.clone()),
-                ("status", plan.status.to_string()),
-                ("dates", format!("{} to {}", plan.start_date, plan.end_date)),
-                ("cities", plan.cities.join(", ")),
-                ("planned visits", visits),
-                ("budget", show_money(&plan.budget)),
-                ("history", history(plan.history())),
+                ("cli-trip-field-id", plan.id.clone()),
+                ("cli-trip-field-title", plan.title.clone()),
+                ("cli-trip-field-owner", plan.owner.clone()),
+                ("cli-trip-field-approver", plan.approver.clone()),
+                ("cli-trip-field-status", plan.status.to_string()),
+                (
+                    "cli-trip-field-dates",
+                    t!(
+                        "cli-date-range",
+                        from = &plan.start_date,
+                        to = &plan.end_date
+                    ),
+                ),
+                ("cli-trip-field-cities", i18n::join(&plan.cities)),
+                ("cli-trip-field-planned-visits", visits),
+                ("cli-trip-field-budget", show_money(&plan.budget)),
+                ("cli-trip-field-history", history(plan.history())),
             ]))
         }
     }
@@ -120,14 +135,7 @@ pub fn trip(ctx: &Ctx, cmd: TripCmd) -> CliResult {
 fn history(steps: &[StatusChange]) -> String {
     steps
         .iter()
-        .map(|h| {
-            let note = h
-                .note
-                .as_deref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default();
-            format!("{} {} by {}{note}", h.at, h.status, h.by)
-        })
+        .map(|h| step(&h.at, &h.status.to_string(), &h.by, h.note.as_deref()))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -173,25 +181,27 @@ pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
             // The new item is the last one; its receipt's id is the attachment's, as every
             // attach prints it.
             match claim.items.last().and_then(|i| i.receipt.as_ref()) {
-                Some(r) if with_receipt => output::line(format!("item added\n{}", r.id)),
-                _ => output::line("item added"),
+                Some(r) if with_receipt => {
+                    output::line(format!("{}\n{}", t!("cli-expense-item-added"), r.id))
+                }
+                _ => output::line(t!("cli-expense-item-added")),
             }
         }
         ExpenseCmd::Submit { id } => {
             c.submit_expense_claim(&id)?;
-            output::line("submitted")
+            output::line(t!("status-submitted"))
         }
         ExpenseCmd::ItemRemove { id, item } => {
             c.remove_expense_item(&id, &item)?;
-            output::line("item removed")
+            output::line(t!("cli-expense-item-removed"))
         }
         ExpenseCmd::ItemAmount { id, item, amount } => {
             c.set_expense_item_amount(&id, &item, input::amount("amount", &amount)?)?;
-            output::line("amount corrected")
+            output::line(t!("cli-expense-amount-corrected"))
         }
         ExpenseCmd::Pay { id } => {
             c.pay_expense_claim(&id)?;
-            output::line("paid")
+            output::line(t!("status-paid"))
         }
         ExpenseCmd::Show { id: raw, json } => {
             let claim = c.expense_claim(&raw)?;
@@ -201,6 +211,7 @@ pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
                     claim: &claim,
                 });
             }
+            let no_receipt = t!("cli-expense-no-receipt");
             let items = claim
                 .items
                 .iter()
@@ -212,39 +223,48 @@ pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
                         i.date,
                         i.category,
                         show_money(&i.amount),
-                        i.invoice_photo.as_deref().unwrap_or("no receipt")
+                        i.invoice_photo
+                            .clone()
+                            .unwrap_or_else(|| no_receipt.clone())
                     )
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
             output::line(fields(&[
-                ("id", claim.id.clone()),
-                ("title", claim.title.clone()),
-                ("owner", claim.owner.clone()),
-                ("approver", claim.approver.clone()),
-                ("status", claim.status.to_string()),
-                ("trip", opt(&claim.trip)),
-                ("items", items),
-                ("total", show_money(&claim.total()?)),
-                ("history", history(claim.history())),
+                ("cli-expense-field-id", claim.id.clone()),
+                ("cli-expense-field-title", claim.title.clone()),
+                ("cli-expense-field-owner", claim.owner.clone()),
+                ("cli-expense-field-approver", claim.approver.clone()),
+                ("cli-expense-field-status", claim.status.to_string()),
+                ("cli-expense-field-trip", opt(&claim.trip)),
+                ("cli-expense-field-items", items),
+                ("cli-expense-field-total", show_money(&claim.total()?)),
+                ("cli-expense-field-history", history(claim.history())),
             ]))
         }
         ExpenseCmd::Approve(d) => {
             c.approve_expense_claim(&d.id, d.note)?;
-            output::line("approved")
+            output::line(t!("status-approved"))
         }
         ExpenseCmd::Reject(d) => {
             c.reject_expense_claim(&d.id, d.note)?;
-            output::line("rejected")
+            output::line(t!("status-rejected"))
         }
         ExpenseCmd::List(f) => {
             let rows = c.list_expense_claims(&query(&f))?;
             if f.json.json {
                 return output::json(&rows);
             }
-            let mut t = Table::new(&[
-                "ID", "TITLE", "OWNER", "APPROVER", "STATUS", "TRIP", "ITEMS", "TOTAL",
-            ]);
+            let mut t = Table::new(&i18n::all(&[
+                "cli-expense-header-id",
+                "cli-expense-header-title",
+                "cli-expense-header-owner",
+                "cli-expense-header-approver",
+                "cli-expense-header-status",
+                "cli-expense-header-trip",
+                "cli-expense-header-items",
+                "cli-expense-header-total",
+            ]));
             for r in rows {
                 t.row(vec![
                     r.id,
@@ -257,7 +277,7 @@ pub fn expense(ctx: &Ctx, cmd: ExpenseCmd) -> CliResult {
                     show_money(&Money::new(r.total_amount, r.currency)),
                 ]);
             }
-            t.print("no expense claims match")
+            t.print(&t!("cli-expense-empty"))
         }
     }
 }

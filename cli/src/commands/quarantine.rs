@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::Ctx;
 use crate::args::{QuarantineArgs, QuarantineCmd};
 use crate::error::{CliError, CliResult};
+use crate::i18n::{self, t};
 use crate::output::{self, Table};
 
 /// Runs `fieldsync quarantine …`.
@@ -27,9 +28,9 @@ pub fn run(ctx: &Ctx, args: QuarantineArgs) -> CliResult {
 /// client-core's error, with an unknown entry pointing at the list.
 fn error(e: SyncError) -> CliError {
     match e {
-        SyncError::Store(fieldsync_core::Error::NoQuarantineEntry(n)) => CliError::new(format!(
-            "no quarantine entry {n} on this device: `fieldsync quarantine list` shows the entries"
-        )),
+        SyncError::Store(fieldsync_core::Error::NoQuarantineEntry(n)) => {
+            CliError::new(t!("cli-error-no-quarantine-entry", entry = n))
+        }
         other => other.into(),
     }
 }
@@ -39,7 +40,14 @@ fn list(ctx: &Ctx, json: bool) -> CliResult {
     if json {
         return output::json(&list);
     }
-    let mut t = Table::new(&["ENTRY", "DOCUMENT", "KIND", "RULE", "AT", "REASON"]);
+    let mut t = Table::new(&i18n::all(&[
+        "cli-quarantine-header-entry",
+        "cli-quarantine-header-document",
+        "cli-quarantine-header-kind",
+        "cli-quarantine-header-rule",
+        "cli-quarantine-header-at",
+        "cli-quarantine-header-reason",
+    ]));
     for e in &list {
         t.row(vec![
             e.id.to_string(),
@@ -50,13 +58,13 @@ fn list(ctx: &Ctx, json: bool) -> CliResult {
             e.reason.clone(),
         ]);
     }
-    t.print("the quarantine is empty: the server accepted every change")
+    t.print(&t!("cli-quarantine-empty"))
 }
 
 /// A value on one line: text as it is, nothing as "(none)", anything else as compact JSON.
 fn value(v: Option<&Value>) -> String {
     match v {
-        None | Some(Value::Null) => "(none)".to_string(),
+        None | Some(Value::Null) => t!("cli-none-paren"),
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     }
@@ -71,17 +79,17 @@ fn quoted(text: &str) -> String {
 fn describe(c: &FieldChange) -> String {
     let what = match c.change {
         ChangeKind::Set => format!("{} → {}", value(c.old.as_ref()), value(c.new.as_ref())),
-        ChangeKind::Added => format!("added {}", value(c.new.as_ref())),
-        ChangeKind::Removed => format!("removed {}", value(c.old.as_ref())),
+        ChangeKind::Added => t!("cli-quarantine-added", value = value(c.new.as_ref())),
+        ChangeKind::Removed => t!("cli-quarantine-removed", value = value(c.old.as_ref())),
         ChangeKind::Text => {
             let mut parts = Vec::new();
             if let Some(added) = &c.text_added {
-                parts.push(format!("text added {}", quoted(added)));
+                parts.push(t!("cli-quarantine-text-added", text = quoted(added)));
             }
             if let Some(removed) = &c.text_removed {
-                parts.push(format!("text removed {}", quoted(removed)));
+                parts.push(t!("cli-quarantine-text-removed", text = quoted(removed)));
             }
-            parts.join(", ")
+            i18n::join(&parts)
         }
     };
     format!("  {}: {what}", c.path)
@@ -94,31 +102,34 @@ fn show(ctx: &Ctx, entry: i64, json: bool) -> CliResult {
     }
     let e = &detail.entry;
     let on_device = if detail.in_store {
-        "yes"
+        t!("cli-yes")
     } else if detail.complete {
-        "no: the server never accepted it; `fieldsync quarantine retry` creates it again"
+        t!("cli-quarantine-on-device-never-accepted")
     } else {
-        "no: it left this device's scope"
+        t!("cli-quarantine-on-device-left-scope")
     };
     output::line(output::fields(&[
-        ("entry", e.id.to_string()),
-        ("document", format!("{} ({})", e.doc_id, e.kind)),
-        ("rule", e.rule.clone()),
-        ("reason", e.reason.clone()),
-        ("refused at", e.quarantined_at.clone()),
-        ("on this device", on_device.to_string()),
+        ("cli-quarantine-field-entry", e.id.to_string()),
+        (
+            "cli-quarantine-field-document",
+            t!(
+                "cli-quarantine-document",
+                id = &e.doc_id,
+                kind = i18n::kind(e.kind.as_str())
+            ),
+        ),
+        ("cli-quarantine-field-rule", e.rule.clone()),
+        ("cli-quarantine-field-reason", e.reason.clone()),
+        ("cli-quarantine-field-refused-at", e.quarantined_at.clone()),
+        ("cli-quarantine-field-on-device", on_device),
     ]))?;
     if !detail.complete {
-        output::line(
-            "this device no longer has the version of the document these changes build on: \
-             shown are the values set and the text typed, not what they replaced; \
-             `fieldsync quarantine export` keeps them",
-        )?;
+        output::line(t!("cli-quarantine-incomplete"))?;
     }
     if detail.changes.is_empty() {
-        return output::line("changes: none left: the document already holds them");
+        return output::line(t!("cli-quarantine-no-changes"));
     }
-    output::line("changes:")?;
+    output::line(t!("cli-quarantine-changes"))?;
     for c in &detail.changes {
         output::line(describe(c))?;
     }
@@ -132,39 +143,44 @@ fn retry(ctx: &Ctx, entry: i64, json: bool) -> CliResult {
     }
     for f in &report.fields {
         match &f.why {
-            None => output::line(format!("  {}: retried", f.field))?,
-            Some(why) => output::line(format!("  {}: skipped: {why}", f.field))?,
+            None => output::line(format!(
+                "  {}",
+                t!("cli-quarantine-retried", field = &f.field)
+            ))?,
+            Some(why) => output::line(format!(
+                "  {}",
+                t!("cli-quarantine-skipped", field = &f.field, why = why)
+            ))?,
         }
     }
     output::line(summary(&report))
 }
 
 fn summary(r: &RetryReport) -> String {
-    let mut out = String::new();
     let retried = r.retried().count();
-    if r.recreated {
-        out.push_str(&format!("{} {} created again as a draft", r.kind, r.doc_id));
+    let kind = i18n::kind(r.kind.as_str());
+    let mut out = if r.recreated {
+        t!("cli-quarantine-recreated", kind = kind, id = &r.doc_id)
     } else {
-        out.push_str(&format!(
-            "{retried} field(s) of {} {} written again",
-            r.kind, r.doc_id
-        ));
-    }
+        t!(
+            "cli-quarantine-rewritten",
+            count = retried,
+            kind = kind,
+            id = &r.doc_id
+        )
+    };
     if retried > 0 || r.recreated {
-        out.push_str(": sync to send them");
+        out.push_str(&t!("cli-quarantine-sync-to-send"));
     }
     if r.kept {
-        let skipped: Vec<&str> = r.skipped().map(|f| f.field.as_str()).collect();
-        out.push_str(&format!(
-            "; entry {} stays in quarantine with what was skipped ({})",
-            r.entry,
-            skipped.join(", ")
+        let skipped: Vec<String> = r.skipped().map(|f| f.field.clone()).collect();
+        out.push_str(&t!(
+            "cli-quarantine-kept",
+            entry = r.entry,
+            skipped = i18n::join(&skipped)
         ));
     } else {
-        out.push_str(&format!(
-            "; entry {} is removed from the quarantine",
-            r.entry
-        ));
+        out.push_str(&t!("cli-quarantine-removed-entry", entry = r.entry));
     }
     out
 }
@@ -174,16 +190,18 @@ fn export(ctx: &Ctx, entry: i64, file: &Path) -> CliResult {
     let mut text = serde_json::to_string_pretty(&export)?;
     text.push('\n');
     std::fs::write(file, text).map_err(|e| {
-        CliError::new(format!(
-            "cannot write {}: {e}; choose another file",
-            file.display()
+        CliError::new(t!(
+            "cli-error-write-file",
+            file = file.display().to_string(),
+            error = e.to_string()
         ))
     })?;
-    output::line(format!(
-        "entry {entry} ({} {}) written to {}",
-        export.kind,
-        export.doc_id,
-        file.display()
+    output::line(t!(
+        "cli-quarantine-exported",
+        entry = entry,
+        kind = i18n::kind(export.kind.as_str()),
+        id = &export.doc_id,
+        file = file.display().to_string()
     ))
 }
 
@@ -193,5 +211,5 @@ fn discard(ctx: &Ctx, entry: i64) -> CliResult {
             fieldsync_core::Error::NoQuarantineEntry(entry),
         )));
     }
-    output::line(format!("entry {entry} discarded"))
+    output::line(t!("cli-quarantine-discarded", entry = entry))
 }

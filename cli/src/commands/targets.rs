@@ -6,6 +6,7 @@ use fieldsync_core::model::fields::Money;
 use super::{Ctx, show_money};
 use crate::args::TargetCmd;
 use crate::error::CliResult;
+use crate::i18n::{self, t};
 use crate::output::{self, Table};
 
 pub fn run(ctx: &Ctx, cmd: TargetCmd) -> CliResult {
@@ -34,15 +35,15 @@ pub fn run(ctx: &Ctx, cmd: TargetCmd) -> CliResult {
             if json.json {
                 return output::json(&rows);
             }
-            let mut t = Table::new(&[
-                "MONTH",
-                "REP",
-                "SALES",
-                "VISITS",
-                "NEW CUSTOMERS",
-                "SET BY",
-                "SET AT",
-            ]);
+            let mut t = Table::new(&i18n::all(&[
+                "cli-target-header-month",
+                "cli-target-header-rep",
+                "cli-target-header-sales",
+                "cli-target-header-visits",
+                "cli-target-header-new-customers",
+                "cli-target-header-set-by",
+                "cli-target-header-set-at",
+            ]));
             for r in rows {
                 t.row(vec![
                     r.month,
@@ -54,7 +55,7 @@ pub fn run(ctx: &Ctx, cmd: TargetCmd) -> CliResult {
                     r.set_at,
                 ]);
             }
-            t.print("no targets set")
+            t.print(&t!("cli-target-empty"))
         }
     }
 }

@@ -10,6 +10,7 @@ use fieldsync_core::store::{VisitQuery, VisitRow};
 use super::{Ctx, show_money};
 use crate::args::{VisitAdd, VisitCmd, VisitEditArgs};
 use crate::error::CliResult;
+use crate::i18n::{self, t};
 use crate::output::{self, Table, fields, opt, short};
 
 pub fn run(ctx: &Ctx, cmd: VisitCmd) -> CliResult {
@@ -35,13 +36,13 @@ pub fn run(ctx: &Ctx, cmd: VisitCmd) -> CliResult {
             if json.json {
                 return output::json(&rows);
             }
-            table(rows).print("no visits match")
+            table(rows).print(&t!("cli-visit-empty"))
         }
         VisitCmd::Show { id: vid, json } => show(ctx, &vid, json.json),
         VisitCmd::Edit(a) => edit(ctx, a),
         VisitCmd::Comment { id: vid, text } => {
             ctx.client.comment_visit(&vid, &text)?;
-            output::line("comment added")
+            output::line(t!("cli-visit-comment-added"))
         }
         VisitCmd::Attach { id, file, check_in } => {
             let attached = ctx.client.attach_to_visit(&id, &file, check_in)?;
@@ -106,14 +107,21 @@ fn edit(ctx: &Ctx, a: VisitEditArgs) -> CliResult {
         ..VisitPatch::default()
     };
     ctx.client.update_visit(&a.id, patch)?;
-    output::line("visit changed")
+    output::line(t!("cli-visit-changed"))
 }
 
 /// Visits as a table.
 pub fn table(rows: Vec<VisitRow>) -> Table {
-    let mut t = Table::new(&[
-        "ID", "DATE", "CUSTOMER", "AUTHOR", "TYPE", "OUTCOME", "NEXT", "SUMMARY",
-    ]);
+    let mut t = Table::new(&i18n::all(&[
+        "cli-visit-header-id",
+        "cli-visit-header-date",
+        "cli-visit-header-customer",
+        "cli-visit-header-author",
+        "cli-visit-header-type",
+        "cli-visit-header-outcome",
+        "cli-visit-header-next",
+        "cli-visit-header-summary",
+    ]));
     for r in rows {
         t.row(vec![
             r.id,
@@ -137,17 +145,17 @@ fn show(ctx: &Ctx, s: &str, json: bool) -> CliResult {
     let customer = ctx
         .client
         .customer(&v.customer)
-        .map(|c| format!("{} ({})", c.name, v.customer))
+        .map(|c| t!("cli-name-and-id", name = c.name, id = &v.customer))
         .unwrap_or_else(|_| v.customer.clone());
-    let people = v
-        .people_met
-        .iter()
-        .map(|p| match &p.title {
-            Some(t) => format!("{} ({t})", p.name),
-            None => p.name.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let people = i18n::join(
+        &v.people_met
+            .iter()
+            .map(|p| match &p.title {
+                Some(title) => t!("cli-person-with-title", name = &p.name, title = title),
+                None => p.name.clone(),
+            })
+            .collect::<Vec<_>>(),
+    );
     let intel = v
         .competitor_intel
         .iter()
@@ -174,43 +182,49 @@ fn show(ctx: &Ctx, s: &str, json: bool) -> CliResult {
         .join("\n");
     let local = v.local_date().map(|d| d.to_string()).unwrap_or_default();
     output::line(fields(&[
-        ("id", v.id.clone()),
-        ("customer", customer),
-        ("author", v.author.clone()),
-        ("check-in", format!("{} (local day {local})", v.checkin_at)),
+        ("cli-visit-field-id", v.id.clone()),
+        ("cli-visit-field-customer", customer),
+        ("cli-visit-field-author", v.author.clone()),
         (
-            "position",
+            "cli-visit-field-check-in",
+            t!("cli-visit-check-in", at = &v.checkin_at, day = local),
+        ),
+        (
+            "cli-visit-field-position",
             v.checkin_geo
                 .as_ref()
                 .map_or("-".into(), |g| format!("{}, {}", g.lat, g.lon)),
         ),
-        ("type", v.visit_type.to_string()),
+        ("cli-visit-field-type", v.visit_type.to_string()),
         (
-            "people met",
+            "cli-visit-field-people-met",
             if people.is_empty() {
                 "-".into()
             } else {
                 people
             },
         ),
-        ("summary", v.summary.as_str().to_string()),
-        ("outcome", v.outcome.map_or("-".into(), |o| o.to_string())),
+        ("cli-visit-field-summary", v.summary.as_str().to_string()),
         (
-            "competitors",
+            "cli-visit-field-outcome",
+            v.outcome.map_or("-".into(), |o| o.to_string()),
+        ),
+        (
+            "cli-visit-field-competitors",
             if intel.is_empty() { "-".into() } else { intel },
         ),
         (
-            "quote",
+            "cli-visit-field-quote",
             v.quote_amount.as_ref().map_or("-".into(), show_money),
         ),
         (
-            "order",
+            "cli-visit-field-order",
             v.order_amount.as_ref().map_or("-".into(), show_money),
         ),
-        ("next step", opt(&v.next_step)),
-        ("next follow-up", opt(&v.next_followup)),
+        ("cli-visit-field-next-step", opt(&v.next_step)),
+        ("cli-visit-field-next-followup", opt(&v.next_followup)),
         (
-            "comments",
+            "cli-visit-field-comments",
             if comments.is_empty() {
                 "-".into()
             } else {

@@ -1,41 +1,45 @@
 //! The administration routes under `/v1/admin/` (docs/PROTOCOL.md, "Administration"): JSON
 //! bodies mapped onto [`super`]'s functions, each on a blocking thread.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{Actor, NewUser, UserPatch};
+use super::{Actor, NewUser, UserInfo, UserPatch};
 use crate::app::{AppState, Authed, RawBody, SourceAddress, parse_json};
 use crate::error::AppError;
+use crate::openapi::{ADMIN_TAG, ErrorBody};
 
-/// The administration routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/users", get(users).post(create_user))
-        .route("/v1/admin/users/{username}", patch(update_user))
-        .route(
-            "/v1/admin/territories",
-            get(territories).post(create_territory),
-        )
-        .route("/v1/admin/territories/{name}", patch(rename_territory))
-        .route("/v1/admin/health", get(health))
-        .route("/v1/admin/audit", get(audit))
+/// The administration routes, each registered with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(users, create_user))
+        .routes(routes!(update_user))
+        .routes(routes!(territories, create_territory))
+        .routes(routes!(rename_territory))
+        .routes(routes!(health))
+        .routes(routes!(audit))
 }
 
 fn to_json<T: serde::Serialize>(v: T) -> Json<Value> {
     Json(serde_json::to_value(v).unwrap_or_default())
 }
 
+#[utoipa::path(get, path = "/v1/admin/users", tag = ADMIN_TAG,
+    responses((status = 200, description = "every user", body = Value), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not an administrator", body = ErrorBody)))]
 async fn users(State(state): State<AppState>, auth: Authed) -> Result<Json<Value>, AppError> {
     let core = state.core.clone();
     let users = tokio::task::spawn_blocking(move || super::users(&core, &auth.principal)).await??;
     Ok(to_json(json!({ "users": users })))
 }
 
+#[utoipa::path(post, path = "/v1/admin/users", tag = ADMIN_TAG, request_body = NewUser,
+    responses((status = 201, description = "the new user", body = UserInfo), (status = 422, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not an administrator", body = ErrorBody)))]
 async fn create_user(
     State(state): State<AppState>,
     SourceAddress(source): SourceAddress,
@@ -55,6 +59,8 @@ async fn create_user(
     Ok((StatusCode::CREATED, to_json(user)))
 }
 
+#[utoipa::path(patch, path = "/v1/admin/users/{username}", tag = ADMIN_TAG, params(("username" = String, Path, description = "login name")), request_body = UserPatch,
+    responses((status = 200, description = "the user after the change", body = UserInfo), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not an administrator", body = ErrorBody)))]
 async fn update_user(
     State(state): State<AppState>,
     Path(username): Path<String>,
@@ -75,6 +81,8 @@ async fn update_user(
     Ok(to_json(user))
 }
 
+#[utoipa::path(get, path = "/v1/admin/territories", tag = ADMIN_TAG,
+    responses((status = 200, description = "every territory", body = Value), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not an administrator", body = ErrorBody)))]
 async fn territories(State(state): State<AppState>, auth: Authed) -> Result<Json<Value>, AppError> {
     let core = state.core.clone();
     let list = tokio::task::spawn_blocking(move || super::list_territories(&core, &auth.principal))
@@ -83,12 +91,15 @@ async fn territories(State(state): State<AppState>, auth: Authed) -> Result<Json
 }
 
 /// The body naming a territory.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TerritoryBody {
+    /// The territory's name.
     name: String,
 }
 
+#[utoipa::path(post, path = "/v1/admin/territories", tag = ADMIN_TAG, request_body = TerritoryBody,
+    responses((status = 201, description = "the territory", body = Value), (status = 422, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not an administrator", body = ErrorBody)))]
 async fn create_territory(
     State(state): State<AppState>,
     SourceAddress(source): SourceAddress,
@@ -108,6 +119,8 @@ async fn create_territory(
     Ok((StatusCode::CREATED, to_json(json!({ "name": name }))))
 }
 
+#[utoipa::path(patch, path = "/v1/admin/territories/{name}", tag = ADMIN_TAG, params(("name" = String, Path, description = "the territory's name now")), request_body = TerritoryBody,
+    responses((status = 200, description = "the new name and how many customers moved", body = Value), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not an administrator", body = ErrorBody)))]
 async fn rename_territory(
     State(state): State<AppState>,
     Path(from): Path<String>,
@@ -128,6 +141,8 @@ async fn rename_territory(
     Ok(to_json(json!({ "name": moved.0, "customers": moved.1 })))
 }
 
+#[utoipa::path(get, path = "/v1/admin/health", tag = ADMIN_TAG,
+    responses((status = 200, description = "the server's health at a glance", body = Value), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not an administrator", body = ErrorBody)))]
 async fn health(State(state): State<AppState>, auth: Authed) -> Result<Json<Value>, AppError> {
     let core = state.core.clone();
     let health =
@@ -135,6 +150,8 @@ async fn health(State(state): State<AppState>, auth: Authed) -> Result<Json<Valu
     Ok(to_json(health))
 }
 
+#[utoipa::path(get, path = "/v1/admin/audit", tag = ADMIN_TAG,
+    responses((status = 200, description = "the newest entries of the audit log", body = Value), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not an administrator", body = ErrorBody)))]
 async fn audit(State(state): State<AppState>, auth: Authed) -> Result<Json<Value>, AppError> {
     let core = state.core.clone();
     let entries =

@@ -3,10 +3,9 @@
 //! blocking thread as every storage call is.
 
 use automerge::AutoCommit;
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use fieldsync_core::model::customer::{Customer, CustomerEdit};
 use fieldsync_core::model::expense_claim::{ExpenseClaim, ExpenseClaimEdit};
@@ -17,26 +16,30 @@ use fieldsync_core::report::IsoWeek;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::queries::{self, CustomerFilter, VisitFilter};
 use crate::app::{AppState, Authed, RawBody, parse_json};
 use crate::error::AppError;
+use crate::openapi::{ErrorBody, READ_TAG};
 use crate::service::Core;
 
-/// The read API's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/customers", get(customers))
-        .route("/v1/customers/{id}", get(customer).patch(move_customer))
-        .route("/v1/visits", get(visits))
-        .route("/v1/visits/{id}/comments", post(comment))
-        .route("/v1/followups", get(followups))
-        .route("/v1/reports/week", get(week))
-        .route("/v1/approvals", get(approvals))
-        .route("/v1/trip-plans/{id}/approve", post(approve_plan))
-        .route("/v1/trip-plans/{id}/reject", post(reject_plan))
-        .route("/v1/expense-claims/{id}/approve", post(approve_claim))
-        .route("/v1/expense-claims/{id}/reject", post(reject_claim))
+/// The read API's routes, each registered with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(customers))
+        .routes(routes!(customer, move_customer))
+        .routes(routes!(visits))
+        .routes(routes!(comment))
+        .routes(routes!(followups))
+        .routes(routes!(week))
+        .routes(routes!(approvals))
+        .routes(routes!(approve_plan))
+        .routes(routes!(reject_plan))
+        .routes(routes!(approve_claim))
+        .routes(routes!(reject_claim))
 }
 
 /// Runs `f` on a blocking thread with the core.
@@ -87,7 +90,8 @@ fn page(v: Option<String>) -> Result<usize, AppError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct CustomersQuery {
     search: Option<String>,
@@ -97,6 +101,8 @@ struct CustomersQuery {
     page: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/customers", tag = READ_TAG, params(CustomersQuery),
+    responses((status = 200, description = "one page of the customers the caller sees, by name", body = Value), (status = 400, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn customers(
     State(state): State<AppState>,
     q: Result<Query<CustomersQuery>, QueryRejection>,
@@ -117,6 +123,8 @@ async fn customers(
     Ok(Json(serde_json::to_value(out).unwrap_or_default()))
 }
 
+#[utoipa::path(get, path = "/v1/customers/{id}", tag = READ_TAG, params(("id" = String, Path, description = "customer id")),
+    responses((status = 200, description = "the customer's file: the customer, its visits, its conflicts", body = Value), (status = 404, description = "no customer the caller sees", body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn customer(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -129,7 +137,8 @@ async fn customer(
     Ok(Json(serde_json::to_value(out).unwrap_or_default()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct VisitsQuery {
     rep: Option<String>,
@@ -139,6 +148,8 @@ struct VisitsQuery {
     page: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/visits", tag = READ_TAG, params(VisitsQuery),
+    responses((status = 200, description = "one page of visits, newest first", body = Value), (status = 400, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn visits(
     State(state): State<AppState>,
     q: Result<Query<VisitsQuery>, QueryRejection>,
@@ -159,12 +170,15 @@ async fn visits(
     Ok(Json(serde_json::to_value(out).unwrap_or_default()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct FollowupsQuery {
     date: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/followups", tag = READ_TAG, params(FollowupsQuery),
+    responses((status = 200, description = "customers due or overdue for a follow-up", body = Value), (status = 400, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn followups(
     State(state): State<AppState>,
     q: Result<Query<FollowupsQuery>, QueryRejection>,
@@ -179,13 +193,16 @@ async fn followups(
     Ok(Json(serde_json::to_value(out).unwrap_or_default()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct WeekQuery {
     rep: Option<String>,
     week: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/reports/week", tag = READ_TAG, params(WeekQuery),
+    responses((status = 200, description = "a rep's weekly report", body = Value), (status = 400, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn week(
     State(state): State<AppState>,
     q: Result<Query<WeekQuery>, QueryRejection>,
@@ -206,6 +223,8 @@ async fn week(
     Ok(Json(serde_json::to_value(out).unwrap_or_default()))
 }
 
+#[utoipa::path(get, path = "/v1/approvals", tag = READ_TAG,
+    responses((status = 200, description = "trip plans and expense claims waiting on the caller", body = Value), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn approvals(State(state): State<AppState>, auth: Authed) -> Result<Json<Value>, AppError> {
     let out = blocking(&state, move |core| {
         queries::approvals(core, &auth.principal)
@@ -215,7 +234,7 @@ async fn approvals(State(state): State<AppState>, auth: Authed) -> Result<Json<V
 }
 
 /// The body of an approval or a rejection.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Decision {
     #[serde(default)]
@@ -257,6 +276,9 @@ where
     Ok(Json(serde_json::to_value(&doc).unwrap_or_default()))
 }
 
+#[utoipa::path(post, path = "/v1/trip-plans/{id}/approve", tag = READ_TAG, params(("id" = String, Path, description = "document id")),
+    request_body(content = Option<Decision>, description = "an optional note"),
+    responses((status = 200, description = "approves a submitted trip plan: the document after it", body = Value), (status = 404, body = ErrorBody), (status = 422, description = "refused by the rule a device's push would be", body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn approve_plan(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -271,6 +293,9 @@ async fn approve_plan(
     .await
 }
 
+#[utoipa::path(post, path = "/v1/trip-plans/{id}/reject", tag = READ_TAG, params(("id" = String, Path, description = "document id")),
+    request_body(content = Option<Decision>, description = "an optional note"),
+    responses((status = 200, description = "sends a trip plan back: the document after it", body = Value), (status = 404, body = ErrorBody), (status = 422, description = "refused by the rule a device's push would be", body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn reject_plan(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -285,6 +310,9 @@ async fn reject_plan(
     .await
 }
 
+#[utoipa::path(post, path = "/v1/expense-claims/{id}/approve", tag = READ_TAG, params(("id" = String, Path, description = "document id")),
+    request_body(content = Option<Decision>, description = "an optional note"),
+    responses((status = 200, description = "approves a submitted expense claim: the document after it", body = Value), (status = 404, body = ErrorBody), (status = 422, description = "refused by the rule a device's push would be", body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn approve_claim(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -301,6 +329,9 @@ async fn approve_claim(
     .await
 }
 
+#[utoipa::path(post, path = "/v1/expense-claims/{id}/reject", tag = READ_TAG, params(("id" = String, Path, description = "document id")),
+    request_body(content = Option<Decision>, description = "an optional note"),
+    responses((status = 200, description = "sends an expense claim back: the document after it", body = Value), (status = 404, body = ErrorBody), (status = 422, description = "refused by the rule a device's push would be", body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn reject_claim(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -317,12 +348,15 @@ async fn reject_claim(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CommentBody {
     text: String,
 }
 
+#[utoipa::path(post, path = "/v1/visits/{id}/comments", tag = READ_TAG, params(("id" = String, Path, description = "visit id")),
+    request_body = CommentBody,
+    responses((status = 200, description = "the visit with the comment", body = Value), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn comment(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -344,7 +378,7 @@ async fn comment(
 }
 
 /// What a manager or admin changes of a customer's scope in the console.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CustomerScopeBody {
     #[serde(default)]
@@ -356,6 +390,9 @@ struct CustomerScopeBody {
 /// Moves a customer to another territory or owner: one change by the caller, checked as a
 /// device's would be (only managers and admins change these fields), with the scope events
 /// it causes.
+#[utoipa::path(patch, path = "/v1/customers/{id}", tag = READ_TAG, params(("id" = String, Path, description = "customer id")),
+    request_body = CustomerScopeBody,
+    responses((status = 200, description = "the customer after the move", body = Value), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
 async fn move_customer(
     State(state): State<AppState>,
     Path(id): Path<String>,
