@@ -16,7 +16,8 @@
 //! raw HTTP request under the actor's token, so it is always the server that decides. Every
 //! answer the server gives during the run is checked to hold no document outside the caller's
 //! scope, computed from the ownership this test created; at the end every user's devices (the
-//! long-lived one and a fresh one) must hold exactly the documents their scope allows. Both
+//! long-lived one and a fresh one) must hold exactly the documents their scope allows, and the
+//! read API (`/v1/customers`, `/v1/visits`) must list exactly those of its kinds. Both
 //! tables run on each backend of the server ([`on_every_backend!`]).
 #![allow(clippy::unwrap_used)]
 
@@ -28,7 +29,7 @@ use std::time::Instant;
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
-use common::{Backend, Device, Org, customer, login, org_on, post, post_bytes, visit};
+use common::{Backend, Device, Org, customer, get_json, login, org_on, post, post_bytes, visit};
 use fieldsync_core::Store;
 use fieldsync_core::ids::new_id;
 use fieldsync_core::model::DocumentModel;
@@ -1695,6 +1696,38 @@ fn holdings(w: &mut World) -> Vec<String> {
             wrong.push(format!("{name}'s new phone could not sync: {e}"));
         }
         w.check_answers(name, &spy.answers, "a new phone's first sync");
+        // The read API answers with the same scope: customers and visits, every page.
+        let token = login(&w.base, name)["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (kind, path) in [(Kind::Customer, "customers"), (Kind::Visit, "visits")] {
+            let mut listed = BTreeSet::new();
+            for page in 1.. {
+                let (status, answer) =
+                    get_json(&format!("{}/v1/{path}?page={page}", w.base), &token);
+                assert_eq!(status, 200, "{name}'s GET /v1/{path}: {answer}");
+                let items = answer["items"].as_array().unwrap();
+                listed.extend(items.iter().map(|i| i["id"].as_str().unwrap().to_string()));
+                if items.is_empty() || listed.len() as u64 >= answer["total"].as_u64().unwrap() {
+                    break;
+                }
+            }
+            let expected_kind: BTreeSet<String> = expected
+                .iter()
+                .filter(|id| w.model.docs.get(*id).is_some_and(|m| m.kind == kind))
+                .cloned()
+                .collect();
+            if listed != expected_kind {
+                wrong.push(format!(
+                    "{name}'s GET /v1/{path} lists {} {kind}s, its scope {}: outside it: {:?}; missing: {:?}",
+                    listed.len(),
+                    expected_kind.len(),
+                    listed.difference(&expected_kind).collect::<Vec<_>>(),
+                    expected_kind.difference(&listed).collect::<Vec<_>>()
+                ));
+            }
+        }
         for (device, store) in [("laptop", w.store(name)), ("new phone", &fresh.store)] {
             let held: BTreeSet<String> = store
                 .document_ids()

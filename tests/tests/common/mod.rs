@@ -246,6 +246,25 @@ pub fn post_bytes(
     (status, bytes)
 }
 
+/// `GET url` with a bearer token: the status and the JSON answer (`Null` if it is not JSON).
+pub fn get_json(url: &str, token: &str) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent
+        .get(url)
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url} failed: {e}"));
+    let status = resp.status().as_u16();
+    let bytes = resp.body_mut().read_to_vec().unwrap_or_default();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
 /// Logs `user` in over HTTP and returns the whole JSON answer (access and refresh token).
 pub fn login(base: &str, user: &str) -> serde_json::Value {
     let body = serde_json::json!({"username": user, "password": format!("pw-{user}-secret"), "device_name": "probe"});
