@@ -558,7 +558,7 @@ impl Client {
     /// The KPIs of a rep (the user by default) or of the user's team, for a month or a
     /// quarter (the current month by default); a team's carry each rep's figures too.
     pub fn kpi(&self, query: &crate::report::kpi::KpiQuery) -> Result<crate::report::kpi::Kpi> {
-        use crate::report::kpi::{Period, kpi};
+        use crate::report::kpi::{Period, team_kpi};
         let today = chrono::Local::now().date_naive();
         let period = match query.period.as_deref().and_then(input::optional_text) {
             Some(p) => Period::parse(&p).map_err(invalid)?,
@@ -580,20 +580,8 @@ impl Client {
                     "name the rep, or log in to see your own figures",
                 )));
             }
-            let mut out = kpi(store, &reps, &period, &hours, today, now)?;
-            if query.team && query.rep.is_none() {
-                for rep in &reps {
-                    out.by_rep.push(kpi(
-                        store,
-                        std::slice::from_ref(rep),
-                        &period,
-                        &hours,
-                        today,
-                        now,
-                    )?);
-                }
-            }
-            Ok(out)
+            let each = query.team && query.rep.is_none();
+            team_kpi(store, &reps, each, &period, &hours, today, now)
         })
     }
 

@@ -418,6 +418,28 @@ on_both_backends!(
         w.get("/v1/followups?date=tomorrow", &zhang)
             .await
             .error(StatusCode::BAD_REQUEST, "bad_request");
+        // The KPIs, as a device computes them: li's visit of November, and zhang's team.
+        let li_kpi = w.get("/v1/reports/kpi?period=2026-11", &li).await.ok();
+        assert_eq!(
+            (li_kpi["visits"].as_i64(), li_kpi["reps"].clone()),
+            (Some(1), json!(["li"]))
+        );
+        let team = w
+            .get("/v1/reports/kpi?team=true&period=2026-11", &zhang)
+            .await
+            .ok();
+        assert_eq!(team["visits"], 2, "li's and wang's: {team}");
+        assert_eq!(
+            team["by_rep"].as_array().unwrap().len(),
+            3,
+            "zhang, li, wang"
+        );
+        w.get("/v1/reports/kpi?rep=chen&period=2026-11", &zhang)
+            .await
+            .error(StatusCode::FORBIDDEN, "forbidden");
+        w.get("/v1/reports/kpi?period=November", &zhang)
+            .await
+            .error(StatusCode::BAD_REQUEST, "bad_request");
     }
 );
 
@@ -815,6 +837,7 @@ async fn the_openapi_description_matches_the_routes() {
             ("/v1/visits", "get"),
             ("/v1/followups", "get"),
             ("/v1/reports/week", "get"),
+            ("/v1/reports/kpi", "get"),
             ("/v1/approvals", "get"),
             ("/v1/trip-plans/{id}/approve", "post"),
             ("/v1/trip-plans/{id}/reject", "post"),

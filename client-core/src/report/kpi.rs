@@ -424,6 +424,27 @@ fn complaints(
     Ok(f)
 }
 
+/// The KPIs of `reps` together for `p`, and with `each`, every rep's own figures in
+/// `by_rep`: what a device shows for its user's team, and the server's read API for a manager.
+pub fn team_kpi(
+    store: &Store,
+    reps: &[String],
+    each: bool,
+    p: &Period,
+    hours: &ResponseHours,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Kpi> {
+    let mut out = kpi(store, reps, p, hours, today, now)?;
+    if each {
+        for rep in reps {
+            out.by_rep
+                .push(kpi(store, std::slice::from_ref(rep), p, hours, today, now)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The KPIs of `reps` for `p`, judged on `today` (local) and at `now`.
 pub fn kpi(
     store: &Store,

@@ -35,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(comment))
         .routes(routes!(followups))
         .routes(routes!(week))
+        .routes(routes!(kpi))
         .routes(routes!(approvals))
         .routes(routes!(approve_plan))
         .routes(routes!(reject_plan))
@@ -218,6 +219,35 @@ async fn week(
     let rep = given(q.rep).unwrap_or_else(|| auth.principal.username.clone());
     let out = blocking(&state, move |core| {
         queries::weekly_report(core, &auth.principal, &rep, week)
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(out).unwrap_or_default()))
+}
+
+/// The query of `GET /v1/reports/kpi`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct KpiParams {
+    /// One rep's figures (the caller, or one of a manager's team).
+    rep: Option<String>,
+    /// `true`: the caller's team together, with each rep's own figures.
+    team: Option<bool>,
+    /// `YYYY-MM` or `YYYY-Qn`; this month by default.
+    period: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/reports/kpi", tag = READ_TAG, params(KpiParams),
+    responses((status = 200, description = "the KPIs (docs/KPI.md) of a rep or of the caller's team", body = Value), (status = 400, body = ErrorBody), (status = 401, description = "not logged in", body = ErrorBody), (status = 403, description = "not allowed", body = ErrorBody)))]
+async fn kpi(
+    State(state): State<AppState>,
+    q: Result<Query<KpiParams>, QueryRejection>,
+    auth: Authed,
+) -> Result<Json<Value>, AppError> {
+    let q = query(q, "rep, team (true/false) and period (YYYY-MM or YYYY-Qn)")?;
+    let (rep, team, period) = (given(q.rep), q.team.unwrap_or(false), given(q.period));
+    let out = blocking(&state, move |core| {
+        queries::kpi(core, &auth.principal, rep, team, period)
     })
     .await?;
     Ok(Json(serde_json::to_value(out).unwrap_or_default()))

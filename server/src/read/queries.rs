@@ -447,3 +447,76 @@ pub fn approvals(core: &Core, who: &Principal) -> Result<Approvals, AppError> {
         expense_claims: pending(DocKind::ExpenseClaim)?,
     })
 }
+
+/// The KPIs of `rep` (the caller by default), or with `team` of the caller's team with each
+/// rep's own figures, for `period` (`YYYY-MM` or `YYYY-Qn`; this month by default): computed
+/// by client-core's own report over the documents the caller sees, put in a scratch store in
+/// memory, so the console shows the figures a device shows.
+pub fn kpi(
+    core: &Core,
+    who: &Principal,
+    rep: Option<String>,
+    team: bool,
+    period: Option<String>,
+) -> Result<fieldsync_core::report::kpi::Kpi, AppError> {
+    use fieldsync_core::report::kpi::{Period, team_kpi};
+    let today = chrono::Local::now().date_naive();
+    let period = match period {
+        Some(p) => Period::parse(&p).map_err(|e| AppError::BadRequest(e.to_string()))?,
+        None => Period::month_of(today),
+    };
+    let reps: Vec<String> = match (rep, team) {
+        (Some(rep), _) => {
+            check_rep(who, &rep)?;
+            vec![rep]
+        }
+        (None, true) => who.team.clone(),
+        (None, false) => vec![who.username.clone()],
+    };
+    let scratch = fieldsync_core::Store::open_with(
+        ":memory:",
+        fieldsync_core::store::StoreOptions {
+            durability: fieldsync_core::store::Durability::Normal,
+            doc_cache: 0,
+        },
+    )
+    .map_err(|e| AppError::Internal(format!("a scratch store for the KPIs: {e}")))?;
+    let internal = |e: fieldsync_core::Error| AppError::Internal(e.to_string());
+    for kind in [
+        DocKind::Customer,
+        DocKind::Visit,
+        DocKind::Order,
+        DocKind::Complaint,
+        DocKind::Target,
+        DocKind::ExpenseClaim,
+    ] {
+        let (rows, _) = core
+            .storage
+            .views(who, &ViewQuery::of(kind, ViewOrder::Title))?;
+        let mut docs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(mut doc) = core.load(&row.scope.id)? {
+                docs.push((row.scope.id.clone(), doc.save()));
+            }
+        }
+        for merged in scratch
+            .merge_pulled_page(
+                docs.iter()
+                    .map(|(id, bytes)| (id.as_str(), bytes.as_slice())),
+            )
+            .map_err(internal)?
+        {
+            merged.map_err(internal)?;
+        }
+    }
+    team_kpi(
+        &scratch,
+        &reps,
+        team,
+        &period,
+        &core.complaint_hours,
+        today,
+        chrono::Utc::now(),
+    )
+    .map_err(internal)
+}
