@@ -28,6 +28,7 @@ embed!(
     "cli.ftl",
     "cli-errors.ftl",
     "console.ftl",
+    "console-pages.ftl",
 );
 
 /// The texts of the `.ftl` files of `lang`, in the order of their names in `FILES`.

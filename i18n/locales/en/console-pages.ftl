@@ -13,6 +13,7 @@ page-live-off = Not live: reconnecting
 # $time is when the page last updated itself after news from the server.
 page-updated-at = Updated at { $time }
 page-error-team-only = This page is for managers and administrators: your account sees your own customers and weekly report.
+page-error-refused = The server refused this: see why below
 page-show = Show
 page-yes = Yes
 page-no = No

@@ -10,6 +10,7 @@ page-live-connecting = 正在连接…
 page-live-off = 实时更新已断开：正在重新连接
 page-updated-at = 更新于 { $time }
 page-error-team-only = 此页面仅供经理和管理员使用：你的账号只能查看自己的客户和周报。
+page-error-refused = 服务器拒绝了此操作：原因见下方
 page-show = 显示
 page-yes = 是
 page-no = 否
