@@ -3,6 +3,7 @@
 //! binary. The pages read and write through the JSON API (`/v1/…`) with the session cookie,
 //! and follow `/v1/events` to update live.
 
+pub mod pages;
 pub mod session;
 
 use axum::Json;
@@ -21,6 +22,7 @@ pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/console/login", post(login))
         .route("/console/logout", post(logout))
+        .merge(pages::routes())
 }
 
 #[derive(Deserialize)]

@@ -27,6 +27,8 @@ page-list-separator = {", "}
 # A person met at a visit with their job title.
 page-person-with-title = { $name } ({ $title })
 page-list-hint = Several: separate them with commas
+# A label and its value: "Next step: call back".
+page-labelled = { $label }: { $value }
 
 ## The team's week
 

@@ -18,6 +18,7 @@ error-unsupported_media_type = this type of content is not accepted
 error-invalid = the data is invalid
 error-hash_mismatch = the bytes do not match their checksum (damaged on the way): try again
 error-rate_limited = too many attempts: wait a moment and try again
+error-refused = the server refused this change for the reason it gives, as it would refuse it from a device
 error-unsupported_protocol = this app and the server speak different protocol versions: update the app
 error-method_not_allowed = this address does not take this kind of request
 error-internal = the server failed: try again later, and tell your administrator if it repeats

@@ -22,6 +22,7 @@ page-nothing-to-change = 没有需要修改的内容
 page-list-separator = 、
 page-person-with-title = { $name }（{ $title }）
 page-list-hint = 多个时用逗号分隔
+page-labelled = { $label }：{ $value }
 
 ## 团队本周
 

@@ -15,6 +15,7 @@ error-unsupported_media_type = 不接受这种内容类型
 error-invalid = 数据无效
 error-hash_mismatch = 数据与校验值不符（传输中损坏）：请重试
 error-rate_limited = 尝试次数过多：请稍等片刻再试
+error-refused = 服务器按其说明的原因拒绝了此更改（设备提交同样会被拒绝）
 error-unsupported_protocol = 应用与服务器的协议版本不一致：请更新应用
 error-method_not_allowed = 该地址不接受这种请求
 error-internal = 服务器出错：请稍后再试，如果反复出现请告知管理员

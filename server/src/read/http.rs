@@ -53,7 +53,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// A query string, or a `400 bad_request` saying what the route takes.
-fn query<T: DeserializeOwned>(
+pub(crate) fn query<T: DeserializeOwned>(
     q: Result<Query<T>, QueryRejection>,
     takes: &str,
 ) -> Result<T, AppError> {
