@@ -279,6 +279,23 @@ fn decision(body: &[u8]) -> Result<Option<String>, AppError> {
     Ok(given(d.note))
 }
 
+/// An approver's decision (approve or reject, with the body's optional note) on document `id`
+/// of kind `M`, made by `edit` from the caller's name and the note.
+async fn decide<M: DocumentModel>(
+    state: &AppState,
+    auth: Authed,
+    id: String,
+    body: &[u8],
+    what: &'static str,
+    edit: fn(String, Option<String>) -> M::Edit,
+) -> Result<Json<Value>, AppError>
+where
+    M::Edit: Send + 'static,
+{
+    let note = decision(body)?;
+    edit_as::<M>(state, auth, id, what, move |me| edit(me.to_string(), note)).await
+}
+
 /// Applies `edit` to document `id` of kind `M` as the caller, through [`Core::write_as`];
 /// a document of another kind is not found, as one the caller does not see.
 async fn edit_as<M: DocumentModel>(
@@ -315,10 +332,8 @@ async fn approve_plan(
     auth: Authed,
     RawBody(body): RawBody,
 ) -> Result<Json<Value>, AppError> {
-    let note = decision(&body)?;
-    edit_as::<TripPlan>(&state, auth, id, "trip plan", |me| TripPlanEdit::Approve {
-        by: me.to_string(),
-        note,
+    decide::<TripPlan>(&state, auth, id, &body, "trip plan", |by, note| {
+        TripPlanEdit::Approve { by, note }
     })
     .await
 }
@@ -332,10 +347,8 @@ async fn reject_plan(
     auth: Authed,
     RawBody(body): RawBody,
 ) -> Result<Json<Value>, AppError> {
-    let note = decision(&body)?;
-    edit_as::<TripPlan>(&state, auth, id, "trip plan", |me| TripPlanEdit::Reject {
-        by: me.to_string(),
-        note,
+    decide::<TripPlan>(&state, auth, id, &body, "trip plan", |by, note| {
+        TripPlanEdit::Reject { by, note }
     })
     .await
 }
@@ -349,12 +362,8 @@ async fn approve_claim(
     auth: Authed,
     RawBody(body): RawBody,
 ) -> Result<Json<Value>, AppError> {
-    let note = decision(&body)?;
-    edit_as::<ExpenseClaim>(&state, auth, id, "expense claim", |me| {
-        ExpenseClaimEdit::Approve {
-            by: me.to_string(),
-            note,
-        }
+    decide::<ExpenseClaim>(&state, auth, id, &body, "expense claim", |by, note| {
+        ExpenseClaimEdit::Approve { by, note }
     })
     .await
 }
@@ -368,12 +377,8 @@ async fn reject_claim(
     auth: Authed,
     RawBody(body): RawBody,
 ) -> Result<Json<Value>, AppError> {
-    let note = decision(&body)?;
-    edit_as::<ExpenseClaim>(&state, auth, id, "expense claim", |me| {
-        ExpenseClaimEdit::Reject {
-            by: me.to_string(),
-            note,
-        }
+    decide::<ExpenseClaim>(&state, auth, id, &body, "expense claim", |by, note| {
+        ExpenseClaimEdit::Reject { by, note }
     })
     .await
 }
