@@ -400,6 +400,7 @@
     { path: '/customers', title: 'console-customers', nav: true, view: customersPage },
     { path: '/customer/', title: 'console-customer-file', prefix: true, view: customerPage },
     { path: '/report', title: 'console-weekly-report', nav: true, view: reportPage },
+    { path: '/kpi', title: 'console-kpis', nav: true, view: kpiPage },
     { path: '/admin/users', title: 'console-users', who: ADMIN, nav: true, view: usersPage },
     { path: '/admin/territories', title: 'console-territories', who: ADMIN, nav: true, view: territoriesPage },
     { path: '/admin/health', title: 'console-health', who: ADMIN, nav: true, view: healthPage },
@@ -845,6 +846,52 @@
         table(t('page-by-type'), [t('page-visit-type'), t('page-visit-count')], counts(r.by_type, 'page-visit-type-'), { rowHeaders: true }),
         table(t('page-by-outcome'), [t('console-visit-outcome'), t('page-visit-count')], counts(r.by_outcome, 'page-outcome-'), { rowHeaders: true })),
       customers.length ? h('section', {}, h('h2', {}, t('page-customers-visited')), customers) : h('p', { class: 'empty' }, t('page-no-visits-this-week'))];
+  }
+
+  /** A share in percent, or a dash where its base is zero. */
+  const percent = (x) => (x === null || x === undefined ? '—' : `${x}%`);
+
+  /** The KPIs (docs/KPI.md) of a rep, or of the caller's team with each rep's own. */
+  async function kpiPage(route) {
+    const thisMonth = todayIso().slice(0, 7);
+    const period = /^\d{4}-(\d{2}|Q[1-4])$/.test(route.params.get('period') || '') ? route.params.get('period') : thisMonth;
+    const team = isManager() && route.params.get('team') !== 'false';
+    const periodInput = h('input', { name: 'period', value: period, required: true, pattern: '\\d{4}-(\\d{2}|Q[1-4])', size: 8 });
+    const scope = h('select', { name: 'team' },
+      h('option', { value: 'true' }, t('page-kpi-team')),
+      h('option', { value: 'false' }, t('page-kpi-mine')));
+    scope.value = team ? 'true' : 'false';
+    const form = h('form', { class: 'inline' },
+      field(t('page-kpi-period'), periodInput, t('page-kpi-period-hint')),
+      isManager() ? field(t('page-kpi-whose'), scope) : null,
+      h('button', { type: 'submit' }, t('page-show')));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      location.hash = href('/kpi', { period: periodInput.value.trim(), team: isManager() ? scope.value : 'false' });
+    });
+    const k = await api('GET', '/v1/reports/kpi?' + new URLSearchParams({ period, team: String(team) }).toString());
+    const cny = (amount) => money(amount, 'CNY');
+    const figures = details([
+      [t('page-kpi-sales'), cny(k.sales)],
+      [t('page-kpi-sales-target'), cny(k.sales_target)],
+      [t('page-kpi-achievement'), percent(k.sales_achievement)],
+      [t('page-kpi-growth'), percent(k.sales_growth)],
+      [t('page-kpi-visits'), `${k.visits} / ${k.visits_target}`],
+      [t('page-kpi-new-customers'), `${k.new_customers} / ${k.new_customers_target}`],
+      [t('page-kpi-followup-compliance'), percent(k.followup_compliance)],
+      [t('page-kpi-customers-overdue'), String(k.customers_overdue)],
+      [t('page-kpi-complaints-in-time'), percent(k.complaints_in_time_rate)],
+      [t('page-kpi-complaints-open'), String(k.complaints_open)],
+      [t('page-kpi-trip-expenses'), cny(k.trip_expenses)],
+      [t('page-kpi-gross-profit'), cny(k.gross_profit)],
+    ]);
+    const byRep = (k.by_rep || []).map((r) => [r.reps.join(', '), cny(r.sales), percent(r.sales_achievement),
+      `${r.visits} / ${r.visits_target}`, percent(r.followup_compliance), String(r.complaints_open)]);
+    return [form,
+      h('p', { class: 'range' }, t('page-kpi-of', { period: k.period, from: longDate(k.from), to: longDate(k.to) })),
+      figures,
+      byRep.length ? table(t('page-kpi-by-rep'), [t('page-rep'), t('page-kpi-sales'), t('page-kpi-achievement'),
+        t('page-kpi-visits'), t('page-kpi-followup-compliance'), t('page-kpi-complaints-open')], byRep, { rowHeaders: true }) : null];
   }
 
   // ---------------------------------------------------------------- administration

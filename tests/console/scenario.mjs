@@ -227,6 +227,15 @@ async function managerWorksInChinese(browser) {
   await page.getByText(LIVE_SUMMARY).waitFor();
   await shoot(page, 'zh-CN-report');
 
+  // The team's KPIs, with each rep's own: the rep's visits of this month count.
+  await nav(page, '绩效指标');
+  await heading(page, '绩效指标');
+  await page.getByRole('table', { name: '各销售代表' }).getByRole('rowheader', { name: REP, exact: true }).waitFor();
+  await page.getByText('目标达成率').first().waitFor();
+  await shoot(page, 'zh-CN-kpi');
+  await nav(page, '周报');
+  await heading(page, '周报');
+
   // The language switch: English at once, and after a reload (the cookie), though the
   // browser still asks for Chinese.
   await page.getByLabel('语言', { exact: true }).selectOption('en');

@@ -171,3 +171,24 @@ page-audit-user-update = User changed
 page-audit-territory-create = Territory created
 page-audit-territory-rename = Territory renamed
 page-audit-log-compact = Log compacted
+
+# The KPI page (docs/KPI.md).
+page-kpi-team = My team
+page-kpi-mine = My own
+page-kpi-period = Period
+page-kpi-period-hint = a month (2026-11) or a quarter (2026-Q4)
+page-kpi-whose = Whose
+page-kpi-of = { $period }: { $from } to { $to }
+page-kpi-sales = Sales
+page-kpi-sales-target = Sales target
+page-kpi-achievement = Against target
+page-kpi-growth = Growth on the period before
+page-kpi-visits = Visits (done / target)
+page-kpi-new-customers = New customers (done / target)
+page-kpi-followup-compliance = Follow-ups on time
+page-kpi-customers-overdue = Customers overdue for a follow-up
+page-kpi-complaints-in-time = Complaints handled in time
+page-kpi-complaints-open = Complaints open
+page-kpi-trip-expenses = Trip expenses
+page-kpi-gross-profit = Gross profit
+page-kpi-by-rep = Each rep

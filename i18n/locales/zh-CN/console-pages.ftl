@@ -159,3 +159,24 @@ page-audit-user-update = 修改用户
 page-audit-territory-create = 创建片区
 page-audit-territory-rename = 重命名片区
 page-audit-log-compact = 压缩日志
+
+# 绩效指标页（docs/KPI.md）。
+page-kpi-team = 我的团队
+page-kpi-mine = 我自己
+page-kpi-period = 期间
+page-kpi-period-hint = 月份（2026-11）或季度（2026-Q4）
+page-kpi-whose = 范围
+page-kpi-of = { $period }：{ $from } 至 { $to }
+page-kpi-sales = 销售额
+page-kpi-sales-target = 销售目标
+page-kpi-achievement = 目标达成率
+page-kpi-growth = 环比增长
+page-kpi-visits = 拜访（完成 / 目标）
+page-kpi-new-customers = 新客户（完成 / 目标）
+page-kpi-followup-compliance = 按时跟进率
+page-kpi-customers-overdue = 跟进逾期的客户
+page-kpi-complaints-in-time = 投诉按时处理率
+page-kpi-complaints-open = 未结投诉
+page-kpi-trip-expenses = 差旅费用
+page-kpi-gross-profit = 毛利
+page-kpi-by-rep = 各销售代表
