@@ -1400,7 +1400,7 @@ async fn health_metrics_and_unknown_routes() {
     for (method, path) in [
         (Method::GET, "/v1/nothing"),
         (Method::POST, "/v2/sync"),
-        (Method::GET, "/"),
+        (Method::GET, "/nothing"),
     ] {
         w.call(method, path, Some(&li.access), None, Body::empty())
             .await
