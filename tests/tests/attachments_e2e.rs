@@ -748,10 +748,13 @@ fn a_device_killed_during_upload_resumes_and_no_half_file_shows_under_a_hash() {
         // The server settles what arrived before the connection went into a part.
         wait_parts_settled(&attachments);
         let when = format!("after kill {n}");
+        // The parts are read before the blobs: an upload whose last bytes arrived before the
+        // kill is still being put together (its parts read, checked, moved under its id,
+        // then deleted), so parts gone must mean the blob is there by the time it is looked for.
+        let now_held = held_in_parts(&attachments, &id);
         let on_server = check_server_blobs(&attachments, &when);
         let on_device = check_device_blobs(&folder, &when);
         assert!(on_device.contains(&id), "{when}: the device lost its photo");
-        let now_held = held_in_parts(&attachments, &id);
         let complete = on_server.contains(&id);
         println!(
             "kill {n} (+{extra:?}): {}, the server holds {now_held} of {size} bytes in parts{}",
