@@ -69,6 +69,26 @@ pub struct SyncResponse {
     /// older than this field, when the device keeps what it had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,
+    /// The history the server's log belongs to: a random id made with its database and
+    /// replaced when the database is restored from a backup (docs/PROTOCOL.md, "After a
+    /// restore"). A device that sees another history than the one it synced with re-sends its
+    /// work. Absent from servers older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<String>,
+    /// Where the server's history forked from the one before it, when it was restored from
+    /// a backup: a device of that earlier history keeps its cursor up to the fork.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<HistoryFork>,
+}
+
+/// The point a restored server's history forked from the history before it: the log up to
+/// `seq` is the earlier history's, numbered alike; everything after it is new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryFork {
+    /// The earlier history's id.
+    pub history: String,
+    /// The log head of the backup the server was restored from.
+    pub seq: u64,
 }
 
 /// What the server tells every device with each sync answer, so every device computes the

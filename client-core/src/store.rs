@@ -16,6 +16,7 @@ mod migrations;
 mod projections;
 mod quarantine;
 mod queries;
+mod resend;
 mod sales;
 mod search;
 mod sync_state;
@@ -48,6 +49,7 @@ pub use queries::{
     CustomerQuery, CustomerRow, ExpenseClaimRow, FollowUp, FollowUpReason, PlanQuery, TripPlanRow,
     VisitQuery, VisitRow,
 };
+pub use resend::Resend;
 pub(crate) use sales::respond_by;
 pub use sales::{
     ComplaintQuery, ComplaintRow, ORDER_CONFIRMATION_DAYS, OrderQuery, OrderRow, TargetRow,

@@ -39,6 +39,8 @@
 //!             cursor: request.cursor,
 //!             more: false,
 //!             settings: None,
+//!             history: None,
+//!             forked_from: None,
 //!         }))
 //!     }
 //! }
@@ -277,6 +279,9 @@ pub fn run_rounds<T: Transport + ?Sized>(
     let started = Instant::now();
     let mut report = SyncReport::default();
     let mut to_push = 0;
+    // Documents a restored server could not take yet this sync: pushed again each round, but
+    // not waited for (their author's device re-sends what they wait for).
+    let mut deferred = std::collections::HashSet::new();
     loop {
         if report.round_trips >= MAX_ROUNDS {
             return Err(SyncError::TooManyRounds(MAX_ROUNDS));
@@ -286,8 +291,13 @@ pub fn run_rounds<T: Transport + ?Sized>(
         report.millis = started.elapsed().as_millis() as u64;
         // Counted again after a round that pushed, and before deciding to stop; a round that
         // only pulled a page changes nothing to push, and the count scans every document.
+        deferred.extend(outcome.deferred.iter().map(|r| r.id.clone()));
         if outcome.pushed > 0 || !outcome.more {
-            to_push = store.unsent_documents()?.len();
+            to_push = store
+                .unsent_documents()?
+                .iter()
+                .filter(|id| !deferred.contains(*id))
+                .count();
         }
         each_round(
             &outcome,

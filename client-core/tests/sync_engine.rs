@@ -114,6 +114,8 @@ impl Server {
             cursor: after[..take].last().map_or(req.cursor, |e| e.0),
             more: take < after.len(),
             settings: None,
+            history: None,
+            forked_from: None,
         }
     }
 
@@ -729,6 +731,8 @@ fn a_server_that_always_has_more_is_given_up_on() {
                 cursor: 7,
                 more: true,
                 settings: None,
+                history: None,
+                forked_from: None,
             }))
         }
     }

@@ -424,6 +424,8 @@ pub struct Health {
     pub stored: StoredFigures,
     /// The last compaction of the log: when (unix milliseconds) and what it did.
     pub last_compaction: Option<AuditEntry>,
+    /// The last backup: when (unix milliseconds), where to, and its log head.
+    pub last_backup: Option<AuditEntry>,
     /// Device sessions this server process answered in the last 24 hours.
     pub devices_last_day: usize,
 }
@@ -431,16 +433,12 @@ pub struct Health {
 /// The figures of the health page.
 pub fn health(core: &Core, who: &Principal) -> Result<Health, AppError> {
     only_admins(who)?;
-    let last_compaction = core
-        .storage
-        .audit_log(AUDIT_PAGE)?
-        .into_iter()
-        .find(|e| e.action == "log.compact");
     Ok(Health {
         version: env!("CARGO_PKG_VERSION"),
         uptime_secs: core.started.elapsed().as_secs(),
         stored: core.storage.figures()?,
-        last_compaction,
+        last_compaction: core.storage.last_audit(COMPACTION)?,
+        last_backup: core.storage.last_audit(BACKUP)?,
         devices_last_day: core.devices_seen(std::time::Duration::from_secs(24 * 3600)),
     })
 }
@@ -456,12 +454,43 @@ pub fn record_compaction(
         seq: 0,
         at: chrono::Utc::now().timestamp_millis(),
         actor: by.to_string(),
-        action: "log.compact".into(),
+        action: COMPACTION.into(),
         target: "log".into(),
         detail: json!({
             "floor": done.floor,
             "changes_removed": done.changes_removed,
             "documents_resnapshotted": done.documents_resnapshotted,
+        })
+        .to_string(),
+        source: None,
+    })?;
+    Ok(())
+}
+
+/// The audit action of a compaction of the log.
+pub const COMPACTION: &str = "log.compact";
+
+/// The audit action of a backup.
+pub const BACKUP: &str = "server.backup";
+
+/// Records a backup in the audit log (what the health page shows as the last one); `by` is
+/// `server` for the serving server's scheduled ones, `command line` for an operator's.
+pub fn record_backup(
+    storage: &dyn crate::storage::Storage,
+    done: &crate::backup::BackupDone,
+    by: &str,
+) -> Result<(), AppError> {
+    storage.record_audit(&AuditEntry {
+        seq: 0,
+        at: chrono::Utc::now().timestamp_millis(),
+        actor: by.to_string(),
+        action: BACKUP.into(),
+        target: done.path.display().to_string(),
+        detail: json!({
+            "log_head": done.manifest.log_head,
+            "history": done.manifest.history,
+            "bytes": done.bytes,
+            "entries": done.manifest.entries.len(),
         })
         .to_string(),
         source: None,

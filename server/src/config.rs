@@ -45,6 +45,8 @@ pub struct Config {
     pub complaint_hours: fieldsync_core::model::complaint::ResponseHours,
     /// Where attachments are kept and how large they may be.
     pub attachments: AttachmentConfig,
+    /// The backups a serving server takes by itself, if any (SQLite only).
+    pub backup: Option<crate::backup::Schedule>,
 }
 
 impl Config {
@@ -63,6 +65,7 @@ impl Config {
             handover_grace: Duration::from_secs(30 * 24 * 3600),
             rate_limits: RateLimits::default(),
             complaint_hours: Default::default(),
+            backup: None,
         }
     }
 }

@@ -21,18 +21,22 @@
 //! - [`read`]: the read model (query tables of the documents) and the JSON API over it.
 //! - [`attachments`]: photos and receipts: the blob store, resumable uploads, who may fetch
 //!   what, thumbnails.
+//! - [`backup`]: online backups of the SQLite database and the signing key, and restores.
+//! - [`history`]: the history id sync answers carry, new after each restore.
 
 pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod attachments;
+pub mod backup;
 pub mod budget;
 pub mod config;
 pub mod console;
 pub mod error;
 pub mod grace;
 pub mod group_commit;
+pub mod history;
 pub mod metrics;
 pub mod nodes;
 pub mod openapi;

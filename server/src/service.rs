@@ -106,6 +106,8 @@ pub struct Core {
     pub started: std::time::Instant,
     /// When each device session last synced with this process.
     seen: Mutex<HashMap<String, std::time::Instant>>,
+    /// The history the log belongs to, named in every sync answer ([`crate::history`]).
+    pub history: crate::history::History,
 }
 
 fn refusal(rule: &str, reason: impl Into<String>) -> Refusal {
@@ -194,6 +196,7 @@ impl From<StorageError> for PushError {
 impl Core {
     /// A core over `storage` keeping at most `cache_documents` documents in memory.
     pub fn new(storage: Arc<dyn Storage>, cache_documents: usize) -> Result<Core, AppError> {
+        let history = crate::history::current(&*storage)?;
         let actor = storage.meta_init("actor_id", &ActorId::random().to_hex_string())?;
         let claims = Claims::across_nodes_of(&storage);
         let actor = ActorId::try_from(actor.as_str())
@@ -225,6 +228,7 @@ impl Core {
             fixed_time: None,
             started: std::time::Instant::now(),
             seen: Mutex::new(HashMap::new()),
+            history,
         })
     }
 
@@ -388,6 +392,8 @@ impl Core {
                 team,
                 attachments: self.attachment_settings.clone(),
             }),
+            history: Some(self.history.id.clone()),
+            forked_from: self.history.forked_from.clone(),
         })
     }
 

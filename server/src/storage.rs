@@ -630,6 +630,9 @@ pub trait Accounts: Send + Sync {
     fn meta(&self, key: &str) -> StorageResult<Option<String>>;
     /// Sets a persistent value, unless one is there; returns the value kept.
     fn meta_init(&self, key: &str, value: &str) -> StorageResult<String>;
+    /// Sets persistent values, replacing any there, and removes the keys given `None`, in one
+    /// transaction.
+    fn meta_replace(&self, entries: &[(&str, Option<&str>)]) -> StorageResult<()>;
 }
 
 /// The stored state of documents: their bytes, scope fields and history size.
@@ -822,6 +825,8 @@ pub trait Administration: Send + Sync {
     fn record_audit(&self, entry: &AuditEntry) -> StorageResult<()>;
     /// The newest `limit` entries of the audit log, newest first.
     fn audit_log(&self, limit: usize) -> StorageResult<Vec<AuditEntry>>;
+    /// The newest entry of the audit log whose action is `action`.
+    fn last_audit(&self, action: &str) -> StorageResult<Option<AuditEntry>>;
     /// Counts of what is stored.
     fn figures(&self) -> StorageResult<StoredFigures>;
 }

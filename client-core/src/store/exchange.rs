@@ -154,9 +154,12 @@ impl Store {
         self.write(|tx| {
             let mut stmt =
                 tx.prepare_cached("UPDATE documents SET acked_heads = ?2 WHERE id = ?1")?;
+            // A document re-sent after a restore is done once the restored server takes it.
+            let mut resent = tx.prepare_cached("DELETE FROM resend WHERE doc_id = ?1")?;
             let mut stored = 0;
             for (id, heads) in &acked {
                 stored += stmt.execute(rusqlite::params![id, heads])?;
+                resent.execute([id])?;
             }
             Ok(stored)
         })

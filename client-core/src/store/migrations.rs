@@ -13,6 +13,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/003_visit_people.sql"),
     include_str!("../../migrations/004_orders_complaints_targets.sql"),
     include_str!("../../migrations/005_attachments.sql"),
+    include_str!("../../migrations/006_resend.sql"),
 ];
 
 /// The first version whose projections documents stored before it lack columns (filled by

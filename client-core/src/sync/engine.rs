@@ -10,6 +10,10 @@
 //! - Pulled data that cannot be merged does not stop the round; it is reported, and the cursor
 //!   is then left where it was so the data is fetched again.
 //! - The cursor is stored last, after everything before it was applied.
+//! - An answer from another history than the one the device synced with (the server was
+//!   restored from a backup) is not applied: it judged a push built on what the server has
+//!   forgotten. The device starts over instead ([`history_decision`], docs/PROTOCOL.md, "After
+//!   a restore"): everything is pushed again, and the pull resumes at the fork.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -22,7 +26,9 @@ use crate::Store;
 use crate::cost::{self, ChangeCost};
 use crate::error::{Error, Result};
 use crate::model::DocKind;
-use crate::protocol::{PROTOCOL_VERSION, PushDocument, Rejected, SyncRequest, SyncResponse};
+use crate::protocol::{
+    HistoryFork, PROTOCOL_VERSION, PushDocument, Rejected, SyncRequest, SyncResponse,
+};
 
 /// How many bytes of changes one request pushes at most (the server takes bodies up to
 /// 16 MiB). The rest goes in the next rounds.
@@ -87,6 +93,13 @@ pub struct RoundOutcome {
     pub changed: Vec<(String, DocKind)>,
     /// The revoked documents deleted from the store.
     pub removed: Vec<String>,
+    /// Re-sent documents the restored server could not take yet (it refused changes written by
+    /// another user, which only their device may push: they are taken once it has re-sent
+    /// them); they stay as they are and are pushed again at the next sync.
+    pub deferred: Vec<Rejected>,
+    /// Whether this answer came from a server restored from a backup: the device started over
+    /// (everything is pushed again) and runs another round.
+    pub restarted: bool,
     /// Whether the server has more waiting.
     pub more: bool,
     /// The cursor the store holds after the round.
@@ -231,6 +244,25 @@ pub fn apply_response(
             response.protocol
         )));
     }
+    match history_decision(
+        store.sync_history()?.as_deref(),
+        pending.cursor,
+        response.history.as_deref(),
+        response.forked_from.as_ref(),
+    ) {
+        HistoryDecision::Same => {}
+        HistoryDecision::First(history) => store.set_sync_history(&history)?,
+        HistoryDecision::Restored { history, cursor } => {
+            store.resend_after_restore(&history, cursor)?;
+            return Ok(RoundOutcome {
+                pushed: pending.len(),
+                restarted: true,
+                more: true,
+                cursor,
+                ..RoundOutcome::default()
+            });
+        }
+    }
     let answered: HashSet<&str> = response
         .accepted
         .iter()
@@ -264,6 +296,15 @@ pub fn apply_response(
         if pending.pushed_heads(&rejected.id).is_none() {
             continue;
         }
+        if store.is_resending(&rejected.id)? {
+            if waits_for_others(&rejected.rule) {
+                outcome.deferred.push(rejected);
+                continue;
+            }
+            // Refused for its own sake: what was acknowledged before the restore stays, only
+            // what never was is put aside.
+            store.end_resend(&rejected.id)?;
+        }
         match store.quarantine_document(&rejected.id, &rejected.rule, &rejected.reason) {
             Ok(_) | Err(Error::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
@@ -293,6 +334,10 @@ pub fn apply_response(
         }
     }
     for id in &response.revoked {
+        match store.end_resend(id) {
+            Ok(_) | Err(Error::MalformedId(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
         match store.revoke_document(id) {
             Ok(true) => {
                 outcome.revoked += 1;
@@ -311,4 +356,142 @@ pub fn apply_response(
         outcome.cursor = response.cursor;
     }
     Ok(outcome)
+}
+
+/// What an answer's history means for the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryDecision {
+    /// The same history (or a server that names none): apply the answer.
+    Same,
+    /// The first history this device hears of: remember it and apply the answer.
+    First(String),
+    /// Another history: the server was restored from a backup. Do not apply the answer; start
+    /// over with this history from this cursor, pushing everything again.
+    Restored {
+        /// The server's history.
+        history: String,
+        /// The cursor to pull from: the device's own if it is not past the fork from the
+        /// history it synced with, the fork if it is, 0 when the fork is from another history.
+        cursor: u64,
+    },
+}
+
+/// Decides what an answer naming history `answered` (forked from `fork`) means for a device
+/// that synced with history `stored` up to `cursor` (docs/PROTOCOL.md, "After a restore").
+pub fn history_decision(
+    stored: Option<&str>,
+    cursor: u64,
+    answered: Option<&str>,
+    fork: Option<&HistoryFork>,
+) -> HistoryDecision {
+    let Some(answered) = answered else {
+        return HistoryDecision::Same;
+    };
+    match stored {
+        None => HistoryDecision::First(answered.to_string()),
+        Some(stored) if stored == answered => HistoryDecision::Same,
+        Some(stored) => HistoryDecision::Restored {
+            history: answered.to_string(),
+            cursor: match fork {
+                Some(fork) if fork.history == stored => cursor.min(fork.seq),
+                _ => 0,
+            },
+        },
+    }
+}
+
+/// Whether a refusal of a document re-sent to a restored server means that it waits for
+/// another device: changes written by another user (only their device may push them, and it
+/// re-sends them too), or building on changes the server does not have yet.
+fn waits_for_others(rule: &str) -> bool {
+    matches!(rule, "identity" | "missing_dependencies")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fork(history: &str, seq: u64) -> HistoryFork {
+        HistoryFork {
+            history: history.into(),
+            seq,
+        }
+    }
+
+    #[test]
+    fn a_server_that_names_no_history_or_the_same_one_changes_nothing() {
+        assert_eq!(history_decision(None, 7, None, None), HistoryDecision::Same);
+        assert_eq!(
+            history_decision(Some("a"), 7, None, None),
+            HistoryDecision::Same
+        );
+        assert_eq!(
+            history_decision(Some("a"), 7, Some("a"), Some(&fork("z", 3))),
+            HistoryDecision::Same
+        );
+    }
+
+    #[test]
+    fn the_first_history_heard_of_is_remembered() {
+        assert_eq!(
+            history_decision(None, 7, Some("a"), None),
+            HistoryDecision::First("a".into())
+        );
+    }
+
+    #[test]
+    fn a_device_past_the_fork_pulls_from_the_fork() {
+        assert_eq!(
+            history_decision(Some("a"), 90, Some("b"), Some(&fork("a", 40))),
+            HistoryDecision::Restored {
+                history: "b".into(),
+                cursor: 40
+            }
+        );
+    }
+
+    #[test]
+    fn a_device_behind_the_fork_keeps_its_cursor() {
+        assert_eq!(
+            history_decision(Some("a"), 25, Some("b"), Some(&fork("a", 40))),
+            HistoryDecision::Restored {
+                history: "b".into(),
+                cursor: 25
+            }
+        );
+    }
+
+    #[test]
+    fn a_fork_from_another_history_or_none_starts_from_zero() {
+        assert_eq!(
+            history_decision(Some("a"), 90, Some("c"), Some(&fork("b", 40))),
+            HistoryDecision::Restored {
+                history: "c".into(),
+                cursor: 0
+            }
+        );
+        assert_eq!(
+            history_decision(Some("a"), 90, Some("c"), None),
+            HistoryDecision::Restored {
+                history: "c".into(),
+                cursor: 0
+            }
+        );
+    }
+
+    #[test]
+    fn only_refusals_that_wait_for_other_devices_defer_a_re_send() {
+        assert!(waits_for_others("identity"));
+        assert!(waits_for_others("missing_dependencies"));
+        for rule in [
+            "schema",
+            "scope",
+            "field_rights",
+            "approval",
+            "corrupt",
+            "kind",
+        ] {
+            assert!(!waits_for_others(rule), "{rule}");
+        }
+    }
 }

@@ -639,6 +639,22 @@ impl Accounts for PgStorage {
         })
     }
 
+    fn meta_replace(&self, entries: &[(&str, Option<&str>)]) -> StorageResult<()> {
+        self.write(|tx| {
+            for (key, value) in entries {
+                match value {
+                    Some(value) => tx.execute(
+                        "INSERT INTO server_meta(key, value) VALUES ($1, $2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        &[key, value],
+                    )?,
+                    None => tx.execute("DELETE FROM server_meta WHERE key = $1", &[key])?,
+                };
+            }
+            Ok(())
+        })
+    }
+
     fn meta_init(&self, key: &str, value: &str) -> StorageResult<String> {
         self.write(|tx| {
             tx.execute(

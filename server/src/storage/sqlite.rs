@@ -398,6 +398,24 @@ impl Accounts for SqliteStorage {
         })
     }
 
+    fn meta_replace(&self, entries: &[(&str, Option<&str>)]) -> StorageResult<()> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (key, value) in entries {
+                match value {
+                    Some(value) => tx.execute(
+                        "INSERT INTO server_meta(key, value) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        [key, value],
+                    )?,
+                    None => tx.execute("DELETE FROM server_meta WHERE key = ?1", [key])?,
+                };
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
     fn meta_init(&self, key: &str, value: &str) -> StorageResult<String> {
         self.write(|conn| {
             conn.execute(

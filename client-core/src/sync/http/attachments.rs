@@ -465,6 +465,8 @@ mod tests {
             cursor: 1,
             more: false,
             settings: None,
+            history: None,
+            forked_from: None,
         };
         let (url2, server) = serve(vec![
             (

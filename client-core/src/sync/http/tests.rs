@@ -59,6 +59,8 @@ fn empty_response(cursor: u64) -> SyncResponse {
         cursor,
         more: false,
         settings: None,
+        history: None,
+        forked_from: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `fieldsync-server`: serve the relay, or manage its users.
 
+mod backup;
 mod serve;
 mod users;
 
@@ -73,6 +74,13 @@ enum Command {
         #[arg(long, env = "FIELDSYNC_DATABASE_URL", hide_env_values = true)]
         to_database_url: String,
     },
+    /// Back up the database, the signing key and (with --with-attachments) the attachment
+    /// files into one archive, while the server serves. A server on PostgreSQL is backed up
+    /// with pg_dump: this command says how.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new or empty --data-dir (the server stopped), checking every
+    /// file first; devices that synced after the backup then re-send their work.
+    Restore(backup::RestoreArgs),
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -135,6 +143,8 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Backup(args) => backup::backup(args, &cli.data_dir, cli.database_url.as_deref()),
+        Command::Restore(args) => backup::restore(args, &cli.data_dir, cli.database_url.as_deref()),
         Command::User { command } => {
             users::users(&cli.data_dir, cli.database_url.as_deref(), command)
         }

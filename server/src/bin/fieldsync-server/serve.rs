@@ -59,6 +59,8 @@ pub struct ServeArgs {
     compact_after_days: u64,
     #[command(flatten)]
     attachments: AttachmentArgs,
+    #[command(flatten)]
+    backup: crate::backup::ScheduleArgs,
 }
 
 /// Serve with these options until SIGTERM or Ctrl-C.
@@ -82,6 +84,11 @@ pub fn serve(
         ops: budget::Rate::per_minute(args.pushed_ops_per_minute.max(1)),
         bytes: budget::Rate::per_minute(args.pushed_bytes_per_minute.max(1)),
     };
+    config.backup = args.backup.schedule(
+        &data_dir,
+        config.database_url.as_deref(),
+        config.jwt_key_file.as_deref(),
+    )?;
     run(config, &args.listen, args.compact_after_days)
 }
 
@@ -213,6 +220,39 @@ fn run(config: Config, listen: &str, compact_after_days: u64) -> Result<(), Stri
                         Ok(Ok(done)) => tracing::info!(?done, "log compacted"),
                         Ok(Err(e)) => tracing::warn!("log compaction failed: {e}"),
                         Err(e) => tracing::warn!("log compaction stopped: {e}"),
+                    }
+                }
+            });
+        }
+        if let Some(schedule) = config.backup.clone() {
+            // Scheduled backups: the first one an interval after the start.
+            let core = state.core.clone();
+            tokio::spawn(async move {
+                let start = tokio::time::Instant::now() + schedule.every;
+                let mut every = tokio::time::interval_at(start, schedule.every);
+                loop {
+                    every.tick().await;
+                    let (core, schedule) = (core.clone(), schedule.clone());
+                    match tokio::task::spawn_blocking(move || {
+                        let (done, pruned) = schedule.run_once()?;
+                        if let Err(e) =
+                            fieldsync_server::admin::record_backup(&*core.storage, &done, "server")
+                        {
+                            tracing::warn!("the backup could not be recorded: {e}");
+                        }
+                        Ok::<_, fieldsync_server::backup::BackupError>((done, pruned))
+                    })
+                    .await
+                    {
+                        Ok(Ok((done, pruned))) => tracing::info!(
+                            path = %done.path.display(),
+                            bytes = done.bytes,
+                            log_head = done.manifest.log_head,
+                            pruned = pruned.len(),
+                            "backup written"
+                        ),
+                        Ok(Err(e)) => tracing::error!("scheduled backup failed: {e}"),
+                        Err(e) => tracing::error!("scheduled backup stopped: {e}"),
                     }
                 }
             });

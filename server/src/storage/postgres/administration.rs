@@ -151,6 +151,28 @@ impl Administration for PgStorage {
         })
     }
 
+    fn last_audit(&self, action: &str) -> StorageResult<Option<AuditEntry>> {
+        self.read(|tx| {
+            tx.query_opt(
+                "SELECT seq, at, actor, action, target, detail, source FROM audit_log
+                 WHERE action = $1 ORDER BY seq DESC LIMIT 1",
+                &[&action],
+            )?
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    target: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                    source: r.try_get(6)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
     fn figures(&self) -> StorageResult<StoredFigures> {
         self.read(|tx| {
             let mut count = |sql: &str| -> StorageResult<u64> {

@@ -1,7 +1,7 @@
 //! Administration on SQLite: user changes with the scope events they cause, territories, the
 //! audit log and the figures of the health page.
 
-use rusqlite::{Connection, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 
 use super::{SqliteStorage, now_ms, scope_condition, scope_terms};
 use crate::access::Principal;
@@ -147,6 +147,28 @@ impl Administration for SqliteStorage {
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn last_audit(&self, action: &str) -> StorageResult<Option<AuditEntry>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT seq, at, actor, action, target, detail, source FROM audit_log
+                     WHERE action = ?1 ORDER BY seq DESC LIMIT 1",
+                )?
+                .query_row([action], |r| {
+                    Ok(AuditEntry {
+                        seq: r.get(0)?,
+                        at: r.get(1)?,
+                        actor: r.get(2)?,
+                        action: r.get(3)?,
+                        target: r.get(4)?,
+                        detail: r.get(5)?,
+                        source: r.get(6)?,
+                    })
+                })
+                .optional()?)
         })
     }
 
