@@ -1,0 +1,244 @@
+//! End to end: a backup taken while devices sync, the server's data directory lost, the backup
+//! restored, and every device syncing again (docs/PROTOCOL.md, "After a restore";
+//! docs/OPERATIONS.md, "Backups"). The real `fieldsync-server` and `fieldsync` binaries, real
+//! SQLite files, on 127.0.0.1.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::cli::{ids, json, logged_in, run};
+use common::{get_json, login};
+use fieldsync_tests::cli::Home;
+use fieldsync_tests::server::server_binary;
+
+/// Adds a customer on `home` (offline); its id.
+fn add_customer(home: &Home, name: &str) -> String {
+    run(home, &["customer", "add", "--name", name])
+        .ok()
+        .to_string()
+}
+
+/// The ids of the customers `home` holds.
+fn customers(home: &Home) -> BTreeSet<String> {
+    let listed = json(run(
+        home,
+        &["customer", "list", "--json", "--limit", "1000"],
+    ));
+    ids(&listed["customers"]).into_iter().collect()
+}
+
+/// Syncs `home`, which must succeed.
+fn sync(home: &Home) {
+    run(home, &["sync"]).ok();
+}
+
+/// Runs `fieldsync-server --data-dir <data> <args>`; its stdout, or a panic with its stderr.
+fn server_command(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(server_binary().unwrap())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "fieldsync-server {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether `home`'s quarantine is empty: nothing was refused.
+fn nothing_quarantined(home: &Home) -> bool {
+    json(run(home, &["quarantine", "list", "--json"]))
+        .as_array()
+        .is_some_and(Vec::is_empty)
+}
+
+#[test]
+fn devices_re_send_what_a_restored_server_lost_and_converge() {
+    let mut org = common::org();
+    let url = org.server.url();
+    let li = logged_in(&url, "li");
+    let wang = logged_in(&url, "wang");
+    // The manager's laptop follows everything; the manager's phone stays offline from the
+    // backup on, and so never sees what was pushed after it.
+    let laptop = logged_in(&url, "zhang");
+    let phone = logged_in(&url, "zhang");
+
+    // Acknowledged before the backup.
+    let mut before = BTreeSet::new();
+    for i in 0..3 {
+        before.insert(add_customer(&li, &format!("李的老客户 {i}")));
+        before.insert(add_customer(&wang, &format!("王的老客户 {i}")));
+    }
+    sync(&li);
+    sync(&wang);
+    sync(&laptop);
+    sync(&phone);
+    assert_eq!(customers(&phone), before);
+
+    // The backup, taken while both reps keep adding customers and syncing.
+    let backups = tempfile::tempdir().unwrap();
+    let archive = backups.path().join("fieldsync.tar.gz");
+    let busy = AtomicBool::new(true);
+    let mut during = BTreeSet::new();
+    std::thread::scope(|s| {
+        let load = [(&li, "李"), (&wang, "王")].map(|(home, who)| {
+            let busy = &busy;
+            s.spawn(move || {
+                let mut added = Vec::new();
+                // At least two rounds each, whatever the backup's pace.
+                while busy.load(Ordering::Relaxed) || added.len() < 2 {
+                    added.push(add_customer(
+                        home,
+                        &format!("{who}的新客户 {}", added.len()),
+                    ));
+                    sync(home);
+                }
+                added
+            })
+        });
+        let said = server_command(
+            org.data.path(),
+            &["backup", "--to", archive.to_str().unwrap()],
+        );
+        assert!(said.contains("backed up"), "{said}");
+        busy.store(false, Ordering::Relaxed);
+        for thread in load {
+            during.extend(thread.join().unwrap());
+        }
+    });
+
+    // After the backup: more work, acknowledged by the server that is about to be lost.
+    let mut after = BTreeSet::new();
+    for i in 0..2 {
+        after.insert(add_customer(&li, &format!("李的备份后客户 {i}")));
+        after.insert(add_customer(&wang, &format!("王的备份后客户 {i}")));
+    }
+    sync(&li);
+    sync(&wang);
+    // The laptop now holds the reps' work, written by them: only their devices may push it.
+    sync(&laptop);
+    let everything: BTreeSet<String> = before
+        .iter()
+        .chain(&during)
+        .chain(&after)
+        .cloned()
+        .collect();
+    assert_eq!(customers(&laptop), everything);
+
+    // The disk fails: the server is stopped and its data directory is gone.
+    org.server.terminate().unwrap();
+    std::fs::remove_dir_all(org.data.path()).unwrap();
+    let said = server_command(
+        org.data.path(),
+        &["restore", "--from", archive.to_str().unwrap()],
+    );
+    assert!(said.contains("new history"), "{said}");
+    org.server.restart().unwrap();
+
+    // The restored server has what was acknowledged before the backup, not what came after.
+    let admin = logged_in(&url, "admin");
+    sync(&admin);
+    let restored = customers(&admin);
+    assert!(
+        before.is_subset(&restored),
+        "the backup lost work acknowledged before it"
+    );
+    assert!(
+        after.is_disjoint(&restored),
+        "the restored server should not have what came after the backup"
+    );
+
+    // Every device syncs again: the laptop first, whose copies of the reps' work wait for the
+    // reps' own devices; then the reps, who re-send; then everyone once more.
+    sync(&laptop);
+    sync(&li);
+    sync(&wang);
+    sync(&laptop);
+    sync(&phone);
+    sync(&admin);
+
+    // Everything is on the server again, and every device holds what it should.
+    assert_eq!(
+        customers(&admin),
+        everything,
+        "the server got everything back"
+    );
+    assert_eq!(customers(&laptop), everything);
+    assert_eq!(
+        customers(&phone),
+        everything,
+        "the phone that never saw the work after the backup got it from the re-sends"
+    );
+    let (li_own, wang_own) = (customers(&li), customers(&wang));
+    assert_eq!(li_own.len() + wang_own.len(), everything.len());
+    assert!(li_own.is_disjoint(&wang_own));
+    for home in [&li, &wang, &laptop, &phone] {
+        assert!(nothing_quarantined(home), "a re-send was refused");
+        let status = json(run(home, &["status", "--json"]));
+        assert_eq!(status["unsent"], 0, "a device still has work to send");
+    }
+}
+
+#[test]
+fn a_serving_server_takes_scheduled_backups_that_restore_and_its_health_names_the_last() {
+    let backups = tempfile::tempdir().unwrap();
+    let dir = backups.path().to_str().unwrap();
+    let org = common::org_with(&[
+        "--backup-every",
+        "1s",
+        "--backup-keep",
+        "100",
+        "--backup-dir",
+        dir,
+    ]);
+    let url = org.server.url();
+    let li = logged_in(&url, "li");
+    let id = add_customer(&li, "华东精密机械有限公司");
+    sync(&li);
+    let token = login(&url, "admin")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Wait for a backup taken after the push: its log head is past 0.
+    let mut last = serde_json::Value::Null;
+    for _ in 0..600 {
+        let (status, health) = get_json(&format!("{url}/v1/admin/health"), &token);
+        assert_eq!(status, 200, "{health}");
+        last = health["last_backup"].clone();
+        let detail: serde_json::Value =
+            serde_json::from_str(last["detail"].as_str().unwrap_or("{}")).unwrap();
+        if detail["log_head"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        last["action"], "server.backup",
+        "no backup was recorded: {last}"
+    );
+    assert_eq!(last["actor"], "server");
+    let archive = last["target"].as_str().unwrap().to_string();
+    assert!(archive.starts_with(dir), "{archive}");
+
+    // The backup restores, with what was pushed before it.
+    let restored = tempfile::tempdir().unwrap();
+    let target = restored.path().join("data");
+    let said = server_command(&target, &["restore", "--from", &archive]);
+    assert!(said.contains("new history"), "{said}");
+    let conn = rusqlite::Connection::open(target.join("fieldsync.db")).unwrap();
+    let stored: i64 = conn
+        .query_row("SELECT count(*) FROM docs WHERE id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(stored, 1, "the customer pushed before the backup is in it");
+}
