@@ -6,7 +6,10 @@
 //! answers per pushed document (accepted with its new heads, or rejected with the rule and a
 //! reason), and with everything logged after the cursor in the device's scope: changes, whole
 //! documents for documents that entered the scope, and revocations for those that left it.
-//! Large answers come in pages (`more`).
+//! Large answers come in pages (`more`). Which protocols a server serves, and what a client
+//! outside them is told, is [`compat`].
+
+pub mod compat;
 
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};

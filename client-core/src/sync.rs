@@ -124,6 +124,20 @@ pub enum SyncError {
     /// again will not help until the account is enabled.
     #[error("{0}")]
     AccountDisabled(String),
+    /// The server no longer serves this app's sync protocol (`426 client_too_old`): update the
+    /// app. Syncing again does not help until then, so live mode stops instead of retrying.
+    #[error(
+        "this app is too old for the server: update the app{}",
+        if .min_version.is_empty() { String::new() } else { format!(" to version {} or later", .min_version) }
+    )]
+    UpdateApp {
+        /// The oldest app version the server serves, as it says (empty if it did not say).
+        min_version: String,
+    },
+    /// The server is older than this app's sync protocol (`server_too_old`): the server must
+    /// be upgraded before this app syncs; live mode stops instead of retrying.
+    #[error("the server is older than this app: ask your administrator to upgrade the server")]
+    ServerTooOld,
     /// The server answered with an error.
     #[error("the server answered {status}: {message}")]
     Server {

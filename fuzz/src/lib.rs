@@ -83,7 +83,7 @@ pub fn run(target: &str, data: &[u8]) -> String {
 fn code(e: &AppError) -> &'static str {
     match e {
         AppError::BadRequest(_) => "bad_request",
-        AppError::UnsupportedProtocol(_) => "unsupported_protocol",
+        AppError::Unserved(refused) => refused.code(),
         AppError::Unauthenticated(_) => "unauthenticated",
         AppError::TokenExpired => "token_expired",
         AppError::Forbidden(_) => "forbidden",

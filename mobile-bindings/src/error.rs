@@ -56,6 +56,14 @@ pub enum FieldsyncError {
         /// What was kept.
         reason: String,
     },
+    /// This app is too old for the server: the person must update the app (the reason names
+    /// the oldest version the server serves). Syncing again does not help until then; the
+    /// device's work stays on it and syncs after the update.
+    #[error("{reason}")]
+    UpdateApp {
+        /// "update the app", with the version to update to.
+        reason: String,
+    },
 }
 
 /// The one mapping from client-core's errors: every [`fieldsync_core::Error`] arrives here as
@@ -78,6 +86,9 @@ impl FieldsyncError {
                 FieldsyncError::Network { reason }
             }
             SyncError::Auth(_) | SyncError::AccountDisabled(_) => FieldsyncError::Auth { reason },
+            SyncError::UpdateApp { .. } => FieldsyncError::UpdateApp { reason },
+            // Only the administrator can help: the reason says to ask them.
+            SyncError::ServerTooOld => FieldsyncError::Rejected { reason },
             SyncError::Server { status, .. } => match *status {
                 401 | 403 => FieldsyncError::Auth { reason },
                 // Too many rounds for now: like a network failure, it passes; sync later.
@@ -125,6 +136,7 @@ impl FieldsyncError {
             FieldsyncError::Storage { .. } => "Storage",
             FieldsyncError::NotFound { .. } => "NotFound",
             FieldsyncError::Cancelled { .. } => "Cancelled",
+            FieldsyncError::UpdateApp { .. } => "UpdateApp",
         }
     }
 
@@ -137,7 +149,8 @@ impl FieldsyncError {
             | FieldsyncError::Invalid { reason }
             | FieldsyncError::Storage { reason }
             | FieldsyncError::NotFound { reason }
-            | FieldsyncError::Cancelled { reason } => reason,
+            | FieldsyncError::Cancelled { reason }
+            | FieldsyncError::UpdateApp { reason } => reason,
         }
     }
 }
@@ -199,6 +212,15 @@ mod tests {
         }
         .into();
         assert!(matches!(refused, FieldsyncError::Rejected { .. }));
+        let too_old: FieldsyncError = SyncError::UpdateApp {
+            min_version: "0.2.0".into(),
+        }
+        .into();
+        assert_eq!(too_old.kind(), "UpdateApp");
+        assert!(too_old.reason().contains("update the app to version 0.2.0"));
+        let server_too_old: FieldsyncError = SyncError::ServerTooOld.into();
+        assert_eq!(server_too_old.kind(), "Rejected");
+        assert!(server_too_old.reason().contains("upgrade the server"));
         let no_entry: FieldsyncError = fieldsync_core::Error::NoQuarantineEntry(7).into();
         assert_eq!(no_entry.kind(), "NotFound");
         assert!(no_entry.reason().contains("list the quarantine"));

@@ -147,10 +147,14 @@ pub fn verify_authorization(
     keys.verify(token)
 }
 
-/// Decodes the CBOR body of `POST /v1/sync`; a body that is not a sync request is a
-/// `400 bad_request` saying what is wrong with it. The protocol version is checked later, by
-/// the sync round.
+/// Decodes the CBOR body of `POST /v1/sync`. Its `protocol` is read and checked first, so a
+/// client whose protocol is not served gets `client_too_old` or `server_too_old` whatever the
+/// shape of the rest (`fieldsync_core::protocol::compat`); then a body that is not a sync
+/// request is a `400 bad_request` saying what is wrong with it.
 pub fn decode_sync_request(body: &[u8]) -> Result<SyncRequest, AppError> {
+    if let Some(protocol) = fieldsync_core::protocol::compat::peek_protocol(body) {
+        fieldsync_core::protocol::compat::check(protocol)?;
+    }
     decode(body).map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
@@ -495,7 +499,17 @@ async fn sync(
         )
             .into_response());
     }
-    let req = decode_sync_request(&body)?;
+    let req = decode_sync_request(&body).inspect_err(|e| {
+        if let AppError::Unserved(refused) = e {
+            // The app version is the client's own word: for the operator, never for a decision.
+            let app_version = headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .and_then(fieldsync_core::protocol::compat::app_version)
+                .unwrap_or("unknown");
+            tracing::info!(user = %auth.principal.username, app_version, code = refused.code(), "sync protocol not served");
+        }
+    })?;
     state.core.saw_device(&auth.claims.sid);
     let started = Instant::now();
     let core = state.core.clone();

@@ -15,9 +15,10 @@ pub enum AppError {
     /// The request is malformed.
     #[error("{0}")]
     BadRequest(String),
-    /// The request speaks another protocol version.
-    #[error("protocol version {0} is not supported: this server speaks version 1, update the app")]
-    UnsupportedProtocol(u32),
+    /// The request speaks a sync protocol this server does not serve: older (426
+    /// `client_too_old`: update the app) or newer (400 `server_too_old`: upgrade the server).
+    #[error(transparent)]
+    Unserved(#[from] fieldsync_core::protocol::compat::Unserved),
     /// No valid credentials.
     #[error("{0}")]
     Unauthenticated(String),
@@ -141,7 +142,10 @@ impl AppError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            AppError::UnsupportedProtocol(_) => (StatusCode::BAD_REQUEST, "unsupported_protocol"),
+            AppError::Unserved(refused) => (
+                StatusCode::from_u16(refused.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                refused.code(),
+            ),
             AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             AppError::AccountDisabled(_) => (StatusCode::UNAUTHORIZED, "account_disabled"),
             AppError::TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired"),
@@ -183,6 +187,9 @@ impl IntoResponse for AppError {
             other => other.to_string(),
         };
         let mut body = json!({ "error": code, "message": message });
+        if let AppError::Unserved(refused) = &self {
+            body = json!(refused.answer());
+        }
         if let AppError::UploadOffset { received } = self {
             body["received"] = json!(received);
         }

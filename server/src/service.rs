@@ -20,8 +20,7 @@ use fieldsync_core::ids::parse_id;
 use fieldsync_core::model::customer::{Customer, CustomerEdit};
 use fieldsync_core::model::{DocKind, Document, DocumentModel, validate_document};
 use fieldsync_core::protocol::{
-    Accepted, PROTOCOL_VERSION, PulledDocument, PushDocument, Rejected, SyncRequest, SyncResponse,
-    hex_heads,
+    Accepted, PulledDocument, PushDocument, Rejected, SyncRequest, SyncResponse, hex_heads,
 };
 use serde_bytes::ByteBuf;
 use tokio::sync::broadcast;
@@ -304,9 +303,8 @@ impl Core {
         session: Option<&str>,
         req: SyncRequest,
     ) -> Result<SyncResponse, AppError> {
-        if req.protocol != PROTOCOL_VERSION {
-            return Err(AppError::UnsupportedProtocol(req.protocol));
-        }
+        // A protocol this server does not serve gets the answer that says who must update.
+        fieldsync_core::protocol::compat::check(req.protocol)?;
         let mut accepted = Vec::new();
         let mut rejected = Vec::new();
         let mut writes = RoundWrites::new(self);
@@ -372,7 +370,8 @@ impl Core {
             Role::Manager | Role::Rep => who.team.clone(),
         };
         Ok(SyncResponse {
-            protocol: PROTOCOL_VERSION,
+            // Answered in the protocol asked, which may be an older one this server serves.
+            protocol: req.protocol,
             accepted,
             rejected,
             documents: page

@@ -1159,16 +1159,52 @@ async fn sync_bodies_that_are_not_the_protocol_are_refused_with_the_reason() {
             &["the body does not match the protocol"],
         );
     }
-    // Another protocol version.
+    // A protocol newer than the server's: the server must be upgraded.
     let v2 = SyncRequest {
         protocol: 2,
         ..request(0, vec![push_of(&store, &id)])
     };
-    w.sync_raw(tok, cbor, encode(&v2)).await.error(
-        StatusCode::BAD_REQUEST,
-        "unsupported_protocol",
-        &["version 2", "update the app"],
+    // Both answers carry, beside `error` and `message`, the protocols the server serves.
+    let served = json!({
+        "min_protocol": fieldsync_core::protocol::compat::MIN_SUPPORTED_PROTOCOL,
+        "max_protocol": fieldsync_core::protocol::PROTOCOL_VERSION,
+    });
+    let reply = w.sync_raw(tok, cbor, encode(&v2)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(body["error"], "server_too_old");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("ask your administrator to upgrade the server"),
+        "{body}"
     );
+    assert_eq!(body["protocol"], 2);
+    assert_eq!(
+        (&body["min_protocol"], &body["max_protocol"]),
+        (&served["min_protocol"], &served["max_protocol"])
+    );
+    // One older than the server serves: 426, update the app, whatever the rest of the body.
+    let v0 = encode(&json!({"protocol": 0, "since": "yesterday", "changes": [[1, 2]]}));
+    let reply = w.sync_raw(tok, cbor, v0).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UPGRADE_REQUIRED,
+        "{}",
+        reply.text()
+    );
+    let body = reply.json();
+    assert_eq!(body["error"], "client_too_old");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("update the app to version 0.1.0 or later"),
+        "{body}"
+    );
+    assert_eq!(body["min_app_version"], "0.1.0");
+    assert_eq!(body["min_protocol"], served["min_protocol"]);
     // Over 16 MiB: a real push padded with a huge unknown document.
     let huge = request(
         0,

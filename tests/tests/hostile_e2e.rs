@@ -249,11 +249,11 @@ fn malformed_bodies_get_400_413_or_415_and_change_nothing(backend: Backend) {
             "bad_request",
         ),
         (
-            "an unknown protocol version",
+            "a protocol newer than the server's",
             "application/cbor",
             future,
             400,
-            "unsupported_protocol",
+            "server_too_old",
         ),
         (
             "JSON instead of CBOR",

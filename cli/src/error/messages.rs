@@ -163,6 +163,17 @@ pub fn sync_error(lang: Lang, e: &SyncError) -> String {
                 message = message
             ),
         },
+        SyncError::UpdateApp { min_version } if min_version.is_empty() => {
+            tr!(lang, "cli-error-update-app")
+        }
+        SyncError::UpdateApp { min_version } => {
+            tr!(
+                lang,
+                "cli-error-update-app-to",
+                version = min_version.as_str()
+            )
+        }
+        SyncError::ServerTooOld => tr!(lang, "cli-error-server-too-old"),
         SyncError::Protocol(detail) => tr!(lang, "cli-error-protocol", detail = detail),
         SyncError::ServerUrl(url) => tr!(lang, "cli-error-server-url", url = url),
         SyncError::Store(e) => core_error(lang, e),

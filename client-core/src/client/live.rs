@@ -307,9 +307,16 @@ enum Waited {
     Elapsed { wrote: bool },
 }
 
-/// Whether `e` means nobody is logged in any more: live mode has nobody to sync as.
+/// Whether `e` means nobody is logged in any more (live mode has nobody to sync as), or that
+/// this app and the server cannot sync until one of them is updated: retrying cannot help.
 fn session_gone(e: &SyncError) -> bool {
-    matches!(e, SyncError::Auth(_) | SyncError::AccountDisabled(_))
+    matches!(
+        e,
+        SyncError::Auth(_)
+            | SyncError::AccountDisabled(_)
+            | SyncError::UpdateApp { .. }
+            | SyncError::ServerTooOld
+    )
 }
 
 impl Controller {

@@ -544,9 +544,22 @@ fn error_code(body: &[u8]) -> Option<String> {
 /// What a device says when the server answers `account_disabled`.
 pub const ACCOUNT_DISABLED: &str = "your account is disabled: ask your administrator";
 
-/// The error for a non-2xx answer: 401 `account_disabled` is [`SyncError::AccountDisabled`],
-/// any other 401 [`SyncError::Auth`], the rest [`SyncError::Server`].
+/// The error for a non-2xx answer: `client_too_old` (or a bare 426) is
+/// [`SyncError::UpdateApp`], `server_too_old` [`SyncError::ServerTooOld`], 401
+/// `account_disabled` [`SyncError::AccountDisabled`], any other 401 [`SyncError::Auth`], the
+/// rest [`SyncError::Server`].
 fn answer_error(status: u16, body: &[u8]) -> SyncError {
+    match crate::protocol::compat::Unserved::from_answer(status, body) {
+        Some(crate::protocol::compat::Unserved::ClientTooOld {
+            min_app_version, ..
+        }) => {
+            return SyncError::UpdateApp {
+                min_version: min_app_version,
+            };
+        }
+        Some(_) => return SyncError::ServerTooOld,
+        None => {}
+    }
     let (code, message) = match serde_json::from_slice::<ErrorBody>(body) {
         Ok(b) => (b.error, b.message),
         Err(_) => (String::new(), String::new()),

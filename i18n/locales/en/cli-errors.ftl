@@ -73,6 +73,9 @@ cli-error-account-disabled = { $message }
 # $meaning is what the answer's error code means (errors.ftl), in the user's language.
 cli-error-server = the server answered { $status }: { $message }
 cli-error-server-uncoded = the server answered { $status }: { $message }
+cli-error-update-app = this app is too old for the server: update the app
+cli-error-update-app-to = this app is too old for the server: update the app to version { $version } or later
+cli-error-server-too-old = the server is older than this app: ask your administrator to upgrade the server
 cli-error-protocol = the server's answer does not follow the sync protocol: { $detail }; check the server address, or update the app
 cli-error-server-url = '{ $url }' is not a server address: use a URL such as http://sync.example.com:8080
 cli-error-incomplete = { $count } document(s) from the server could not be merged (first: { $id }: { $error }); everything else was synced and the next sync fetches them again: if this repeats, update the app

@@ -106,6 +106,13 @@ fn sync_errors() -> Vec<SyncError> {
             code: String::new(),
             message: "I'm a teapot".into(),
         },
+        SyncError::UpdateApp {
+            min_version: "0.2.0".into(),
+        },
+        SyncError::UpdateApp {
+            min_version: String::new(),
+        },
+        SyncError::ServerTooOld,
         SyncError::Protocol("missing field `cursor`".into()),
         SyncError::ServerUrl("htp:/x".into()),
         SyncError::Store(Error::NotFound("0193".into())),

@@ -529,3 +529,49 @@ fn server_addresses_are_checked() {
     let client = HttpClient::new(" https://sync.example.com/fieldsync/ ").unwrap();
     assert_eq!(client.server_url(), "https://sync.example.com/fieldsync");
 }
+
+#[test]
+fn a_client_too_old_answer_is_update_the_app_and_ends_the_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_with_customer(&dir);
+    let refused = crate::protocol::compat::check_within(1, 2, 3).unwrap_err();
+    let (url, server) = serve(vec![json_answer(
+        426,
+        serde_json::to_value(refused.answer()).unwrap(),
+    )]);
+    logged_in(&store, &url);
+    let mut client = HttpClient::from_store(&store).unwrap();
+    let err = sync::sync(&store, &mut client, |_| {}).unwrap_err();
+    let SyncError::UpdateApp { min_version } = &err else {
+        panic!("expected UpdateApp, got {err:?}");
+    };
+    assert_eq!(min_version, "0.1.0");
+    assert_eq!(
+        err.to_string(),
+        "this app is too old for the server: update the app to version 0.1.0 or later"
+    );
+    // One request: the refusal was not retried, and the session and the work are kept.
+    assert_eq!(server.join().unwrap().len(), 1);
+    assert!(stored_session(&store).unwrap().is_some());
+    assert_eq!(store.unsent_documents().unwrap().len(), 1);
+}
+
+#[test]
+fn a_server_too_old_answer_asks_for_the_server_to_be_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_with_customer(&dir);
+    let refused = crate::protocol::compat::check_within(4, 2, 3).unwrap_err();
+    let (url, server) = serve(vec![json_answer(
+        400,
+        serde_json::to_value(refused.answer()).unwrap(),
+    )]);
+    logged_in(&store, &url);
+    let mut client = HttpClient::from_store(&store).unwrap();
+    let err = sync::sync(&store, &mut client, |_| {}).unwrap_err();
+    assert!(matches!(err, SyncError::ServerTooOld), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("ask your administrator to upgrade the server")
+    );
+    assert_eq!(server.join().unwrap().len(), 1);
+}
