@@ -82,7 +82,13 @@ impl Home {
     /// The command `fieldsync --home <home> <args>` in a clean fieldsync environment, not yet
     /// started (for a caller that kills it midway, see [`crate::crash`]).
     pub fn command(&self, args: &[&str]) -> HarnessResult<Command> {
-        let mut cmd = Command::new(cli_binary()?);
+        Ok(self.command_of(&cli_binary()?, args))
+    }
+
+    /// The command `<binary> --home <home> <args>` in a clean fieldsync environment: another
+    /// build of the command line on this device (a previous release's, [`crate::compat`]).
+    pub fn command_of(&self, binary: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(binary);
         cmd.arg("--home")
             .arg(self.path())
             .args(args)
@@ -91,7 +97,32 @@ impl Home {
             .env_remove("RUST_BACKTRACE")
             // The tests read the CLI's English, whatever language the machine speaks.
             .env("LC_ALL", "C");
-        Ok(cmd)
+        cmd
+    }
+
+    /// Runs `<binary> --home <home> <args>` with `envs` added, as [`Home::run_with`] runs this
+    /// build's binary.
+    pub fn run_binary(
+        &self,
+        binary: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> HarnessResult<Run> {
+        let out = self
+            .command_of(binary, args)
+            .envs(envs.iter().copied())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+        Ok(Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// A device whose home is `dir` (a copy of a fixture's device, say); deleted with it.
+    pub fn at(dir: TempDir) -> Home {
+        Home { dir }
     }
 
     /// Runs `fieldsync --home <home> <args>`.

@@ -1,6 +1,8 @@
 //! Shared code of fieldsync's cross-crate tests and benchmark programs.
 //!
 //! - [`cli`]: the real `fieldsync` command-line binary, one temporary `--home` per device.
+//! - [`compat`]: the previous release, built from its commit (RELEASES.md), and the fixture of
+//!   its server's database, for the compatibility tests.
 //! - [`crash`]: crash loops: a process SIGKILLed after a seeded random delay, and a tally of
 //!   where the kills landed.
 //! - [`cut_proxy`]: a TCP proxy that cuts connections at random bytes of what the client
@@ -25,6 +27,7 @@
 //! checks only that nothing was lost and everything converged.
 
 pub mod cli;
+pub mod compat;
 pub mod crash;
 pub mod cut_proxy;
 pub mod disk;
