@@ -333,6 +333,31 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_with_fields_this_build_does_not_know_is_read() {
+        // What a newer server may add to an answer without a new protocol: fields at the top
+        // and inside its parts, which this build skips.
+        let mut newer = Vec::new();
+        ciborium::into_writer(
+            &serde_json::json!({
+                "protocol": PROTOCOL_VERSION, "accepted": [{"id": "a", "heads": [], "origin": 1}],
+                "rejected": [], "documents": [], "revoked": [], "cursor": 9, "more": false,
+                "settings": {
+                    "complaint_hours": {"urgent": 4, "high": 24, "normal": 72, "low": 168},
+                    "team": ["li"],
+                    "attachments": {"max_bytes": 1, "media_types": [], "max_count": 3},
+                    "currency": "CNY"
+                },
+                "region": "cn-east"
+            }),
+            &mut newer,
+        )
+        .unwrap();
+        let answer: crate::protocol::SyncResponse = crate::protocol::decode(&newer).unwrap();
+        assert_eq!(answer.cursor, 9);
+        assert_eq!(answer.settings.unwrap().team, vec!["li".to_string()]);
+    }
+
+    #[test]
     fn the_app_version_is_read_from_the_user_agent_when_plausible() {
         assert_eq!(app_version("fieldsync/0.1.0"), Some("0.1.0"));
         assert_eq!(
