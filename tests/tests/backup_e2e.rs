@@ -242,3 +242,128 @@ fn a_serving_server_takes_scheduled_backups_that_restore_and_its_health_names_th
         .unwrap();
     assert_eq!(stored, 1, "the customer pushed before the backup is in it");
 }
+
+/// The newest PostgreSQL client program `name` Debian installed, if any.
+fn pg_program(name: &str) -> Option<std::path::PathBuf> {
+    let mut found: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let program = e.path().join("bin").join(name);
+            program.exists().then_some((version, program))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, program)| program)
+}
+
+/// Runs a PostgreSQL client program, which must succeed.
+fn pg(program: &Path, args: &[&str]) {
+    let out = Command::new(program).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        program.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_postgres_database_restored_with_pg_restore_and_marked_gets_the_later_work_re_sent() {
+    let Some(mut org) = common::org_on(common::Backend::Postgres, &[]) else {
+        return;
+    };
+    let (Some(pg_dump), Some(pg_restore), Some(createdb)) = (
+        pg_program("pg_dump"),
+        pg_program("pg_restore"),
+        pg_program("createdb"),
+    ) else {
+        return;
+    };
+    let live = org.database_url().unwrap();
+    let url = org.server.url();
+    let li = logged_in(&url, "li");
+    let before = add_customer(&li, "华东精密机械有限公司");
+    sync(&li);
+
+    // The server's own backup command says how, and fails, but backs up the key on request.
+    let out = Command::new(server_binary().unwrap())
+        .args(["--database-url", &live, "--data-dir"])
+        .arg(org.data.path())
+        .args(["backup", "--to", "/nonexistent/never-written.tar.gz"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("pg_dump") && said.contains("restore --mark-only"),
+        "{said}"
+    );
+    let saved = tempfile::tempdir().unwrap();
+    let key_archive = saved.path().join("key.tar.gz");
+    let out = Command::new(server_binary().unwrap())
+        .args(["--database-url", &live, "--data-dir"])
+        .arg(org.data.path())
+        .args([
+            "backup",
+            "--key-only",
+            "--to",
+            key_archive.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key_dir = saved.path().join("key");
+    server_command(
+        &key_dir,
+        &["restore", "--from", key_archive.to_str().unwrap()],
+    );
+    assert_eq!(
+        std::fs::read(key_dir.join("jwt.key")).unwrap(),
+        std::fs::read(org.data.path().join("jwt.key")).unwrap()
+    );
+
+    let dump = saved.path().join("fieldsync.dump");
+    pg(
+        &pg_dump,
+        &["--format=custom", "--file", dump.to_str().unwrap(), &live],
+    );
+    let after = add_customer(&li, "宁波恒达贸易有限公司");
+    sync(&li);
+
+    // Restored into a new database, marked as a new history, served.
+    org.server.terminate().unwrap();
+    let restored = org.postgres.as_ref().unwrap().url("restored");
+    let port = live.rsplit(':').next().unwrap().split('/').next().unwrap();
+    pg(
+        &createdb,
+        &["-h", "127.0.0.1", "-p", port, "-U", "postgres", "restored"],
+    );
+    pg(
+        &pg_restore,
+        &["--no-owner", "--dbname", &restored, dump.to_str().unwrap()],
+    );
+    let out = Command::new(server_binary().unwrap())
+        .args(["--database-url", &restored, "restore", "--mark-only"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    org.server.restart_on(Some(&restored)).unwrap();
+
+    let admin = logged_in(&url, "admin");
+    sync(&admin);
+    assert_eq!(customers(&admin), BTreeSet::from([before.clone()]));
+    sync(&li);
+    sync(&admin);
+    assert_eq!(customers(&admin), BTreeSet::from([before, after]));
+    assert!(nothing_quarantined(&li));
+}
