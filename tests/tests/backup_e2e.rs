@@ -367,3 +367,70 @@ fn a_postgres_database_restored_with_pg_restore_and_marked_gets_the_later_work_r
     assert_eq!(customers(&admin), BTreeSet::from([before, after]));
     assert!(nothing_quarantined(&li));
 }
+
+#[test]
+fn a_photo_uploaded_after_the_backup_is_uploaded_again_to_the_restored_server() {
+    let mut org = common::org();
+    let url = org.server.url();
+    let li = logged_in(&url, "li");
+    let customer = add_customer(&li, "昆山模具厂");
+    let visit = run(
+        &li,
+        &[
+            "visit",
+            "add",
+            "--customer",
+            &customer,
+            "--summary",
+            "拍了车间的照片。",
+        ],
+    )
+    .ok()
+    .to_string();
+    sync(&li);
+    let backups = tempfile::tempdir().unwrap();
+    let archive = backups.path().join("fieldsync.tar.gz");
+    server_command(
+        org.data.path(),
+        &["backup", "--to", archive.to_str().unwrap()],
+    );
+
+    // After the backup: a photo, uploaded to the server that is then lost with its disk.
+    let mut bytes = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01".to_vec();
+    bytes.extend((0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    let photo = backups.path().join("workshop.jpg");
+    std::fs::write(&photo, &bytes).unwrap();
+    let id = run(&li, &["visit", "attach", &visit, photo.to_str().unwrap()])
+        .ok()
+        .to_string();
+    sync(&li);
+    let listed = json(run(&li, &["attachment", "list", "--json"]));
+    assert_eq!(listed[0]["state"], "uploaded", "{listed}");
+
+    org.server.terminate().unwrap();
+    std::fs::remove_dir_all(org.data.path()).unwrap();
+    server_command(
+        org.data.path(),
+        &["restore", "--from", archive.to_str().unwrap()],
+    );
+    org.server.restart().unwrap();
+
+    // The device re-sends the visit and uploads the photo again.
+    sync(&li);
+    let status = json(run(&li, &["status", "--json"]));
+    assert_eq!(status["attachments_pending"], 0, "{status}");
+    assert_eq!(status["unsent"], 0, "{status}");
+    let manager = logged_in(&url, "zhang");
+    sync(&manager);
+    let out = backups.path().join("from-server.jpg");
+    run(
+        &manager,
+        &["attachment", "get", &id, "--out", out.to_str().unwrap()],
+    )
+    .ok();
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        bytes,
+        "the photo is on the server again"
+    );
+}
