@@ -12,6 +12,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::cli::{ids, json, logged_in, run};
+use common::live::{LiveDevice, has, named};
 use common::{get_json, login};
 use fieldsync_tests::cli::Home;
 use fieldsync_tests::server::server_binary;
@@ -433,4 +434,59 @@ fn a_photo_uploaded_after_the_backup_is_uploaded_again_to_the_restored_server() 
         bytes,
         "the photo is on the server again"
     );
+}
+
+#[test]
+fn devices_in_live_mode_re_send_to_a_restored_server_and_keep_following_it() {
+    let wait = std::time::Duration::from_secs(60);
+    let mut org = common::org();
+    let url = org.server.url();
+    let phone = LiveDevice::new(&url, "li", "li-phone");
+    let tablet = LiveDevice::new(&url, "zhang", "zhang-tablet");
+    let before = phone.client.create_customer(named("备份前")).unwrap();
+    tablet.until(wait, has(&before));
+    let backups = tempfile::tempdir().unwrap();
+    let archive = backups.path().join("fieldsync.tar.gz");
+    server_command(
+        org.data.path(),
+        &["backup", "--to", archive.to_str().unwrap()],
+    );
+    let after = phone.client.create_customer(named("备份后")).unwrap();
+    tablet.until(wait, has(&after));
+
+    org.server.terminate().unwrap();
+    std::fs::remove_dir_all(org.data.path()).unwrap();
+    server_command(
+        org.data.path(),
+        &["restore", "--from", archive.to_str().unwrap()],
+    );
+    org.server.restart().unwrap();
+
+    // A write after the restore: the live rounds notice the new history and re-send.
+    let later = phone.client.create_customer(named("恢复后")).unwrap();
+    tablet.until(wait, has(&later));
+    let admin = logged_in(&url, "admin");
+    let mut on_server = BTreeSet::new();
+    for _ in 0..600 {
+        sync(&admin);
+        on_server = customers(&admin);
+        if on_server.len() == 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        on_server,
+        BTreeSet::from([before, after, later]),
+        "the restored server got back what the live devices had pushed after the backup"
+    );
+    phone.until(wait, |c| c.status().is_ok_and(|s| s.unsent == 0));
+    for d in [&phone, &tablet] {
+        assert!(
+            d.client.quarantine().unwrap().is_empty(),
+            "nothing was refused"
+        );
+    }
+    phone.client.stop_live();
+    tablet.client.stop_live();
 }
