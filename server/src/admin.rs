@@ -428,6 +428,9 @@ pub struct Health {
     pub last_backup: Option<AuditEntry>,
     /// Device sessions this server process answered in the last 24 hours.
     pub devices_last_day: usize,
+    /// Those sessions by the app version their `User-Agent` named (`unknown` if none): how
+    /// many devices still run an old release.
+    pub app_versions_last_day: std::collections::BTreeMap<String, usize>,
 }
 
 /// The figures of the health page.
@@ -440,6 +443,7 @@ pub fn health(core: &Core, who: &Principal) -> Result<Health, AppError> {
         last_compaction: core.storage.last_audit(COMPACTION)?,
         last_backup: core.storage.last_audit(BACKUP)?,
         devices_last_day: core.devices_seen(std::time::Duration::from_secs(24 * 3600)),
+        app_versions_last_day: core.app_versions_seen(std::time::Duration::from_secs(24 * 3600)),
     })
 }
 

@@ -499,18 +499,18 @@ async fn sync(
         )
             .into_response());
     }
+    // The app version is the client's own word: logged and counted, never a decision.
+    let app_version = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(fieldsync_core::protocol::compat::app_version);
     let req = decode_sync_request(&body).inspect_err(|e| {
         if let AppError::Unserved(refused) = e {
-            // The app version is the client's own word: for the operator, never for a decision.
-            let app_version = headers
-                .get(axum::http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .and_then(fieldsync_core::protocol::compat::app_version)
-                .unwrap_or("unknown");
+            let app_version = app_version.unwrap_or("unknown");
             tracing::info!(user = %auth.principal.username, app_version, code = refused.code(), "sync protocol not served");
         }
     })?;
-    state.core.saw_device(&auth.claims.sid);
+    state.core.saw_device(&auth.claims.sid, app_version);
     let started = Instant::now();
     let core = state.core.clone();
     let resp = tokio::task::spawn_blocking(move || {

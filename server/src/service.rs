@@ -103,8 +103,9 @@ pub struct Core {
     pub fixed_time: Option<chrono::DateTime<chrono::Utc>>,
     /// When this core was made (the server process started).
     pub started: std::time::Instant,
-    /// When each device session last synced with this process.
-    seen: Mutex<HashMap<String, std::time::Instant>>,
+    /// When each device session last synced with this process, and the app version its
+    /// `User-Agent` named (the client's word: counted, never trusted).
+    seen: Mutex<HashMap<String, (std::time::Instant, Option<String>)>>,
     /// The history the log belongs to, named in every sync answer ([`crate::history`]).
     pub history: crate::history::History,
 }
@@ -231,16 +232,20 @@ impl Core {
         })
     }
 
-    /// Notes that device session `session` synced now.
-    pub fn saw_device(&self, session: &str) {
+    /// Notes that device session `session` synced now, from the app version its `User-Agent`
+    /// named (`fieldsync_core::protocol::compat::app_version`), if any.
+    pub fn saw_device(&self, session: &str, app_version: Option<&str>) {
         if let Ok(mut seen) = self.seen.lock() {
             // Sessions silent for a day are forgotten, so the map stays as large as a day's
             // devices.
             if seen.len() >= 4096 && !seen.contains_key(session) {
                 let day = std::time::Duration::from_secs(24 * 3600);
-                seen.retain(|_, at| at.elapsed() < day);
+                seen.retain(|_, (at, _)| at.elapsed() < day);
             }
-            seen.insert(session.to_string(), std::time::Instant::now());
+            seen.insert(
+                session.to_string(),
+                (std::time::Instant::now(), app_version.map(str::to_string)),
+            );
         }
     }
 
@@ -248,8 +253,29 @@ impl Core {
     pub fn devices_seen(&self, window: std::time::Duration) -> usize {
         self.seen
             .lock()
-            .map(|seen| seen.values().filter(|at| at.elapsed() < window).count())
+            .map(|seen| {
+                seen.values()
+                    .filter(|(at, _)| at.elapsed() < window)
+                    .count()
+            })
             .unwrap_or(0)
+    }
+
+    /// How many of the device sessions that synced within `window` ran each app version
+    /// (`unknown` for those that named none): what an operator reads before a release stops
+    /// serving an old protocol.
+    pub fn app_versions_seen(
+        &self,
+        window: std::time::Duration,
+    ) -> std::collections::BTreeMap<String, usize> {
+        let mut versions = std::collections::BTreeMap::new();
+        if let Ok(seen) = self.seen.lock() {
+            for (_, version) in seen.values().filter(|(at, _)| at.elapsed() < window) {
+                let version = version.clone().unwrap_or_else(|| "unknown".into());
+                *versions.entry(version).or_insert(0) += 1;
+            }
+        }
+        versions
     }
 
     /// The principal of a user, with their team.

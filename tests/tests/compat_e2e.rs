@@ -490,7 +490,7 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn a_client_of_an_older_protocol_is_told_to_update_the_app_and_the_client_stops() {
+fn a_client_of_an_older_protocol_is_told_to_update_the_app_and_its_version_is_counted() {
     let org = common::org();
     let url = org.server.url();
     let session = common::login(&url, "li");
@@ -531,7 +531,7 @@ fn a_client_of_an_older_protocol_is_told_to_update_the_app_and_the_client_stops(
         refused,
         Some(fieldsync_core::protocol::compat::Unserved::ClientTooOld { .. })
     ));
-    // The current protocol is served on the same session.
+    // The current protocol is served on the same session, from an app that says it is 0.1.0.
     let current = fieldsync_core::protocol::encode(&fieldsync_core::protocol::SyncRequest {
         protocol: fieldsync_core::protocol::PROTOCOL_VERSION,
         cursor: 0,
@@ -543,8 +543,20 @@ fn a_client_of_an_older_protocol_is_told_to_update_the_app_and_the_client_stops(
         &[
             ("Authorization", &token),
             ("Content-Type", "application/cbor"),
+            ("User-Agent", "fieldsync/0.1.0"),
         ],
         &current,
     );
     assert_eq!(status, 200);
+    // The operator sees how many devices run each app version; the refused round is not one.
+    let admin = common::login(&url, "admin");
+    let (status, health) = common::get_json(
+        &format!("{url}/v1/admin/health"),
+        admin["access_token"].as_str().unwrap(),
+    );
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(
+        health["app_versions_last_day"],
+        serde_json::json!({"0.1.0": 1})
+    );
 }
