@@ -587,6 +587,15 @@ mod tests {
     }
 
     #[test]
+    fn an_app_or_a_server_too_old_ends_live_mode_instead_of_retrying() {
+        assert!(session_gone(&SyncError::UpdateApp {
+            min_version: "0.2.0".into()
+        }));
+        assert!(session_gone(&SyncError::ServerTooOld));
+        assert!(!session_gone(&SyncError::Network("unreachable".into())));
+    }
+
+    #[test]
     fn retries_are_spread_around_their_delay() {
         for _ in 0..100 {
             let d = jittered(Duration::from_secs(2));
