@@ -628,7 +628,8 @@ mod tests {
         // Back to schema 4, as the release before attachments left it.
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
-            "DROP TABLE attachment_refs; DROP TABLE attachments; PRAGMA user_version = 4;",
+            "DROP TABLE resend; DROP TABLE attachment_refs; DROP TABLE attachments;
+             PRAGMA user_version = 4;",
         )
         .unwrap();
         drop(conn);
