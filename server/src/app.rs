@@ -23,7 +23,6 @@ use serde_json::json;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_util::sync::CancellationToken;
-use tower_http::trace::TraceLayer;
 
 use crate::access::Principal;
 use crate::accounts::{
@@ -98,7 +97,7 @@ pub fn router(state: AppState) -> Router {
             count_requests,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(crate::request_log::log_requests))
         .with_state(state)
 }
 
@@ -194,6 +193,7 @@ impl FromRequestParts<AppState> for Authed {
             }
             (header, _) => verify_authorization(&state.keys, header)?,
         };
+        crate::request_log::record_user(&claims.sub);
         let core = state.core.clone();
         let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
         let principal = tokio::task::spawn_blocking(move || -> Result<Principal, AppError> {

@@ -42,6 +42,7 @@ pub mod nodes;
 pub mod openapi;
 pub mod pull;
 pub mod read;
+pub mod request_log;
 pub mod service;
 pub mod storage;
 
