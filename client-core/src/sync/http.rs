@@ -138,8 +138,40 @@ fn agent(connect: Duration, overall: Duration) -> Agent {
         .timeout_global(Some(overall))
         .http_status_as_error(false)
         .user_agent(concat!("fieldsync/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls_config())
         .build()
         .new_agent()
+}
+
+/// The variable naming a PEM file of certificate authorities to trust, instead of the public
+/// ones, for a server whose certificate an internal CA signed (or a self-signed one).
+pub const CA_CERT_ENV: &str = "FIELDSYNC_CA_CERT";
+
+/// The TLS settings of every connection: the public certificate authorities, or only those
+/// of the file [`CA_CERT_ENV`] names. A file that cannot be read, or holds no certificate,
+/// trusts nothing: connections fail with a certificate error rather than fall back to the
+/// public authorities the operator chose not to rely on.
+pub fn tls_config() -> ureq::tls::TlsConfig {
+    static ROOTS: std::sync::OnceLock<Option<ureq::tls::RootCerts>> = std::sync::OnceLock::new();
+    let roots = ROOTS.get_or_init(|| {
+        let path = std::env::var_os(CA_CERT_ENV).filter(|p| !p.is_empty())?;
+        let certs: Vec<_> = std::fs::read(path)
+            .map(|pem| {
+                ureq::tls::parse_pem(&pem)
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(ureq::tls::RootCerts::new_with_certs(&certs))
+    });
+    let builder = ureq::tls::TlsConfig::builder();
+    match roots {
+        Some(roots) => builder.root_certs(roots.clone()).build(),
+        None => builder.build(),
+    }
 }
 
 /// The agent of attachment transfers: `stall` bounds each read or write and the wait for the
@@ -152,6 +184,7 @@ fn transfer_agent(connect: Duration, stall: Duration) -> Agent {
         .timeout_recv_response(Some(stall))
         .http_status_as_error(false)
         .user_agent(concat!("fieldsync/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls_config())
         .build()
         .new_agent()
 }
@@ -346,6 +379,7 @@ impl<'s> HttpClient<'s> {
             .timeout_recv_response(Some(REQUEST_TIMEOUT))
             .http_status_as_error(false)
             .user_agent(concat!("fieldsync/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls_config())
             .build()
             .new_agent();
         let url = format!("{}/v1/events?heartbeat={seconds}", self.base);
