@@ -375,7 +375,7 @@ fn large_answers_come_in_pages_that_together_hold_everything() {
 }
 
 #[test]
-fn an_unknown_protocol_version_is_refused() {
+fn a_protocol_newer_than_the_server_is_refused_as_server_too_old() {
     let w = world();
     let err = w
         .core
@@ -388,7 +388,16 @@ fn an_unknown_protocol_version_is_refused() {
             },
         )
         .unwrap_err();
-    assert!(err.to_string().contains("version 2"));
+    assert!(
+        matches!(
+            err,
+            fieldsync_server::error::AppError::Unserved(
+                fieldsync_core::protocol::compat::Unserved::ServerTooOld { protocol: 2, .. }
+            )
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("upgrade the server"), "{err}");
 }
 
 #[test]

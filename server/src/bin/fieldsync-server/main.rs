@@ -1,15 +1,18 @@
 //! `fieldsync-server`: serve the relay, or manage its users.
 
 mod backup;
+mod config_file;
+mod logging;
 mod serve;
+mod status;
+mod tls;
 mod users;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use fieldsync_server::config::open_storage;
 use fieldsync_server::storage::postgres::PgStorage;
 
@@ -47,6 +50,25 @@ struct Cli {
         hide_env_values = true
     )]
     database_url: Option<String>,
+    /// A TOML file of settings: any long option of `serve` (and the global ones) by name, e.g.
+    /// `listen = "0.0.0.0:8443"`. Environment variables override the file, flags override
+    /// both. `fieldsync-server config check` shows the result.
+    #[arg(long, env = config_file::CONFIG_ENV, global = true)]
+    config: Option<PathBuf>,
+    /// The log's format: text (no colour codes unless on a terminal) or json (one object a
+    /// line, for log collectors).
+    #[arg(
+        long,
+        env = "FIELDSYNC_LOG_FORMAT",
+        global = true,
+        default_value = "text"
+    )]
+    log_format: logging::LogFormat,
+    /// What to log, as a filter: a level (`info`, `debug`) or per-module directives
+    /// (`info,fieldsync::request=warn` leaves out the line per request). Default: RUST_LOG,
+    /// else `info`.
+    #[arg(long, env = "FIELDSYNC_LOG", global = true)]
+    log: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -74,6 +96,15 @@ enum Command {
         #[arg(long, env = "FIELDSYNC_DATABASE_URL", hide_env_values = true)]
         to_database_url: String,
     },
+    /// Check a configuration file and print the settings `serve` would run with (secrets
+    /// masked) and where each comes from: flag, environment, file or default.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Ask a running server how it is: version, uptime, users, documents, log size, last
+    /// compaction, last backup and devices seen in the last day. Needs an admin's login.
+    Status(status::StatusArgs),
     /// Back up the database, the signing key and (with --with-attachments) the attachment
     /// files into one archive, while the server serves. A server on PostgreSQL is backed up
     /// with pg_dump: this command says how.
@@ -88,18 +119,37 @@ enum Command {
     },
 }
 
+/// `fieldsync-server config …`.
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration (file, environment and these flags, which are `serve`'s)
+    /// and print the effective settings of `serve`.
+    Check(ServeArgs),
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never into log files or journald.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    let cli = Cli::parse();
-    match run(cli) {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let (command, file) = match config_file::locate(&argv) {
+        Some(path) => match config_file::apply(Cli::command(), &path) {
+            Ok(applied) => applied,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => (Cli::command(), config_file::FileSettings::default()),
+    };
+    let matches = command.clone().get_matches_from(&argv);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let Err(message) = logging::init(cli.log_format, cli.log.as_deref()) {
+        eprintln!("error: {message}");
+        return ExitCode::FAILURE;
+    }
+    let outcome = run(cli, &command, &matches, &file);
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -108,7 +158,45 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+/// `config check`: the settings as `serve` would take them (flags, environment, file), the
+/// server's configuration checked without starting anything, and each setting printed with
+/// its source.
+fn check_config(
+    command: &clap::Command,
+    matches: &clap::ArgMatches,
+    file: &config_file::FileSettings,
+    args: &ServeArgs,
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+) -> Result<(), String> {
+    match &file.path {
+        Some(path) => println!("configuration file: {}", path.display()),
+        None => println!(
+            "configuration file: none (--config or {})",
+            config_file::CONFIG_ENV
+        ),
+    }
+    let mut settings = config_file::effective(command, matches, file);
+    settings.sort_by(|a, b| a.name.cmp(&b.name));
+    let width = settings.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for setting in &settings {
+        let value = setting.value.as_deref().unwrap_or("-");
+        println!(
+            "{:<width$}  {:<40}  ({})",
+            setting.name, value, setting.source
+        );
+    }
+    serve::check(args, data_dir, database_url)?;
+    println!("ok: serve would start with these settings");
+    Ok(())
+}
+
+fn run(
+    cli: Cli,
+    command: &clap::Command,
+    matches: &clap::ArgMatches,
+    file: &config_file::FileSettings,
+) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::serve(args, cli.data_dir, cli.database_url),
         Command::Compact { older_than_days } => {
@@ -143,6 +231,17 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Config {
+            command: ConfigCommand::Check(args),
+        } => check_config(
+            command,
+            matches,
+            file,
+            &args,
+            &cli.data_dir,
+            cli.database_url.as_deref(),
+        ),
+        Command::Status(args) => status::status(&args, file),
         Command::Backup(args) => backup::backup(args, &cli.data_dir, cli.database_url.as_deref()),
         Command::Restore(args) => backup::restore(args, &cli.data_dir, cli.database_url.as_deref()),
         Command::User { command } => {

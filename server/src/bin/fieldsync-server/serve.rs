@@ -5,12 +5,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum_server::accept::NoDelayAcceptor;
 use fieldsync_server::attachments::sweep::sweep;
 use fieldsync_server::attachments::{AttachmentConfig, BlobLocation};
 use fieldsync_server::budget;
 use fieldsync_server::config::{Config, build_state};
 use fieldsync_server::router;
+
+use crate::tls;
 
 /// The options of `serve`.
 #[derive(clap::Args)]
@@ -57,6 +59,18 @@ pub struct ServeArgs {
     /// days ago once snapshots hold them (0: never compact while serving).
     #[arg(long, env = "FIELDSYNC_COMPACT_AFTER_DAYS", default_value_t = 30)]
     compact_after_days: u64,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first) instead
+    /// of plain HTTP. The certificate and key are read again on SIGHUP, so a renewed
+    /// certificate needs no restart.
+    #[arg(long, env = "FIELDSYNC_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, env = "FIELDSYNC_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// On SIGTERM or Ctrl-C, seconds to let rounds in flight finish before the connections
+    /// left are closed (new connections are refused at once; event streams end at once).
+    #[arg(long, env = "FIELDSYNC_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    shutdown_grace_secs: u64,
     #[command(flatten)]
     attachments: AttachmentArgs,
     #[command(flatten)]
@@ -69,10 +83,49 @@ pub fn serve(
     data_dir: PathBuf,
     database_url: Option<String>,
 ) -> Result<(), String> {
-    let mut config = Config::new(&data_dir);
-    config.attachments = args.attachments.config(&data_dir);
+    let mut config = config(&args, &data_dir, database_url);
+    config.backup = args.backup.schedule(
+        &data_dir,
+        config.database_url.as_deref(),
+        args.jwt_key_file.as_deref(),
+    )?;
+    let listener = Listener {
+        address: args.listen.clone(),
+        tls: tls_files(&args),
+        grace: Duration::from_secs(args.shutdown_grace_secs),
+    };
+    run(config, listener, args.compact_after_days)
+}
+
+/// Checks what `serve` would need before it starts, without starting it: the TLS files
+/// load. (The database and the key are opened by `serve` itself, which says what is wrong.)
+pub fn check(
+    args: &ServeArgs,
+    _data_dir: &Path,
+    _database_url: Option<&str>,
+) -> Result<(), String> {
+    if let Some(files) = tls_files(args) {
+        tls::server_config(&files)?;
+    }
+    Ok(())
+}
+
+fn tls_files(args: &ServeArgs) -> Option<tls::TlsFiles> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// The server's configuration from the options.
+fn config(args: &ServeArgs, data_dir: &Path, database_url: Option<String>) -> Config {
+    let mut config = Config::new(data_dir);
+    config.attachments = args.attachments.config(data_dir);
     config.database_url = database_url;
-    config.jwt_key_file = args.jwt_key_file;
+    config.jwt_key_file = args.jwt_key_file.clone();
     config.access_ttl = Duration::from_secs(args.access_ttl_secs.max(1));
     config.refresh_ttl = Duration::from_secs(args.refresh_ttl_days.max(1) * 24 * 3600);
     config.cache_documents = args.cache_documents;
@@ -84,12 +137,14 @@ pub fn serve(
         ops: budget::Rate::per_minute(args.pushed_ops_per_minute.max(1)),
         bytes: budget::Rate::per_minute(args.pushed_bytes_per_minute.max(1)),
     };
-    config.backup = args.backup.schedule(
-        &data_dir,
-        config.database_url.as_deref(),
-        config.jwt_key_file.as_deref(),
-    )?;
-    run(config, &args.listen, args.compact_after_days)
+    config
+}
+
+/// Where and how the server listens.
+struct Listener {
+    address: String,
+    tls: Option<tls::TlsFiles>,
+    grace: Duration,
 }
 
 /// Where attachments (photos, receipts) are kept, and their limits.
@@ -140,23 +195,24 @@ pub struct AttachmentArgs {
 struct MediaTypes(Vec<String>);
 
 impl AttachmentArgs {
-    fn config(self, data_dir: &Path) -> AttachmentConfig {
-        let location = match self.attachments_s3_bucket {
+    fn config(&self, data_dir: &Path) -> AttachmentConfig {
+        let location = match self.attachments_s3_bucket.clone() {
             Some(bucket) => BlobLocation::S3 {
                 bucket,
-                endpoint: self.attachments_s3_endpoint,
-                region: self.attachments_s3_region,
+                endpoint: self.attachments_s3_endpoint.clone(),
+                region: self.attachments_s3_region.clone(),
                 keys: None,
             },
             None => BlobLocation::Files(
                 self.attachments_dir
+                    .clone()
                     .unwrap_or_else(|| data_dir.join("attachments")),
             ),
         };
         AttachmentConfig {
             location,
             max_bytes: self.attachment_max_mb.max(1).saturating_mul(1_000_000),
-            media_types: self.attachment_types.0,
+            media_types: self.attachment_types.0.clone(),
             grace: Duration::from_secs(self.attachment_grace_hours.saturating_mul(3600)),
         }
     }
@@ -168,7 +224,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// How often a serving server compacts its log.
 const COMPACT_EVERY: Duration = Duration::from_secs(6 * 3600);
 
-fn run(config: Config, listen: &str, compact_after_days: u64) -> Result<(), String> {
+fn run(config: Config, listener: Listener, compact_after_days: u64) -> Result<(), String> {
     let state = build_state(&config).map_err(|e| e.to_string())?;
     if state
         .core
@@ -188,11 +244,12 @@ fn run(config: Config, listen: &str, compact_after_days: u64) -> Result<(), Stri
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     let served = runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
+        let listen = &listener.address;
+        let socket = std::net::TcpListener::bind(listen)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        tracing::info!(%addr, data_dir = %config.data_dir.display(), "fieldsync-server listening");
+        let addr = socket.local_addr().map_err(|e| e.to_string())?;
+        let scheme = if listener.tls.is_some() { "https" } else { "http" };
+        tracing::info!(%addr, scheme, data_dir = %config.data_dir.display(), "fieldsync-server listening");
         println!("listening on {addr}");
         let _ = std::io::stdout().flush();
         let shutdown = state.shutdown.clone();
@@ -270,29 +327,50 @@ fn run(config: Config, listen: &str, compact_after_days: u64) -> Result<(), Stri
                 }
             });
         }
+        let handle = axum_server::Handle::new();
+        {
+            let handle = handle.clone();
+            let grace = listener.grace;
+            tokio::spawn(async move {
+                wait_for_signal().await;
+                tracing::info!(
+                    grace_secs = grace.as_secs(),
+                    "shutting down: no new connections; rounds in flight may finish"
+                );
+                // Event streams end now: they would otherwise hold their connections open
+                // for the whole grace period.
+                shutdown.cancel();
+                handle.graceful_shutdown(Some(grace));
+            });
+        }
+        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = axum_server::from_tcp(socket)
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?
+            .handle(handle);
         // Answers go out at once: without TCP_NODELAY a response written in two pieces waits
         // for the client's delayed acknowledgement (about 40 ms on Linux).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::warn!("cannot set TCP_NODELAY: {e}");
+        let served = match &listener.tls {
+            Some(files) => {
+                let tls = tls::Reloadable::load(files.clone())?;
+                tls.reload_on_sighup();
+                server
+                    .acceptor(tls.acceptor().acceptor(NoDelayAcceptor::new()))
+                    .serve(app)
+                    .await
             }
-        });
-        axum::serve(
-            listener,
-            router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
-            shutdown.cancel();
-        })
-        .await
-        .map_err(|e| format!("server failed: {e}"))
+            None => server.acceptor(NoDelayAcceptor::new()).serve(app).await,
+        };
+        served.map_err(|e| format!("server failed: {e}"))
     });
-    drop(runtime);
+    // Blocking work still running (a commit under way) gets a bounded time to end; a round
+    // whose answer was not sent is simply sent again by its device.
+    runtime.shutdown_timeout(SHUTDOWN_BLOCKING_WAIT);
     drop(core);
     served
 }
+
+/// How long blocking work may still run once the server stopped answering.
+const SHUTDOWN_BLOCKING_WAIT: Duration = Duration::from_secs(10);
 
 async fn wait_for_signal() {
     #[cfg(unix)]

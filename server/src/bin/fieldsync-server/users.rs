@@ -62,7 +62,7 @@ pub fn storage_option(data_dir: &Path, database_url: Option<&str>) -> String {
     }
 }
 
-fn read_password(password_env: Option<String>) -> Result<String, String> {
+pub fn read_password(password_env: Option<String>) -> Result<String, String> {
     let password = match password_env {
         Some(var) => std::env::var(&var).map_err(|_| format!("the variable {var} is not set"))?,
         None => {
