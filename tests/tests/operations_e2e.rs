@@ -707,3 +707,86 @@ fn the_log_names_requests_but_holds_no_token_password_or_document_content() {
         );
     }
 }
+
+#[test]
+fn status_tells_the_operator_version_uptime_counts_devices_and_the_last_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_org_users(&data);
+    let port = free_port().unwrap();
+    let running = Launched::start(
+        &[
+            "--data-dir",
+            data.to_str().unwrap(),
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ],
+        &[],
+        &dir.path().join("server.log"),
+    )
+    .unwrap();
+    let url = format!("http://{}", running.address);
+    let li = Device::new(&url, "li", "li phone");
+    let wang = Device::new(&url, "wang", "wang phone");
+    li.store
+        .create_customer(customer("状态客户", "east", "li"))
+        .unwrap();
+    li.sync();
+    wang.sync();
+
+    let status = |extra: &[&str]| {
+        let mut args = vec!["status", "--url", url.as_str(), "--username", "admin"];
+        args.extend_from_slice(extra);
+        let out = server(&args, &[("FIELDSYNC_ADMIN_PASSWORD", &pw("admin"))]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        out.stdout
+    };
+    let line = |text: &str, label: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line in:\n{text}"))[label.len()..]
+            .trim()
+            .to_string()
+    };
+    let before = status(&[]);
+    assert_eq!(
+        line(&before, "version"),
+        env!("CARGO_PKG_VERSION"),
+        "{before}"
+    );
+    assert!(line(&before, "uptime").ends_with(" s"), "{before}");
+    assert_eq!(line(&before, "users"), "6 (0 disabled)", "{before}");
+    assert_eq!(line(&before, "documents"), "1", "{before}");
+    assert!(line(&before, "log").starts_with("1 entries"), "{before}");
+    assert_eq!(line(&before, "last backup"), "never", "{before}");
+    // li and wang synced; status's own session is not a device in the field.
+    assert_eq!(line(&before, "devices, last day"), "2", "{before}");
+
+    // A backup taken while serving shows as the last one.
+    let archive = dir.path().join("nightly.tar.gz");
+    let said = server(
+        &[
+            "--data-dir",
+            data.to_str().unwrap(),
+            "backup",
+            "--to",
+            archive.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(said.code, Some(0), "{said:?}");
+    let after = status(&["--json"]);
+    let health: Value = serde_json::from_str(&after).unwrap();
+    assert!(health["last_backup"]["at"].as_i64().is_some(), "{after}");
+    assert_eq!(health["users"], 6, "{after}");
+
+    // A wrong password is refused with the server's reason, and nothing is printed as figures.
+    let refused = server(
+        &["status", "--url", &url, "--username", "admin"],
+        &[("FIELDSYNC_ADMIN_PASSWORD", "not-the-password")],
+    );
+    assert_ne!(refused.code, Some(0));
+    assert!(refused.stderr.contains("401"), "{refused:?}");
+    assert!(refused.stdout.is_empty(), "{refused:?}");
+}
