@@ -54,6 +54,25 @@ pub fn path_beside_me(name: &str) -> HarnessResult<PathBuf> {
     Ok(dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
 }
 
+/// Waits (30 s at most) until a server started with its standard output piped says it
+/// listens, and returns the address it names; its later output is read and dropped.
+pub fn await_listening(child: &mut Child) -> HarnessResult<String> {
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or("the server's output is not piped")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(address) = line.strip_prefix("listening on ") {
+                let _ = tx.send(address.to_string());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .map_err(|_| "the server did not start listening within 30 s".to_string())
+}
+
 /// A free port on 127.0.0.1 (free when asked; the server binds it right after).
 pub fn free_port() -> HarnessResult<u16> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -185,18 +204,9 @@ impl ServerProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start the server: {e}"))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.starts_with("listening on") {
-                    let _ = tx.send(());
-                }
-            }
-        });
+        let listening = await_listening(&mut child);
         self.child = Some(child);
-        rx.recv_timeout(Duration::from_secs(30))
-            .map_err(|_| "the server did not start listening within 30 s".to_string())
+        listening.map(|_| ())
     }
 
     /// The base URL, `http://127.0.0.1:<port>`.

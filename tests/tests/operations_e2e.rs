@@ -6,17 +6,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::cli::pw;
 use common::{Device, add_org_users, customer};
 use fieldsync_tests::cli::Home;
-use fieldsync_tests::server::{free_port, server_binary};
+use fieldsync_tests::server::{await_listening, free_port, server_binary};
 use serde_json::Value;
 
 /// A server started by a test with its own options, environment and log file.
@@ -45,26 +45,17 @@ impl Launched {
             .stderr(std::fs::File::create(log).map_err(|e| e.to_string())?)
             .spawn()
             .map_err(|e| format!("cannot start the server: {e}"))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(address.to_string());
-                }
-            }
-        });
-        match rx.recv_timeout(Duration::from_secs(30)) {
+        match await_listening(&mut child) {
             Ok(address) => Ok(Launched {
                 child,
                 address,
                 log: log.to_path_buf(),
             }),
-            Err(_) => {
+            Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 Err(format!(
-                    "the server did not listen within 30 s: {}",
+                    "{e}: {}",
                     std::fs::read_to_string(log).unwrap_or_default()
                 ))
             }
