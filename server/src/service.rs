@@ -34,7 +34,7 @@ use crate::grace;
 use crate::group_commit::{Claim, Claims, GroupCommit};
 use crate::metrics::Metrics;
 use crate::storage::{
-    DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError,
+    DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError, User,
 };
 use fieldsync_core::model::fields::parse_time;
 use fieldsync_core::rights::check_rights_at;
@@ -108,6 +108,8 @@ pub struct Core {
     seen: Mutex<HashMap<String, (std::time::Instant, Option<String>)>>,
     /// The history the log belongs to, named in every sync answer ([`crate::history`]).
     pub history: crate::history::History,
+    /// Every user as last read, with the directory's version then ([`Core::directory`]).
+    directory: Mutex<Option<(i64, Arc<Vec<User>>)>>,
 }
 
 fn refusal(rule: &str, reason: impl Into<String>) -> Refusal {
@@ -229,6 +231,7 @@ impl Core {
             started: std::time::Instant::now(),
             seen: Mutex::new(HashMap::new()),
             history,
+            directory: Mutex::new(None),
         })
     }
 
@@ -280,11 +283,37 @@ impl Core {
 
     /// The principal of a user, with their team.
     pub fn principal(&self, username: &str) -> Result<Option<Principal>, AppError> {
-        let users = self.storage.users()?;
+        let users = self.directory()?;
         Ok(users
             .iter()
             .find(|u| u.username == username && !u.disabled)
             .map(|u| Principal::of(u, &users)))
+    }
+
+    /// Every user, by name: the copy in memory while the stored directory's version is the
+    /// one it was read at (one row read), else read again. The version rises with every
+    /// change to users or their territories, whichever process or node makes it, so a
+    /// disabled user, a new manager or a moved territory counts from the next request on.
+    pub fn directory(&self) -> Result<Arc<Vec<User>>, AppError> {
+        let version = self.storage.directory_version()?;
+        let lock = || {
+            self.directory
+                .lock()
+                .map_err(|_| AppError::Internal("directory lock".into()))
+        };
+        if let Some((read_at, users)) = &*lock()?
+            && *read_at == version
+        {
+            return Ok(users.clone());
+        }
+        let (read_at, users) = self.storage.users_versioned()?;
+        let users = Arc::new(users);
+        let mut kept = lock()?;
+        // Keep the newest read: another request may have read a later version meanwhile.
+        if kept.as_ref().is_none_or(|(at, _)| *at <= read_at) {
+            *kept = Some((read_at, users.clone()));
+        }
+        Ok(users)
     }
 
     /// How many documents the cache holds (for tests and metrics).
@@ -388,10 +417,9 @@ impl Core {
         let page = self.storage.pull(who, session, req.cursor, self.limits)?;
         let team = match who.role {
             Role::Admin => self
-                .storage
-                .users()?
-                .into_iter()
-                .map(|u| u.username)
+                .directory()?
+                .iter()
+                .map(|u| u.username.clone())
                 .collect(),
             Role::Manager | Role::Rep => who.team.clone(),
         };
@@ -556,9 +584,9 @@ impl Core {
         };
         // Who may approve whose plans and claims is asked of every user; other kinds never ask.
         let people = if after_view.kind().asks_about_people() {
-            self.storage.users()?
+            self.directory().map_err(PushError::Failed)?
         } else {
-            Vec::new()
+            Arc::new(Vec::new())
         };
         let checked = check_write(
             who,
@@ -570,7 +598,7 @@ impl Core {
                 customer_before: customer_before.clone(),
                 now: self.fixed_time,
             },
-            &people,
+            &*people,
         );
         if let Err(refused) = checked {
             let last_work = LastWork {
@@ -581,7 +609,7 @@ impl Core {
                 decoded: &decoded,
             };
             if refused.rule != "scope"
-                || !self.grace_allows(who, &mut after, &last_work, &people)?
+                || !self.grace_allows(who, &mut after, &last_work, &*people)?
             {
                 return Err(refused.into());
             }

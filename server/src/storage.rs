@@ -599,6 +599,13 @@ pub trait Accounts: Send + Sync {
     fn user(&self, username: &str) -> StorageResult<Option<User>>;
     /// All users, by name.
     fn users(&self) -> StorageResult<Vec<User>>;
+    /// All users, by name, with the directory's version at the time they were read: the
+    /// version rises with every change to users or their territories, from any process or
+    /// node, so a copy kept in memory is current while [`Accounts::directory_version`] is the
+    /// same.
+    fn users_versioned(&self) -> StorageResult<(i64, Vec<User>)>;
+    /// The user directory's version (see [`Accounts::users_versioned`]): one row read.
+    fn directory_version(&self) -> StorageResult<i64>;
     /// Disables or enables a user; false if there is no such user.
     fn set_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool>;
     /// Replaces a user's password hash; false if there is no such user. The user's device

@@ -897,3 +897,46 @@ fn a_manager_edits_the_customers_of_his_territory_and_an_approver_outside_the_te
         .unwrap();
     w.accepted("zhang", &decided, &claim);
 }
+
+/// The server keeps the user directory in memory; a change made through another connection
+/// (the `user` commands run as their own process beside a serving server) counts from the
+/// next request: a disabled user has no principal, a moved rep is in the new manager's team.
+#[test]
+fn the_directory_in_memory_follows_changes_made_by_another_process() {
+    use fieldsync_server::storage::Administration;
+    let dir = tempfile::tempdir().unwrap();
+    let storage = SqliteStorage::open(dir.path()).unwrap();
+    for u in [
+        user("zhang", Role::Manager, &["east"], None),
+        user("zhao", Role::Manager, &["north"], None),
+        user("li", Role::Rep, &["east"], Some("zhang")),
+    ] {
+        storage.add_user(&u).unwrap();
+    }
+    let core = Core::new(Arc::new(storage), 100).unwrap();
+    let team = |manager: &str| core.principal(manager).unwrap().unwrap().team;
+    assert!(team("zhang").contains(&"li".to_string()));
+    let first = core.directory().unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &core.directory().unwrap()),
+        "an unchanged directory was read again"
+    );
+
+    let beside = SqliteStorage::open(dir.path()).unwrap();
+    beside
+        .update_user(&user("li", Role::Rep, &["north"], Some("zhao")), &[])
+        .unwrap();
+    assert!(!team("zhang").contains(&"li".to_string()));
+    assert!(team("zhao").contains(&"li".to_string()));
+    assert_eq!(
+        core.principal("li").unwrap().unwrap().territories,
+        vec!["north".to_string()]
+    );
+
+    beside.set_disabled("li", true).unwrap();
+    assert!(core.principal("li").unwrap().is_none());
+    beside
+        .add_user(&user("wu", Role::Rep, &["north"], Some("zhao")))
+        .unwrap();
+    assert!(core.principal("wu").unwrap().is_some());
+}

@@ -353,6 +353,78 @@ fn compaction_keeps_every_document_whole_for_an_old_cursor(open: fn() -> Option<
     assert_eq!(AutoCommit::load(bytes).unwrap().get_heads(), d.get_heads());
 }
 
+/// Every change to users or their territories raises the directory's version, and a read of
+/// the users comes with the version they are of; what changes nothing else (a session, a
+/// document) leaves it.
+fn the_directory_version_rises_with_every_change_to_users_and_only_then(
+    open: fn() -> Option<Opened>,
+) {
+    let Some((s, _keep)) = open() else { return };
+    let start = s.directory_version().unwrap();
+    people(&*s);
+    let after_people = s.directory_version().unwrap();
+    assert!(
+        after_people > start,
+        "adding users left the version at {start}"
+    );
+    let (read_at, users) = s.users_versioned().unwrap();
+    assert_eq!(read_at, after_people);
+    assert_eq!(users.len(), s.users().unwrap().len());
+
+    type Step = Box<dyn Fn(&dyn Storage)>;
+    let mut steps: Vec<(&str, Step)> = vec![
+        (
+            "disable",
+            Box::new(|s| assert!(s.set_disabled("li", true).unwrap())),
+        ),
+        (
+            "enable",
+            Box::new(|s| assert!(s.set_disabled("li", false).unwrap())),
+        ),
+        (
+            "new password",
+            Box::new(|s| assert!(s.set_password_hash("li", "another-hash").unwrap())),
+        ),
+        (
+            "new territories and manager",
+            Box::new(|s| {
+                let moved = user("li", Role::Rep, &["north"], Some("chen"));
+                assert!(s.update_user(&moved, &[]).unwrap());
+            }),
+        ),
+        (
+            "territory renamed",
+            Box::new(|s| s.rename_territory("north", "north-west").unwrap()),
+        ),
+    ];
+    let mut last = after_people;
+    for (what, step) in steps.drain(..) {
+        step(&*s);
+        let now = s.directory_version().unwrap();
+        assert!(now > last, "{what} left the directory's version at {last}");
+        last = now;
+    }
+    // Sessions, refresh tokens and documents are not the directory.
+    s.create_session(&Session {
+        id: "s1".into(),
+        username: "li".into(),
+        device_name: "phone".into(),
+        created_at: 1,
+    })
+    .unwrap();
+    let mut d = new_doc("c1");
+    s.commit_batch(&[customer_commit(&mut d, &[], "c1", "zhang", "east")])
+        .unwrap();
+    assert_eq!(s.directory_version().unwrap(), last);
+    let li = s
+        .users()
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "li")
+        .unwrap();
+    assert_eq!(li.territories, vec!["north-west".to_string()]);
+}
+
 macro_rules! conformance {
     ($backend:ident) => {
         mod $backend {
@@ -383,6 +455,12 @@ macro_rules! conformance {
             #[test]
             fn a_document_leaving_a_scope_is_revoked_there() {
                 super::a_document_leaving_a_scope_is_revoked_there(super::$backend);
+            }
+            #[test]
+            fn the_directory_version_rises_with_every_change_to_users_and_only_then() {
+                super::the_directory_version_rises_with_every_change_to_users_and_only_then(
+                    super::$backend,
+                );
             }
             #[test]
             fn compaction_keeps_every_document_whole_for_an_old_cursor() {

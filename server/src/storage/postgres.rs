@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/002_attachments.sql"),
     include_str!("../../migrations/postgres/003_read_model.sql"),
     include_str!("../../migrations/postgres/004_administration.sql"),
+    include_str!("../../migrations/postgres/005_user_directory.sql"),
 ];
 
 /// How long a connection attempt may take.
@@ -393,6 +394,11 @@ fn scope_row(r: &Row) -> StorageResult<DocScope> {
     })
 }
 
+fn read_directory_version(tx: &mut Tx<'_>) -> StorageResult<i64> {
+    let row = tx.query_one("SELECT version FROM directory_version WHERE id = 1", &[])?;
+    Ok(row.get(0))
+}
+
 fn load_users(tx: &mut Tx<'_>, only: Option<&str>) -> StorageResult<Vec<User>> {
     let territories = tx
         .query(
@@ -492,6 +498,22 @@ impl Accounts for PgStorage {
 
     fn users(&self) -> StorageResult<Vec<User>> {
         self.read(|tx| load_users(tx, None))
+    }
+
+    fn users_versioned(&self) -> StorageResult<(i64, Vec<User>)> {
+        // One repeatable-read snapshot: the version and the users are of the same moment.
+        self.read(|tx| {
+            let version = read_directory_version(tx)?;
+            Ok((version, load_users(tx, None)?))
+        })
+    }
+
+    fn directory_version(&self) -> StorageResult<i64> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .client
+            .query_one("SELECT version FROM directory_version WHERE id = 1", &[])?;
+        Ok(row.get(0))
     }
 
     fn set_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool> {

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/006_attachments.sql"),
     include_str!("../../migrations/007_read_model.sql"),
     include_str!("../../migrations/008_administration.sql"),
+    include_str!("../../migrations/009_user_directory.sql"),
 ];
 
 /// Read connections kept open for reuse; more are opened while this many are busy.
@@ -167,6 +168,12 @@ fn scope_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocScope> {
 
 const SCOPE_COLUMNS: &str = "id, kind, territory, owner, customer, author, approver";
 
+fn read_directory_version(conn: &Connection) -> StorageResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT version FROM directory_version WHERE id = 1")?
+        .query_row([], |r| r.get(0))?)
+}
+
 fn load_users(conn: &Connection, only: Option<&str>) -> StorageResult<Vec<User>> {
     let territories: Vec<(String, String)> = conn
         .prepare_cached(
@@ -255,6 +262,21 @@ impl Accounts for SqliteStorage {
 
     fn users(&self) -> StorageResult<Vec<User>> {
         self.read(|conn| load_users(conn, None))
+    }
+
+    fn users_versioned(&self) -> StorageResult<(i64, Vec<User>)> {
+        self.read(|conn| {
+            // One read transaction: the version and the users are of the same moment.
+            let tx = conn.unchecked_transaction()?;
+            let version = read_directory_version(&tx)?;
+            let users = load_users(&tx, None)?;
+            tx.finish()?;
+            Ok((version, users))
+        })
+    }
+
+    fn directory_version(&self) -> StorageResult<i64> {
+        self.read(|conn| read_directory_version(conn))
     }
 
     fn set_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool> {
