@@ -806,3 +806,45 @@ fn the_sync_report_has_the_agreed_field_names() {
         ]
     );
 }
+
+/// A sync that finds nothing to push or pull commits nothing to the device's database: each
+/// commit waits for the disk, and a device in live mode syncs often with nothing new (the time
+/// of the last sync is kept to the minute). The database's `data_version`, as another
+/// connection sees it, moves only with a commit that wrote something.
+#[test]
+fn a_sync_with_nothing_new_commits_nothing() {
+    let server = server();
+    let d = device("li");
+    let c = d.store.create_customer(new_customer("沉默客户")).unwrap();
+    sync_with(&server, &d.store).unwrap();
+    let path = d.dir.path().join("li.db");
+    let watcher = rusqlite::Connection::open(&path).unwrap();
+    let version = || -> i64 {
+        watcher
+            .pragma_query_value(None, "data_version", |r| r.get(0))
+            .unwrap()
+    };
+    let before = version();
+    for _ in 0..2 {
+        // Times are kept to the second: the next sync is at another one.
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        let report = sync_with(&server, &d.store).unwrap();
+        assert_eq!((report.pushed, report.pulled), (0, 0));
+    }
+    assert_eq!(
+        version(),
+        before,
+        "a sync with nothing new wrote to the database"
+    );
+    assert!(d.store.last_sync_at().unwrap().is_some());
+
+    // An edit is pushed and acknowledged: that round commits.
+    d.store
+        .update_customer(&c, &[CustomerEdit::Tier(Tier::A)])
+        .unwrap();
+    let moved = version();
+    assert_ne!(moved, before);
+    sync_with(&server, &d.store).unwrap();
+    assert!(d.store.unsent_documents().unwrap().is_empty());
+    assert_ne!(version(), moved, "the acknowledgement was not committed");
+}

@@ -628,7 +628,7 @@ mod tests {
         // Back to schema 4, as the release before attachments left it.
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
-            "DROP TABLE resend; DROP TABLE attachment_refs; DROP TABLE attachments;
+            "DROP INDEX documents_unsent; DROP TABLE resend; DROP TABLE attachment_refs; DROP TABLE attachments;
              PRAGMA user_version = 4;",
         )
         .unwrap();

@@ -32,6 +32,11 @@ fn corrupt(e: impl std::fmt::Display) -> Error {
     Error::Corrupt(e.to_string())
 }
 
+/// The documents with changes the server has not acknowledged; its condition is the one of
+/// the partial index `documents_unsent` (migration 7), so it reads only them.
+pub(crate) const UNSENT_DOCUMENTS: &str =
+    "SELECT id FROM documents WHERE acked_heads IS NULL OR acked_heads <> heads ORDER BY id";
+
 impl Store {
     /// Merges a whole document (the output of [`Store::document_bytes`] or Automerge `save`)
     /// into the store: creates it if new, otherwise adds whatever it has that the store lacks.
@@ -182,9 +187,7 @@ impl Store {
 
     /// Documents with changes the server has not acknowledged: the unsent work.
     pub fn unsent_documents(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id FROM documents WHERE acked_heads IS NULL OR acked_heads <> heads ORDER BY id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(UNSENT_DOCUMENTS)?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/004_orders_complaints_targets.sql"),
     include_str!("../../migrations/005_attachments.sql"),
     include_str!("../../migrations/006_resend.sql"),
+    include_str!("../../migrations/007_unsent_index.sql"),
 ];
 
 /// The first version whose projections documents stored before it lack columns (filled by

@@ -522,7 +522,7 @@ mod tests {
         // Take the store back to schema 3, as an older release left it.
         let conn = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
         conn.execute_batch(
-            "DROP TABLE resend; DROP TABLE attachment_refs; DROP TABLE attachments;
+            "DROP INDEX documents_unsent; DROP TABLE resend; DROP TABLE attachment_refs; DROP TABLE attachments;
              DROP TABLE orders; DROP TABLE complaints; DROP TABLE targets;
              DROP INDEX customers_created;
              ALTER TABLE customers DROP COLUMN created_at;

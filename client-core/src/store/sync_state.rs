@@ -32,6 +32,8 @@ const SETTINGS_KEY: &str = "server_settings";
 const CURSOR_KEY: &str = "sync.cursor";
 /// The meta key of the time of the last completed sync.
 const LAST_SYNC_KEY: &str = "sync.last_sync_at";
+/// How far apart two recorded times of the last sync are at least ([`Store::set_last_sync_at`]).
+pub const LAST_SYNC_PRECISION_SECS: i64 = 60;
 /// The meta key the store manages itself; [`Store::set_meta`] refuses it.
 const ACTOR_KEY: &str = "actor_id";
 
@@ -92,6 +94,10 @@ impl Store {
 
     /// Stores the sync cursor; store it only once everything before it has been merged.
     pub fn set_sync_cursor(&self, cursor: u64) -> Result<()> {
+        // A round that moved nothing commits nothing (a commit waits for the disk).
+        if self.sync_cursor()? == cursor {
+            return Ok(());
+        }
         self.write(|tx| meta_set(tx, CURSOR_KEY, &cursor.to_string()))
     }
 
@@ -102,7 +108,10 @@ impl Store {
         let json = serde_json::to_string(settings)
             .map_err(|e| crate::Error::Corrupt(format!("settings: {e}")))?;
         let acting = self.acting_user()?;
-        self.write(|tx| meta_set(tx, SETTINGS_KEY, &json))?;
+        // The same settings as last time (most rounds) commit nothing.
+        if meta_get(&self.conn, SETTINGS_KEY)?.as_deref() != Some(json.as_str()) {
+            self.write(|tx| meta_set(tx, SETTINGS_KEY, &json))?;
+        }
         match acting {
             Some(mut who) if !settings.team.is_empty() && who.team != settings.team => {
                 who.team = settings.team.clone();
@@ -133,8 +142,20 @@ impl Store {
         meta_get(&self.conn, LAST_SYNC_KEY)
     }
 
-    /// Records when a sync completed (UTC, RFC 3339).
+    /// Records when a sync completed (UTC, RFC 3339), to the minute: a time less than
+    /// [`LAST_SYNC_PRECISION_SECS`] after the one recorded is not written, so that the syncs of
+    /// a device in live mode, most of which change nothing, do not each wait for the disk.
     pub fn set_last_sync_at(&self, at: &str) -> Result<()> {
+        let recorded = meta_get(&self.conn, LAST_SYNC_KEY)?;
+        let seconds_since = |recorded: &str| {
+            let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+            Some((parse(at)? - parse(recorded)?).num_seconds())
+        };
+        if let Some(since) = recorded.as_deref().and_then(seconds_since)
+            && (0..LAST_SYNC_PRECISION_SECS).contains(&since)
+        {
+            return Ok(());
+        }
         self.write(|tx| meta_set(tx, LAST_SYNC_KEY, at))
     }
 
@@ -830,6 +851,44 @@ mod tests {
         let left = s.list_quarantine().unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].doc_id, b);
+    }
+
+    /// What to push is found through the index of unsent documents alone, not by reading
+    /// every document: the query's plan names the index.
+    #[test]
+    fn the_unsent_documents_are_read_from_their_own_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir, "d.db");
+        let plan: Vec<String> = s
+            .conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                crate::store::exchange::UNSENT_DOCUMENTS
+            ))
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains("documents_unsent")),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn the_last_sync_time_is_kept_to_the_minute_and_a_clock_set_back_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir, "d.db");
+        let at = |t: &str| {
+            s.set_last_sync_at(t).unwrap();
+            s.last_sync_at().unwrap().unwrap()
+        };
+        assert_eq!(at("2025-03-03T02:00:00Z"), "2025-03-03T02:00:00Z");
+        assert_eq!(at("2025-03-03T02:00:59Z"), "2025-03-03T02:00:00Z");
+        assert_eq!(at("2025-03-03T02:01:00Z"), "2025-03-03T02:01:00Z");
+        // A clock set back is recorded as it says.
+        assert_eq!(at("2025-03-03T01:00:00Z"), "2025-03-03T01:00:00Z");
     }
 
     #[test]
