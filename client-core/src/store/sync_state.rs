@@ -33,7 +33,7 @@ const CURSOR_KEY: &str = "sync.cursor";
 /// The meta key of the time of the last completed sync.
 const LAST_SYNC_KEY: &str = "sync.last_sync_at";
 /// How far apart two recorded times of the last sync are at least ([`Store::set_last_sync_at`]).
-pub const LAST_SYNC_PRECISION_SECS: i64 = 60;
+const LAST_SYNC_PRECISION_SECS: i64 = 60;
 /// The meta key the store manages itself; [`Store::set_meta`] refuses it.
 const ACTOR_KEY: &str = "actor_id";
 
@@ -142,8 +142,8 @@ impl Store {
         meta_get(&self.conn, LAST_SYNC_KEY)
     }
 
-    /// Records when a sync completed (UTC, RFC 3339), to the minute: a time less than
-    /// [`LAST_SYNC_PRECISION_SECS`] after the one recorded is not written, so that the syncs of
+    /// Records when a sync completed (UTC, RFC 3339), to the minute: a time less than 60
+    /// seconds after the one recorded is not written, so that the syncs of
     /// a device in live mode, most of which change nothing, do not each wait for the disk.
     pub fn set_last_sync_at(&self, at: &str) -> Result<()> {
         let recorded = meta_get(&self.conn, LAST_SYNC_KEY)?;
