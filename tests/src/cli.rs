@@ -51,6 +51,20 @@ pub struct Home {
     dir: TempDir,
 }
 
+/// The arguments of `fieldsync login` to `server` as `username` from the device `device` (the
+/// password comes from `FIELDSYNC_PASSWORD`).
+pub fn login_args<'a>(server: &'a str, username: &'a str, device: &'a str) -> [&'a str; 7] {
+    [
+        "login",
+        "--server",
+        server,
+        "--username",
+        username,
+        "--device",
+        device,
+    ]
+}
+
 impl Home {
     /// A new, empty device.
     pub fn new() -> HarnessResult<Home> {
@@ -133,15 +147,7 @@ impl Home {
     /// Logs in with the password in `FIELDSYNC_PASSWORD`.
     pub fn login(&self, server: &str, username: &str, password: &str) -> HarnessResult<Run> {
         self.run_with(
-            &[
-                "login",
-                "--server",
-                server,
-                "--username",
-                username,
-                "--device",
-                "test device",
-            ],
+            &login_args(server, username, "test device"),
             &[("FIELDSYNC_PASSWORD", password)],
         )
     }

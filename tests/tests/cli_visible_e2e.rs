@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use fieldsync_tests::cli::{Home, Run};
+use fieldsync_tests::cli::{Home, Run, login_args};
 use fieldsync_tests::server::server_binary;
 use serde_json::Value;
 
@@ -651,15 +651,7 @@ fn server_logs_have_no_colour_codes_when_not_written_to_a_terminal() {
 fn device_of(url: &str, user: &str, device: &str) -> Home {
     let home = Home::new().unwrap();
     home.run_with(
-        &[
-            "login",
-            "--server",
-            url,
-            "--username",
-            user,
-            "--device",
-            device,
-        ],
+        &login_args(url, user, device),
         &[("FIELDSYNC_PASSWORD", pw(user).as_str())],
     )
     .unwrap()

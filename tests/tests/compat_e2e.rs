@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use common::cli::{json, logged_in, pw, run};
-use fieldsync_tests::cli::{Home, Run};
+use fieldsync_tests::cli::{Home, Run, login_args};
 use fieldsync_tests::compat;
 use fieldsync_tests::server::ServerProcess;
 use serde_json::Value;
@@ -46,15 +46,7 @@ impl OldDevice {
             .home
             .run_binary(
                 cli,
-                &[
-                    "login",
-                    "--server",
-                    url,
-                    "--username",
-                    user,
-                    "--device",
-                    "old laptop",
-                ],
+                &login_args(url, user, "old laptop"),
                 &[("FIELDSYNC_PASSWORD", &pw(user))],
             )
             .unwrap()

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::cli::pw;
 use common::{Device, add_org_users, customer};
-use fieldsync_tests::cli::Home;
+use fieldsync_tests::cli::{Home, login_args};
 use fieldsync_tests::server::{await_listening, free_port, server_binary};
 use serde_json::Value;
 
@@ -291,15 +291,7 @@ fn cli(home: &Home, args: &[&str], ca: &Path) -> fieldsync_tests::cli::Run {
 
 fn cli_login(home: &Home, url: &str, user: &str, ca: &Path) -> fieldsync_tests::cli::Run {
     home.run_with(
-        &[
-            "login",
-            "--server",
-            url,
-            "--username",
-            user,
-            "--device",
-            "laptop",
-        ],
+        &login_args(url, user, "laptop"),
         &[
             ("FIELDSYNC_PASSWORD", &pw(user)),
             ("FIELDSYNC_CA_CERT", ca.to_str().unwrap()),
@@ -368,15 +360,7 @@ fn devices_sync_over_the_servers_own_tls_listener_and_a_renewed_certificate_need
     let stranger = Home::new().unwrap();
     let refused = stranger
         .run_with(
-            &[
-                "login",
-                "--server",
-                &url,
-                "--username",
-                "wang",
-                "--device",
-                "phone",
-            ],
+            &login_args(&url, "wang", "phone"),
             &[("FIELDSYNC_PASSWORD", &pw("wang"))],
         )
         .unwrap();

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fieldsync_tests::cli::{Home, Run};
+use fieldsync_tests::cli::{Home, Run, login_args};
 use fieldsync_tests::compat::{self, Built};
 use fieldsync_tests::server::free_port;
 use serde_json::json;
@@ -165,15 +165,7 @@ fn scenario(built: &Built, url: &str) -> Result<Facts, String> {
         let home = Home::new()?;
         ok(home.run_binary(
             &built.cli,
-            &[
-                "login",
-                "--server",
-                url,
-                "--username",
-                user,
-                "--device",
-                "laptop",
-            ],
+            &login_args(url, user, "laptop"),
             &[("FIELDSYNC_PASSWORD", &password(user))],
         )?)?;
         Ok(home)
