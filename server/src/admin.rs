@@ -454,18 +454,35 @@ pub fn record_compaction(
     done: &crate::storage::Compaction,
     by: &str,
 ) -> Result<(), AppError> {
+    record_operation(
+        storage,
+        by,
+        COMPACTION,
+        "log".into(),
+        json!({
+            "floor": done.floor,
+            "changes_removed": done.changes_removed,
+            "documents_resnapshotted": done.documents_resnapshotted,
+        }),
+    )
+}
+
+/// Records in the audit log an operation on the server itself (not an administrator's change
+/// over HTTP), done now by `by`.
+fn record_operation(
+    storage: &dyn crate::storage::Storage,
+    by: &str,
+    action: &str,
+    target: String,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
     storage.record_audit(&AuditEntry {
         seq: 0,
         at: chrono::Utc::now().timestamp_millis(),
         actor: by.to_string(),
-        action: COMPACTION.into(),
-        target: "log".into(),
-        detail: json!({
-            "floor": done.floor,
-            "changes_removed": done.changes_removed,
-            "documents_resnapshotted": done.documents_resnapshotted,
-        })
-        .to_string(),
+        action: action.into(),
+        target,
+        detail: detail.to_string(),
         source: None,
     })?;
     Ok(())
@@ -484,22 +501,18 @@ pub fn record_backup(
     done: &crate::backup::BackupDone,
     by: &str,
 ) -> Result<(), AppError> {
-    storage.record_audit(&AuditEntry {
-        seq: 0,
-        at: chrono::Utc::now().timestamp_millis(),
-        actor: by.to_string(),
-        action: BACKUP.into(),
-        target: done.path.display().to_string(),
-        detail: json!({
+    record_operation(
+        storage,
+        by,
+        BACKUP,
+        done.path.display().to_string(),
+        json!({
             "log_head": done.manifest.log_head,
             "history": done.manifest.history,
             "bytes": done.bytes,
             "entries": done.manifest.entries.len(),
-        })
-        .to_string(),
-        source: None,
-    })?;
-    Ok(())
+        }),
+    )
 }
 
 /// The newest entries of the audit log.
