@@ -201,6 +201,8 @@ async function managerWorksInChinese(browser) {
   await page.getByRole('searchbox').fill('精密');
   await page.getByRole('button', { name: '搜索', exact: true }).click();
   await page.getByRole('link', { name: CUSTOMER_NAME, exact: true }).waitFor();
+  // The unfiltered list may still be on the page when the match shows: wait for the answer.
+  await page.getByRole('link', { name: XSS_NAME, exact: true }).waitFor({ state: 'detached', timeout: 10000 }).catch(() => {});
   check((await page.getByRole('link', { name: XSS_NAME, exact: true }).count()) === 0, 'the search filters');
   await shoot(page, 'zh-CN-customers');
 
