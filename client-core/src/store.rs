@@ -12,6 +12,7 @@
 mod attachments;
 mod documents;
 mod exchange;
+mod merge_steps;
 mod migrations;
 mod projections;
 mod quarantine;
@@ -21,7 +22,7 @@ mod sales;
 mod search;
 mod sync_state;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ use documents::DocCache;
 
 pub(crate) use attachments::{AttachmentRow, NewAttachmentRow, record_pending};
 pub use exchange::MergeOutcome;
+pub use merge_steps::MergeSteps;
+pub(crate) use merge_steps::{Step, micros};
 pub use quarantine::{
     ChangeKind, FieldChange, QuarantineDetail, QuarantineExport, RetriedField, RetryReport,
 };
@@ -94,6 +97,8 @@ pub struct Store {
     actor: RefCell<ActorId>,
     path: PathBuf,
     cache: RefCell<DocCache>,
+    /// What merging documents from elsewhere has cost so far, step by step.
+    merge_steps: Cell<MergeSteps>,
 }
 
 impl std::fmt::Debug for Store {
@@ -131,6 +136,7 @@ impl Store {
             actor: RefCell::new(actor),
             path,
             cache: RefCell::new(DocCache::new(options.doc_cache)),
+            merge_steps: Cell::new(MergeSteps::default()),
         };
         if (1..migrations::REPROJECT_BELOW).contains(&found) {
             store.reproject_all()?;

@@ -92,6 +92,7 @@
 pub mod engine;
 pub mod events;
 pub mod http;
+mod timings;
 
 use std::time::Instant;
 
@@ -101,8 +102,10 @@ use crate::Store;
 use crate::attachments::{AttachmentProgress, AttachmentTally, RefusedAttachment};
 use crate::model::fields::now_string;
 use crate::protocol::{self, SyncResponse};
+use crate::store::micros;
 use engine::{PullFailure, RoundOutcome, apply_response, build_request};
 use http::{HttpClient, User};
+pub use timings::SyncTimings;
 
 /// The most rounds one sync runs before giving up.
 pub const MAX_ROUNDS: u32 = 1000;
@@ -171,8 +174,8 @@ pub enum SyncError {
     Incomplete {
         /// The documents that failed and why.
         failed: Vec<PullFailure>,
-        /// What the sync did until then.
-        report: SyncReport,
+        /// What the sync did until then (boxed: it is large beside the other errors).
+        report: Box<SyncReport>,
     },
     /// The server kept asking for more rounds.
     #[error("the sync did not finish after {0} rounds: sync again, and report it if this repeats")]
@@ -237,6 +240,8 @@ pub struct SyncReport {
     pub millis: u64,
     /// What was done about attachments once the rounds were done (uploads, fetches ahead).
     pub attachments: AttachmentTally,
+    /// Where the rounds' time went, step by step.
+    pub timings: SyncTimings,
 }
 
 impl SyncReport {
@@ -247,6 +252,7 @@ impl SyncReport {
         self.bytes_sent += round.bytes_sent;
         self.bytes_received += round.bytes_received;
         self.round_trips += 1;
+        self.timings = self.timings + round.timings;
     }
 }
 
@@ -256,16 +262,25 @@ pub fn round<T: Transport + ?Sized>(
     store: &Store,
     transport: &mut T,
 ) -> Result<RoundOutcome, SyncError> {
+    let started = Instant::now();
     let (request, pending) = build_request(store)?;
     let body = protocol::encode(&request);
     let sent = body.len() as u64;
+    let prepare_us = micros(started);
+    let started = Instant::now();
     let answer = transport.sync_round(body)?;
+    let exchange_us = micros(started);
+    let started = Instant::now();
     let received = answer.len() as u64;
     let response: SyncResponse =
         protocol::decode(&answer).map_err(|e| SyncError::Protocol(e.to_string()))?;
+    let decode_us = micros(started);
     let mut outcome = apply_response(store, &pending, response)?;
     outcome.bytes_sent = sent;
     outcome.bytes_received = received;
+    outcome.timings.prepare_us = prepare_us;
+    outcome.timings.exchange_us = exchange_us;
+    outcome.timings.decode_us = decode_us;
     Ok(outcome)
 }
 
@@ -307,11 +322,13 @@ pub fn run_rounds<T: Transport + ?Sized>(
         // only pulled a page changes nothing to push, and the count scans every document.
         deferred.extend(outcome.deferred.iter().map(|r| r.id.clone()));
         if outcome.pushed > 0 || !outcome.more {
+            let counting = Instant::now();
             to_push = store
                 .unsent_documents()?
                 .iter()
                 .filter(|id| !deferred.contains(*id))
                 .count();
+            report.timings.finish_us += micros(counting);
         }
         each_round(
             &outcome,
@@ -327,7 +344,7 @@ pub fn run_rounds<T: Transport + ?Sized>(
         if !outcome.failed.is_empty() {
             return Err(SyncError::Incomplete {
                 failed: outcome.failed,
-                report,
+                report: Box::new(report),
             });
         }
         // Done when the server has nothing more and nothing is left to push: an incremental

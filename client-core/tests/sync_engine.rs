@@ -783,7 +783,8 @@ fn the_sync_report_has_the_agreed_field_names() {
             "pulled",
             "pushed",
             "rejected",
-            "round_trips"
+            "round_trips",
+            "timings"
         ]
     );
     let attachments = &json["attachments"];
@@ -847,4 +848,57 @@ fn a_sync_with_nothing_new_commits_nothing() {
     sync_with(&server, &d.store).unwrap();
     assert!(d.store.unsent_documents().unwrap().is_empty());
     assert_ne!(version(), moved, "the acknowledgement was not committed");
+}
+
+/// A link whose every exchange takes at least 30 ms, as a slow network's would.
+struct SlowLink(Link);
+
+impl Transport for SlowLink {
+    fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        self.0.sync_round(body)
+    }
+}
+
+#[test]
+fn a_sync_reports_where_its_time_went_step_by_step() {
+    let server = server();
+    let a = device("wang");
+    for i in 0..20 {
+        a.store
+            .create_customer(new_customer(&format!("计时客户{i}")))
+            .unwrap();
+    }
+    sync_with(&server, &a.store).unwrap();
+
+    let b = device("li");
+    let report = sync::run(&b.store, &mut SlowLink(link(&server)), |_| {}).unwrap();
+    let t = report.timings;
+    assert_eq!(report.pulled, 20);
+    assert_eq!(t.merge.documents, 20, "every pulled document is counted");
+    assert!(
+        t.exchange_us >= 30_000 * u64::from(report.round_trips),
+        "the exchange holds the network's time: {t:?}"
+    );
+    for (step, us) in [
+        ("load", t.merge.load_us),
+        ("validate", t.merge.validate_us),
+        ("project", t.merge.project_us),
+        ("commit", t.merge.commit_us),
+    ] {
+        assert!(us > 0, "merging 20 documents took no time to {step}: {t:?}");
+    }
+    assert!(
+        t.total_us() <= report.millis * 1_000 + 1_000,
+        "the steps add up to more than the sync: {} µs against {} ms",
+        t.total_us(),
+        report.millis
+    );
+    // The store counts every merge since it was opened; this was its first.
+    assert_eq!(b.store.merge_steps(), t.merge);
+
+    // A sync that pulls nothing merges nothing.
+    let again = sync_with(&server, &b.store).unwrap();
+    assert_eq!(again.timings.merge.documents, 0);
+    assert_eq!(b.store.merge_steps().documents, 20);
 }

@@ -5,11 +5,13 @@
 //! projections in one transaction; bytes that are damaged, of an unknown kind or that would make
 //! the document invalid change nothing.
 
+use std::time::Instant;
+
 use automerge::{AutoCommit, ChangeHash};
 use rusqlite::Transaction;
 use serde::Serialize;
 
-use super::{Store, documents, projections};
+use super::{Step, Store, documents, projections};
 use crate::chunks::{check_whole, load_untrusted};
 use crate::error::{Error, Result};
 use crate::ids::parse_id;
@@ -67,6 +69,8 @@ impl Store {
         id: &str,
         bytes: &[u8],
     ) -> Result<(MergeOutcome, AutoCommit)> {
+        self.count_document();
+        let started = Instant::now();
         let id = id.to_string();
         let actor = self.actor_in(tx)?;
         let existing = self.cache.borrow_mut().take(tx, &id, &actor)?;
@@ -74,6 +78,7 @@ impl Store {
         let mut doc = existing.unwrap_or_else(|| AutoCommit::new().with_actor(actor));
         let before_kind = if created { None } else { Some(kind_of(&doc)?) };
         let before = doc.get_heads();
+        let started = self.count_step(Step::Read, started);
         load_untrusted(&mut doc, bytes)?;
         let missing = doc.get_missing_deps(&[]);
         if !missing.is_empty() {
@@ -86,7 +91,9 @@ impl Store {
         if after.is_empty() {
             return Err(corrupt("the data holds no changes"));
         }
+        let started = self.count_step(Step::Load, started);
         let document = validate_document(&doc)?;
+        let started = self.count_step(Step::Validate, started);
         if let Some(expected) = before_kind
             && expected != document.kind()
         {
@@ -109,9 +116,11 @@ impl Store {
         } else if changed {
             documents::append(tx, &id, &mut doc, &before)?;
         }
+        let started = self.count_step(Step::Write, started);
         if changed {
             projections::project(tx, &document)?;
         }
+        self.count_step(Step::Project, started);
         let outcome = MergeOutcome {
             id,
             kind: document.kind(),

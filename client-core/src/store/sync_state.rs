@@ -15,12 +15,14 @@
 //! - Nothing a user typed is deleted silently: a revoked document's unacknowledged changes go
 //!   to quarantine before the document is deleted.
 
+use std::time::Instant;
+
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::exchange::MergeOutcome;
-use super::{Store, documents, meta_get, meta_set, projections};
+use super::{Step, Store, documents, meta_get, meta_set, projections};
 use crate::chunks::check_whole;
 use crate::error::{Error, Result, ValidationError};
 use crate::ids::parse_id;
@@ -213,6 +215,7 @@ impl Store {
         docs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
     ) -> Result<Vec<Result<MergeOutcome>>> {
         let mut merged = Vec::new();
+        let mut committing = Instant::now();
         let results = self.write(|tx| {
             let mut results = Vec::new();
             for (id, bytes) in docs {
@@ -238,8 +241,10 @@ impl Store {
                     Err(e) => results.push(Err(e)),
                 }
             }
+            committing = Instant::now();
             Ok(results)
         })?;
+        self.count_step(Step::Commit, committing);
         // Only what was committed goes into the cache.
         let mut cache = self.cache.borrow_mut();
         for (id, doc) in merged {
@@ -254,14 +259,18 @@ impl Store {
         id: &str,
         bytes: &[u8],
     ) -> Result<(MergeOutcome, AutoCommit)> {
+        let started = Instant::now();
         let clean = match acked_and_heads(tx, id)? {
             None => true,
             Some((acked, heads)) => acked.as_deref() == Some(heads.as_str()),
         };
+        self.count_step(Step::Read, started);
         let (outcome, doc) = self.merge_in(tx, id, bytes)?;
         if clean {
+            let started = Instant::now();
             tx.prepare_cached("UPDATE documents SET acked_heads = heads WHERE id = ?1")?
                 .execute([id])?;
+            self.count_step(Step::Write, started);
         }
         Ok((outcome, doc))
     }

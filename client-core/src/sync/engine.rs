@@ -16,12 +16,13 @@
 //!   a restore"): everything is pushed again, and the pull resumes at the fork.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
 
 use automerge::{Change, ChangeHash};
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use super::SyncError;
+use super::{SyncError, SyncTimings};
 use crate::Store;
 use crate::cost::{self, ChangeCost};
 use crate::error::{Error, Result};
@@ -29,6 +30,7 @@ use crate::model::DocKind;
 use crate::protocol::{
     HistoryFork, PROTOCOL_VERSION, PushDocument, Rejected, SyncRequest, SyncResponse,
 };
+use crate::store::micros;
 
 /// How many bytes of changes one request pushes at most (the server takes bodies up to
 /// 16 MiB). The rest goes in the next rounds.
@@ -108,6 +110,9 @@ pub struct RoundOutcome {
     pub bytes_sent: u64,
     /// Answer body bytes (filled in by [`super::round`]).
     pub bytes_received: u64,
+    /// Where the round's time went (the request's and the exchange's filled in by
+    /// [`super::round`]).
+    pub timings: SyncTimings,
 }
 
 /// What one request may push: its changes' bytes on the wire, and their cost to apply (the
@@ -285,6 +290,7 @@ pub fn apply_response(
         cursor: pending.cursor,
         ..RoundOutcome::default()
     };
+    let started = Instant::now();
     // Only what this request pushed; the server's heads may include changes not pulled yet.
     // A document deleted meanwhile (revoked by an earlier answer) has nothing to acknowledge.
     let acked = response.accepted.iter().filter_map(|accepted| {
@@ -311,6 +317,8 @@ pub fn apply_response(
         }
         outcome.rejected.push(rejected);
     }
+    outcome.timings.acknowledge_us = micros(started);
+    let steps_before = store.merge_steps();
     // One transaction for the page; the local database itself failing is not about one
     // document, so it stops the sync.
     let merged = store.merge_pulled_page(
@@ -319,6 +327,8 @@ pub fn apply_response(
             .iter()
             .map(|d| (d.id.as_str(), d.data.as_slice())),
     )?;
+    outcome.timings.merge = store.merge_steps() - steps_before;
+    let started = Instant::now();
     for (pulled, result) in response.documents.into_iter().zip(merged) {
         match result {
             Ok(merged) => {
@@ -355,6 +365,7 @@ pub fn apply_response(
         store.set_sync_cursor(response.cursor)?;
         outcome.cursor = response.cursor;
     }
+    outcome.timings.finish_us = micros(started);
     Ok(outcome)
 }
 

@@ -27,6 +27,7 @@ mod org;
 mod peers;
 mod scenarios;
 mod stats;
+mod steps;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

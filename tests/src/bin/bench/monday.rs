@@ -18,6 +18,7 @@ use crate::org::{Org, PASSWORD};
 use crate::stats::{
     Series, Table, cpu_secs, machine_busy_secs, ms, percentile, process_tree_cpu_secs,
 };
+use crate::steps::{metric, metrics_page};
 use crate::{Result, Scale};
 
 const REPS: usize = 50;
@@ -430,15 +431,9 @@ struct WriteCounters {
 fn write_counters(urls: &[String]) -> Result<WriteCounters> {
     let mut sum = WriteCounters::default();
     for url in urls {
-        let text = ureq::get(&format!("{url}/metrics"))
-            .call()?
-            .body_mut()
-            .read_to_string()?;
-        let counter = |name: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
-                .ok_or_else(|| format!("/metrics has no {name}"))
-        };
+        let text = metrics_page(url)?;
+        let counter =
+            |name: &str| metric(&text, name).ok_or_else(|| format!("/metrics has no {name}"));
         sum.transactions += counter("fieldsync_write_transactions_total")?;
         sum.documents += counter("fieldsync_documents_written_total")?;
         // Older servers did not count it.

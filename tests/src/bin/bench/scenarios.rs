@@ -15,6 +15,7 @@ use fieldsync_tests::workload::{manager_name, rep_name, territory_of_rep};
 use crate::floor::{self, Delivery};
 use crate::org::{Device, Org};
 use crate::stats::{Series, Table, ms, peak_rss_above_start, percentile, proc_kib};
+use crate::steps::{StepSeries, server_sync_ms};
 use crate::{Result, Scale};
 
 /// The rep whose week the scenarios follow, and the manager of their territory.
@@ -64,13 +65,17 @@ pub fn new_device(org: &Org, scale: &Scale, table: &mut Table) -> Result<NewDevi
         ("manager", manager_name(territory_of_rep(REP))),
     ] {
         let [mut time, mut bytes, mut rounds, mut mem]: [Series; 4] = Default::default();
+        let mut steps = StepSeries::default();
         let mut docs = 0;
         let mut last = None;
+        let urls = [org.server.url()];
         for run in 0..scale.runs {
             let device = org.device(&format!("new-{who}-{run}"), &user)?;
+            let server_before = server_sync_ms(&urls)?;
             let (report, grew) = peak_rss_above_start(|| device.sync());
             let report = report?;
             check_in(&report)?;
+            steps.push(report.timings, server_sync_ms(&urls)? - server_before);
             time.push(report.millis as f64);
             bytes.push((report.bytes_sent + report.bytes_received) as f64 / 1024.0);
             rounds.push(f64::from(report.round_trips));
@@ -106,6 +111,7 @@ pub fn new_device(org: &Org, scale: &Scale, table: &mut Table) -> Result<NewDevi
             floor_time.push(ms(floor::load_all(&saved)?));
         }
         table.add(&name, "floor", "load all", "ms", floor_time, None);
+        steps.add_to(table, &name);
         kept.push(device);
     }
     let manager = kept.pop().ok_or("no manager device")?;
@@ -222,6 +228,8 @@ pub fn back_from_trip(
 ) -> Result<TripDocuments> {
     let (rep, manager) = (&devices.rep, &devices.manager);
     let [mut time, mut up, mut down, mut rounds, mut floor_time]: [Series; 5] = Default::default();
+    let mut steps = StepSeries::default();
+    let urls = [org.server.url()];
     let mut last = None;
     for run in 0..scale.runs {
         check_in(&manager.sync()?)?;
@@ -242,8 +250,10 @@ pub fn back_from_trip(
             server: documents(&manager.store, &by_team)?,
         };
 
+        let server_before = server_sync_ms(&urls)?;
         let report = rep.sync()?;
         check_in(&report)?;
+        steps.push(report.timings, server_sync_ms(&urls)? - server_before);
         time.push(report.millis as f64);
         up.push(report.bytes_sent as f64 / 1024.0);
         down.push(report.bytes_received as f64 / 1024.0);
@@ -267,6 +277,7 @@ pub fn back_from_trip(
     table.add(&name, "fieldsync", "bytes down", "KiB", down, None);
     table.add(&name, "fieldsync", "round trips", "", rounds, None);
     table.add(&name, "floor", "apply changes", "ms", floor_time, None);
+    steps.add_to(table, &name);
     check_in(&manager.sync()?)?;
     last.ok_or_else(|| "no runs".into())
 }
