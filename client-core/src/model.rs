@@ -12,6 +12,7 @@ pub(crate) mod edit;
 pub mod expense_claim;
 pub mod fields;
 pub mod lifecycle;
+mod one_pass;
 pub mod order;
 pub mod target;
 pub mod trip_plan;
@@ -126,7 +127,7 @@ pub trait DocumentModel: Hydrate + Reconcile + Serialize + Clone + Into<Document
                 found: found.as_str().to_string(),
             });
         }
-        let view: Self = autosurgeon::hydrate(doc)
+        let view: Self = autosurgeon::hydrate(&one_pass::OnePass::new(doc))
             .map_err(|e| diagnose::schema_error::<Self>(doc, Self::KIND.as_str(), &e))?;
         view.validate()?;
         Ok(view)
