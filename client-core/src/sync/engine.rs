@@ -249,6 +249,7 @@ pub fn apply_response(
             response.protocol
         )));
     }
+    let started = Instant::now();
     match history_decision(
         store.sync_history()?.as_deref(),
         pending.cursor,
@@ -290,7 +291,6 @@ pub fn apply_response(
         cursor: pending.cursor,
         ..RoundOutcome::default()
     };
-    let started = Instant::now();
     // Only what this request pushed; the server's heads may include changes not pulled yet.
     // A document deleted meanwhile (revoked by an earlier answer) has nothing to acknowledge.
     let acked = response.accepted.iter().filter_map(|accepted| {

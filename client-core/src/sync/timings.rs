@@ -19,7 +19,8 @@ pub struct SyncTimings {
     pub exchange_us: u64,
     /// Decoding the answer.
     pub decode_us: u64,
-    /// Recording the pushes the server accepted (acknowledged heads) and refused (quarantine).
+    /// Recording the server's history (after a restore, starting over), then the pushes the
+    /// server accepted (acknowledged heads) and refused (quarantine).
     pub acknowledge_us: u64,
     /// Merging the pulled documents, step by step.
     pub merge: MergeSteps,

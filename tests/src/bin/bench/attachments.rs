@@ -314,6 +314,22 @@ pub fn trip_photos(dir: &Path, scale: &Scale, table: &mut Table) -> Result<()> {
         let _ = std::fs::remove_dir_all(&base);
     }
     let _ = std::io::stdout().flush();
+    let (r, m, w) = (ratio.median(), memory.median(), wire.median());
+    table.judge(
+        "10 a trip's photos: upload within 1.5× of curl's time",
+        format!("{r:.2}×"),
+        r <= 1.5,
+    );
+    table.judge(
+        "10 a trip's photos: server memory growth < 50 MB",
+        format!("{m:.1} MiB"),
+        m * 1024.0 * 1024.0 < 50e6,
+    );
+    table.judge(
+        "10 a trip's photos, connections cut: bytes on the wire ≤ 1.2×",
+        format!("{w:.2}×"),
+        w <= 1.2,
+    );
     table.add(
         SCENARIO,
         "fieldsync",

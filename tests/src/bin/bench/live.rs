@@ -123,6 +123,12 @@ pub fn live_latency(dir: &std::path::Path, scale: &Scale, table: &mut Table) -> 
         drop(server);
     }
     let measure = format!("write → live device, {WRITES} writes");
+    let p99_ms = p99.median();
+    table.judge(
+        "9 live: a write reaches the live device, p99 < 50 ms",
+        format!("{p99_ms:.1} ms"),
+        p99_ms < 50.0,
+    );
     table.add(
         SCENARIO,
         "fieldsync",

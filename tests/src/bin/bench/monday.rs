@@ -1,14 +1,18 @@
 //! Scenario 4, busy Monday morning: many devices, each up to date but for one to three new
-//! visits, sync at once. The devices are simulated in this process: each has its own session
-//! (its own login) and HTTP connection, and its rounds are the real protocol over loopback;
-//! a pool of worker threads keeps `concurrency` of them in flight. With several server nodes on
-//! one PostgreSQL database, the devices are spread over them round-robin.
+//! visits, sync at once. The devices are simulated in this process, apart from the server's:
+//! each has its own session (its own login), HTTP connection and cursor, and its rounds are the
+//! real protocol over loopback; a pool of worker threads keeps `concurrency` of them in flight.
+//! A wave is every device syncing once; a run is a first wave, then as many waves back to back
+//! as fill the scale's timed phase (30 s at full scale), so that the rate is not one burst's.
+//! With several server nodes on one PostgreSQL database, the devices are spread over them
+//! round-robin.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fieldsync_core::Store;
 use fieldsync_core::protocol::{self, PROTOCOL_VERSION, PushDocument, SyncRequest, SyncResponse};
+use fieldsync_core::store::{Durability, StoreOptions};
 use fieldsync_core::sync::Transport;
 use fieldsync_core::sync::http::{HttpClient, Session};
 use fieldsync_tests::workload::rep_name;
@@ -40,9 +44,10 @@ struct Tally {
 }
 
 /// The simulated devices, each logged in once (its own session, good on every node of the
-/// database) and kept for every run.
+/// database) and kept for every run, with the cursor its last round left it at.
 pub struct MondayDevices {
     sessions: Vec<Session>,
+    cursors: Vec<u64>,
 }
 
 impl MondayDevices {
@@ -76,8 +81,9 @@ impl MondayDevices {
         let sessions = logins
             .into_iter()
             .map(|(_, session)| session)
-            .collect::<std::result::Result<_, _>>()?;
-        Ok(MondayDevices { sessions })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let cursors = vec![0; sessions.len()];
+        Ok(MondayDevices { sessions, cursors })
     }
 }
 
@@ -88,7 +94,14 @@ fn prepare(org: &Org, devices: &MondayDevices, nodes: usize) -> Result<Vec<SimDe
     org.admin.sync()?;
     let cursor = org.admin.store.sync_cursor()?;
     let batch = org.next_monday_batch();
-    let scratch = Store::open(org.dir.join(format!("monday-scratch-{batch}.db")))?;
+    // Only a source of changes: it need not survive a power loss.
+    let scratch = Store::open_with(
+        org.dir.join(format!("monday-scratch-{batch}.db")),
+        StoreOptions {
+            durability: Durability::Normal,
+            ..StoreOptions::default()
+        },
+    )?;
     let count = devices.sessions.len();
     let mut prepared = Vec::with_capacity(count);
     for d in 0..count {
@@ -126,21 +139,29 @@ fn prepare(org: &Org, devices: &MondayDevices, nodes: usize) -> Result<Vec<SimDe
     Ok(prepared)
 }
 
-/// Syncs one device to the end, recording each round; returns its session as it is after
-/// (refreshed, if its access token had expired).
-fn sync_device(url: &str, session: Session, device: SimDevice, tally: &mut Tally) -> Session {
+/// Syncs one device to the end, recording each round, from the newer of its own cursor and
+/// the prepared one; returns its session as it is after (refreshed, if its access token had
+/// expired) and its cursor.
+fn sync_device(
+    url: &str,
+    (session, cursor): (Session, u64),
+    mut device: SimDevice,
+    tally: &mut Tally,
+) -> (Session, u64) {
     let mut client = match HttpClient::new(url) {
         Ok(c) => c.with_session(session.clone()),
         Err(e) => {
             tally.errors.push(e.to_string());
-            return session;
+            return (session, cursor);
         }
     };
-    rounds(&mut client, device.first, tally);
-    client.session().cloned().unwrap_or(session)
+    device.first.cursor = device.first.cursor.max(cursor);
+    let cursor = rounds(&mut client, device.first, tally).unwrap_or(cursor);
+    (client.session().cloned().unwrap_or(session), cursor)
 }
 
-fn rounds(client: &mut HttpClient<'_>, mut request: SyncRequest, tally: &mut Tally) {
+/// The rounds of one device's sync; the cursor of its last answer.
+fn rounds(client: &mut HttpClient<'_>, mut request: SyncRequest, tally: &mut Tally) -> Option<u64> {
     for _ in 0..100 {
         let pushed = request.push.len() as u64;
         let started = Instant::now();
@@ -154,7 +175,7 @@ fn rounds(client: &mut HttpClient<'_>, mut request: SyncRequest, tally: &mut Tal
             Ok(r) => r,
             Err(e) => {
                 tally.errors.push(e);
-                return;
+                return None;
             }
         };
         if !response.rejected.is_empty() {
@@ -165,7 +186,7 @@ fn rounds(client: &mut HttpClient<'_>, mut request: SyncRequest, tally: &mut Tal
         tally.pushed += pushed;
         tally.pulled += response.documents.len() as u64;
         if !response.more {
-            return;
+            return Some(response.cursor);
         }
         request = SyncRequest {
             protocol: PROTOCOL_VERSION,
@@ -173,11 +194,14 @@ fn rounds(client: &mut HttpClient<'_>, mut request: SyncRequest, tally: &mut Tal
             push: Vec::new(),
         };
     }
+    None
 }
 
 /// What one run measured.
 #[derive(Default)]
 struct RunFigures {
+    /// Seconds the timed phase lasted.
+    phase_secs: f64,
     rate: f64,
     p50: f64,
     p99: f64,
@@ -195,18 +219,49 @@ struct RunFigures {
     machine_busy: f64,
 }
 
-/// One run of the phase on the nodes running now.
-fn run_once(org: &Org, devices: &mut MondayDevices, scale: &Scale) -> Result<RunFigures> {
+/// One run on the nodes running now: a first wave (every device syncs once), which warms the
+/// server up and tells how long a wave lasts, then as many waves back to back as make a phase
+/// of at least `min_secs` (none if the first wave lasted that long). The figures are the
+/// phase's, or the first wave's when it was the whole run.
+fn run_once(
+    org: &Org,
+    devices: &mut MondayDevices,
+    scale: &Scale,
+    min_secs: f64,
+) -> Result<RunFigures> {
+    let nodes = org.server.urls().len();
+    let first = run_waves(org, devices, scale, vec![prepare(org, devices, nodes)?])?;
+    if first.phase_secs >= min_secs {
+        return Ok(first);
+    }
+    let waves = (min_secs / first.phase_secs.max(0.01)).ceil() as usize;
+    let prepared = (0..waves)
+        .map(|_| prepare(org, devices, nodes))
+        .collect::<Result<Vec<_>>>()?;
+    run_waves(org, devices, scale, prepared)
+}
+
+/// Runs `waves` back to back, timed as one phase: the queue holds every device's sync of the
+/// first wave, then of the next, and `scale.concurrency` workers take from it.
+fn run_waves(
+    org: &Org,
+    devices: &mut MondayDevices,
+    scale: &Scale,
+    waves: Vec<Vec<SimDevice>>,
+) -> Result<RunFigures> {
     let urls = org.server.urls();
-    let prepared = prepare(org, devices, urls.len())?;
-    let queue = Mutex::new(
-        prepared
-            .into_iter()
-            .zip(std::mem::take(&mut devices.sessions))
-            .enumerate()
-            .collect::<Vec<_>>(),
-    );
-    let sessions = Mutex::new(Vec::new());
+    let states: Vec<Mutex<(Session, u64)>> = std::mem::take(&mut devices.sessions)
+        .into_iter()
+        .zip(devices.cursors.iter().copied())
+        .map(Mutex::new)
+        .collect();
+    let mut queue: Vec<(usize, SimDevice)> = waves
+        .into_iter()
+        .flat_map(|wave| wave.into_iter().enumerate())
+        .collect();
+    // Taken from the end: the first wave last in the vector.
+    queue.reverse();
+    let queue = Mutex::new(queue);
     let tallies = Mutex::new(Vec::new());
     let counters_before = write_counters(&urls)?;
     let (servers_before, database_before) = cpu_of(org);
@@ -217,20 +272,23 @@ fn run_once(org: &Org, devices: &mut MondayDevices, scale: &Scale) -> Result<Run
         for _ in 0..scale.concurrency {
             s.spawn(|| {
                 let mut tally = Tally::default();
-                let mut done = Vec::new();
                 loop {
                     let next = queue.lock().ok().and_then(|mut q| q.pop());
-                    let Some((d, (device, session))) = next else {
+                    let Some((d, device)) = next else {
                         break;
                     };
                     let url = &urls[device.node];
-                    done.push((d, sync_device(url, session, device, &mut tally)));
+                    // A device's next wave waits for its last one (a device syncs one at a time).
+                    let Ok(mut state) = states[d].lock() else {
+                        tally
+                            .errors
+                            .push(format!("device {d}'s state was poisoned"));
+                        break;
+                    };
+                    *state = sync_device(url, state.clone(), device, &mut tally);
                 }
                 if let Ok(mut t) = tallies.lock() {
                     t.push(tally);
-                }
-                if let Ok(mut s) = sessions.lock() {
-                    s.extend(done);
                 }
             });
         }
@@ -240,9 +298,11 @@ fn run_once(org: &Org, devices: &mut MondayDevices, scale: &Scale) -> Result<Run
     let machine_cpu = machine_busy_secs().unwrap_or(0.0) - machine_before;
     let (servers_after, database_after) = cpu_of(org);
     let counters_after = write_counters(&urls)?;
-    let mut sessions = sessions.into_inner().map_err(|_| "a worker panicked")?;
-    sessions.sort_by_key(|(d, _)| *d);
-    devices.sessions = sessions.into_iter().map(|(_, s)| s).collect();
+    for (d, state) in states.into_iter().enumerate() {
+        let (session, cursor) = state.into_inner().map_err(|_| "a worker panicked")?;
+        devices.sessions.push(session);
+        devices.cursors[d] = cursor;
+    }
 
     let mut all = Tally::default();
     for t in tallies.into_inner().map_err(|_| "a worker panicked")? {
@@ -266,6 +326,7 @@ fn run_once(org: &Org, devices: &mut MondayDevices, scale: &Scale) -> Result<Run
         .zip(database_before)
         .map(|(after, before)| after - before);
     Ok(RunFigures {
+        phase_secs: wall,
         rate: all.rounds as f64 / wall,
         p50: ms(percentile(&mut all.latencies, 0.5)),
         p99: ms(percentile(&mut all.latencies, 0.99)),
@@ -293,7 +354,7 @@ pub fn busy_monday(
 ) -> Result<()> {
     let mut figures = Vec::new();
     for _ in 0..runs.max(1) {
-        figures.push(run_once(org, devices, scale)?);
+        figures.push(run_once(org, devices, scale, scale.monday_secs)?);
     }
     let series = |f: &dyn Fn(&RunFigures) -> f64| {
         let mut s = Series::default();
@@ -308,23 +369,45 @@ pub fn busy_monday(
         scale.concurrency
     );
     let system = "fieldsync";
+    let (rate, p99) = (series(&|r| r.rate), series(&|r| r.p99));
+    table.judge(
+        &format!("{name}: ≥ 2,000 rounds/s"),
+        format!(
+            "{:.0} rounds/s (runs {:.0}–{:.0})",
+            rate.median(),
+            rate.min(),
+            rate.max()
+        ),
+        rate.median() >= 2_000.0,
+    );
+    table.judge(
+        &format!("{name}: round p99 < 50 ms"),
+        format!(
+            "{:.0} ms (runs {:.0}–{:.0})",
+            p99.median(),
+            p99.min(),
+            p99.max()
+        ),
+        p99.median() < 50.0,
+    );
     table.add(
         &name,
         system,
         "sync rounds/s",
         "/s",
-        series(&|r| r.rate),
+        rate,
         Some("≥ 2,000/s"),
     );
     table.add(&name, system, "round p50", "ms", series(&|r| r.p50), None);
     table.add(
         &name,
         system,
-        "round p99",
-        "ms",
-        series(&|r| r.p99),
-        Some("< 50 ms"),
+        "timed phase",
+        "s",
+        series(&|r| r.phase_secs),
+        None,
     );
+    table.add(&name, system, "round p99", "ms", p99, Some("< 50 ms"));
     table.add(
         &name,
         system,

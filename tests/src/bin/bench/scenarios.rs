@@ -75,7 +75,7 @@ pub fn new_device(org: &Org, scale: &Scale, table: &mut Table) -> Result<NewDevi
             let (report, grew) = peak_rss_above_start(|| device.sync());
             let report = report?;
             check_in(&report)?;
-            steps.push(report.timings, server_sync_ms(&urls)? - server_before);
+            steps.push(&report, server_sync_ms(&urls)? - server_before);
             time.push(report.millis as f64);
             bytes.push((report.bytes_sent + report.bytes_received) as f64 / 1024.0);
             rounds.push(f64::from(report.round_trips));
@@ -89,6 +89,7 @@ pub fn new_device(org: &Org, scale: &Scale, table: &mut Table) -> Result<NewDevi
         } else {
             "< 5 s at 25,000"
         };
+        let time_ms = time.median();
         table.add(&name, "fieldsync", "time", "ms", time, Some(target));
         table.add(&name, "fieldsync", "bytes", "KiB", bytes, None);
         table.add(&name, "fieldsync", "round trips", "", rounds, None);
@@ -110,8 +111,25 @@ pub fn new_device(org: &Org, scale: &Scale, table: &mut Table) -> Result<NewDevi
         for _ in 0..scale.runs {
             floor_time.push(ms(floor::load_all(&saved)?));
         }
+        let floor_ms = floor_time.median();
         table.add(&name, "floor", "load all", "ms", floor_time, None);
         steps.add_to(table, &name);
+        if who == "rep" {
+            table.judge(
+                &format!("1 new device, rep ({docs} documents): ≤ 2× the floor"),
+                format!(
+                    "{time_ms:.0} ms, {:.1}× the floor's {floor_ms:.0} ms",
+                    time_ms / floor_ms.max(f64::MIN_POSITIVE)
+                ),
+                time_ms <= 2.0 * floor_ms,
+            );
+        } else {
+            table.judge(
+                &format!("1 new device, manager ({docs} documents): < 5 s"),
+                format!("{:.2} s", time_ms / 1000.0),
+                time_ms < 5_000.0,
+            );
+        }
         kept.push(device);
     }
     let manager = kept.pop().ok_or("no manager device")?;
@@ -253,7 +271,7 @@ pub fn back_from_trip(
         let server_before = server_sync_ms(&urls)?;
         let report = rep.sync()?;
         check_in(&report)?;
-        steps.push(report.timings, server_sync_ms(&urls)? - server_before);
+        steps.push(&report, server_sync_ms(&urls)? - server_before);
         time.push(report.millis as f64);
         up.push(report.bytes_sent as f64 / 1024.0);
         down.push(report.bytes_received as f64 / 1024.0);
@@ -264,6 +282,15 @@ pub fn back_from_trip(
     let name = format!(
         "2 back from trip: {}+{} local, {} team",
         scale.trip_visits, scale.trip_edits, scale.team_changes
+    );
+    let (time_ms, floor_ms) = (time.median(), floor_time.median());
+    table.judge(
+        "2 back from the trip: < 300 ms and ≤ 3× the floor",
+        format!(
+            "{time_ms:.0} ms, {:.1}× the floor's {floor_ms:.0} ms",
+            time_ms / floor_ms.max(f64::MIN_POSITIVE)
+        ),
+        time_ms < 300.0 && time_ms <= 3.0 * floor_ms,
     );
     table.add(
         &name,
@@ -299,7 +326,13 @@ pub fn nothing_changed(devices: &NewDevices, scale: &Scale, table: &mut Table) -
         }
     }
     let name = format!("3 nothing changed: {docs} docs");
-    table.add(&name, "fieldsync", "time", "ms", time, Some("< 5 ms"));
+    let (time_ms, bytes_b) = (time.median(), bytes.median());
+    table.judge(
+        &format!("3 nothing changed ({docs} documents): < 1 ms and < 1 KB"),
+        format!("{time_ms:.2} ms, {bytes_b:.0} B"),
+        time_ms < 1.0 && bytes_b < 1_000.0,
+    );
+    table.add(&name, "fieldsync", "time", "ms", time, Some("< 1 ms"));
     table.add(&name, "fieldsync", "bytes", "B", bytes, Some("< 1 KB"));
     table.add(&name, "fieldsync", "round trips", "", rounds, None);
     Ok(())
@@ -380,12 +413,18 @@ pub fn server_memory(org: &Org, when: &str, table: &mut Table) {
         } else {
             String::new()
         };
+        let rss = mib("VmRSS");
+        table.judge(
+            &format!("6 server RSS {when}{of}: < 300 MB"),
+            format!("{rss:.0} MiB"),
+            rss * 1024.0 * 1024.0 < 300e6,
+        );
         table.add_one(
             &name,
             "fieldsync",
             &format!("RSS{of}"),
             "MiB",
-            mib("VmRSS"),
+            rss,
             Some("< 300 MB"),
         );
         table.add_one(

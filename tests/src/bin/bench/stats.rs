@@ -82,9 +82,22 @@ pub struct Row {
     setup: Setup,
 }
 
+/// A target and whether the run met it.
+pub struct Verdict {
+    /// The scenario and what is aimed at, in words.
+    target: String,
+    /// The figure it is judged on (usually a median), in words.
+    measured: String,
+    met: bool,
+    setup: Setup,
+    /// Whether the printed line names the setup.
+    show_setup: bool,
+}
+
 /// Every row measured, printed as it comes and kept for the JSON.
 pub struct Table {
     rows: Vec<Row>,
+    verdicts: Vec<Verdict>,
     /// What the rows added now are measured on.
     setup: Setup,
     /// Whether the printed rows name it (after their system).
@@ -95,6 +108,7 @@ impl Default for Table {
     fn default() -> Self {
         Table {
             rows: Vec::new(),
+            verdicts: Vec::new(),
             setup: Setup {
                 backend: Backend::Sqlite,
                 nodes: 1,
@@ -170,6 +184,58 @@ impl Table {
         let mut s = Series::default();
         s.push(value);
         self.add(scenario, system, measure, unit, s, target);
+    }
+
+    /// Records whether `target` is met by the figure described by `measured`.
+    pub fn judge(&mut self, target: &str, measured: String, met: bool) {
+        self.verdicts.push(Verdict {
+            target: target.to_string(),
+            measured,
+            met,
+            setup: self.setup,
+            show_setup: self.show_setup,
+        });
+    }
+
+    /// Prints every target judged in this run with its figure and whether it was met.
+    pub fn print_verdicts(&self) {
+        if self.verdicts.is_empty() {
+            return;
+        }
+        println!("\nagainst the targets");
+        for v in &self.verdicts {
+            let on = if v.show_setup {
+                format!(" [{}]", v.setup.label())
+            } else {
+                String::new()
+            };
+            println!(
+                "  {:<6} {:<58} {}{on}",
+                if v.met { "met" } else { "MISSED" },
+                v.target,
+                v.measured
+            );
+        }
+        let missed = self.verdicts.iter().filter(|v| !v.met).count();
+        println!("  {missed} of {} targets missed", self.verdicts.len());
+    }
+
+    /// The verdicts as JSON.
+    pub fn verdicts_json(&self) -> Value {
+        Value::Array(
+            self.verdicts
+                .iter()
+                .map(|v| {
+                    json!({
+                        "target": v.target,
+                        "measured": v.measured,
+                        "met": v.met,
+                        "backend": v.setup.backend.name(),
+                        "nodes": v.setup.nodes,
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// The rows as JSON.

@@ -3,7 +3,7 @@
 //! `fieldsync_sync_duration_seconds` histogram, read from `/metrics` before and after). The
 //! exchange minus the server's time is the network's and the HTTP layers'.
 
-use fieldsync_core::sync::SyncTimings;
+use fieldsync_core::sync::{SyncReport, SyncTimings};
 
 use crate::Result;
 use crate::stats::{Series, Table};
@@ -33,28 +33,34 @@ pub fn metric(page: &str, name: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
+/// Milliseconds of `us` microseconds.
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
 /// The steps of several runs of one sync, a series each.
 #[derive(Default)]
 pub struct StepSeries {
-    runs: Vec<(SyncTimings, f64)>,
+    /// Each run's timings, the server's milliseconds and the sync's.
+    runs: Vec<(SyncTimings, f64, f64)>,
 }
 
 impl StepSeries {
-    /// Adds one run: the device's timings and the server's milliseconds.
-    pub fn push(&mut self, timings: SyncTimings, server_ms: f64) {
-        self.runs.push((timings, server_ms));
+    /// Adds one run: the sync's report and the server's milliseconds.
+    pub fn push(&mut self, report: &SyncReport, server_ms: f64) {
+        self.runs
+            .push((report.timings, server_ms, report.millis as f64));
     }
 
     /// Adds one row a step to `table`, under scenario `name`.
     pub fn add_to(&self, table: &mut Table, name: &str) {
         let series = |f: &dyn Fn(&SyncTimings, f64) -> f64| {
             let mut s = Series::default();
-            for (t, server) in &self.runs {
+            for (t, server, _) in &self.runs {
                 s.push(f(t, *server));
             }
             s
         };
-        let ms = |us: u64| us as f64 / 1000.0;
         type Step<'a> = (&'a str, &'a dyn Fn(&SyncTimings, f64) -> f64);
         let steps: [Step<'_>; 12] = [
             ("step: prepare the request", &|t, _| ms(t.prepare_us)),
@@ -79,5 +85,17 @@ impl StepSeries {
         for (measure, f) in steps {
             table.add(name, "fieldsync", measure, "ms", series(f), None);
         }
+        let mut outside = Series::default();
+        for (t, _, millis) in &self.runs {
+            outside.push(millis - ms(t.total_us()));
+        }
+        table.add(
+            name,
+            "fieldsync",
+            "outside the steps (last sync time)",
+            "ms",
+            outside,
+            None,
+        );
     }
 }
