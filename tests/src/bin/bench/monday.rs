@@ -234,7 +234,8 @@ fn run_once(
     if first.phase_secs >= min_secs {
         return Ok(first);
     }
-    let waves = (min_secs / first.phase_secs.max(0.01)).ceil() as usize;
+    // The first wave is the slowest (a cold server): a quarter more waves than it suggests.
+    let waves = (1.25 * min_secs / first.phase_secs.max(0.01)).ceil() as usize;
     let prepared = (0..waves)
         .map(|_| prepare(org, devices, nodes))
         .collect::<Result<Vec<_>>>()?;
@@ -399,6 +400,7 @@ pub fn busy_monday(
         Some("≥ 2,000/s"),
     );
     table.add(&name, system, "round p50", "ms", series(&|r| r.p50), None);
+    table.add(&name, system, "round p99", "ms", p99, Some("< 50 ms"));
     table.add(
         &name,
         system,
@@ -407,7 +409,6 @@ pub fn busy_monday(
         series(&|r| r.phase_secs),
         None,
     );
-    table.add(&name, system, "round p99", "ms", p99, Some("< 50 ms"));
     table.add(
         &name,
         system,
