@@ -113,6 +113,42 @@ fn chunks(bytes: &[u8]) -> Result<Vec<(u8, &[u8])>> {
     Ok(out)
 }
 
+/// Merges `bytes` into `doc` all or nothing, checking every chunk as [`check_whole`] does while
+/// parsing it once: a document chunk into an empty `doc` is loaded from the chunk (strictly:
+/// a damaged part refuses the whole); anything else is split into its changes, each checked
+/// against its checksum, and applied. Errors and panics of Automerge are reported as
+/// [`Error::Corrupt`] (see [`load_untrusted`]); after an error `doc` may be half-merged: the
+/// caller throws it away.
+pub fn merge_checked(doc: &mut AutoCommit, bytes: &[u8]) -> Result<()> {
+    let chunks = chunks(bytes)?;
+    if let [(0, chunk)] = chunks.as_slice()
+        && doc.get_heads().is_empty()
+    {
+        let loaded = untrusted(|| AutoCommit::load_with_options(chunk, strict()))?;
+        let actor = doc.get_actor().clone();
+        *doc = loaded.with_actor(actor);
+        return Ok(());
+    }
+    let mut changes = Vec::new();
+    for (kind, chunk) in chunks {
+        match kind {
+            0 => {
+                let whole = Automerge::load_with_options(chunk, strict()).map_err(corrupt)?;
+                changes.extend(whole.get_changes(&[]));
+            }
+            _ => changes.push(change_of(chunk)?),
+        }
+    }
+    apply_untrusted(doc, &changes)
+}
+
+/// How a document chunk from elsewhere is loaded: any damaged part refuses the whole.
+fn strict() -> LoadOptions<'static> {
+    LoadOptions::new()
+        .on_partial_load(OnPartialLoad::Error)
+        .verification_mode(VerificationMode::Check)
+}
+
 /// Merges `bytes`, which passed [`check_whole`], into `doc`, refusing as corrupt what
 /// Automerge cannot apply.
 ///
@@ -186,5 +222,62 @@ mod tests {
                 good.len()
             );
         }
+    }
+
+    /// A document of two changes: its save, and its second change alone.
+    fn two_changes() -> (AutoCommit, Vec<u8>, Vec<u8>) {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "name", "苏州精密机械").unwrap();
+        doc.commit();
+        let first = doc.get_heads();
+        doc.put(ROOT, "phone", "0512-6666").unwrap();
+        doc.commit();
+        let second = doc.save_after(&first);
+        let saved = doc.save();
+        (doc, saved, second)
+    }
+
+    #[test]
+    fn merging_checked_takes_a_whole_document_or_its_changes_as_loading_would() {
+        let (mut original, saved, second) = two_changes();
+        // A whole document into an empty one: loaded, with the receiver's actor kept.
+        let mut fresh = AutoCommit::new();
+        let actor = fresh.get_actor().clone();
+        merge_checked(&mut fresh, &saved).unwrap();
+        assert_eq!(fresh.get_heads(), original.get_heads());
+        assert_eq!(fresh.get_actor(), &actor);
+        // Changes onto a document that has the first: the same heads.
+        let mut behind = AutoCommit::load(&saved).unwrap();
+        let first_only = behind.get_changes(&[])[0].clone();
+        let mut partial = AutoCommit::new();
+        partial.apply_changes([first_only]).unwrap();
+        merge_checked(&mut partial, &second).unwrap();
+        assert_eq!(partial.get_heads(), original.get_heads());
+        // A document and a change after it, in one piece.
+        let mut both = saved.clone();
+        both.extend_from_slice(&second);
+        let mut fresh = AutoCommit::new();
+        merge_checked(&mut fresh, &both).unwrap();
+        assert_eq!(fresh.get_heads(), behind.get_heads());
+    }
+
+    #[test]
+    fn merging_checked_refuses_damage_anywhere_and_a_truncated_piece() {
+        let (_, saved, second) = two_changes();
+        let mut both = saved.clone();
+        both.extend_from_slice(&second);
+        for at in 4..both.len() {
+            let mut bad = both.clone();
+            bad[at] ^= 0x55;
+            let mut doc = AutoCommit::new();
+            assert!(
+                merge_checked(&mut doc, &bad).is_err(),
+                "byte {at} of {} flipped was taken",
+                bad.len()
+            );
+        }
+        let mut doc = AutoCommit::new();
+        assert!(merge_checked(&mut doc, &both[..both.len() - 1]).is_err());
+        assert!(merge_checked(&mut doc, &[]).is_err());
     }
 }

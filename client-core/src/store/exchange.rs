@@ -12,7 +12,7 @@ use rusqlite::Transaction;
 use serde::Serialize;
 
 use super::{Step, Store, documents, projections};
-use crate::chunks::{check_whole, load_untrusted};
+use crate::chunks::merge_checked;
 use crate::error::{Error, Result};
 use crate::ids::parse_id;
 use crate::model::{DocKind, id_of, kind_of, validate_document};
@@ -43,7 +43,6 @@ impl Store {
     /// Merges a whole document (the output of [`Store::document_bytes`] or Automerge `save`)
     /// into the store: creates it if new, otherwise adds whatever it has that the store lacks.
     pub fn merge_from(&self, bytes: &[u8]) -> Result<MergeOutcome> {
-        check_whole(bytes)?;
         let incoming = AutoCommit::load(bytes).map_err(corrupt)?;
         kind_of(&incoming)?;
         let id = id_of(&incoming).ok_or_else(|| corrupt("the document has no id"))?;
@@ -54,15 +53,15 @@ impl Store {
     /// as received from sync. Duplicates are harmless.
     pub fn merge_changes(&self, id: &str, bytes: &[u8]) -> Result<MergeOutcome> {
         let id = parse_id(id)?;
-        check_whole(bytes)?;
         let (outcome, doc) = self.write(|tx| self.merge_in(tx, &id, bytes))?;
         self.cache.borrow_mut().put(&id, doc);
         Ok(outcome)
     }
 
-    /// The merge itself, inside the caller's transaction `tx`: `id` is canonical and `bytes`
-    /// passed [`check_whole`]. Returns the outcome and the merged document, which the caller
-    /// caches once the transaction has committed.
+    /// The merge itself, inside the caller's transaction `tx`: `id` is canonical; `bytes` are
+    /// checked whole ([`merge_checked`]) before anything is written, so damaged data fails
+    /// here having written nothing. Returns the outcome and the merged document, which the
+    /// caller caches once the transaction has committed.
     pub(super) fn merge_in(
         &self,
         tx: &Transaction<'_>,
@@ -79,7 +78,7 @@ impl Store {
         let before_kind = if created { None } else { Some(kind_of(&doc)?) };
         let before = doc.get_heads();
         let started = self.count_step(Step::Read, started);
-        load_untrusted(&mut doc, bytes)?;
+        merge_checked(&mut doc, bytes)?;
         let missing = doc.get_missing_deps(&[]);
         if !missing.is_empty() {
             return Err(Error::MissingDependencies {

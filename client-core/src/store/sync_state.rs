@@ -23,7 +23,6 @@ use serde::Serialize;
 
 use super::exchange::MergeOutcome;
 use super::{Step, Store, documents, meta_get, meta_set, projections};
-use crate::chunks::check_whole;
 use crate::error::{Error, Result, ValidationError};
 use crate::ids::parse_id;
 use crate::model::fields::now_string;
@@ -219,7 +218,7 @@ impl Store {
         let results = self.write(|tx| {
             let mut results = Vec::new();
             for (id, bytes) in docs {
-                let id = match parse_id(id).and_then(|id| check_whole(bytes).map(|()| id)) {
+                let id = match parse_id(id) {
                     Ok(id) => id,
                     Err(e) => {
                         results.push(Err(e));
