@@ -75,11 +75,16 @@ impl ReadModel for PgStorage {
             cond.join(" AND ")
         );
         let limit = q.limit.map_or("ALL".to_string(), |l| l.to_string());
+        // Without a page the rows are the whole answer: counting them again is a second scan.
+        let whole = q.limit.is_none() && q.offset == 0;
         self.read(|tx| {
-            let total: i64 = tx
-                .query(&format!("SELECT count(*) {from}"), &refs(&params))?
-                .first()
-                .map_or(Ok(0), |r| r.try_get(0))?;
+            let total: i64 = if whole {
+                0
+            } else {
+                tx.query(&format!("SELECT count(*) {from}"), &refs(&params))?
+                    .first()
+                    .map_or(Ok(0), |r| r.try_get(0))?
+            };
             // Titles sort as the SQLite backend sorts them: by code point.
             let order = q.order_by().replace("v.title", "v.title COLLATE \"C\"");
             let rows = tx.query(
@@ -93,7 +98,12 @@ impl ReadModel for PgStorage {
                 .iter()
                 .map(view_row)
                 .collect::<StorageResult<Vec<_>>>()?;
-            Ok((rows, total as u64))
+            let total = if whole {
+                rows.len() as u64
+            } else {
+                total as u64
+            };
+            Ok((rows, total))
         })
     }
 

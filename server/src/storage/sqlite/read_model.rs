@@ -81,11 +81,16 @@ impl ReadModel for SqliteStorage {
             cond.join(" AND ")
         );
         let limit = q.limit.map_or(-1, |l| l as i64);
+        // Without a page the rows are the whole answer: counting them again is a second scan.
+        let whole = q.limit.is_none() && q.offset == 0;
         self.read(|conn| {
             let tx = conn.transaction()?;
-            let total: i64 = tx
-                .prepare_cached(&format!("SELECT count(*) {from}"))?
-                .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+            let total: i64 = if whole {
+                0
+            } else {
+                tx.prepare_cached(&format!("SELECT count(*) {from}"))?
+                    .query_row(params_from_iter(args.iter()), |r| r.get(0))?
+            };
             let sql = format!(
                 "SELECT {SCOPE_COLUMNS_D}, {VIEW_COLUMNS} {from} ORDER BY {} LIMIT {limit} OFFSET {}",
                 q.order_by(),
@@ -95,7 +100,8 @@ impl ReadModel for SqliteStorage {
                 .prepare_cached(&sql)?
                 .query_map(params_from_iter(args.iter()), view_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((rows, total as u64))
+            let total = if whole { rows.len() as u64 } else { total as u64 };
+            Ok((rows, total))
         })
     }
 
