@@ -73,6 +73,7 @@ fn the_readme_walk_through_a_visit_recorded_offline_reaches_the_manager() {
         "pushed",
         "rejected",
         "round_trips",
+        "timings",
     ];
     expected.sort_unstable();
     let mut keys_sorted = keys.clone();
