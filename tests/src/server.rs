@@ -150,6 +150,20 @@ pub fn integrity_check(db: &Path) -> HarnessResult<String> {
         .map_err(|e| format!("integrity_check of {}: {e}", db.display()))
 }
 
+/// The text of a running server's `/metrics` (the Prometheus text format), at base URL `url`.
+pub fn metrics_page(url: &str) -> HarnessResult<String> {
+    ureq::get(&format!("{url}/metrics"))
+        .call()
+        .and_then(|mut answer| answer.body_mut().read_to_string())
+        .map_err(|e| format!("cannot read {url}/metrics: {e}"))
+}
+
+/// The value of metric `name` (a line without labels) on a `/metrics` page.
+pub fn metric(page: &str, name: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
 /// A running server process; killed when dropped.
 pub struct ServerProcess {
     child: Option<Child>,

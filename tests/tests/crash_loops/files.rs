@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use fieldsync_core::Store;
+use fieldsync_tests::server::{metric, metrics_page};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
@@ -96,12 +97,9 @@ pub fn documents(store: &Store) -> BTreeMap<String, Value> {
 
 /// The server's count of sync rounds it has handled.
 pub fn server_rounds(url: &str) -> u64 {
-    let mut answer = ureq::get(format!("{url}/metrics")).call().unwrap();
-    let text = answer.body_mut().read_to_string().unwrap();
-    text.lines()
-        .filter(|l| l.starts_with("fieldsync_sync_rounds"))
-        .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    let page = metrics_page(url).unwrap();
+    metric(&page, "fieldsync_sync_rounds_total").unwrap_or_else(|| panic!("no rounds in\n{page}"))
+        as u64
 }
 
 /// Replaces the access token saved in the device's store with one the server signed but that

@@ -15,6 +15,7 @@ use fieldsync_core::protocol::{self, PROTOCOL_VERSION, PushDocument, SyncRequest
 use fieldsync_core::store::{Durability, StoreOptions};
 use fieldsync_core::sync::Transport;
 use fieldsync_core::sync::http::{HttpClient, Session};
+use fieldsync_tests::server::{metric, metrics_page};
 use fieldsync_tests::workload::rep_name;
 use serde_bytes::ByteBuf;
 
@@ -22,7 +23,6 @@ use crate::org::{Org, PASSWORD};
 use crate::stats::{
     Series, Table, cpu_secs, machine_busy_secs, ms, percentile, process_tree_cpu_secs,
 };
-use crate::steps::{metric, metrics_page};
 use crate::{Result, Scale};
 
 const REPS: usize = 50;

@@ -4,6 +4,7 @@
 //! exchange minus the server's time is the network's and the HTTP layers'.
 
 use fieldsync_core::sync::{SyncReport, SyncTimings};
+use fieldsync_tests::server::{metric, metrics_page};
 
 use crate::Result;
 use crate::stats::{Series, Table};
@@ -17,20 +18,6 @@ pub fn server_sync_ms(urls: &[String]) -> Result<f64> {
             .ok_or("/metrics has no fieldsync_sync_duration_seconds_sum")?;
     }
     Ok(total * 1000.0)
-}
-
-/// The text of a server's `/metrics`.
-pub fn metrics_page(url: &str) -> Result<String> {
-    Ok(ureq::get(&format!("{url}/metrics"))
-        .call()?
-        .body_mut()
-        .read_to_string()?)
-}
-
-/// The value of metric `name` (without labels) on a `/metrics` page.
-pub fn metric(page: &str, name: &str) -> Option<f64> {
-    page.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 /// Milliseconds of `us` microseconds.
