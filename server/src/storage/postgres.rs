@@ -394,8 +394,11 @@ fn scope_row(r: &Row) -> StorageResult<DocScope> {
     })
 }
 
+/// The user directory's version ([`Accounts::directory_version`]).
+const DIRECTORY_VERSION: &str = "SELECT version FROM directory_version WHERE id = 1";
+
 fn read_directory_version(tx: &mut Tx<'_>) -> StorageResult<i64> {
-    let row = tx.query_one("SELECT version FROM directory_version WHERE id = 1", &[])?;
+    let row = tx.query_one(DIRECTORY_VERSION, &[])?;
     Ok(row.get(0))
 }
 
@@ -509,10 +512,9 @@ impl Accounts for PgStorage {
     }
 
     fn directory_version(&self) -> StorageResult<i64> {
+        // One statement alone, without the round trips of a transaction: asked every request.
         let mut conn = self.conn()?;
-        let row = conn
-            .client
-            .query_one("SELECT version FROM directory_version WHERE id = 1", &[])?;
+        let row = conn.client.query_one(DIRECTORY_VERSION, &[])?;
         Ok(row.get(0))
     }
 
