@@ -46,8 +46,8 @@ struct Tally {
 /// The simulated devices, each logged in once (its own session, good on every node of the
 /// database) and kept for every run, with the cursor its last round left it at.
 pub struct MondayDevices {
-    sessions: Vec<Session>,
-    cursors: Vec<u64>,
+    /// Each device's session and cursor (0 before its first round).
+    devices: Vec<(Session, u64)>,
 }
 
 impl MondayDevices {
@@ -78,12 +78,11 @@ impl MondayDevices {
         });
         let mut logins = logins.into_inner().map_err(|_| "a login thread panicked")?;
         logins.sort_by_key(|(d, _)| *d);
-        let sessions = logins
+        let devices = logins
             .into_iter()
-            .map(|(_, session)| session)
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let cursors = vec![0; sessions.len()];
-        Ok(MondayDevices { sessions, cursors })
+            .map(|(_, session)| session.map(|s| (s, 0)))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(MondayDevices { devices })
     }
 }
 
@@ -102,7 +101,7 @@ fn prepare(org: &Org, devices: &MondayDevices, nodes: usize) -> Result<Vec<SimDe
             ..StoreOptions::default()
         },
     )?;
-    let count = devices.sessions.len();
+    let count = devices.devices.len();
     let mut prepared = Vec::with_capacity(count);
     for d in 0..count {
         let rep = d % REPS;
@@ -251,9 +250,8 @@ fn run_waves(
     waves: Vec<Vec<SimDevice>>,
 ) -> Result<RunFigures> {
     let urls = org.server.urls();
-    let states: Vec<Mutex<(Session, u64)>> = std::mem::take(&mut devices.sessions)
+    let states: Vec<Mutex<(Session, u64)>> = std::mem::take(&mut devices.devices)
         .into_iter()
-        .zip(devices.cursors.iter().copied())
         .map(Mutex::new)
         .collect();
     let mut queue: Vec<(usize, SimDevice)> = waves
@@ -299,10 +297,9 @@ fn run_waves(
     let machine_cpu = machine_busy_secs().unwrap_or(0.0) - machine_before;
     let (servers_after, database_after) = cpu_of(org);
     let counters_after = write_counters(&urls)?;
-    for (d, state) in states.into_iter().enumerate() {
-        let (session, cursor) = state.into_inner().map_err(|_| "a worker panicked")?;
-        devices.sessions.push(session);
-        devices.cursors[d] = cursor;
+    for state in states {
+        let state = state.into_inner().map_err(|_| "a worker panicked")?;
+        devices.devices.push(state);
     }
 
     let mut all = Tally::default();
@@ -366,7 +363,7 @@ pub fn busy_monday(
     };
     let name = format!(
         "4 busy Monday: {} devices, {} in flight",
-        devices.sessions.len(),
+        devices.devices.len(),
         scale.concurrency
     );
     let system = "fieldsync";
