@@ -91,7 +91,36 @@ pub trait PullRead {
     fn whole_document(&self, id: &str) -> StorageResult<Vec<u8>>;
     /// The document's changes logged after `cursor`, concatenated.
     fn changes_after(&self, id: &str, cursor: u64) -> StorageResult<Vec<u8>>;
+    /// The bytes of the documents of `wanted` in order (each whole, or as its changes after
+    /// `cursor`), as long as the bytes before each stay under `budget`: the first is always
+    /// read, and the one that reaches the budget is the last. A backend where each question
+    /// is a round trip answers several documents at once.
+    fn documents(
+        &self,
+        wanted: &[(&str, bool)],
+        cursor: u64,
+        budget: usize,
+    ) -> StorageResult<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for &(id, whole) in wanted {
+            if !out.is_empty() && bytes >= budget {
+                break;
+            }
+            let data = if whole {
+                self.whole_document(id)?
+            } else {
+                self.changes_after(id, cursor)?
+            };
+            bytes += data.len();
+            out.push(data);
+        }
+        Ok(out)
+    }
 }
+
+/// How many documents a page asks [`PullRead::documents`] for at once.
+const READ_AT_ONCE: usize = 64;
 
 /// One page of what `p` has not seen after `cursor`.
 pub fn page(
@@ -151,20 +180,27 @@ pub fn page(
         ..Default::default()
     };
     let mut bytes = 0usize;
-    for (i, (id, seq, whole)) in candidates.into_iter().enumerate() {
-        if i >= limits.max_documents || (i > 0 && bytes >= limits.max_bytes) {
-            // Everything before this document's first news has been sent.
-            page.cursor = seq.saturating_sub(1).max(cursor);
-            page.more = true;
+    let most = candidates.len().min(limits.max_documents);
+    let mut sent = 0;
+    // A document is sent while the page has room for it: fewer than `max_documents` before
+    // it, and the bytes before it under `max_bytes` (the first always goes).
+    while sent < most && (sent == 0 || bytes < limits.max_bytes) {
+        let asked = &candidates[sent..most.min(sent + READ_AT_ONCE)];
+        let wanted: Vec<(&str, bool)> = asked.iter().map(|(id, _, w)| (id.as_str(), *w)).collect();
+        let read = read.documents(&wanted, cursor, (limits.max_bytes - bytes).max(1))?;
+        if read.is_empty() {
             break;
         }
-        let data = if whole {
-            read.whole_document(&id)?
-        } else {
-            read.changes_after(&id, cursor)?
-        };
-        bytes += data.len();
-        page.documents.push((id, whole, data));
+        for ((id, _, whole), data) in asked.iter().zip(read) {
+            bytes += data.len();
+            sent += 1;
+            page.documents.push((id.clone(), *whole, data));
+        }
+    }
+    if let Some((_, seq, _)) = candidates.get(sent) {
+        // Everything before this document's first news has been sent.
+        page.cursor = seq.saturating_sub(1).max(cursor);
+        page.more = true;
     }
     Ok(page)
 }

@@ -272,6 +272,93 @@ fn a_pull_gives_what_is_in_scope_after_the_cursor_in_pages(open: fn() -> Option<
     assert_eq!((second, end, more), (vec!["c2".to_string()], head, false));
 }
 
+/// More documents than a backend reads at once (64), with snapshots on some: every page's
+/// bytes are each document whole (or its changes after the cursor), pages stop just past their
+/// byte budget, and following the cursors gives every document exactly once.
+fn pages_read_many_documents_at_once_and_stop_at_their_byte_budget(open: fn() -> Option<Opened>) {
+    let Some((s, _keep)) = open() else { return };
+    people(&*s);
+    let mut docs = Vec::new();
+    for i in 0..150 {
+        let id = format!("c{i:03}");
+        let mut d = new_doc(&id);
+        d.put(ROOT, "note", "x".repeat(i * 7)).unwrap();
+        d.commit();
+        let mut c = customer_commit(&mut d, &[], &id, "li", "east");
+        if i % 3 == 0 {
+            c.snapshot = Some(d.save());
+        }
+        s.commit_batch(&[c]).unwrap();
+        docs.push((id, d));
+    }
+    let li = principal(&*s, "li");
+    let pull = |cursor: u64, max_bytes: usize| {
+        s.pull(
+            &li,
+            None,
+            cursor,
+            PullLimits {
+                max_documents: 1_000,
+                max_bytes,
+            },
+        )
+        .unwrap()
+    };
+    let heads_of = |bytes: &[u8]| AutoCommit::load(bytes).unwrap().get_heads();
+    let all = pull(0, 1 << 30);
+    assert!(!all.more);
+    assert_eq!(all.documents.len(), 150);
+    for ((id, whole, bytes), (want, d)) in all.documents.iter().zip(&mut docs) {
+        assert_eq!((id, *whole), (&*want, true));
+        assert_eq!(heads_of(bytes), d.get_heads(), "{id} whole");
+    }
+    // A budget of about 70 documents' bytes: each page ends with the document that reached it.
+    let budget: usize = all.documents[..70].iter().map(|d| d.2.len()).sum::<usize>() - 1;
+    let (mut cursor, mut seen) = (0, Vec::new());
+    loop {
+        let page = pull(cursor, budget);
+        let sizes: Vec<usize> = page.documents.iter().map(|d| d.2.len()).collect();
+        let before_last: usize = sizes[..sizes.len() - 1].iter().sum();
+        assert!(before_last < budget, "a page went on past its budget");
+        if page.more {
+            assert!(
+                before_last + sizes[sizes.len() - 1] >= budget,
+                "a page stopped early"
+            );
+        }
+        seen.extend(page.documents.into_iter().map(|d| d.0));
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    let mut want: Vec<String> = docs.iter().map(|d| d.0.clone()).collect();
+    assert_eq!(seen, want, "every document once, in order");
+    // Changes after a cursor: only what is new, for documents with and without snapshots.
+    let cursor = s.head_seq().unwrap();
+    for (id, d) in docs.iter_mut().step_by(2) {
+        let before = d.get_heads();
+        d.put(ROOT, "note", "changed").unwrap();
+        d.commit();
+        s.commit_batch(&[customer_commit(d, &before, id, "li", "east")])
+            .unwrap();
+    }
+    let page = pull(cursor, 1 << 30);
+    want = docs.iter().step_by(2).map(|d| d.0.clone()).collect();
+    assert_eq!(
+        page.documents
+            .iter()
+            .map(|d| d.0.clone())
+            .collect::<Vec<_>>(),
+        want
+    );
+    for ((id, whole, bytes), (_, d)) in page.documents.iter().zip(docs.iter_mut().step_by(2)) {
+        assert!(!whole, "{id} went whole");
+        let change = d.get_last_local_change().unwrap().raw_bytes().to_vec();
+        assert_eq!(*bytes, change, "{id}: its one new change");
+    }
+}
+
 fn a_document_leaving_a_scope_is_revoked_there(open: fn() -> Option<Opened>) {
     let Some((s, _keep)) = open() else { return };
     people(&*s);
@@ -451,6 +538,12 @@ macro_rules! conformance {
             #[test]
             fn a_pull_gives_what_is_in_scope_after_the_cursor_in_pages() {
                 super::a_pull_gives_what_is_in_scope_after_the_cursor_in_pages(super::$backend);
+            }
+            #[test]
+            fn pages_read_many_documents_at_once_and_stop_at_their_byte_budget() {
+                super::pages_read_many_documents_at_once_and_stop_at_their_byte_budget(
+                    super::$backend,
+                );
             }
             #[test]
             fn a_document_leaving_a_scope_is_revoked_there() {

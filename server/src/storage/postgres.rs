@@ -172,9 +172,17 @@ impl r2d2::ManageConnection for Connector {
     }
 }
 
-/// A transaction on a pooled connection, preparing each statement once per connection.
+/// Where a unit of work's statements go: a transaction, or the connection itself for work
+/// that is one statement (its own snapshot, without the round trips of `BEGIN` and `COMMIT`).
+enum Link<'c> {
+    Tx(postgres::Transaction<'c>),
+    Alone(&'c mut postgres::Client),
+}
+
+/// A unit of work on a pooled connection (a transaction, or one statement alone), preparing
+/// each statement once per connection.
 struct Tx<'c> {
-    tx: postgres::Transaction<'c>,
+    link: Link<'c>,
     statements: &'c mut HashMap<String, Statement>,
 }
 
@@ -183,28 +191,45 @@ impl<'c> Tx<'c> {
         conn: &'c mut PgConnection,
         isolation: IsolationLevel,
         read_only: bool,
-    ) -> StorageResult<Tx<'c>> {
+    ) -> Result<Tx<'c>, postgres::Error> {
         let PgConnection { client, statements } = conn;
         let tx = client
             .build_transaction()
             .isolation_level(isolation)
             .read_only(read_only)
             .start()?;
-        Ok(Tx { tx, statements })
+        Ok(Tx {
+            link: Link::Tx(tx),
+            statements,
+        })
+    }
+
+    fn alone(conn: &'c mut PgConnection) -> Tx<'c> {
+        let PgConnection { client, statements } = conn;
+        Tx {
+            link: Link::Alone(client),
+            statements,
+        }
     }
 
     fn statement(&mut self, sql: &str) -> StorageResult<Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.tx.prepare(sql)?;
+        let s = match &mut self.link {
+            Link::Tx(tx) => tx.prepare(sql)?,
+            Link::Alone(client) => client.prepare(sql)?,
+        };
         self.statements.insert(sql.to_string(), s.clone());
         Ok(s)
     }
 
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StorageResult<Vec<Row>> {
         let s = self.statement(sql)?;
-        Ok(self.tx.query(&s, params)?)
+        Ok(match &mut self.link {
+            Link::Tx(tx) => tx.query(&s, params)?,
+            Link::Alone(client) => client.query(&s, params)?,
+        })
     }
 
     fn query_opt(
@@ -212,23 +237,50 @@ impl<'c> Tx<'c> {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> StorageResult<Option<Row>> {
-        let s = self.statement(sql)?;
-        Ok(self.tx.query_opt(&s, params)?)
+        let mut rows = self.query(sql, params)?;
+        if rows.len() > 1 {
+            return Err(StorageError::Backend(format!(
+                "{} rows where at most one was expected: {sql}",
+                rows.len()
+            )));
+        }
+        Ok(rows.pop())
     }
 
     fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StorageResult<Row> {
-        let s = self.statement(sql)?;
-        Ok(self.tx.query_one(&s, params)?)
+        self.query_opt(sql, params)?
+            .ok_or_else(|| StorageError::Backend(format!("no row where one was expected: {sql}")))
     }
 
     fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StorageResult<u64> {
         let s = self.statement(sql)?;
-        Ok(self.tx.execute(&s, params)?)
+        Ok(match &mut self.link {
+            Link::Tx(tx) => tx.execute(&s, params)?,
+            Link::Alone(client) => client.execute(&s, params)?,
+        })
+    }
+
+    /// Runs `sql` (several statements, no parameters) as it is.
+    fn batch_execute(&mut self, sql: &str) -> StorageResult<()> {
+        match &mut self.link {
+            Link::Tx(tx) => tx.batch_execute(sql)?,
+            Link::Alone(client) => client.batch_execute(sql)?,
+        }
+        Ok(())
     }
 
     fn commit(self) -> StorageResult<()> {
-        Ok(self.tx.commit()?)
+        match self.link {
+            Link::Tx(tx) => Ok(tx.commit()?),
+            Link::Alone(_) => Ok(()),
+        }
     }
+}
+
+/// Whether `e` says the connection itself is gone (a database restarted since it was opened),
+/// so that work which sent nothing yet may be tried again on a fresh one.
+fn connection_lost(e: &postgres::Error) -> bool {
+    e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
 /// PostgreSQL storage: a pool of connections to one database, shared by any number of server
@@ -267,7 +319,7 @@ impl PgStorage {
             .max_size(MAX_CONNECTIONS)
             .min_idle(Some(1))
             .connection_timeout(CONNECT_TIMEOUT)
-            .test_on_check_out(true)
+            .test_on_check_out(false)
             .build(Connector {
                 config: config.clone(),
             })?;
@@ -304,7 +356,7 @@ impl PgStorage {
                 )));
             }
             for migration in &MIGRATIONS[version as usize..] {
-                tx.tx.batch_execute(migration)?;
+                tx.batch_execute(migration)?;
             }
             tx.execute("UPDATE schema_version SET version = $1", &[&supported])?;
             Ok(())
@@ -315,22 +367,55 @@ impl PgStorage {
         Ok(self.pool.get()?)
     }
 
+    /// Runs `f` in a transaction of `isolation` and commits it. Pooled connections are not
+    /// tested when taken (a round trip each time): one the database dropped while it was idle
+    /// fails at `BEGIN`, before any work, and the next connection is tried.
+    fn transaction<T>(
+        &self,
+        isolation: IsolationLevel,
+        read_only: bool,
+        f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>,
+    ) -> StorageResult<T> {
+        let mut tries = 0;
+        loop {
+            let mut conn = self.conn()?;
+            match Tx::begin(&mut conn, isolation, read_only) {
+                Ok(mut tx) => {
+                    let out = f(&mut tx)?;
+                    tx.commit()?;
+                    return Ok(out);
+                }
+                Err(e) if connection_lost(&e) && tries < MAX_CONNECTIONS => tries += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
     /// Runs `f` in a read-committed transaction and commits it.
     fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>) -> StorageResult<T> {
-        let mut conn = self.conn()?;
-        let mut tx = Tx::begin(&mut conn, IsolationLevel::ReadCommitted, false)?;
-        let out = f(&mut tx)?;
-        tx.commit()?;
-        Ok(out)
+        self.transaction(IsolationLevel::ReadCommitted, false, f)
     }
 
     /// Runs `f` in a read-only transaction over one snapshot.
     fn read<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>) -> StorageResult<T> {
-        let mut conn = self.conn()?;
-        let mut tx = Tx::begin(&mut conn, IsolationLevel::RepeatableRead, true)?;
-        let out = f(&mut tx)?;
-        tx.commit()?;
-        Ok(out)
+        self.transaction(IsolationLevel::RepeatableRead, true, f)
+    }
+
+    /// Runs `f`, which reads with one statement, on a connection outside any transaction: a
+    /// statement is its own snapshot, and this saves `BEGIN` and `COMMIT`, two of the three
+    /// round trips such a read costs in a transaction. A connection the database dropped while
+    /// it was idle is replaced and `f` asked again (it only reads).
+    fn read_one<T>(&self, f: impl Fn(&mut Tx<'_>) -> StorageResult<T>) -> StorageResult<T> {
+        let mut tries = 0;
+        loop {
+            let mut conn = self.conn()?;
+            let out = f(&mut Tx::alone(&mut conn));
+            if out.is_err() && conn.client.is_closed() && tries < MAX_CONNECTIONS {
+                tries += 1;
+                continue;
+            }
+            return out;
+        }
     }
 
     /// Writes `commits` as [`Log::commit_batch`] does, calling `before_commit` inside the
@@ -512,10 +597,8 @@ impl Accounts for PgStorage {
     }
 
     fn directory_version(&self) -> StorageResult<i64> {
-        // One statement alone, without the round trips of a transaction: asked every request.
-        let mut conn = self.conn()?;
-        let row = conn.client.query_one(DIRECTORY_VERSION, &[])?;
-        Ok(row.get(0))
+        // Asked every request: one statement alone, prepared once per connection.
+        self.read_one(read_directory_version)
     }
 
     fn set_disabled(&self, username: &str, disabled: bool) -> StorageResult<bool> {
@@ -554,7 +637,7 @@ impl Accounts for PgStorage {
     }
 
     fn active_session_user(&self, session_id: &str) -> StorageResult<Option<String>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             Ok(tx
                 .query_opt(
                     "SELECT username FROM sessions WHERE id = $1 AND NOT revoked",
@@ -656,7 +739,7 @@ impl Accounts for PgStorage {
     }
 
     fn meta(&self, key: &str) -> StorageResult<Option<String>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             Ok(tx
                 .query_opt("SELECT value FROM server_meta WHERE key = $1", &[&key])?
                 .map(|r| r.get(0)))
@@ -694,34 +777,33 @@ impl Accounts for PgStorage {
 
 impl Documents for PgStorage {
     fn load_doc(&self, id: &str) -> StorageResult<Option<StoredDoc>> {
-        self.read(|tx| {
+        // One statement (one snapshot, one round trip): the row and the changes after its
+        // snapshot, in log order.
+        self.read_one(|tx| {
             let Some(row) = tx.query_opt(
-                &format!("SELECT {SCOPE_COLUMNS}, snapshot, snapshot_seq, heads FROM docs WHERE id = $1"),
+                &format!(
+                    "SELECT {SCOPE_COLUMNS}, snapshot, heads,
+                        ARRAY(SELECT l.bytes FROM log l
+                              WHERE l.doc_id = d.id AND l.event = 'change' AND l.seq > d.snapshot_seq
+                              ORDER BY l.seq)
+                     FROM docs d WHERE d.id = $1"
+                ),
                 &[&id],
             )?
             else {
                 return Ok(None);
             };
-            let snapshot_seq: i64 = row.try_get(8)?;
-            let changes = tx
-                .query(
-                    "SELECT bytes FROM log WHERE doc_id = $1 AND event = 'change' AND seq > $2 ORDER BY seq",
-                    &[&id, &snapshot_seq],
-                )?
-                .into_iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()?;
             Ok(Some(StoredDoc {
                 scope: scope_row(&row)?,
                 snapshot: row.try_get(7)?,
-                changes,
-                heads: row.try_get(9)?,
+                heads: row.try_get(8)?,
+                changes: row.try_get(9)?,
             }))
         })
     }
 
     fn doc_scope(&self, id: &str) -> StorageResult<Option<DocScope>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query_opt(
                 &format!("SELECT {SCOPE_COLUMNS} FROM docs WHERE id = $1"),
                 &[&id],
@@ -732,7 +814,7 @@ impl Documents for PgStorage {
     }
 
     fn dependents_of(&self, customer: &str) -> StorageResult<Vec<DocScope>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query(
                 &format!("SELECT {SCOPE_COLUMNS} FROM docs WHERE customer = $1"),
                 &[&customer],
@@ -744,7 +826,7 @@ impl Documents for PgStorage {
     }
 
     fn owned_by(&self, kind: &str, owner: &str) -> StorageResult<Vec<String>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             Ok(tx
                 .query(
                     "SELECT id FROM docs WHERE kind = $1 AND owner = $2 ORDER BY id COLLATE \"C\"",
@@ -757,7 +839,7 @@ impl Documents for PgStorage {
     }
 
     fn in_territory(&self, kind: &str, territory: &str) -> StorageResult<Vec<String>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             Ok(tx
                 .query(
                     "SELECT id FROM docs WHERE kind = $1 AND territory = $2 ORDER BY id COLLATE \"C\"",
@@ -770,7 +852,7 @@ impl Documents for PgStorage {
     }
 
     fn doc_history(&self, id: &str) -> StorageResult<DocHistory> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             let found = tx.query_opt(
                 "SELECT (SELECT count(*) FROM log l
                          WHERE l.doc_id = d.id AND l.event = 'change' AND l.seq > d.snapshot_seq),
@@ -789,7 +871,7 @@ impl Documents for PgStorage {
     }
 
     fn doc_heads(&self, id: &str) -> StorageResult<Option<String>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             Ok(tx
                 .query_opt("SELECT heads FROM docs WHERE id = $1", &[&id])?
                 .map(|r| r.get(0)))
@@ -803,11 +885,11 @@ impl Log for PgStorage {
     }
 
     fn head_seq(&self) -> StorageResult<u64> {
-        self.read(head)
+        self.read_one(head)
     }
 
     fn seq_received_before(&self, unix_ms: i64) -> StorageResult<u64> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             Ok(tx
                 .query_one(
                     "SELECT coalesce(max(seq), 0) FROM log WHERE received_at < $1",
@@ -940,6 +1022,84 @@ impl PullRead for PgPull<'_, '_> {
     fn changes_after(&self, id: &str, cursor: u64) -> StorageResult<Vec<u8>> {
         changes_after(&mut self.tx.borrow_mut(), id, cursor as i64)
     }
+
+    /// Two round trips for the whole of `wanted` instead of one or two a document: their sizes
+    /// (lengths only, nothing is read whole), then the bytes of those that fit the budget.
+    fn documents(
+        &self,
+        wanted: &[(&str, bool)],
+        cursor: u64,
+        budget: usize,
+    ) -> StorageResult<Vec<Vec<u8>>> {
+        let mut tx = self.tx.borrow_mut();
+        let cursor = cursor as i64;
+        let ids: Vec<&str> = wanted.iter().map(|w| w.0).collect();
+        let whole: Vec<bool> = wanted.iter().map(|w| w.1).collect();
+        let sizes = tx.query(&wanted_documents(Wanted::Lengths), &[&ids, &whole, &cursor])?;
+        let mut taken = 0;
+        let mut bytes = 0usize;
+        for row in &sizes {
+            if taken > 0 && bytes >= budget {
+                break;
+            }
+            let (snapshot, changes): (Option<i64>, Option<i64>) =
+                (row.try_get(1)?, row.try_get(2)?);
+            bytes += (snapshot.unwrap_or(0) + changes.unwrap_or(0)).max(0) as usize;
+            taken += 1;
+        }
+        let rows = tx.query(
+            &wanted_documents(Wanted::Bytes),
+            &[&&ids[..taken], &&whole[..taken], &cursor],
+        )?;
+        if rows.len() != taken {
+            return Err(StorageError::Corrupt(format!(
+                "{} of {taken} documents to send were found",
+                rows.len()
+            )));
+        }
+        rows.iter()
+            .map(|row| {
+                let mut out: Vec<u8> = row.try_get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default();
+                for change in row.try_get::<_, Vec<&[u8]>>(2)? {
+                    out.extend_from_slice(change);
+                }
+                Ok(out)
+            })
+            .collect()
+    }
+}
+
+/// What [`wanted_documents`] answers for each document.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    Lengths,
+    Bytes,
+}
+
+/// The statement [`PullRead::documents`] asks with: for each of the ids `$1` (each whole if
+/// `$2` says so, else its changes after the cursor `$3`), in their order, its snapshot (if
+/// whole) and the changes logged after the snapshot or cursor, as their lengths or bytes.
+fn wanted_documents(what: Wanted) -> String {
+    let (snapshot, changes, order) = match what {
+        Wanted::Lengths => (
+            "octet_length(d.snapshot)::bigint",
+            "(SELECT sum(octet_length(l.bytes)) FROM log l WHERE",
+            "",
+        ),
+        Wanted::Bytes => (
+            "d.snapshot",
+            "ARRAY(SELECT l.bytes FROM log l WHERE",
+            " ORDER BY l.seq",
+        ),
+    };
+    format!(
+        "SELECT w.ord, CASE WHEN w.whole THEN {snapshot} END,
+            {changes} l.doc_id = w.id AND l.event = 'change'
+                AND l.seq > CASE WHEN w.whole THEN d.snapshot_seq ELSE $3 END{order})
+         FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS w(id, whole, ord)
+         JOIN docs d ON d.id = w.id
+         ORDER BY w.ord"
+    )
 }
 
 fn changes_after(tx: &mut Tx<'_>, id: &str, cursor: i64) -> StorageResult<Vec<u8>> {

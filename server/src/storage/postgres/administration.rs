@@ -61,7 +61,7 @@ impl Administration for PgStorage {
 
     fn docs_seen(&self, who: &Principal) -> StorageResult<Vec<String>> {
         let (cond, params) = scope_condition(who, 1, "");
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query(
                 &format!("SELECT d.id FROM docs d WHERE {cond} ORDER BY d.id"),
                 &refs(&params),
@@ -82,7 +82,7 @@ impl Administration for PgStorage {
     }
 
     fn territories(&self) -> StorageResult<Vec<String>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query(
                 "SELECT name FROM (
                      SELECT name FROM territories
@@ -129,7 +129,7 @@ impl Administration for PgStorage {
     }
 
     fn audit_log(&self, limit: usize) -> StorageResult<Vec<AuditEntry>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query(
                 "SELECT seq, at, actor, action, target, detail, source FROM audit_log
                  ORDER BY seq DESC LIMIT $1",
@@ -152,7 +152,7 @@ impl Administration for PgStorage {
     }
 
     fn last_audit(&self, action: &str) -> StorageResult<Option<AuditEntry>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query_opt(
                 "SELECT seq, at, actor, action, target, detail, source FROM audit_log
                  WHERE action = $1 ORDER BY seq DESC LIMIT 1",

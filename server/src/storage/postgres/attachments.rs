@@ -44,7 +44,7 @@ pub(super) fn write_uses(
 
 impl AttachmentIndex for PgStorage {
     fn attachment_uses(&self, id: &str) -> StorageResult<Vec<AttachmentUse>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query(
                 "SELECT doc_id, added_by, size, media_type FROM attachment_refs WHERE id = $1 ORDER BY doc_id",
                 &[&id],
@@ -64,7 +64,7 @@ impl AttachmentIndex for PgStorage {
     }
 
     fn attachment_holder(&self, id: &str, username: &str) -> StorageResult<bool> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             Ok(tx
                 .query_one(
                     "SELECT EXISTS(SELECT 1 FROM attachment_holders WHERE id = $1 AND username = $2)",
@@ -75,7 +75,7 @@ impl AttachmentIndex for PgStorage {
     }
 
     fn stored_attachment(&self, id: &str) -> StorageResult<Option<StoredAttachment>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query_opt(
                 "SELECT size, media_type, thumbnail FROM attachments WHERE id = $1",
                 &[&id],
@@ -126,7 +126,7 @@ impl AttachmentIndex for PgStorage {
     }
 
     fn released_attachments(&self, before: i64, limit: usize) -> StorageResult<Vec<String>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query(
                 "SELECT id FROM attachments
                  WHERE released_at IS NOT NULL AND released_at < $1

@@ -111,7 +111,7 @@ impl ReadModel for PgStorage {
         if customers.is_empty() {
             return Ok(Vec::new());
         }
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query(
                 "SELECT DISTINCT ON (d.customer) d.customer, v.day, v.followup
                  FROM docs d JOIN doc_views v ON v.id = d.id
@@ -132,7 +132,7 @@ impl ReadModel for PgStorage {
     }
 
     fn missing_views(&self, limit: usize) -> StorageResult<Vec<String>> {
-        self.read(|tx| {
+        self.read_one(|tx| {
             tx.query(
                 "SELECT d.id FROM docs d WHERE NOT EXISTS (SELECT 1 FROM doc_views v WHERE v.id = d.id)
                  ORDER BY d.id LIMIT $1",
