@@ -104,7 +104,7 @@ pub trait PullRead {
         let mut out = Vec::new();
         let mut bytes = 0;
         for &(id, whole) in wanted {
-            if !out.is_empty() && bytes >= budget {
+            if !has_room(out.len(), bytes, budget) {
                 break;
             }
             let data = if whole {
@@ -121,6 +121,13 @@ pub trait PullRead {
 
 /// How many documents a page asks [`PullRead::documents`] for at once.
 const READ_AT_ONCE: usize = 64;
+
+/// Whether another document goes after `sent` documents of `bytes` in all, within `budget`:
+/// the first always goes, the next while the bytes before it are under the budget (so the one
+/// that reaches it is the last).
+pub(crate) fn has_room(sent: usize, bytes: usize, budget: usize) -> bool {
+    sent == 0 || bytes < budget
+}
 
 /// One page of what `p` has not seen after `cursor`.
 pub fn page(
@@ -184,7 +191,7 @@ pub fn page(
     let mut sent = 0;
     // A document is sent while the page has room for it: fewer than `max_documents` before
     // it, and the bytes before it under `max_bytes` (the first always goes).
-    while sent < most && (sent == 0 || bytes < limits.max_bytes) {
+    while sent < most && has_room(sent, bytes, limits.max_bytes) {
         let asked = &candidates[sent..most.min(sent + READ_AT_ONCE)];
         let wanted: Vec<(&str, bool)> = asked.iter().map(|(id, _, w)| (id.as_str(), *w)).collect();
         let read = read.documents(&wanted, cursor, (limits.max_bytes - bytes).max(1))?;

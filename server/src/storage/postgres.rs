@@ -40,7 +40,7 @@ use super::{
 };
 use crate::access::Principal;
 use crate::nodes::News;
-use crate::pull::{DocNews, PullRead, ScopeNews};
+use crate::pull::{DocNews, PullRead, ScopeNews, has_room};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/001_init.sql"),
@@ -78,9 +78,8 @@ impl From<postgres::Error> for StorageError {
         if e.is_closed() {
             return unavailable("its connection to the database server was lost");
         }
-        let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
         match e.code() {
-            None if io => unavailable("it cannot reach its database server"),
+            None if connection_lost(&e) => unavailable("it cannot reach its database server"),
             None => StorageError::Backend(e.to_string()),
             Some(code) if code.code().starts_with("08") => {
                 unavailable("it cannot reach its database server")
@@ -1003,24 +1002,16 @@ impl PullRead for PgPull<'_, '_> {
     }
 
     fn whole_document(&self, id: &str) -> StorageResult<Vec<u8>> {
-        let mut tx = self.tx.borrow_mut();
-        let row = tx.query_one(
-            "SELECT snapshot, snapshot_seq, last_seq FROM docs WHERE id = $1",
-            &[&id],
-        )?;
-        let (snapshot, snapshot_seq, last_seq): (Option<Vec<u8>>, i64, i64) =
-            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-        let mut out = snapshot.unwrap_or_default();
-        // Nothing was logged after the snapshot: no changes to add. A document without a
-        // snapshot is its changes alone.
-        if last_seq > snapshot_seq {
-            out.extend(changes_after(&mut tx, id, snapshot_seq)?);
-        }
-        Ok(out)
+        one_document(read_wanted(&mut self.tx.borrow_mut(), &[id], &[true], 0)?)
     }
 
     fn changes_after(&self, id: &str, cursor: u64) -> StorageResult<Vec<u8>> {
-        changes_after(&mut self.tx.borrow_mut(), id, cursor as i64)
+        one_document(read_wanted(
+            &mut self.tx.borrow_mut(),
+            &[id],
+            &[false],
+            cursor as i64,
+        )?)
     }
 
     /// Two round trips for the whole of `wanted` instead of one or two a document: their sizes
@@ -1039,7 +1030,7 @@ impl PullRead for PgPull<'_, '_> {
         let mut taken = 0;
         let mut bytes = 0usize;
         for row in &sizes {
-            if taken > 0 && bytes >= budget {
+            if !has_room(taken, bytes, budget) {
                 break;
             }
             let (snapshot, changes): (Option<i64>, Option<i64>) =
@@ -1047,30 +1038,45 @@ impl PullRead for PgPull<'_, '_> {
             bytes += (snapshot.unwrap_or(0) + changes.unwrap_or(0)).max(0) as usize;
             taken += 1;
         }
-        let rows = tx.query(
-            &wanted_documents(Wanted::Bytes),
-            &[&&ids[..taken], &&whole[..taken], &cursor],
-        )?;
-        if rows.len() != taken {
-            return Err(StorageError::Corrupt(format!(
-                "{} of {taken} documents to send were found",
-                rows.len()
-            )));
-        }
-        rows.iter()
-            .map(|row| {
-                let mut out: Vec<u8> = row.try_get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default();
-                for change in row.try_get::<_, Vec<&[u8]>>(2)? {
-                    out.extend_from_slice(change);
-                }
-                Ok(out)
-            })
-            .collect()
+        read_wanted(&mut tx, &ids[..taken], &whole[..taken], cursor)
     }
 }
 
+/// The bytes of documents `ids` in their order, each whole if `whole` says so, else its changes
+/// after `cursor`: one statement for them all.
+fn read_wanted(
+    tx: &mut Tx<'_>,
+    ids: &[&str],
+    whole: &[bool],
+    cursor: i64,
+) -> StorageResult<Vec<Vec<u8>>> {
+    let rows = tx.query(&wanted_documents(Wanted::Bytes), &[&ids, &whole, &cursor])?;
+    if rows.len() != ids.len() {
+        return Err(StorageError::Corrupt(format!(
+            "{} of {} documents to send were found",
+            rows.len(),
+            ids.len()
+        )));
+    }
+    rows.iter()
+        .map(|row| {
+            let mut out: Vec<u8> = row.try_get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default();
+            for change in row.try_get::<_, Vec<&[u8]>>(2)? {
+                out.extend_from_slice(change);
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
+/// The one document [`read_wanted`] was asked for.
+fn one_document(mut read: Vec<Vec<u8>>) -> StorageResult<Vec<u8>> {
+    read.pop()
+        .ok_or_else(|| StorageError::Corrupt("a document to send was not found".into()))
+}
+
 /// What [`wanted_documents`] answers for each document.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Wanted {
     Lengths,
     Bytes,
@@ -1100,17 +1106,6 @@ fn wanted_documents(what: Wanted) -> String {
          JOIN docs d ON d.id = w.id
          ORDER BY w.ord"
     )
-}
-
-fn changes_after(tx: &mut Tx<'_>, id: &str, cursor: i64) -> StorageResult<Vec<u8>> {
-    let mut out = Vec::new();
-    for row in tx.query(
-        "SELECT bytes FROM log WHERE doc_id = $1 AND event = 'change' AND seq > $2 ORDER BY seq",
-        &[&id, &cursor],
-    )? {
-        out.extend_from_slice(row.try_get::<_, &[u8]>(0)?);
-    }
-    Ok(out)
 }
 
 /// Writes one accepted change set inside the caller's transaction, numbering its rows from
