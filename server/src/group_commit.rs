@@ -112,6 +112,23 @@ impl Claims {
         Ok(Some(claim))
     }
 
+    /// Ends `claims` together: across nodes in one call, rather than one call each.
+    pub fn end(&self, mut claims: Vec<Claim<'_>>) {
+        let across: Vec<&str> = claims
+            .iter()
+            .filter(|c| c.across_nodes)
+            .map(|c| c.key.as_str())
+            .collect();
+        if let Some(link) = self.nodes.as_deref().and_then(|s| s.nodes())
+            && !across.is_empty()
+        {
+            link.release(&across);
+        }
+        for c in &mut claims {
+            c.across_nodes = false;
+        }
+    }
+
     /// How many documents are claimed now.
     pub fn len(&self) -> usize {
         self.held.lock().map_or(0, |h| h.len())
@@ -135,7 +152,7 @@ impl Drop for Claim<'_> {
         if self.across_nodes
             && let Some(link) = self.claims.nodes.as_deref().and_then(|s| s.nodes())
         {
-            link.release(&self.key);
+            link.release(&[&self.key]);
         }
         // A poisoned set is still a set: the key must go, or its document is stuck forever.
         let mut held = self

@@ -1167,7 +1167,7 @@ impl<'a> RoundWrites<'a> {
                 })));
             }
         });
-        self.claims.clear();
+        self.core.claims.end(std::mem::take(&mut self.claims));
         outcome
     }
 }

@@ -729,8 +729,8 @@ pub trait NodeLink: Send + Sync {
     fn node(&self) -> &str;
     /// Claims `key` for this node if no other node holds it; false if one does.
     fn try_claim(&self, key: &str) -> StorageResult<bool>;
-    /// Ends this node's claim of `key`.
-    fn release(&self, key: &str);
+    /// Ends this node's claims of `keys`, all at once.
+    fn release(&self, keys: &[&str]);
     /// Calls `hear` with what it hears of the writes every node commits (each write's news is
     /// sent in the transaction that commits it), on a thread of its own, until `hear` returns
     /// false; reconnects by itself when the database goes away, and says so.

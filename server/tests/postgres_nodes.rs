@@ -131,8 +131,10 @@ fn a_claim_held_by_one_node_waits_for_it_and_goes_with_the_node() {
     assert!(a.try_claim("c-1").unwrap());
     assert!(!b.try_claim("c-1").unwrap(), "another node holds it");
     assert!(b.try_claim("c-2").unwrap(), "other documents are free");
-    a.release("c-1");
+    assert!(a.try_claim("c-3").unwrap());
+    a.release(&["c-1", "c-3"]);
     assert!(b.try_claim("c-1").unwrap(), "released");
+    assert!(b.try_claim("c-3").unwrap(), "released with the other");
     assert!(!a.try_claim("c-2").unwrap());
 
     // Node B goes away without releasing anything: its claims go with its connection.

@@ -13,7 +13,8 @@ use fieldsync_server::access::Principal;
 use fieldsync_server::storage::postgres::PgStorage;
 use fieldsync_server::storage::sqlite::SqliteStorage;
 use fieldsync_server::storage::{
-    DocScope, PullLimits, RefreshUse, Role, ScopeEvent, Session, Storage, StorageError, User,
+    DocScope, DocView, PullLimits, RefreshUse, Role, ScopeEvent, Session, Storage, StorageError,
+    User, ViewOrder, ViewQuery,
 };
 
 mod support;
@@ -512,6 +513,133 @@ fn the_directory_version_rises_with_every_change_to_users_and_only_then(
     assert_eq!(li.territories, vec!["north-west".to_string()]);
 }
 
+/// The read-model row of a document titled `title`.
+fn view(id: &str, title: &str) -> DocView {
+    DocView {
+        id: id.into(),
+        title: title.into(),
+        day: None,
+        at: None,
+        status: None,
+        tier: Some("A".into()),
+        followup: None,
+        amount: Some(1200),
+        currency: None,
+        search: title.to_lowercase(),
+        view: "{}".into(),
+    }
+}
+
+fn a_batch_is_stored_as_its_commits_one_after_another(open: fn() -> Option<Opened>) {
+    let Some((s, _keep)) = open() else { return };
+    people(&*s);
+    let mut c1 = new_doc("c1");
+    let mut c3 = new_doc("c3");
+    let c3_first = c3.clone();
+    s.commit_batch(&[
+        customer_commit(&mut c1, &[], "c1", "li", "east"),
+        customer_commit(&mut c3, &[], "c3", "chen", "north"),
+    ])
+    .unwrap();
+    let cursor = s.head_seq().unwrap();
+
+    // A visit of c1, then c1 handed to chen (its visit follows it), a new customer written
+    // twice, a change the log already holds, and a visit of the customer written just before.
+    let mut v1 = new_doc("visit 1");
+    let mut visit1 = commit(
+        &mut v1,
+        &[],
+        DocScope {
+            customer: Some("c1".into()),
+            author: Some("li".into()),
+            ..DocScope::of(DocKind::Visit, "v1")
+        },
+    );
+    visit1.governed_by = (Some("li".into()), Some("east".into()));
+    let before = c1.get_heads();
+    c1.put(ROOT, "owner", "chen").unwrap();
+    c1.commit();
+    let mut moved = customer_commit(&mut c1, &before, "c1", "chen", "north");
+    moved.scope_events = vec![
+        ScopeEvent {
+            username: "li".into(),
+            doc_id: "c1".into(),
+            entered: false,
+        },
+        ScopeEvent {
+            username: "chen".into(),
+            doc_id: "c1".into(),
+            entered: true,
+        },
+    ];
+    moved.view = Some(view("c1", "c1 moved"));
+    let mut c2 = new_doc("c2");
+    let mut c2_new = customer_commit(&mut c2, &[], "c2", "li", "east");
+    c2_new.view = Some(view("c2", "c2"));
+    let before = c2.get_heads();
+    c2.put(ROOT, "city", "杭州").unwrap();
+    c2.commit();
+    let mut c2_again = customer_commit(&mut c2, &before, "c2", "li", "east");
+    c2_again.view = Some(view("c2", "c2 again"));
+    let mut resent = c3_first.clone();
+    let resent = customer_commit(&mut resent, &[], "c3", "chen", "north");
+    let mut v2 = new_doc("visit 2");
+    let mut visit2 = commit(
+        &mut v2,
+        &[],
+        DocScope {
+            customer: Some("c2".into()),
+            author: Some("li".into()),
+            ..DocScope::of(DocKind::Visit, "v2")
+        },
+    );
+    visit2.governed_by = (Some("li".into()), Some("east".into()));
+    let seqs = s
+        .commit_batch(&[visit1, moved, c2_new, c2_again, resent, visit2])
+        .unwrap();
+
+    assert_eq!(seqs[4], 0, "a change already logged is not logged again");
+    let numbered: Vec<u64> = seqs.iter().copied().filter(|&n| n > 0).collect();
+    assert!(
+        numbered.windows(2).all(|w| w[0] < w[1]) && numbered[0] > cursor,
+        "{seqs:?} after {cursor}"
+    );
+    assert_eq!(s.head_seq().unwrap(), seqs[5]);
+    let sorted = |who: &str| {
+        let (mut ids, _, _) = pulled(&*s, who, 0, 100);
+        ids.sort();
+        ids
+    };
+    assert_eq!(sorted("chen"), ["c1", "c3", "v1"], "the visit followed c1");
+    // A visit stays with the rep who wrote it.
+    assert_eq!(sorted("li"), ["c2", "v1", "v2"]);
+    let li = principal(&*s, "li");
+    let limits = PullLimits {
+        max_documents: 100,
+        max_bytes: 1 << 20,
+    };
+    let mut revoked = s.pull(&li, None, cursor, limits).unwrap().revoked;
+    revoked.sort();
+    assert_eq!(revoked, ["c1"]);
+    assert_eq!(s.doc_history("c2").unwrap().changes_since_snapshot, 2);
+    let mut stored = s.load_doc("c2").unwrap().unwrap().assemble("c2").unwrap();
+    assert_eq!(stored.get_heads(), c2.get_heads());
+    let mut stored = s.load_doc("c3").unwrap().unwrap().assemble("c3").unwrap();
+    assert_eq!(stored.get_heads(), c3.get_heads());
+    let (rows, _) = s
+        .views(&li, &ViewQuery::of(DocKind::Customer, ViewOrder::Title))
+        .unwrap();
+    let titles: Vec<(&str, Option<i64>)> = rows
+        .iter()
+        .map(|r| (r.view.title.as_str(), r.view.amount))
+        .collect();
+    assert_eq!(
+        titles,
+        [("c2 again", Some(1200))],
+        "the last row of c2 counts"
+    );
+}
+
 macro_rules! conformance {
     ($backend:ident) => {
         mod $backend {
@@ -554,6 +682,10 @@ macro_rules! conformance {
                 super::the_directory_version_rises_with_every_change_to_users_and_only_then(
                     super::$backend,
                 );
+            }
+            #[test]
+            fn a_batch_is_stored_as_its_commits_one_after_another() {
+                super::a_batch_is_stored_as_its_commits_one_after_another(super::$backend);
             }
             #[test]
             fn compaction_keeps_every_document_whole_for_an_old_cursor() {

@@ -41,7 +41,7 @@ pub async fn sweep(core: Arc<Core>, attachments: Arc<Attachments>) -> Result<Swe
     let release = core.clone();
     let _ = tokio::task::spawn_blocking(move || {
         if let Some(nodes) = release.storage.nodes() {
-            nodes.release(claim);
+            nodes.release(&[claim]);
         }
     })
     .await;

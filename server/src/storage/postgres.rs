@@ -24,6 +24,7 @@ use postgres::{IsolationLevel, NoTls, Row, Statement};
 
 mod administration;
 mod attachments;
+mod commits;
 mod compaction;
 mod import;
 mod locks;
@@ -431,11 +432,9 @@ impl PgStorage {
                 .query_one("SELECT seq FROM log_head FOR UPDATE", &[])?
                 .get::<_, i64>(0);
             let received = now_ms();
-            let mut seqs = Vec::with_capacity(commits.len());
+            let seqs = commits::write_commits(tx, commits, received, &mut next)?;
             let mut news = Vec::with_capacity(commits.len());
-            for c in commits {
-                let seq = write_commit(tx, c, received, &mut next)?;
-                seqs.push(seq);
+            for (c, &seq) in commits.iter().zip(&seqs) {
                 if seq > 0 {
                     let said = serde_json::to_string(&News {
                         node: self.node.clone(),
@@ -1106,101 +1105,4 @@ fn wanted_documents(what: Wanted) -> String {
          JOIN docs d ON d.id = w.id
          ORDER BY w.ord"
     )
-}
-
-/// Writes one accepted change set inside the caller's transaction, numbering its rows from
-/// `next`; returns its last seq.
-fn write_commit(
-    tx: &mut Tx<'_>,
-    c: &DocCommit,
-    received: i64,
-    next: &mut i64,
-) -> StorageResult<u64> {
-    // What the change was checked against must still be what is stored (see
-    // `DocCommit::base_heads`): the document itself, and the customer whose scope it takes.
-    let checked = c
-        .base_heads
-        .as_ref()
-        .map(|heads| (&c.scope.id, heads))
-        .into_iter()
-        .chain(c.base_customer.as_ref().map(|(id, heads)| (id, heads)));
-    for (id, base) in checked {
-        let stored: String = tx
-            .query_opt("SELECT heads FROM docs WHERE id = $1", &[id])?
-            .map_or(Ok(String::new()), |r| r.try_get(0))?;
-        if stored != *base {
-            return Err(StorageError::Unavailable {
-                why: "another server node wrote the same document at the same moment",
-                detail: format!(
-                    "document {id} is no longer at the heads {} was checked against",
-                    c.scope.id
-                ),
-            });
-        }
-    }
-    let mut first: Option<i64> = None;
-    let mut last: i64 = 0;
-    for change in &c.changes {
-        let seq = *next + 1;
-        let inserted = tx.execute(
-            "INSERT INTO log(seq, doc_id, event, hash, bytes, device_time, received_at, writer, session)
-             VALUES ($1, $2, 'change', $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-            &[&seq, &c.scope.id, &change.hash, &change.bytes, &change.device_time, &received, &c.writer, &c.session],
-        )?;
-        if inserted > 0 {
-            *next = seq;
-            last = seq;
-            first.get_or_insert(seq);
-        }
-    }
-    if !c.scope_events.is_empty() {
-        last = administration::log_scope_events(tx, &c.scope_events, received, next)?;
-    }
-    let s = &c.scope;
-    if let Some(first) = first {
-        // The scope columns come computed (`DocCommit::governed_by`); a document's own are
-        // also those of the documents that belong to it.
-        tx.execute(
-            "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads,
-                              scope_owner, scope_territory, history_ops, history_bytes)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             ON CONFLICT (id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
-                customer = excluded.customer, author = excluded.author, approver = excluded.approver,
-                last_seq = excluded.last_seq, heads = excluded.heads,
-                scope_owner = excluded.scope_owner, scope_territory = excluded.scope_territory,
-                history_ops = docs.history_ops + excluded.history_ops,
-                history_bytes = docs.history_bytes + excluded.history_bytes",
-            &[
-                &s.id, &s.kind.as_str(), &s.territory, &s.owner, &s.customer, &s.author, &s.approver,
-                &first, &last, &c.heads, &c.governed_by.0, &c.governed_by.1,
-                &(c.cost.ops as i64), &(c.cost.bytes as i64),
-            ],
-        )?;
-        // Documents that belong to this one (a customer's visits) take its scope.
-        tx.execute(
-            "UPDATE docs SET scope_owner = $2, scope_territory = $3
-             WHERE customer = $1
-               AND (scope_owner IS DISTINCT FROM $2 OR scope_territory IS DISTINCT FROM $3)",
-            &[&s.id, &c.governed_by.0, &c.governed_by.1],
-        )?;
-    }
-    if let Some(uses) = &c.attachments {
-        attachments::write_uses(tx, &s.id, uses, received / 1000)?;
-    }
-    if let Some(view) = &c.view {
-        read_model::write_view(tx, view)?;
-    }
-    if let Some(snapshot) = &c.snapshot {
-        let upto: i64 = tx
-            .query_one(
-                "SELECT coalesce(max(seq), 0) FROM log WHERE doc_id = $1 AND event = 'change'",
-                &[&s.id],
-            )?
-            .get(0);
-        tx.execute(
-            "UPDATE docs SET snapshot = $2, snapshot_seq = $3 WHERE id = $1",
-            &[&s.id, &snapshot, &upto],
-        )?;
-    }
-    Ok(last.max(0) as u64)
 }

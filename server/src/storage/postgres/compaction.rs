@@ -47,7 +47,7 @@ impl PgStorage {
             return Ok(done);
         }
         let outcome = self.compact_claimed(horizon, done);
-        self.release(COMPACTION);
+        self.release(&[COMPACTION]);
         outcome
     }
 

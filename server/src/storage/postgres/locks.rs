@@ -83,16 +83,21 @@ impl NodeLink for PgStorage {
         })
     }
 
-    fn release(&self, key: &str) {
+    fn release(&self, keys: &[&str]) {
+        if keys.is_empty() {
+            return;
+        }
         let released = self.locks.on_conn(|c| {
-            c.query_one(
-                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
-                &[&key],
+            c.execute(
+                "SELECT pg_advisory_unlock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
+                &[&keys],
             )
-            .map(|r| r.get::<_, bool>(0))
         });
         if let Err(e) = released {
-            tracing::warn!(%key, "releasing a claim failed (it went with its connection): {e}");
+            tracing::warn!(
+                ?keys,
+                "releasing claims failed (they went with their connection): {e}"
+            );
         }
     }
 

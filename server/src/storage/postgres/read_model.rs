@@ -9,18 +9,43 @@ use crate::storage::{
     DocView, LastVisit, ReadModel, StorageResult, ViewCondition, ViewQuery, ViewRow,
 };
 
-/// Writes (or rewrites) the read model row of a document.
-pub(super) fn write_view(tx: &mut Tx<'_>, v: &DocView) -> StorageResult<()> {
+/// Writes (or rewrites) the read model rows of documents, in one statement; of a document
+/// given twice, the last row counts.
+pub(super) fn write_views(tx: &mut Tx<'_>, views: &[&DocView]) -> StorageResult<()> {
+    if views.is_empty() {
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut views: Vec<&DocView> = views
+        .iter()
+        .rev()
+        .filter(|v| seen.insert(v.id.as_str()))
+        .copied()
+        .collect();
+    views.reverse();
+    let column = |f: fn(&DocView) -> Option<&str>| views.iter().map(|v| f(v)).collect::<Vec<_>>();
+    let ids = column(|v| Some(&v.id));
+    let titles = column(|v| Some(&v.title));
+    let days = column(|v| v.day.as_deref());
+    let ats = column(|v| v.at.as_deref());
+    let statuses = column(|v| v.status.as_deref());
+    let tiers = column(|v| v.tier.as_deref());
+    let followups = column(|v| v.followup.as_deref());
+    let amounts: Vec<Option<i64>> = views.iter().map(|v| v.amount).collect();
+    let currencies = column(|v| v.currency.as_deref());
+    let searches = column(|v| Some(&v.search));
+    let typed = column(|v| Some(&v.view));
     tx.execute(
         "INSERT INTO doc_views(id, title, day, at, status, tier, followup, amount, currency, search, view)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                              $7::text[], $8::int8[], $9::text[], $10::text[], $11::text[])
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, day = excluded.day, at = excluded.at,
             status = excluded.status, tier = excluded.tier, followup = excluded.followup,
             amount = excluded.amount, currency = excluded.currency, search = excluded.search,
             view = excluded.view",
         &[
-            &v.id, &v.title, &v.day, &v.at, &v.status, &v.tier, &v.followup, &v.amount,
-            &v.currency, &v.search, &v.view,
+            &ids, &titles, &days, &ats, &statuses, &tiers, &followups, &amounts, &currencies,
+            &searches, &typed,
         ],
     )?;
     Ok(())
@@ -145,11 +170,6 @@ impl ReadModel for PgStorage {
     }
 
     fn put_views(&self, views: &[DocView]) -> StorageResult<()> {
-        self.write(|tx| {
-            for v in views {
-                write_view(tx, v)?;
-            }
-            Ok(())
-        })
+        self.write(|tx| write_views(tx, &views.iter().collect::<Vec<_>>()))
     }
 }
