@@ -325,6 +325,16 @@ impl Core {
     /// storage, a cached copy is used only while its heads are the stored ones (the caller
     /// holds the document's claim, so they cannot change meanwhile).
     pub(crate) fn load(&self, id: &str) -> Result<Option<AutoCommit>, AppError> {
+        self.load_at(id, || Ok(self.storage.doc_heads(id)?))
+    }
+
+    /// [`Core::load`], with `stored_heads` giving the document's stored heads when a cached
+    /// copy must be checked (a caller that read them already passes them on).
+    fn load_at(
+        &self,
+        id: &str,
+        stored_heads: impl FnOnce() -> Result<Option<String>, AppError>,
+    ) -> Result<Option<AutoCommit>, AppError> {
         let cached = self
             .cache
             .lock()
@@ -333,7 +343,7 @@ impl Core {
             .cloned();
         if let Some(mut doc) = cached {
             if self.storage.nodes().is_none()
-                || self.storage.doc_heads(id)? == Some(stored_heads(&hex_heads(&doc.get_heads())))
+                || stored_heads()? == Some(self::stored_heads(&hex_heads(&doc.get_heads())))
             {
                 return Ok(Some(doc));
             }
@@ -485,7 +495,13 @@ impl Core {
             )
             .into());
         }
-        let before = self.load(&id).map_err(PushError::Failed)?;
+        // The history says whether the document is stored at all, and at which heads.
+        let before = match &history.heads {
+            Some(heads) => self
+                .load_at(&id, || Ok(Some(heads.clone())))
+                .map_err(PushError::Failed)?,
+            None => None,
+        };
         let mut after = before.clone().unwrap_or_default();
         let before_heads = after.get_heads();
         apply_untrusted(&mut after, &pushed).map_err(|e| refusal("corrupt", e.to_string()))?;
@@ -568,17 +584,15 @@ impl Core {
             None => None,
         };
         let decoded: Vec<_> = new_changes.iter().map(|c| c.decode()).collect();
-        // Where other nodes share the storage, the customer's heads are read before its scope, so
-        // the write is refused if the customer changed since (see `DocCommit::base_customer`).
+        // The customer's scope is read with its heads; where other nodes share the storage, the
+        // write is refused if the customer changed since (see `DocCommit::base_customer`).
+        let (customer, customer_heads) = self.customer_at(&after_view)?;
         let base_customer = match (after_view.scope().customer, self.storage.nodes()) {
-            (Some(c), Some(_)) => {
-                let heads = self.storage.doc_heads(&c)?.unwrap_or_default();
-                Some((c, heads))
-            }
+            (Some(c), Some(_)) => Some((c, customer_heads.unwrap_or_default())),
             _ => None,
         };
-        let customer = self.customer_of(&after_view)?;
         let customer_before = match &before_view {
+            Some(b) if b.scope().customer == after_view.scope().customer => customer.clone(),
             Some(b) => self.customer_of(b)?,
             None => None,
         };
@@ -705,15 +719,24 @@ impl Core {
     }
 
     fn customer_of(&self, doc: &Document) -> Result<Option<DocScope>, PushError> {
+        Ok(self.customer_at(doc)?.0)
+    }
+
+    /// [`Core::customer_of`], with the stored heads of the document the scope names (whatever
+    /// its kind), read together.
+    fn customer_at(
+        &self,
+        doc: &Document,
+    ) -> Result<(Option<DocScope>, Option<String>), PushError> {
         // The customer a document belongs to (its scope names it) must be a customer: any
         // other kind is no customer at all.
-        match doc.scope().customer {
-            Some(customer) => Ok(self
-                .storage
-                .doc_scope(&customer)?
-                .filter(|c| c.kind == DocKind::Customer)),
-            None => Ok(None),
-        }
+        let Some(customer) = doc.scope().customer else {
+            return Ok((None, None));
+        };
+        Ok(match self.storage.doc_scope_and_heads(&customer)? {
+            Some((scope, heads)) => ((scope.kind == DocKind::Customer).then_some(scope), Some(heads)),
+            None => (None, None),
+        })
     }
 
     /// The commit of an accepted change set: its scope fields, scope events and, now and then,

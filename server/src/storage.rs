@@ -438,13 +438,16 @@ impl Thumbnail {
     }
 }
 
-/// How much history a stored document has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How much history a stored document has, and where it stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DocHistory {
     /// Changes logged after its last snapshot.
     pub changes_since_snapshot: usize,
     /// Operations and inflated bytes of every change it accepted.
     pub cost: ChangeCost,
+    /// Its stored heads (as [`Documents::doc_heads`] gives them), `None` if it is not stored:
+    /// read with the rest, so a push learns both in one read.
+    pub heads: Option<String>,
 }
 
 /// Limits of one page of a pull.
@@ -648,6 +651,9 @@ pub trait Documents: Send + Sync {
     fn load_doc(&self, id: &str) -> StorageResult<Option<StoredDoc>>;
     /// The scope fields of a document.
     fn doc_scope(&self, id: &str) -> StorageResult<Option<DocScope>>;
+    /// The scope fields of a document and its stored heads, read together (what a visit's
+    /// customer is checked by, and the heads it was checked at).
+    fn doc_scope_and_heads(&self, id: &str) -> StorageResult<Option<(DocScope, String)>>;
     /// The documents that belong to customer `customer` (its visits, and any other kind that
     /// names a customer): they take its scope.
     fn dependents_of(&self, customer: &str) -> StorageResult<Vec<DocScope>>;
@@ -655,8 +661,8 @@ pub trait Documents: Send + Sync {
     fn owned_by(&self, kind: &str, owner: &str) -> StorageResult<Vec<String>>;
     /// Ids of the documents of `kind` in `territory` (the territory scope field).
     fn in_territory(&self, kind: &str, territory: &str) -> StorageResult<Vec<String>>;
-    /// How much history a document has: changes logged after its last snapshot, and the cost
-    /// of all its accepted changes.
+    /// How much history a document has: changes logged after its last snapshot, the cost of
+    /// all its accepted changes, and its stored heads.
     fn doc_history(&self, id: &str) -> StorageResult<DocHistory>;
     /// A document's stored heads (hex, comma-separated), or `None`: what a node checks its
     /// cached copy against when other nodes write to the same database.

@@ -621,7 +621,14 @@ fn a_batch_is_stored_as_its_commits_one_after_another(open: fn() -> Option<Opene
     let mut revoked = s.pull(&li, None, cursor, limits).unwrap().revoked;
     revoked.sort();
     assert_eq!(revoked, ["c1"]);
-    assert_eq!(s.doc_history("c2").unwrap().changes_since_snapshot, 2);
+    let c2_heads: Vec<String> = c2.get_heads().iter().map(ToString::to_string).collect();
+    let c2_history = s.doc_history("c2").unwrap();
+    assert_eq!(c2_history.changes_since_snapshot, 2);
+    assert_eq!(c2_history.heads, Some(c2_heads.join(",")));
+    assert_eq!(s.doc_history("nothing").unwrap().heads, None);
+    let (scope, heads) = s.doc_scope_and_heads("c2").unwrap().unwrap();
+    assert_eq!((scope.owner.as_deref(), heads), (Some("li"), c2_heads.join(",")));
+    assert!(s.doc_scope_and_heads("nothing").unwrap().is_none());
     let mut stored = s.load_doc("c2").unwrap().unwrap().assemble("c2").unwrap();
     assert_eq!(stored.get_heads(), c2.get_heads());
     let mut stored = s.load_doc("c3").unwrap().unwrap().assemble("c3").unwrap();

@@ -811,6 +811,17 @@ impl Documents for PgStorage {
         })
     }
 
+    fn doc_scope_and_heads(&self, id: &str) -> StorageResult<Option<(DocScope, String)>> {
+        self.read_one(|tx| {
+            tx.query_opt(
+                &format!("SELECT {SCOPE_COLUMNS}, heads FROM docs WHERE id = $1"),
+                &[&id],
+            )?
+            .map(|r| Ok((scope_row(&r)?, r.try_get(7)?)))
+            .transpose()
+        })
+    }
+
     fn dependents_of(&self, customer: &str) -> StorageResult<Vec<DocScope>> {
         self.read_one(|tx| {
             tx.query(
@@ -854,7 +865,7 @@ impl Documents for PgStorage {
             let found = tx.query_opt(
                 "SELECT (SELECT count(*) FROM log l
                          WHERE l.doc_id = d.id AND l.event = 'change' AND l.seq > d.snapshot_seq),
-                        d.history_ops, d.history_bytes
+                        d.history_ops, d.history_bytes, d.heads
                  FROM docs d WHERE d.id = $1",
                 &[&id],
             )?;
@@ -864,6 +875,7 @@ impl Documents for PgStorage {
                     ops: r.get::<_, i64>(1) as u64,
                     bytes: r.get::<_, i64>(2) as u64,
                 },
+                heads: Some(r.get(3)),
             }))
         })
     }

@@ -486,6 +486,17 @@ impl Documents for SqliteStorage {
         })
     }
 
+    fn doc_scope_and_heads(&self, id: &str) -> StorageResult<Option<(DocScope, String)>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {SCOPE_COLUMNS}, heads FROM docs WHERE id = ?1"
+                ))?
+                .query_row([id], |r| Ok((scope_row(r)?, r.get(7)?)))
+                .optional()?)
+        })
+    }
+
     fn dependents_of(&self, customer: &str) -> StorageResult<Vec<DocScope>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
@@ -521,7 +532,7 @@ impl Documents for SqliteStorage {
                 .prepare_cached(
                     "SELECT (SELECT count(*) FROM log l
                              WHERE l.doc_id = d.id AND l.event = 'change' AND l.seq > d.snapshot_seq),
-                            d.history_ops, d.history_bytes
+                            d.history_ops, d.history_bytes, d.heads
                      FROM docs d WHERE d.id = ?1",
                 )?
                 .query_row([id], |r| {
@@ -531,6 +542,7 @@ impl Documents for SqliteStorage {
                             ops: r.get::<_, i64>(1)? as u64,
                             bytes: r.get::<_, i64>(2)? as u64,
                         },
+                        heads: Some(r.get(3)?),
                     })
                 })
                 .optional()?;
