@@ -112,6 +112,32 @@ impl Claims {
         Ok(Some(claim))
     }
 
+    /// Claims those of `keys` no one else works on, together (across nodes in one call): the
+    /// claims taken.
+    pub fn try_claim_all(&self, keys: &[&str]) -> Result<Vec<Claim<'_>>, AppError> {
+        let mut held = self.held.lock().map_err(|_| poisoned("claims"))?;
+        let mut claims: Vec<Claim<'_>> = keys
+            .iter()
+            .filter(|k| held.insert(k.to_string()))
+            .map(|k| Claim {
+                claims: self,
+                key: k.to_string(),
+                across_nodes: false,
+            })
+            .collect();
+        drop(held);
+        if let Some(link) = self.nodes.as_deref().and_then(|s| s.nodes()) {
+            let keys: Vec<&str> = claims.iter().map(|c| c.key.as_str()).collect();
+            let taken = link.try_claim_all(&keys)?;
+            for (claim, taken) in claims.iter_mut().zip(taken) {
+                claim.across_nodes = taken;
+            }
+            // Those another node holds are let go here (this node's hold only).
+            claims.retain(|c| c.across_nodes);
+        }
+        Ok(claims)
+    }
+
     /// Ends `claims` together: across nodes in one call, rather than one call each.
     pub fn end(&self, mut claims: Vec<Claim<'_>>) {
         let across: Vec<&str> = claims

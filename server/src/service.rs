@@ -34,7 +34,8 @@ use crate::grace;
 use crate::group_commit::{Claim, Claims, GroupCommit};
 use crate::metrics::Metrics;
 use crate::storage::{
-    DocCommit, DocScope, LoggedChange, PullLimits, Role, ScopeEvent, Storage, StorageError, User,
+    DocCommit, DocScope, LoggedChange, PullLimits, ReadAhead, Role, ScopeEvent, Storage,
+    StorageError, User,
 };
 use fieldsync_core::model::fields::parse_time;
 use fieldsync_core::rights::check_rights_at;
@@ -401,29 +402,38 @@ impl Core {
         }
         // Wait while other requests apply as much as the server takes on at once.
         let _applying = self.apply.take(round.ops);
-        for (doc, cost) in req.push.iter().zip(costs) {
-            let pushed = cost
-                .map_err(PushError::Refused)
-                .and_then(|cost| self.push(who, session, doc, cost, &mut writes));
-            match pushed {
-                Ok(heads) => accepted.push(Accepted {
-                    id: doc.id.clone(),
-                    heads,
-                }),
-                Err(PushError::Refused(r)) => {
-                    self.metrics.rejections.inc();
-                    tracing::info!(user = %who.username, doc = %doc.id, rule = %r.rule, reason = %r.reason, "push rejected");
-                    rejected.push(Rejected {
+        let mut costs = costs.into_iter();
+        for docs in req.push.chunks(READ_AHEAD) {
+            let ids: Vec<&str> = docs
+                .iter()
+                .map(|d| d.id.as_str())
+                .filter(|id| parse_id(id).is_ok_and(|p| p == *id))
+                .collect();
+            writes.read_ahead(&ids)?;
+            for (doc, cost) in docs.iter().zip(costs.by_ref()) {
+                let pushed = cost
+                    .map_err(PushError::Refused)
+                    .and_then(|cost| self.push(who, session, doc, cost, &mut writes));
+                match pushed {
+                    Ok(heads) => accepted.push(Accepted {
                         id: doc.id.clone(),
-                        rule: r.rule,
-                        reason: r.reason,
-                    });
+                        heads,
+                    }),
+                    Err(PushError::Refused(r)) => {
+                        self.metrics.rejections.inc();
+                        tracing::info!(user = %who.username, doc = %doc.id, rule = %r.rule, reason = %r.reason, "push rejected");
+                        rejected.push(Rejected {
+                            id: doc.id.clone(),
+                            rule: r.rule,
+                            reason: r.reason,
+                        });
+                    }
+                    Err(PushError::Failed(e)) => return Err(e),
                 }
-                Err(PushError::Failed(e)) => return Err(e),
             }
         }
         // Nothing is acknowledged before it is durable.
-        writes.flush()?;
+        writes.finish()?;
         let page = self.storage.pull(who, session, req.cursor, self.limits)?;
         let team = match who.role {
             Role::Admin => self
@@ -479,8 +489,15 @@ impl Core {
         let data: Vec<u8> = doc.changes.iter().flat_map(|c| c.iter().copied()).collect();
         let pushed = split_changes(&data).map_err(|e| refusal("corrupt", e.to_string()))?;
 
-        let doc_claim = writes.claim(&id).map_err(PushError::Failed)?;
-        let history = self.storage.doc_history(&id)?;
+        let (doc_claim, ahead) = writes.claim_document(&id).map_err(PushError::Failed)?;
+        let ahead = match ahead {
+            Some(ahead) => ahead,
+            None => ReadAhead {
+                history: self.storage.doc_history(&id)?,
+                stored: None,
+            },
+        };
+        let history = ahead.history;
         let grown = history.cost.plus(cost);
         if !grown.fits_a_document() {
             return Err(refusal(
@@ -496,11 +513,16 @@ impl Core {
             .into());
         }
         // The history says whether the document is stored at all, and at which heads.
-        let before = match &history.heads {
-            Some(heads) => self
+        let before = match (&history.heads, ahead.stored) {
+            (None, _) => None,
+            (Some(_), Some(stored)) => Some(
+                stored
+                    .assemble(&id)
+                    .map_err(|e| PushError::Failed(e.into()))?,
+            ),
+            (Some(heads), None) => self
                 .load_at(&id, || Ok(Some(heads.clone())))
                 .map_err(PushError::Failed)?,
-            None => None,
         };
         let mut after = before.clone().unwrap_or_default();
         let before_heads = after.get_heads();
@@ -724,17 +746,17 @@ impl Core {
 
     /// [`Core::customer_of`], with the stored heads of the document the scope names (whatever
     /// its kind), read together.
-    fn customer_at(
-        &self,
-        doc: &Document,
-    ) -> Result<(Option<DocScope>, Option<String>), PushError> {
+    fn customer_at(&self, doc: &Document) -> Result<(Option<DocScope>, Option<String>), PushError> {
         // The customer a document belongs to (its scope names it) must be a customer: any
         // other kind is no customer at all.
         let Some(customer) = doc.scope().customer else {
             return Ok((None, None));
         };
         Ok(match self.storage.doc_scope_and_heads(&customer)? {
-            Some((scope, heads)) => ((scope.kind == DocKind::Customer).then_some(scope), Some(heads)),
+            Some((scope, heads)) => (
+                (scope.kind == DocKind::Customer).then_some(scope),
+                Some(heads),
+            ),
             None => (None, None),
         })
     }
@@ -1102,6 +1124,9 @@ fn customer_scope_key(id: &str) -> String {
 /// At most this many accepted documents of one round wait in memory to be written together.
 const MAX_PREPARED: usize = 200;
 
+/// A round's documents are claimed and read this many at a time, ahead of their checks.
+const READ_AHEAD: usize = 64;
+
 /// An accepted document waiting to be written.
 struct Prepared {
     id: String,
@@ -1117,6 +1142,8 @@ struct RoundWrites<'a> {
     core: &'a Core,
     prepared: Vec<Prepared>,
     claims: Vec<Claim<'a>>,
+    /// Documents claimed and read ahead of their checks, by id.
+    ahead: HashMap<String, (Claim<'a>, ReadAhead)>,
 }
 
 impl<'a> RoundWrites<'a> {
@@ -1125,6 +1152,55 @@ impl<'a> RoundWrites<'a> {
             core,
             prepared: Vec::new(),
             claims: Vec::new(),
+            ahead: HashMap::new(),
+        }
+    }
+
+    /// Claims those of documents `ids` no one else works on, together, and reads what their
+    /// checks need of them, together (each read holds while its claim does: nothing else can
+    /// write the document meanwhile). Claims read ahead before and still unused end first.
+    fn read_ahead(&mut self, ids: &[&str]) -> Result<(), AppError> {
+        self.end_ahead();
+        let claims = self.core.claims.try_claim_all(ids)?;
+        if claims.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<&str> = claims.iter().map(Claim::key).collect();
+        // The heads of the copies in the cache: a document whose copy is current is not read.
+        let copies: Vec<Option<String>> = {
+            let mut cache = self
+                .core
+                .cache
+                .lock()
+                .map_err(|_| AppError::Internal("cache lock".into()))?;
+            keys.iter()
+                .map(|k| {
+                    cache
+                        .peek_mut(*k)
+                        .map(|doc| stored_heads(&hex_heads(&doc.get_heads())))
+                })
+                .collect()
+        };
+        let read = self.core.storage.read_ahead(&keys, &copies)?;
+        for (claim, read) in claims.into_iter().zip(read) {
+            self.ahead.insert(claim.key().to_string(), (claim, read));
+        }
+        Ok(())
+    }
+
+    /// Ends the claims read ahead and not used, together.
+    fn end_ahead(&mut self) {
+        if !self.ahead.is_empty() {
+            let unused = self.ahead.drain().map(|(_, (claim, _))| claim).collect();
+            self.core.claims.end(unused);
+        }
+    }
+
+    /// Claims document `id`, with what was read of it ahead if it was.
+    fn claim_document(&mut self, id: &str) -> Result<(Claim<'a>, Option<ReadAhead>), AppError> {
+        match self.ahead.remove(id) {
+            Some((claim, read)) => Ok((claim, Some(read))),
+            None => Ok((self.claim(id)?, None)),
         }
     }
 
@@ -1134,6 +1210,9 @@ impl<'a> RoundWrites<'a> {
     /// writes what it prepared before waiting: a round never waits while holding the claims of
     /// documents it is done with, so two rounds never wait for each other.
     fn claim(&mut self, key: &str) -> Result<Claim<'a>, AppError> {
+        if let Some((claim, _)) = self.ahead.remove(key) {
+            return Ok(claim);
+        }
         if self.claims.iter().any(|c| c.key() == key) {
             self.flush()?;
         }
@@ -1141,6 +1220,7 @@ impl<'a> RoundWrites<'a> {
             return Ok(claim);
         }
         self.flush()?;
+        self.end_ahead();
         self.core.claims.claim(key)
     }
 
@@ -1158,6 +1238,12 @@ impl<'a> RoundWrites<'a> {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// Writes what the round prepared and ends every claim it holds.
+    fn finish(&mut self) -> Result<(), AppError> {
+        self.end_ahead();
+        self.flush()
     }
 
     /// Writes what the round prepared, durably; then caches the documents, tells live

@@ -450,6 +450,17 @@ pub struct DocHistory {
     pub heads: Option<String>,
 }
 
+/// What a push must know of a document before it checks changes to it, read for several
+/// documents at once ([`Documents::read_ahead`]).
+#[derive(Debug, Clone, Default)]
+pub struct ReadAhead {
+    /// Its history and stored heads.
+    pub history: DocHistory,
+    /// The stored document, unless it is not stored or the caller's copy is at its stored
+    /// heads.
+    pub stored: Option<StoredDoc>,
+}
+
 /// Limits of one page of a pull.
 #[derive(Debug, Clone, Copy)]
 pub struct PullLimits {
@@ -667,6 +678,22 @@ pub trait Documents: Send + Sync {
     /// A document's stored heads (hex, comma-separated), or `None`: what a node checks its
     /// cached copy against when other nodes write to the same database.
     fn doc_heads(&self, id: &str) -> StorageResult<Option<String>>;
+    /// For each of `ids`, what a push must know of it: its history and, unless `copies` (one
+    /// per id) holds its stored heads, the stored document. A backend where each read is a
+    /// round trip answers in one; by default, one document after another.
+    fn read_ahead(&self, ids: &[&str], copies: &[Option<String>]) -> StorageResult<Vec<ReadAhead>> {
+        ids.iter()
+            .zip(copies)
+            .map(|(id, copy)| {
+                let history = self.doc_history(id)?;
+                let stored = match &history.heads {
+                    Some(heads) if copy.as_ref() != Some(heads) => self.load_doc(id)?,
+                    _ => None,
+                };
+                Ok(ReadAhead { history, stored })
+            })
+            .collect()
+    }
 }
 
 /// The change log: accepted change sets written in order, the sequence that numbers them,
@@ -735,6 +762,9 @@ pub trait NodeLink: Send + Sync {
     fn node(&self) -> &str;
     /// Claims `key` for this node if no other node holds it; false if one does.
     fn try_claim(&self, key: &str) -> StorageResult<bool>;
+    /// Claims each of `keys` (distinct) for this node if no other node holds it: whether it
+    /// was claimed, key by key.
+    fn try_claim_all(&self, keys: &[&str]) -> StorageResult<Vec<bool>>;
     /// Ends this node's claims of `keys`, all at once.
     fn release(&self, keys: &[&str]);
     /// Calls `hear` with what it hears of the writes every node commits (each write's news is

@@ -136,6 +136,9 @@ fn a_claim_held_by_one_node_waits_for_it_and_goes_with_the_node() {
     assert!(b.try_claim("c-1").unwrap(), "released");
     assert!(b.try_claim("c-3").unwrap(), "released with the other");
     assert!(!a.try_claim("c-2").unwrap());
+    // Several at once: each is claimed, or not, as alone.
+    assert_eq!(a.try_claim_all(&["c-4", "c-2"]).unwrap(), [true, false]);
+    assert!(!b.try_claim("c-4").unwrap(), "claimed with the others");
 
     // Node B goes away without releasing anything: its claims go with its connection.
     drop(node_b);

@@ -13,8 +13,8 @@ use fieldsync_server::access::Principal;
 use fieldsync_server::storage::postgres::PgStorage;
 use fieldsync_server::storage::sqlite::SqliteStorage;
 use fieldsync_server::storage::{
-    DocScope, DocView, PullLimits, RefreshUse, Role, ScopeEvent, Session, Storage, StorageError,
-    User, ViewOrder, ViewQuery,
+    DocHistory, DocScope, DocView, PullLimits, RefreshUse, Role, ScopeEvent, Session, Storage,
+    StorageError, User, ViewOrder, ViewQuery,
 };
 
 mod support;
@@ -627,8 +627,27 @@ fn a_batch_is_stored_as_its_commits_one_after_another(open: fn() -> Option<Opene
     assert_eq!(c2_history.heads, Some(c2_heads.join(",")));
     assert_eq!(s.doc_history("nothing").unwrap().heads, None);
     let (scope, heads) = s.doc_scope_and_heads("c2").unwrap().unwrap();
-    assert_eq!((scope.owner.as_deref(), heads), (Some("li"), c2_heads.join(",")));
+    assert_eq!(
+        (scope.owner.as_deref(), heads),
+        (Some("li"), c2_heads.join(","))
+    );
     assert!(s.doc_scope_and_heads("nothing").unwrap().is_none());
+
+    // Read ahead: the history of each, and the document itself where the copy is not current.
+    let read = s
+        .read_ahead(
+            &["c2", "c1", "nothing"],
+            &[Some(c2_heads.join(",")), Some("stale".into()), None],
+        )
+        .unwrap();
+    assert_eq!(read.len(), 3);
+    assert_eq!(read[0].history, c2_history);
+    assert!(read[0].stored.is_none(), "the copy of c2 is current");
+    assert_eq!(read[1].history, s.doc_history("c1").unwrap());
+    let mut c1_read = read[1].stored.clone().unwrap().assemble("c1").unwrap();
+    assert_eq!(c1_read.get_heads(), c1.get_heads());
+    assert_eq!(read[2].history, DocHistory::default());
+    assert!(read[2].stored.is_none());
     let mut stored = s.load_doc("c2").unwrap().unwrap().assemble("c2").unwrap();
     assert_eq!(stored.get_heads(), c2.get_heads());
     let mut stored = s.load_doc("c3").unwrap().unwrap().assemble("c3").unwrap();

@@ -36,8 +36,8 @@ use locks::NodeLocks;
 
 use super::{
     Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log, NodeLink,
-    PullPage, RefreshStep, RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc,
-    TokenRow, User, gather_users, refresh_step,
+    PullPage, ReadAhead, RefreshStep, RefreshUse, Role, Session, StorageError, StorageResult,
+    StoredDoc, TokenRow, User, gather_users, refresh_step,
 };
 use crate::access::Principal;
 use crate::nodes::News;
@@ -878,6 +878,69 @@ impl Documents for PgStorage {
                 heads: Some(r.get(3)),
             }))
         })
+    }
+
+    fn read_ahead(&self, ids: &[&str], copies: &[Option<String>]) -> StorageResult<Vec<ReadAhead>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for all: each document's history, and the document itself where the
+        // caller's copy is not at its stored heads.
+        let rows = self.read_one(|tx| {
+            tx.query(
+                "SELECT d.id, d.kind, d.territory, d.owner, d.customer, d.author, d.approver,
+                        u.copy IS DISTINCT FROM d.heads AS sent, d.heads, d.history_ops, d.history_bytes,
+                        CASE WHEN u.copy IS DISTINCT FROM d.heads THEN d.snapshot END,
+                        CASE WHEN u.copy IS DISTINCT FROM d.heads THEN
+                            ARRAY(SELECT l.bytes FROM log l
+                                  WHERE l.doc_id = d.id AND l.event = 'change' AND l.seq > d.snapshot_seq
+                                  ORDER BY l.seq)
+                        END,
+                        CASE WHEN u.copy IS NOT DISTINCT FROM d.heads THEN
+                            (SELECT count(*) FROM log l
+                             WHERE l.doc_id = d.id AND l.event = 'change' AND l.seq > d.snapshot_seq)
+                        END,
+                        u.n
+                 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(id, copy, n)
+                 JOIN docs d ON d.id = u.id",
+                &[&ids, &copies],
+            )
+        })?;
+        let mut read = vec![ReadAhead::default(); ids.len()];
+        for r in rows {
+            let n: i64 = r.try_get(14)?;
+            let heads: String = r.try_get(8)?;
+            let stored = if r.try_get(7)? {
+                Some(StoredDoc {
+                    scope: scope_row(&r)?,
+                    snapshot: r.try_get(11)?,
+                    heads: heads.clone(),
+                    changes: r.try_get(12)?,
+                })
+            } else {
+                None
+            };
+            let changes_since_snapshot = match &stored {
+                Some(s) => s.changes.len(),
+                None => r.try_get::<_, i64>(13)? as usize,
+            };
+            let slot = usize::try_from(n - 1)
+                .ok()
+                .and_then(|i| read.get_mut(i))
+                .ok_or_else(|| StorageError::Backend(format!("read ahead: no document {n}")))?;
+            *slot = ReadAhead {
+                history: DocHistory {
+                    changes_since_snapshot,
+                    cost: ChangeCost {
+                        ops: r.try_get::<_, i64>(9)? as u64,
+                        bytes: r.try_get::<_, i64>(10)? as u64,
+                    },
+                    heads: Some(heads),
+                },
+                stored,
+            };
+        }
+        Ok(read)
     }
 
     fn doc_heads(&self, id: &str) -> StorageResult<Option<String>> {

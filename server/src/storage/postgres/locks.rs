@@ -83,6 +83,20 @@ impl NodeLink for PgStorage {
         })
     }
 
+    fn try_claim_all(&self, keys: &[&str]) -> StorageResult<Vec<bool>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.locks.on_conn(|c| {
+            c.query(
+                "SELECT pg_try_advisory_lock(hashtextextended(k, 0))
+                 FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n",
+                &[&keys],
+            )
+            .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
     fn release(&self, keys: &[&str]) {
         if keys.is_empty() {
             return;
