@@ -8,7 +8,7 @@
 //! fields and any scope events. Concurrent pushes share storage transactions
 //! ([`crate::group_commit`]). A refused document leaves nothing behind.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
@@ -601,14 +601,28 @@ impl Core {
             )
             .into());
         }
+        // A customer's own push may change the scope; its visits' pushes only read it.
+        let changes_scope = after_view.kind() == DocKind::Customer;
         let scope_claim = match scope_key(&after_view) {
-            Some(key) => Some(writes.claim(&key).map_err(PushError::Failed)?),
+            Some(key) => writes
+                .claim_scope(&key, changes_scope)
+                .map_err(PushError::Failed)?,
             None => None,
         };
         let decoded: Vec<_> = new_changes.iter().map(|c| c.decode()).collect();
         // The customer's scope is read with its heads; where other nodes share the storage, the
         // write is refused if the customer changed since (see `DocCommit::base_customer`).
-        let (customer, customer_heads) = self.customer_at(&after_view)?;
+        let (customer, customer_heads) = match scope_key(&after_view) {
+            Some(key) if !changes_scope => match writes.customers.get(&key) {
+                Some(known) => known.clone(),
+                None => {
+                    let read = self.customer_at(&after_view)?;
+                    writes.customers.insert(key, read.clone());
+                    read
+                }
+            },
+            _ => self.customer_at(&after_view)?,
+        };
         let base_customer = match (after_view.scope().customer, self.storage.nodes()) {
             (Some(c), Some(_)) => Some((c, customer_heads.unwrap_or_default())),
             _ => None,
@@ -1144,6 +1158,11 @@ struct RoundWrites<'a> {
     claims: Vec<Claim<'a>>,
     /// Documents claimed and read ahead of their checks, by id.
     ahead: HashMap<String, (Claim<'a>, ReadAhead)>,
+    /// Customers' scopes (with their stored heads) read under a scope claim the round holds,
+    /// by scope key: the round's other visits of the customer read them here.
+    customers: HashMap<String, (Option<DocScope>, Option<String>)>,
+    /// Scope keys claimed by a push that may change the scope (the customer's own).
+    scope_changes: HashSet<String>,
 }
 
 impl<'a> RoundWrites<'a> {
@@ -1153,7 +1172,29 @@ impl<'a> RoundWrites<'a> {
             prepared: Vec::new(),
             claims: Vec::new(),
             ahead: HashMap::new(),
+            customers: HashMap::new(),
+            scope_changes: HashSet::new(),
         }
+    }
+
+    /// Claims scope key `key` for a push that reads the scope, or changes it (`changes`). A
+    /// push that only reads a scope the round already holds, which nothing prepared in the round
+    /// changes, shares the round's claim (`None`): visits of one customer do not each write the
+    /// round out. Any other claim is [`RoundWrites::claim`]'s.
+    fn claim_scope(&mut self, key: &str, changes: bool) -> Result<Option<Claim<'a>>, AppError> {
+        if !changes
+            && !self.scope_changes.contains(key)
+            && self.claims.iter().any(|c| c.key() == key)
+        {
+            return Ok(None);
+        }
+        let claim = self.claim(key)?;
+        // Claimed anew: what was read under an earlier claim of it may be stale.
+        self.customers.remove(key);
+        if changes {
+            self.scope_changes.insert(key.to_string());
+        }
+        Ok(Some(claim))
     }
 
     /// Claims those of documents `ids` no one else works on, together, and reads what their
@@ -1277,6 +1318,8 @@ impl<'a> RoundWrites<'a> {
             }
         });
         self.core.claims.end(std::mem::take(&mut self.claims));
+        self.customers.clear();
+        self.scope_changes.clear();
         outcome
     }
 }

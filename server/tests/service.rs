@@ -609,6 +609,53 @@ fn a_rounds_documents_are_written_in_one_transaction_even_a_customer_with_its_vi
 }
 
 #[test]
+fn visits_of_one_customer_share_its_scope_in_a_round_and_the_customer_itself_does_not() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let c = li
+        .create_customer(customer("华东精密", "east", "li"))
+        .unwrap();
+    w.accepted("li", &li, &c);
+    let transactions = || w.core.metrics.write_transactions.get();
+    let round = |ids: &[&String]| {
+        let r = w
+            .core
+            .sync(
+                &w.who("li"),
+                request(0, ids.iter().map(|id| push_of(&li, id)).collect()),
+            )
+            .unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        assert_eq!(r.accepted.len(), ids.len());
+    };
+
+    // Three visits read the customer's scope: one transaction for the round.
+    let visits: Vec<String> = (0..3)
+        .map(|_| li.create_visit(visit(&c, "li")).unwrap())
+        .collect();
+    let before = transactions();
+    round(&visits.iter().collect::<Vec<_>>());
+    assert_eq!(transactions() - before, 1);
+
+    // The customer's own change among its visits may change their scope: the visits before it
+    // are written first, and those after it are checked against it stored.
+    let (v4, v5) = (
+        li.create_visit(visit(&c, "li")).unwrap(),
+        li.create_visit(visit(&c, "li")).unwrap(),
+    );
+    li.update_customer(&c, &[CustomerEdit::AppendNotes("换了采购".into())])
+        .unwrap();
+    let before = transactions();
+    round(&[&v4, &c, &v5]);
+    assert_eq!(transactions() - before, 3);
+    let zhang = w.visible("zhang");
+    for id in visits.iter().chain([&v4, &v5, &c]) {
+        assert!(zhang.contains(id), "{id} is not stored in scope");
+    }
+}
+
+#[test]
 fn rounds_pushing_the_same_documents_in_opposite_orders_never_wait_for_each_other() {
     use fieldsync_core::model::visit::VisitEdit;
     let w = world();
