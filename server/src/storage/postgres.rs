@@ -11,6 +11,11 @@
 //! - **Pulls read one snapshot** (`REPEATABLE READ`), so the head, the documents and their
 //!   changes agree.
 //!
+//! Statements are few: each is a round trip. Reads and writes of many documents pass their
+//! keys as arrays (`unnest`), and a lookup of many keys is a lateral subquery per key, kept
+//! whole by `OFFSET 0`, so it is one index lookup per key whatever the table's statistics say
+//! (after a bulk load they still say the table is tiny, and the planner would scan it).
+//!
 //! The storage trait is blocking (the server calls it through `spawn_blocking`), so this
 //! backend uses the blocking `postgres` client (the tokio-postgres maintainers' wrapper) with
 //! an r2d2 pool, and every connection keeps its prepared statements.
@@ -902,7 +907,7 @@ impl Documents for PgStorage {
                         END,
                         u.n
                  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(id, copy, n)
-                 JOIN docs d ON d.id = u.id",
+                 CROSS JOIN LATERAL (SELECT * FROM docs WHERE docs.id = u.id OFFSET 0) AS d",
                 &[&ids, &copies],
             )
         })?;
@@ -1177,7 +1182,7 @@ fn wanted_documents(what: Wanted) -> String {
             {changes} l.doc_id = w.id AND l.event = 'change'
                 AND l.seq > CASE WHEN w.whole THEN d.snapshot_seq ELSE $3 END{order})
          FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS w(id, whole, ord)
-         JOIN docs d ON d.id = w.id
+         CROSS JOIN LATERAL (SELECT * FROM docs WHERE docs.id = w.id OFFSET 0) AS d
          ORDER BY w.ord"
     )
 }

@@ -13,9 +13,9 @@ mod compaction;
 mod read_model;
 
 use super::{
-    Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log, PullPage,
-    RefreshStep, RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc, TokenRow, User,
-    gather_users, refresh_step,
+    Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocKind, DocScope, Documents, Log,
+    PullPage, RefreshStep, RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc,
+    TokenRow, User, gather_users, refresh_step,
 };
 use crate::access::Principal;
 use crate::pull::{DocNews, PullRead, ScopeNews};
@@ -729,12 +729,14 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
         )?
         .execute(params![s.id, s.kind.as_str(), s.territory, s.owner, s.customer, s.author, s.approver, first, last, c.heads,
                          c.cost.ops as i64, c.cost.bytes as i64, c.governed_by.0, c.governed_by.1])?;
-        // Documents that belong to this one (a customer's visits) take its scope.
-        tx.prepare_cached(
-            "UPDATE docs SET scope_owner = ?2, scope_territory = ?3
-             WHERE customer = ?1 AND (scope_owner IS NOT ?2 OR scope_territory IS NOT ?3)",
-        )?
-        .execute(params![s.id, c.governed_by.0, c.governed_by.1])?;
+        // Documents that belong to a customer (its visits) take its scope.
+        if s.kind == DocKind::Customer {
+            tx.prepare_cached(
+                "UPDATE docs SET scope_owner = ?2, scope_territory = ?3
+                 WHERE customer = ?1 AND (scope_owner IS NOT ?2 OR scope_territory IS NOT ?3)",
+            )?
+            .execute(params![s.id, c.governed_by.0, c.governed_by.1])?;
+        }
     }
     if let Some(uses) = &c.attachments {
         attachments::write_uses(tx, &s.id, uses, received / 1000)?;

@@ -18,7 +18,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{Tx, attachments, read_model};
-use crate::storage::{DocCommit, StorageError, StorageResult};
+use crate::storage::{DocCommit, DocKind, StorageError, StorageResult};
 
 /// Writes `commits` inside the caller's transaction, numbering their log rows from `next`;
 /// returns each one's last seq (0: nothing new).
@@ -123,7 +123,11 @@ fn check_bases(tx: &mut Tx<'_>, run: &[DocCommit]) -> StorageResult<()> {
     }
     let ids: Vec<&str> = checked.iter().map(|(_, id, _)| id.as_str()).collect();
     let stored: HashMap<String, String> = tx
-        .query("SELECT id, heads FROM docs WHERE id = ANY($1)", &[&ids])?
+        .query(
+            "SELECT u.id, d.heads FROM unnest($1::text[]) AS u(id)
+             CROSS JOIN LATERAL (SELECT heads FROM docs WHERE docs.id = u.id OFFSET 0) AS d",
+            &[&ids],
+        )?
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect::<StorageResult<_>>()?;
@@ -159,8 +163,11 @@ fn already_logged<'r>(
     }
     let found: HashSet<(String, String)> = tx
         .query(
-            "SELECT l.doc_id, l.hash FROM unnest($1::text[], $2::text[]) AS u(doc_id, hash)
-             JOIN log l ON l.doc_id = u.doc_id AND l.hash = u.hash AND l.event = 'change'",
+            "SELECT u.doc_id, u.hash FROM unnest($1::text[], $2::text[]) AS u(doc_id, hash)
+             CROSS JOIN LATERAL (
+                 SELECT 1 FROM log
+                 WHERE log.doc_id = u.doc_id AND log.hash = u.hash AND log.event = 'change'
+                 OFFSET 0) AS l",
             &[&docs, &hashes],
         )?
         .iter()
@@ -294,13 +301,32 @@ impl<'r> DocRows<'r> {
                 &self.scope_territory, &self.ops, &self.bytes,
             ],
         )?;
+        // Only customers have documents that belong to them.
+        let customers: Vec<usize> = (0..self.id.len())
+            .filter(|&i| self.kind[i] == DocKind::Customer.as_str())
+            .collect();
+        if customers.is_empty() {
+            return Ok(());
+        }
+        let column = |c: &[Option<&'r str>]| customers.iter().map(|&i| c[i]).collect::<Vec<_>>();
+        let ids: Vec<&str> = customers.iter().map(|&i| self.id[i]).collect();
         tx.execute(
-            "UPDATE docs d SET scope_owner = u.scope_owner, scope_territory = u.scope_territory
-             FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, scope_owner, scope_territory)
-             WHERE d.customer = u.id
-               AND (d.scope_owner IS DISTINCT FROM u.scope_owner
-                    OR d.scope_territory IS DISTINCT FROM u.scope_territory)",
-            &[&self.id, &self.scope_owner, &self.scope_territory],
+            "UPDATE docs d SET scope_owner = m.scope_owner, scope_territory = m.scope_territory
+             FROM (SELECT x.id, u.scope_owner, u.scope_territory
+                   FROM unnest($1::text[], $2::text[], $3::text[])
+                        AS u(customer, scope_owner, scope_territory)
+                   CROSS JOIN LATERAL (
+                       SELECT id FROM docs
+                       WHERE docs.customer = u.customer
+                         AND (docs.scope_owner IS DISTINCT FROM u.scope_owner
+                              OR docs.scope_territory IS DISTINCT FROM u.scope_territory)
+                       OFFSET 0) AS x) AS m
+             WHERE d.id = m.id",
+            &[
+                &ids,
+                &column(&self.scope_owner),
+                &column(&self.scope_territory),
+            ],
         )?;
         Ok(())
     }
@@ -309,7 +335,7 @@ impl<'r> DocRows<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{ChangeCost, DocKind, DocScope};
+    use crate::storage::{ChangeCost, DocScope};
 
     fn commit(id: &str, customer: Option<&str>) -> DocCommit {
         let mut scope = DocScope::of(
