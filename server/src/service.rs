@@ -34,7 +34,7 @@ use crate::grace;
 use crate::group_commit::{Claim, Claims, GroupCommit};
 use crate::metrics::Metrics;
 use crate::storage::{
-    DocCommit, DocScope, LoggedChange, PullLimits, ReadAhead, Role, ScopeEvent, Storage,
+    DocCommit, DocScope, LoggedChange, PullLimits, PullPage, ReadAhead, Role, ScopeEvent, Storage,
     StorageError, User,
 };
 use fieldsync_core::model::fields::parse_time;
@@ -434,7 +434,16 @@ impl Core {
         }
         // Nothing is acknowledged before it is durable.
         writes.finish()?;
-        let page = self.storage.pull(who, session, req.cursor, self.limits)?;
+        // A round that wrote nothing, from a device that has everything up to the log's head,
+        // has nothing to pull: asked in one read instead of a pull's several.
+        let page = if accepted.is_empty() && self.storage.head_seq()? == req.cursor {
+            PullPage {
+                cursor: req.cursor,
+                ..PullPage::default()
+            }
+        } else {
+            self.storage.pull(who, session, req.cursor, self.limits)?
+        };
         let team = match who.role {
             Role::Admin => self
                 .directory()?

@@ -656,6 +656,30 @@ fn visits_of_one_customer_share_its_scope_in_a_round_and_the_customer_itself_doe
 }
 
 #[test]
+fn a_device_at_the_head_gets_nothing_until_someone_writes() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let c = li
+        .create_customer(customer("华东精密", "east", "li"))
+        .unwrap();
+    w.accepted("li", &li, &c);
+    let zhang = w.who("zhang");
+    let caught_up = w.core.sync(&zhang, request(0, vec![])).unwrap();
+    assert!(caught_up.documents.iter().any(|d| d.id == c));
+    let head = caught_up.cursor;
+    let idle = w.core.sync(&zhang, request(head, vec![])).unwrap();
+    assert!(idle.documents.is_empty() && idle.revoked.is_empty() && !idle.more);
+    assert_eq!(idle.cursor, head);
+    li.update_customer(&c, &[CustomerEdit::AppendNotes("回访".into())])
+        .unwrap();
+    w.accepted("li", &li, &c);
+    let news = w.core.sync(&zhang, request(head, vec![])).unwrap();
+    assert_eq!(news.documents.len(), 1);
+    assert!(news.cursor > head);
+}
+
+#[test]
 fn rounds_pushing_the_same_documents_in_opposite_orders_never_wait_for_each_other() {
     use fieldsync_core::model::visit::VisitEdit;
     let w = world();
