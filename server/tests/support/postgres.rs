@@ -11,6 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Whether Debian's PostgreSQL binaries are installed, so that a cluster can be started.
+pub fn installed() -> bool {
+    bin_dir().is_some()
+}
+
 /// A running cluster; dropped, it stops.
 pub struct PgCluster {
     /// The port it listens on, on 127.0.0.1.

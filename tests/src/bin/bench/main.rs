@@ -12,7 +12,9 @@
 //! itself, `--nodes N` with N server processes on that database (scenario 4's devices spread
 //! over them round-robin). `--compare-backends` does both in one run: scenarios 1–4, 6 and 11
 //! on SQLite, then on PostgreSQL with one node, scenario 4 also with 2, 3, … `--nodes` (3 by
-//! default) nodes.
+//! default) nodes. A full-scale run does the same with every scenario where PostgreSQL is
+//! installed, unless `--backend` or `--nodes` says otherwise: the published figures come from
+//! one run.
 //!
 //! Prints a table (min / median / max over the runs), then every target with the figure it is
 //! judged on and whether it was met, and writes the same as JSON, each row with the backend and
@@ -167,8 +169,9 @@ struct Args {
     /// Where the organisation's server keeps its data (scenarios 1–6 and 11): the SQLite file of its
     /// data directory, or a private PostgreSQL cluster the bench starts (and stops) itself.
     /// Scenarios 7–10 always start SQLite servers of their own.
-    #[arg(long, value_enum, default_value = "sqlite")]
-    backend: Backend,
+    /// Default: SQLite; at full scale, both backends where PostgreSQL is installed.
+    #[arg(long, value_enum)]
+    backend: Option<Backend>,
     /// Server processes on the PostgreSQL database; scenario 4's devices are spread over them
     /// round-robin (scenarios 1–3 sync with the first). With --compare-backends, the largest
     /// count scenario 4 is run with (default 3).
@@ -195,7 +198,7 @@ impl Args {
         if self.nodes == Some(0) {
             return Err("--nodes must be at least 1".into());
         }
-        if self.compare_backends {
+        if self.comparing() {
             let most = self.nodes.unwrap_or(3);
             return Ok(vec![
                 (Backend::Sqlite, vec![1]),
@@ -203,22 +206,37 @@ impl Args {
             ]);
         }
         let nodes = self.nodes.unwrap_or(1);
-        if nodes > 1 && self.backend == Backend::Sqlite {
+        if nodes > 1 && self.backend() == Backend::Sqlite {
             return Err(NODES_NEED_POSTGRES.into());
         }
-        if self.backend == Backend::Postgres && self.scenarios.iter().any(|s| *s >= 7) {
+        if self.backend() == Backend::Postgres && self.scenarios.iter().any(|s| *s >= 7) {
             return Err(
                 "scenarios 7–10 start SQLite servers of their own: run them without \
                         --backend postgres"
                     .into(),
             );
         }
-        Ok(vec![(self.backend, vec![nodes])])
+        Ok(vec![(self.backend(), vec![nodes])])
+    }
+
+    /// The backend of a run on one backend.
+    fn backend(&self) -> Backend {
+        self.backend.unwrap_or(Backend::Sqlite)
+    }
+
+    /// Whether the run measures both backends: asked with `--compare-backends`, and a full
+    /// run's default where PostgreSQL is installed (`--backend sqlite` keeps it to SQLite).
+    fn comparing(&self) -> bool {
+        self.compare_backends
+            || (self.scale == ScaleName::Full
+                && self.backend.is_none()
+                && self.nodes.is_none()
+                && fieldsync_tests::postgres::installed())
     }
 
     /// Whether the table names the setup of each row (anything but the default SQLite run).
     fn show_setup(&self) -> bool {
-        self.compare_backends || self.backend != Backend::Sqlite || self.nodes.unwrap_or(1) > 1
+        self.comparing() || self.backend() != Backend::Sqlite || self.nodes.unwrap_or(1) > 1
     }
 }
 
@@ -241,6 +259,16 @@ fn run(args: Args) -> Result<()> {
         scale.long_customers = customers.max(1);
     }
     let passes = args.passes()?;
+    if args.scale == ScaleName::Full
+        && args.backend.is_none()
+        && args.nodes.is_none()
+        && !args.comparing()
+    {
+        println!(
+            "(PostgreSQL is not installed: this full run measures SQLite only; \
+             apt-get install postgresql to measure both)"
+        );
+    }
     let wanted = |n: u8| {
         if args.scenarios.is_empty() {
             // Comparing backends is about the server: what does not use it stays out.
@@ -250,8 +278,7 @@ fn run(args: Args) -> Result<()> {
         }
     };
     // On PostgreSQL alone, scenarios 7–10 (SQLite servers of their own) run only when asked.
-    let wanted_after =
-        |n: u8| wanted(n) && (args.backend == Backend::Sqlite || args.compare_backends);
+    let wanted_after = |n: u8| wanted(n) && (args.backend() == Backend::Sqlite || args.comparing());
     let samod = !args.no_samod && !args.compare_backends && (1..=3).any(wanted);
     let binaries = peers::Binaries::locate(samod)?;
 
@@ -267,9 +294,9 @@ fn run(args: Args) -> Result<()> {
     };
     let mut table = Table::default();
     if (1..=6).chain([11]).any(wanted) {
-        let monday_runs =
-            args.monday_runs
-                .unwrap_or(if args.compare_backends { scale.runs } else { 1 });
+        let monday_runs = args
+            .monday_runs
+            .unwrap_or(if args.comparing() { scale.runs } else { 1 });
         for (backend, node_counts) in &passes {
             let pass = Pass {
                 backend: *backend,
