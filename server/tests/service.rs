@@ -608,15 +608,21 @@ fn a_rounds_documents_are_written_in_one_transaction_even_a_customer_with_its_vi
     assert!(w.core.cached_documents() > 0);
 }
 
-#[test]
-fn visits_of_one_customer_share_its_scope_in_a_round_and_the_customer_itself_does_not() {
-    let w = world();
-    let dir = tempfile::tempdir().unwrap();
-    let li = device(&dir, "li");
+/// li's device, with a customer of hers stored on the server.
+fn li_with_her_customer(w: &World, dir: &tempfile::TempDir) -> (Store, String) {
+    let li = device(dir, "li");
     let c = li
         .create_customer(customer("华东精密", "east", "li"))
         .unwrap();
     w.accepted("li", &li, &c);
+    (li, c)
+}
+
+#[test]
+fn visits_of_one_customer_share_its_scope_in_a_round_and_the_customer_itself_does_not() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (li, c) = li_with_her_customer(&w, &dir);
     let transactions = || w.core.metrics.write_transactions.get();
     let round = |ids: &[&String]| {
         let r = w
@@ -659,11 +665,7 @@ fn visits_of_one_customer_share_its_scope_in_a_round_and_the_customer_itself_doe
 fn a_device_at_the_head_gets_nothing_until_someone_writes() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
-    let li = device(&dir, "li");
-    let c = li
-        .create_customer(customer("华东精密", "east", "li"))
-        .unwrap();
-    w.accepted("li", &li, &c);
+    let (li, c) = li_with_her_customer(&w, &dir);
     let zhang = w.who("zhang");
     let caught_up = w.core.sync(&zhang, request(0, vec![])).unwrap();
     assert!(caught_up.documents.iter().any(|d| d.id == c));

@@ -13,8 +13,8 @@ use fieldsync_server::access::Principal;
 use fieldsync_server::storage::postgres::PgStorage;
 use fieldsync_server::storage::sqlite::SqliteStorage;
 use fieldsync_server::storage::{
-    DocHistory, DocScope, DocView, PullLimits, RefreshUse, Role, ScopeEvent, Session, Storage,
-    StorageError, User, ViewOrder, ViewQuery,
+    DocCommit, DocHistory, DocScope, DocView, PullLimits, RefreshUse, Role, ScopeEvent, Session,
+    Storage, StorageError, User, ViewOrder, ViewQuery,
 };
 
 mod support;
@@ -360,6 +360,24 @@ fn pages_read_many_documents_at_once_and_stop_at_their_byte_budget(open: fn() ->
     }
 }
 
+/// Customer `id` (in `doc`) handed from li to chen, in north: li's scope loses it, chen's gains
+/// it.
+fn handed_from_li_to_chen(doc: &mut AutoCommit, id: &str) -> DocCommit {
+    let before = doc.get_heads();
+    doc.put(ROOT, "owner", "chen").unwrap();
+    doc.commit();
+    let mut moved = customer_commit(doc, &before, id, "chen", "north");
+    moved.scope_events = [("li", false), ("chen", true)]
+        .into_iter()
+        .map(|(username, entered)| ScopeEvent {
+            username: username.into(),
+            doc_id: id.into(),
+            entered,
+        })
+        .collect();
+    moved
+}
+
 fn a_document_leaving_a_scope_is_revoked_there(open: fn() -> Option<Opened>) {
     let Some((s, _keep)) = open() else { return };
     people(&*s);
@@ -368,22 +386,7 @@ fn a_document_leaving_a_scope_is_revoked_there(open: fn() -> Option<Opened>) {
         .unwrap();
     let cursor = s.head_seq().unwrap();
     // Handed to chen, in north: li loses it, chen gains it.
-    let before = d.get_heads();
-    d.put(ROOT, "owner", "chen").unwrap();
-    d.commit();
-    let mut moved = customer_commit(&mut d, &before, "c1", "chen", "north");
-    moved.scope_events = vec![
-        ScopeEvent {
-            username: "li".into(),
-            doc_id: "c1".into(),
-            entered: false,
-        },
-        ScopeEvent {
-            username: "chen".into(),
-            doc_id: "c1".into(),
-            entered: true,
-        },
-    ];
+    let moved = handed_from_li_to_chen(&mut d, "c1");
     s.commit_batch(&[moved]).unwrap();
     let li = principal(&*s, "li");
     let limits = PullLimits {
@@ -556,22 +559,7 @@ fn a_batch_is_stored_as_its_commits_one_after_another(open: fn() -> Option<Opene
         },
     );
     visit1.governed_by = (Some("li".into()), Some("east".into()));
-    let before = c1.get_heads();
-    c1.put(ROOT, "owner", "chen").unwrap();
-    c1.commit();
-    let mut moved = customer_commit(&mut c1, &before, "c1", "chen", "north");
-    moved.scope_events = vec![
-        ScopeEvent {
-            username: "li".into(),
-            doc_id: "c1".into(),
-            entered: false,
-        },
-        ScopeEvent {
-            username: "chen".into(),
-            doc_id: "c1".into(),
-            entered: true,
-        },
-    ];
+    let mut moved = handed_from_li_to_chen(&mut c1, "c1");
     moved.view = Some(view("c1", "c1 moved"));
     let mut c2 = new_doc("c2");
     let mut c2_new = customer_commit(&mut c2, &[], "c2", "li", "east");
