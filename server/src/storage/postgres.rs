@@ -63,9 +63,12 @@ const CONNECT_WITHIN: Duration = Duration::from_secs(5);
 const UNACKNOWLEDGED_FOR: Duration = Duration::from_secs(20);
 /// What every session of the server sets: a transaction left open by a node that froze is
 /// ended (so the log's head row it held is free again for every other node), and no statement
-/// waits longer than this for a lock or runs longer than this.
-const SESSION_OPTIONS: &str =
-    "-c idle_in_transaction_session_timeout=30s -c lock_timeout=30s -c statement_timeout=120s";
+/// waits longer than this for a lock or runs longer than this. No JIT compilation: a pull's
+/// scope query over a manager's many documents is estimated costly enough for PostgreSQL to
+/// compile it, every time, which took 100 ms of a 270 ms page (`auto_explain`), more than
+/// compiling ever saves on queries that each read a few thousand rows through indexes.
+const SESSION_OPTIONS: &str = "-c idle_in_transaction_session_timeout=30s -c lock_timeout=30s \
+     -c statement_timeout=120s -c jit=off";
 
 /// Connections the pool opens at most.
 const MAX_CONNECTIONS: u32 = 16;
