@@ -783,29 +783,12 @@ impl Accounts for PgStorage {
 
 impl Documents for PgStorage {
     fn load_doc(&self, id: &str) -> StorageResult<Option<StoredDoc>> {
-        // One statement (one snapshot, one round trip): the row and the changes after its
-        // snapshot, in log order.
-        self.read_one(|tx| {
-            let Some(row) = tx.query_opt(
-                &format!(
-                    "SELECT {SCOPE_COLUMNS}, snapshot, heads,
-                        ARRAY(SELECT l.bytes FROM log l
-                              WHERE l.doc_id = d.id AND l.event = 'change' AND l.seq > d.snapshot_seq
-                              ORDER BY l.seq)
-                     FROM docs d WHERE d.id = $1"
-                ),
-                &[&id],
-            )?
-            else {
-                return Ok(None);
-            };
-            Ok(Some(StoredDoc {
-                scope: scope_row(&row)?,
-                snapshot: row.try_get(7)?,
-                heads: row.try_get(8)?,
-                changes: row.try_get(9)?,
-            }))
-        })
+        // No copy to compare with: the stored document, read as a read-ahead reads it (one
+        // statement: the row and the changes after its snapshot, in log order).
+        Ok(self
+            .read_ahead(&[id], &[None])?
+            .pop()
+            .and_then(|r| r.stored))
     }
 
     fn doc_scope(&self, id: &str) -> StorageResult<Option<DocScope>> {
