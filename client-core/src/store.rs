@@ -15,6 +15,7 @@ mod exchange;
 mod merge_steps;
 mod migrations;
 mod projections;
+mod pulled;
 mod quarantine;
 mod queries;
 mod resend;
@@ -78,6 +79,10 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// How many recently used documents to keep loaded in memory (64 by default, 0 for none).
     pub doc_cache: usize,
+    /// Threads that load, merge and validate the documents of a large pulled page while the
+    /// store writes them (one a core, at most 4, by default; 0 does everything on the
+    /// calling thread).
+    pub merge_threads: usize,
 }
 
 impl Default for StoreOptions {
@@ -85,6 +90,9 @@ impl Default for StoreOptions {
         StoreOptions {
             durability: Durability::Full,
             doc_cache: 64,
+            merge_threads: std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get)
+                .min(4),
         }
     }
 }
@@ -99,6 +107,8 @@ pub struct Store {
     cache: RefCell<DocCache>,
     /// What merging documents from elsewhere has cost so far, step by step.
     merge_steps: Cell<MergeSteps>,
+    /// See [`StoreOptions::merge_threads`].
+    merge_threads: usize,
 }
 
 impl std::fmt::Debug for Store {
@@ -137,6 +147,7 @@ impl Store {
             path,
             cache: RefCell::new(DocCache::new(options.doc_cache)),
             merge_steps: Cell::new(MergeSteps::default()),
+            merge_threads: options.merge_threads,
         };
         if (1..migrations::REPROJECT_BELOW).contains(&found) {
             store.reproject_all()?;

@@ -31,6 +31,33 @@ pub(crate) fn decode_heads(s: &str) -> Result<Vec<ChangeHash>> {
 
 /// Loads document `id` with this device's actor, or `None` if the store does not have it.
 pub(crate) fn load(conn: &Connection, id: &str, actor: &ActorId) -> Result<Option<AutoCommit>> {
+    read_stored(conn, id)?
+        .map(|stored| stored.load(id, actor))
+        .transpose()
+}
+
+/// A document's bytes as stored: its snapshot and the increments after it, read on the
+/// database's thread and loaded anywhere ([`StoredBytes::load`]).
+pub(crate) struct StoredBytes {
+    snapshot: Vec<u8>,
+    increments: Vec<u8>,
+}
+
+impl StoredBytes {
+    /// The document, loaded with `actor`; `id` names it in errors.
+    pub(crate) fn load(self, id: &str, actor: &ActorId) -> Result<AutoCommit> {
+        let mut doc = AutoCommit::load(&self.snapshot)
+            .map_err(|e| Error::Corrupt(format!("stored document {id}: {e}")))?;
+        if !self.increments.is_empty() {
+            doc.load_incremental(&self.increments)
+                .map_err(|e| Error::Corrupt(format!("stored change of {id}: {e}")))?;
+        }
+        Ok(doc.with_actor(actor.clone()))
+    }
+}
+
+/// The stored bytes of document `id`, or `None` if the store does not have it.
+pub(crate) fn read_stored(conn: &Connection, id: &str) -> Result<Option<StoredBytes>> {
     let snapshot: Option<Vec<u8>> = conn
         .prepare_cached("SELECT snapshot FROM documents WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
@@ -38,8 +65,6 @@ pub(crate) fn load(conn: &Connection, id: &str, actor: &ActorId) -> Result<Optio
     let Some(snapshot) = snapshot else {
         return Ok(None);
     };
-    let mut doc = AutoCommit::load(&snapshot)
-        .map_err(|e| Error::Corrupt(format!("stored document {id}: {e}")))?;
     // All increments in one call: each call costs time in proportion to the whole document.
     let mut increments = Vec::new();
     let mut stmt = conn
@@ -48,11 +73,10 @@ pub(crate) fn load(conn: &Connection, id: &str, actor: &ActorId) -> Result<Optio
     while let Some(row) = rows.next()? {
         increments.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
     }
-    if !increments.is_empty() {
-        doc.load_incremental(&increments)
-            .map_err(|e| Error::Corrupt(format!("stored change of {id}: {e}")))?;
-    }
-    Ok(Some(doc.with_actor(actor.clone())))
+    Ok(Some(StoredBytes {
+        snapshot,
+        increments,
+    }))
 }
 
 /// Recently used documents, kept loaded: loading costs time in proportion to a document's
@@ -79,19 +103,34 @@ impl DocCache {
         id: &str,
         actor: &ActorId,
     ) -> Result<Option<AutoCommit>> {
-        if let Some(mut doc) = self.docs.as_mut().and_then(|d| d.pop(id)) {
-            let stored: Option<String> = conn
-                .prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))
-                .optional()?;
-            if stored.as_deref() == Some(encode_heads(&doc.get_heads()).as_str()) {
-                if doc.get_actor() != actor {
-                    doc.set_actor(actor.clone());
-                }
-                return Ok(Some(doc));
-            }
+        match self.take_current(conn, id, actor)? {
+            Some(doc) => Ok(Some(doc)),
+            None => load(conn, id, actor),
         }
-        load(conn, id, actor)
+    }
+
+    /// Takes document `id` out of the cache if it is there and current (with `actor`), without
+    /// loading it otherwise.
+    pub(crate) fn take_current(
+        &mut self,
+        conn: &Connection,
+        id: &str,
+        actor: &ActorId,
+    ) -> Result<Option<AutoCommit>> {
+        let Some(mut doc) = self.docs.as_mut().and_then(|d| d.pop(id)) else {
+            return Ok(None);
+        };
+        let stored: Option<String> = conn
+            .prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        if stored.as_deref() != Some(encode_heads(&doc.get_heads()).as_str()) {
+            return Ok(None);
+        }
+        if doc.get_actor() != actor {
+            doc.set_actor(actor.clone());
+        }
+        Ok(Some(doc))
     }
 
     /// Drops every cached document (after the device's actor changed).

@@ -7,15 +7,15 @@
 
 use std::time::Instant;
 
-use automerge::{AutoCommit, ChangeHash};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::Transaction;
 use serde::Serialize;
 
-use super::{Step, Store, documents, projections};
+use super::{Step, Store, documents, micros, projections};
 use crate::chunks::merge_checked;
 use crate::error::{Error, Result};
 use crate::ids::parse_id;
-use crate::model::{DocKind, id_of, kind_of, validate_document};
+use crate::model::{DocKind, Document, id_of, kind_of, validate_document};
 
 /// What a merge did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,6 +39,96 @@ fn corrupt(e: impl std::fmt::Display) -> Error {
 pub(crate) const UNSENT_DOCUMENTS: &str =
     "SELECT id FROM documents WHERE acked_heads IS NULL OR acked_heads <> heads ORDER BY id";
 
+/// What the store holds of a document before a merge, read in the merge's transaction; the
+/// loading and merging itself ([`merge_into`]) needs no database and may run on any thread.
+pub(super) enum Base {
+    /// The store does not have the document.
+    New,
+    /// Its loaded copy, current (from the cache).
+    Loaded(Box<AutoCommit>),
+    /// Its stored bytes, to load.
+    Stored(documents::StoredBytes),
+}
+
+/// A document merged but not yet written: what [`Store::store_merged`] checks and writes.
+pub(super) struct Merged {
+    /// The merged document.
+    doc: AutoCommit,
+    /// Its typed view, which passed the schema.
+    document: Document,
+    /// Its heads before the merge (none for a new document).
+    before: Vec<ChangeHash>,
+    /// Its kind before the merge; `None` for a document the store did not have.
+    before_kind: Option<DocKind>,
+    /// Whether the store did not have the document: it is made of the sent bytes alone.
+    created: bool,
+}
+
+/// The time a merge spent outside the database, in microseconds: loading the stored copy,
+/// Automerge's work, the schema.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct MergeWork {
+    pub(super) read_us: u64,
+    pub(super) load_us: u64,
+    pub(super) validate_us: u64,
+}
+
+/// Loads `base` (with `actor`), merges `bytes` into it and reads the result against the
+/// schema: the part of a merge that touches no database. `id` names the document in errors.
+pub(super) fn merge_into(
+    base: Base,
+    actor: &ActorId,
+    id: &str,
+    bytes: &[u8],
+) -> (Result<Merged>, MergeWork) {
+    let mut work = MergeWork::default();
+    let merged = merge_timed(base, actor, id, bytes, &mut work);
+    (merged, work)
+}
+
+fn merge_timed(
+    base: Base,
+    actor: &ActorId,
+    id: &str,
+    bytes: &[u8],
+    work: &mut MergeWork,
+) -> Result<Merged> {
+    let started = Instant::now();
+    let existing = match base {
+        Base::New => None,
+        Base::Loaded(doc) => Some(*doc),
+        Base::Stored(stored) => Some(stored.load(id, actor)?),
+    };
+    let created = existing.is_none();
+    let mut doc = existing.unwrap_or_else(|| AutoCommit::new().with_actor(actor.clone()));
+    let before_kind = if created { None } else { Some(kind_of(&doc)?) };
+    let before = doc.get_heads();
+    work.read_us = micros(started);
+    let started = Instant::now();
+    merge_checked(&mut doc, bytes)?;
+    let missing = doc.get_missing_deps(&[]);
+    if !missing.is_empty() {
+        return Err(Error::MissingDependencies {
+            id: id.to_string(),
+            missing: missing.len(),
+        });
+    }
+    if doc.get_heads().is_empty() {
+        return Err(corrupt("the data holds no changes"));
+    }
+    work.load_us = micros(started);
+    let started = Instant::now();
+    let document = validate_document(&doc)?;
+    work.validate_us = micros(started);
+    Ok(Merged {
+        doc,
+        document,
+        before,
+        before_kind,
+        created,
+    })
+}
+
 impl Store {
     /// Merges a whole document (the output of [`Store::document_bytes`] or Automerge `save`)
     /// into the store: creates it if new, otherwise adds whatever it has that the store lacks.
@@ -53,7 +143,10 @@ impl Store {
     /// as received from sync. Duplicates are harmless.
     pub fn merge_changes(&self, id: &str, bytes: &[u8]) -> Result<MergeOutcome> {
         let id = parse_id(id)?;
-        let (outcome, doc) = self.write(|tx| self.merge_in(tx, &id, bytes))?;
+        let started = Instant::now();
+        let merged = self.write(|tx| self.merge_in(tx, &id, bytes));
+        self.count_elapsed(started);
+        let (outcome, doc) = merged?;
         self.cache.borrow_mut().put(&id, doc);
         Ok(outcome)
     }
@@ -68,52 +161,67 @@ impl Store {
         id: &str,
         bytes: &[u8],
     ) -> Result<(MergeOutcome, AutoCommit)> {
-        self.count_document();
         let started = Instant::now();
-        let id = id.to_string();
         let actor = self.actor_in(tx)?;
-        let existing = self.cache.borrow_mut().take(tx, &id, &actor)?;
-        let created = existing.is_none();
-        let mut doc = existing.unwrap_or_else(|| AutoCommit::new().with_actor(actor));
-        let before_kind = if created { None } else { Some(kind_of(&doc)?) };
-        let before = doc.get_heads();
-        let started = self.count_step(Step::Read, started);
-        merge_checked(&mut doc, bytes)?;
-        let missing = doc.get_missing_deps(&[]);
-        if !missing.is_empty() {
-            return Err(Error::MissingDependencies {
-                id: id.clone(),
-                missing: missing.len(),
-            });
+        let base = self.base_of(tx, id, &actor)?;
+        self.count_step(Step::Read, started);
+        let merged = merge_into(base, &actor, id, bytes);
+        self.store_merged(tx, id, bytes, merged)
+    }
+
+    /// What the store holds of document `id` before a merge (see [`Base`]).
+    pub(super) fn base_of(&self, tx: &Transaction<'_>, id: &str, actor: &ActorId) -> Result<Base> {
+        if let Some(doc) = self.cache.borrow_mut().take_current(tx, id, actor)? {
+            return Ok(Base::Loaded(Box::new(doc)));
         }
-        let after = doc.get_heads();
-        if after.is_empty() {
-            return Err(corrupt("the data holds no changes"));
-        }
-        let started = self.count_step(Step::Load, started);
-        let document = validate_document(&doc)?;
-        let started = self.count_step(Step::Validate, started);
+        Ok(match documents::read_stored(tx, id)? {
+            Some(stored) => Base::Stored(stored),
+            None => Base::New,
+        })
+    }
+
+    /// Counts the steps `merged` took, then checks it against what the store had and writes
+    /// it with its projections in `tx`; a refusal writes nothing. `bytes` are what was merged.
+    pub(super) fn store_merged(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        bytes: &[u8],
+        merged: (Result<Merged>, MergeWork),
+    ) -> Result<(MergeOutcome, AutoCommit)> {
+        let (merged, work) = merged;
+        self.count_document();
+        self.count_work(work);
+        let Merged {
+            mut doc,
+            document,
+            before,
+            before_kind,
+            created,
+        } = merged?;
+        let started = Instant::now();
         if let Some(expected) = before_kind
             && expected != document.kind()
         {
             return Err(Error::WrongKind {
-                id: id.clone(),
+                id: id.to_string(),
                 expected: expected.as_str(),
                 found: document.kind().to_string(),
             });
         }
         if document.id() != id {
             return Err(Error::IdMismatch {
-                expected: id.clone(),
+                expected: id.to_string(),
                 found: document.id().to_string(),
             });
         }
+        let after = doc.get_heads();
         let changed = after != before;
         if created {
             // The document is exactly what `bytes` hold: keep them as its snapshot.
-            documents::insert_saved(tx, &id, document.kind(), bytes, &after)?;
+            documents::insert_saved(tx, id, document.kind(), bytes, &after)?;
         } else if changed {
-            documents::append(tx, &id, &mut doc, &before)?;
+            documents::append(tx, id, &mut doc, &before)?;
         }
         let started = self.count_step(Step::Write, started);
         if changed {
@@ -121,7 +229,7 @@ impl Store {
         }
         self.count_step(Step::Project, started);
         let outcome = MergeOutcome {
-            id,
+            id: id.to_string(),
             kind: document.kind(),
             created,
             changed,

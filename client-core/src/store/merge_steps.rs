@@ -11,6 +11,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::Store;
+use super::exchange::MergeWork;
 
 /// Time spent in each step of merging documents, in microseconds, and how many documents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -31,10 +32,15 @@ pub struct MergeSteps {
     pub project_us: u64,
     /// Committing the transactions that held these merges (one per pulled page).
     pub commit_us: u64,
+    /// The merges' own elapsed time, start to end. The steps above are work, wherever it ran:
+    /// a large pulled page has its documents loaded, merged and validated on several threads
+    /// while the merging thread writes earlier ones, so the steps may add up to more than this.
+    pub elapsed_us: u64,
 }
 
 impl MergeSteps {
-    /// All steps together.
+    /// All steps together: the work, which is more than [`MergeSteps::elapsed_us`] where it
+    /// ran on several threads at once.
     pub fn total_us(&self) -> u64 {
         self.read_us
             + self.load_us
@@ -57,6 +63,7 @@ impl Add for MergeSteps {
             write_us: self.write_us + o.write_us,
             project_us: self.project_us + o.project_us,
             commit_us: self.commit_us + o.commit_us,
+            elapsed_us: self.elapsed_us + o.elapsed_us,
         }
     }
 }
@@ -74,6 +81,7 @@ impl Sub for MergeSteps {
             write_us: self.write_us.saturating_sub(o.write_us),
             project_us: self.project_us.saturating_sub(o.project_us),
             commit_us: self.commit_us.saturating_sub(o.commit_us),
+            elapsed_us: self.elapsed_us.saturating_sub(o.elapsed_us),
         }
     }
 }
@@ -82,8 +90,6 @@ impl Sub for MergeSteps {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Step {
     Read,
-    Load,
-    Validate,
     Write,
     Project,
     Commit,
@@ -108,14 +114,28 @@ impl Store {
         let mut s = self.merge_steps.get();
         match step {
             Step::Read => s.read_us += spent,
-            Step::Load => s.load_us += spent,
-            Step::Validate => s.validate_us += spent,
             Step::Write => s.write_us += spent,
             Step::Project => s.project_us += spent,
             Step::Commit => s.commit_us += spent,
         }
         self.merge_steps.set(s);
         Instant::now()
+    }
+
+    /// Adds the work a merge did away from the database (see [`MergeWork`]).
+    pub(super) fn count_work(&self, work: MergeWork) {
+        let mut s = self.merge_steps.get();
+        s.read_us += work.read_us;
+        s.load_us += work.load_us;
+        s.validate_us += work.validate_us;
+        self.merge_steps.set(s);
+    }
+
+    /// Adds the elapsed time of merges since `since` (a page, or one document).
+    pub(crate) fn count_elapsed(&self, since: Instant) {
+        let mut s = self.merge_steps.get();
+        s.elapsed_us += micros(since);
+        self.merge_steps.set(s);
     }
 
     /// Counts one more document merged.

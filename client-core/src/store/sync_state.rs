@@ -15,14 +15,11 @@
 //! - Nothing a user typed is deleted silently: a revoked document's unacknowledged changes go
 //!   to quarantine before the document is deleted.
 
-use std::time::Instant;
-
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use super::exchange::MergeOutcome;
-use super::{Step, Store, documents, meta_get, meta_set, projections};
+use super::{Store, documents, meta_get, meta_set, projections};
 use crate::error::{Error, Result, ValidationError};
 use crate::ids::parse_id;
 use crate::model::fields::now_string;
@@ -189,91 +186,6 @@ impl Store {
         self.with_doc(id, |doc| Ok((doc.get_heads(), doc.get_changes(&acked))))
     }
 
-    /// Merges data the server sent for document `id` (a whole document or changes), like
-    /// [`Store::merge_changes`], and in the same transaction: if the document had no unsent
-    /// changes before (or is new), records its new heads as acknowledged, since everything in
-    /// it now came from the server. A document with unsent changes keeps its acknowledged heads,
-    /// so those changes are still pushed (with the pulled ones again, which is harmless).
-    pub fn merge_pulled(&self, id: &str, bytes: &[u8]) -> Result<MergeOutcome> {
-        self.merge_pulled_page([(id, bytes)])?
-            .pop()
-            .unwrap_or_else(|| Err(Error::NotFound(id.to_string())))
-    }
-
-    /// Merges a page of pulled documents as [`Store::merge_pulled`] does each, in one
-    /// transaction: one commit (one disk sync) for the page instead of one per document.
-    ///
-    /// A document that is refused (corrupt, of the wrong kind, breaking the schema) is refused
-    /// before anything of it is written, so it is left as it was and its error is returned in
-    /// its slot, in the order given, while the others are merged. No savepoint per document:
-    /// each would make the full-text indexes flush a tiny segment. A failure of the database
-    /// itself, or any failure once a document's writes began, aborts the whole page: nothing
-    /// of it is written.
-    pub fn merge_pulled_page<'a>(
-        &self,
-        docs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-    ) -> Result<Vec<Result<MergeOutcome>>> {
-        let mut merged = Vec::new();
-        let mut committing = Instant::now();
-        let results = self.write(|tx| {
-            let mut results = Vec::new();
-            for (id, bytes) in docs {
-                let id = match parse_id(id) {
-                    Ok(id) => id,
-                    Err(e) => {
-                        results.push(Err(e));
-                        continue;
-                    }
-                };
-                let written_before = tx.total_changes();
-                match self.merge_pulled_in(tx, &id, bytes) {
-                    Ok((outcome, doc)) => {
-                        // A new document is not cached: a first sync of thousands would only
-                        // churn the cache, and its bytes are stored as they came.
-                        if !outcome.created {
-                            merged.push((id, doc));
-                        }
-                        results.push(Ok(outcome));
-                    }
-                    Err(e @ Error::Storage(_)) => return Err(e),
-                    Err(e) if tx.total_changes() != written_before => return Err(e),
-                    Err(e) => results.push(Err(e)),
-                }
-            }
-            committing = Instant::now();
-            Ok(results)
-        })?;
-        self.count_step(Step::Commit, committing);
-        // Only what was committed goes into the cache.
-        let mut cache = self.cache.borrow_mut();
-        for (id, doc) in merged {
-            cache.put(&id, doc);
-        }
-        Ok(results)
-    }
-
-    fn merge_pulled_in(
-        &self,
-        tx: &Transaction<'_>,
-        id: &str,
-        bytes: &[u8],
-    ) -> Result<(MergeOutcome, AutoCommit)> {
-        let started = Instant::now();
-        let clean = match acked_and_heads(tx, id)? {
-            None => true,
-            Some((acked, heads)) => acked.as_deref() == Some(heads.as_str()),
-        };
-        self.count_step(Step::Read, started);
-        let (outcome, doc) = self.merge_in(tx, id, bytes)?;
-        if clean {
-            let started = Instant::now();
-            tx.prepare_cached("UPDATE documents SET acked_heads = heads WHERE id = ?1")?
-                .execute([id])?;
-            self.count_step(Step::Write, started);
-        }
-        Ok((outcome, doc))
-    }
-
     /// Puts the changes of document `id` that the server has not acknowledged into the
     /// quarantine with the server's `rule` and `reason`, and resets the document to its
     /// acknowledged heads (re-projecting it); a document the server never acknowledged at all
@@ -434,7 +346,10 @@ fn refuse_managed(key: &str) -> Result<()> {
 
 /// The stored acknowledged heads (`None` if nothing was acknowledged) and current heads of
 /// `id`, both in column form, or `None` if the store does not have the document.
-fn acked_and_heads(conn: &Connection, id: &str) -> Result<Option<(Option<String>, String)>> {
+pub(super) fn acked_and_heads(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<(Option<String>, String)>> {
     Ok(conn
         .prepare_cached("SELECT acked_heads, heads FROM documents WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))

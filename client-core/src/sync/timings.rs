@@ -29,13 +29,14 @@ pub struct SyncTimings {
 }
 
 impl SyncTimings {
-    /// All steps together.
+    /// All steps together, merging counted by its elapsed time (its steps may have run on
+    /// several threads at once).
     pub fn total_us(&self) -> u64 {
         self.prepare_us
             + self.exchange_us
             + self.decode_us
             + self.acknowledge_us
-            + self.merge.total_us()
+            + self.merge.elapsed_us
             + self.finish_us
     }
 }

@@ -478,6 +478,7 @@ pub fn kpi(
         fieldsync_core::store::StoreOptions {
             durability: fieldsync_core::store::Durability::Normal,
             doc_cache: 0,
+            ..Default::default()
         },
     )
     .map_err(|e| AppError::Internal(format!("a scratch store for the KPIs: {e}")))?;

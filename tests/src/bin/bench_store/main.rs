@@ -485,6 +485,7 @@ fn editing_customers(b: &Bench, report: &mut Report) -> Result<()> {
             StoreOptions {
                 durability,
                 doc_cache,
+                ..StoreOptions::default()
             },
         )?;
         let id = &b.customer_ids[customer];

@@ -1,0 +1,320 @@
+//! Merging what a sync pulled: a page of documents in one transaction, one disk sync a page.
+//!
+//! Most of a merge needs no database: loading the stored copy, Automerge's work with its
+//! integrity checks, reading the result against the schema ([`merge_into`]). For a large page
+//! that part runs on worker threads while the store's own thread reads the documents' stored
+//! copies ahead and writes the merged ones, in the page's order, with their projections. A new
+//! device's first sync is such pages back to back, and on two cores the reading and schema
+//! checks of one document overlap the writing of the one before.
+//!
+//! What runs where changes no result: each document is read before its merge and written after
+//! it, in order, in the same transaction as before; a document appears in a page once (a page
+//! naming one twice is merged on one thread). Memory is bounded: at most
+//! [`AHEAD_PER_THREAD`] documents a thread are merged and not yet written.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use automerge::{ActorId, AutoCommit};
+use rusqlite::Transaction;
+
+use super::exchange::{Base, MergeOutcome, MergeWork, Merged, merge_into};
+use super::sync_state::acked_and_heads;
+use super::{Step, Store};
+use crate::error::{Error, Result};
+use crate::ids::parse_id;
+
+/// Pages of fewer documents are merged on the store's thread alone: starting threads would
+/// cost more than they save.
+const PARALLEL_FROM: usize = 16;
+/// Documents a worker thread may have merged ahead of the writing.
+const AHEAD_PER_THREAD: usize = 16;
+
+/// A merge's result as the workers hand it back.
+type MergeResult = (Result<Merged>, MergeWork);
+
+/// A document of the page, once read.
+enum Slot {
+    /// Refused before its merge (a malformed id): nothing of it is written.
+    Refused(Error),
+    /// Read: its canonical id, whether everything it held came from the server, and (when
+    /// merged on the store's thread) what the store had.
+    Read {
+        id: String,
+        clean: bool,
+        base: Option<Base>,
+    },
+}
+
+impl Store {
+    /// Merges data the server sent for document `id` (a whole document or changes), like
+    /// [`Store::merge_changes`], and in the same transaction: if the document had no unsent
+    /// changes before (or is new), records its new heads as acknowledged, since everything in
+    /// it now came from the server. A document with unsent changes keeps its acknowledged heads,
+    /// so those changes are still pushed (with the pulled ones again, which is harmless).
+    pub fn merge_pulled(&self, id: &str, bytes: &[u8]) -> Result<MergeOutcome> {
+        self.merge_pulled_page([(id, bytes)])?
+            .pop()
+            .unwrap_or_else(|| Err(Error::NotFound(id.to_string())))
+    }
+
+    /// Merges a page of pulled documents as [`Store::merge_pulled`] does each, in one
+    /// transaction: one commit (one disk sync) for the page instead of one per document.
+    ///
+    /// A document that is refused (corrupt, of the wrong kind, breaking the schema) is refused
+    /// before anything of it is written, so it is left as it was and its error is returned in
+    /// its slot, in the order given, while the others are merged. No savepoint per document:
+    /// each would make the full-text indexes flush a tiny segment. A failure of the database
+    /// itself, or any failure once a document's writes began, aborts the whole page: nothing
+    /// of it is written.
+    ///
+    /// A large page is merged on several threads (see the module documentation and
+    /// [`super::StoreOptions::merge_threads`]); the result is the same.
+    pub fn merge_pulled_page<'a>(
+        &self,
+        docs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Result<Vec<Result<MergeOutcome>>> {
+        let docs: Vec<(&str, &[u8])> = docs.into_iter().collect();
+        let threads = if docs.len() >= PARALLEL_FROM && names_each_once(&docs) {
+            self.merge_threads
+        } else {
+            0
+        };
+        let started = Instant::now();
+        let mut committing = Instant::now();
+        let results = self.write(|tx| {
+            let results = self.merge_page_in(tx, &docs, threads)?;
+            committing = Instant::now();
+            Ok(results)
+        });
+        self.count_step(Step::Commit, committing);
+        self.count_elapsed(started);
+        let mut merged = Vec::new();
+        let results = results?
+            .into_iter()
+            .map(|result| {
+                result.map(|(outcome, doc)| {
+                    // A new document is not cached: a first sync of thousands would only
+                    // churn the cache, and its bytes are stored as they came.
+                    if !outcome.created {
+                        merged.push((outcome.id.clone(), doc));
+                    }
+                    outcome
+                })
+            })
+            .collect();
+        // Only what was committed goes into the cache.
+        let mut cache = self.cache.borrow_mut();
+        for (id, doc) in merged {
+            cache.put(&id, doc);
+        }
+        Ok(results)
+    }
+
+    /// The page's merges inside `tx`, the Automerge part on `threads` worker threads (none:
+    /// all on this one).
+    fn merge_page_in(
+        &self,
+        tx: &Transaction<'_>,
+        docs: &[(&str, &[u8])],
+        threads: usize,
+    ) -> Result<Vec<Result<(MergeOutcome, AutoCommit)>>> {
+        let actor = self.actor_in(tx)?;
+        if threads == 0 {
+            let mut page = Page::new(self, tx, docs, &actor);
+            return page.merge_all(0, |_, job| {
+                Ok(job.map(|(base, id, bytes)| merge_into(base, &actor, &id, bytes)))
+            });
+        }
+        let (jobs, waiting) = mpsc::channel::<(usize, Job<'_>)>();
+        let waiting = Mutex::new(waiting);
+        let (done, finished) = mpsc::channel::<(usize, MergeResult)>();
+        std::thread::scope(|scope| {
+            // Dropped when the page is done (or abandoned): the workers then stop.
+            let jobs = jobs;
+            for _ in 0..threads {
+                let (waiting, done, actor) = (&waiting, done.clone(), &actor);
+                scope.spawn(move || work(waiting, &done, actor));
+            }
+            drop(done);
+            let mut ready: HashMap<usize, MergeResult> = HashMap::new();
+            let mut page = Page::new(self, tx, docs, &actor);
+            page.merge_all(threads * AHEAD_PER_THREAD, |index, job| match job {
+                Some(job) => {
+                    // The workers are gone only if the page is being abandoned.
+                    jobs.send((index, job)).map_err(|_| stopped())?;
+                    Ok(None)
+                }
+                None => loop {
+                    if let Some(result) = ready.remove(&index) {
+                        return Ok(Some(result));
+                    }
+                    let (i, result) = finished.recv().map_err(|_| stopped())?;
+                    ready.insert(i, result);
+                },
+            })
+        })
+    }
+}
+
+/// What a document's merge needs: what the store had, its canonical id, the sent bytes.
+type Job<'a> = (Base, String, &'a [u8]);
+
+/// A worker thread: merges the jobs it receives until the page is done. A panic in a merge
+/// (a defect, not bad data: Automerge's own are caught nearer) refuses that document only.
+fn work(
+    waiting: &Mutex<mpsc::Receiver<(usize, Job<'_>)>>,
+    done: &mpsc::Sender<(usize, MergeResult)>,
+    actor: &ActorId,
+) {
+    loop {
+        let next = match waiting.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok((index, (base, id, bytes))) = next else {
+            return;
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| merge_into(base, actor, &id, bytes)))
+            .unwrap_or_else(|_| {
+                let refused = Error::Corrupt(format!(
+                    "document {id} could not be merged: the merge stopped unexpectedly"
+                ));
+                (Err(refused), MergeWork::default())
+            });
+        if done.send((index, result)).is_err() {
+            return;
+        }
+    }
+}
+
+fn stopped() -> Error {
+    Error::Corrupt("merging the pulled page stopped: a merging thread ended early".into())
+}
+
+/// Whether no document is named twice in `docs` (then each can be read before the one
+/// before it is written).
+fn names_each_once(docs: &[(&str, &[u8])]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(docs.len());
+    docs.iter().all(|(id, _)| seen.insert(*id))
+}
+
+/// One page being merged: its documents, read ahead of their writes.
+struct Page<'s, 't, 'c, 'd> {
+    store: &'s Store,
+    tx: &'t Transaction<'c>,
+    docs: &'d [(&'d str, &'d [u8])],
+    actor: &'d ActorId,
+    slots: Vec<Option<Slot>>,
+}
+
+impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
+    fn new(
+        store: &'s Store,
+        tx: &'t Transaction<'c>,
+        docs: &'d [(&'d str, &'d [u8])],
+        actor: &'d ActorId,
+    ) -> Self {
+        Page {
+            store,
+            tx,
+            docs,
+            actor,
+            slots: Vec::with_capacity(docs.len()),
+        }
+    }
+
+    /// Reads, merges and writes every document in order. `merge(index, job)` is handed each
+    /// read document's job once (`Some`: it may start the merge elsewhere and answer `None`,
+    /// or merge at once), and asked for the result when it is to be written (`None`).
+    /// `ahead` is how many documents may be read before the one being written (0: each is
+    /// merged when read).
+    fn merge_all(
+        &mut self,
+        ahead: usize,
+        mut merge: impl FnMut(usize, Option<Job<'d>>) -> Result<Option<MergeResult>>,
+    ) -> Result<Vec<Result<(MergeOutcome, AutoCommit)>>> {
+        let mut results = Vec::with_capacity(self.docs.len());
+        for next in 0..self.docs.len() {
+            while self.slots.len() < self.docs.len() && self.slots.len() <= next + ahead {
+                let index = self.slots.len();
+                let mut slot = self.read(index)?;
+                if ahead > 0
+                    && let Slot::Read { id, base, .. } = &mut slot
+                    && let Some(base) = base.take()
+                {
+                    merge(index, Some((base, id.clone(), self.docs[index].1)))?;
+                }
+                self.slots.push(Some(slot));
+            }
+            let slot = self.slots[next]
+                .take()
+                .expect("each document is written once");
+            let (id, clean, base) = match slot {
+                Slot::Refused(e) => {
+                    results.push(Err(e));
+                    continue;
+                }
+                Slot::Read { id, clean, base } => (id, clean, base),
+            };
+            let bytes = self.docs[next].1;
+            let merged = match base {
+                Some(base) => merge(next, Some((base, id.clone(), bytes)))?,
+                None => merge(next, None)?,
+            };
+            let merged = merged.expect("a merge is answered when asked for");
+            let written_before = self.tx.total_changes();
+            match self.store.store_pulled(self.tx, &id, bytes, merged, clean) {
+                Ok(merged) => results.push(Ok(merged)),
+                Err(e @ Error::Storage(_)) => return Err(e),
+                Err(e) if self.tx.total_changes() != written_before => return Err(e),
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        Ok(results)
+    }
+
+    /// Reads document `index`: its id, whether it is clean, what the store has of it.
+    fn read(&self, index: usize) -> Result<Slot> {
+        let started = Instant::now();
+        let id = match parse_id(self.docs[index].0) {
+            Ok(id) => id,
+            Err(e) => return Ok(Slot::Refused(e)),
+        };
+        let clean = match acked_and_heads(self.tx, &id)? {
+            None => true,
+            Some((acked, heads)) => acked.as_deref() == Some(heads.as_str()),
+        };
+        let base = self.store.base_of(self.tx, &id, self.actor)?;
+        self.store.count_step(Step::Read, started);
+        Ok(Slot::Read {
+            id,
+            clean,
+            base: Some(base),
+        })
+    }
+}
+
+impl Store {
+    /// Writes a pulled document's merge; a clean one has its new heads acknowledged.
+    fn store_pulled(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        bytes: &[u8],
+        merged: MergeResult,
+        clean: bool,
+    ) -> Result<(MergeOutcome, AutoCommit)> {
+        let (outcome, doc) = self.store_merged(tx, id, bytes, merged)?;
+        if clean {
+            let started = Instant::now();
+            tx.prepare_cached("UPDATE documents SET acked_heads = heads WHERE id = ?1")?
+                .execute([id])?;
+            self.count_step(Step::Write, started);
+        }
+        Ok((outcome, doc))
+    }
+}

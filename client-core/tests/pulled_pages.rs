@@ -1,0 +1,197 @@
+//! A large pulled page is merged with its Automerge work on several threads: the store it
+//! leaves, and the verdict on each document, are those of merging it on one thread.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chrono::NaiveDate;
+use common::new_customer;
+use fieldsync_core::model::customer::CustomerEdit;
+use fieldsync_core::model::visit::{NewVisit, VisitType};
+use fieldsync_core::store::{CustomerQuery, StoreOptions, VisitQuery};
+use fieldsync_core::{Error, Store};
+
+/// A device's store merging on `merge_threads` threads (0: the calling thread alone).
+fn store_with(dir: &tempfile::TempDir, name: &str, merge_threads: usize) -> Store {
+    let options = StoreOptions {
+        merge_threads,
+        ..StoreOptions::default()
+    };
+    let store = Store::open_with(dir.path().join(name), options).unwrap();
+    store.set_author("li.wei").unwrap();
+    store
+}
+
+fn visit_of(customer: &str, day: u32) -> NewVisit {
+    NewVisit {
+        customer: customer.to_string(),
+        author: "li.wei".to_string(),
+        checkin_at: format!("2026-03-{day:02}T02:00:00Z"),
+        utc_offset_minutes: 480,
+        visit_type: Some(VisitType::FollowUp),
+        people_met: vec![("赵强".to_string(), Some("采购".to_string()))],
+        summary: format!("第{day}次拜访：谈了下季度的订单。"),
+        next_followup: Some(format!("2026-04-{day:02}")),
+        ..Default::default()
+    }
+}
+
+/// What a device holds, as its lists and reports show it, and each document's heads.
+fn holdings(store: &Store, ids: &[String]) -> String {
+    let customers = store
+        .list_customers(&CustomerQuery {
+            limit: Some(1_000),
+            ..Default::default()
+        })
+        .unwrap();
+    let found = store
+        .list_customers(&CustomerQuery {
+            search: Some("精工".to_string()),
+            limit: Some(1_000),
+            ..Default::default()
+        })
+        .unwrap();
+    let visits = store.list_visits(&VisitQuery::default()).unwrap();
+    let due = store
+        .due_followups(NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(), None)
+        .unwrap();
+    let heads: Vec<_> = ids
+        .iter()
+        .map(|id| (store.heads(id).ok(), store.acked_heads(id).ok()))
+        .collect();
+    format!("{customers:?}\n{found:?}\n{visits:?}\n{due:?}\n{heads:?}")
+}
+
+/// The verdict on each document of a page, errors as their messages.
+type Verdicts = Vec<Result<(String, bool, bool), String>>;
+
+#[test]
+fn a_large_page_merged_on_several_threads_leaves_what_one_thread_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    // Where the documents come from: 30 customers, a visit of each.
+    let source = store_with(&dir, "source.db", 0);
+    let customers: Vec<String> = (0..30)
+        .map(|i| {
+            source
+                .create_customer(new_customer(&format!("常州精工{i}号")))
+                .unwrap()
+        })
+        .collect();
+    let visits: Vec<String> = customers
+        .iter()
+        .zip(1..)
+        .map(|(c, day)| source.create_visit(visit_of(c, day)).unwrap())
+        .collect();
+
+    // Both devices already hold the first ten customers, one with the same edit never sent.
+    let one = store_with(&dir, "one.db", 0);
+    let many = store_with(&dir, "many.db", 2);
+    for device in [&one, &many] {
+        for id in &customers[..10] {
+            device
+                .merge_pulled(id, &source.document_bytes(id).unwrap())
+                .unwrap();
+        }
+    }
+    let pulled = one.heads(&customers[3]).unwrap();
+    one.update_customer(
+        &customers[3],
+        &[CustomerEdit::AppendNotes("本地补充".to_string())],
+    )
+    .unwrap();
+    let unsent = one.changes_since(&customers[3], &pulled).unwrap().concat();
+    many.merge_changes(&customers[3], &unsent).unwrap();
+    // Then the source edits those ten: the page brings their new changes.
+    let mut page: Vec<(String, Vec<u8>)> = Vec::new();
+    for id in &customers[..10] {
+        let before = source.heads(id).unwrap();
+        source
+            .update_customer(id, &[CustomerEdit::AppendNotes("服务器补充".to_string())])
+            .unwrap();
+        page.push((
+            id.clone(),
+            source.changes_since(id, &before).unwrap().concat(),
+        ));
+    }
+    for id in customers[10..].iter().chain(&visits) {
+        page.push((id.clone(), source.document_bytes(id).unwrap()));
+    }
+    // Refusals spread through the page, each left as it was while the rest is merged:
+    // damaged bytes, another document's bytes, a malformed id, changes of a document the
+    // device does not have without their first change.
+    page[20].1 = b"not automerge at all".to_vec();
+    page[35].1 = source.document_bytes(&customers[12]).unwrap();
+    page[41].0 = "not an id".to_string();
+    let before = source.heads(&visits[29]).unwrap();
+    source
+        .update_visit(
+            &visits[29],
+            &[fieldsync_core::model::visit::VisitEdit::ReplaceSummary(
+                "改过的纪要".to_string(),
+            )],
+        )
+        .unwrap();
+    let orphan = source.changes_since(&visits[29], &before).unwrap().concat();
+    let last = page.len() - 1;
+    page[last].1 = orphan;
+    assert!(page.len() >= 60, "a page large enough for several threads");
+
+    let merge = |store: &Store| -> Verdicts {
+        store
+            .merge_pulled_page(page.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                r.map(|o| (o.id, o.created, o.changed))
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    };
+    let (one_before, many_before) = (one.merge_steps(), many.merge_steps());
+    let by_one = merge(&one);
+    let by_many = merge(&many);
+    assert_eq!(by_many, by_one);
+    let refused: Vec<usize> = (0..by_one.len()).filter(|&i| by_one[i].is_err()).collect();
+    assert_eq!(refused, vec![20, 35, 41, last], "{by_one:?}");
+    assert!(
+        by_one[..10]
+            .iter()
+            .all(|r| matches!(r, Ok((_, false, true))))
+    );
+    assert!(
+        by_one[10..20]
+            .iter()
+            .all(|r| matches!(r, Ok((_, true, true))))
+    );
+
+    let ids: Vec<String> = customers.iter().chain(&visits).cloned().collect();
+    assert_eq!(holdings(&many, &ids), holdings(&one, &ids));
+    assert_eq!(many.unsent_documents().unwrap(), vec![customers[3].clone()]);
+    assert_eq!(many.integrity_check(), Ok(()));
+    assert!(matches!(
+        many.customer(&customers[12]),
+        Ok(c) if c.name == "常州精工12号"
+    ));
+    // The refused documents the device did not have are still not there; the one whose slot
+    // held another document's bytes was not made from them.
+    assert!(matches!(
+        many.customer(&customers[20]),
+        Err(Error::NotFound(_))
+    ));
+    for refused in [5, 11, 29] {
+        assert!(matches!(
+            many.visit(&visits[refused]),
+            Err(Error::NotFound(_))
+        ));
+    }
+    assert_eq!(many.visit(&visits[6]).unwrap().customer, customers[6]);
+    let steps = many.merge_steps() - many_before;
+    assert_eq!(
+        steps.documents,
+        page.len() as u64 - 1,
+        "all but the malformed id"
+    );
+    assert_eq!((one.merge_steps() - one_before).documents, steps.documents);
+    assert!(steps.elapsed_us > 0 && steps.load_us > 0 && steps.validate_us > 0);
+}
