@@ -114,20 +114,22 @@ fn chunks(bytes: &[u8]) -> Result<Vec<(u8, &[u8])>> {
 }
 
 /// Merges `bytes` into `doc` all or nothing, checking every chunk as [`check_whole`] does while
-/// parsing it once: a document chunk into an empty `doc` is loaded from the chunk (strictly:
-/// a damaged part refuses the whole); anything else is split into its changes, each checked
-/// against its checksum, and applied. Errors and panics of Automerge are reported as
+/// parsing it once: a document chunk first into an empty `doc` is loaded from the chunk
+/// (strictly: a damaged part refuses the whole); the rest is split into its changes, each
+/// checked against its checksum, and applied. Errors and panics of Automerge are reported as
 /// [`Error::Corrupt`] (see [`load_untrusted`]); after an error `doc` may be half-merged: the
 /// caller throws it away.
 pub fn merge_checked(doc: &mut AutoCommit, bytes: &[u8]) -> Result<()> {
-    let chunks = chunks(bytes)?;
-    if let [(0, chunk)] = chunks.as_slice()
+    let mut chunks = chunks(bytes)?.into_iter().peekable();
+    // A snapshot and the changes after it, as a server sends a document whole: the snapshot
+    // loads as one, instead of being taken apart into its changes and applied again.
+    if let Some(&(0, chunk)) = chunks.peek()
         && doc.get_heads().is_empty()
     {
+        chunks.next();
         let loaded = untrusted(|| AutoCommit::load_with_options(chunk, strict()))?;
         let actor = doc.get_actor().clone();
         *doc = loaded.with_actor(actor);
-        return Ok(());
     }
     let mut changes = Vec::new();
     for (kind, chunk) in chunks {
@@ -138,6 +140,9 @@ pub fn merge_checked(doc: &mut AutoCommit, bytes: &[u8]) -> Result<()> {
             }
             _ => changes.push(change_of(chunk)?),
         }
+    }
+    if changes.is_empty() {
+        return Ok(());
     }
     apply_untrusted(doc, &changes)
 }
@@ -250,6 +255,7 @@ mod tests {
         let mut behind = AutoCommit::load(&saved).unwrap();
         let first_only = behind.get_changes(&[])[0].clone();
         let mut partial = AutoCommit::new();
+        let first_hash = first_only.hash();
         partial.apply_changes([first_only]).unwrap();
         merge_checked(&mut partial, &second).unwrap();
         assert_eq!(partial.get_heads(), original.get_heads());
@@ -259,6 +265,21 @@ mod tests {
         let mut fresh = AutoCommit::new();
         merge_checked(&mut fresh, &both).unwrap();
         assert_eq!(fresh.get_heads(), behind.get_heads());
+        // A snapshot of the first change and the second after it, as a server sends a
+        // document whole: the same document, with the receiver's actor kept.
+        let mut snapshot = original.fork_at(&[first_hash]).unwrap().save();
+        snapshot.extend_from_slice(&second);
+        let mut fresh = AutoCommit::new();
+        let actor = fresh.get_actor().clone();
+        merge_checked(&mut fresh, &snapshot).unwrap();
+        assert_eq!(fresh.get_heads(), original.get_heads());
+        assert_eq!(fresh.get_actor(), &actor);
+        assert_eq!(
+            automerge::ReadDoc::get(&fresh, ROOT, "phone")
+                .unwrap()
+                .map(|(v, _)| v.to_string()),
+            Some("\"0512-6666\"".to_string())
+        );
     }
 
     #[test]

@@ -52,8 +52,11 @@ pub(super) enum Base {
 
 /// A document merged but not yet written: what [`Store::store_merged`] checks and writes.
 pub(super) struct Merged {
-    /// The merged document.
-    doc: AutoCommit,
+    /// The merged document; `None` for a new one not to be kept loaded (it was dropped where
+    /// it was merged, freeing it on that thread).
+    doc: Option<AutoCommit>,
+    /// Its heads after the merge.
+    after: Vec<ChangeHash>,
     /// Its typed view, which passed the schema.
     document: Document,
     /// Its heads before the merge (none for a new document).
@@ -74,15 +77,17 @@ pub(super) struct MergeWork {
 }
 
 /// Loads `base` (with `actor`), merges `bytes` into it and reads the result against the
-/// schema: the part of a merge that touches no database. `id` names the document in errors.
+/// schema: the part of a merge that touches no database. `id` names the document in errors. A
+/// new document is returned loaded only if `keep_new`.
 pub(super) fn merge_into(
     base: Base,
     actor: &ActorId,
     id: &str,
     bytes: &[u8],
+    keep_new: bool,
 ) -> (Result<Merged>, MergeWork) {
     let mut work = MergeWork::default();
-    let merged = merge_timed(base, actor, id, bytes, &mut work);
+    let merged = merge_timed(base, actor, id, bytes, keep_new, &mut work);
     (merged, work)
 }
 
@@ -91,6 +96,7 @@ fn merge_timed(
     actor: &ActorId,
     id: &str,
     bytes: &[u8],
+    keep_new: bool,
     work: &mut MergeWork,
 ) -> Result<Merged> {
     let started = Instant::now();
@@ -113,7 +119,8 @@ fn merge_timed(
             missing: missing.len(),
         });
     }
-    if doc.get_heads().is_empty() {
+    let after = doc.get_heads();
+    if after.is_empty() {
         return Err(corrupt("the data holds no changes"));
     }
     work.load_us = micros(started);
@@ -121,7 +128,8 @@ fn merge_timed(
     let document = validate_document(&doc)?;
     work.validate_us = micros(started);
     Ok(Merged {
-        doc,
+        doc: (keep_new || !created).then_some(doc),
+        after,
         document,
         before,
         before_kind,
@@ -147,7 +155,9 @@ impl Store {
         let merged = self.write(|tx| self.merge_in(tx, &id, bytes));
         self.count_elapsed(started);
         let (outcome, doc) = merged?;
-        self.cache.borrow_mut().put(&id, doc);
+        if let Some(doc) = doc {
+            self.cache.borrow_mut().put(&id, doc);
+        }
         Ok(outcome)
     }
 
@@ -160,12 +170,12 @@ impl Store {
         tx: &Transaction<'_>,
         id: &str,
         bytes: &[u8],
-    ) -> Result<(MergeOutcome, AutoCommit)> {
+    ) -> Result<(MergeOutcome, Option<AutoCommit>)> {
         let started = Instant::now();
         let actor = self.actor_in(tx)?;
         let base = self.base_of(tx, id, &actor)?;
         self.count_step(Step::Read, started);
-        let merged = merge_into(base, &actor, id, bytes);
+        let merged = merge_into(base, &actor, id, bytes, true);
         self.store_merged(tx, id, bytes, merged)
     }
 
@@ -182,18 +192,20 @@ impl Store {
 
     /// Counts the steps `merged` took, then checks it against what the store had and writes
     /// it with its projections in `tx`; a refusal writes nothing. `bytes` are what was merged.
+    /// Returns the outcome and the merged document, if it was kept loaded.
     pub(super) fn store_merged(
         &self,
         tx: &Transaction<'_>,
         id: &str,
         bytes: &[u8],
         merged: (Result<Merged>, MergeWork),
-    ) -> Result<(MergeOutcome, AutoCommit)> {
+    ) -> Result<(MergeOutcome, Option<AutoCommit>)> {
         let (merged, work) = merged;
         self.count_document();
         self.count_work(work);
         let Merged {
             mut doc,
+            after,
             document,
             before,
             before_kind,
@@ -215,13 +227,12 @@ impl Store {
                 found: document.id().to_string(),
             });
         }
-        let after = doc.get_heads();
         let changed = after != before;
         if created {
             // The document is exactly what `bytes` hold: keep them as its snapshot.
             documents::insert_saved(tx, id, document.kind(), bytes, &after)?;
-        } else if changed {
-            documents::append(tx, id, &mut doc, &before)?;
+        } else if changed && let Some(doc) = doc.as_mut() {
+            documents::append(tx, id, doc, &before)?;
         }
         let started = self.count_step(Step::Write, started);
         if changed {

@@ -33,6 +33,9 @@ const PARALLEL_FROM: usize = 16;
 /// Documents a worker thread may have merged ahead of the writing.
 const AHEAD_PER_THREAD: usize = 16;
 
+/// A document written: the outcome, and the document if it stays loaded.
+type Stored = (MergeOutcome, Option<AutoCommit>);
+
 /// A merge's result as the workers hand it back.
 type MergeResult = (Result<Merged>, MergeWork);
 
@@ -92,14 +95,14 @@ impl Store {
         });
         self.count_step(Step::Commit, committing);
         self.count_elapsed(started);
+        // A new document is not kept loaded (a first sync of thousands would only churn the
+        // cache, and its bytes are stored as they came): only the others come back with theirs.
         let mut merged = Vec::new();
         let results = results?
             .into_iter()
             .map(|result| {
                 result.map(|(outcome, doc)| {
-                    // A new document is not cached: a first sync of thousands would only
-                    // churn the cache, and its bytes are stored as they came.
-                    if !outcome.created {
+                    if let Some(doc) = doc {
                         merged.push((outcome.id.clone(), doc));
                     }
                     outcome
@@ -121,12 +124,12 @@ impl Store {
         tx: &Transaction<'_>,
         docs: &[(&str, &[u8])],
         threads: usize,
-    ) -> Result<Vec<Result<(MergeOutcome, AutoCommit)>>> {
+    ) -> Result<Vec<Result<Stored>>> {
         let actor = self.actor_in(tx)?;
         if threads == 0 {
             let mut page = Page::new(self, tx, docs, &actor);
             return page.merge_all(0, |_, job| {
-                Ok(job.map(|(base, id, bytes)| merge_into(base, &actor, &id, bytes)))
+                Ok(job.map(|(base, id, bytes)| merge_into(base, &actor, &id, bytes, false)))
             });
         }
         let (jobs, waiting) = mpsc::channel::<(usize, Job<'_>)>();
@@ -178,13 +181,15 @@ fn work(
         let Ok((index, (base, id, bytes))) = next else {
             return;
         };
-        let result = catch_unwind(AssertUnwindSafe(|| merge_into(base, actor, &id, bytes)))
-            .unwrap_or_else(|_| {
-                let refused = Error::Corrupt(format!(
-                    "document {id} could not be merged: the merge stopped unexpectedly"
-                ));
-                (Err(refused), MergeWork::default())
-            });
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            merge_into(base, actor, &id, bytes, false)
+        }))
+        .unwrap_or_else(|_| {
+            let refused = Error::Corrupt(format!(
+                "document {id} could not be merged: the merge stopped unexpectedly"
+            ));
+            (Err(refused), MergeWork::default())
+        });
         if done.send((index, result)).is_err() {
             return;
         }
@@ -236,7 +241,7 @@ impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
         &mut self,
         ahead: usize,
         mut merge: impl FnMut(usize, Option<Job<'d>>) -> Result<Option<MergeResult>>,
-    ) -> Result<Vec<Result<(MergeOutcome, AutoCommit)>>> {
+    ) -> Result<Vec<Result<Stored>>> {
         let mut results = Vec::with_capacity(self.docs.len());
         for next in 0..self.docs.len() {
             while self.slots.len() < self.docs.len() && self.slots.len() <= next + ahead {
@@ -307,7 +312,7 @@ impl Store {
         bytes: &[u8],
         merged: MergeResult,
         clean: bool,
-    ) -> Result<(MergeOutcome, AutoCommit)> {
+    ) -> Result<Stored> {
         let (outcome, doc) = self.store_merged(tx, id, bytes, merged)?;
         if clean {
             let started = Instant::now();
