@@ -244,9 +244,8 @@ fn stored_changes_in(
     }
 }
 
-/// Stores a document the store did not have from bytes that load as it (a save, or a save
-/// followed by changes, as a server sends a whole document), without saving it again:
-/// compressing a save again is most of the cost of taking in a pulled document.
+/// Stores a document the store did not have from bytes that load as it (a save, or its
+/// changes), with its heads.
 pub(crate) fn insert_saved(
     conn: &Connection,
     id: &str,

@@ -128,6 +128,7 @@ impl Store {
         s.read_us += work.read_us;
         s.load_us += work.load_us;
         s.validate_us += work.validate_us;
+        s.write_us += work.write_us;
         self.merge_steps.set(s);
     }
 

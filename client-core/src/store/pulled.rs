@@ -96,7 +96,7 @@ impl Store {
         self.count_step(Step::Commit, committing);
         self.count_elapsed(started);
         // A new document is not kept loaded (a first sync of thousands would only churn the
-        // cache, and its bytes are stored as they came): only the others come back with theirs.
+        // cache): only the others come back with theirs.
         let mut merged = Vec::new();
         let results = results?
             .into_iter()
@@ -265,14 +265,13 @@ impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
                 }
                 Slot::Read { id, clean, base } => (id, clean, base),
             };
-            let bytes = self.docs[next].1;
             let merged = match base {
-                Some(base) => merge(next, Some((base, id.clone(), bytes)))?,
+                Some(base) => merge(next, Some((base, id.clone(), self.docs[next].1)))?,
                 None => merge(next, None)?,
             };
             let merged = merged.expect("a merge is answered when asked for");
             let written_before = self.tx.total_changes();
-            match self.store.store_pulled(self.tx, &id, bytes, merged, clean) {
+            match self.store.store_pulled(self.tx, &id, merged, clean) {
                 Ok(merged) => results.push(Ok(merged)),
                 Err(e @ Error::Storage(_)) => return Err(e),
                 Err(e) if self.tx.total_changes() != written_before => return Err(e),
@@ -309,11 +308,10 @@ impl Store {
         &self,
         tx: &Transaction<'_>,
         id: &str,
-        bytes: &[u8],
         merged: MergeResult,
         clean: bool,
     ) -> Result<Stored> {
-        let (outcome, doc) = self.store_merged(tx, id, bytes, merged)?;
+        let (outcome, doc) = self.store_merged(tx, id, merged)?;
         if clean {
             let started = Instant::now();
             tx.prepare_cached("UPDATE documents SET acked_heads = heads WHERE id = ?1")?
@@ -321,5 +319,47 @@ impl Store {
             self.count_step(Step::Write, started);
         }
         Ok((outcome, doc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use automerge::AutoCommit;
+
+    use crate::Store;
+    use crate::model::customer::NewCustomer;
+
+    #[test]
+    fn a_new_document_pulled_as_its_change_is_stored_as_a_save_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Store::open(dir.path().join("source.db")).unwrap();
+        let id = source
+            .create_customer(NewCustomer {
+                name: "常州精工".into(),
+                territory: "east".into(),
+                owner: "li.wei".into(),
+                notes: "首次接触于展会。".into(),
+                created_by: "li.wei".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let change = source.changes_since(&id, &[]).unwrap().concat();
+        // Sent as a change: chunk type 1 (or 2, compressed), after magic and checksum.
+        assert_ne!(change[8], 0);
+
+        let device = Store::open(dir.path().join("device.db")).unwrap();
+        assert!(device.merge_pulled(&id, &change).unwrap().created);
+        let stored: Vec<u8> = device
+            .conn
+            .query_row("SELECT snapshot FROM documents WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(stored[8], 0, "a document chunk");
+        let mut loaded = AutoCommit::load(&stored).unwrap();
+        assert_eq!(loaded.get_heads(), source.heads(&id).unwrap());
+        assert_eq!(device.customer(&id).unwrap(), source.customer(&id).unwrap());
+        assert_eq!(device.acked_heads(&id).unwrap(), source.heads(&id).unwrap());
     }
 }
