@@ -195,3 +195,58 @@ fn a_large_page_merged_on_several_threads_leaves_what_one_thread_leaves() {
     assert_eq!((one.merge_steps() - one_before).documents, steps.documents);
     assert!(steps.elapsed_us > 0 && steps.load_us > 0 && steps.validate_us > 0);
 }
+
+#[test]
+fn follow_ups_computed_once_a_page_are_those_computed_document_by_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = store_with(&dir, "source.db", 0);
+    let customers: Vec<String> = (0..6)
+        .map(|i| {
+            source
+                .create_customer(new_customer(&format!("无锡华光{i}号")))
+                .unwrap()
+        })
+        .collect();
+    // Visits of every customer, checked in out of order; the first customer's come before it
+    // in the page, the others' after theirs.
+    let mut visits = Vec::new();
+    for (i, customer) in customers.iter().enumerate() {
+        for day in [9, 3, 27, 14] {
+            let mut visit = visit_of(customer, day);
+            if (day + i as u32).is_multiple_of(2) {
+                visit.next_followup = None;
+            }
+            visits.push(source.create_visit(visit).unwrap());
+        }
+    }
+    let mut order: Vec<&String> = visits[..4].iter().collect();
+    order.extend(&customers);
+    order.extend(&visits[4..]);
+    let page: Vec<(String, Vec<u8>)> = order
+        .into_iter()
+        .map(|id| (id.clone(), source.document_bytes(id).unwrap()))
+        .collect();
+    assert!(page.len() >= 16, "a page large enough for several threads");
+
+    let paged = store_with(&dir, "paged.db", 2);
+    let results = paged
+        .merge_pulled_page(page.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
+        .unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let one_by_one = store_with(&dir, "one_by_one.db", 0);
+    for (id, bytes) in &page {
+        one_by_one.merge_changes(id, bytes).unwrap();
+    }
+
+    let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+    let due = paged.due_followups(day, None).unwrap();
+    assert_eq!(due.len(), customers.len(), "every customer is due by June");
+    assert_eq!(due, one_by_one.due_followups(day, None).unwrap());
+    let all = CustomerQuery::default();
+    let rows = paged.list_customers(&all).unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.last_visit_date.as_deref() == Some("2026-03-27"))
+    );
+    assert_eq!(rows, one_by_one.list_customers(&all).unwrap());
+}

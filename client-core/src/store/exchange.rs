@@ -11,7 +11,8 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::Transaction;
 use serde::Serialize;
 
-use super::{Step, Store, documents, micros, projections};
+use super::projections::{self, Followups};
+use super::{Step, Store, documents, micros};
 use crate::chunks::merge_checked;
 use crate::error::{Error, Result};
 use crate::ids::parse_id;
@@ -183,7 +184,7 @@ impl Store {
         let base = self.base_of(tx, id, &actor)?;
         self.count_step(Step::Read, started);
         let merged = merge_into(base, &actor, id, bytes, true);
-        self.store_merged(tx, id, merged)
+        self.store_merged(tx, id, merged, &mut Followups::Now)
     }
 
     /// What the store holds of document `id` before a merge (see [`Base`]).
@@ -198,13 +199,14 @@ impl Store {
     }
 
     /// Counts the steps `merged` took, then checks it against what the store had and writes
-    /// it with its projections in `tx`; a refusal writes nothing. Returns the outcome and the
-    /// merged document, if it was kept loaded.
+    /// it with its projections in `tx` (follow-ups as `followups` says); a refusal writes
+    /// nothing. Returns the outcome and the merged document, if it was kept loaded.
     pub(super) fn store_merged(
         &self,
         tx: &Transaction<'_>,
         id: &str,
         merged: (Result<Merged>, MergeWork),
+        followups: &mut Followups,
     ) -> Result<(MergeOutcome, Option<AutoCommit>)> {
         let (merged, work) = merged;
         self.count_document();
@@ -242,7 +244,7 @@ impl Store {
         }
         let started = self.count_step(Step::Write, started);
         if changed {
-            projections::project(tx, &document)?;
+            projections::project_with(tx, &document, followups)?;
         }
         self.count_step(Step::Project, started);
         let outcome = MergeOutcome {

@@ -4,6 +4,8 @@
 //! Follow-up dates live on the customer row and are recomputed whenever the customer or one of
 //! its visits is written, whichever arrives first on this device.
 
+use std::collections::BTreeSet;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
@@ -17,11 +19,60 @@ use crate::model::target::Target;
 use crate::model::trip_plan::TripPlan;
 use crate::model::visit::Visit;
 
-/// Writes the projection rows of `doc`.
+/// Customers whose follow-up must be computed again after projections were written: at once,
+/// or once for a whole batch of documents (a pulled page, where a customer's many visits would
+/// each compute it again).
+pub(crate) enum Followups {
+    /// Each is computed as soon as it is due.
+    Now,
+    /// Each is computed once, by [`Followups::finish`], after the batch's rows are written.
+    Later(BTreeSet<String>),
+}
+
+impl Followups {
+    /// A batch's follow-ups, computed by [`Followups::finish`].
+    pub(crate) fn later() -> Self {
+        Followups::Later(BTreeSet::new())
+    }
+
+    fn due(&mut self, conn: &Connection, customer: &str) -> Result<()> {
+        match self {
+            Followups::Now => refresh_followup(conn, customer),
+            Followups::Later(due) => {
+                due.insert(customer.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// Computes every follow-up left for later. The result is the one computing each at once
+    /// gives: a follow-up depends only on the customer's row and its newest visit's, as they
+    /// are once the batch is written.
+    pub(crate) fn finish(self, conn: &Connection) -> Result<()> {
+        if let Followups::Later(due) = self {
+            for customer in due {
+                refresh_followup(conn, &customer)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes the projection rows of `doc`, its customer's follow-up included.
 pub(crate) fn project(conn: &Connection, doc: &Document) -> Result<()> {
+    project_with(conn, doc, &mut Followups::Now)
+}
+
+/// Writes the projection rows of `doc`; the follow-ups it changes are computed as `followups`
+/// says.
+pub(crate) fn project_with(
+    conn: &Connection,
+    doc: &Document,
+    followups: &mut Followups,
+) -> Result<()> {
     match doc {
-        Document::Customer(c) => customer(conn, c),
-        Document::Visit(v) => visit(conn, v),
+        Document::Customer(c) => customer(conn, c, followups),
+        Document::Visit(v) => visit(conn, v, followups),
         Document::TripPlan(p) => trip_plan(conn, p),
         Document::ExpenseClaim(e) => expense_claim(conn, e),
         Document::Order(o) => order(conn, o),
@@ -180,7 +231,7 @@ pub(crate) fn unproject(conn: &Connection, id: &str) -> Result<Option<String>> {
     Ok(Some(customer))
 }
 
-fn customer(conn: &Connection, c: &Customer) -> Result<()> {
+fn customer(conn: &Connection, c: &Customer, followups: &mut Followups) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO customers(id, name, customer_type, industry, territory, owner, tier, status,
                                key_account, city, phone, contact_count, created_at, created_by)
@@ -237,10 +288,10 @@ fn customer(conn: &Connection, c: &Customer) -> Result<()> {
         conn.prepare_cached("INSERT INTO customers_grams(rowid, grams) VALUES (?1, ?2)")?
             .execute(params![rowid, grams])?;
     }
-    refresh_followup(conn, &c.id)
+    followups.due(conn, &c.id)
 }
 
-fn visit(conn: &Connection, v: &Visit) -> Result<()> {
+fn visit(conn: &Connection, v: &Visit, followups: &mut Followups) -> Result<()> {
     let previous_customer: Option<String> = conn
         .prepare_cached("SELECT customer_id FROM visits WHERE id = ?1")?
         .query_row([&v.id], |r| r.get(0))
@@ -305,9 +356,9 @@ fn visit(conn: &Connection, v: &Visit) -> Result<()> {
         }
     }
     if let Some(previous) = previous_customer.filter(|p| *p != v.customer) {
-        refresh_followup(conn, &previous)?;
+        followups.due(conn, &previous)?;
     }
-    refresh_followup(conn, &v.customer)
+    followups.due(conn, &v.customer)
 }
 
 /// Recomputes the customer's last visit and next follow-up from its newest visit: the explicit

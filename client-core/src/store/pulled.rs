@@ -10,7 +10,9 @@
 //! What runs where changes no result: each document is read before its merge and written after
 //! it, in order, in the same transaction as before; a document appears in a page once (a page
 //! naming one twice is merged on one thread). Memory is bounded: at most
-//! [`AHEAD_PER_THREAD`] documents a thread are merged and not yet written.
+//! [`AHEAD_PER_THREAD`] documents a thread are merged and not yet written. The customers'
+//! follow-ups the page changes are computed once each, after its last document is written
+//! (a first sync brings a customer's visits by the dozen).
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -22,6 +24,7 @@ use automerge::{ActorId, AutoCommit};
 use rusqlite::Transaction;
 
 use super::exchange::{Base, MergeOutcome, MergeWork, Merged, merge_into};
+use super::projections::Followups;
 use super::sync_state::acked_and_heads;
 use super::{Step, Store};
 use crate::error::{Error, Result};
@@ -243,6 +246,9 @@ impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
         mut merge: impl FnMut(usize, Option<Job<'d>>) -> Result<Option<MergeResult>>,
     ) -> Result<Vec<Result<Stored>>> {
         let mut results = Vec::with_capacity(self.docs.len());
+        // Each customer's follow-up once, after the page's rows: a first sync brings a
+        // customer's visits by the dozen.
+        let mut followups = Followups::later();
         for next in 0..self.docs.len() {
             while self.slots.len() < self.docs.len() && self.slots.len() <= next + ahead {
                 let index = self.slots.len();
@@ -271,13 +277,19 @@ impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
             };
             let merged = merged.expect("a merge is answered when asked for");
             let written_before = self.tx.total_changes();
-            match self.store.store_pulled(self.tx, &id, merged, clean) {
+            match self
+                .store
+                .store_pulled(self.tx, &id, merged, clean, &mut followups)
+            {
                 Ok(merged) => results.push(Ok(merged)),
                 Err(e @ Error::Storage(_)) => return Err(e),
                 Err(e) if self.tx.total_changes() != written_before => return Err(e),
                 Err(e) => results.push(Err(e)),
             }
         }
+        let started = Instant::now();
+        followups.finish(self.tx)?;
+        self.store.count_step(Step::Project, started);
         Ok(results)
     }
 
@@ -303,15 +315,17 @@ impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
 }
 
 impl Store {
-    /// Writes a pulled document's merge; a clean one has its new heads acknowledged.
+    /// Writes a pulled document's merge (its follow-ups left to `followups`); a clean one has
+    /// its new heads acknowledged.
     fn store_pulled(
         &self,
         tx: &Transaction<'_>,
         id: &str,
         merged: MergeResult,
         clean: bool,
+        followups: &mut Followups,
     ) -> Result<Stored> {
-        let (outcome, doc) = self.store_merged(tx, id, merged)?;
+        let (outcome, doc) = self.store_merged(tx, id, merged, followups)?;
         if clean {
             let started = Instant::now();
             tx.prepare_cached("UPDATE documents SET acked_heads = heads WHERE id = ?1")?
