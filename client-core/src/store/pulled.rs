@@ -300,11 +300,14 @@ impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
             Ok(id) => id,
             Err(e) => return Ok(Slot::Refused(e)),
         };
-        let clean = match acked_and_heads(self.tx, &id)? {
-            None => true,
-            Some((acked, heads)) => acked.as_deref() == Some(heads.as_str()),
+        let (clean, base) = match acked_and_heads(self.tx, &id)? {
+            // New to the store (most of a first sync): nothing more to read.
+            None => (true, Base::New),
+            Some((acked, heads)) => (
+                acked.as_deref() == Some(heads.as_str()),
+                self.store.base_of(self.tx, &id, self.actor)?,
+            ),
         };
-        let base = self.store.base_of(self.tx, &id, self.actor)?;
         self.store.count_step(Step::Read, started);
         Ok(Slot::Read {
             id,
