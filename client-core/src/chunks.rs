@@ -70,6 +70,11 @@ fn change_of(chunk: &[u8]) -> Result<Change> {
     Ok(change)
 }
 
+/// Whether `bytes` are one whole document chunk (what `save` makes) and nothing else.
+pub fn is_one_document(bytes: &[u8]) -> bool {
+    matches!(chunks(bytes).as_deref(), Ok([(0, _)]))
+}
+
 /// The changes held in `bytes` if it holds changes only, each checked as [`check_whole`]
 /// does; `None` if it holds a whole document.
 pub fn changes_only(bytes: &[u8]) -> Result<Option<Vec<Change>>> {

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::projections::{self, Followups};
 use super::{Step, Store, documents, micros};
-use crate::chunks::merge_checked;
+use crate::chunks::{is_one_document, merge_checked};
 use crate::error::{Error, Result};
 use crate::ids::parse_id;
 use crate::model::{DocKind, Document, id_of, kind_of, validate_document};
@@ -64,7 +64,7 @@ pub(super) struct Merged {
     before: Vec<ChangeHash>,
     /// Its kind before the merge; `None` for a document the store did not have.
     before_kind: Option<DocKind>,
-    /// For a document the store did not have, what to store: its save, uncompressed.
+    /// For a document the store did not have, what to store: a save of it.
     snapshot: Option<Vec<u8>>,
 }
 
@@ -130,10 +130,16 @@ fn merge_timed(
     let document = validate_document(&doc)?;
     work.validate_us = micros(started);
     let started = Instant::now();
-    // A new document is stored as its save, uncompressed: what was sent is often its changes,
-    // which load at half the speed, and compressing costs seven times as much as encoding
-    // (and a quarter of the space it saves).
-    let snapshot = created.then(|| doc.save_nocompress());
+    // A new document is stored as a save: as sent if it came as one, else (its changes, which
+    // load at half the speed) saved here, uncompressed: compressing costs seven times as much
+    // as encoding, for a quarter of the space.
+    let snapshot = created.then(|| {
+        if is_one_document(bytes) {
+            bytes.to_vec()
+        } else {
+            doc.save_nocompress()
+        }
+    });
     work.write_us = micros(started);
     Ok(Merged {
         doc: (keep_new || !created).then_some(doc),

@@ -348,7 +348,7 @@ mod tests {
     use crate::model::customer::NewCustomer;
 
     #[test]
-    fn a_new_document_pulled_as_its_change_is_stored_as_a_save_of_it() {
+    fn a_new_document_pulled_is_stored_as_a_save_of_it_or_as_the_save_it_came_as() {
         let dir = tempfile::tempdir().unwrap();
         let source = Store::open(dir.path().join("source.db")).unwrap();
         let id = source
@@ -378,5 +378,27 @@ mod tests {
         assert_eq!(loaded.get_heads(), source.heads(&id).unwrap());
         assert_eq!(device.customer(&id).unwrap(), source.customer(&id).unwrap());
         assert_eq!(device.acked_heads(&id).unwrap(), source.heads(&id).unwrap());
+
+        // Sent as a save: kept as it came.
+        let other = source
+            .create_customer(NewCustomer {
+                name: "无锡华光".into(),
+                territory: "east".into(),
+                owner: "li.wei".into(),
+                created_by: "li.wei".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let saved = source.document_bytes(&other).unwrap();
+        device.merge_pulled(&other, &saved).unwrap();
+        let stored: Vec<u8> = device
+            .conn
+            .query_row(
+                "SELECT snapshot FROM documents WHERE id = ?1",
+                [&other],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, saved);
     }
 }
