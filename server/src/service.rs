@@ -49,10 +49,6 @@ const BACKFILL_BATCH: usize = 500;
 /// Take a fresh snapshot once this many changes were logged after the last one.
 const SNAPSHOT_EVERY: usize = 32;
 
-/// A new document pushed in at most this many bytes of changes (a record: a visit, a customer
-/// file, an order) is stored with its save as well as its changes.
-const NEW_SNAPSHOT_MAX_BYTES: usize = 16 * 1024;
-
 /// What live subscribers are told.
 #[derive(Debug, Clone)]
 pub enum Notice {
@@ -813,17 +809,11 @@ impl Core {
             None => Vec::new(),
         };
         let stored_changes = logged.since_snapshot;
-        // A new record is stored with its save, which is what a device new to it is sent: a
-        // device loads a document chunk in two thirds of the time it takes to apply the same
-        // content as a change, thousands of them on a new device's first sync. Its change stays
-        // in the log until compaction. A large new document (a long note) is stored as its
-        // changes alone: saving it would cost more than its devices' loads save.
-        let pushed: usize = changes.iter().map(|c| c.bytes.len()).sum();
-        let new_record = before.is_none() && pushed <= NEW_SNAPSHOT_MAX_BYTES;
+        // A new document pushed as one change is stored as that change: it is already as compact
+        // as a snapshot, and saving one would encode and compress the same content again.
         let new_in_parts = before.is_none() && changes.len() > 1;
-        let snapshot =
-            (new_record || new_in_parts || stored_changes + changes.len() >= SNAPSHOT_EVERY)
-                .then(|| after.save());
+        let snapshot = (new_in_parts || stored_changes + changes.len() >= SNAPSHOT_EVERY)
+            .then(|| after.save());
         let heads = hex_heads(&after.get_heads());
         let governed_by = scope.governing(customer.as_ref());
         let commit = DocCommit {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use fieldsync_core::Store;
-use fieldsync_core::model::customer::{CustomerEdit, NewCustomer};
+use fieldsync_core::model::customer::CustomerEdit;
 use fieldsync_core::model::expense_claim::{ExpenseClaimEdit, NewExpenseClaim};
 use fieldsync_core::model::trip_plan::TripPlanEdit;
 use fieldsync_core::model::visit::VisitEdit;
@@ -459,42 +459,23 @@ fn a_document_compacted_on_the_server_reaches_a_new_device_whole() {
 }
 
 #[test]
-fn a_new_record_is_sent_whole_as_a_save_and_a_large_new_document_as_its_change() {
+fn a_new_document_pushed_as_one_change_is_kept_and_sent_as_that_change() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let li = device(&dir, "li");
-    let record = li
+    let one = li
         .create_customer(customer("一次写成的客户", "east", "li"))
         .unwrap();
-    w.accepted("li", &li, &record);
-    let in_parts = li
+    let pushed = li.changes_since(&one, &[]).unwrap();
+    assert_eq!(pushed.len(), 1);
+    w.accepted("li", &li, &one);
+    // Written twice before its first push: kept as a snapshot, as before.
+    let two = li
         .create_customer(customer("两次写成的客户", "east", "li"))
         .unwrap();
-    li.update_customer(&in_parts, &[CustomerEdit::AppendNotes("补记".into())])
+    li.update_customer(&two, &[CustomerEdit::AppendNotes("补记".into())])
         .unwrap();
-    w.accepted("li", &li, &in_parts);
-    // A customer file with a long note (30,000 characters that do not compress), in one change.
-    let mut seed: u32 = 7;
-    let note: String = (0..30_000)
-        .map(|i| {
-            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            if i % 40 == 39 {
-                '\n'
-            } else {
-                char::from_u32(0x4e00 + (seed >> 16) % 0x51a0).unwrap()
-            }
-        })
-        .collect();
-    let long = li
-        .create_customer(NewCustomer {
-            notes: note,
-            ..customer("长备注客户", "east", "li")
-        })
-        .unwrap();
-    let pushed = li.changes_since(&long, &[]).unwrap();
-    assert_eq!(pushed.len(), 1);
-    assert!(pushed[0].len() > 16 * 1024, "{} bytes", pushed[0].len());
-    w.accepted("li", &li, &long);
+    w.accepted("li", &li, &two);
 
     let r = w.core.sync(&w.who("li"), request(0, vec![])).unwrap();
     let sent = |id: &str| {
@@ -502,16 +483,19 @@ fn a_new_record_is_sent_whole_as_a_save_and_a_large_new_document_as_its_change()
         assert!(d.snapshot, "{id} is new to the device: it goes whole");
         d.data.to_vec()
     };
-    // Automerge's chunk type (byte 8): 0 a saved document, 1 or 2 a change.
-    assert_eq!(sent(&record)[8], 0, "a record goes as its save");
-    assert_eq!(sent(&in_parts)[8], 0, "so does one pushed in two changes");
     assert_eq!(
-        sent(&long),
+        sent(&one),
         pushed[0],
-        "the long one as pushed, not a save of it"
+        "the change as pushed, not a save of it"
+    );
+    // Automerge's chunk type (byte 8): 0 a saved document, 1 or 2 a change.
+    assert_eq!(
+        sent(&two)[8],
+        0,
+        "a document pushed in parts goes as one save"
     );
     let fresh = device(&dir, "new-phone");
-    for id in [&record, &in_parts, &long] {
+    for id in [&one, &two] {
         fresh.merge_changes(id, &sent(id)).unwrap();
         assert_eq!(fresh.customer(id).unwrap(), li.customer(id).unwrap());
     }
