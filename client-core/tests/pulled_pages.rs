@@ -250,3 +250,53 @@ fn follow_ups_computed_once_a_page_are_those_computed_document_by_document() {
     );
     assert_eq!(rows, one_by_one.list_customers(&all).unwrap());
 }
+
+#[test]
+fn a_page_naming_a_document_twice_in_two_spellings_merges_both_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = store_with(&dir, "source.db", 0);
+    let customers: Vec<String> = (0..20)
+        .map(|i| {
+            source
+                .create_customer(new_customer(&format!("苏州精工{i}号")))
+                .unwrap()
+        })
+        .collect();
+    let twice = &customers[0];
+    let one = store_with(&dir, "one.db", 0);
+    let many = store_with(&dir, "many.db", 2);
+    for device in [&one, &many] {
+        device
+            .merge_pulled(twice, &source.document_bytes(twice).unwrap())
+            .unwrap();
+    }
+    // Two edits of the stored customer, sent one after the other under two spellings of its
+    // id (upper case parses to the same id), with other documents between them.
+    let mut edits = Vec::new();
+    for note in ["第一次补充", "第二次补充"] {
+        let before = source.heads(twice).unwrap();
+        source
+            .update_customer(twice, &[CustomerEdit::AppendNotes(note.to_string())])
+            .unwrap();
+        edits.push(source.changes_since(twice, &before).unwrap().concat());
+    }
+    let mut page: Vec<(String, Vec<u8>)> = vec![(twice.clone(), edits[0].clone())];
+    for id in &customers[1..] {
+        page.push((id.clone(), source.document_bytes(id).unwrap()));
+    }
+    page.push((twice.to_uppercase(), edits[1].clone()));
+    assert!(page.len() >= 16, "a page large enough for several threads");
+
+    for device in [&one, &many] {
+        let results = device
+            .merge_pulled_page(page.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
+            .unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(device.heads(twice).unwrap(), source.heads(twice).unwrap());
+        assert_eq!(
+            device.customer(twice).unwrap(),
+            source.customer(twice).unwrap()
+        );
+        assert_eq!(device.integrity_check(), Ok(()));
+    }
+}

@@ -203,11 +203,13 @@ fn stopped() -> Error {
     Error::Corrupt("merging the pulled page stopped: a merging thread ended early".into())
 }
 
-/// Whether no document is named twice in `docs` (then each can be read before the one
-/// before it is written).
+/// Whether no document is named twice in `docs`, however its id is spelled (then each can be
+/// read before the one before it is written). A malformed id names no document: it is refused.
 fn names_each_once(docs: &[(&str, &[u8])]) -> bool {
     let mut seen = std::collections::HashSet::with_capacity(docs.len());
-    docs.iter().all(|(id, _)| seen.insert(*id))
+    docs.iter()
+        .filter_map(|(id, _)| parse_id(id).ok())
+        .all(|id| seen.insert(id))
 }
 
 /// One page being merged: its documents, read ahead of their writes.
