@@ -97,6 +97,9 @@ pub fn router(state: AppState) -> Router {
             count_requests,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(
+            crate::unread_body::close_if_unread,
+        ))
         .layer(axum::middleware::from_fn(crate::request_log::log_requests))
         .with_state(state)
 }

@@ -45,5 +45,6 @@ pub mod read;
 pub mod request_log;
 pub mod service;
 pub mod storage;
+pub mod unread_body;
 
 pub use app::{AppState, router};

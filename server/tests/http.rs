@@ -782,6 +782,65 @@ async fn sync_refuses_requests_without_a_valid_token() {
     assert_eq!(r.sync().accepted.len(), 1);
 }
 
+/// A device whose token expired sends its round, is told 401, refreshes and sends it again on
+/// the same connection. The server answered before the round's body arrived, so it closes the
+/// connection once the answer is out; the answer must say so, or the device sends its next
+/// request into a closing socket.
+#[tokio::test]
+async fn an_answer_given_before_the_body_was_read_says_the_connection_closes() {
+    let w = world();
+    let li = w.login("li").await;
+    let store = w.device("li");
+    let id = store
+        .create_customer(customer("李的客户", "east", "li"))
+        .unwrap();
+    let body = encode(&request(0, vec![push_of(&store, &id)]));
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = claims_of(&li.access);
+    claims.iat = now - 1000;
+    claims.exp = now - 60;
+    let expired = sign(&claims, &w.key(), Algorithm::HS256);
+    let round = |token: &str, content_type: &str, body: Body| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/v1/sync")
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .unwrap()
+    };
+
+    // The body still on its way: its first byte never came.
+    let (_sender, waiting) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    let on_its_way = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(waiting));
+    let refused = w.send(round(&expired, CBOR_CONTENT_TYPE, on_its_way)).await;
+    refused.error(StatusCode::UNAUTHORIZED, "token_expired", &["refresh it"]);
+    assert_eq!(refused.headers.get("connection").unwrap(), "close");
+    // All of it there but never read: the same.
+    let unread = w
+        .send(round(&expired, CBOR_CONTENT_TYPE, Body::from(body.clone())))
+        .await;
+    unread.error(StatusCode::UNAUTHORIZED, "token_expired", &["refresh it"]);
+    assert_eq!(unread.headers.get("connection").unwrap(), "close");
+
+    // Answers given after reading the body keep the connection, refusals included.
+    let wrong_type = w
+        .send(round(&li.access, "text/plain", Body::from(body.clone())))
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(wrong_type.headers.get("connection"), None);
+    let accepted = w
+        .send(round(&li.access, CBOR_CONTENT_TYPE, Body::from(body)))
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK);
+    assert_eq!(accepted.headers.get("connection"), None);
+    let health = w
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.headers.get("connection"), None);
+}
+
 #[tokio::test]
 async fn tokens_of_disabled_users_and_logged_out_devices_are_refused() {
     let w = world();
