@@ -129,6 +129,10 @@ impl<T: Transport + ?Sized> Transport for Cancellable<'_, Box<T>> {
         }
         self.inner.sync_round(body)
     }
+
+    fn send_ahead(&mut self, body: Vec<u8>) {
+        self.inner.send_ahead(body);
+    }
 }
 
 /// Whether sync number `number` (`None`: a round of live mode) is cancelled, by the app up to

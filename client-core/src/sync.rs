@@ -101,7 +101,7 @@ use serde::Serialize;
 use crate::Store;
 use crate::attachments::{AttachmentProgress, AttachmentTally, RefusedAttachment};
 use crate::model::fields::now_string;
-use crate::protocol::{self, SyncResponse};
+use crate::protocol::{self, SyncRequest, SyncResponse};
 use crate::store::micros;
 use engine::{PullFailure, RoundOutcome, apply_response, build_request};
 use http::{HttpClient, User};
@@ -193,11 +193,23 @@ pub enum SyncError {
 pub trait Transport {
     /// Sends one `POST /v1/sync` body and returns the answer's body.
     fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError>;
+
+    /// Starts sending `body`, the round expected next, while the device merges the answer
+    /// it has: the next [`Transport::sync_round`] of the same body takes its answer, any other
+    /// body drops it. [`run`] sends ahead only a pull (a round pushing nothing), which the
+    /// server answers the same however often it is asked. The default sends nothing ahead.
+    fn send_ahead(&mut self, body: Vec<u8>) {
+        let _ = body;
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
     fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
         (**self).sync_round(body)
+    }
+
+    fn send_ahead(&mut self, body: Vec<u8>) {
+        (**self).send_ahead(body);
     }
 }
 
@@ -275,6 +287,16 @@ pub fn round<T: Transport + ?Sized>(
     let response: SyncResponse =
         protocol::decode(&answer).map_err(|e| SyncError::Protocol(e.to_string()))?;
     let decode_us = micros(started);
+    // A page of a longer pull: the next page travels while this one is merged. The store's
+    // cursor after the merge decides whether the next round is that request (it is not
+    // after a failed document or a restored server's history).
+    if request.push.is_empty() && response.more {
+        let next = SyncRequest {
+            cursor: response.cursor,
+            ..request
+        };
+        transport.send_ahead(protocol::encode(&next));
+    }
     let mut outcome = apply_response(store, &pending, response)?;
     outcome.bytes_sent = sent;
     outcome.bytes_received = received;

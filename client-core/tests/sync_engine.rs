@@ -572,6 +572,131 @@ fn large_answers_come_in_pages_with_progress() {
     assert!(report.bytes_sent > 0 && report.bytes_received > report.bytes_sent);
 }
 
+/// A link that answers a round sent ahead at once, as the real server does while the device
+/// merges, and tells which rounds took such an answer.
+struct AheadLink {
+    link: Link,
+    /// The body sent ahead and the server's answer to it.
+    ahead: Option<(Vec<u8>, Vec<u8>)>,
+    /// Requests the server handled.
+    handled: u32,
+    /// Rounds answered from what was sent ahead.
+    taken: u32,
+    /// Rounds sent ahead and then not asked for.
+    dropped: u32,
+}
+
+impl AheadLink {
+    fn new(server: &Rc<RefCell<Server>>) -> AheadLink {
+        AheadLink {
+            link: link(server),
+            ahead: None,
+            handled: 0,
+            taken: 0,
+            dropped: 0,
+        }
+    }
+}
+
+impl Transport for AheadLink {
+    fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+        match self.ahead.take() {
+            Some((sent, answer)) if sent == body => {
+                self.taken += 1;
+                return Ok(answer);
+            }
+            Some(_) => self.dropped += 1,
+            None => {}
+        }
+        self.handled += 1;
+        self.link.sync_round(body)
+    }
+
+    fn send_ahead(&mut self, body: Vec<u8>) {
+        let request: SyncRequest = protocol::decode(&body).unwrap();
+        assert!(request.push.is_empty(), "only pulls are sent ahead");
+        if self.ahead.take().is_some() {
+            self.dropped += 1;
+        }
+        self.handled += 1;
+        let answer = self.link.sync_round(body.clone()).unwrap();
+        self.ahead = Some((body, answer));
+    }
+}
+
+#[test]
+fn a_long_pull_asks_for_each_next_page_while_it_merges_the_one_before() {
+    let server = server();
+    server.borrow_mut().page = 2;
+    let laptop = device("laptop");
+    let phone = device("phone");
+    for n in 0..7 {
+        laptop
+            .store
+            .create_customer(new_customer(&format!("客户{n}号有限公司")))
+            .unwrap();
+    }
+    sync_with(&server, &laptop.store).unwrap();
+
+    let mut transport = AheadLink::new(&server);
+    let report = sync::run(&phone.store, &mut transport, |_| {}).unwrap();
+    assert_eq!(report.round_trips, 4);
+    assert_eq!(report.pulled, 7);
+    assert_eq!(
+        (transport.taken, transport.dropped, transport.handled),
+        (3, 0, 4),
+        "every page after the first was asked for while the one before merged, and each once"
+    );
+    assert_eq!(names(&phone.store), names(&laptop.store));
+    assert_eq!(
+        phone.store.sync_cursor().unwrap(),
+        server.borrow().last_seq()
+    );
+}
+
+#[test]
+fn a_page_asked_for_ahead_is_dropped_when_the_device_wrote_meanwhile() {
+    let server = server();
+    server.borrow_mut().page = 2;
+    let laptop = device("laptop");
+    let phone = device("phone");
+    for n in 0..5 {
+        laptop
+            .store
+            .create_customer(new_customer(&format!("客户{n}号有限公司")))
+            .unwrap();
+    }
+    sync_with(&server, &laptop.store).unwrap();
+
+    // The rep adds a customer on the phone after the first page was merged.
+    let mut transport = AheadLink::new(&server);
+    let mut written = None;
+    let report = sync::run_rounds(&phone.store, &mut transport, |_, p| {
+        if p.rounds == 1 {
+            written = Some(
+                phone
+                    .store
+                    .create_customer(new_customer("途中新增的客户"))
+                    .unwrap(),
+            );
+        }
+    })
+    .unwrap();
+    assert!(written.is_some());
+    assert!(
+        transport.dropped >= 1,
+        "the round after the write pushes it: the pull sent ahead is not that round"
+    );
+    assert_eq!(report.pushed, 1);
+    assert_eq!(
+        phone.store.unsent_documents().unwrap(),
+        Vec::<String>::new()
+    );
+    sync_with(&server, &laptop.store).unwrap();
+    assert_eq!(names(&phone.store).len(), 6);
+    assert_eq!(names(&laptop.store), names(&phone.store));
+}
+
 #[test]
 fn a_cancelled_sync_keeps_the_rounds_it_finished_and_the_next_sync_completes() {
     /// Cancels before the round after `rounds` rounds, as an app's cancel button does.

@@ -26,6 +26,7 @@ on_every_backend!(
     each_user_receives_only_their_scope_and_forbidden_writes_end_in_quarantine,
     handover_moves_the_customers_and_the_old_reps_last_offline_work_reaches_the_new_owner,
     an_expired_access_token_is_refreshed_and_the_round_sent_again,
+    a_first_sync_of_many_pages_asks_for_each_page_once_the_next_while_it_merges,
 );
 
 fn two_reps_and_their_manager_converge_in_every_sync_order(backend: Backend) {
@@ -571,4 +572,92 @@ fn an_expired_access_token_is_refreshed_and_the_round_sent_again(backend: Backen
             .as_str()
             .contains("令牌过期后")
     );
+}
+
+/// The real HTTP client, watched: before each round it asks for, whether the server has
+/// already answered that round (sent ahead while the device merged the page before).
+struct AnsweredAhead<'s> {
+    inner: fieldsync_core::sync::http::HttpClient<'s>,
+    url: String,
+    /// Rounds the server answered before this sync.
+    from: f64,
+    /// Rounds asked for so far.
+    asked: u32,
+    /// Rounds sent ahead so far.
+    sent_ahead: u32,
+    /// Rounds the server had answered before the device asked for them.
+    answered_before_asked: u32,
+}
+
+fn rounds_answered(url: &str) -> f64 {
+    use fieldsync_tests::server::{metric, metrics_page};
+    metric(&metrics_page(url).unwrap(), "fieldsync_sync_rounds_total").unwrap()
+}
+
+impl fieldsync_core::sync::Transport for AnsweredAhead<'_> {
+    fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, fieldsync_core::sync::SyncError> {
+        self.asked += 1;
+        if self.sent_ahead == self.asked - 1 && self.asked > 1 {
+            // The round sent ahead may still be on its way: give it a few seconds.
+            let waited = std::time::Instant::now();
+            while rounds_answered(&self.url) < self.from + f64::from(self.asked)
+                && waited.elapsed() < std::time::Duration::from_secs(5)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            if rounds_answered(&self.url) == self.from + f64::from(self.asked) {
+                self.answered_before_asked += 1;
+            }
+        }
+        self.inner.sync_round(body)
+    }
+
+    fn send_ahead(&mut self, body: Vec<u8>) {
+        self.sent_ahead += 1;
+        self.inner.send_ahead(body);
+    }
+}
+
+fn a_first_sync_of_many_pages_asks_for_each_page_once_the_next_while_it_merges(backend: Backend) {
+    let Some(o) = org_on(backend, &["--page-documents", "40"]) else {
+        return;
+    };
+    let url = o.server.url();
+    let phone = Device::new(&url, "li", "phone");
+    for i in 0..300 {
+        phone
+            .store
+            .create_customer(customer(&format!("客户{i:04}"), "east", "li"))
+            .unwrap();
+    }
+    phone.sync();
+    let laptop = Device::new(&url, "li", "laptop");
+    let mut watched = AnsweredAhead {
+        inner: fieldsync_core::sync::http::HttpClient::from_store(&laptop.store).unwrap(),
+        from: rounds_answered(&url),
+        url: url.clone(),
+        asked: 0,
+        sent_ahead: 0,
+        answered_before_asked: 0,
+    };
+    let first = fieldsync_core::sync::run(&laptop.store, &mut watched, |_| {}).unwrap();
+    let asked = rounds_answered(&url) - watched.from;
+    assert!(first.round_trips >= 8, "{first:?}");
+    assert_eq!(first.pulled, 300);
+    // Every page after the first was asked for while the one before was merged...
+    assert_eq!(watched.sent_ahead, first.round_trips - 1);
+    assert_eq!(watched.answered_before_asked, first.round_trips - 1);
+    // ... and that answer was the one used: the server answered as many rounds as the device
+    // counted.
+    assert_eq!(
+        asked,
+        f64::from(first.round_trips),
+        "the server answered {asked} rounds for the device's {}",
+        first.round_trips
+    );
+    assert_eq!(laptop.documents(), phone.documents());
+    // Nothing more to pull: one round, nothing sent ahead.
+    let before = rounds_answered(&url);
+    assert_eq!(laptop.sync().round_trips, 1);
+    assert_eq!(rounds_answered(&url) - before, 1.0);
 }

@@ -14,6 +14,10 @@
 //!   network never ends a session.
 //! - A network failure, a timeout (connect 10 s, whole request 60 s) or a 5xx answer is an
 //!   error, never a retry loop: the caller decides when to sync again.
+//! - A round sent ahead ([`Transport::send_ahead`]) travels on a thread of its own with the
+//!   access token of that moment; the next round with the same body takes its answer. Any
+//!   other body, a failure or an expired token: the round is sent again as if it had not been
+//!   (sending a pull twice changes nothing on the server).
 
 use std::time::Duration;
 
@@ -120,6 +124,15 @@ pub struct HttpClient<'s> {
     /// The successor the last unanswered refresh proposed; the next refresh proposes it again.
     next_refresh: Option<String>,
     store: Option<&'s Store>,
+    /// The round sent ahead, if any.
+    ahead: Option<Ahead>,
+}
+
+/// A sync round sent on a thread of its own: its body, and the answer (status and body) to
+/// come.
+struct Ahead {
+    body: Vec<u8>,
+    answer: std::thread::JoinHandle<Result<(u16, Vec<u8>), SyncError>>,
 }
 
 impl std::fmt::Debug for HttpClient<'_> {
@@ -214,6 +227,7 @@ impl HttpClient<'static> {
             session: None,
             next_refresh: None,
             store: None,
+            ahead: None,
         })
     }
 }
@@ -243,6 +257,7 @@ impl<'s> HttpClient<'s> {
             session,
             next_refresh,
             store: Some(store),
+            ahead: None,
         })
     }
 
@@ -468,8 +483,24 @@ impl<'s> HttpClient<'s> {
         content_type: &str,
         body: &[u8],
     ) -> Result<Vec<u8>, SyncError> {
+        self.authed_post_or_take(path, content_type, body, None)
+    }
+
+    /// [`Self::authed_post`], taking the answer of `sent`, the same request already sent,
+    /// when it came: a network failure of that one sends the request again.
+    fn authed_post_or_take(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+        sent: Option<Ahead>,
+    ) -> Result<Vec<u8>, SyncError> {
         let token = self.current()?.access_token.clone();
-        let (mut status, mut answer) = self.post(path, Some(&token), content_type, body)?;
+        let came = sent.and_then(|ahead| ahead.answer.join().ok()?.ok());
+        let (mut status, mut answer) = match came {
+            Some(answer) => answer,
+            None => self.post(path, Some(&token), content_type, body)?,
+        };
         if status == 401 && error_code(&answer).as_deref() == Some("token_expired") {
             let token = self.refresh()?.access_token;
             (status, answer) = self.post(path, Some(&token), content_type, body)?;
@@ -489,41 +520,81 @@ impl<'s> HttpClient<'s> {
         content_type: &str,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), SyncError> {
-        let mut request = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .content_type(content_type);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let mut response = request.send(body).map_err(|e| self.network(e))?;
-        let status = response.status().as_u16();
-        let answer = read_answer(&mut response).map_err(|e| self.network(e))?;
-        Ok((status, answer))
+        post(&self.agent, &self.base, path, token, content_type, body)
     }
 
     fn network(&self, e: ureq::Error) -> SyncError {
-        let base = &self.base;
-        match e {
-            ureq::Error::Timeout(_) => {
-                SyncError::Network(format!("the server {base} did not answer in time"))
-            }
-            ureq::Error::HostNotFound => {
-                SyncError::Network(format!("cannot find the server {base}: check the address"))
-            }
-            ureq::Error::Io(io) => SyncError::Network(format!("cannot reach {base}: {io}")),
-            ureq::Error::BodyExceedsLimit(limit) => {
-                SyncError::Protocol(format!("the answer is larger than {limit} bytes"))
-            }
-            ureq::Error::BadUri(uri) => SyncError::ServerUrl(uri),
-            other => SyncError::Network(format!("talking to {base} failed: {other}")),
+        network(&self.base, e)
+    }
+}
+
+/// One POST to `base` + `path` through `agent`: the answer's status and body, or a network
+/// error.
+fn post(
+    agent: &Agent,
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(u16, Vec<u8>), SyncError> {
+    let mut request = agent
+        .post(format!("{base}{path}"))
+        .content_type(content_type);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let mut response = request.send(body).map_err(|e| network(base, e))?;
+    let status = response.status().as_u16();
+    let answer = read_answer(&mut response).map_err(|e| network(base, e))?;
+    Ok((status, answer))
+}
+
+/// What a failed request to `base` says.
+fn network(base: &str, e: ureq::Error) -> SyncError {
+    match e {
+        ureq::Error::Timeout(_) => {
+            SyncError::Network(format!("the server {base} did not answer in time"))
         }
+        ureq::Error::HostNotFound => {
+            SyncError::Network(format!("cannot find the server {base}: check the address"))
+        }
+        ureq::Error::Io(io) => SyncError::Network(format!("cannot reach {base}: {io}")),
+        ureq::Error::BodyExceedsLimit(limit) => {
+            SyncError::Protocol(format!("the answer is larger than {limit} bytes"))
+        }
+        ureq::Error::BadUri(uri) => SyncError::ServerUrl(uri),
+        other => SyncError::Network(format!("talking to {base} failed: {other}")),
     }
 }
 
 impl Transport for HttpClient<'_> {
     fn sync_round(&mut self, body: Vec<u8>) -> Result<Vec<u8>, SyncError> {
-        self.authed_post("/v1/sync", CBOR_CONTENT_TYPE, &body)
+        let sent = self.ahead.take().filter(|ahead| ahead.body == body);
+        self.authed_post_or_take("/v1/sync", CBOR_CONTENT_TYPE, &body, sent)
+    }
+
+    fn send_ahead(&mut self, body: Vec<u8>) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        let (agent, base) = (self.agent.clone(), self.base.clone());
+        let token = session.access_token.clone();
+        let request = body.clone();
+        let sending = std::thread::Builder::new()
+            .name("fieldsync-round-ahead".into())
+            .spawn(move || {
+                post(
+                    &agent,
+                    &base,
+                    "/v1/sync",
+                    Some(&token),
+                    CBOR_CONTENT_TYPE,
+                    &request,
+                )
+            });
+        // Without a thread the round is simply sent when it comes.
+        self.ahead = sending.ok().map(|answer| Ahead { body, answer });
     }
 }
 
