@@ -84,6 +84,23 @@ impl Device {
         let mut client = HttpClient::from_store(&self.store)?;
         Ok(sync::run(&self.store, &mut client, |_| {})?)
     }
+
+    /// Syncs as [`Device::sync`] does, but asks for each page only once the one before is
+    /// merged (no round sent ahead): what scenario 1 compares its time with.
+    pub fn sync_page_after_page(&self) -> Result<SyncReport> {
+        /// The client, without [`sync::Transport::send_ahead`].
+        struct InTurn<'c, 's>(&'c mut HttpClient<'s>);
+        impl sync::Transport for InTurn<'_, '_> {
+            fn sync_round(
+                &mut self,
+                body: Vec<u8>,
+            ) -> std::result::Result<Vec<u8>, sync::SyncError> {
+                self.0.sync_round(body)
+            }
+        }
+        let mut client = HttpClient::from_store(&self.store)?;
+        Ok(sync::run(&self.store, &mut InTurn(&mut client), |_| {})?)
+    }
 }
 
 /// Creates the users: an admin, a manager per territory, and the reps.

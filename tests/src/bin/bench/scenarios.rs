@@ -64,7 +64,8 @@ pub fn new_device(org: &Org, scale: &Scale, table: &mut Table) -> Result<NewDevi
         ("rep", rep_name(REP)),
         ("manager", manager_name(territory_of_rep(REP))),
     ] {
-        let [mut time, mut bytes, mut rounds, mut mem]: [Series; 4] = Default::default();
+        let [mut time, mut bytes, mut rounds, mut mem, mut in_turn]: [Series; 5] =
+            Default::default();
         let mut steps = StepSeries::default();
         let mut docs = 0;
         let mut last = None;
@@ -82,6 +83,12 @@ pub fn new_device(org: &Org, scale: &Scale, table: &mut Table) -> Result<NewDevi
             mem.push(grew.unwrap_or(0.0));
             docs = report.pulled;
             last = Some(device);
+            // The same sync asking for each page only after merging the one before, in the
+            // same run: what sending the next page's request ahead saves.
+            let device = org.device(&format!("new-{who}-{run}-in-turn"), &user)?;
+            let report = device.sync_page_after_page()?;
+            check_in(&report)?;
+            in_turn.push(report.millis as f64);
         }
         let name = format!("1 new device: {who}, {docs} docs");
         let target = if who == "rep" {
@@ -91,6 +98,14 @@ pub fn new_device(org: &Org, scale: &Scale, table: &mut Table) -> Result<NewDevi
         };
         let time_ms = time.median();
         table.add(&name, "fieldsync", "time", "ms", time, Some(target));
+        table.add(
+            &name,
+            "fieldsync",
+            "time, each page asked after the last merged",
+            "ms",
+            in_turn,
+            None,
+        );
         table.add(&name, "fieldsync", "bytes", "KiB", bytes, None);
         table.add(&name, "fieldsync", "round trips", "", rounds, None);
         table.add(
