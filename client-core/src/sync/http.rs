@@ -17,7 +17,9 @@
 //! - A round sent ahead ([`Transport::send_ahead`]) travels on a thread of its own with the
 //!   access token of that moment; the next round with the same body takes its answer. Any
 //!   other body, a failure or an expired token: the round is sent again as if it had not been
-//!   (sending a pull twice changes nothing on the server).
+//!   (sending a pull twice changes nothing on the server). One sent ahead by a sync that then
+//!   stopped on an error is taken only by a next round of the same client asking the same
+//!   pull: an answer as old as that request, which the rounds after it bring up to date.
 
 use std::time::Duration;
 
