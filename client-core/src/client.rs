@@ -131,7 +131,10 @@ impl<T: Transport + ?Sized> Transport for Cancellable<'_, Box<T>> {
     }
 
     fn send_ahead(&mut self, body: Vec<u8>) {
-        self.inner.send_ahead(body);
+        // A cancelled sync asks for nothing more.
+        if !is_cancelled(self.number, self.cancelled_upto, self.flag) {
+            self.inner.send_ahead(body);
+        }
     }
 }
 

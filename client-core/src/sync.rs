@@ -197,7 +197,7 @@ pub trait Transport {
     /// Starts sending `body`, the round expected next, while the device merges the answer
     /// it has: the next [`Transport::sync_round`] of the same body takes its answer, any other
     /// body drops it. [`run`] sends ahead only a pull (a round pushing nothing), which changes
-    /// nothing on the server however often it is sent. The default sends nothing ahead.
+    /// no data on the server however often it is sent. The default sends nothing ahead.
     fn send_ahead(&mut self, body: Vec<u8>) {
         let _ = body;
     }

@@ -15,11 +15,11 @@
 //! - A network failure, a timeout (connect 10 s, whole request 60 s) or a 5xx answer is an
 //!   error, never a retry loop: the caller decides when to sync again.
 //! - A round sent ahead ([`Transport::send_ahead`]) travels on a thread of its own with the
-//!   access token of that moment; the next round with the same body takes its answer. Any
-//!   other body, a failure or an expired token: the round is sent again as if it had not been
-//!   (sending a pull twice changes nothing on the server). One sent ahead by a sync that then
-//!   stopped on an error is taken only by a next round of the same client asking the same
-//!   pull: an answer as old as that request, which the rounds after it bring up to date.
+//!   access token of that moment; the next round with the same body takes its answer if it
+//!   is a success. Any other body, any other answer (an expired token, a refusal) or a broken
+//!   connection: the round is sent again as if it had not been (a pull sent twice changes no
+//!   data on the server). A timeout is the round's answer: it is not waited for twice. A new
+//!   session (login, refresh, logout) drops what was sent ahead with the one before.
 
 use std::time::Duration;
 
@@ -134,7 +134,7 @@ pub struct HttpClient<'s> {
 /// come.
 struct Ahead {
     body: Vec<u8>,
-    answer: std::thread::JoinHandle<Result<(u16, Vec<u8>), SyncError>>,
+    answer: std::thread::JoinHandle<Result<(u16, Vec<u8>), ureq::Error>>,
 }
 
 impl std::fmt::Debug for HttpClient<'_> {
@@ -282,6 +282,7 @@ impl<'s> HttpClient<'s> {
     pub fn with_session(mut self, session: Session) -> Self {
         self.session = Some(session);
         self.next_refresh = None;
+        self.ahead = None;
         self
     }
 
@@ -440,6 +441,7 @@ impl<'s> HttpClient<'s> {
         self.save(&session, None)?;
         self.session = Some(session);
         self.next_refresh = None;
+        self.ahead = None;
         Ok(())
     }
 
@@ -470,6 +472,7 @@ impl<'s> HttpClient<'s> {
     fn forget(&mut self) -> Result<(), SyncError> {
         self.session = None;
         self.next_refresh = None;
+        self.ahead = None;
         if let Some(store) = self.store {
             store.remove_meta(SESSION_KEY)?;
             store.set_acting_user(None)?;
@@ -489,7 +492,8 @@ impl<'s> HttpClient<'s> {
     }
 
     /// [`Self::authed_post`], taking the answer of `sent`, the same request already sent,
-    /// when it came: a network failure of that one sends the request again.
+    /// if it is a success; a timeout of that one is the answer too. Anything else sends the
+    /// request again.
     fn authed_post_or_take(
         &mut self,
         path: &str,
@@ -498,7 +502,11 @@ impl<'s> HttpClient<'s> {
         sent: Option<Ahead>,
     ) -> Result<Vec<u8>, SyncError> {
         let token = self.current()?.access_token.clone();
-        let came = sent.and_then(|ahead| ahead.answer.join().ok()?.ok());
+        let came = match sent.map(|ahead| ahead.answer.join()) {
+            Some(Ok(Ok((status, answer)))) if is_success(status) => Some((status, answer)),
+            Some(Ok(Err(e @ ureq::Error::Timeout(_)))) => return Err(self.network(e)),
+            _ => None,
+        };
         let (mut status, mut answer) = match came {
             Some(answer) => answer,
             None => self.post(path, Some(&token), content_type, body)?,
@@ -522,7 +530,7 @@ impl<'s> HttpClient<'s> {
         content_type: &str,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), SyncError> {
-        post(&self.agent, &self.base, path, token, content_type, body)
+        send(&self.agent, &self.base, path, token, content_type, body).map_err(|e| self.network(e))
     }
 
     fn network(&self, e: ureq::Error) -> SyncError {
@@ -530,25 +538,24 @@ impl<'s> HttpClient<'s> {
     }
 }
 
-/// One POST to `base` + `path` through `agent`: the answer's status and body, or a network
-/// error.
-fn post(
+/// One POST to `base` + `path` through `agent`: the answer's status and body.
+fn send(
     agent: &Agent,
     base: &str,
     path: &str,
     token: Option<&str>,
     content_type: &str,
     body: &[u8],
-) -> Result<(u16, Vec<u8>), SyncError> {
+) -> Result<(u16, Vec<u8>), ureq::Error> {
     let mut request = agent
         .post(format!("{base}{path}"))
         .content_type(content_type);
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    let mut response = request.send(body).map_err(|e| network(base, e))?;
+    let mut response = request.send(body)?;
     let status = response.status().as_u16();
-    let answer = read_answer(&mut response).map_err(|e| network(base, e))?;
+    let answer = read_answer(&mut response)?;
     Ok((status, answer))
 }
 
@@ -586,7 +593,7 @@ impl Transport for HttpClient<'_> {
         let sending = std::thread::Builder::new()
             .name("fieldsync-round-ahead".into())
             .spawn(move || {
-                post(
+                send(
                     &agent,
                     &base,
                     "/v1/sync",

@@ -224,6 +224,60 @@ fn an_expired_token_is_refreshed_once_and_the_same_round_sent_again() {
 }
 
 #[test]
+fn a_page_sent_ahead_and_refused_for_an_expired_token_is_asked_for_again_after_the_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("d.db")).unwrap();
+    let expired = || {
+        json_answer(
+            401,
+            json!({"error": "token_expired", "message": "the access token expired: refresh it and retry"}),
+        )
+    };
+    let (url, server) = serve(vec![
+        // The first page, with more to come: the next is sent ahead at once.
+        cbor_answer(&SyncResponse {
+            more: true,
+            ..empty_response(5)
+        }),
+        // The page sent ahead, refused: the token expired meanwhile.
+        expired(),
+        // The round, sent again as it would have been without sending ahead.
+        expired(),
+        token_pair(2, "li.wei"),
+        cbor_answer(&empty_response(6)),
+    ]);
+    logged_in(&store, &url);
+    let mut client = HttpClient::from_store(&store).unwrap();
+
+    let report = sync::sync(&store, &mut client, |_| {}).unwrap();
+    let seen = server.join().unwrap();
+
+    let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/sync",
+            "/v1/sync",
+            "/v1/sync",
+            "/v1/auth/refresh",
+            "/v1/sync"
+        ]
+    );
+    let next: SyncRequest = decode(&seen[1].body).unwrap();
+    assert_eq!(
+        (next.cursor, next.push.len()),
+        (5, 0),
+        "the next page's pull"
+    );
+    assert_eq!(seen[2].body, seen[1].body);
+    assert_eq!(seen[4].body, seen[1].body);
+    assert_eq!(seen[1].authorization.as_deref(), Some("Bearer access-1"));
+    assert_eq!(seen[4].authorization.as_deref(), Some("Bearer access-2"));
+    assert_eq!(report.round_trips, 2);
+    assert_eq!(store.sync_cursor().unwrap(), 6);
+}
+
+#[test]
 fn a_refresh_without_an_answer_is_sent_again_with_the_same_proposed_successor() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = store_with_customer(&dir);
