@@ -375,7 +375,8 @@ fn killing_the_cli_during_token_refreshes_never_logs_the_device_out() {
 // ---- 3. the server killed during syncs and first syncs -----------------------------------
 
 /// A transport that says when a round is in flight: `gauge` holds `1` (or, with `numbered`,
-/// the number of the round) from the request until its answer.
+/// the number of the round) from the request until its answer. Rounds sent ahead go out
+/// unwatched.
 struct Watched<'a, T> {
     inner: T,
     gauge: &'a AtomicUsize,
@@ -393,6 +394,12 @@ impl<T: Transport> Transport for Watched<'_, T> {
             self.answered += 1;
         }
         answer
+    }
+
+    // As devices do: the next page travels while one is merged, so kills also land on a
+    // request sent ahead.
+    fn send_ahead(&mut self, body: Vec<u8>) {
+        self.inner.send_ahead(body);
     }
 }
 
