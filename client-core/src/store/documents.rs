@@ -176,8 +176,8 @@ pub(crate) fn commit(conn: &Connection, doc: &mut AutoCommit) -> Result<Option<C
 /// A document of one change (one just created) is kept as that change, compressed: as compact
 /// as a save, and its first push sends it as it is ([`stored_changes`]) instead of loading the
 /// document and encoding the change again. Loading it costs more than loading a save (its
-/// operations are applied one by one: about 1.5× for a customer file), which a device pays
-/// only when the document is opened again before it is compacted.
+/// operations are applied one by one: about 1.5× for a customer file), paid each time the
+/// document is loaded from the file again (an edit or a merge it is not cached for).
 pub(crate) fn insert(
     conn: &Connection,
     id: &str,
