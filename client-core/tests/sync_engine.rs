@@ -546,19 +546,26 @@ fn the_cursor_advances_only_when_everything_was_merged() {
     );
 }
 
-#[test]
-fn large_answers_come_in_pages_with_progress() {
+/// A server answering two log entries a page, holding `n` customers the laptop pushed, and a
+/// phone that has synced nothing yet.
+fn paged_with_customers(n: usize) -> (Rc<RefCell<Server>>, Device, Device) {
     let server = server();
     server.borrow_mut().page = 2;
     let laptop = device("laptop");
     let phone = device("phone");
-    for n in 0..5 {
+    for n in 0..n {
         laptop
             .store
             .create_customer(new_customer(&format!("客户{n}号有限公司")))
             .unwrap();
     }
     sync_with(&server, &laptop.store).unwrap();
+    (server, laptop, phone)
+}
+
+#[test]
+fn large_answers_come_in_pages_with_progress() {
+    let (server, _laptop, phone) = paged_with_customers(5);
 
     let mut seen: Vec<Progress> = Vec::new();
     let report = sync::run(&phone.store, &mut link(&server), |p| seen.push(p)).unwrap();
@@ -626,17 +633,7 @@ impl Transport for AheadLink {
 
 #[test]
 fn a_long_pull_asks_for_each_next_page_while_it_merges_the_one_before() {
-    let server = server();
-    server.borrow_mut().page = 2;
-    let laptop = device("laptop");
-    let phone = device("phone");
-    for n in 0..7 {
-        laptop
-            .store
-            .create_customer(new_customer(&format!("客户{n}号有限公司")))
-            .unwrap();
-    }
-    sync_with(&server, &laptop.store).unwrap();
+    let (server, laptop, phone) = paged_with_customers(7);
 
     let mut transport = AheadLink::new(&server);
     let report = sync::run(&phone.store, &mut transport, |_| {}).unwrap();
@@ -656,17 +653,7 @@ fn a_long_pull_asks_for_each_next_page_while_it_merges_the_one_before() {
 
 #[test]
 fn a_page_asked_for_ahead_is_dropped_when_the_device_wrote_meanwhile() {
-    let server = server();
-    server.borrow_mut().page = 2;
-    let laptop = device("laptop");
-    let phone = device("phone");
-    for n in 0..5 {
-        laptop
-            .store
-            .create_customer(new_customer(&format!("客户{n}号有限公司")))
-            .unwrap();
-    }
-    sync_with(&server, &laptop.store).unwrap();
+    let (server, laptop, phone) = paged_with_customers(5);
 
     // The rep adds a customer on the phone after the first page was merged.
     let mut transport = AheadLink::new(&server);
@@ -713,17 +700,7 @@ fn a_cancelled_sync_keeps_the_rounds_it_finished_and_the_next_sync_completes() {
             self.link.sync_round(body)
         }
     }
-    let server = server();
-    server.borrow_mut().page = 2;
-    let laptop = device("laptop");
-    let phone = device("phone");
-    for n in 0..5 {
-        laptop
-            .store
-            .create_customer(new_customer(&format!("客户{n}号有限公司")))
-            .unwrap();
-    }
-    sync_with(&server, &laptop.store).unwrap();
+    let (server, _laptop, phone) = paged_with_customers(5);
 
     let mut cancelling = CancelAfter {
         link: link(&server),
