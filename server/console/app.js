@@ -360,12 +360,17 @@
     render({ fresh: true, message: t('console-error-session-expired') });
   }
 
+  /** Whether the reader is in a field of the page: a refresh would replace what they typed. */
+  function typing() {
+    const active = document.activeElement;
+    return Boolean(active && main.contains(active) && active.matches('input, textarea, select'));
+  }
+
   /** Refreshes the page after news, unless the reader is typing in it (then when they leave). */
   function scheduleRefresh() {
     clearTimeout(state.refreshTimer);
     state.refreshTimer = setTimeout(() => {
-      const active = document.activeElement;
-      if (active && main.contains(active) && active.matches('input, textarea, select')) {
+      if (typing()) {
         state.refreshPending = true;
         return;
       }
@@ -509,6 +514,12 @@
       }
     }
     if (seq !== state.renderSeq) return;
+    // The reader began typing while the refresh was on its way: keep their page, refresh
+    // when they leave the field.
+    if (o.refresh && typing()) {
+      state.refreshPending = true;
+      return;
+    }
     const y = window.scrollY;
     show(content);
     if (o.refresh) {
