@@ -246,6 +246,15 @@ impl World {
         Store::open(self.dir.path().join(format!("{name}.db"))).unwrap()
     }
 
+    /// li's device with one customer of li's in the east, not pushed yet, and its id.
+    fn li_with_a_customer(&self) -> (Store, String) {
+        let store = self.device("li");
+        let id = store
+            .create_customer(customer("李的客户", "east", "li"))
+            .unwrap();
+        (store, id)
+    }
+
     /// The server's signing key.
     fn key(&self) -> Vec<u8> {
         let text = std::fs::read_to_string(self.data_dir.join("jwt.key")).unwrap();
@@ -645,10 +654,7 @@ async fn sync_refuses_requests_without_a_valid_token() {
     let w = world();
     let li = w.login("li").await;
     let key = w.key();
-    let store = w.device("li");
-    let id = store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
+    let (store, id) = w.li_with_a_customer();
     let body = encode(&request(0, vec![push_of(&store, &id)]));
     let before = w.stored();
 
@@ -790,10 +796,7 @@ async fn sync_refuses_requests_without_a_valid_token() {
 async fn an_answer_given_before_the_body_was_read_says_the_connection_closes() {
     let w = world();
     let li = w.login("li").await;
-    let store = w.device("li");
-    let id = store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
+    let (store, id) = w.li_with_a_customer();
     let body = encode(&request(0, vec![push_of(&store, &id)]));
     let now = chrono::Utc::now().timestamp();
     let mut claims = claims_of(&li.access);
@@ -846,10 +849,7 @@ async fn tokens_of_disabled_users_and_logged_out_devices_are_refused() {
     let w = world();
     let phone = w.login("li").await;
     let tablet = w.login("li").await;
-    let store = w.device("li");
-    let id = store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
+    let (store, id) = w.li_with_a_customer();
     let push = request(0, vec![push_of(&store, &id)]);
 
     // Logging out the phone closes its session only.
@@ -1156,10 +1156,7 @@ async fn the_same_refresh_request_again_gets_the_same_answer_and_any_other_repla
 async fn sync_bodies_that_are_not_the_protocol_are_refused_with_the_reason() {
     let w = world();
     let li = w.login("li").await;
-    let store = w.device("li");
-    let id = store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
+    let (store, id) = w.li_with_a_customer();
     let valid = encode(&request(0, vec![push_of(&store, &id)]));
     let before = w.stored();
     let tok = Some(li.access.as_str());
@@ -1294,10 +1291,7 @@ async fn sync_bodies_that_are_not_the_protocol_are_refused_with_the_reason() {
 async fn corrupt_change_bytes_are_rejected_per_document_and_nothing_is_stored() {
     let w = world();
     let li = w.login("li").await;
-    let store = w.device("li");
-    let id = store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
+    let (store, id) = w.li_with_a_customer();
     let good = store.changes_since(&id, &[]).unwrap();
     let mut flipped = good.clone();
     let mid = flipped[0].len() / 2;
@@ -1343,10 +1337,7 @@ async fn corrupt_change_bytes_are_rejected_per_document_and_nothing_is_stored() 
 async fn each_pushed_document_is_accepted_or_rejected_on_its_own() {
     let w = world();
     let li = w.login("li").await;
-    let store = w.device("li");
-    let good = store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
+    let (store, good) = w.li_with_a_customer();
     let out_of_scope = store
         .create_customer(customer("越界客户", "north", "li"))
         .unwrap();
@@ -1441,10 +1432,7 @@ async fn health_metrics_and_unknown_routes() {
     assert_eq!(metric(&start, "fieldsync_changes_applied_total"), 0.0);
 
     let li = w.login("li").await;
-    let store = w.device("li");
-    let id = store
-        .create_customer(customer("李的客户", "east", "li"))
-        .unwrap();
+    let (store, id) = w.li_with_a_customer();
     let changes = store.changes_since(&id, &[]).unwrap();
     // Round 1: one accepted, one corrupt; round 2: one out of scope; round 3: nothing.
     let r = w
