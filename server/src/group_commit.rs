@@ -344,6 +344,7 @@ mod tests {
             writer: "rep01".into(),
             session: None,
             snapshot: None,
+            first_save: None,
             scope_events: Vec::new(),
             cost: Default::default(),
             base_heads: None,

@@ -459,7 +459,7 @@ fn a_document_compacted_on_the_server_reaches_a_new_device_whole() {
 }
 
 #[test]
-fn a_new_document_pushed_as_one_change_is_kept_and_sent_as_that_change() {
+fn a_new_document_pushed_as_one_change_is_logged_as_that_change_and_sent_as_a_save_of_it() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let li = device(&dir, "li");
@@ -477,18 +477,21 @@ fn a_new_document_pushed_as_one_change_is_kept_and_sent_as_that_change() {
         .unwrap();
     w.accepted("li", &li, &two);
 
+    let stored = w.core.storage.load_doc(&one).unwrap().unwrap();
+    assert_eq!(
+        (stored.snapshot, stored.changes),
+        (None, pushed.clone()),
+        "the log holds the change as pushed"
+    );
     let r = w.core.sync(&w.who("li"), request(0, vec![])).unwrap();
     let sent = |id: &str| {
         let d = r.documents.iter().find(|d| d.id == id).unwrap();
         assert!(d.snapshot, "{id} is new to the device: it goes whole");
         d.data.to_vec()
     };
-    assert_eq!(
-        sent(&one),
-        pushed[0],
-        "the change as pushed, not a save of it"
-    );
     // Automerge's chunk type (byte 8): 0 a saved document, 1 or 2 a change.
+    assert_eq!(sent(&one)[8], 0, "a device new to it loads its save");
+    assert_ne!(sent(&one), pushed[0]);
     assert_eq!(
         sent(&two)[8],
         0,
@@ -498,6 +501,7 @@ fn a_new_document_pushed_as_one_change_is_kept_and_sent_as_that_change() {
     for id in [&one, &two] {
         fresh.merge_changes(id, &sent(id)).unwrap();
         assert_eq!(fresh.customer(id).unwrap(), li.customer(id).unwrap());
+        assert_eq!(fresh.heads(id).unwrap(), li.heads(id).unwrap());
     }
 }
 

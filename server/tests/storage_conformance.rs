@@ -360,6 +360,75 @@ fn pages_read_many_documents_at_once_and_stop_at_their_byte_budget(open: fn() ->
     }
 }
 
+/// A new document committed with its first save is sent whole as that save and the changes
+/// logged after it; once it has a snapshot of its own, as that snapshot. Changes after a cursor
+/// are sent as before.
+fn a_new_document_is_sent_whole_as_its_first_save_and_the_changes_after_it(
+    open: fn() -> Option<Opened>,
+) {
+    let Some((s, _keep)) = open() else { return };
+    people(&*s);
+    let li = principal(&*s, "li");
+    let pull = |cursor: u64| {
+        let limits = PullLimits {
+            max_documents: 100,
+            max_bytes: 1 << 20,
+        };
+        let page = s.pull(&li, None, cursor, limits).unwrap();
+        page.documents
+            .into_iter()
+            .map(|(id, whole, bytes)| (id, (whole, bytes)))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    let mut saved = new_doc("c1");
+    let save = saved.save_nocompress();
+    let mut first = customer_commit(&mut saved, &[], "c1", "li", "east");
+    first.first_save = Some(save.clone());
+    let mut plain = new_doc("c2");
+    let change = plain.get_last_local_change().unwrap().raw_bytes().to_vec();
+    s.commit_batch(&[first, customer_commit(&mut plain, &[], "c2", "li", "east")])
+        .unwrap();
+    let after_first = s.head_seq().unwrap();
+    let docs = pull(0);
+    assert_eq!(docs["c1"], (true, save.clone()), "sent as its save");
+    assert_eq!(docs["c2"], (true, change), "no save: sent as its change");
+
+    let before = saved.get_heads();
+    saved.put(ROOT, "note", "called back").unwrap();
+    saved.commit();
+    let later = saved.get_last_local_change().unwrap().raw_bytes().to_vec();
+    s.commit_batch(&[customer_commit(&mut saved, &before, "c1", "li", "east")])
+        .unwrap();
+    let docs = pull(0);
+    assert_eq!(docs["c1"], (true, [save.clone(), later.clone()].concat()));
+    assert_eq!(
+        AutoCommit::load(&docs["c1"].1).unwrap().get_heads(),
+        saved.get_heads()
+    );
+    assert_eq!(pull(after_first)["c1"], (false, later), "only what is new");
+
+    // A snapshot of its own replaces the save.
+    let before = saved.get_heads();
+    saved.put(ROOT, "note", "ordered").unwrap();
+    saved.commit();
+    let mut snapshotted = customer_commit(&mut saved, &before, "c1", "li", "east");
+    let snapshot = saved.save();
+    snapshotted.snapshot = Some(snapshot.clone());
+    s.commit_batch(&[snapshotted]).unwrap();
+    assert_eq!(pull(0)["c1"], (true, snapshot));
+    let head = s.head_seq().unwrap();
+    s.compact_log(head).unwrap();
+    let docs = pull(0);
+    assert_eq!(
+        AutoCommit::load(&docs["c1"].1).unwrap().get_heads(),
+        saved.get_heads()
+    );
+    assert_eq!(
+        AutoCommit::load(&docs["c2"].1).unwrap().get_heads(),
+        plain.get_heads()
+    );
+}
+
 /// Customer `id` (in `doc`) handed from li to chen, in north: li's scope loses it, chen's gains
 /// it.
 fn handed_from_li_to_chen(doc: &mut AutoCommit, id: &str) -> DocCommit {
@@ -700,6 +769,12 @@ macro_rules! conformance {
             #[test]
             fn a_batch_is_stored_as_its_commits_one_after_another() {
                 super::a_batch_is_stored_as_its_commits_one_after_another(super::$backend);
+            }
+            #[test]
+            fn a_new_document_is_sent_whole_as_its_first_save_and_the_changes_after_it() {
+                super::a_new_document_is_sent_whole_as_its_first_save_and_the_changes_after_it(
+                    super::$backend,
+                );
             }
             #[test]
             fn compaction_keeps_every_document_whole_for_an_old_cursor() {

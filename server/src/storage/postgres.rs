@@ -42,7 +42,7 @@ use locks::NodeLocks;
 use super::{
     Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log, NodeLink,
     PullPage, ReadAhead, RefreshStep, RefreshUse, Role, Session, StorageError, StorageResult,
-    StoredDoc, TokenRow, User, gather_users, refresh_step,
+    StoredDoc, TokenRow, User, WHOLE_START, gather_users, refresh_step,
 };
 use crate::access::Principal;
 use crate::nodes::News;
@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/003_read_model.sql"),
     include_str!("../../migrations/postgres/004_administration.sql"),
     include_str!("../../migrations/postgres/005_user_directory.sql"),
+    include_str!("../../migrations/postgres/006_first_saves.sql"),
 ];
 
 /// How long a connection attempt may take.
@@ -1148,27 +1149,29 @@ enum Wanted {
 }
 
 /// The statement [`PullRead::documents`] asks with: for each of the ids `$1` (each whole if
-/// `$2` says so, else its changes after the cursor `$3`), in their order, its snapshot (if
-/// whole) and the changes logged after the snapshot or cursor, as their lengths or bytes.
+/// `$2` says so, else its changes after the cursor `$3`), in their order, what it starts from
+/// if whole ([`WHOLE_START`]) and the changes logged after that or the cursor, as their lengths
+/// or bytes.
 fn wanted_documents(what: Wanted) -> String {
-    let (snapshot, changes, order) = match what {
+    let (start, changes, order) = match what {
         Wanted::Lengths => (
-            "octet_length(d.snapshot)::bigint",
+            "octet_length(start.bytes)::bigint",
             "(SELECT sum(octet_length(l.bytes)) FROM log l WHERE",
             "",
         ),
         Wanted::Bytes => (
-            "d.snapshot",
+            "start.bytes",
             "ARRAY(SELECT l.bytes FROM log l WHERE",
             " ORDER BY l.seq",
         ),
     };
     format!(
-        "SELECT w.ord, CASE WHEN w.whole THEN {snapshot} END,
+        "SELECT w.ord, CASE WHEN w.whole THEN {start} END,
             {changes} l.doc_id = w.id AND l.event = 'change'
-                AND l.seq > CASE WHEN w.whole THEN d.snapshot_seq ELSE $3 END{order})
+                AND l.seq > CASE WHEN w.whole THEN start.seq ELSE $3 END{order})
          FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS w(id, whole, ord)
-         CROSS JOIN LATERAL (SELECT * FROM docs WHERE docs.id = w.id OFFSET 0) AS d
+         CROSS JOIN LATERAL (SELECT {WHOLE_START} FROM docs d LEFT JOIN doc_saves s ON s.doc_id = d.id
+                             WHERE d.id = w.id OFFSET 0) AS start(bytes, seq)
          ORDER BY w.ord"
     )
 }

@@ -15,7 +15,7 @@ mod read_model;
 use super::{
     Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocKind, DocScope, Documents, Log,
     PullPage, RefreshStep, RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc,
-    TokenRow, User, gather_users, refresh_step,
+    TokenRow, User, WHOLE_START, gather_users, refresh_step,
 };
 use crate::access::Principal;
 use crate::pull::{DocNews, PullRead, ScopeNews};
@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/007_read_model.sql"),
     include_str!("../../migrations/008_administration.sql"),
     include_str!("../../migrations/009_user_directory.sql"),
+    include_str!("../../migrations/010_first_saves.sql"),
 ];
 
 /// Read connections kept open for reuse; more are opened while this many are busy.
@@ -738,6 +739,14 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
             .execute(params![s.id, c.governed_by.0, c.governed_by.1])?;
         }
     }
+    // The save holds what this commit logged (a new document's one change); a change already
+    // logged would mean the document was not new, and its save is not kept.
+    if let (Some(save), Some(seq)) = (&c.first_save, first) {
+        tx.prepare_cached(
+            "INSERT INTO doc_saves(doc_id, seq, bytes) VALUES (?1, ?2, ?3) ON CONFLICT(doc_id) DO NOTHING",
+        )?
+        .execute(params![s.id, seq, save])?;
+    }
     if let Some(uses) = &c.attachments {
         attachments::write_uses(tx, &s.id, uses, received / 1000)?;
     }
@@ -771,11 +780,14 @@ fn changes_after(conn: &Connection, id: &str, cursor: i64) -> StorageResult<Vec<
 /// The whole document as bytes a client can merge: the snapshot followed by later changes.
 fn whole_document(conn: &Connection, id: &str) -> StorageResult<Vec<u8>> {
     let (snapshot, snapshot_seq, last_seq): (Option<Vec<u8>>, i64, i64) = conn
-        .prepare_cached("SELECT snapshot, snapshot_seq, last_seq FROM docs WHERE id = ?1")?
+        .prepare_cached(&format!(
+            "SELECT {WHOLE_START}, d.last_seq FROM docs d LEFT JOIN doc_saves s ON s.doc_id = d.id
+             WHERE d.id = ?1"
+        ))?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let mut out = snapshot.unwrap_or_default();
-    // Nothing was logged for the document after its snapshot: no changes to add. A document
-    // without a snapshot (a new one stored as its change) is its changes alone.
+    // Nothing was logged for the document after its snapshot (or save): no changes to add. A
+    // document with neither is its changes alone.
     if last_seq > snapshot_seq {
         out.extend(changes_after(conn, id, snapshot_seq)?);
     }
@@ -891,6 +903,7 @@ mod tests {
             writer: "admin".into(),
             session: None,
             snapshot: None,
+            first_save: None,
             scope_events: Vec::new(),
             cost: Default::default(),
             base_heads: None,

@@ -42,6 +42,7 @@ pub fn commit(doc: &mut AutoCommit, since: &[ChangeHash], scope: DocScope) -> Do
         writer: "admin".into(),
         session: None,
         snapshot: None,
+        first_save: None,
         scope_events: Vec::new(),
         cost: Default::default(),
         base_heads: None,

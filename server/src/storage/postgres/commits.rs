@@ -65,6 +65,7 @@ fn write_run(
     let mut log = LogRows::default();
     let mut docs = DocRows::default();
     let mut seqs = Vec::with_capacity(run.len());
+    let mut saves = FirstSaves::default();
     for c in run {
         let mut first: Option<i64> = None;
         let mut last: i64 = 0;
@@ -84,11 +85,16 @@ fn write_run(
         }
         if let Some(first) = first {
             docs.push(c, first, last);
+            // The save holds what this commit logged (a new document's one change).
+            if let Some(save) = &c.first_save {
+                saves.push(&c.scope.id, first, save);
+            }
         }
         seqs.push(last.max(0) as u64);
     }
     log.insert(tx, received)?;
     docs.upsert(tx)?;
+    saves.insert(tx)?;
     for c in run {
         if let Some(uses) = &c.attachments {
             attachments::write_uses(tx, &c.scope.id, uses, received / 1000)?;
@@ -239,6 +245,35 @@ impl<'r> LogRows<'r> {
     }
 }
 
+/// The saves of the new documents of a run ([`DocCommit::first_save`]), column by column.
+#[derive(Default)]
+struct FirstSaves<'r> {
+    doc_id: Vec<&'r str>,
+    seq: Vec<i64>,
+    bytes: Vec<&'r [u8]>,
+}
+
+impl<'r> FirstSaves<'r> {
+    fn push(&mut self, doc_id: &'r str, seq: i64, bytes: &'r [u8]) {
+        self.doc_id.push(doc_id);
+        self.seq.push(seq);
+        self.bytes.push(bytes);
+    }
+
+    fn insert(&self, tx: &mut Tx<'_>) -> StorageResult<()> {
+        if self.doc_id.is_empty() {
+            return Ok(());
+        }
+        tx.execute(
+            "INSERT INTO doc_saves(doc_id, seq, bytes)
+             SELECT * FROM unnest($1::text[], $2::int8[], $3::bytea[])
+             ON CONFLICT (doc_id) DO NOTHING",
+            &[&self.doc_id, &self.seq, &self.bytes],
+        )?;
+        Ok(())
+    }
+}
+
 /// The document rows of a run's commits that logged something, column by column.
 #[derive(Default)]
 struct DocRows<'r> {
@@ -354,6 +389,7 @@ mod tests {
             writer: "rep".into(),
             session: None,
             snapshot: None,
+            first_save: None,
             scope_events: Vec::new(),
             cost: ChangeCost::default(),
             governed_by: (None, None),

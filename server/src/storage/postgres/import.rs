@@ -88,6 +88,14 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
         ],
     ),
     (
+        "doc_saves",
+        &[
+            ("doc_id", Column::Text),
+            ("seq", Column::Int),
+            ("bytes", Column::Bytes),
+        ],
+    ),
+    (
         "log",
         &[
             ("seq", Column::Int),

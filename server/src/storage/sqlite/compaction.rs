@@ -164,6 +164,7 @@ mod tests {
             writer: "admin".into(),
             session: None,
             snapshot: None,
+            first_save: None,
             scope_events: Vec::new(),
             cost: Default::default(),
             base_heads: None,
@@ -215,5 +216,43 @@ mod tests {
         );
         let again = storage.compact_log(head).expect("compact again");
         assert_eq!(again.changes_removed, 0, "nothing above the horizon goes");
+    }
+    #[test]
+    fn a_first_save_is_dropped_once_compaction_gives_the_document_a_snapshot() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = SqliteStorage::open(dir.path()).expect("open");
+        let saves = || -> i64 {
+            storage
+                .read(
+                    |conn| Ok(conn.query_row("SELECT count(*) FROM doc_saves", [], |r| r.get(0))?),
+                )
+                .expect("count")
+        };
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "n", 0_i64).expect("put");
+        doc.commit();
+        let mut first = commit_of(&mut doc, &[]);
+        first.first_save = Some(doc.save_nocompress());
+        storage.commit_batch(&[first]).expect("write");
+        assert_eq!(saves(), 1);
+        let heads = doc.get_heads();
+        doc.put(ROOT, "n", 1_i64).expect("put");
+        doc.commit();
+        storage
+            .commit_batch(&[commit_of(&mut doc, &heads)])
+            .expect("write");
+        assert_eq!(saves(), 1, "a later change keeps the save");
+
+        let head = storage.head_seq().expect("head");
+        let done = storage.compact_log(head).expect("compact");
+        assert_eq!(done.documents_resnapshotted, 1);
+        assert_eq!(
+            saves(),
+            0,
+            "the snapshot holds it all: the save is of no more use"
+        );
+        let stored = storage.load_doc("d").expect("load").expect("stored");
+        let mut loaded = AutoCommit::load(&stored.snapshot.expect("snapshot")).expect("load");
+        assert_eq!(loaded.get_heads(), doc.get_heads());
     }
 }
