@@ -300,3 +300,74 @@ fn a_page_naming_a_document_twice_in_two_spellings_merges_both_in_order() {
         assert_eq!(device.integrity_check(), Ok(()));
     }
 }
+
+#[test]
+fn a_document_revoked_and_pulled_again_is_found_by_its_text_and_its_old_place_by_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = store_with(&dir, "source.db", 0);
+    let first = source.create_customer(new_customer("常州精工")).unwrap();
+    let leaving = source.create_customer(new_customer("无锡华光")).unwrap();
+    let leaving_visit = source.create_visit(visit_of(&leaving, 3)).unwrap();
+    let coming = source.create_customer(new_customer("南通海达")).unwrap();
+    let mut met = visit_of(&coming, 5);
+    met.people_met = vec![("钱多多".to_string(), None)];
+    let coming_visit = source.create_visit(met).unwrap();
+    let pull = |device: &Store, ids: &[&String]| {
+        let page: Vec<(String, Vec<u8>)> = ids
+            .iter()
+            .map(|id| (id.to_string(), source.document_bytes(id).unwrap()))
+            .collect();
+        let results = device
+            .merge_pulled_page(page.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
+            .unwrap();
+        assert!(
+            results.iter().all(|r| r.as_ref().is_ok_and(|o| o.created)),
+            "{results:?}"
+        );
+    };
+    let found = |device: &Store, term: &str| -> Vec<String> {
+        let query = CustomerQuery {
+            search: Some(term.to_string()),
+            ..Default::default()
+        };
+        let mut names: Vec<String> = device
+            .list_customers(&query)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        names.sort();
+        names
+    };
+
+    let device = store_with(&dir, "device.db", 0);
+    pull(&device, &[&first, &leaving, &leaving_visit]);
+    assert_eq!(found(&device, "赵强"), ["无锡华光"]);
+    assert!(device.revoke_document(&leaving_visit).unwrap());
+    assert!(device.revoke_document(&leaving).unwrap());
+    // The newest customer and visit rows were removed: new ones take their places.
+    pull(&device, &[&coming, &coming_visit]);
+    for (term, want) in [
+        ("华光", &[][..]),
+        ("无锡华光", &[]),
+        ("赵强", &[]),
+        ("海达", &["南通海达"]),
+        ("南通海达", &["南通海达"]),
+        ("钱多多", &["南通海达"]),
+        ("金立基", &["南通海达", "常州精工"]),
+    ] {
+        assert_eq!(found(&device, term), want, "searching {term}");
+    }
+    // Sent again, the revoked ones are new again.
+    pull(&device, &[&leaving, &leaving_visit]);
+    assert_eq!(found(&device, "华光"), ["无锡华光"]);
+    assert_eq!(found(&device, "赵强"), ["无锡华光"]);
+    assert_eq!(found(&device, "钱多多"), ["南通海达"]);
+    assert_eq!(
+        device
+            .list_customers(&CustomerQuery::default())
+            .unwrap()
+            .len(),
+        3
+    );
+}

@@ -11,7 +11,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::Transaction;
 use serde::Serialize;
 
-use super::projections::{self, Followups};
+use super::projections::{self, Followups, Rows};
 use super::{Step, Store, documents, micros};
 use crate::chunks::{is_one_document, merge_checked};
 use crate::error::{Error, Result};
@@ -250,7 +250,8 @@ impl Store {
         }
         let started = self.count_step(Step::Write, started);
         if changed {
-            projections::project_with(tx, &document, followups)?;
+            let rows = if created { Rows::None } else { Rows::Maybe };
+            projections::project_with(tx, &document, rows, followups)?;
         }
         self.count_step(Step::Project, started);
         let outcome = MergeOutcome {

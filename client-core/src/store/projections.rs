@@ -58,35 +58,51 @@ impl Followups {
     }
 }
 
-/// Writes the projection rows of `doc`, its customer's follow-up included.
-pub(crate) fn project(conn: &Connection, doc: &Document) -> Result<()> {
-    project_with(conn, doc, &mut Followups::Now)
+/// Whether the document being projected had rows before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// It may have: what it had is read (to skip rewriting unchanged search text) and
+    /// replaced.
+    Maybe,
+    /// It has none: it is new to the store, written in this transaction. Its projection rows
+    /// and attachment references go with its `documents` row (foreign keys, `ON DELETE
+    /// CASCADE`), and its search rows with their projection row ([`unproject`]), so there is
+    /// nothing to read or remove first (most of a first sync).
+    None,
 }
 
-/// Writes the projection rows of `doc`; the follow-ups it changes are computed as `followups`
-/// says.
+/// Writes the projection rows of `doc`, its customer's follow-up included.
+pub(crate) fn project(conn: &Connection, doc: &Document) -> Result<()> {
+    project_with(conn, doc, Rows::Maybe, &mut Followups::Now)
+}
+
+/// Writes the projection rows of `doc`, which had the `rows` said before; the follow-ups it
+/// changes are computed as `followups` says.
 pub(crate) fn project_with(
     conn: &Connection,
     doc: &Document,
+    rows: Rows,
     followups: &mut Followups,
 ) -> Result<()> {
     match doc {
-        Document::Customer(c) => customer(conn, c, followups),
-        Document::Visit(v) => visit(conn, v, followups),
+        Document::Customer(c) => customer(conn, c, rows, followups),
+        Document::Visit(v) => visit(conn, v, rows, followups),
         Document::TripPlan(p) => trip_plan(conn, p),
         Document::ExpenseClaim(e) => expense_claim(conn, e),
         Document::Order(o) => order(conn, o),
         Document::Complaint(c) => complaint(conn, c),
         Document::Target(t) => target(conn, t),
     }?;
-    attachment_refs(conn, doc)
+    attachment_refs(conn, doc, rows)
 }
 
 /// The attachments `doc` references, one row each: what keeps their bytes on the device, and
 /// what says which document an attachment belongs to.
-fn attachment_refs(conn: &Connection, doc: &Document) -> Result<()> {
-    conn.prepare_cached("DELETE FROM attachment_refs WHERE doc_id = ?1")?
-        .execute([doc.id()])?;
+fn attachment_refs(conn: &Connection, doc: &Document, rows: Rows) -> Result<()> {
+    if rows == Rows::Maybe {
+        conn.prepare_cached("DELETE FROM attachment_refs WHERE doc_id = ?1")?
+            .execute([doc.id()])?;
+    }
     let attachments = doc.attachments();
     if attachments.is_empty() {
         return Ok(());
@@ -212,10 +228,7 @@ pub(crate) fn unproject(conn: &Connection, id: &str) -> Result<Option<String>> {
         .query_row([id], |r| r.get(0))
         .optional()?;
     if let Some(rowid) = customer_rowid {
-        conn.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
-            .execute([rowid])?;
-        conn.prepare_cached("DELETE FROM customers_grams WHERE rowid = ?1")?
-            .execute([rowid])?;
+        unindex(conn, rowid, "customers_fts", "customers_grams")?;
     }
     let visit: Option<(i64, String)> = conn
         .prepare_cached("SELECT rowid, customer_id FROM visits WHERE id = ?1")?
@@ -224,14 +237,11 @@ pub(crate) fn unproject(conn: &Connection, id: &str) -> Result<Option<String>> {
     let Some((rowid, customer)) = visit else {
         return Ok(None);
     };
-    conn.prepare_cached("DELETE FROM visits_people_fts WHERE rowid = ?1")?
-        .execute([rowid])?;
-    conn.prepare_cached("DELETE FROM visits_people_grams WHERE rowid = ?1")?
-        .execute([rowid])?;
+    unindex(conn, rowid, "visits_people_fts", "visits_people_grams")?;
     Ok(Some(customer))
 }
 
-fn customer(conn: &Connection, c: &Customer, followups: &mut Followups) -> Result<()> {
+fn customer(conn: &Connection, c: &Customer, rows: Rows, followups: &mut Followups) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO customers(id, name, customer_type, industry, territory, owner, tier, status,
                                key_account, city, phone, contact_count, created_at, created_by)
@@ -259,16 +269,24 @@ fn customer(conn: &Connection, c: &Customer, followups: &mut Followups) -> Resul
         utc(&c.created_at),
         c.created_by,
     ])?;
-    let rowid: i64 = conn
-        .prepare_cached("SELECT rowid FROM customers WHERE id = ?1")?
-        .query_row([&c.id], |r| r.get(0))?;
+    let rowid = inserted_rowid(
+        conn,
+        rows,
+        "SELECT rowid FROM customers WHERE id = ?1",
+        &c.id,
+    )?;
     let [contacts, city, notes] = c.searchable_text();
-    let indexed: Option<(String, String, String, String)> = conn
-        .prepare_cached("SELECT name, contacts, city, notes FROM customers_fts WHERE rowid = ?1")?
-        .query_row([rowid], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?;
+    let indexed: Option<(String, String, String, String)> = match rows {
+        Rows::None => None,
+        Rows::Maybe => conn
+            .prepare_cached(
+                "SELECT name, contacts, city, notes FROM customers_fts WHERE rowid = ?1",
+            )?
+            .query_row([rowid], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?,
+    };
     // Most edits (tier, status, phone) leave the searchable text as it was.
     if indexed.as_ref()
         != Some(&(
@@ -278,24 +296,28 @@ fn customer(conn: &Connection, c: &Customer, followups: &mut Followups) -> Resul
             notes.clone(),
         ))
     {
-        conn.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
-            .execute([rowid])?;
+        if rows == Rows::Maybe {
+            unindex(conn, rowid, "customers_fts", "customers_grams")?;
+        }
         conn.prepare_cached("INSERT INTO customers_fts(rowid, name, contacts, city, notes) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![rowid, c.name, contacts, city, notes])?;
         let grams = super::search::grams(&[&c.name, &contacts, &city, &notes]);
-        conn.prepare_cached("DELETE FROM customers_grams WHERE rowid = ?1")?
-            .execute([rowid])?;
         conn.prepare_cached("INSERT INTO customers_grams(rowid, grams) VALUES (?1, ?2)")?
             .execute(params![rowid, grams])?;
     }
     followups.due(conn, &c.id)
 }
 
-fn visit(conn: &Connection, v: &Visit, followups: &mut Followups) -> Result<()> {
-    let previous_customer: Option<String> = conn
-        .prepare_cached("SELECT customer_id FROM visits WHERE id = ?1")?
-        .query_row([&v.id], |r| r.get(0))
-        .optional()?;
+fn visit(conn: &Connection, v: &Visit, rows: Rows, followups: &mut Followups) -> Result<()> {
+    // What the visit's row held: the customer it was on and the people it indexed.
+    let before: Option<(String, String)> = match rows {
+        Rows::None => None,
+        Rows::Maybe => conn
+            .prepare_cached("SELECT customer_id, people_met FROM visits WHERE id = ?1")?
+            .query_row([&v.id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?,
+    };
+    let (previous_customer, indexed) = before.unzip();
     let local_date = v.local_date().map(|d| d.to_string()).unwrap_or_default();
     let first_line: String = v
         .summary
@@ -315,10 +337,6 @@ fn visit(conn: &Connection, v: &Visit, followups: &mut Followups) -> Result<()> 
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let indexed: Option<String> = conn
-        .prepare_cached("SELECT people_met FROM visits WHERE id = ?1")?
-        .query_row([&v.id], |r| r.get(0))
-        .optional()?;
     conn.prepare_cached(
         "INSERT INTO visits(id, customer_id, author, checkin_at, local_date, visit_type, outcome, next_followup, summary, people_met)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -341,13 +359,10 @@ fn visit(conn: &Connection, v: &Visit, followups: &mut Followups) -> Result<()> 
     ])?;
     // Most edits (summary, outcome) leave the people met as they were.
     if indexed.as_deref() != Some(people.as_str()) {
-        let rowid: i64 = conn
-            .prepare_cached("SELECT rowid FROM visits WHERE id = ?1")?
-            .query_row([&v.id], |r| r.get(0))?;
-        conn.prepare_cached("DELETE FROM visits_people_fts WHERE rowid = ?1")?
-            .execute([rowid])?;
-        conn.prepare_cached("DELETE FROM visits_people_grams WHERE rowid = ?1")?
-            .execute([rowid])?;
+        let rowid = inserted_rowid(conn, rows, "SELECT rowid FROM visits WHERE id = ?1", &v.id)?;
+        if rows == Rows::Maybe {
+            unindex(conn, rowid, "visits_people_fts", "visits_people_grams")?;
+        }
         if !people.is_empty() {
             conn.prepare_cached("INSERT INTO visits_people_fts(rowid, people) VALUES (?1, ?2)")?
                 .execute(params![rowid, people])?;
@@ -359,6 +374,24 @@ fn visit(conn: &Connection, v: &Visit, followups: &mut Followups) -> Result<()> 
         followups.due(conn, &previous)?;
     }
     followups.due(conn, &v.customer)
+}
+
+/// The rowid of the projection row just written by an upsert: the one it inserted for a
+/// document without rows, else read with `select` (an upsert that updates does not give it).
+fn inserted_rowid(conn: &Connection, rows: Rows, select: &str, id: &str) -> Result<i64> {
+    Ok(match rows {
+        Rows::None => conn.last_insert_rowid(),
+        Rows::Maybe => conn.prepare_cached(select)?.query_row([id], |r| r.get(0))?,
+    })
+}
+
+/// Removes the search rows `rowid` has in a full-text table and its trigram twin.
+fn unindex(conn: &Connection, rowid: i64, fts: &str, grams: &str) -> Result<()> {
+    for table in [fts, grams] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE rowid = ?1"))?
+            .execute([rowid])?;
+    }
+    Ok(())
 }
 
 /// Recomputes the customer's last visit and next follow-up from its newest visit: the explicit
