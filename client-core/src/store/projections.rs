@@ -288,14 +288,10 @@ fn customer(conn: &Connection, c: &Customer, rows: Rows, followups: &mut Followu
             .optional()?,
     };
     // Most edits (tier, status, phone) leave the searchable text as it was.
-    if indexed.as_ref()
-        != Some(&(
-            c.name.clone(),
-            contacts.clone(),
-            city.clone(),
-            notes.clone(),
-        ))
-    {
+    let unchanged = indexed
+        .as_ref()
+        .is_some_and(|(n, ct, ci, no)| (n, ct, ci, no) == (&c.name, &contacts, &city, &notes));
+    if !unchanged {
         if rows == Rows::Maybe {
             unindex(conn, rowid, "customers_fts", "customers_grams")?;
         }
