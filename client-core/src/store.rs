@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::conflicts::{Conflict, find_conflicts};
@@ -138,6 +139,12 @@ impl Store {
         };
         conn.pragma_update(None, "synchronous", sync)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A statement keeps the plan it was prepared with, whatever values are bound to it.
+        // Otherwise SQLite plans again, on its next step, a statement whose plan it judged to
+        // depend on a bound value (a lookup by the first column of a two-column index, ordered
+        // by the second) each time that value is bound anew, and the statement cache unbinds
+        // every statement it takes back: such a statement was compiled again at every use.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         conn.set_prepared_statement_cache_capacity(64);
         let found = migrations::migrate(&mut conn)?;
         let actor = load_or_create_actor(&conn)?;
