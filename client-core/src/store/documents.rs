@@ -41,9 +41,19 @@ pub(crate) fn load(conn: &Connection, id: &str, actor: &ActorId) -> Result<Optio
 pub(crate) struct StoredBytes {
     snapshot: Vec<u8>,
     increments: Vec<u8>,
+    /// The stored size of the increments (their bytes, as `increments` holds them).
+    increments_size: i64,
 }
 
 impl StoredBytes {
+    /// What the document weighs as stored.
+    pub(crate) fn sizes(&self) -> Sizes {
+        Sizes {
+            snapshot: self.snapshot.len() as i64,
+            increments: self.increments_size,
+        }
+    }
+
     /// The document, loaded with `actor`; `id` names it in errors.
     pub(crate) fn load(self, id: &str, actor: &ActorId) -> Result<AutoCommit> {
         let mut doc = AutoCommit::load(&self.snapshot)
@@ -58,11 +68,11 @@ impl StoredBytes {
 
 /// The stored bytes of document `id`, or `None` if the store does not have it.
 pub(crate) fn read_stored(conn: &Connection, id: &str) -> Result<Option<StoredBytes>> {
-    let snapshot: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT snapshot FROM documents WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
+    let row: Option<(Vec<u8>, i64)> = conn
+        .prepare_cached("SELECT snapshot, increments_size FROM documents WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let Some(snapshot) = snapshot else {
+    let Some((snapshot, increments_size)) = row else {
         return Ok(None);
     };
     // All increments in one call: each call costs time in proportion to the whole document.
@@ -76,6 +86,7 @@ pub(crate) fn read_stored(conn: &Connection, id: &str) -> Result<Option<StoredBy
     Ok(Some(StoredBytes {
         snapshot,
         increments,
+        increments_size,
     }))
 }
 
@@ -84,8 +95,11 @@ pub(crate) fn read_stored(conn: &Connection, id: &str) -> Result<Option<StoredBy
 ///
 /// An entry is used only while its heads equal the heads stored in the file, so a write through
 /// another connection to the same file is never missed.
+///
+/// Entries are boxed: a loaded document is a 4 KiB value, and it moves between the cache, the
+/// merging threads and the store many times a sync.
 pub(crate) struct DocCache {
-    docs: Option<lru::LruCache<String, AutoCommit>>,
+    docs: Option<lru::LruCache<String, Box<AutoCommit>>>,
 }
 
 impl DocCache {
@@ -102,10 +116,10 @@ impl DocCache {
         conn: &Connection,
         id: &str,
         actor: &ActorId,
-    ) -> Result<Option<AutoCommit>> {
+    ) -> Result<Option<Box<AutoCommit>>> {
         match self.take_current(conn, id, actor)? {
             Some(doc) => Ok(Some(doc)),
-            None => load(conn, id, actor),
+            None => Ok(load(conn, id, actor)?.map(Box::new)),
         }
     }
 
@@ -116,7 +130,7 @@ impl DocCache {
         conn: &Connection,
         id: &str,
         actor: &ActorId,
-    ) -> Result<Option<AutoCommit>> {
+    ) -> Result<Option<Box<AutoCommit>>> {
         let Some(mut doc) = self.docs.as_mut().and_then(|d| d.pop(id)) else {
             return Ok(None);
         };
@@ -148,10 +162,24 @@ impl DocCache {
     }
 
     /// Keeps `doc`, which must match what is committed to the file.
-    pub(crate) fn put(&mut self, id: &str, doc: AutoCommit) {
+    pub(crate) fn put(&mut self, id: &str, doc: impl Into<Box<AutoCommit>>) {
         if let Some(docs) = self.docs.as_mut() {
-            docs.put(id.to_string(), doc);
+            docs.put(id.to_string(), doc.into());
         }
+    }
+
+    /// The ids of the documents cached, most recently used first.
+    #[cfg(test)]
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.docs
+            .iter()
+            .flat_map(|d| d.iter().map(|(id, _)| id.clone()))
+            .collect()
+    }
+
+    /// How many documents the cache holds at most.
+    pub(crate) fn capacity(&self) -> usize {
+        self.docs.as_ref().map_or(0, |d| d.cap().get())
     }
 }
 
@@ -275,31 +303,81 @@ pub(crate) fn append(
     doc: &mut AutoCommit,
     before: &[ChangeHash],
 ) -> Result<()> {
-    let bytes = doc.save_after(before);
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    let (snapshot_size, increments_size): (i64, i64) = conn
+    let grown = Growth::of(doc, before, sizes(conn, id)?);
+    grown.write(conn, id, &doc.get_heads())
+}
+
+/// What a stored document weighs, in bytes: its snapshot and the increments after it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sizes {
+    snapshot: i64,
+    increments: i64,
+}
+
+/// The sizes of stored document `id`.
+pub(crate) fn sizes(conn: &Connection, id: &str) -> Result<Sizes> {
+    Ok(conn
         .prepare_cached("SELECT length(snapshot), increments_size FROM documents WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let heads = encode_heads(&doc.get_heads());
-    let grown = increments_size + bytes.len() as i64;
-    if grown > snapshot_size {
-        conn.prepare_cached("DELETE FROM document_increments WHERE doc_id = ?1")?
-            .execute([id])?;
-        conn.prepare_cached(
-            "UPDATE documents SET snapshot = ?2, increments_size = 0, heads = ?3, updated_at = ?4 WHERE id = ?1",
-        )?
-        .execute(params![id, doc.save(), heads, now_string()])?;
-    } else {
-        conn.prepare_cached("INSERT INTO document_increments(doc_id, bytes) VALUES (?1, ?2)")?
-            .execute(params![id, bytes])?;
-        conn.prepare_cached(
-            "UPDATE documents SET increments_size = ?2, heads = ?3, updated_at = ?4 WHERE id = ?1",
-        )?
-        .execute(params![id, grown, heads, now_string()])?;
+        .query_row([id], |r| {
+            Ok(Sizes {
+                snapshot: r.get(0)?,
+                increments: r.get(1)?,
+            })
+        })?)
+}
+
+/// What a stored document's new changes are stored as. Made from the document alone (on
+/// whichever thread holds it, without the database), written by [`Growth::write`].
+pub(crate) enum Growth {
+    /// Nothing new.
+    None,
+    /// One more increment, the increments then weighing `total` bytes.
+    Increment { bytes: Vec<u8>, total: i64 },
+    /// The increments would outgrow the snapshot: a new snapshot replaces them all.
+    Snapshot(Vec<u8>),
+}
+
+impl Growth {
+    /// What `doc` gained since `before`, for a stored document of `sizes`.
+    pub(crate) fn of(doc: &mut AutoCommit, before: &[ChangeHash], sizes: Sizes) -> Growth {
+        let bytes = doc.save_after(before);
+        if bytes.is_empty() {
+            return Growth::None;
+        }
+        let total = sizes.increments + bytes.len() as i64;
+        if total > sizes.snapshot {
+            Growth::Snapshot(doc.save())
+        } else {
+            Growth::Increment { bytes, total }
+        }
     }
-    Ok(())
+
+    /// Writes the growth of document `id`, whose heads are now `heads`.
+    pub(crate) fn write(self, conn: &Connection, id: &str, heads: &[ChangeHash]) -> Result<()> {
+        let heads = encode_heads(heads);
+        match self {
+            Growth::None => {}
+            Growth::Snapshot(snapshot) => {
+                conn.prepare_cached("DELETE FROM document_increments WHERE doc_id = ?1")?
+                    .execute([id])?;
+                conn.prepare_cached(
+                    "UPDATE documents SET snapshot = ?2, increments_size = 0, heads = ?3, updated_at = ?4 WHERE id = ?1",
+                )?
+                .execute(params![id, snapshot, heads, now_string()])?;
+            }
+            Growth::Increment { bytes, total } => {
+                conn.prepare_cached(
+                    "INSERT INTO document_increments(doc_id, bytes) VALUES (?1, ?2)",
+                )?
+                .execute(params![id, bytes])?;
+                conn.prepare_cached(
+                    "UPDATE documents SET increments_size = ?2, heads = ?3, updated_at = ?4 WHERE id = ?1",
+                )?
+                .execute(params![id, total, heads, now_string()])?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The stored heads of `id`, without loading the document.
@@ -383,5 +461,48 @@ mod tests {
         // After all that, the document reads back whole.
         let notes = store.customer(&id).unwrap().notes.as_str().to_string();
         assert!(notes.contains("第0条备注") && notes.contains("第199条备注"));
+    }
+
+    #[test]
+    fn reading_stored_documents_one_after_another_compiles_their_statements_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("d.db")).unwrap();
+        let ids: Vec<String> = (0..5)
+            .map(|n| {
+                let id = store
+                    .create_customer(NewCustomer {
+                        name: format!("华东精密{n}"),
+                        territory: "east".into(),
+                        owner: "li".into(),
+                        created_by: "li".into(),
+                        ..Default::default()
+                    })
+                    .unwrap();
+                store
+                    .update_customer(&id, &[CustomerEdit::AppendNotes("回访".into())])
+                    .unwrap();
+                id
+            })
+            .collect();
+        let statements = [
+            "SELECT snapshot, increments_size FROM documents WHERE id = ?1",
+            "SELECT bytes FROM document_increments WHERE doc_id = ?1 ORDER BY seq",
+        ];
+        let compiled_again = |store: &Store| -> Vec<i32> {
+            statements
+                .iter()
+                .map(|sql| {
+                    let stmt = store.conn.prepare_cached(sql).unwrap();
+                    stmt.get_status(rusqlite::StatementStatus::RePrepare)
+                })
+                .collect()
+        };
+        super::read_stored(&store.conn, &ids[0]).unwrap().unwrap();
+        let before = compiled_again(&store);
+        for id in &ids {
+            let stored = super::read_stored(&store.conn, id).unwrap().unwrap();
+            assert!(!stored.increments.is_empty());
+        }
+        assert_eq!(compiled_again(&store), before);
     }
 }

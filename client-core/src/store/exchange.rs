@@ -11,6 +11,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::Transaction;
 use serde::Serialize;
 
+use super::documents::{Growth, Sizes};
 use super::projections::{self, Followups, Rows};
 use super::{Step, Store, documents, micros};
 use crate::chunks::{is_one_document, merge_checked};
@@ -45,17 +46,25 @@ pub(crate) const UNSENT_DOCUMENTS: &str =
 pub(super) enum Base {
     /// The store does not have the document.
     New,
-    /// Its loaded copy, current (from the cache).
-    Loaded(Box<AutoCommit>),
+    /// Its loaded copy, current (from the cache), and what it weighs as stored.
+    Loaded(Box<AutoCommit>, Sizes),
     /// Its stored bytes, to load.
     Stored(documents::StoredBytes),
 }
 
+/// What a merged document is written as.
+pub(super) enum Write {
+    /// A document the store did not have: a save of it.
+    Insert(Vec<u8>),
+    /// One it had: what it gained.
+    Append(Growth),
+}
+
 /// A document merged but not yet written: what [`Store::store_merged`] checks and writes.
 pub(super) struct Merged {
-    /// The merged document; `None` for a new one not to be kept loaded (it was dropped where
-    /// it was merged, freeing it on that thread).
-    doc: Option<AutoCommit>,
+    /// The merged document, if it is to stay loaded (see [`Keep`]); otherwise it was dropped
+    /// where it was merged, freeing it on that thread.
+    doc: Option<Box<AutoCommit>>,
     /// Its heads after the merge.
     after: Vec<ChangeHash>,
     /// Its typed view, which passed the schema.
@@ -64,8 +73,8 @@ pub(super) struct Merged {
     before: Vec<ChangeHash>,
     /// Its kind before the merge; `None` for a document the store did not have.
     before_kind: Option<DocKind>,
-    /// For a document the store did not have, what to store: a save of it.
-    snapshot: Option<Vec<u8>>,
+    /// What to store, made where the document was merged.
+    write: Write,
 }
 
 /// The time a merge spent outside the database, in microseconds: loading the stored copy,
@@ -78,18 +87,31 @@ pub(super) struct MergeWork {
     pub(super) write_us: u64,
 }
 
+/// Which merged documents come back loaded, to be cached once written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Keep {
+    /// Every one.
+    All,
+    /// Only one the store had before (a pulled document new to the store is not: a first
+    /// sync of thousands would only churn the cache).
+    Existing,
+    /// None: more documents come after it in the same page than the cache holds, so it would
+    /// only be put in the cache to be dropped from it again.
+    None,
+}
+
 /// Loads `base` (with `actor`), merges `bytes` into it and reads the result against the
-/// schema: the part of a merge that touches no database. `id` names the document in errors. A
-/// new document is returned loaded only if `keep_new`.
+/// schema: the part of a merge that touches no database. `id` names the document in errors.
+/// The document comes back loaded as `keep` says.
 pub(super) fn merge_into(
     base: Base,
     actor: &ActorId,
     id: &str,
     bytes: &[u8],
-    keep_new: bool,
+    keep: Keep,
 ) -> (Result<Merged>, MergeWork) {
     let mut work = MergeWork::default();
-    let merged = merge_timed(base, actor, id, bytes, keep_new, &mut work);
+    let merged = merge_timed(base, actor, id, bytes, keep, &mut work);
     (merged, work)
 }
 
@@ -98,17 +120,23 @@ fn merge_timed(
     actor: &ActorId,
     id: &str,
     bytes: &[u8],
-    keep_new: bool,
+    keep: Keep,
     work: &mut MergeWork,
 ) -> Result<Merged> {
     let started = Instant::now();
     let existing = match base {
         Base::New => None,
-        Base::Loaded(doc) => Some(*doc),
-        Base::Stored(stored) => Some(stored.load(id, actor)?),
+        Base::Loaded(doc, sizes) => Some((doc, sizes)),
+        Base::Stored(stored) => {
+            let sizes = stored.sizes();
+            Some((Box::new(stored.load(id, actor)?), sizes))
+        }
     };
     let created = existing.is_none();
-    let mut doc = existing.unwrap_or_else(|| AutoCommit::new().with_actor(actor.clone()));
+    let (mut doc, sizes) = match existing {
+        Some((doc, sizes)) => (doc, Some(sizes)),
+        None => (Box::new(AutoCommit::new().with_actor(actor.clone())), None),
+    };
     let before_kind = if created { None } else { Some(kind_of(&doc)?) };
     let before = doc.get_heads();
     work.read_us = micros(started);
@@ -132,22 +160,25 @@ fn merge_timed(
     let started = Instant::now();
     // A new document is stored as a save: as sent if it came as one, else (its changes, which
     // load at half the speed) saved here, uncompressed: compressing costs seven times as much
-    // as encoding, for a quarter of the space.
-    let snapshot = created.then(|| {
-        if is_one_document(bytes) {
-            bytes.to_vec()
-        } else {
-            doc.save_nocompress()
-        }
-    });
+    // as encoding, for a quarter of the space. A document the store had gets what it gained.
+    let write = match sizes {
+        None if is_one_document(bytes) => Write::Insert(bytes.to_vec()),
+        None => Write::Insert(doc.save_nocompress()),
+        Some(_) if after == before => Write::Append(Growth::None),
+        Some(sizes) => Write::Append(Growth::of(&mut doc, &before, sizes)),
+    };
     work.write_us = micros(started);
     Ok(Merged {
-        doc: (keep_new || !created).then_some(doc),
+        doc: match keep {
+            Keep::All => Some(doc),
+            Keep::Existing => (!created).then_some(doc),
+            Keep::None => None,
+        },
         after,
         document,
         before,
         before_kind,
-        snapshot,
+        write,
     })
 }
 
@@ -184,19 +215,19 @@ impl Store {
         tx: &Transaction<'_>,
         id: &str,
         bytes: &[u8],
-    ) -> Result<(MergeOutcome, Option<AutoCommit>)> {
+    ) -> Result<(MergeOutcome, Option<Box<AutoCommit>>)> {
         let started = Instant::now();
         let actor = self.actor_in(tx)?;
         let base = self.base_of(tx, id, &actor)?;
         self.count_step(Step::Read, started);
-        let merged = merge_into(base, &actor, id, bytes, true);
+        let merged = merge_into(base, &actor, id, bytes, Keep::All);
         self.store_merged(tx, id, merged, &mut Followups::Now)
     }
 
     /// What the store holds of document `id` before a merge (see [`Base`]).
     pub(super) fn base_of(&self, tx: &Transaction<'_>, id: &str, actor: &ActorId) -> Result<Base> {
         if let Some(doc) = self.cache.borrow_mut().take_current(tx, id, actor)? {
-            return Ok(Base::Loaded(Box::new(doc)));
+            return Ok(Base::Loaded(doc, documents::sizes(tx, id)?));
         }
         Ok(match documents::read_stored(tx, id)? {
             Some(stored) => Base::Stored(stored),
@@ -213,17 +244,17 @@ impl Store {
         id: &str,
         merged: (Result<Merged>, MergeWork),
         followups: &mut Followups,
-    ) -> Result<(MergeOutcome, Option<AutoCommit>)> {
+    ) -> Result<(MergeOutcome, Option<Box<AutoCommit>>)> {
         let (merged, work) = merged;
         self.count_document();
         self.count_work(work);
         let Merged {
-            mut doc,
+            doc,
             after,
             document,
             before,
             before_kind,
-            snapshot,
+            write,
         } = merged?;
         let started = Instant::now();
         if let Some(expected) = before_kind
@@ -242,11 +273,12 @@ impl Store {
             });
         }
         let changed = after != before;
-        let created = snapshot.is_some();
-        if let Some(snapshot) = snapshot {
-            documents::insert_saved(tx, id, document.kind(), &snapshot, &after)?;
-        } else if changed && let Some(doc) = doc.as_mut() {
-            documents::append(tx, id, doc, &before)?;
+        let created = matches!(write, Write::Insert(_));
+        match write {
+            Write::Insert(snapshot) => {
+                documents::insert_saved(tx, id, document.kind(), &snapshot, &after)?;
+            }
+            Write::Append(growth) => growth.write(tx, id, &after)?,
         }
         let started = self.count_step(Step::Write, started);
         if changed {

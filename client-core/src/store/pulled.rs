@@ -23,7 +23,7 @@ use std::time::Instant;
 use automerge::{ActorId, AutoCommit};
 use rusqlite::Transaction;
 
-use super::exchange::{Base, MergeOutcome, MergeWork, Merged, merge_into};
+use super::exchange::{Base, Keep, MergeOutcome, MergeWork, Merged, merge_into};
 use super::projections::Followups;
 use super::sync_state::acked_and_heads;
 use super::{Step, Store};
@@ -37,7 +37,7 @@ const PARALLEL_FROM: usize = 16;
 const AHEAD_PER_THREAD: usize = 16;
 
 /// A document written: the outcome, and the document if it stays loaded.
-type Stored = (MergeOutcome, Option<AutoCommit>);
+type Stored = (MergeOutcome, Option<Box<AutoCommit>>);
 
 /// A merge's result as the workers hand it back.
 type MergeResult = (Result<Merged>, MergeWork);
@@ -98,8 +98,8 @@ impl Store {
         });
         self.count_step(Step::Commit, committing);
         self.count_elapsed(started);
-        // A new document is not kept loaded (a first sync of thousands would only churn the
-        // cache): only the others come back with theirs.
+        // Only documents the store had come back loaded, and of those only the ones the cache
+        // would keep (see `Page::keep`).
         let mut merged = Vec::new();
         let results = results?
             .into_iter()
@@ -132,7 +132,7 @@ impl Store {
         if threads == 0 {
             let mut page = Page::new(self, tx, docs, &actor);
             return page.merge_all(0, |_, job| {
-                Ok(job.map(|(base, id, bytes)| merge_into(base, &actor, &id, bytes, false)))
+                Ok(job.map(|(base, id, bytes, keep)| merge_into(base, &actor, &id, bytes, keep)))
             });
         }
         let (jobs, waiting) = mpsc::channel::<(usize, Job<'_>)>();
@@ -166,8 +166,9 @@ impl Store {
     }
 }
 
-/// What a document's merge needs: what the store had, its canonical id, the sent bytes.
-type Job<'a> = (Base, String, &'a [u8]);
+/// What a document's merge needs: what the store had, its canonical id, the sent bytes, and
+/// whether it comes back loaded.
+type Job<'a> = (Base, String, &'a [u8], Keep);
 
 /// A worker thread: merges the jobs it receives until the page is done. A panic in a merge
 /// (a defect, not bad data: Automerge's own are caught nearer) refuses that document only.
@@ -181,11 +182,11 @@ fn work(
             Ok(receiver) => receiver.recv(),
             Err(_) => return,
         };
-        let Ok((index, (base, id, bytes))) = next else {
+        let Ok((index, (base, id, bytes, keep))) = next else {
             return;
         };
         let result = catch_unwind(AssertUnwindSafe(|| {
-            merge_into(base, actor, &id, bytes, false)
+            merge_into(base, actor, &id, bytes, keep)
         }))
         .unwrap_or_else(|_| {
             let refused = Error::Corrupt(format!(
@@ -219,6 +220,8 @@ struct Page<'s, 't, 'c, 'd> {
     docs: &'d [(&'d str, &'d [u8])],
     actor: &'d ActorId,
     slots: Vec<Option<Slot>>,
+    /// The first document that comes back loaded (see [`Page::keep`]).
+    keep_from: usize,
 }
 
 impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
@@ -234,6 +237,19 @@ impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
             docs,
             actor,
             slots: Vec::with_capacity(docs.len()),
+            keep_from: docs.len().saturating_sub(store.cache.borrow().capacity()),
+        }
+    }
+
+    /// Whether document `index` comes back loaded, to be cached once the page is committed.
+    /// The cache keeps the documents put in it last, so only the page's last ones would stay:
+    /// an earlier one is dropped where it was merged (on a worker thread, for a large page)
+    /// rather than moved to the store's thread only to be dropped from the cache there.
+    fn keep(&self, index: usize) -> Keep {
+        if index >= self.keep_from {
+            Keep::Existing
+        } else {
+            Keep::None
         }
     }
 
@@ -259,7 +275,8 @@ impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
                     && let Slot::Read { id, base, .. } = &mut slot
                     && let Some(base) = base.take()
                 {
-                    merge(index, Some((base, id.clone(), self.docs[index].1)))?;
+                    let job = (base, id.clone(), self.docs[index].1, self.keep(index));
+                    merge(index, Some(job))?;
                 }
                 self.slots.push(Some(slot));
             }
@@ -274,7 +291,10 @@ impl<'s, 't, 'c, 'd> Page<'s, 't, 'c, 'd> {
                 Slot::Read { id, clean, base } => (id, clean, base),
             };
             let merged = match base {
-                Some(base) => merge(next, Some((base, id.clone(), self.docs[next].1)))?,
+                Some(base) => {
+                    let job = (base, id.clone(), self.docs[next].1, self.keep(next));
+                    merge(next, Some(job))?
+                }
                 None => merge(next, None)?,
             };
             let merged = merged.expect("a merge is answered when asked for");
@@ -347,7 +367,8 @@ mod tests {
     use automerge::AutoCommit;
 
     use crate::Store;
-    use crate::model::customer::NewCustomer;
+    use crate::model::customer::{CustomerEdit, NewCustomer};
+    use crate::store::StoreOptions;
 
     #[test]
     fn a_new_document_pulled_is_stored_as_a_save_of_it_or_as_the_save_it_came_as() {
@@ -402,5 +423,92 @@ mod tests {
             )
             .unwrap();
         assert_eq!(stored, saved);
+    }
+
+    #[test]
+    fn a_large_page_leaves_loaded_only_its_last_documents_the_cache_can_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Store::open(dir.path().join("source.db")).unwrap();
+        let ids: Vec<String> = (0..40)
+            .map(|n| {
+                source
+                    .create_customer(NewCustomer {
+                        name: format!("常州精工{n}"),
+                        territory: "east".into(),
+                        owner: "li.wei".into(),
+                        created_by: "li.wei".into(),
+                        ..Default::default()
+                    })
+                    .unwrap()
+            })
+            .collect();
+        let options = StoreOptions {
+            doc_cache: 8,
+            merge_threads: 2,
+            ..StoreOptions::default()
+        };
+        let device = Store::open_with(dir.path().join("device.db"), options).unwrap();
+        let page = |source: &Store| -> Vec<(String, Vec<u8>)> {
+            ids.iter()
+                .map(|id| (id.clone(), source.document_bytes(id).unwrap()))
+                .collect()
+        };
+        let pulled = page(&source);
+        let merged = device
+            .merge_pulled_page(pulled.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
+            .unwrap();
+        assert!(merged.iter().all(|m| m.as_ref().unwrap().created));
+        // New documents stay unloaded.
+        assert!(device.cache.borrow().ids().is_empty());
+
+        for id in &ids {
+            source
+                .update_customer(id, &[CustomerEdit::AppendNotes("回访：价格已谈妥".into())])
+                .unwrap();
+        }
+        let pulled = page(&source);
+        let merged = device
+            .merge_pulled_page(pulled.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
+            .unwrap();
+        assert!(merged.iter().all(|m| m.as_ref().unwrap().changed));
+        let mut cached = device.cache.borrow().ids();
+        cached.sort();
+        let mut last = ids[32..].to_vec();
+        last.sort();
+        assert_eq!(cached, last);
+        let increments = |id: &str| -> i64 {
+            device
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM document_increments WHERE doc_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        // Stored as one increment each, whether it stayed loaded or not.
+        assert_eq!(increments(&ids[0]), 1);
+        assert_eq!(increments(&ids[39]), 1);
+
+        // A long note outgrows the snapshot: the first documents, not loaded, are compacted
+        // all the same.
+        let long = "价格、交期与付款方式均已确认，下月初下首批订单。".repeat(200);
+        for id in &ids {
+            source
+                .update_customer(id, &[CustomerEdit::AppendNotes(long.clone())])
+                .unwrap();
+        }
+        let pulled = page(&source);
+        device
+            .merge_pulled_page(pulled.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
+            .unwrap();
+        assert_eq!(increments(&ids[0]), 0);
+        assert_eq!(increments(&ids[39]), 0);
+
+        // Loaded or not, every document is as the source has it.
+        for id in &ids {
+            assert_eq!(device.customer(id).unwrap(), source.customer(id).unwrap());
+            assert_eq!(device.heads(id).unwrap(), source.heads(id).unwrap());
+        }
     }
 }

@@ -150,7 +150,7 @@ impl Store {
             .borrow_mut()
             .take(&self.conn, &entry.doc_id, &actor)?;
         let had = taken.is_some();
-        let views = match views(&entry, &bytes, taken) {
+        let views = match views(&entry, &bytes, taken.map(|d| *d)) {
             Ok(views) => views,
             Err(Error::QuarantineBaseMissing { .. }) => {
                 return Ok(QuarantineDetail {
@@ -222,7 +222,7 @@ impl Store {
             let (entry, bytes) = entry_row(tx, entry)?;
             let actor = self.actor_in(tx)?;
             let taken = self.cache.borrow_mut().take(tx, &entry.doc_id, &actor)?;
-            let views = views(&entry, &bytes, taken)?;
+            let views = views(&entry, &bytes, taken.map(|d| *d))?;
             let after = views.after.fields();
             let (mut doc, recreated, fields) = match views.current {
                 None => {

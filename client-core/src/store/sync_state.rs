@@ -318,7 +318,7 @@ impl Store {
     }
 
     /// Takes document `id` for a write in `tx`, with the device's current actor.
-    fn take_doc(&self, tx: &Transaction<'_>, id: &str) -> Result<AutoCommit> {
+    fn take_doc(&self, tx: &Transaction<'_>, id: &str) -> Result<Box<AutoCommit>> {
         let actor = self.actor_in(tx)?;
         self.cache
             .borrow_mut()
