@@ -307,6 +307,11 @@ pub(crate) fn append(
     grown.write(conn, id, &doc.get_heads())
 }
 
+/// Stored documents smaller than this (snapshot and increments, in bytes) are stored whole
+/// again when a merge from elsewhere changes them ([`Growth::merged`]); larger ones (long
+/// notes) get an increment, as a local edit does.
+pub(crate) const WHOLE_BELOW: i64 = 64 * 1024;
+
 /// What a stored document weighs, in bytes: its snapshot and the increments after it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sizes {
@@ -349,6 +354,20 @@ impl Growth {
             Growth::Snapshot(doc.save())
         } else {
             Growth::Increment { bytes, total }
+        }
+    }
+
+    /// What `doc` gained since `before` in a merge from elsewhere, for a stored document of
+    /// `sizes`. A document under [`WHOLE_BELOW`] is stored whole again, as a save without
+    /// compression: a save and one increment load in about twice the time of that save alone
+    /// (70 µs against 35 µs for a generated customer file or visit), and every increment adds
+    /// as much again, while encoding the save costs about 3 µs. A device merges the team's
+    /// changes into the same documents sync after sync, and loads them again for each.
+    pub(crate) fn merged(doc: &mut AutoCommit, before: &[ChangeHash], sizes: Sizes) -> Growth {
+        if sizes.snapshot + sizes.increments < WHOLE_BELOW {
+            Growth::Snapshot(doc.save_nocompress())
+        } else {
+            Growth::of(doc, before, sizes)
         }
     }
 

@@ -165,7 +165,7 @@ fn merge_timed(
         None if is_one_document(bytes) => Write::Insert(bytes.to_vec()),
         None => Write::Insert(doc.save_nocompress()),
         Some(_) if after == before => Write::Append(Growth::None),
-        Some(sizes) => Write::Append(Growth::of(&mut doc, &before, sizes)),
+        Some(sizes) => Write::Append(Growth::merged(&mut doc, &before, sizes)),
     };
     work.write_us = micros(started);
     Ok(Merged {

@@ -367,7 +367,7 @@ mod tests {
     use automerge::AutoCommit;
 
     use crate::Store;
-    use crate::model::customer::{CustomerEdit, NewCustomer};
+    use crate::model::customer::{CustomerEdit, NewCustomer, Tier};
     use crate::store::StoreOptions;
 
     #[test]
@@ -426,7 +426,7 @@ mod tests {
     }
 
     #[test]
-    fn a_large_page_leaves_loaded_only_its_last_documents_the_cache_can_hold() {
+    fn a_large_page_leaves_loaded_only_what_the_cache_keeps_and_stores_small_documents_whole() {
         let dir = tempfile::tempdir().unwrap();
         let source = Store::open(dir.path().join("source.db")).unwrap();
         let ids: Vec<String> = (0..40)
@@ -476,34 +476,54 @@ mod tests {
         let mut last = ids[32..].to_vec();
         last.sort();
         assert_eq!(cached, last);
-        let increments = |id: &str| -> i64 {
+        let stored = |id: &str| -> (i64, i64) {
             device
                 .conn
                 .query_row(
-                    "SELECT count(*) FROM document_increments WHERE doc_id = ?1",
+                    "SELECT (SELECT count(*) FROM document_increments WHERE doc_id = ?1),
+                            length(snapshot)
+                     FROM documents WHERE id = ?1",
                     [id],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .unwrap()
         };
-        // Stored as one increment each, whether it stayed loaded or not.
-        assert_eq!(increments(&ids[0]), 1);
-        assert_eq!(increments(&ids[39]), 1);
+        // Small documents are stored whole again, whether they stayed loaded or not.
+        assert_eq!(stored(&ids[0]).0, 0);
+        assert_eq!(stored(&ids[39]).0, 0);
 
-        // A long note outgrows the snapshot: the first documents, not loaded, are compacted
-        // all the same.
-        let long = "价格、交期与付款方式均已确认，下月初下首批订单。".repeat(200);
-        for id in &ids {
+        // A long note makes two of them large: stored whole once more (they were small), then
+        // given an increment for the next change.
+        let long = "价格、交期与付款方式均已确认，下月初下首批订单。".repeat(1_000);
+        for id in [&ids[0], &ids[39]] {
             source
                 .update_customer(id, &[CustomerEdit::AppendNotes(long.clone())])
                 .unwrap();
         }
-        let pulled = page(&source);
         device
-            .merge_pulled_page(pulled.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
+            .merge_pulled_page(
+                page(&source)
+                    .iter()
+                    .map(|(id, b)| (id.as_str(), b.as_slice())),
+            )
             .unwrap();
-        assert_eq!(increments(&ids[0]), 0);
-        assert_eq!(increments(&ids[39]), 0);
+        for id in [&ids[0], &ids[39]] {
+            let (increments, snapshot) = stored(id);
+            assert_eq!(increments, 0);
+            assert!(snapshot >= super::super::documents::WHOLE_BELOW);
+            source
+                .update_customer(id, &[CustomerEdit::Tier(Tier::A)])
+                .unwrap();
+        }
+        device
+            .merge_pulled_page(
+                page(&source)
+                    .iter()
+                    .map(|(id, b)| (id.as_str(), b.as_slice())),
+            )
+            .unwrap();
+        assert_eq!(stored(&ids[0]).0, 1);
+        assert_eq!(stored(&ids[39]).0, 1);
 
         // Loaded or not, every document is as the source has it.
         for id in &ids {
