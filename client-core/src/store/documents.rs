@@ -76,12 +76,18 @@ pub(crate) fn read_stored(conn: &Connection, id: &str) -> Result<Option<StoredBy
         return Ok(None);
     };
     // All increments in one call: each call costs time in proportion to the whole document.
+    // A document has increments exactly when their size is above 0 (every write of them sets
+    // it, and an increment is never empty): one stored whole, as most are, needs no query.
     let mut increments = Vec::new();
-    let mut stmt = conn
-        .prepare_cached("SELECT bytes FROM document_increments WHERE doc_id = ?1 ORDER BY seq")?;
-    let mut rows = stmt.query([id])?;
-    while let Some(row) = rows.next()? {
-        increments.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+    if increments_size > 0 {
+        let mut stmt = conn.prepare_cached(
+            "SELECT bytes FROM document_increments WHERE doc_id = ?1 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([id])?;
+        while let Some(row) = rows.next()? {
+            let bytes = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+            increments.extend_from_slice(bytes);
+        }
     }
     Ok(Some(StoredBytes {
         snapshot,

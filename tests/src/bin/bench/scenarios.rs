@@ -252,6 +252,17 @@ fn documents(store: &Store, ids: &BTreeSet<String>) -> Result<Vec<(String, Vec<u
         .collect()
 }
 
+/// Tells a profiler started with events disabled to `enable` or `disable` them, through the
+/// control FIFO named by `FIELDSYNC_BENCH_PERF_CTL` (`perf record --delay=-1 --control
+/// fifo:FILE`), so that a profile holds scenario 2's syncs and nothing else. Without the
+/// variable, does nothing.
+fn profiler(command: &str) -> Result<()> {
+    if let Some(fifo) = std::env::var_os("FIELDSYNC_BENCH_PERF_CTL") {
+        std::fs::write(fifo, format!("{command}\n"))?;
+    }
+    Ok(())
+}
+
 /// Scenario 2: back from the trip. Returns the last run's documents for the samod peer.
 pub fn back_from_trip(
     org: &Org,
@@ -284,7 +295,9 @@ pub fn back_from_trip(
         };
 
         let server_before = server_sync_ms(&urls)?;
+        profiler("enable")?;
         let report = rep.sync()?;
+        profiler("disable")?;
         check_in(&report)?;
         steps.push(&report, server_sync_ms(&urls)? - server_before);
         time.push(report.millis as f64);
