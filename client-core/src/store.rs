@@ -64,13 +64,8 @@ pub use sync_state::{QuarantineEntry, REVOKED_RULE};
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
-    /// Every commit of the device's own writes reaches the disk before it returns
-    /// (`synchronous = FULL`): a committed write survives a power loss. What a sync records
-    /// of the server's (pulled documents, the cursor, the server's acknowledgements of pushes)
-    /// is committed without waiting for the disk: the server has all of it and sends it again,
-    /// so a power loss may undo the last of it, which the next sync brings back, and never
-    /// anything committed before it or any write of the device's own (see
-    /// [`Store::write_from_server`]).
+    /// Every commit reaches the disk before it returns (`synchronous = FULL`): a committed write
+    /// survives a power loss.
     #[default]
     Full,
     /// Commits survive a crash of the app; a power loss may undo the last few, never corrupt
@@ -115,8 +110,6 @@ pub struct Store {
     merge_steps: Cell<MergeSteps>,
     /// See [`StoreOptions::merge_threads`].
     merge_threads: usize,
-    /// See [`StoreOptions::durability`].
-    durability: Durability,
 }
 
 impl std::fmt::Debug for Store {
@@ -162,7 +155,6 @@ impl Store {
             cache: RefCell::new(DocCache::new(options.doc_cache)),
             merge_steps: Cell::new(MergeSteps::default()),
             merge_threads: options.merge_threads,
-            durability: options.durability,
         };
         if (1..migrations::REPROJECT_BELOW).contains(&found) {
             store.reproject_all()?;
@@ -268,27 +260,6 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
-    }
-
-    /// [`Store::write`] for a transaction that records only what the server has and would
-    /// send again (pulled documents, the sync cursor, acknowledgements of pushes): its commit
-    /// does not wait for the disk (`synchronous = NORMAL` for that commit alone).
-    ///
-    /// A power loss can undo only the last commits made so: the file is a write-ahead log,
-    /// written in commit order, and a commit that waits for the disk (every local write) makes
-    /// every commit before it durable too; SQLite recovers the log up to its last whole
-    /// commit. What is undone is as if the last sync rounds had not happened: the cursor goes
-    /// back with the documents, and the next sync brings them again. A crash of the app
-    /// loses nothing either way.
-    fn write_from_server<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        if self.durability == Durability::Normal {
-            return self.write(f);
-        }
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let written = self.write(f);
-        // Every other commit waits for the disk again, whatever happened to this one.
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
-        written
     }
 
     // ---- creating documents -------------------------------------------------------------

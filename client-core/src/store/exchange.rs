@@ -330,7 +330,7 @@ impl Store {
             .into_iter()
             .map(|(id, heads)| Ok((parse_id(id)?, documents::encode_heads(heads))))
             .collect::<Result<Vec<_>>>()?;
-        self.write_from_server(|tx| {
+        self.write(|tx| {
             let mut stmt =
                 tx.prepare_cached("UPDATE documents SET acked_heads = ?2 WHERE id = ?1")?;
             // A document re-sent after a restore is done once the restored server takes it.

@@ -91,7 +91,7 @@ impl Store {
         };
         let started = Instant::now();
         let mut committing = Instant::now();
-        let results = self.write_from_server(|tx| {
+        let results = self.write(|tx| {
             let results = self.merge_page_in(tx, &docs, threads)?;
             committing = Instant::now();
             Ok(results)
@@ -368,7 +368,7 @@ mod tests {
 
     use crate::Store;
     use crate::model::customer::{CustomerEdit, NewCustomer, Tier};
-    use crate::store::{Durability, StoreOptions};
+    use crate::store::StoreOptions;
 
     #[test]
     fn a_new_document_pulled_is_stored_as_a_save_of_it_or_as_the_save_it_came_as() {
@@ -423,56 +423,6 @@ mod tests {
             )
             .unwrap();
         assert_eq!(stored, saved);
-    }
-
-    #[test]
-    fn after_a_pulled_page_the_device_own_writes_wait_for_the_disk_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let source = Store::open(dir.path().join("source.db")).unwrap();
-        let id = source
-            .create_customer(NewCustomer {
-                name: "常州精工".into(),
-                territory: "east".into(),
-                owner: "li.wei".into(),
-                created_by: "li.wei".into(),
-                ..Default::default()
-            })
-            .unwrap();
-        let saved = source.document_bytes(&id).unwrap();
-        let synchronous = |store: &Store| -> i64 {
-            store
-                .conn
-                .pragma_query_value(None, "synchronous", |r| r.get(0))
-                .unwrap()
-        };
-        // 2 is FULL, 1 NORMAL.
-        for (durability, expected) in [(Durability::Full, 2), (Durability::Normal, 1)] {
-            let options = StoreOptions {
-                durability,
-                ..StoreOptions::default()
-            };
-            let path = dir.path().join(format!("device-{expected}.db"));
-            let device = Store::open_with(&path, options).unwrap();
-            assert_eq!(synchronous(&device), expected);
-            device.merge_pulled(&id, &saved).unwrap();
-            device.set_sync_cursor(7).unwrap();
-            device
-                .set_acked_heads(&id, &source.heads(&id).unwrap())
-                .unwrap();
-            assert_eq!(synchronous(&device), expected);
-            // A page refused as a whole (the same document twice, the second damaged) too.
-            let damaged = [(id.as_str(), saved.as_slice()), (id.as_str(), &saved[..8])];
-            let results = device.merge_pulled_page(damaged).unwrap();
-            assert!(results[1].is_err());
-            assert_eq!(synchronous(&device), expected);
-            drop(device);
-            let reopened = Store::open(&path).unwrap();
-            assert_eq!(
-                reopened.customer(&id).unwrap(),
-                source.customer(&id).unwrap()
-            );
-            assert_eq!(reopened.sync_cursor().unwrap(), 7);
-        }
     }
 
     #[test]

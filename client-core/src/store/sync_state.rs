@@ -96,7 +96,7 @@ impl Store {
         if self.sync_cursor()? == cursor {
             return Ok(());
         }
-        self.write_from_server(|tx| meta_set(tx, CURSOR_KEY, &cursor.to_string()))
+        self.write(|tx| meta_set(tx, CURSOR_KEY, &cursor.to_string()))
     }
 
     /// Keeps the settings the server sent ([`crate::protocol::Settings`]), and gives the
