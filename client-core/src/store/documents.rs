@@ -437,12 +437,14 @@ pub(crate) fn ids(conn: &Connection) -> Result<Vec<(String, DocKind)>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use crate::Store;
     use crate::model::customer::{CustomerEdit, NewCustomer};
 
-    fn sizes(store: &Store, id: &str) -> (i64, i64, i64) {
+    /// Document `id` as stored: its snapshot's length, the increments' stored size and how
+    /// many increments it has.
+    pub(crate) fn sizes(store: &Store, id: &str) -> (i64, i64, i64) {
         store
             .conn
             .query_row(

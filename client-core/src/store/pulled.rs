@@ -369,6 +369,20 @@ mod tests {
     use crate::Store;
     use crate::model::customer::{CustomerEdit, NewCustomer, Tier};
     use crate::store::StoreOptions;
+    use crate::store::documents::tests::sizes;
+
+    /// A customer file of li.wei's in the east, named `name`: its id.
+    fn customer_of_li(store: &Store, name: &str) -> String {
+        store
+            .create_customer(NewCustomer {
+                name: name.into(),
+                territory: "east".into(),
+                owner: "li.wei".into(),
+                created_by: "li.wei".into(),
+                ..Default::default()
+            })
+            .unwrap()
+    }
 
     #[test]
     fn a_new_document_pulled_is_stored_as_a_save_of_it_or_as_the_save_it_came_as() {
@@ -403,15 +417,7 @@ mod tests {
         assert_eq!(device.acked_heads(&id).unwrap(), source.heads(&id).unwrap());
 
         // Sent as a save: kept as it came.
-        let other = source
-            .create_customer(NewCustomer {
-                name: "无锡华光".into(),
-                territory: "east".into(),
-                owner: "li.wei".into(),
-                created_by: "li.wei".into(),
-                ..Default::default()
-            })
-            .unwrap();
+        let other = customer_of_li(&source, "无锡华光");
         let saved = source.document_bytes(&other).unwrap();
         device.merge_pulled(&other, &saved).unwrap();
         let stored: Vec<u8> = device
@@ -430,17 +436,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let source = Store::open(dir.path().join("source.db")).unwrap();
         let ids: Vec<String> = (0..40)
-            .map(|n| {
-                source
-                    .create_customer(NewCustomer {
-                        name: format!("常州精工{n}"),
-                        territory: "east".into(),
-                        owner: "li.wei".into(),
-                        created_by: "li.wei".into(),
-                        ..Default::default()
-                    })
-                    .unwrap()
-            })
+            .map(|n| customer_of_li(&source, &format!("常州精工{n}")))
             .collect();
         let options = StoreOptions {
             doc_cache: 8,
@@ -476,17 +472,10 @@ mod tests {
         let mut last = ids[32..].to_vec();
         last.sort();
         assert_eq!(cached, last);
+        // How many increments, and the snapshot's length.
         let stored = |id: &str| -> (i64, i64) {
-            device
-                .conn
-                .query_row(
-                    "SELECT (SELECT count(*) FROM document_increments WHERE doc_id = ?1),
-                            length(snapshot)
-                     FROM documents WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .unwrap()
+            let (snapshot, _, increments) = sizes(&device, id);
+            (increments, snapshot)
         };
         // Small documents are stored whole again, whether they stayed loaded or not.
         assert_eq!(stored(&ids[0]).0, 0);
