@@ -259,20 +259,8 @@ pub fn week_report(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::model::customer::NewCustomer;
     use crate::model::visit::{NewVisit, Outcome, VisitEdit, VisitType};
-
-    fn customer(store: &Store, name: &str) -> String {
-        store
-            .create_customer(NewCustomer {
-                name: name.into(),
-                territory: "east".into(),
-                owner: "li.wei".into(),
-                created_by: "li.wei".into(),
-                ..Default::default()
-            })
-            .unwrap()
-    }
+    use crate::store::test_support::customer_of_li as customer;
 
     fn visit(customer: &str, author: &str, at: &str, summary: &str) -> NewVisit {
         NewVisit {

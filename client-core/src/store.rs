@@ -22,6 +22,8 @@ mod resend;
 mod sales;
 mod search;
 mod sync_state;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};

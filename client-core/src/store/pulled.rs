@@ -368,21 +368,10 @@ mod tests {
 
     use crate::Store;
     use crate::model::customer::{CustomerEdit, NewCustomer, Tier};
+    use crate::store::MergeOutcome;
     use crate::store::StoreOptions;
     use crate::store::documents::tests::sizes;
-
-    /// A customer file of li.wei's in the east, named `name`: its id.
-    fn customer_of_li(store: &Store, name: &str) -> String {
-        store
-            .create_customer(NewCustomer {
-                name: name.into(),
-                territory: "east".into(),
-                owner: "li.wei".into(),
-                created_by: "li.wei".into(),
-                ..Default::default()
-            })
-            .unwrap()
-    }
+    use crate::store::test_support::customer_of_li;
 
     #[test]
     fn a_new_document_pulled_is_stored_as_a_save_of_it_or_as_the_save_it_came_as() {
@@ -444,15 +433,17 @@ mod tests {
             ..StoreOptions::default()
         };
         let device = Store::open_with(dir.path().join("device.db"), options).unwrap();
-        let page = |source: &Store| -> Vec<(String, Vec<u8>)> {
-            ids.iter()
+        // Every document of the source, pulled into the device as one page.
+        let pull = |device: &Store, source: &Store| -> Vec<crate::Result<MergeOutcome>> {
+            let page: Vec<(String, Vec<u8>)> = ids
+                .iter()
                 .map(|id| (id.clone(), source.document_bytes(id).unwrap()))
-                .collect()
+                .collect();
+            device
+                .merge_pulled_page(page.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
+                .unwrap()
         };
-        let pulled = page(&source);
-        let merged = device
-            .merge_pulled_page(pulled.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
-            .unwrap();
+        let merged = pull(&device, &source);
         assert!(merged.iter().all(|m| m.as_ref().unwrap().created));
         // New documents stay unloaded.
         assert!(device.cache.borrow().ids().is_empty());
@@ -462,10 +453,7 @@ mod tests {
                 .update_customer(id, &[CustomerEdit::AppendNotes("回访：价格已谈妥".into())])
                 .unwrap();
         }
-        let pulled = page(&source);
-        let merged = device
-            .merge_pulled_page(pulled.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
-            .unwrap();
+        let merged = pull(&device, &source);
         assert!(merged.iter().all(|m| m.as_ref().unwrap().changed));
         let mut cached = device.cache.borrow().ids();
         cached.sort();
@@ -489,13 +477,7 @@ mod tests {
                 .update_customer(id, &[CustomerEdit::AppendNotes(long.clone())])
                 .unwrap();
         }
-        device
-            .merge_pulled_page(
-                page(&source)
-                    .iter()
-                    .map(|(id, b)| (id.as_str(), b.as_slice())),
-            )
-            .unwrap();
+        pull(&device, &source);
         for id in [&ids[0], &ids[39]] {
             let (increments, snapshot) = stored(id);
             assert_eq!(increments, 0);
@@ -504,13 +486,7 @@ mod tests {
                 .update_customer(id, &[CustomerEdit::Tier(Tier::A)])
                 .unwrap();
         }
-        device
-            .merge_pulled_page(
-                page(&source)
-                    .iter()
-                    .map(|(id, b)| (id.as_str(), b.as_slice())),
-            )
-            .unwrap();
+        pull(&device, &source);
         assert_eq!(stored(&ids[0]).0, 1);
         assert_eq!(stored(&ids[39]).0, 1);
 
