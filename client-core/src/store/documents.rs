@@ -41,8 +41,6 @@ pub(crate) fn load(conn: &Connection, id: &str, actor: &ActorId) -> Result<Optio
 pub(crate) struct StoredBytes {
     snapshot: Vec<u8>,
     increments: Vec<u8>,
-    /// The stored size of the increments (their bytes, as `increments` holds them).
-    increments_size: i64,
 }
 
 impl StoredBytes {
@@ -50,7 +48,7 @@ impl StoredBytes {
     pub(crate) fn sizes(&self) -> Sizes {
         Sizes {
             snapshot: self.snapshot.len() as i64,
-            increments: self.increments_size,
+            increments: self.increments.len() as i64,
         }
     }
 
@@ -92,7 +90,6 @@ pub(crate) fn read_stored(conn: &Connection, id: &str) -> Result<Option<StoredBy
     Ok(Some(StoredBytes {
         snapshot,
         increments,
-        increments_size,
     }))
 }
 

@@ -124,19 +124,16 @@ fn merge_timed(
     work: &mut MergeWork,
 ) -> Result<Merged> {
     let started = Instant::now();
-    let existing = match base {
-        Base::New => None,
-        Base::Loaded(doc, sizes) => Some((doc, sizes)),
+    // What the store had, and what it weighs as stored (none for a new document).
+    let (mut doc, sizes) = match base {
+        Base::New => (Box::new(AutoCommit::new().with_actor(actor.clone())), None),
+        Base::Loaded(doc, sizes) => (doc, Some(sizes)),
         Base::Stored(stored) => {
             let sizes = stored.sizes();
-            Some((Box::new(stored.load(id, actor)?), sizes))
+            (Box::new(stored.load(id, actor)?), Some(sizes))
         }
     };
-    let created = existing.is_none();
-    let (mut doc, sizes) = match existing {
-        Some((doc, sizes)) => (doc, Some(sizes)),
-        None => (Box::new(AutoCommit::new().with_actor(actor.clone())), None),
-    };
+    let created = sizes.is_none();
     let before_kind = if created { None } else { Some(kind_of(&doc)?) };
     let before = doc.get_heads();
     work.read_us = micros(started);
