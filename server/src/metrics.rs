@@ -24,6 +24,9 @@ pub struct Metrics {
     pub documents_written: Counter,
     /// Cached documents found stale (another node wrote them) and loaded again.
     pub stale_cache: Counter,
+    /// Pushed documents whose merge and validation were computed ahead of their checks, on
+    /// several threads.
+    pub merged_ahead: Counter,
     registry: Registry,
 }
 
@@ -37,6 +40,7 @@ impl Default for Metrics {
         let write_transactions = Counter::default();
         let documents_written = Counter::default();
         let stale_cache = Counter::default();
+        let merged_ahead = Counter::default();
         let mut registry = Registry::default();
         registry.register(
             "fieldsync_http_requests",
@@ -78,8 +82,14 @@ impl Default for Metrics {
             "Cached documents another server node had written since, loaded again",
             stale_cache.clone(),
         );
+        registry.register(
+            "fieldsync_merged_ahead",
+            "Pushed documents merged and validated ahead of their checks, on several threads",
+            merged_ahead.clone(),
+        );
         Metrics {
             stale_cache,
+            merged_ahead,
             requests,
             sync_rounds,
             changes_applied,

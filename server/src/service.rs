@@ -6,7 +6,9 @@
 //! validate it with client-core's rules, check the writer's rights on the document before and
 //! after and on the operations of the changes, then log the new changes, the document's scope
 //! fields and any scope events. Concurrent pushes share storage transactions
-//! ([`crate::group_commit`]). A refused document leaves nothing behind.
+//! ([`crate::group_commit`]). A refused document leaves nothing behind. A large round loads,
+//! merges and validates the documents it read ahead on several threads first (`merged`), and
+//! then checks them one at a time in order as above.
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
@@ -14,7 +16,6 @@ use std::sync::{Arc, Mutex};
 
 use automerge::{ActorId, AutoCommit};
 use fieldsync_core::authorship;
-use fieldsync_core::chunks::{apply_untrusted, split_changes};
 use fieldsync_core::cost::{self, ChangeCost};
 use fieldsync_core::ids::parse_id;
 use fieldsync_core::model::customer::{Customer, CustomerEdit};
@@ -25,9 +26,7 @@ use fieldsync_core::protocol::{
 use serde_bytes::ByteBuf;
 use tokio::sync::broadcast;
 
-use crate::access::{
-    Directory, Principal, Refusal, WriteContext, check_write, not_yours, scope_of,
-};
+use crate::access::{Directory, Principal, Refusal, WriteContext, check_write, scope_of};
 use crate::budget::{ApplyBudget, RateLimits, UserRates};
 use crate::error::AppError;
 use crate::grace;
@@ -39,6 +38,9 @@ use crate::storage::{
 };
 use fieldsync_core::model::fields::parse_time;
 use fieldsync_core::rights::check_rights_at;
+use merged::{Changed, Merged};
+
+mod merged;
 
 /// The device name changes made on the server for a browser carry.
 pub const WEB_DEVICE: &str = "web console";
@@ -99,6 +101,10 @@ pub struct Core {
     pub apply: ApplyBudget,
     /// How fast each user may sync.
     pub rates: UserRates,
+    /// Threads a large push's documents are merged with their stored copies and validated
+    /// on, ahead of the checks that take them one at a time; 1 merges each in its turn. The
+    /// machine's cores by default.
+    pub merge_threads: usize,
     /// The time pushes are judged at instead of the system clock's (for tests and the fuzz
     /// harness, whose documents are dated).
     pub fixed_time: Option<chrono::DateTime<chrono::Utc>>,
@@ -228,6 +234,7 @@ impl Core {
             attachment_settings: None,
             apply: ApplyBudget::new(crate::budget::APPLY_OPS_AT_ONCE),
             rates: UserRates::new(RateLimits::default()),
+            merge_threads: std::thread::available_parallelism().map_or(1, usize::from),
             fixed_time: None,
             started: std::time::Instant::now(),
             seen: Mutex::new(HashMap::new()),
@@ -402,18 +409,19 @@ impl Core {
         }
         // Wait while other requests apply as much as the server takes on at once.
         let _applying = self.apply.take(round.ops);
-        let mut costs = costs.into_iter();
-        for docs in req.push.chunks(READ_AHEAD) {
+        for (docs, costs) in req.push.chunks(READ_AHEAD).zip(costs.chunks(READ_AHEAD)) {
             let ids: Vec<&str> = docs
                 .iter()
                 .map(|d| d.id.as_str())
                 .filter(|id| parse_id(id).is_ok_and(|p| p == *id))
                 .collect();
             writes.read_ahead(&ids)?;
-            for (doc, cost) in docs.iter().zip(costs.by_ref()) {
-                let pushed = cost
-                    .map_err(PushError::Refused)
-                    .and_then(|cost| self.push(who, session, doc, cost, &mut writes));
+            let mut early = writes.premerge(who, docs, costs);
+            for (index, (doc, cost)) in docs.iter().zip(costs).enumerate() {
+                let pushed = cost.clone().map_err(PushError::Refused).and_then(|cost| {
+                    let early = early[index].take();
+                    self.push(who, session, doc, cost, early, &mut writes)
+                });
                 match pushed {
                     Ok(heads) => accepted.push(Accepted {
                         id: doc.id.clone(),
@@ -480,13 +488,15 @@ impl Core {
     }
 
     /// Checks one pushed document and, if it is accepted, adds its commit to the round's
-    /// writes. Returns the heads it will have once they are written.
+    /// writes. Returns the heads it will have once they are written. `early` is its merge,
+    /// if it was computed ahead from what the round read ahead of it ([`merged::premerge`]).
     fn push<'a>(
         &'a self,
         who: &Principal,
         session: Option<&str>,
         doc: &PushDocument,
         cost: ChangeCost,
+        early: Option<Result<Merged, PushError>>,
         writes: &mut RoundWrites<'a>,
     ) -> Result<Vec<String>, PushError> {
         let id = parse_id(&doc.id).map_err(|e| refusal("schema", e.to_string()))?;
@@ -495,121 +505,43 @@ impl Core {
                 refusal("schema", format!("document ids are lower-case: send {id}")).into(),
             );
         }
-        let data: Vec<u8> = doc.changes.iter().flat_map(|c| c.iter().copied()).collect();
-        let pushed = split_changes(&data).map_err(|e| refusal("corrupt", e.to_string()))?;
-
         let (doc_claim, ahead) = writes.claim_document(&id).map_err(PushError::Failed)?;
-        let ahead = match ahead {
-            Some(ahead) => ahead,
-            None => ReadAhead {
-                history: self.storage.doc_history(&id)?,
-                stored: None,
-            },
-        };
-        let history = ahead.history;
-        let grown = history.cost.plus(cost);
-        if !grown.fits_a_document() {
-            return Err(refusal(
-                "too_large",
-                format!(
-                    "this document's history would hold {} operations and {} bytes, more than a document may ({} operations, {} bytes): keep long texts shorter, or start a new document",
-                    grown.ops,
-                    grown.bytes,
-                    cost::MAX_DOCUMENT_OPS,
-                    cost::MAX_DOCUMENT_BYTES
-                ),
-            )
-            .into());
-        }
-        // The history says whether the document is stored at all, and at which heads.
-        let before = match (&history.heads, ahead.stored) {
-            (None, _) => None,
-            (Some(_), Some(stored)) => Some(
-                stored
-                    .assemble(&id)
-                    .map_err(|e| PushError::Failed(e.into()))?,
-            ),
-            (Some(heads), None) => self
-                .load_at(&id, || Ok(Some(heads.clone())))
-                .map_err(PushError::Failed)?,
-        };
-        let mut after = before.clone().unwrap_or_default();
-        let before_heads = after.get_heads();
-        apply_untrusted(&mut after, &pushed).map_err(|e| refusal("corrupt", e.to_string()))?;
-        if !after.get_missing_deps(&[]).is_empty() {
-            return Err(refusal(
-                "missing_dependencies",
-                "these changes build on changes the server does not have: push the document's earlier changes too",
-            )
-            .into());
-        }
-        if after.get_heads() == before_heads {
-            return Ok(hex_heads(&before_heads));
-        }
-        let mut new_changes = news_of(&mut after, &before_heads, pushed)?;
-        // A change that builds on nothing starts a document: in an existing one it is the
-        // history of another document, which would merge in field by field.
-        if let Some(b) = &before
-            && new_changes.iter().any(|c| c.deps().is_empty())
-        {
-            // Whether a document the writer cannot see exists is not for them to learn: such a
-            // push gets the answer any push to it gets.
-            let b = validate_document(b)
-                .map_err(|e| PushError::Failed(AppError::Internal(e.to_string())))?;
-            let customer_before = self.customer_of(&b)?;
-            if !who.may_write(&scope_of(&b), customer_before.as_ref()) {
-                return Err(refusal("scope", not_yours(&b)).into());
+        // Computed ahead is used only with what it was computed from: the read under the
+        // claim this push now holds.
+        let (read, merged) = match ahead {
+            Some(read) => {
+                let merged = match early {
+                    Some(merged) => {
+                        self.metrics.merged_ahead.inc();
+                        merged
+                    }
+                    None => self.merge_pushed(who, &id, doc, cost, &read),
+                };
+                (read, merged)
             }
-            return Err(refusal(
-                "kind",
-                format!(
-                    "these changes begin another document's history; they cannot become part of document {id}"
-                ),
-            )
-            .into());
-        }
-        // The names devices show come from change messages: only the writer's own.
-        if let Some(named) = new_changes.iter().find_map(|c| {
-            let (author, _) = authorship::parse(c.message());
-            author.filter(|a| *a != who.username).map(str::to_string)
-        }) {
-            return Err(refusal(
-                "identity",
-                format!(
-                    "a change says it was written by '{named}', but this device is logged in as {}: log in as its author to push it",
-                    who.username
-                ),
-            )
-            .into());
-        }
-        let after_view = validate_document(&after).map_err(|e| refusal("schema", e.to_string()))?;
-        let before_view = match &before {
-            Some(b) => Some(
-                validate_document(b)
-                    .map_err(|e| PushError::Failed(AppError::Internal(e.to_string())))?,
-            ),
-            None => None,
+            None => {
+                let read = ReadAhead {
+                    history: self.storage.doc_history(&id)?,
+                    stored: None,
+                };
+                let merged = self.merge_pushed(who, &id, doc, cost, &read);
+                (read, merged)
+            }
         };
-        if let Some(b) = &before_view
-            && b.kind() != after_view.kind()
-        {
-            return Err(refusal(
-                "kind",
-                format!(
-                    "document {id} is a {}, not a {}",
-                    b.kind(),
-                    after_view.kind()
-                ),
-            )
-            .into());
-        }
-        if after_view.id() != id {
-            return Err(refusal(
-                "kind",
-                format!("the changes are for document {}, not {id}", after_view.id()),
-            )
-            .into());
-        }
+        let history = read.history;
+        let merged = match merged? {
+            Merged::Unchanged(heads) => return Ok(heads),
+            Merged::Changed(changed) => *changed,
+        };
+        let Changed {
+            before,
+            before_heads,
+            mut after,
+            mut new_changes,
+            decoded,
+            before_view,
+            after_view,
+        } = merged;
         // A customer's own push may change the scope; its visits' pushes only read it.
         let changes_scope = after_view.kind() == DocKind::Customer;
         let scope_claim = match scope_key(&after_view) {
@@ -618,7 +550,6 @@ impl Core {
                 .map_err(PushError::Failed)?,
             None => None,
         };
-        let decoded: Vec<_> = new_changes.iter().map(|c| c.decode()).collect();
         // The customer's scope is read with its heads; where other nodes share the storage, the
         // write is refused if the customer changed since (see `DocCommit::base_customer`).
         let (customer, customer_heads) = match scope_key(&after_view) {
@@ -940,7 +871,7 @@ impl Core {
         })?;
         let _applying = self.apply.take(cost.ops);
         let mut writes = RoundWrites::new(self);
-        match self.push(who, None, &pushed, cost, &mut writes) {
+        match self.push(who, None, &pushed, cost, None, &mut writes) {
             Ok(_) => {}
             Err(PushError::Refused(r)) => {
                 self.metrics.rejections.inc();
@@ -1242,6 +1173,38 @@ impl<'a> RoundWrites<'a> {
             self.ahead.insert(claim.key().to_string(), (claim, read));
         }
         Ok(())
+    }
+
+    /// The merges of the round's documents `docs` (costing `costs`) that were read ahead,
+    /// computed on several threads ([`merged::premerge`]), by position in `docs`: `None` for
+    /// a document not computed ahead.
+    fn premerge(
+        &self,
+        who: &Principal,
+        docs: &[PushDocument],
+        costs: &[Result<ChangeCost, Refusal>],
+    ) -> Vec<Option<Result<Merged, PushError>>> {
+        let work: Vec<merged::Ahead<'_>> = docs
+            .iter()
+            .zip(costs)
+            .enumerate()
+            .filter_map(|(index, (doc, cost))| {
+                let (_, read) = self.ahead.get(doc.id.as_str())?;
+                Some(merged::Ahead {
+                    index,
+                    id: &doc.id,
+                    doc,
+                    cost: *cost.as_ref().ok()?,
+                    read,
+                })
+            })
+            .collect();
+        let mut early: Vec<Option<Result<Merged, PushError>>> =
+            std::iter::repeat_with(|| None).take(docs.len()).collect();
+        for (index, merged) in merged::premerge(self.core, who, &work, self.core.merge_threads) {
+            early[index] = Some(merged);
+        }
+        early
     }
 
     /// Ends the claims read ahead and not used, together.

@@ -1017,3 +1017,110 @@ fn the_directory_in_memory_follows_changes_made_by_another_process() {
         .unwrap();
     assert!(core.principal("wu").unwrap().is_some());
 }
+
+#[test]
+fn a_large_round_merged_on_several_threads_gets_the_answers_it_gets_on_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let li = device(&dir, "li");
+    let stored: Vec<String> = (0..2)
+        .map(|n| {
+            li.create_customer(customer(&format!("老客户{n}"), "east", "li"))
+                .unwrap()
+        })
+        .collect();
+    let (c, target) = (&stored[0], &stored[1]);
+    let first_pushes: Vec<_> = stored.iter().map(|id| push_of(&li, id)).collect();
+    // The round: new visits, an edit of a stored customer, two customers outside li's scope,
+    // a document without its first change, a visit pushed twice, and one customer's history
+    // pushed as another's.
+    let visits: Vec<String> = (0..8)
+        .map(|_| li.create_visit(visit(c, "li")).unwrap())
+        .collect();
+    li.update_customer(c, &[CustomerEdit::AppendNotes("回访".into())])
+        .unwrap();
+    let for_wang = li
+        .create_customer(customer("替人建档", "east", "wang"))
+        .unwrap();
+    let north = li
+        .create_customer(customer("越界客户", "north", "li"))
+        .unwrap();
+    let partial = li
+        .create_customer(customer("半份历史", "east", "li"))
+        .unwrap();
+    let first = li.changes_since(&partial, &[]).unwrap().len();
+    li.update_customer(&partial, &[CustomerEdit::AppendNotes("补充".into())])
+        .unwrap();
+    let mut without_first = push_of(&li, &partial);
+    without_first.changes.drain(..first);
+    let elsewhere = device(&dir, "li-laptop");
+    let other = elsewhere
+        .create_customer(customer("别家", "east", "li"))
+        .unwrap();
+    let mut foreign = push_of(&elsewhere, &other);
+    foreign.id = target.clone();
+    let mut round: Vec<_> = visits.iter().map(|v| push_of(&li, v)).collect();
+    round.extend([
+        push_of(&li, c),
+        push_of(&li, &for_wang),
+        push_of(&li, &north),
+        without_first,
+        push_of(&li, &visits[0]),
+        foreign,
+    ]);
+
+    let answers = |threads: usize| {
+        let mut w = world();
+        w.core.merge_threads = threads;
+        let r = w
+            .core
+            .sync(&w.who("li"), request(0, first_pushes.clone()))
+            .unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        let r = w
+            .core
+            .sync(&w.who("li"), request(0, round.clone()))
+            .unwrap();
+        let accepted: Vec<_> = r.accepted.into_iter().map(|a| (a.id, a.heads)).collect();
+        let rejected: Vec<_> = r
+            .rejected
+            .into_iter()
+            .map(|r| (r.id, r.rule, r.reason))
+            .collect();
+        (
+            accepted,
+            rejected,
+            w.visible("zhang"),
+            w.core.metrics.merged_ahead.get(),
+        )
+    };
+    let one = answers(1);
+    let several = answers(4);
+    assert_eq!(one.3, 0, "one thread merges each document in its turn");
+    // Every document read ahead was merged ahead; the visit's second push was not read ahead
+    // (its first push took the read) and is merged in its turn.
+    assert_eq!(several.3, round.len() as u64 - 1);
+    let rules: Vec<(&str, &str)> = one
+        .1
+        .iter()
+        .map(|(id, rule, _)| (id.as_str(), rule.as_str()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            (for_wang.as_str(), "scope"),
+            (north.as_str(), "scope"),
+            (partial.as_str(), "missing_dependencies"),
+            (target.as_str(), "kind"),
+        ]
+    );
+    assert_eq!(one.0.len(), 10, "8 visits, the edit and the visit again");
+    assert_eq!(one.0[8].0, *c);
+    assert_eq!(
+        one.0[9], one.0[0],
+        "the second push of a visit changes nothing"
+    );
+    assert_eq!(several.0, one.0);
+    assert_eq!(several.1, one.1);
+    assert_eq!(several.2, one.2);
+    assert!(one.2.is_superset(&visits.iter().cloned().collect()));
+}
