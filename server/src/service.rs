@@ -1184,12 +1184,18 @@ impl<'a> RoundWrites<'a> {
         docs: &[PushDocument],
         costs: &[Result<ChangeCost, Refusal>],
     ) -> Vec<Option<Result<Merged, PushError>>> {
+        // A document pushed twice is computed ahead once: its second push, which finds the
+        // read ahead taken, is computed in its turn.
+        let mut seen = HashSet::new();
         let work: Vec<merged::Ahead<'_>> = docs
             .iter()
             .zip(costs)
             .enumerate()
             .filter_map(|(index, (doc, cost))| {
                 let (_, read) = self.ahead.get(doc.id.as_str())?;
+                if !seen.insert(doc.id.as_str()) {
+                    return None;
+                }
                 Some(merged::Ahead {
                     index,
                     id: &doc.id,
