@@ -506,27 +506,24 @@ impl Core {
             );
         }
         let (doc_claim, ahead) = writes.claim_document(&id).map_err(PushError::Failed)?;
-        // Computed ahead is used only with what it was computed from: the read under the
-        // claim this push now holds.
-        let (read, merged) = match ahead {
-            Some(read) => {
-                let merged = match early {
-                    Some(merged) => {
-                        self.metrics.merged_ahead.inc();
-                        merged
-                    }
-                    None => self.merge_pushed(who, &id, doc, cost, &read),
-                };
-                (read, merged)
-            }
+        let (read, early) = match ahead {
+            Some(read) => (read, early),
+            // Not read ahead (pushed twice in the round, or the read ahead given up): what was
+            // computed ahead was computed from another read than this claim's.
             None => {
                 let read = ReadAhead {
                     history: self.storage.doc_history(&id)?,
                     stored: None,
                 };
-                let merged = self.merge_pushed(who, &id, doc, cost, &read);
-                (read, merged)
+                (read, None)
             }
+        };
+        let merged = match early {
+            Some(merged) => {
+                self.metrics.merged_ahead.inc();
+                merged
+            }
+            None => self.merge_pushed(who, &id, doc, cost, &read),
         };
         let history = read.history;
         let merged = match merged? {
