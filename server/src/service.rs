@@ -1195,7 +1195,6 @@ impl<'a> RoundWrites<'a> {
                 }
                 Some(merged::Ahead {
                     index,
-                    id: &doc.id,
                     doc,
                     cost: *cost.as_ref().ok()?,
                     read,

@@ -20,6 +20,7 @@ use fieldsync_core::protocol::{PushDocument, hex_heads};
 
 use super::{Core, PushError, news_of, refusal};
 use crate::access::{Principal, not_yours, scope_of};
+use crate::error::AppError;
 use crate::storage::ReadAhead;
 
 /// A round computes its documents ahead on several threads only when at least this many were
@@ -119,7 +120,7 @@ impl Core {
             // Whether a document the writer cannot see exists is not for them to learn: such a
             // push gets the answer any push to it gets.
             let b = validate_document(b)
-                .map_err(|e| PushError::Failed(crate::error::AppError::Internal(e.to_string())))?;
+                .map_err(|e| PushError::Failed(AppError::Internal(e.to_string())))?;
             let customer_before = self.customer_of(&b)?;
             if !who.may_write(&scope_of(&b), customer_before.as_ref()) {
                 return Err(refusal("scope", not_yours(&b)).into());
@@ -147,13 +148,13 @@ impl Core {
             .into());
         }
         let after_view = validate_document(&after).map_err(|e| refusal("schema", e.to_string()))?;
-        let before_view =
-            match &before {
-                Some(b) => Some(validate_document(b).map_err(|e| {
-                    PushError::Failed(crate::error::AppError::Internal(e.to_string()))
-                })?),
-                None => None,
-            };
+        let before_view = match &before {
+            Some(b) => Some(
+                validate_document(b)
+                    .map_err(|e| PushError::Failed(AppError::Internal(e.to_string())))?,
+            ),
+            None => None,
+        };
         if let Some(b) = &before_view
             && b.kind() != after_view.kind()
         {
@@ -187,14 +188,12 @@ impl Core {
     }
 }
 
-/// One document of a round to compute ahead: its id, what was pushed, its cost, and what was
-/// read of it under its claim.
+/// One document of a round to compute ahead: what was pushed, its cost, and what was read of
+/// it under its claim.
 pub(super) struct Ahead<'r> {
     /// Its position in the round's slice of documents.
     pub index: usize,
-    /// Its id.
-    pub id: &'r str,
-    /// What was pushed.
+    /// What was pushed (its id checked: the read ahead is by id).
     pub doc: &'r PushDocument,
     /// What its changes cost.
     pub cost: ChangeCost,
@@ -224,7 +223,10 @@ pub(super) fn premerge(
             let Some(a) = work.get(i) else {
                 return done;
             };
-            done.push((a.index, core.merge_pushed(who, a.id, a.doc, a.cost, a.read)));
+            done.push((
+                a.index,
+                core.merge_pushed(who, &a.doc.id, a.doc, a.cost, a.read),
+            ));
         }
     };
     std::thread::scope(|scope| {
