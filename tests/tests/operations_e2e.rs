@@ -765,3 +765,43 @@ fn status_tells_the_operator_version_uptime_counts_devices_and_the_last_backup()
     assert!(refused.stderr.contains("401"), "{refused:?}");
     assert!(refused.stdout.is_empty(), "{refused:?}");
 }
+
+/// The server turns transparent huge pages off for itself (its memory is many short-lived
+/// buffers, which whole 2 MiB pages would hold), and leaves them to the system when the
+/// operator sets `MIMALLOC_ALLOW_THP`.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_runs_without_transparent_huge_pages_unless_the_operator_allows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_org_users(&data);
+    let thp_enabled = |envs: &[(&str, &str)], name: &str| -> String {
+        let port = free_port().unwrap();
+        let running = Launched::start(
+            &[
+                "--data-dir",
+                data.to_str().unwrap(),
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ],
+            envs,
+            &dir.path().join(name),
+        )
+        .unwrap();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", running.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("THP_enabled:"))
+            .unwrap_or_else(|| panic!("no THP_enabled line in:\n{status}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(thp_enabled(&[], "default.log"), "0");
+    assert_eq!(
+        thp_enabled(&[("MIMALLOC_ALLOW_THP", "1")], "allowed.log"),
+        "1",
+        "the operator's choice is left alone"
+    );
+}

@@ -2,6 +2,7 @@
 
 mod backup;
 mod config_file;
+mod huge_pages;
 mod logging;
 mod serve;
 mod status;
@@ -128,6 +129,8 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    // First, before the heap grows.
+    let huge_pages = huge_pages::keep_off();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let (command, file) = match config_file::locate(&argv) {
         Some(path) => match config_file::apply(Cli::command(), &path) {
@@ -147,6 +150,9 @@ fn main() -> ExitCode {
     if let Err(message) = logging::init(cli.log_format, cli.log.as_deref()) {
         eprintln!("error: {message}");
         return ExitCode::FAILURE;
+    }
+    if let Err(message) = huge_pages {
+        tracing::warn!("{message}");
     }
     let outcome = run(cli, &command, &matches, &file);
     match outcome {
