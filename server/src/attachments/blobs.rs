@@ -373,11 +373,11 @@ pub struct BlobWriter {
 
 impl BlobWriter {
     /// Appends `bytes`, waiting while earlier pieces are still being sent (memory stays
-    /// bounded).
-    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
+    /// bounded). The bytes are not copied: a piece is the chunks as they arrived.
+    pub async fn write(&mut self, bytes: Bytes) -> Result<(), BlobError> {
         self.inner.wait_for_capacity(2).await?;
-        self.inner.write(bytes);
         self.written += bytes.len() as u64;
+        self.inner.put(bytes);
         Ok(())
     }
 

@@ -132,7 +132,7 @@ where
         if let Some(h) = hasher.as_mut() {
             h.update(&chunk);
         }
-        writer.write(&chunk).await?;
+        writer.write(chunk).await?;
     }
     let written = writer.written();
     if written == 0 {
@@ -185,7 +185,7 @@ async fn assemble(blobs: &Blobs, username: &str, declared: &Declared) -> Result<
                 head.extend_from_slice(&chunk[..take]);
             }
             hasher.update(&chunk);
-            writer.write(&chunk).await?;
+            writer.write(chunk).await?;
         }
     }
     let checked = check_whole(declared, &head, hasher).await;
