@@ -187,11 +187,14 @@ fn cached_bytes(folder: &Path, except: &BTreeSet<String>) -> u64 {
         .sum()
 }
 
-/// The parts of uploads the server is writing right now (or was, when it was killed): files
-/// under `uploads/` with a staging suffix (`<offset>#<n>`).
+/// The uploads the server is writing right now (or was, when it was killed): files with a
+/// suffix of a file being written (`#<n>`) under `uploads/` (a resumed upload's part,
+/// `<offset>#<n>`) or `staging/` (a request sending the file from its first byte,
+/// `<id>.<random>#<n>`, which becomes a part if it breaks off).
 fn parts_being_written(attachments: &Path) -> BTreeSet<PathBuf> {
-    files_under(&attachments.join("uploads"))
+    ["uploads", "staging"]
         .into_iter()
+        .flat_map(|folder| files_under(&attachments.join(folder)))
         .filter(|f| name_of(f).contains('#'))
         .collect()
 }

@@ -7,7 +7,8 @@
 //! - `thumbs/<id>.jpg`: its thumbnail;
 //! - `uploads/<id>/<uploader>/<offset>`: the parts of an upload in progress, one per request,
 //!   named by the byte offset they start at (`<uploader>` is a hash of the user name);
-//! - `staging/<id>.<random>`: an upload's parts put together, while their hash is checked.
+//! - `staging/<id>.<random>`: a whole file sent in one request, or an upload's parts put
+//!   together, while their hash is checked.
 //!
 //! Files on disk are written to a temporary name, synced and renamed, and their folder synced
 //! (`LocalFileSystem::with_fsync`): what the server acknowledged survives a power cut.
@@ -304,6 +305,11 @@ impl Blobs {
         if self.exists(to).await? {
             return self.delete(from).await;
         }
+        self.rename(from, to).await
+    }
+
+    /// Moves what is stored at `from` to `to`.
+    pub async fn rename(&self, from: &Path, to: &Path) -> Result<(), BlobError> {
         self.store.rename(from, to).await?;
         Ok(())
     }

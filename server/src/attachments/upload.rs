@@ -2,8 +2,9 @@
 //! connection dropped; when the parts reach the whole size they are put together, their
 //! SHA-256 and media type checked, and only then do they appear under the attachment's id.
 //!
-//! The common case, a whole file in one request, takes a shorter road: its hash is computed
-//! while it streams in, and its one part is renamed into place.
+//! The common case, a whole file in one request, takes a shorter road: it is written under a
+//! staging name while its hash is computed, checked, and renamed into place; it becomes a
+//! part only if the request breaks off.
 //!
 //! This module knows nothing of HTTP: [`receive`] takes a stream of bytes, so it is tested
 //! with streams cut at chosen bytes.
@@ -102,7 +103,15 @@ where
     }
     let whole_in_one = declared.start == 0;
     let part = Blobs::part(&declared.id, username, declared.start);
-    let mut writer = blobs.writer(&part).await?;
+    // A request from byte 0 is most often the whole file: it is written under a staging name
+    // (no folder to make for it), checked and moved under its id. Only if it breaks off does
+    // what arrived become the upload's first part.
+    let target = if whole_in_one {
+        Blobs::staging(&declared.id)?
+    } else {
+        part.clone()
+    };
+    let mut writer = blobs.writer(&target).await?;
     let mut hasher = whole_in_one.then(Sha256::new);
     let mut head: Vec<u8> = Vec::new();
     let room = declared.total - declared.start;
@@ -139,26 +148,29 @@ where
         writer.abort().await?;
         return Ok(Received::Partial(held));
     }
-    writer.finish().await?;
     let now_held = declared.start + written;
     // Every byte arrived (even if the connection broke right after): the attachment is
     // completed now, not left in parts.
+    if let Some(h) = hasher
+        && now_held == declared.total
+    {
+        // Checked before anything is kept: bytes that are not what they claim are dropped.
+        if let Err(e) = check_whole(declared, &head, h).await {
+            writer.abort().await?;
+            return Err(e);
+        }
+        writer.finish().await?;
+        blobs.settle(&target, &Blobs::blob(&declared.id)).await?;
+        return Ok(Received::Complete);
+    }
+    writer.finish().await?;
+    if target != part {
+        blobs.rename(&target, &part).await?;
+    }
     if now_held < declared.total {
         return Ok(Received::Partial(now_held));
     }
-    match hasher {
-        Some(h) => {
-            let settled = check_whole(declared, &head, h).await;
-            match settled {
-                Ok(()) => blobs.settle(&part, &Blobs::blob(&declared.id)).await?,
-                Err(e) => {
-                    blobs.delete(&part).await?;
-                    return Err(e);
-                }
-            }
-        }
-        None => assemble(blobs, username, declared).await?,
-    }
+    assemble(blobs, username, declared).await?;
     Ok(Received::Complete)
 }
 
@@ -332,6 +344,23 @@ mod tests {
         }
         let stored = blobs.read_all(&Blobs::blob(&d.id)).await.unwrap().unwrap();
         assert_eq!(&stored[..], &photo[..]);
+        assert_nothing_left_over(&blobs).await;
+    }
+
+    /// Nothing is left under `staging/` or `uploads/`, not even a folder.
+    async fn assert_nothing_left_over(blobs: &Blobs) {
+        let later = chrono::Utc::now() + chrono::Duration::hours(1);
+        for prefix in ["staging", "uploads"] {
+            let left = blobs.older_than(prefix, later, 10).await.unwrap();
+            assert!(left.is_empty(), "left under {prefix}: {left:?}");
+        }
+        let BlobLocation::Files(dir) = blobs.location() else {
+            return;
+        };
+        assert!(
+            !dir.join("uploads").exists(),
+            "a whole file in one request makes no folder of parts"
+        );
     }
 
     #[tokio::test]
@@ -356,6 +385,7 @@ mod tests {
         assert!(matches!(err, UploadError::MediaType { .. }), "{err}");
         assert_eq!(held(&blobs, &disguised.id, "li").await.unwrap(), 0);
         assert!(!blobs.exists(&Blobs::blob(&disguised.id)).await.unwrap());
+        assert_nothing_left_over(&blobs).await;
     }
 
     #[tokio::test]
