@@ -7,13 +7,15 @@
 //! uploaded the bytes. Everybody else gets the same 404 whether the bytes exist or not.
 //!
 //! The parts: [`blobs`] (the store, files or S3), [`upload`] (resumable uploads checked
-//! against their hash and media type), [`thumbnail`] (small JPEGs of photos), [`sweep`]
+//! against their hash and media type), [`thumbnail`] (small JPEGs of photos, made when
+//! [`traffic`] says the uploads pause), [`sweep`]
 //! (deleting what nothing references any more) and [`http`] (the endpoints).
 
 pub mod blobs;
 pub mod http;
 pub mod sweep;
 pub mod thumbnail;
+pub mod traffic;
 pub mod upload;
 
 use std::collections::HashMap;
@@ -86,6 +88,8 @@ pub struct Attachments {
     pub config: AttachmentConfig,
     /// One thumbnail is made at a time: they are CPU work that must not starve syncs.
     pub(crate) thumbnailing: tokio::sync::Semaphore,
+    /// The uploads streaming in now: thumbnails made in the background wait for a pause.
+    pub(crate) traffic: traffic::UploadTraffic,
     /// One request at a time works on one user's upload of one attachment: a device that
     /// asks how much the server holds right after a cut waits until the cut request's bytes
     /// are saved, instead of being told a count they are about to change.
@@ -102,6 +106,7 @@ impl Attachments {
             blobs: Blobs::open(&config.location)?,
             config,
             thumbnailing: tokio::sync::Semaphore::new(1),
+            traffic: traffic::UploadTraffic::default(),
             uploading: std::sync::Mutex::default(),
         }))
     }

@@ -113,6 +113,7 @@ async fn record_upload(
         state.attachments.clone(),
         declared.id.clone(),
         declared.media_type.clone(),
+        thumbnail::When::Quiet,
     ));
     Ok(())
 }
@@ -212,9 +213,11 @@ pub async fn upload(
             return Ok(Received::Complete);
         }
         let blobs = &task_state.attachments.blobs;
+        let streaming = task_state.attachments.traffic.streaming();
         let received = receive(blobs, &username, &declared, stream)
             .await
             .map_err(|e| refusal(e, &declared))?;
+        drop(streaming);
         if received == Received::Complete {
             record_upload(&task_state, &declared, &username).await?;
         }
@@ -344,6 +347,7 @@ pub async fn thumbnail(
             state.attachments.clone(),
             id.clone(),
             stored.media_type.clone(),
+            thumbnail::When::Now,
         )
         .await;
     }

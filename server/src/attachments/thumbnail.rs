@@ -128,6 +128,15 @@ fn decode_jpeg_small(bytes: &[u8]) -> Result<DynamicImage, String> {
     Ok(image)
 }
 
+/// When a thumbnail is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Now: someone is waiting for it.
+    Now,
+    /// In the background: once the uploads pause ([`super::traffic`]).
+    Quiet,
+}
+
 /// Makes and stores the thumbnail of stored attachment `id` (of `media_type`) unless it is
 /// made already, one at a time, and records the outcome. Failures are logged: a photo without
 /// a thumbnail is still a photo.
@@ -136,9 +145,23 @@ pub async fn ensure(
     attachments: Arc<Attachments>,
     id: String,
     media_type: String,
+    when: When,
 ) {
-    let Ok(_turn) = attachments.thumbnailing.acquire().await else {
-        return;
+    let deadline = tokio::time::Instant::now() + super::traffic::MOST_WAIT;
+    let _turn = loop {
+        if when == When::Quiet {
+            attachments.traffic.until_quiet(deadline).await;
+        }
+        let Ok(turn) = attachments.thumbnailing.acquire().await else {
+            return;
+        };
+        // Uploads may have begun again while this waited its turn.
+        if when == When::Now
+            || attachments.traffic.is_quiet()
+            || tokio::time::Instant::now() >= deadline
+        {
+            break turn;
+        }
     };
     let state = {
         let (core, id) = (core.clone(), id.clone());

@@ -37,24 +37,78 @@ struct Trip {
     bytes: u64,
 }
 
-/// Writes `photos` files of `photo_bytes` (sniffed as JPEG) and `receipts` PDFs into `dir`.
+/// A phone's photo: 4000 × 3000 pixels (12 megapixels), a baseline JPEG of about 1.5 MB.
+const PHOTO_SIDES: (u32, u32) = (4000, 3000);
+
+/// The JPEG every photo of the trip shows: gradients, a checkerboard and sensor-like noise.
+fn phone_photo() -> Result<Vec<u8>> {
+    let (w, h) = PHOTO_SIDES;
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let pixels = image::RgbImage::from_fn(w, h, |x, y| {
+        let noise: u32 = rng.random_range(0..8);
+        let check = ((x / 40 + y / 40) % 2) * 100;
+        image::Rgb([
+            (x * 255 / w + noise) as u8,
+            (y * 255 / h + noise) as u8,
+            (check + noise + 50) as u8,
+        ])
+    });
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80).encode_image(&pixels)?;
+    Ok(jpeg.into_inner())
+}
+
+/// `jpeg` made `len` bytes long and unlike any other by comment segments of random bytes
+/// after its start marker (decoders skip them): each photo of the trip its own attachment.
+fn padded_photo(jpeg: &[u8], len: usize, rng: &mut ChaCha8Rng) -> Result<Vec<u8>> {
+    // A comment segment holds at most 65,533 bytes after its marker and length.
+    const MOST: usize = 65_533;
+    let mut left = len
+        .checked_sub(jpeg.len())
+        .ok_or_else(|| format!("the photo is {} bytes, more than {len}", jpeg.len()))?;
+    if (1..4).contains(&left) {
+        return Err(format!("cannot pad a photo by {left} bytes: a segment takes 4").into());
+    }
+    let mut out = jpeg[..2].to_vec();
+    while left > 0 {
+        // A segment takes 4 bytes besides its data; what it leaves must fit another one.
+        let mut size = left.min(MOST + 4);
+        if (1..4).contains(&(left - size)) {
+            size -= 4;
+        }
+        out.extend_from_slice(&[0xFF, 0xFE]);
+        out.extend_from_slice(&u16::try_from(size - 2)?.to_be_bytes());
+        let start = out.len();
+        out.resize(start + size - 4, 0);
+        rng.fill(&mut out[start..]);
+        left -= size;
+    }
+    out.extend_from_slice(&jpeg[2..]);
+    Ok(out)
+}
+
+/// Writes `photos` JPEG photos of `photo_bytes` and `receipts` PDFs into `dir`.
 fn trip_files(dir: &Path, photos: usize, photo_bytes: usize, receipts: usize) -> Result<Trip> {
     std::fs::create_dir_all(dir)?;
     let mut rng = ChaCha8Rng::seed_from_u64(10);
-    let mut write = |name: String, head: &[u8], len: usize| -> Result<PathBuf> {
-        let mut bytes = head.to_vec();
-        bytes.resize(len, 0);
-        rng.fill(&mut bytes[head.len()..]);
-        let path = dir.join(name);
-        std::fs::write(&path, &bytes)?;
-        Ok(path)
-    };
-    let jpeg = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01";
+    let jpeg = phone_photo()?;
     let photos = (0..photos)
-        .map(|i| write(format!("IMG_{i:04}.jpg"), jpeg, photo_bytes))
+        .map(|i| {
+            let path = dir.join(format!("IMG_{i:04}.jpg"));
+            std::fs::write(&path, padded_photo(&jpeg, photo_bytes, &mut rng)?)?;
+            Ok(path)
+        })
         .collect::<Result<Vec<_>>>()?;
     let receipts = (0..receipts)
-        .map(|i| write(format!("fapiao-{i:02}.pdf"), b"%PDF-1.7\n", 300_000))
+        .map(|i| {
+            let mut bytes = b"%PDF-1.7\n".to_vec();
+            let head = bytes.len();
+            bytes.resize(300_000, 0);
+            rng.fill(&mut bytes[head..]);
+            let path = dir.join(format!("fapiao-{i:02}.pdf"));
+            std::fs::write(&path, &bytes)?;
+            Ok(path)
+        })
         .collect::<Result<Vec<_>>>()?;
     let bytes = photos
         .iter()
@@ -129,6 +183,10 @@ struct Upload {
     server_mib: Option<f64>,
     /// Of `server_mib`, what the document push before the first attachment took.
     push_mib: Option<f64>,
+    /// How long after the upload the server had made every photo's thumbnail.
+    thumbnails_secs: f64,
+    /// The server's peak memory growth over the upload and the thumbnails after it.
+    thumbnails_mib: Option<f64>,
     wire_bytes: Option<u64>,
     cuts: u64,
 }
@@ -169,13 +227,42 @@ fn upload(dir: &Path, trip: &Trip, cuts: Option<CutPlan>) -> Result<Upload> {
         (true, Some(b), Some(p)) => Some(p.saturating_sub(b) as f64 / 1024.0),
         _ => None,
     };
+    // The server makes the photos' thumbnails once the uploads pause: wait for them.
+    let thumbnails_secs = thumbnails_made(&data.join("attachments/thumbs"), trip.photos.len())?;
+    let with_thumbnails = pid.as_deref().and_then(|p| proc_kib(p, "VmHWM"));
     Ok(Upload {
         secs,
         server_mib: grown(peak),
         push_mib: grown(at_first_attachment),
+        thumbnails_secs,
+        thumbnails_mib: grown(with_thumbnails),
         wire_bytes: proxy.as_ref().map(CutProxy::bytes_sent),
         cuts: proxy.as_ref().map_or(0, CutProxy::cuts),
     })
+}
+
+/// Waits (at most 2 minutes) until `folder` holds `photos` thumbnails: the seconds it took.
+fn thumbnails_made(folder: &Path, photos: usize) -> Result<f64> {
+    let started = Instant::now();
+    loop {
+        let made = std::fs::read_dir(folder)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".jpg"))
+                    .count()
+            })
+            .unwrap_or(0);
+        if made >= photos {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            return Err(
+                format!("{made} of {photos} thumbnails made 2 minutes after the upload").into(),
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// A minimal HTTP sink for the baseline: each `PUT /<name>` body is written to a file and
@@ -277,6 +364,7 @@ pub fn trip_photos(dir: &Path, scale: &Scale, table: &mut Table) -> Result<()> {
     let mut ratio = Series::default();
     let mut fetch = Series::default();
     let mut attach = Series::default();
+    let (mut thumbs_secs, mut thumbs_memory) = (Series::default(), Series::default());
     for run in 0..scale.runs {
         let base = dir.join(format!("photos-{run}"));
         let plain = upload(&base.join("plain"), &trip, None)?;
@@ -287,6 +375,10 @@ pub fn trip_photos(dir: &Path, scale: &Scale, table: &mut Table) -> Result<()> {
         if let (Some(m), Some(push)) = (plain.server_mib, plain.push_mib) {
             memory.push(m);
             push_memory.push(push);
+        }
+        thumbs_secs.push(plain.thumbnails_secs);
+        if let Some(m) = plain.thumbnails_mib {
+            thumbs_memory.push(m);
         }
         // The same trip over a network that cuts about one upload in twenty, at a random
         // byte: cuts come after a uniform 1 to 40 photos' worth of bytes.
@@ -376,6 +468,22 @@ pub fn trip_photos(dir: &Path, scale: &Scale, table: &mut Table) -> Result<()> {
         "  of which the document push",
         "MiB",
         push_memory,
+        None,
+    );
+    table.add(
+        SCENARIO,
+        "fieldsync",
+        "thumbnails made, after the upload",
+        "s",
+        thumbs_secs,
+        None,
+    );
+    table.add(
+        SCENARIO,
+        "fieldsync",
+        "server memory growth, sync and thumbnails",
+        "MiB",
+        thumbs_memory,
         None,
     );
     table.add(
