@@ -62,6 +62,23 @@ impl Launched {
         }
     }
 
+    /// `fieldsync-server --data-dir DATA serve` on a free port of 127.0.0.1, with `envs`.
+    fn serving(data: &Path, envs: &[(&str, &str)], log: &Path) -> Launched {
+        let port = free_port().unwrap();
+        Launched::start(
+            &[
+                "--data-dir",
+                data.to_str().unwrap(),
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ],
+            envs,
+            log,
+        )
+        .unwrap()
+    }
+
     fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
@@ -688,19 +705,7 @@ fn status_tells_the_operator_version_uptime_counts_devices_and_the_last_backup()
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     add_org_users(&data);
-    let port = free_port().unwrap();
-    let running = Launched::start(
-        &[
-            "--data-dir",
-            data.to_str().unwrap(),
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ],
-        &[],
-        &dir.path().join("server.log"),
-    )
-    .unwrap();
+    let running = Launched::serving(&data, &[], &dir.path().join("server.log"));
     let url = format!("http://{}", running.address);
     let li = Device::new(&url, "li", "li phone");
     let wang = Device::new(&url, "wang", "wang phone");
@@ -776,19 +781,7 @@ fn the_server_runs_without_transparent_huge_pages_unless_the_operator_allows_the
     let data = dir.path().join("data");
     add_org_users(&data);
     let thp_enabled = |envs: &[(&str, &str)], name: &str| -> String {
-        let port = free_port().unwrap();
-        let running = Launched::start(
-            &[
-                "--data-dir",
-                data.to_str().unwrap(),
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ],
-            envs,
-            &dir.path().join(name),
-        )
-        .unwrap();
+        let running = Launched::serving(&data, envs, &dir.path().join(name));
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", running.child.id())).unwrap();
         status
