@@ -164,7 +164,8 @@ where
         return Ok(Received::Complete);
     }
     writer.finish().await?;
-    if target != part {
+    if whole_in_one {
+        // Broken off: what arrived is the upload's first part.
         blobs.rename(&target, &part).await?;
     }
     if now_held < declared.total {
