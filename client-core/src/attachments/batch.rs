@@ -114,41 +114,56 @@ pub(crate) fn upload_pending(
     tally: &mut AttachmentTally,
 ) -> Result<(), SyncError> {
     let rows = store.uploadable_attachments(user)?;
-    let of = rows.len();
-    for (i, row) in rows.iter().enumerate() {
-        let meta = meta_of(row);
-        let mut tell = teller(progress, &meta, Direction::Upload, i + 1, of);
-        let outcome = transfer::upload(
-            transport,
-            folder,
-            row,
-            cancelled,
-            &mut tell,
-            &mut tally.bytes_sent,
-        );
-        match outcome {
-            Ok(Uploaded::Done) => {
-                store.set_attachment_uploaded(&row.id)?;
-                tally.uploaded += 1;
-            }
-            Ok(Uploaded::Refused(reason)) => {
-                store.set_attachment_refused(&row.id, &reason)?;
-                tally.refused += 1;
-            }
-            Ok(Uploaded::NotYet) => {}
-            // Its own copy is gone: the others may still go.
-            Err(SyncError::Store(e @ Error::Attachment(AttachmentError::Lost { .. }))) => {
-                store.set_attachment_error(&row.id, Some(&e.to_string()))?;
-            }
-            Err(SyncError::Cancelled) => return Err(SyncError::Cancelled),
-            Err(e) => {
-                store.set_attachment_error(&row.id, Some(&e.to_string()))?;
-                return Err(e);
+    // Uploads the server holds are recorded a batch at a time: one commit for many photos. One
+    // not yet recorded when the device stops is asked for again, and the server answers that
+    // it holds it before any byte is sent again.
+    let mut uploaded: Vec<String> = Vec::new();
+    let outcome = (|| {
+        let of = rows.len();
+        for (i, row) in rows.iter().enumerate() {
+            let meta = meta_of(row);
+            let mut tell = teller(progress, &meta, Direction::Upload, i + 1, of);
+            let outcome = transfer::upload(
+                transport,
+                folder,
+                row,
+                cancelled,
+                &mut tell,
+                &mut tally.bytes_sent,
+            );
+            match outcome {
+                Ok(Uploaded::Done) => {
+                    uploaded.push(row.id.clone());
+                    tally.uploaded += 1;
+                    if uploaded.len() >= RECORD_UPLOADED_EVERY {
+                        store.set_attachments_uploaded(&uploaded)?;
+                        uploaded.clear();
+                    }
+                }
+                Ok(Uploaded::Refused(reason)) => {
+                    store.set_attachment_refused(&row.id, &reason)?;
+                    tally.refused += 1;
+                }
+                Ok(Uploaded::NotYet) => {}
+                // Its own copy is gone: the others may still go.
+                Err(SyncError::Store(e @ Error::Attachment(AttachmentError::Lost { .. }))) => {
+                    store.set_attachment_error(&row.id, Some(&e.to_string()))?;
+                }
+                Err(SyncError::Cancelled) => return Err(SyncError::Cancelled),
+                Err(e) => {
+                    store.set_attachment_error(&row.id, Some(&e.to_string()))?;
+                    return Err(e);
+                }
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })();
+    store.set_attachments_uploaded(&uploaded)?;
+    outcome
 }
+
+/// The uploads made since the last record are recorded once this many are waiting.
+const RECORD_UPLOADED_EVERY: usize = 32;
 
 /// Fetches ahead, best effort and without evicting anything for it: the receipts of `user`'s
 /// own expense claims, then thumbnails of visits' photos, each only if it fits the budget

@@ -1068,3 +1068,63 @@ fn a_cancel_stops_an_upload_in_the_middle_and_keeps_it_pending() {
     assert_eq!(tally.bytes_sent, bytes.len() as u64 - kept);
     assert_eq!(server.blobs[&photo.id], bytes);
 }
+
+#[test]
+fn uploads_done_before_a_failure_are_recorded_and_the_next_sync_sends_none_of_their_bytes() {
+    let d = device();
+    let visit = d.visit(&d.customer("华东精密"));
+    let photos: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|i| {
+            let bytes = jpeg(30_000, 10 + i);
+            let name = format!("p{i}.jpg");
+            let photo = d
+                .client
+                .attach_to_visit(&visit, d.file(&name, &bytes), false)
+                .unwrap();
+            (photo.id, bytes)
+        })
+        .collect();
+    d.accept_all();
+    let order: Vec<String> = d
+        .on_store(|s| s.uploadable_attachments(ME))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let last = order.last().unwrap().clone();
+    let mut server = MemoryServer {
+        references: photos
+            .iter()
+            .map(|(id, b)| (id.clone(), b.len() as u64))
+            .collect(),
+        refuse: HashMap::from([(last.clone(), (503, "unavailable", "try again later"))]),
+        ..Default::default()
+    };
+    let upload = |server: &mut MemoryServer| {
+        let mut tally = AttachmentTally::default();
+        let outcome = d.on_store(|s| {
+            batch::upload_pending(s, &d.folder, server, ME, &never(), &mut |_| {}, &mut tally)
+        });
+        (outcome, tally)
+    };
+    let (failed, tally) = upload(&mut server);
+    assert!(
+        matches!(failed, Err(SyncError::Server { status: 503, .. })),
+        "{failed:?}"
+    );
+    assert_eq!(tally.uploaded, 2);
+    for id in &order[..2] {
+        assert_eq!(d.row(id).unwrap().state, AttachmentState::Uploaded, "{id}");
+    }
+    assert_eq!(d.row(&last).unwrap().state, AttachmentState::Pending);
+
+    // The server is back: only the one it does not hold goes.
+    server.refuse.clear();
+    let sent_before = server.body_read;
+    let (done, tally) = upload(&mut server);
+    done.unwrap();
+    assert_eq!(tally.uploaded, 1);
+    let size = photos.iter().find(|(id, _)| *id == last).unwrap().1.len() as u64;
+    assert_eq!(server.body_read - sent_before, size);
+    assert_eq!(d.row(&last).unwrap().state, AttachmentState::Uploaded);
+}

@@ -252,14 +252,20 @@ impl Store {
         )
     }
 
-    /// Records that the server holds every byte of `id` from this device's user.
-    pub(crate) fn set_attachment_uploaded(&self, id: &str) -> Result<()> {
+    /// Records that the server holds every byte of `ids` from this device's user, in one
+    /// transaction.
+    pub(crate) fn set_attachments_uploaded(&self, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         self.write(|tx| {
-            tx.prepare_cached(
+            let mut update = tx.prepare_cached(
                 "UPDATE attachments SET state = 'uploaded', refused = NULL, last_error = NULL
                  WHERE id = ?1 AND state = 'pending'",
-            )?
-            .execute([id])?;
+            )?;
+            for id in ids {
+                update.execute([id])?;
+            }
             Ok(())
         })
     }
