@@ -6,8 +6,7 @@
 //! tenth round). Thumbnails are for the manager's lists later: they are made once the uploads
 //! pause, or after [`MOST_WAIT`] however busy the server is.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -20,17 +19,20 @@ pub const MOST_WAIT: Duration = Duration::from_secs(30);
 
 /// Uploads streaming now, and when the last one ended.
 #[derive(Debug)]
-pub struct UploadTraffic {
-    streaming: AtomicUsize,
-    last_ended: Mutex<Instant>,
+pub struct UploadTraffic(Mutex<Counted>);
+
+#[derive(Debug)]
+struct Counted {
+    streaming: usize,
+    last_ended: Instant,
 }
 
 impl Default for UploadTraffic {
     fn default() -> Self {
-        UploadTraffic {
-            streaming: AtomicUsize::new(0),
-            last_ended: Mutex::new(Instant::now() - QUIET),
-        }
+        UploadTraffic(Mutex::new(Counted {
+            streaming: 0,
+            last_ended: Instant::now() - QUIET,
+        }))
     }
 }
 
@@ -40,27 +42,27 @@ pub struct Streaming<'a>(&'a UploadTraffic);
 
 impl Drop for Streaming<'_> {
     fn drop(&mut self) {
-        *self.0.last_ended() = Instant::now();
-        self.0.streaming.fetch_sub(1, Ordering::AcqRel);
+        let mut counted = self.0.counted();
+        counted.streaming -= 1;
+        counted.last_ended = Instant::now();
     }
 }
 
 impl UploadTraffic {
-    fn last_ended(&self) -> std::sync::MutexGuard<'_, Instant> {
-        self.last_ended
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn counted(&self) -> MutexGuard<'_, Counted> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Counts an upload as streaming until the guard is dropped.
     pub fn streaming(&self) -> Streaming<'_> {
-        self.streaming.fetch_add(1, Ordering::AcqRel);
+        self.counted().streaming += 1;
         Streaming(self)
     }
 
     /// Whether no upload streams now, nor did for [`QUIET`].
     pub fn is_quiet(&self) -> bool {
-        self.streaming.load(Ordering::Acquire) == 0 && self.last_ended().elapsed() >= QUIET
+        let counted = self.counted();
+        counted.streaming == 0 && counted.last_ended.elapsed() >= QUIET
     }
 
     /// Waits until the server is quiet, or until `deadline`.
