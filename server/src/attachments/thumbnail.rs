@@ -94,34 +94,34 @@ fn decode_jpeg_small(bytes: &[u8]) -> Result<DynamicImage, String> {
     let pixels = decoder.decode().map_err(|e| e.to_string())?;
     let (width, height) = (u32::from(width), u32::from(height));
     let not_whole = || "the JPEG decoded to fewer pixels than its size".to_string();
+    let gray = |samples: Vec<u8>| {
+        GrayImage::from_raw(width, height, samples)
+            .map(DynamicImage::ImageLuma8)
+            .ok_or_else(not_whole)
+    };
+    let rgb = |samples: Vec<u8>| {
+        RgbImage::from_raw(width, height, samples)
+            .map(DynamicImage::ImageRgb8)
+            .ok_or_else(not_whole)
+    };
     let mut image = match info.pixel_format {
-        PixelFormat::L8 => DynamicImage::ImageLuma8(
-            GrayImage::from_raw(width, height, pixels).ok_or_else(not_whole)?,
-        ),
-        PixelFormat::L16 => {
-            // Samples in the machine's byte order; a thumbnail needs only their high bytes.
-            let high = pixels
+        PixelFormat::L8 => gray(pixels)?,
+        // Samples in the machine's byte order; a thumbnail needs only their high bytes.
+        PixelFormat::L16 => gray(
+            pixels
                 .chunks_exact(2)
                 .map(|s| u16::from_ne_bytes([s[0], s[1]]).to_be_bytes()[0])
-                .collect();
-            DynamicImage::ImageLuma8(
-                GrayImage::from_raw(width, height, high).ok_or_else(not_whole)?,
-            )
-        }
-        PixelFormat::RGB24 => DynamicImage::ImageRgb8(
-            RgbImage::from_raw(width, height, pixels).ok_or_else(not_whole)?,
-        ),
-        PixelFormat::CMYK32 => {
-            // Ink amounts (0: none): each channel is what its ink and the black leave of white.
-            let rgb = pixels
-                .chunks_exact(4)
-                .flat_map(|p| {
-                    let white = 255 - u16::from(p[3]);
-                    [0, 1, 2].map(|i| ((255 - u16::from(p[i])) * white / 255) as u8)
-                })
-                .collect();
-            DynamicImage::ImageRgb8(RgbImage::from_raw(width, height, rgb).ok_or_else(not_whole)?)
-        }
+                .collect(),
+        )?,
+        PixelFormat::RGB24 => rgb(pixels)?,
+        // Ink amounts (0: none): each channel is what its ink and the black leave of white.
+        PixelFormat::CMYK32 => rgb(pixels
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let white = 255 - u16::from(p[3]);
+                [0, 1, 2].map(|i| ((255 - u16::from(p[i])) * white / 255) as u8)
+            })
+            .collect())?,
     };
     if let Some(orientation) = decoder.exif_data().and_then(Orientation::from_exif_chunk) {
         image.apply_orientation(orientation);
