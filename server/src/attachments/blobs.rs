@@ -11,7 +11,9 @@
 //!   together, while their hash is checked.
 //!
 //! Files on disk are written to a temporary name, synced and renamed, and their folder synced
-//! (`LocalFileSystem::with_fsync`): what the server acknowledged survives a power cut.
+//! (`LocalFileSystem::with_fsync`): what the server acknowledged survives a power cut. A
+//! staging file is its own temporary name: it is written in place and synced, and its rename
+//! under an id (or as a part) is the one that publishes it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -185,8 +187,9 @@ impl Blobs {
         Self::parts_of(id, username).join(format!("{offset:020}"))
     }
 
-    /// A fresh name to put an upload's parts together under.
-    pub fn staging(id: &str) -> Result<Path, BlobError> {
+    /// A fresh name to write a whole attachment under while it is checked (a file sent in one
+    /// request, or an upload's parts put together).
+    fn staging(id: &str) -> Result<Path, BlobError> {
         let nonce: [u8; 8] = crate::accounts::random_bytes()
             .map_err(|e| BlobError(format!("no randomness: {e}")))?;
         Ok(Path::from(format!("staging/{id}.{}", hex::encode(nonce))))
@@ -239,9 +242,30 @@ impl Blobs {
     pub async fn writer(&self, path: &Path) -> Result<BlobWriter, BlobError> {
         let upload = self.store.put_multipart(path).await?;
         Ok(BlobWriter {
-            inner: WriteMultipart::new_with_chunk_size(upload, self.chunk),
+            inner: Writing::Store(WriteMultipart::new_with_chunk_size(upload, self.chunk)),
             written: 0,
         })
+    }
+
+    /// A streamed write to a fresh staging name for `id` ([`Blobs::staging`]), and the name.
+    ///
+    /// In a folder the file is written under that name directly: the name is new and nothing
+    /// reads staging files as blobs, so it needs no temporary name of its own, and
+    /// [`BlobWriter::finish`] only syncs it. The rename that follows ([`Blobs::settle`],
+    /// [`Blobs::rename`]) is the one that makes it visible, with its folders synced. In object
+    /// storage it is a [`Blobs::writer`].
+    pub async fn staging_writer(&self, id: &str) -> Result<(Path, BlobWriter), BlobError> {
+        let path = Self::staging(id)?;
+        let writer = match &self.location {
+            BlobLocation::Files(dir) => BlobWriter {
+                inner: Writing::InPlace(
+                    InPlace::create(dir.join(path.as_ref()), self.chunk).await?,
+                ),
+                written: 0,
+            },
+            BlobLocation::S3 { .. } => self.writer(&path).await?,
+        };
+        Ok((path, writer))
     }
 
     /// Writes `bytes` to `path` whole.
@@ -371,19 +395,33 @@ pub fn half_written_files(dir: &std::path::Path, before: std::time::SystemTime) 
     found
 }
 
-/// A streamed write to the blob store ([`Blobs::writer`]).
+/// A streamed write to the blob store ([`Blobs::writer`], [`Blobs::staging_writer`]).
 pub struct BlobWriter {
-    inner: WriteMultipart,
+    inner: Writing,
     written: u64,
 }
 
+/// How a [`BlobWriter`] writes.
+enum Writing {
+    /// Through the store's multipart write, which makes the object visible when finished.
+    Store(WriteMultipart),
+    /// A staging file written under its own name.
+    InPlace(InPlace),
+}
+
 impl BlobWriter {
-    /// Appends `bytes`, waiting while earlier pieces are still being sent (memory stays
-    /// bounded). The bytes are not copied: a piece is the chunks as they arrived.
+    /// Appends `bytes`, waiting while earlier pieces are still being written (memory stays
+    /// bounded: two pieces at most). The bytes are not copied: a piece is the chunks as they
+    /// arrived.
     pub async fn write(&mut self, bytes: Bytes) -> Result<(), BlobError> {
-        self.inner.wait_for_capacity(2).await?;
         self.written += bytes.len() as u64;
-        self.inner.put(bytes);
+        match &mut self.inner {
+            Writing::Store(multipart) => {
+                multipart.wait_for_capacity(2).await?;
+                multipart.put(bytes);
+            }
+            Writing::InPlace(file) => file.write(bytes).await?,
+        }
         Ok(())
     }
 
@@ -392,17 +430,143 @@ impl BlobWriter {
         self.written
     }
 
-    /// Makes what was written visible under the writer's name.
+    /// Makes what was written durable under the writer's name (and, but for a staging
+    /// file, visible there).
     pub async fn finish(self) -> Result<(), BlobError> {
-        self.inner.finish().await?;
+        match self.inner {
+            Writing::Store(multipart) => {
+                multipart.finish().await?;
+            }
+            Writing::InPlace(file) => file.finish().await?,
+        }
         Ok(())
     }
 
-    /// Drops what was written: nothing appears under the name.
+    /// Drops what was written: nothing is left under the name.
     pub async fn abort(self) -> Result<(), BlobError> {
-        self.inner.abort().await?;
+        match self.inner {
+            Writing::Store(multipart) => multipart.abort().await?,
+            Writing::InPlace(file) => file.abort().await?,
+        }
         Ok(())
     }
+}
+
+/// A file written in place, a piece at a time on a blocking thread while the next piece
+/// arrives.
+struct InPlace {
+    path: PathBuf,
+    /// The file, when no write is in flight.
+    file: Option<std::fs::File>,
+    /// The write in flight, which gives the file back.
+    in_flight: Option<tokio::task::JoinHandle<std::io::Result<std::fs::File>>>,
+    /// The chunks not yet handed to a write, and their size.
+    pending: Vec<Bytes>,
+    pending_len: usize,
+    /// The size of the pieces written at once.
+    piece: usize,
+}
+
+impl InPlace {
+    /// Creates the file at `path` (and its folder); it must not exist.
+    async fn create(path: PathBuf, piece: usize) -> Result<InPlace, BlobError> {
+        let at = path.clone();
+        let file = blocking(&path, "create", move || {
+            let open = || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&at)
+            };
+            match open() {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if let Some(folder) = at.parent() {
+                        std::fs::create_dir_all(folder)?;
+                    }
+                    open()
+                }
+                opened => opened,
+            }
+        })
+        .await?;
+        Ok(InPlace {
+            path,
+            file: Some(file),
+            in_flight: None,
+            pending: Vec::new(),
+            pending_len: 0,
+            piece,
+        })
+    }
+
+    async fn write(&mut self, bytes: Bytes) -> Result<(), BlobError> {
+        self.pending_len += bytes.len();
+        self.pending.push(bytes);
+        if self.pending_len >= self.piece {
+            self.send().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts writing the pending chunks, once the write in flight is done.
+    async fn send(&mut self) -> Result<(), BlobError> {
+        let mut file = self.take_file().await?;
+        let pieces = std::mem::take(&mut self.pending);
+        self.pending_len = 0;
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            for piece in &pieces {
+                file.write_all(piece)?;
+            }
+            Ok(file)
+        }));
+        Ok(())
+    }
+
+    /// The file, after the write in flight (if any) is done.
+    async fn take_file(&mut self) -> Result<std::fs::File, BlobError> {
+        match self.in_flight.take() {
+            Some(write) => write
+                .await
+                .map_err(|e| BlobError(format!("writing {}: {e}", self.path.display())))?
+                .map_err(|e| BlobError(format!("writing {}: {e}", self.path.display()))),
+            None => self
+                .file
+                .take()
+                .ok_or_else(|| BlobError(format!("{} was closed", self.path.display()))),
+        }
+    }
+
+    /// Writes what is pending and syncs the file.
+    async fn finish(mut self) -> Result<(), BlobError> {
+        if !self.pending.is_empty() {
+            self.send().await?;
+        }
+        let file = self.take_file().await?;
+        blocking(&self.path, "sync", move || file.sync_all()).await
+    }
+
+    /// Deletes the file.
+    async fn abort(mut self) -> Result<(), BlobError> {
+        // A write that failed changes nothing: the file goes either way.
+        let _ = self.take_file().await;
+        let at = self.path.clone();
+        blocking(&self.path, "delete", move || std::fs::remove_file(&at)).await
+    }
+}
+
+/// Runs file-system call `f` on a blocking thread; its error names `what` it did to `path`.
+async fn blocking<T: Send + 'static>(
+    path: &std::path::Path,
+    what: &str,
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, BlobError> {
+    let failed =
+        |e: &dyn std::fmt::Display| BlobError(format!("cannot {what} {}: {e}", path.display()));
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| failed(&e))?
+        .map_err(|e| failed(&e))
 }
 
 #[cfg(test)]
@@ -427,5 +591,50 @@ mod tests {
             half_written_files(dir.path(), earlier).is_empty(),
             "too new to sweep"
         );
+    }
+
+    fn numbered(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[tokio::test]
+    async fn a_staging_file_holds_every_piece_in_order_and_is_a_blob_only_once_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(&BlobLocation::Files(dir.path().to_path_buf())).unwrap();
+        // Several pieces of 1 MiB, the last one short, from chunks that do not divide them.
+        let bytes = numbered(3 * FILE_WRITE_CHUNK + 12_345);
+        let (staging, mut writer) = blobs.staging_writer("abc").await.unwrap();
+        for chunk in bytes.chunks(65_521) {
+            writer.write(Bytes::copy_from_slice(chunk)).await.unwrap();
+        }
+        assert_eq!(writer.written(), bytes.len() as u64);
+        writer.finish().await.unwrap();
+        let blob = Blobs::blob("abc");
+        assert!(
+            !blobs.exists(&blob).await.unwrap(),
+            "not a blob before the rename"
+        );
+        assert_eq!(blobs.read_all(&staging).await.unwrap().unwrap(), bytes);
+        blobs.settle(&staging, &blob).await.unwrap();
+        assert_eq!(blobs.read_all(&blob).await.unwrap().unwrap(), bytes);
+        assert!(!blobs.exists(&staging).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_aborted_staging_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(&BlobLocation::Files(dir.path().to_path_buf())).unwrap();
+        let (staging, mut writer) = blobs.staging_writer("abc").await.unwrap();
+        writer
+            .write(Bytes::from(numbered(2 * FILE_WRITE_CHUNK)))
+            .await
+            .unwrap();
+        writer.write(Bytes::from_static(b"more")).await.unwrap();
+        writer.abort().await.unwrap();
+        assert!(!blobs.exists(&staging).await.unwrap());
+        let left = std::fs::read_dir(dir.path().join("staging"))
+            .unwrap()
+            .count();
+        assert_eq!(left, 0, "nothing left in the staging folder");
     }
 }

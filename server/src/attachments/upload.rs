@@ -106,12 +106,11 @@ where
     // A request from byte 0 is most often the whole file: it is written under a staging name
     // (no folder to make for it), checked and moved under its id. Only if it breaks off does
     // what arrived become the upload's first part.
-    let target = if whole_in_one {
-        Blobs::staging(&declared.id)?
+    let (target, mut writer) = if whole_in_one {
+        blobs.staging_writer(&declared.id).await?
     } else {
-        part.clone()
+        (part.clone(), blobs.writer(&part).await?)
     };
-    let mut writer = blobs.writer(&target).await?;
     let mut hasher = whole_in_one.then(Sha256::new);
     let mut head: Vec<u8> = Vec::new();
     let room = declared.total - declared.start;
@@ -182,8 +181,7 @@ async fn assemble(blobs: &Blobs, username: &str, declared: &Declared) -> Result<
     if held != declared.total {
         return Err(UploadError::Offset(held));
     }
-    let staging = Blobs::staging(&declared.id)?;
-    let mut writer = blobs.writer(&staging).await?;
+    let (staging, mut writer) = blobs.staging_writer(&declared.id).await?;
     let mut hasher = Sha256::new();
     let mut head: Vec<u8> = Vec::new();
     for (path, _, _) in &parts {
