@@ -128,6 +128,10 @@ pub struct Store {
     merge_steps: Cell<MergeSteps>,
     /// See [`StoreOptions::merge_threads`].
     merge_threads: usize,
+    /// See [`StoreOptions::durability`].
+    durability: Durability,
+    /// Whether [`Store::server_writes`] committed something not yet synced to the disk.
+    server_writes_unsynced: Cell<bool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -176,6 +180,8 @@ impl Store {
             cache: RefCell::new(DocCache::new(options.doc_cache)),
             merge_steps: Cell::new(MergeSteps::default()),
             merge_threads: options.merge_threads,
+            durability: options.durability,
+            server_writes_unsynced: Cell::new(false),
         };
         if (1..migrations::REPROJECT_BELOW).contains(&found) {
             store.reproject_all()?;
@@ -276,6 +282,41 @@ impl Store {
     }
 
     /// Runs `f` in one IMMEDIATE transaction, committed only if it returns `Ok`.
+    /// Runs `f`, which writes what the server sent (a sync's round), with commits that do not
+    /// wait for the disk; [`Store::sync_server_writes`] makes them durable, once for a sync.
+    ///
+    /// What a round writes came from the server, which keeps it: a power cut before they are
+    /// synced undoes the last commits, never corrupts the file (the log is written in order),
+    /// and leaves the store as a crash between those commits would have, which the sync
+    /// already recovers from (the cursor goes back with what was pulled after it, so the next
+    /// sync pulls it again). What the user types is committed outside `f`, waiting for the
+    /// disk as always, and such a commit syncs the log with every commit before it. A store
+    /// opened with [`Durability::Normal`] waits for the disk in neither case.
+    pub(crate) fn server_writes<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        if self.durability == Durability::Normal {
+            return Ok(f());
+        }
+        let changes_before = self.conn.total_changes();
+        let relaxed = RelaxedCommits::start(&self.conn)?;
+        let out = f();
+        relaxed.end()?;
+        if self.conn.total_changes() != changes_before {
+            self.server_writes_unsynced.set(true);
+        }
+        Ok(out)
+    }
+
+    /// Makes what [`Store::server_writes`] committed durable: one small commit that waits for
+    /// the disk syncs the log, and with it every commit before it. Nothing to do if nothing
+    /// was written since the last time.
+    pub(crate) fn sync_server_writes(&self) -> Result<()> {
+        if self.server_writes_unsynced.get() {
+            self.write(|tx| meta_set(tx, SERVER_WRITES_SYNCED_KEY, &now_string()))?;
+            self.server_writes_unsynced.set(false);
+        }
+        Ok(())
+    }
+
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -567,6 +608,36 @@ fn check_write_of(
     })
 }
 
+/// When the store last made what syncs wrote durable ([`Store::sync_server_writes`]).
+const SERVER_WRITES_SYNCED_KEY: &str = "server_writes_synced_at";
+
+/// Commits that do not wait for the disk, until ended (or dropped, after a panic).
+struct RelaxedCommits<'c> {
+    conn: &'c Connection,
+    ended: bool,
+}
+
+impl<'c> RelaxedCommits<'c> {
+    fn start(conn: &'c Connection) -> Result<Self> {
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(RelaxedCommits { conn, ended: false })
+    }
+
+    fn end(mut self) -> Result<()> {
+        self.ended = true;
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
+    }
+}
+
+impl Drop for RelaxedCommits<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            let _ = self.conn.pragma_update(None, "synchronous", "FULL");
+        }
+    }
+}
+
 fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
@@ -652,6 +723,84 @@ mod tests {
             file_size() > before + 16 * 1024 * 1024,
             "the commit past 3,000 pages checkpointed: {before} → {} bytes",
             file_size()
+        );
+    }
+
+    fn synchronous(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn synced_at(store: &Store) -> Option<String> {
+        meta_get(&store.conn, SERVER_WRITES_SYNCED_KEY).unwrap()
+    }
+
+    fn write_a_row(store: &Store) {
+        store.write(|tx| meta_set(tx, "written", "yes")).unwrap();
+    }
+
+    #[test]
+    fn what_the_server_sent_is_committed_without_waiting_for_the_disk_then_synced_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("device.db")).unwrap();
+        // SQLite's levels: 1 is NORMAL (the log is synced at checkpoints only), 2 is FULL.
+        assert_eq!(
+            synchronous(&store),
+            2,
+            "a store waits for the disk by default"
+        );
+        let inside = store.server_writes(|| synchronous(&store)).unwrap();
+        assert_eq!(inside, 1, "the server's writes do not wait for the disk");
+        assert_eq!(
+            synchronous(&store),
+            2,
+            "and the user's wait again after them"
+        );
+
+        // Nothing written: nothing to sync.
+        store.sync_server_writes().unwrap();
+        assert_eq!(synced_at(&store), None);
+
+        store.server_writes(|| write_a_row(&store)).unwrap();
+        store.server_writes(|| write_a_row(&store)).unwrap();
+        assert_eq!(synced_at(&store), None, "not synced round by round");
+        store.sync_server_writes().unwrap();
+        let synced = synced_at(&store);
+        assert!(synced.is_some(), "one commit that waits for the disk");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        store.sync_server_writes().unwrap();
+        assert_eq!(synced_at(&store), synced, "and only once");
+    }
+
+    #[test]
+    fn a_store_waits_for_the_disk_again_even_after_a_panic_in_the_servers_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("device.db")).unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.server_writes(|| panic!("a defect")).unwrap();
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(synchronous(&store), 2);
+    }
+
+    #[test]
+    fn a_store_that_never_waits_for_the_disk_is_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            durability: Durability::Normal,
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(dir.path().join("device.db"), options).unwrap();
+        assert_eq!(synchronous(&store), 1);
+        store.server_writes(|| write_a_row(&store)).unwrap();
+        store.sync_server_writes().unwrap();
+        assert_eq!(synchronous(&store), 1);
+        assert_eq!(
+            synced_at(&store),
+            None,
+            "no sync needed: none was waited for"
         );
     }
 }

@@ -325,9 +325,24 @@ pub fn run<T: Transport + ?Sized>(
 pub fn run_rounds<T: Transport + ?Sized>(
     store: &Store,
     transport: &mut T,
-    mut each_round: impl FnMut(&RoundOutcome, Progress),
+    each_round: impl FnMut(&RoundOutcome, Progress),
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
+    let rounds = rounds(store, transport, each_round, started);
+    // Whatever stopped the rounds, what they wrote is made durable now, once.
+    store.sync_server_writes()?;
+    let mut report = rounds?;
+    report.millis = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// The rounds of [`run_rounds`].
+fn rounds<T: Transport + ?Sized>(
+    store: &Store,
+    transport: &mut T,
+    mut each_round: impl FnMut(&RoundOutcome, Progress),
+    started: Instant,
+) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let mut to_push = 0;
     // Documents a restored server could not take yet this sync: pushed again each round, but
@@ -337,7 +352,9 @@ pub fn run_rounds<T: Transport + ?Sized>(
         if report.round_trips >= MAX_ROUNDS {
             return Err(SyncError::TooManyRounds(MAX_ROUNDS));
         }
-        let outcome = round(store, transport)?;
+        // What a round writes is the server's, which keeps it: its commits do not each wait
+        // for the disk (see `Store::server_writes`).
+        let outcome = store.server_writes(|| round(store, transport))??;
         report.add(&outcome);
         report.millis = started.elapsed().as_millis() as u64;
         // Counted again after a round that pushed, and before deciding to stop; a round that
@@ -372,12 +389,10 @@ pub fn run_rounds<T: Transport + ?Sized>(
         // Done when the server has nothing more and nothing is left to push: an incremental
         // sync whose answer fits one page is one round trip.
         if !outcome.more && to_push == 0 {
-            break;
+            store.server_writes(|| store.set_last_sync_at(&now_string()))??;
+            return Ok(report);
         }
     }
-    store.set_last_sync_at(&now_string())?;
-    report.millis = started.elapsed().as_millis() as u64;
-    Ok(report)
 }
 
 /// Syncs with the server `client` talks to; see [`run`].

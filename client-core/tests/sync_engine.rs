@@ -952,6 +952,36 @@ fn a_sync_with_nothing_new_commits_nothing() {
     assert_ne!(version(), moved, "the acknowledgement was not committed");
 }
 
+#[test]
+fn a_sync_that_wrote_what_the_server_sent_ends_with_one_commit_that_waits_for_the_disk() {
+    let server = server();
+    let laptop = device("laptop");
+    laptop
+        .store
+        .create_customer(new_customer("华东精密机械有限公司"))
+        .unwrap();
+    sync_with(&server, &laptop.store).unwrap();
+    let phone = device("phone");
+    let synced_at = || -> Option<String> {
+        let watcher = rusqlite::Connection::open(phone.dir.path().join("phone.db")).unwrap();
+        watcher
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'server_writes_synced_at'",
+                [],
+                |r| r.get(0),
+            )
+            .ok()
+    };
+    assert_eq!(synced_at(), None);
+    let report = sync_with(&server, &phone.store).unwrap();
+    assert_eq!(report.pulled, 1);
+    // The rounds' commits did not wait for the disk; this last one did, for all of them.
+    assert!(
+        synced_at().is_some(),
+        "the pulled customer was not made durable"
+    );
+}
+
 /// A link whose every exchange takes at least 30 ms, as a slow network's would.
 struct SlowLink(Link);
 
