@@ -127,6 +127,12 @@ pub trait DocumentModel: Hydrate + Reconcile + Serialize + Clone + Into<Document
                 found: found.as_str().to_string(),
             });
         }
+        Self::read_of_kind(doc)
+    }
+
+    /// [`DocumentModel::read`] of a document whose kind was read already (and is this one):
+    /// hydrates the typed view and validates it.
+    fn read_of_kind(doc: &AutoCommit) -> Result<Self> {
         let view: Self = autosurgeon::hydrate(&one_pass::OnePass::new(doc))
             .map_err(|e| diagnose::schema_error::<Self>(doc, Self::KIND.as_str(), &e))?;
         view.validate()?;
@@ -410,12 +416,12 @@ impl Document {
 /// This is the check the server runs on every pushed document.
 pub fn validate_document(doc: &AutoCommit) -> Result<Document> {
     Ok(match kind_of(doc)? {
-        DocKind::Customer => Document::Customer(Customer::read(doc)?),
-        DocKind::Visit => Document::Visit(Visit::read(doc)?),
-        DocKind::TripPlan => Document::TripPlan(TripPlan::read(doc)?),
-        DocKind::ExpenseClaim => Document::ExpenseClaim(ExpenseClaim::read(doc)?),
-        DocKind::Order => Document::Order(Order::read(doc)?),
-        DocKind::Complaint => Document::Complaint(Complaint::read(doc)?),
-        DocKind::Target => Document::Target(Target::read(doc)?),
+        DocKind::Customer => Document::Customer(Customer::read_of_kind(doc)?),
+        DocKind::Visit => Document::Visit(Visit::read_of_kind(doc)?),
+        DocKind::TripPlan => Document::TripPlan(TripPlan::read_of_kind(doc)?),
+        DocKind::ExpenseClaim => Document::ExpenseClaim(ExpenseClaim::read_of_kind(doc)?),
+        DocKind::Order => Document::Order(Order::read_of_kind(doc)?),
+        DocKind::Complaint => Document::Complaint(Complaint::read_of_kind(doc)?),
+        DocKind::Target => Document::Target(Target::read_of_kind(doc)?),
     })
 }

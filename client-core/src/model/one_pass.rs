@@ -13,13 +13,16 @@
 //! key or index, the value and id `get` returns (the winner among conflicting values).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ops::RangeBounds;
 use std::rc::Rc;
 
 use automerge::iter::{ListRange, MapRange};
 use automerge::{AutoCommit, AutomergeError, ChangeHash, ObjId, ObjType, Prop, Value};
 use autosurgeon::ReadDoc;
+// foldhash rather than SipHash, which was a tenth of a read: its seed is still random per
+// process (a pushed document cannot aim its keys at one bucket without knowing it), and a
+// map holds at most the keys of one document, whose operations are bounded (`cost`).
+use foldhash::HashMap;
 
 /// One walked object: a map's values by key, or a list's in order.
 enum Walked {
@@ -40,7 +43,7 @@ impl<'a> OnePass<'a> {
     pub(crate) fn new(doc: &'a AutoCommit) -> Self {
         OnePass {
             doc,
-            walked: RefCell::new(HashMap::new()),
+            walked: RefCell::new(HashMap::default()),
         }
     }
 
