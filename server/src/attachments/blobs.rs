@@ -247,7 +247,8 @@ impl Blobs {
         })
     }
 
-    /// A streamed write to a fresh staging name for `id` ([`Blobs::staging`]), and the name.
+    /// A streamed write to a fresh staging name for `id` (`staging/<id>.<random>`), and the
+    /// name.
     ///
     /// In a folder the file is written under that name directly: the name is new and nothing
     /// reads staging files as blobs, so it needs no temporary name of its own, and
