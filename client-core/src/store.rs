@@ -281,7 +281,6 @@ impl Store {
         meta_get(&self.conn, key)
     }
 
-    /// Runs `f` in one IMMEDIATE transaction, committed only if it returns `Ok`.
     /// Runs `f`, which writes what the server sent (a sync's round), with commits that do not
     /// wait for the disk; [`Store::sync_server_writes`] makes them durable, once for a sync.
     ///
@@ -317,6 +316,7 @@ impl Store {
         Ok(())
     }
 
+    /// Runs `f` in one IMMEDIATE transaction, committed only if it returns `Ok`.
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
