@@ -187,15 +187,17 @@ fn cached_bytes(folder: &Path, except: &BTreeSet<String>) -> u64 {
         .sum()
 }
 
-/// The uploads the server is writing right now (or was, when it was killed): files with a
-/// suffix of a file being written (`#<n>`) under `uploads/` (a resumed upload's part,
-/// `<offset>#<n>`) or `staging/` (a request sending the file from its first byte,
-/// `<id>.<random>#<n>`, which becomes a part if it breaks off).
+/// The uploads the server is writing right now (or was, when it was killed): under
+/// `uploads/`, files with the suffix of a file being written (a resumed upload's part,
+/// `<offset>#<n>`); under `staging/`, every file (a request sending the file from its first
+/// byte, written as `<id>.<random>` until it is checked and moved under its id, or made a part
+/// if it breaks off).
 fn parts_being_written(attachments: &Path) -> BTreeSet<PathBuf> {
-    ["uploads", "staging"]
+    let parts = files_under(&attachments.join("uploads"))
         .into_iter()
-        .flat_map(|folder| files_under(&attachments.join(folder)))
-        .filter(|f| name_of(f).contains('#'))
+        .filter(|f| name_of(f).contains('#'));
+    parts
+        .chain(files_under(&attachments.join("staging")))
         .collect()
 }
 
