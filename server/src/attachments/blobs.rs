@@ -529,8 +529,8 @@ impl InPlace {
         match self.in_flight.take() {
             Some(write) => write
                 .await
-                .map_err(|e| BlobError(format!("writing {}: {e}", self.path.display())))?
-                .map_err(|e| BlobError(format!("writing {}: {e}", self.path.display()))),
+                .map_err(|e| failed(&self.path, "write", &e))?
+                .map_err(|e| failed(&self.path, "write", &e)),
             None => self
                 .file
                 .take()
@@ -562,12 +562,15 @@ async fn blocking<T: Send + 'static>(
     what: &str,
     f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
 ) -> Result<T, BlobError> {
-    let failed =
-        |e: &dyn std::fmt::Display| BlobError(format!("cannot {what} {}: {e}", path.display()));
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| failed(&e))?
-        .map_err(|e| failed(&e))
+        .map_err(|e| failed(path, what, &e))?
+        .map_err(|e| failed(path, what, &e))
+}
+
+/// The error of file-system call `what` on `path` (or of the thread it ran on).
+fn failed(path: &std::path::Path, what: &str, e: &dyn std::fmt::Display) -> BlobError {
+    BlobError(format!("cannot {what} {}: {e}", path.display()))
 }
 
 #[cfg(test)]
