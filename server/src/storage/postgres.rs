@@ -977,12 +977,24 @@ impl Log for PgStorage {
         read: &mut dyn FnMut(&dyn PullRead) -> StorageResult<PullPage>,
     ) -> StorageResult<PullPage> {
         self.read(|tx| {
+            // Every statement of a pull is planned for its parameters: see PLANNED_EACH_TIME.
+            tx.batch_execute(PLANNED_EACH_TIME)?;
             read(&PgPull {
                 tx: std::cell::RefCell::new(tx),
             })
         })
     }
 }
+
+/// Said at the start of a pull's transaction: its statements are planned for the values they
+/// are given each time, never with the generic plan PostgreSQL switches a prepared statement
+/// to after five executions when that plan's estimate is no worse. For the scope query the
+/// generic plan cannot use the cursor: from a new device's cursor 0 it walks every document
+/// changed after "some" sequence (all of them) and filters by scope, 250 ms a page for a rep
+/// where the plan for cursor 0 reads the rep's 6,000 documents through the scope indexes in
+/// 50–70 ms (`auto_explain` at full scale). Only this transaction is affected (`SET LOCAL`):
+/// the many one-row statements elsewhere keep their cached generic plans.
+const PLANNED_EACH_TIME: &str = "SET LOCAL plan_cache_mode = force_custom_plan";
 
 /// The highest sequence number given, as of the transaction's snapshot.
 fn head(tx: &mut Tx<'_>) -> StorageResult<u64> {
