@@ -103,6 +103,30 @@ impl StoredDoc {
 pub(crate) const WHOLE_START: &str = "coalesce(d.snapshot, s.bytes),
     CASE WHEN d.snapshot IS NULL AND s.doc_id IS NOT NULL THEN s.seq ELSE d.snapshot_seq END";
 
+/// How a document's row takes a commit's latest change (both backends' upserts into `docs`,
+/// where `excluded.change_seq` and `excluded.change_session` are the commit's latest logged
+/// change and its session, '' for none): the latest change by another session becomes the
+/// stored latest one if that was logged by another session than this commit's, and stays as
+/// it was if not. Every SET expression reads the row as it was (standard SQL), so the order
+/// of the assignments does not matter. The columns are described in migration 11 (7 on
+/// PostgreSQL).
+pub(crate) const CHANGE_SESSIONS: &str = "other_change_seq = CASE
+        WHEN docs.change_session = excluded.change_session THEN docs.other_change_seq
+        ELSE docs.change_seq END,
+    change_seq = excluded.change_seq, change_session = excluded.change_session";
+
+/// The columns of a pull's scope query after each document's id and sequences (both
+/// backends), for cursor `{c}` and the caller's session `{s}` (placeholders a backend
+/// replaces with its own): the first change logged after the cursor, and whether a change after
+/// it came from another session than the caller's. Both come from the document's row
+/// ([`CHANGE_SESSIONS`]): the log is probed only for a document the cursor falls inside of (its
+/// first change at or before it, a later one after it), and never on a first sync (cursor 0).
+pub(crate) const CHANGE_NEWS: &str = "CASE WHEN {c} = 0 OR d.change_seq <= {c} THEN NULL
+        WHEN d.first_seq > {c} THEN d.first_seq
+        ELSE (SELECT min(l.seq) FROM log l WHERE l.doc_id = d.id AND l.seq > {c} AND l.event = 'change')
+    END,
+    (d.other_change_seq > {c} OR (d.change_seq > {c} AND d.change_session <> {s}))";
+
 /// A document from its stored parts: a snapshot (if one was taken) and the concatenated
 /// changes logged after it.
 pub(crate) fn assemble(

@@ -723,6 +723,89 @@ fn a_batch_is_stored_as_its_commits_one_after_another(open: fn() -> Option<Opene
     );
 }
 
+/// The documents `who` on device session `session` is sent after `cursor`, sorted.
+fn pulled_by(s: &dyn Storage, who: &str, session: Option<&str>, cursor: u64) -> Vec<String> {
+    let limits = PullLimits {
+        max_documents: 100,
+        max_bytes: 1 << 20,
+    };
+    let page = s.pull(&principal(s, who), session, cursor, limits).unwrap();
+    let mut ids: Vec<String> = page.documents.into_iter().map(|(id, _, _)| id).collect();
+    ids.sort();
+    ids
+}
+
+/// Commits the changes of `doc` after `since` from device session `session` (none: the
+/// server's own edit) and answers the log's head after them.
+fn commit_from(
+    s: &dyn Storage,
+    doc: &mut AutoCommit,
+    id: &str,
+    session: Option<&str>,
+    value: &str,
+) -> u64 {
+    let since = doc.get_heads();
+    doc.put(ROOT, "note", value).unwrap();
+    doc.commit();
+    let mut c = customer_commit(doc, &since, id, "li", "east");
+    c.session = session.map(str::to_string);
+    s.commit_batch(&[c]).unwrap();
+    s.head_seq().unwrap()
+}
+
+/// A device is sent what another session changed after its cursor, and not what only it
+/// changed since: whichever session wrote last, and however the sessions took turns.
+fn a_device_is_sent_what_other_sessions_changed_after_its_cursor_and_not_its_own(
+    open: fn() -> Option<Opened>,
+) {
+    let Some((s, _keep)) = open() else { return };
+    people(&*s);
+    let mut docs: Vec<AutoCommit> = ["c1", "c2", "c3"].iter().map(|id| new_doc(id)).collect();
+    for ((doc, id), session) in
+        docs.iter_mut()
+            .zip(["c1", "c2", "c3"])
+            .zip([Some("phone"), Some("laptop"), None])
+    {
+        let mut c = customer_commit(doc, &[], id, "li", "east");
+        c.session = session.map(str::to_string);
+        s.commit_batch(&[c]).unwrap();
+    }
+    // A first sync leaves out what only the device itself wrote.
+    assert_eq!(pulled_by(&*s, "li", Some("phone"), 0), ["c2", "c3"]);
+    assert_eq!(pulled_by(&*s, "li", Some("laptop"), 0), ["c1", "c3"]);
+    assert_eq!(pulled_by(&*s, "li", None, 0), ["c1", "c2", "c3"]);
+    let start = s.head_seq().unwrap();
+
+    // c1: the laptop, then the phone again; c2: the phone twice; c3: the server.
+    let (c1, rest) = docs.split_first_mut().unwrap();
+    let (c2, rest) = rest.split_first_mut().unwrap();
+    let c3 = &mut rest[0];
+    let after_laptop = commit_from(&*s, c1, "c1", Some("laptop"), "laptop");
+    commit_from(&*s, c1, "c1", Some("phone"), "phone");
+    commit_from(&*s, c2, "c2", Some("phone"), "one");
+    let after_phone = commit_from(&*s, c2, "c2", Some("phone"), "two");
+    commit_from(&*s, c3, "c3", None, "server");
+
+    assert_eq!(
+        pulled_by(&*s, "li", Some("phone"), start),
+        ["c1", "c3"],
+        "the laptop's change to c1 counts though the phone wrote after it; c2 is the phone's alone"
+    );
+    assert_eq!(
+        pulled_by(&*s, "li", Some("phone"), after_laptop),
+        ["c3"],
+        "after the laptop's change, c1 changed by the phone only"
+    );
+    assert_eq!(
+        pulled_by(&*s, "li", Some("laptop"), start),
+        ["c1", "c2", "c3"]
+    );
+    assert_eq!(pulled_by(&*s, "li", Some("laptop"), after_phone), ["c3"]);
+    assert_eq!(pulled_by(&*s, "li", None, after_laptop), ["c1", "c2", "c3"]);
+    let head = s.head_seq().unwrap();
+    assert!(pulled_by(&*s, "li", Some("tablet"), head).is_empty());
+}
+
 macro_rules! conformance {
     ($backend:ident) => {
         mod $backend {
@@ -773,6 +856,12 @@ macro_rules! conformance {
             #[test]
             fn a_new_document_is_sent_whole_as_its_first_save_and_the_changes_after_it() {
                 super::a_new_document_is_sent_whole_as_its_first_save_and_the_changes_after_it(
+                    super::$backend,
+                );
+            }
+            #[test]
+            fn a_device_is_sent_what_other_sessions_changed_after_its_cursor_and_not_its_own() {
+                super::a_device_is_sent_what_other_sessions_changed_after_its_cursor_and_not_its_own(
                     super::$backend,
                 );
             }

@@ -40,9 +40,9 @@ pub use import::Imported;
 use locks::NodeLocks;
 
 use super::{
-    Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log, NodeLink,
-    PullPage, ReadAhead, RefreshStep, RefreshUse, Role, Session, StorageError, StorageResult,
-    StoredDoc, TokenRow, User, WHOLE_START, gather_users, refresh_step,
+    Accounts, CHANGE_NEWS, ChangeCost, Compaction, DocCommit, DocHistory, DocScope, Documents, Log,
+    NodeLink, PullPage, ReadAhead, RefreshStep, RefreshUse, Role, Session, StorageError,
+    StorageResult, StoredDoc, TokenRow, User, WHOLE_START, gather_users, refresh_step,
 };
 use crate::access::Principal;
 use crate::nodes::News;
@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/004_administration.sql"),
     include_str!("../../migrations/postgres/005_user_directory.sql"),
     include_str!("../../migrations/postgres/006_first_saves.sql"),
+    include_str!("../../migrations/postgres/007_change_sessions.sql"),
 ];
 
 /// How long a connection attempt may take.
@@ -1027,15 +1028,11 @@ impl PullRead for PgPull<'_, '_> {
         let c = params.len() + 1;
         let s = params.len() + 2;
         let condition = condition.replace("$C", &format!("${c}"));
-        // A first sync needs no first change after the cursor: CASE skips the lookup.
         let sql = format!(
-            "SELECT d.id, d.first_seq, d.last_seq,
-                CASE WHEN ${c}::bigint = 0 THEN NULL ELSE
-                    (SELECT min(l.seq) FROM log l WHERE l.doc_id = d.id AND l.seq > ${c} AND l.event = 'change')
-                END,
-                EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.seq > ${c} AND l.event = 'change'
-                        AND coalesce(l.session, '') <> ${s})
-             FROM docs d WHERE ({condition})"
+            "SELECT d.id, d.first_seq, d.last_seq, {news} FROM docs d WHERE ({condition})",
+            news = CHANGE_NEWS
+                .replace("{c}", &format!("${c}::bigint"))
+                .replace("{s}", &format!("${s}::text")),
         );
         params.push(Box::new(cursor as i64));
         params.push(Box::new(session.unwrap_or("(none)").to_string()));

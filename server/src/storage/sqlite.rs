@@ -14,9 +14,9 @@ mod compaction;
 mod read_model;
 
 use super::{
-    Accounts, ChangeCost, Compaction, DocCommit, DocHistory, DocKind, DocScope, Documents, Log,
-    PullPage, RefreshStep, RefreshUse, Role, Session, StorageError, StorageResult, StoredDoc,
-    TokenRow, User, WHOLE_START, gather_users, refresh_step,
+    Accounts, CHANGE_NEWS, CHANGE_SESSIONS, ChangeCost, Compaction, DocCommit, DocHistory, DocKind,
+    DocScope, Documents, Log, PullPage, RefreshStep, RefreshUse, Role, Session, StorageError,
+    StorageResult, StoredDoc, TokenRow, User, WHOLE_START, gather_users, refresh_step,
 };
 use crate::access::Principal;
 use crate::pull::{DocNews, PullRead, ScopeNews};
@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/008_administration.sql"),
     include_str!("../../migrations/009_user_directory.sql"),
     include_str!("../../migrations/010_first_saves.sql"),
+    include_str!("../../migrations/011_change_sessions.sql"),
 ];
 
 /// Read connections kept open for reuse; more are opened while this many are busy.
@@ -625,18 +626,12 @@ impl PullRead for SqlitePull<'_> {
     ) -> StorageResult<Vec<DocNews>> {
         let (terms, args) = scope_terms(p);
         let n = args.len();
-        // A first sync needs no first change after the cursor: CASE skips the lookup.
         let sql = format!(
-            "SELECT d.id, d.first_seq, d.last_seq,
-                CASE WHEN ?{c} = 0 THEN NULL ELSE
-                    (SELECT min(l.seq) FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change')
-                END,
-                EXISTS (SELECT 1 FROM log l WHERE l.doc_id = d.id AND l.seq > ?{c} AND l.event = 'change'
-                        AND coalesce(l.session, '') <> ?{s})
-             FROM docs d WHERE ({cond})",
+            "SELECT d.id, d.first_seq, d.last_seq, {news} FROM docs d WHERE ({cond})",
+            news = CHANGE_NEWS
+                .replace("{c}", &format!("?{}", n + 1))
+                .replace("{s}", &format!("?{}", n + 2)),
             cond = scope_condition(&terms, &format!(" AND d.last_seq > ?{}", n + 1)),
-            c = n + 1,
-            s = n + 2
         );
         let params: Vec<SqlValue> = args
             .into_iter()
@@ -699,10 +694,26 @@ impl PullRead for SqlitePull<'_> {
     }
 }
 
+/// The statement [`write_commit`] writes a document's row with.
+static UPSERT_DOC: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads,
+                          scope_owner, scope_territory, history_ops, history_bytes, change_seq, change_session)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?13, ?14, ?11, ?12, ?15, ?16)
+         ON CONFLICT(id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
+            customer = excluded.customer, author = excluded.author, approver = excluded.approver,
+            last_seq = excluded.last_seq, heads = excluded.heads,
+            scope_owner = excluded.scope_owner, scope_territory = excluded.scope_territory,
+            history_ops = history_ops + excluded.history_ops,
+            history_bytes = history_bytes + excluded.history_bytes, {CHANGE_SESSIONS}"
+    )
+});
+
 /// Writes one accepted change set inside the caller's transaction; returns its last seq.
 fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<u64> {
     let mut first: Option<i64> = None;
     let mut last: i64 = 0;
+    let mut last_change: i64 = 0;
     for change in &c.changes {
         let inserted = tx
             .prepare_cached(
@@ -712,6 +723,7 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
             .execute(params![c.scope.id, change.hash, change.bytes, change.device_time, received, c.writer, c.session])?;
         if inserted > 0 {
             last = tx.last_insert_rowid();
+            last_change = last;
             first.get_or_insert(last);
         }
     }
@@ -722,19 +734,24 @@ fn write_commit(tx: &Connection, c: &DocCommit, received: i64) -> StorageResult<
     if let Some(first) = first {
         // The scope columns come computed (`DocCommit::governed_by`); a document's own are
         // also those of the documents that belong to it.
-        tx.prepare_cached(
-            "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads,
-                              scope_owner, scope_territory, history_ops, history_bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?13, ?14, ?11, ?12)
-             ON CONFLICT(id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
-                customer = excluded.customer, author = excluded.author, approver = excluded.approver,
-                last_seq = excluded.last_seq, heads = excluded.heads,
-                scope_owner = excluded.scope_owner, scope_territory = excluded.scope_territory,
-                history_ops = history_ops + excluded.history_ops,
-                history_bytes = history_bytes + excluded.history_bytes",
-        )?
-        .execute(params![s.id, s.kind.as_str(), s.territory, s.owner, s.customer, s.author, s.approver, first, last, c.heads,
-                         c.cost.ops as i64, c.cost.bytes as i64, c.governed_by.0, c.governed_by.1])?;
+        tx.prepare_cached(&UPSERT_DOC)?.execute(params![
+            s.id,
+            s.kind.as_str(),
+            s.territory,
+            s.owner,
+            s.customer,
+            s.author,
+            s.approver,
+            first,
+            last,
+            c.heads,
+            c.cost.ops as i64,
+            c.cost.bytes as i64,
+            c.governed_by.0,
+            c.governed_by.1,
+            last_change,
+            c.session.as_deref().unwrap_or_default()
+        ])?;
         // Documents that belong to a customer (its visits) take its scope.
         if s.kind == DocKind::Customer {
             tx.prepare_cached(
@@ -883,6 +900,79 @@ mod tests {
         let zhao = principal("zhao", Role::Manager, &["south"], &["zhao", "chen"]);
         assert_eq!(pulled(&storage, &zhao, 0), ["c-chen", "v-chen"], "team");
         assert_eq!(pulled(&storage, &zhao, 4), ["v-chen"], "after a cursor");
+    }
+
+    #[test]
+    fn a_schema_10_database_learns_each_documents_latest_change_and_its_session_from_the_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("fieldsync.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            for (version, migration) in MIGRATIONS[..10].iter().enumerate() {
+                conn.execute_batch(migration).expect("migrate");
+                conn.pragma_update(None, "user_version", version as i64 + 1)
+                    .expect("version");
+            }
+            // c1: the laptop, then the phone; c2: the phone alone, then a scope event of another user's.
+            for (id, session) in [("c1", "laptop"), ("c1", "phone"), ("c2", "phone")] {
+                conn.execute(
+                    "INSERT INTO log(doc_id, event, hash, bytes, received_at, session)
+                     VALUES (?1, 'change', ?2, x'00', 0, ?3)",
+                    params![id, format!("{id}-{session}"), session],
+                )
+                .expect("log");
+            }
+            conn.execute(
+                "INSERT INTO log(doc_id, event, username, received_at) VALUES ('c2', 'leave', 'chen', 0)",
+                [],
+            )
+            .expect("scope event");
+            for (id, first, last) in [("c1", 1, 2), ("c2", 3, 4)] {
+                conn.execute(
+                    "INSERT INTO docs(id, kind, territory, owner, first_seq, last_seq, heads,
+                                      scope_owner, scope_territory)
+                     VALUES (?1, 'customer', 'east', 'li', ?2, ?3, ?1, 'li', 'east')",
+                    params![id, first, last],
+                )
+                .expect("doc");
+            }
+        }
+        let storage = SqliteStorage::open_file(&path).expect("migrate to the current schema");
+        let columns: Vec<(String, i64, String, i64)> = Connection::open(&path)
+            .expect("open")
+            .prepare(
+                "SELECT id, change_seq, change_session, other_change_seq FROM docs ORDER BY id",
+            )
+            .expect("columns")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            columns,
+            [
+                ("c1".to_string(), 2, "phone".to_string(), 1),
+                ("c2".to_string(), 3, "phone".to_string(), 0)
+            ]
+        );
+        let li = principal("li", Role::Rep, &["east"], &["li"]);
+        let sent = |session: &str, cursor: u64| -> Vec<String> {
+            let limits = PullLimits {
+                max_documents: 100,
+                max_bytes: 1 << 20,
+            };
+            let page = storage
+                .pull(&li, Some(session), cursor, limits)
+                .expect("pull");
+            page.documents.into_iter().map(|(id, _, _)| id).collect()
+        };
+        assert_eq!(sent("phone", 0), ["c1"], "c2 is the phone's alone");
+        assert_eq!(
+            sent("phone", 1),
+            Vec::<String>::new(),
+            "after the laptop's change"
+        );
+        assert_eq!(sent("laptop", 1), ["c1", "c2"], "the phone's changes");
     }
 
     #[test]

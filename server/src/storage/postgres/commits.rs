@@ -18,7 +18,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{Tx, attachments, read_model};
-use crate::storage::{DocCommit, DocKind, StorageError, StorageResult};
+use crate::storage::{CHANGE_SESSIONS, DocCommit, DocKind, StorageError, StorageResult};
 
 /// Writes `commits` inside the caller's transaction, numbering their log rows from `next`;
 /// returns each one's last seq (0: nothing new).
@@ -69,6 +69,7 @@ fn write_run(
     for c in run {
         let mut first: Option<i64> = None;
         let mut last: i64 = 0;
+        let mut last_change: i64 = 0;
         for change in &c.changes {
             if logged.contains(&(c.scope.id.as_str(), change.hash.as_str())) {
                 continue;
@@ -76,6 +77,7 @@ fn write_run(
             *next += 1;
             log.change(*next, c, change);
             last = *next;
+            last_change = *next;
             first.get_or_insert(*next);
         }
         for e in &c.scope_events {
@@ -84,7 +86,7 @@ fn write_run(
             last = *next;
         }
         if let Some(first) = first {
-            docs.push(c, first, last);
+            docs.push(c, first, last, last_change);
             // The save holds what this commit logged (a new document's one change).
             if let Some(save) = &c.first_save {
                 saves.push(&c.scope.id, first, save);
@@ -274,6 +276,23 @@ impl<'r> FirstSaves<'r> {
     }
 }
 
+/// The statement [`DocRows::upsert`] writes the rows with, one array a column.
+static UPSERT_DOCS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads,
+                          scope_owner, scope_territory, history_ops, history_bytes, change_seq, change_session)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                              $7::text[], $8::int8[], $9::int8[], $10::text[], $11::text[], $12::text[],
+                              $13::int8[], $14::int8[], $15::int8[], $16::text[])
+         ON CONFLICT (id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
+            customer = excluded.customer, author = excluded.author, approver = excluded.approver,
+            last_seq = excluded.last_seq, heads = excluded.heads,
+            scope_owner = excluded.scope_owner, scope_territory = excluded.scope_territory,
+            history_ops = docs.history_ops + excluded.history_ops,
+            history_bytes = docs.history_bytes + excluded.history_bytes, {CHANGE_SESSIONS}"
+    )
+});
+
 /// The document rows of a run's commits that logged something, column by column.
 #[derive(Default)]
 struct DocRows<'r> {
@@ -291,10 +310,12 @@ struct DocRows<'r> {
     scope_territory: Vec<Option<&'r str>>,
     ops: Vec<i64>,
     bytes: Vec<i64>,
+    change_seq: Vec<i64>,
+    change_session: Vec<&'r str>,
 }
 
 impl<'r> DocRows<'r> {
-    fn push(&mut self, c: &'r DocCommit, first: i64, last: i64) {
+    fn push(&mut self, c: &'r DocCommit, first: i64, last: i64, last_change: i64) {
         let s = &c.scope;
         self.id.push(&s.id);
         self.kind.push(s.kind.as_str());
@@ -310,6 +331,9 @@ impl<'r> DocRows<'r> {
         self.scope_territory.push(c.governed_by.1.as_deref());
         self.ops.push(c.cost.ops as i64);
         self.bytes.push(c.cost.bytes as i64);
+        self.change_seq.push(last_change);
+        self.change_session
+            .push(c.session.as_deref().unwrap_or_default());
     }
 
     /// Inserts or updates the rows; then the documents that belong to them (a customer's
@@ -319,21 +343,24 @@ impl<'r> DocRows<'r> {
             return Ok(());
         }
         tx.execute(
-            "INSERT INTO docs(id, kind, territory, owner, customer, author, approver, first_seq, last_seq, heads,
-                              scope_owner, scope_territory, history_ops, history_bytes)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                  $7::text[], $8::int8[], $9::int8[], $10::text[], $11::text[], $12::text[],
-                                  $13::int8[], $14::int8[])
-             ON CONFLICT (id) DO UPDATE SET territory = excluded.territory, owner = excluded.owner,
-                customer = excluded.customer, author = excluded.author, approver = excluded.approver,
-                last_seq = excluded.last_seq, heads = excluded.heads,
-                scope_owner = excluded.scope_owner, scope_territory = excluded.scope_territory,
-                history_ops = docs.history_ops + excluded.history_ops,
-                history_bytes = docs.history_bytes + excluded.history_bytes",
+            &UPSERT_DOCS,
             &[
-                &self.id, &self.kind, &self.territory, &self.owner, &self.customer, &self.author,
-                &self.approver, &self.first_seq, &self.last_seq, &self.heads, &self.scope_owner,
-                &self.scope_territory, &self.ops, &self.bytes,
+                &self.id,
+                &self.kind,
+                &self.territory,
+                &self.owner,
+                &self.customer,
+                &self.author,
+                &self.approver,
+                &self.first_seq,
+                &self.last_seq,
+                &self.heads,
+                &self.scope_owner,
+                &self.scope_territory,
+                &self.ops,
+                &self.bytes,
+                &self.change_seq,
+                &self.change_session,
             ],
         )?;
         // Only customers have documents that belong to them.

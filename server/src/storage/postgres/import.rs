@@ -85,6 +85,9 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
             ("scope_territory", Column::Text),
             ("history_ops", Column::Int),
             ("history_bytes", Column::Int),
+            ("change_seq", Column::Int),
+            ("change_session", Column::Text),
+            ("other_change_seq", Column::Int),
         ],
     ),
     (
