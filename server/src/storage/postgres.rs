@@ -46,7 +46,7 @@ use super::{
 };
 use crate::access::Principal;
 use crate::nodes::News;
-use crate::pull::{DocNews, PullRead, ScopeNews, has_room};
+use crate::pull::{DocNews, PullRead, ScopeNews};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/001_init.sql"),
@@ -1077,7 +1077,13 @@ impl PullRead for PgPull<'_, '_> {
     }
 
     fn whole_document(&self, id: &str) -> StorageResult<Vec<u8>> {
-        one_document(read_wanted(&mut self.tx.borrow_mut(), &[id], &[true], 0)?)
+        one_document(read_wanted(
+            &mut self.tx.borrow_mut(),
+            &[id],
+            &[true],
+            0,
+            usize::MAX,
+        )?)
     }
 
     fn changes_after(&self, id: &str, cursor: u64) -> StorageResult<Vec<u8>> {
@@ -1086,57 +1092,52 @@ impl PullRead for PgPull<'_, '_> {
             &[id],
             &[false],
             cursor as i64,
+            usize::MAX,
         )?)
     }
 
-    /// Two round trips for the whole of `wanted` instead of one or two a document: their sizes
-    /// (lengths only, nothing is read whole), then the bytes of those that fit the budget.
+    /// One round trip for the whole of `wanted` instead of one or two a document.
     fn documents(
         &self,
         wanted: &[(&str, bool)],
         cursor: u64,
         budget: usize,
     ) -> StorageResult<Vec<Vec<u8>>> {
-        let mut tx = self.tx.borrow_mut();
-        let cursor = cursor as i64;
         let ids: Vec<&str> = wanted.iter().map(|w| w.0).collect();
         let whole: Vec<bool> = wanted.iter().map(|w| w.1).collect();
-        let sizes = tx.query(&wanted_documents(Wanted::Lengths), &[&ids, &whole, &cursor])?;
-        let mut taken = 0;
-        let mut bytes = 0usize;
-        for row in &sizes {
-            if !has_room(taken, bytes, budget) {
-                break;
-            }
-            let (snapshot, changes): (Option<i64>, Option<i64>) =
-                (row.try_get(1)?, row.try_get(2)?);
-            bytes += (snapshot.unwrap_or(0) + changes.unwrap_or(0)).max(0) as usize;
-            taken += 1;
-        }
-        read_wanted(&mut tx, &ids[..taken], &whole[..taken], cursor)
+        read_wanted(
+            &mut self.tx.borrow_mut(),
+            &ids,
+            &whole,
+            cursor as i64,
+            budget,
+        )
     }
 }
 
 /// The bytes of documents `ids` in their order, each whole if `whole` says so, else its changes
-/// after `cursor`: one statement for them all.
+/// after `cursor`, as long as the bytes before each stay under `budget` (as
+/// [`PullRead::documents`] says): one statement for them all ([`WANTED_DOCUMENTS`]).
 fn read_wanted(
     tx: &mut Tx<'_>,
     ids: &[&str],
     whole: &[bool],
     cursor: i64,
+    budget: usize,
 ) -> StorageResult<Vec<Vec<u8>>> {
-    let rows = tx.query(&wanted_documents(Wanted::Bytes), &[&ids, &whole, &cursor])?;
-    if rows.len() != ids.len() {
-        return Err(StorageError::Corrupt(format!(
-            "{} of {} documents to send were found",
-            rows.len(),
-            ids.len()
-        )));
-    }
+    let budget = i64::try_from(budget).unwrap_or(i64::MAX);
+    let rows = tx.query(&WANTED_DOCUMENTS, &[&ids, &whole, &cursor, &budget])?;
     rows.iter()
         .map(|row| {
-            let mut out: Vec<u8> = row.try_get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default();
-            for change in row.try_get::<_, Vec<&[u8]>>(2)? {
+            if !row.try_get::<_, bool>(1)? {
+                return Err(StorageError::Corrupt(format!(
+                    "document {} to send was not found",
+                    ids.get(row.try_get::<_, i64>(0)? as usize - 1)
+                        .unwrap_or(&"?")
+                )));
+            }
+            let mut out: Vec<u8> = row.try_get::<_, Option<Vec<u8>>>(2)?.unwrap_or_default();
+            for change in row.try_get::<_, Vec<&[u8]>>(3)? {
                 out.extend_from_slice(change);
             }
             Ok(out)
@@ -1150,37 +1151,33 @@ fn one_document(mut read: Vec<Vec<u8>>) -> StorageResult<Vec<u8>> {
         .ok_or_else(|| StorageError::Corrupt("a document to send was not found".into()))
 }
 
-/// What [`wanted_documents`] answers for each document.
-#[derive(Clone, Copy)]
-enum Wanted {
-    Lengths,
-    Bytes,
-}
-
-/// The statement [`PullRead::documents`] asks with: for each of the ids `$1` (each whole if
-/// `$2` says so, else its changes after the cursor `$3`), in their order, what it starts from
-/// if whole ([`WHOLE_START`]) and the changes logged after that or the cursor, as their lengths
-/// or bytes.
-fn wanted_documents(what: Wanted) -> String {
-    let (start, changes, order) = match what {
-        Wanted::Lengths => (
-            "octet_length(start.bytes)::bigint",
-            "(SELECT sum(octet_length(l.bytes)) FROM log l WHERE",
-            "",
-        ),
-        Wanted::Bytes => (
-            "start.bytes",
-            "ARRAY(SELECT l.bytes FROM log l WHERE",
-            " ORDER BY l.seq",
-        ),
-    };
+/// The statement [`read_wanted`] asks with: for each of the ids `$1` in their order (each
+/// whole if `$2` says so, else its changes after the cursor `$3`), whether it was found, what
+/// it starts from if whole ([`WHOLE_START`]) and the bytes of the changes logged after that or
+/// the cursor; only for the first and those whose documents before them come to fewer bytes than
+/// `$4`. The sizes are summed over the documents in order from their lengths alone, and only the
+/// documents within the budget have their changes read.
+static WANTED_DOCUMENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT w.ord, CASE WHEN w.whole THEN {start} END,
-            {changes} l.doc_id = w.id AND l.event = 'change'
-                AND l.seq > CASE WHEN w.whole THEN start.seq ELSE $3 END{order})
-         FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS w(id, whole, ord)
-         CROSS JOIN LATERAL (SELECT {WHOLE_START} FROM docs d LEFT JOIN doc_saves s ON s.doc_id = d.id
-                             WHERE d.id = w.id OFFSET 0) AS start(bytes, seq)
-         ORDER BY w.ord"
+        "SELECT x.ord, x.found, CASE WHEN x.whole THEN x.start END,
+            ARRAY(SELECT l.bytes FROM log l WHERE l.doc_id = x.id AND l.event = 'change'
+                  AND l.seq > x.after ORDER BY l.seq)
+         FROM (
+            SELECT w.ord, w.id, w.whole, start.doc IS NOT NULL AS found, start.bytes AS start,
+                start.after, (sum(size.len) OVER (ORDER BY w.ord) - size.len)::bigint AS before
+            FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS w(id, whole, ord)
+            LEFT JOIN LATERAL (
+                SELECT d.id, b.bytes, CASE WHEN w.whole THEN b.seq ELSE $3::bigint END
+                FROM docs d LEFT JOIN doc_saves s ON s.doc_id = d.id
+                CROSS JOIN LATERAL (SELECT {WHOLE_START}) AS b(bytes, seq)
+                WHERE d.id = w.id OFFSET 0) AS start(doc, bytes, after) ON true
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN w.whole THEN coalesce(octet_length(start.bytes), 0) ELSE 0 END
+                    + coalesce((SELECT sum(octet_length(l.bytes)) FROM log l
+                                WHERE l.doc_id = w.id AND l.event = 'change' AND l.seq > start.after), 0)
+            ) AS size(len)
+         ) x
+         WHERE x.ord = 1 OR x.before < $4
+         ORDER BY x.ord"
     )
-}
+});
