@@ -847,17 +847,23 @@ mod tests {
         ids
     }
 
+    /// A database file at `path` as a server of schema `version` left it.
+    fn at_schema(path: &Path, version: usize) -> Connection {
+        let conn = Connection::open(path).expect("open");
+        for (done, migration) in MIGRATIONS[..version].iter().enumerate() {
+            conn.execute_batch(migration).expect("migrate");
+            conn.pragma_update(None, "user_version", done as i64 + 1)
+                .expect("version");
+        }
+        conn
+    }
+
     #[test]
     fn a_schema_2_database_gets_scope_columns_from_its_documents_and_their_customers() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("fieldsync.db");
         {
-            let conn = Connection::open(&path).expect("open");
-            for (version, migration) in MIGRATIONS[..2].iter().enumerate() {
-                conn.execute_batch(migration).expect("migrate");
-                conn.pragma_update(None, "user_version", version as i64 + 1)
-                    .expect("version");
-            }
+            let conn = at_schema(&path, 2);
             let docs = [
                 ("c-li", "customer", Some("east"), Some("li"), None, None),
                 ("v-li", "visit", None, None, Some("c-li"), None),
@@ -907,12 +913,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("fieldsync.db");
         {
-            let conn = Connection::open(&path).expect("open");
-            for (version, migration) in MIGRATIONS[..10].iter().enumerate() {
-                conn.execute_batch(migration).expect("migrate");
-                conn.pragma_update(None, "user_version", version as i64 + 1)
-                    .expect("version");
-            }
+            let conn = at_schema(&path, 10);
             // c1: the laptop, then the phone; c2: the phone alone, then a scope event of another user's.
             for (id, session) in [("c1", "laptop"), ("c1", "phone"), ("c2", "phone")] {
                 conn.execute(
