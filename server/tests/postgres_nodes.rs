@@ -9,6 +9,7 @@
 //! - A write built on a document's heads (or its customer's) that another node moved on from
 //!   is refused.
 //! - Two nodes compacting while a third writes fail nothing and lose nothing.
+//! - A node left running after a newer release migrated the database writes nothing.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -424,4 +425,41 @@ fn two_nodes_compacting_while_a_third_writes_fail_nothing_and_lose_nothing() {
         let (_, doc) = docs.iter_mut().find(|(d, _)| *d == id).unwrap();
         assert_eq!(got.get_heads(), doc.get_heads(), "{id}");
     }
+}
+
+#[test]
+fn a_node_left_running_after_a_newer_release_migrated_the_database_writes_nothing() {
+    let Some((a, _b, cluster)) = two_nodes("a_node_left_running_after_a_newer_release") else {
+        return;
+    };
+    let mut first = new_doc("c1");
+    a.commit_batch(&[customer_commit(&mut first, &[], "c1", "li", "east")])
+        .unwrap();
+    let head = a.head_seq().unwrap();
+    // A newer release's node migrates the database one schema further.
+    let mut newer = postgres::Client::connect(&cluster.url("postgres"), postgres::NoTls).unwrap();
+    newer
+        .batch_execute("UPDATE schema_version SET version = version + 1")
+        .unwrap();
+
+    let mut second = new_doc("c2");
+    let refused = a
+        .commit_batch(&[customer_commit(&mut second, &[], "c2", "li", "east")])
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("upgraded by a newer fieldsync-server"),
+        "{refused}"
+    );
+    assert_eq!(a.head_seq().unwrap(), head, "nothing was logged");
+    assert_eq!(pull(&a, 0).0, ["c1"], "nothing was stored");
+
+    // Back at its schema (the newer release rolled back), the node writes again.
+    newer
+        .batch_execute("UPDATE schema_version SET version = version - 1")
+        .unwrap();
+    a.commit_batch(&[customer_commit(&mut second, &[], "c2", "li", "east")])
+        .unwrap();
+    assert_eq!(pull(&a, 0).0, ["c1", "c2"]);
 }

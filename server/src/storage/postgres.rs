@@ -437,10 +437,7 @@ impl PgStorage {
         before_commit: impl FnOnce(),
     ) -> StorageResult<Vec<u64>> {
         self.write(|tx| {
-            // Every append waits here for the one before it to commit (see the module docs).
-            let mut next = tx
-                .query_one("SELECT seq FROM log_head FOR UPDATE", &[])?
-                .get::<_, i64>(0);
+            let mut next = take_log_head(tx)?;
             let received = now_ms();
             let seqs = commits::write_commits(tx, commits, received, &mut next)?;
             let mut news = Vec::with_capacity(commits.len());
@@ -466,6 +463,32 @@ impl PgStorage {
             Ok(seqs)
         })
     }
+}
+
+/// Takes the log's head row for the transaction's appends, and answers the highest sequence
+/// given: every append waits here for the one before it to commit (see the module docs). In
+/// the same statement, checks that the database is still at the schema this server migrated
+/// it to: a node of an older release left running after a newer one migrated the database
+/// would write rows without what the newer schema keeps on them (such as each document's
+/// latest change and its session, which pulls read), so it stops writing instead, with an
+/// error that says why, until it is replaced.
+fn take_log_head(tx: &mut Tx<'_>) -> StorageResult<i64> {
+    let row = tx.query_one(
+        "SELECT h.seq, (SELECT version FROM schema_version) FROM log_head h FOR UPDATE OF h",
+        &[],
+    )?;
+    let version: Option<i32> = row.try_get(1)?;
+    let ours = MIGRATIONS.len() as i32;
+    if version != Some(ours) {
+        return Err(StorageError::Unavailable {
+            why: "the database was upgraded by a newer fieldsync-server",
+            detail: format!(
+                "schema {} where this server writes schema {ours}: replace this node with the new release",
+                version.map_or("unknown".to_string(), |v| v.to_string())
+            ),
+        });
+    }
+    Ok(row.try_get(0)?)
 }
 
 const SCOPE_COLUMNS: &str = "id, kind, territory, owner, customer, author, approver";

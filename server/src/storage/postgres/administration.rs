@@ -1,7 +1,7 @@
 //! Administration in PostgreSQL: user changes with the scope events they cause (numbered in
 //! commit order like every log append), territories, the audit log and the health figures.
 
-use super::{PgStorage, Tx, now_ms, refs, scope_condition};
+use super::{PgStorage, Tx, now_ms, refs, scope_condition, take_log_head};
 use crate::access::Principal;
 use crate::storage::{Administration, AuditEntry, ScopeEvent, StorageResult, StoredFigures, User};
 
@@ -49,9 +49,7 @@ impl Administration for PgStorage {
             }
             if !scope_events.is_empty() {
                 // Appends wait for each other here, as every log append does.
-                let mut next = tx
-                    .query_one("SELECT seq FROM log_head FOR UPDATE", &[])?
-                    .get::<_, i64>(0);
+                let mut next = take_log_head(tx)?;
                 log_scope_events(tx, scope_events, now_ms(), &mut next)?;
                 tx.execute("UPDATE log_head SET seq = $1", &[&next])?;
             }
