@@ -119,8 +119,12 @@ pub trait PullRead {
     }
 }
 
-/// How many documents a page asks [`PullRead::documents`] for at once.
-const READ_AT_ONCE: usize = 64;
+/// How many documents a page asks [`PullRead::documents`] for at once. A backend that reads
+/// them one at a time (SQLite, in process) stops at the byte budget whatever the number; one
+/// that answers them in one statement (PostgreSQL) pays a round trip and a plan each time, and
+/// sizes every document asked before it reads those within the budget. A rep's first page of
+/// 2,000 documents took 32 statements and about 55 ms at 64 a time, 4 and about 45 ms at 512.
+const READ_AT_ONCE: usize = 512;
 
 /// Whether another document goes after `sent` documents of `bytes` in all, within `budget`:
 /// the first always goes, the next while the bytes before it are under the budget (so the one
