@@ -24,6 +24,8 @@ pub struct PgCluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     user: Option<(u32, u32)>,
+    /// Settings given to the server on its command line (`name=value`).
+    settings: Vec<String>,
 }
 
 /// The newest PostgreSQL's binaries Debian installed (`/usr/lib/postgresql/N/bin`).
@@ -70,8 +72,15 @@ fn free_port() -> u16 {
 }
 
 impl PgCluster {
-    /// Starts a fresh cluster, or says why the test `test` skips (`None`).
+    /// Starts a fresh cluster with PostgreSQL's default settings, or says why the test `test`
+    /// skips (`None`).
     pub fn start(test: &str) -> Option<PgCluster> {
+        PgCluster::start_with(test, &[])
+    }
+
+    /// [`PgCluster::start`], the server given `settings` (`name=value`, as `postgres -c`
+    /// takes them) on every start.
+    pub fn start_with(test: &str, settings: &[&str]) -> Option<PgCluster> {
         let Some(bin) = bin_dir() else {
             let why = "PostgreSQL is not installed (apt-get install postgresql)";
             if std::env::var_os("FIELDSYNC_REQUIRE_TOOLS").is_some() {
@@ -98,13 +107,15 @@ impl PgCluster {
             String::from_utf8_lossy(&out.stderr)
         );
         let port = free_port();
-        let server = launch(&bin, user, dir.path(), port);
+        let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+        let server = launch(&bin, user, dir.path(), port, &settings);
         let cluster = PgCluster {
             port,
             server,
             dir,
             bin,
             user,
+            settings,
         };
         cluster.wait_ready();
         Some(cluster)
@@ -132,7 +143,13 @@ impl PgCluster {
         // memory is in use and a new server refuses to start.
         let started = Instant::now();
         loop {
-            self.server = launch(&self.bin, self.user, self.dir.path(), self.port);
+            self.server = launch(
+                &self.bin,
+                self.user,
+                self.dir.path(),
+                self.port,
+                &self.settings,
+            );
             std::thread::sleep(Duration::from_millis(200));
             if matches!(self.server.try_wait(), Ok(None)) {
                 break;
@@ -182,8 +199,14 @@ impl PgCluster {
     }
 }
 
-/// Starts `postgres` on the cluster in `dir`, logging to `dir/server.log`.
-fn launch(bin: &Path, user: Option<(u32, u32)>, dir: &Path, port: u16) -> Child {
+/// Starts `postgres` on the cluster in `dir` with `settings`, logging to `dir/server.log`.
+fn launch(
+    bin: &Path,
+    user: Option<(u32, u32)>,
+    dir: &Path,
+    port: u16,
+    settings: &[String],
+) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -193,6 +216,7 @@ fn launch(bin: &Path, user: Option<(u32, u32)>, dir: &Path, port: u16) -> Child 
         .arg("-D")
         .arg(dir.join("data"))
         .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+        .args(settings.iter().flat_map(|s| ["-c", s.as_str()]))
         .arg("-k")
         .arg(dir)
         .stdout(log.try_clone().expect("log"))

@@ -56,6 +56,13 @@ impl Setup {
 /// The database name the bench's cluster serves the organisation from.
 const DATABASE: &str = "postgres";
 
+/// The cluster's shared buffers, as an operator sizes them (docs/OPERATIONS.md): large
+/// enough to hold what a busy day reads (the documents' rows, the log's indexes), a small part
+/// of this machine's memory. PostgreSQL's default of 128 MB holds less than the full
+/// organisation's documents and their indexes, so a rep's new device read most of its pages
+/// from the system's cache, and evicted pages the organisation's import had left unwritten.
+const SHARED_BUFFERS: &str = "shared_buffers=1GB";
+
 /// The running servers of one organisation, and the PostgreSQL cluster under them.
 pub struct Deployment {
     backend: Backend,
@@ -73,10 +80,12 @@ impl Deployment {
     pub fn new(backend: Backend, data: &Path, serve_args: &[String]) -> Result<Deployment> {
         let cluster = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(PgCluster::start("bench --backend postgres").ok_or(
-                "--backend postgres needs PostgreSQL installed (apt-get install postgresql): \
+            Backend::Postgres => Some(
+                PgCluster::start_with("bench --backend postgres", &[SHARED_BUFFERS]).ok_or(
+                    "--backend postgres needs PostgreSQL installed (apt-get install postgresql): \
                  the bench starts a private cluster of its own",
-            )?),
+                )?,
+            ),
         };
         if let Some(c) = &cluster {
             println!("PostgreSQL cluster started: {}", c.url(DATABASE));
