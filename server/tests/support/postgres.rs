@@ -197,6 +197,35 @@ impl PgCluster {
     pub fn pid(&self) -> u32 {
         self.server.id()
     }
+
+    /// Runs `statements` with `psql` in database `db` as the superuser, each in its own
+    /// transaction (so `VACUUM` may be one), stopping at the first error; what it printed.
+    pub fn psql(&self, db: &str, statements: &[&str]) -> Result<String, String> {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+            ])
+            .args(statements.iter().flat_map(|s| ["-c", *s]))
+            .env_remove("PGDATA")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("psql cannot run: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "psql failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
 }
 
 /// Starts `postgres` on the cluster in `dir` with `settings`, logging to `dir/server.log`.

@@ -427,10 +427,14 @@ fn organisation(
         pass.backend,
         &args.server_args,
     )?;
+    let stored = loading.elapsed();
+    let settling = Instant::now();
+    org.server.settle()?;
     println!(
-        "organisation stored in {:.1} s (push to the server {:.1} s)\n",
-        loading.elapsed().as_secs_f64(),
-        org.push_secs
+        "organisation stored in {:.1} s (push to the server {:.1} s), the database settled in {:.1} s\n",
+        stored.as_secs_f64(),
+        org.push_secs,
+        settling.elapsed().as_secs_f64()
     );
     let show = args.show_setup();
     table.measure_on(org.server.setup(), show);
