@@ -218,6 +218,10 @@ impl PgStorage {
                 |r| r.get(0),
             )?;
             tx.execute("UPDATE log_head SET seq = $1", &[&head])?;
+            // The planner's statistics of the tables just filled, committed with them: without
+            // them the first pulls are planned blind until autovacuum analyses each table, which
+            // it never does for a table of fewer than 50 rows.
+            tx.batch_execute("ANALYZE")?;
             Ok(Imported {
                 rows,
                 head: head as u64,
