@@ -275,10 +275,11 @@ fn a_postgres_database_restored_with_pg_restore_and_marked_gets_the_later_work_r
     let Some(mut org) = common::org_on(common::Backend::Postgres, &[]) else {
         return;
     };
-    let (Some(pg_dump), Some(pg_restore), Some(createdb)) = (
+    let (Some(pg_dump), Some(pg_restore), Some(createdb), Some(vacuumdb)) = (
         pg_program("pg_dump"),
         pg_program("pg_restore"),
         pg_program("createdb"),
+        pg_program("vacuumdb"),
     ) else {
         return;
     };
@@ -349,6 +350,7 @@ fn a_postgres_database_restored_with_pg_restore_and_marked_gets_the_later_work_r
         &pg_restore,
         &["--no-owner", "--dbname", &restored, dump.to_str().unwrap()],
     );
+    pg(&vacuumdb, &["--analyze-only", "--dbname", &restored]);
     let out = Command::new(server_binary().unwrap())
         .args(["--database-url", &restored, "restore", "--mark-only"])
         .output()
