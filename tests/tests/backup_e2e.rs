@@ -15,6 +15,7 @@ use common::cli::{ids, json, logged_in, run};
 use common::live::{LiveDevice, has, named};
 use common::{get_json, login};
 use fieldsync_tests::cli::Home;
+use fieldsync_tests::postgres::program as pg_program;
 use fieldsync_tests::server::server_binary;
 
 /// Adds a customer on `home` (offline); its id.
@@ -242,21 +243,6 @@ fn a_serving_server_takes_scheduled_backups_that_restore_and_its_health_names_th
         })
         .unwrap();
     assert_eq!(stored, 1, "the customer pushed before the backup is in it");
-}
-
-/// The newest PostgreSQL client program `name` Debian installed, if any.
-fn pg_program(name: &str) -> Option<std::path::PathBuf> {
-    let mut found: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let version = e.file_name().to_str()?.parse::<u32>().ok()?;
-            let program = e.path().join("bin").join(name);
-            program.exists().then_some((version, program))
-        })
-        .collect();
-    found.sort();
-    found.pop().map(|(_, program)| program)
 }
 
 /// Runs a PostgreSQL client program, which must succeed.

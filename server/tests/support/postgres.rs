@@ -30,17 +30,23 @@ pub struct PgCluster {
 
 /// The newest PostgreSQL's binaries Debian installed (`/usr/lib/postgresql/N/bin`).
 fn bin_dir() -> Option<PathBuf> {
+    program("initdb").and_then(|p| p.parent().map(Path::to_path_buf))
+}
+
+/// The newest PostgreSQL's program `name` Debian installed (`/usr/lib/postgresql/N/bin/name`),
+/// if any.
+pub fn program(name: &str) -> Option<PathBuf> {
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
         .filter_map(Result::ok)
         .filter_map(|e| {
             let version = e.file_name().to_str()?.parse::<u32>().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").exists().then_some((version, bin))
+            let program = e.path().join("bin").join(name);
+            program.exists().then_some((version, program))
         })
         .collect();
     found.sort();
-    found.pop().map(|(_, bin)| bin)
+    found.pop().map(|(_, program)| program)
 }
 
 /// The uid and gid of the `postgres` user, when this process is root (and must run the

@@ -83,7 +83,7 @@ impl Deployment {
             Backend::Postgres => Some(
                 PgCluster::start_with("bench --backend postgres", &[SHARED_BUFFERS]).ok_or(
                     "--backend postgres needs PostgreSQL installed (apt-get install postgresql): \
-                 the bench starts a private cluster of its own",
+                     the bench starts a private cluster of its own",
                 )?,
             ),
         };
