@@ -27,6 +27,9 @@ pub struct Metrics {
     /// Pushed documents whose merge and validation were computed ahead of their checks, on
     /// several threads.
     pub merged_ahead: Counter,
+    /// Customer scopes a push found claimed (and, for a visit, read) ahead of it, together
+    /// with the other scopes of its part of the round.
+    pub scopes_ahead: Counter,
     registry: Registry,
 }
 
@@ -41,6 +44,7 @@ impl Default for Metrics {
         let documents_written = Counter::default();
         let stale_cache = Counter::default();
         let merged_ahead = Counter::default();
+        let scopes_ahead = Counter::default();
         let mut registry = Registry::default();
         registry.register(
             "fieldsync_http_requests",
@@ -87,9 +91,15 @@ impl Default for Metrics {
             "Pushed documents merged and validated ahead of their checks, on several threads",
             merged_ahead.clone(),
         );
+        registry.register(
+            "fieldsync_scopes_ahead",
+            "Customer scopes pushes found claimed and read ahead of them, together",
+            scopes_ahead.clone(),
+        );
         Metrics {
             stale_cache,
             merged_ahead,
+            scopes_ahead,
             requests,
             sync_rounds,
             changes_applied,

@@ -417,6 +417,7 @@ impl Core {
                 .collect();
             writes.read_ahead(&ids)?;
             let mut early = writes.premerge(who, docs, costs);
+            writes.claim_scopes_ahead(&early)?;
             for (index, (doc, cost)) in docs.iter().zip(costs).enumerate() {
                 let pushed = cost.clone().map_err(PushError::Refused).and_then(|cost| {
                     let early = early[index].take();
@@ -703,13 +704,7 @@ impl Core {
         let Some(customer) = doc.scope().customer else {
             return Ok((None, None));
         };
-        Ok(match self.storage.doc_scope_and_heads(&customer)? {
-            Some((scope, heads)) => (
-                (scope.kind == DocKind::Customer).then_some(scope),
-                Some(heads),
-            ),
-            None => (None, None),
-        })
+        Ok(as_customer(self.storage.doc_scope_and_heads(&customer)?))
     }
 
     /// The commit of an accepted change set: its scope fields, scope events and, now and then,
@@ -1073,6 +1068,18 @@ fn scope_key(doc: &Document) -> Option<String> {
     customer.as_deref().map(customer_scope_key)
 }
 
+/// A customer's scope and stored heads as [`Core::customer_at`] answers them, from the row read
+/// for the id a document names as its customer: a document of another kind is no customer.
+fn as_customer(read: Option<(DocScope, String)>) -> (Option<DocScope>, Option<String>) {
+    match read {
+        Some((scope, heads)) => (
+            (scope.kind == DocKind::Customer).then_some(scope),
+            Some(heads),
+        ),
+        None => (None, None),
+    }
+}
+
 /// The claim key of customer `id`'s scope (its own and its visits').
 fn customer_scope_key(id: &str) -> String {
     format!("scope:{id}")
@@ -1104,6 +1111,9 @@ struct RoundWrites<'a> {
     /// Customers' scopes (with their stored heads) read under a scope claim the round holds,
     /// by scope key: the round's other visits of the customer read them here.
     customers: HashMap<String, (Option<DocScope>, Option<String>)>,
+    /// Scope claims taken ahead of the pushes that ask for them, by key
+    /// ([`RoundWrites::claim_scopes_ahead`]).
+    scopes_ahead: HashMap<String, Claim<'a>>,
     /// Scope keys claimed by a push that may change the scope (the customer's own).
     scope_changes: HashSet<String>,
 }
@@ -1116,6 +1126,7 @@ impl<'a> RoundWrites<'a> {
             claims: Vec::new(),
             ahead: HashMap::new(),
             customers: HashMap::new(),
+            scopes_ahead: HashMap::new(),
             scope_changes: HashSet::new(),
         }
     }
@@ -1131,13 +1142,80 @@ impl<'a> RoundWrites<'a> {
         {
             return Ok(None);
         }
-        let claim = self.claim(key)?;
-        // Claimed anew: what was read under an earlier claim of it may be stale.
-        self.customers.remove(key);
+        let claim = match self.scopes_ahead.remove(key) {
+            // Claimed ahead: what was read under it still holds.
+            Some(claim) => {
+                self.core.metrics.scopes_ahead.inc();
+                claim
+            }
+            None => {
+                let claim = self.claim(key)?;
+                // Claimed anew: what was read under an earlier claim of it may be stale.
+                self.customers.remove(key);
+                claim
+            }
+        };
         if changes {
             self.scope_changes.insert(key.to_string());
         }
         Ok(Some(claim))
+    }
+
+    /// Claims together the customer scopes that documents `early` (merged ahead, by
+    /// [`RoundWrites::premerge`]) will ask for, where no one else works on them and the round
+    /// does not hold them yet; then reads together the customers their visits are checked by
+    /// (each read holds while its claim does). Each push would otherwise claim and read on its
+    /// own: a round trip each where other nodes share the storage.
+    fn claim_scopes_ahead(
+        &mut self,
+        early: &[Option<Result<Merged, PushError>>],
+    ) -> Result<(), AppError> {
+        // Each scope key wanted, with the customer to read for it if a visit (or any kind
+        // that names its customer) asks.
+        let mut wanted: HashMap<String, Option<String>> = HashMap::new();
+        for merged in early.iter().flatten() {
+            let Ok(Merged::Changed(changed)) = merged else {
+                continue;
+            };
+            let view = &changed.after_view;
+            let Some(key) = scope_key(view) else {
+                continue;
+            };
+            if self.scopes_ahead.contains_key(&key) || self.claims.iter().any(|c| c.key() == key) {
+                continue;
+            }
+            let read = match view.kind() {
+                DocKind::Customer => None,
+                _ => view.scope().customer,
+            };
+            let slot = wanted.entry(key).or_default();
+            if slot.is_none() {
+                *slot = read;
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<&str> = wanted.keys().map(String::as_str).collect();
+        let claims = self.core.claims.try_claim_all(&keys)?;
+        let to_read: Vec<(String, String)> = claims
+            .iter()
+            .filter_map(|c| {
+                let customer = wanted.get(c.key())?.clone()?;
+                Some((c.key().to_string(), customer))
+            })
+            .collect();
+        let ids: Vec<&str> = to_read.iter().map(|(_, id)| id.as_str()).collect();
+        let read = self.core.storage.doc_scopes_and_heads(&ids);
+        for claim in claims {
+            // Claimed anew: what was read under an earlier claim of it may be stale.
+            self.customers.remove(claim.key());
+            self.scopes_ahead.insert(claim.key().to_string(), claim);
+        }
+        for ((key, _), found) in to_read.into_iter().zip(read?) {
+            self.customers.insert(key, as_customer(found));
+        }
+        Ok(())
     }
 
     /// Claims those of documents `ids` no one else works on, together, and reads what their
@@ -1209,10 +1287,15 @@ impl<'a> RoundWrites<'a> {
         early
     }
 
-    /// Ends the claims read ahead and not used, together.
+    /// Ends the claims taken ahead and not used, together.
     fn end_ahead(&mut self) {
-        if !self.ahead.is_empty() {
-            let unused = self.ahead.drain().map(|(_, (claim, _))| claim).collect();
+        if !self.ahead.is_empty() || !self.scopes_ahead.is_empty() {
+            let unused = self
+                .ahead
+                .drain()
+                .map(|(_, (claim, _))| claim)
+                .chain(self.scopes_ahead.drain().map(|(_, claim)| claim))
+                .collect();
             self.core.claims.end(unused);
         }
     }

@@ -700,6 +700,11 @@ pub trait Documents: Send + Sync {
     /// The scope fields of a document and its stored heads, read together (what a visit's
     /// customer is checked by, and the heads it was checked at).
     fn doc_scope_and_heads(&self, id: &str) -> StorageResult<Option<(DocScope, String)>>;
+    /// [`Documents::doc_scope_and_heads`] of each of `ids`, in their order. A backend where
+    /// each read is a round trip answers in one; by default, one document after another.
+    fn doc_scopes_and_heads(&self, ids: &[&str]) -> StorageResult<Vec<Option<(DocScope, String)>>> {
+        ids.iter().map(|id| self.doc_scope_and_heads(id)).collect()
+    }
     /// The documents that belong to customer `customer` (its visits, and any other kind that
     /// names a customer): they take its scope.
     fn dependents_of(&self, customer: &str) -> StorageResult<Vec<DocScope>>;

@@ -1091,6 +1091,7 @@ fn a_large_round_merged_on_several_threads_gets_the_answers_it_gets_on_one() {
             rejected,
             w.visible("zhang"),
             w.core.metrics.merged_ahead.get(),
+            w.core.metrics.scopes_ahead.get(),
         )
     };
     let one = answers(1);
@@ -1099,6 +1100,12 @@ fn a_large_round_merged_on_several_threads_gets_the_answers_it_gets_on_one() {
     // Every document read ahead was merged ahead; the visit's second push was not read ahead
     // (its first push took the read) and is merged in its turn.
     assert_eq!(several.3, round.len() as u64 - 1);
+    // One thread claims each scope in its turn. Several claim ahead the scopes of what they
+    // merged ahead: c's (its first visit finds it claimed and c read; the other visits share
+    // the round's claim, and the edit of c, which changes the scope, claims it anew), and the
+    // two customers refused as out of scope, which claim their own scope before their checks.
+    assert_eq!(one.4, 0);
+    assert_eq!(several.4, 3);
     let rules: Vec<(&str, &str)> = one
         .1
         .iter()

@@ -689,6 +689,21 @@ fn a_batch_is_stored_as_its_commits_one_after_another(open: fn() -> Option<Opene
         (Some("li"), c2_heads.join(","))
     );
     assert!(s.doc_scope_and_heads("nothing").unwrap().is_none());
+    // Read together: each in the order asked, the same as read alone, none for what is not
+    // stored, and an id asked twice answered twice.
+    let together = s
+        .doc_scopes_and_heads(&["v2", "nothing", "c2", "c1", "c2"])
+        .unwrap();
+    let alone: Vec<_> = ["v2", "nothing", "c2", "c1", "c2"]
+        .iter()
+        .map(|id| s.doc_scope_and_heads(id).unwrap())
+        .collect();
+    assert_eq!(together, alone);
+    assert_eq!(
+        together.iter().map(Option::is_some).collect::<Vec<_>>(),
+        [true, false, true, true, true]
+    );
+    assert!(s.doc_scopes_and_heads(&[]).unwrap().is_empty());
 
     // Read ahead: the history of each, and the document itself where the copy is not current.
     let read = s

@@ -838,6 +838,24 @@ impl Documents for PgStorage {
         })
     }
 
+    fn doc_scopes_and_heads(&self, ids: &[&str]) -> StorageResult<Vec<Option<(DocScope, String)>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.read_one(|tx| {
+            tx.query(
+                &format!("SELECT {SCOPE_COLUMNS}, heads FROM docs WHERE id = ANY($1)"),
+                &[&ids],
+            )
+        })?;
+        let mut found: HashMap<String, (DocScope, String)> = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let scope = scope_row(&r)?;
+            found.insert(scope.id.clone(), (scope, r.try_get(7)?));
+        }
+        Ok(ids.iter().map(|id| found.get(*id).cloned()).collect())
+    }
+
     fn dependents_of(&self, customer: &str) -> StorageResult<Vec<DocScope>> {
         self.read_one(|tx| {
             tx.query(
