@@ -22,7 +22,9 @@ use users::UserCommand;
 
 /// mimalloc returns freed memory to the system and keeps long-lived documents from pinning
 /// pages among the short-lived allocations of each sync round; glibc's allocator held the
-/// server at several times its live memory.
+/// server at several times its live memory. Without the `mimalloc` feature the system's
+/// allocator serves, for heap profilers that hook `malloc`.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
