@@ -167,13 +167,39 @@ fn strict() -> LoadOptions<'static> {
 /// target). Such a panic is caught here and reported as [`Error::Corrupt`]. After any error
 /// `doc` may be half-merged: the caller throws it away.
 pub fn load_untrusted(doc: &mut AutoCommit, bytes: &[u8]) -> Result<usize> {
-    untrusted(|| doc.load_incremental(bytes))
+    untrusted(|| load_increments(doc, bytes))
 }
 
 /// Applies `changes`, parsed by [`split_changes`], to `doc`, as [`load_untrusted`] merges
 /// bytes: without parsing them again.
 pub fn apply_untrusted(doc: &mut AutoCommit, changes: &[Change]) -> Result<()> {
-    untrusted(|| doc.apply_changes(changes.iter().cloned()))
+    untrusted(|| {
+        let applied = doc.apply_changes(changes.iter().cloned());
+        forget_patches(doc);
+        applied
+    })
+}
+
+/// Merges `bytes` (changes, or a saved document) into `doc` as Automerge's `load_incremental`
+/// does, keeping none of the patches Automerge records meanwhile. For bytes this program
+/// stored itself; bytes from elsewhere go through [`load_untrusted`].
+pub fn load_increments(
+    doc: &mut AutoCommit,
+    bytes: &[u8],
+) -> std::result::Result<usize, automerge::AutomergeError> {
+    let merged = doc.load_incremental(bytes);
+    forget_patches(doc);
+    merged
+}
+
+/// Drops the patches Automerge recorded while merging changes into `doc`. Automerge 0.12
+/// records one for every operation a merge applies, whether or not the document asked for
+/// patches, and keeps them with the document until it is dropped or asked for a diff. Nothing
+/// here reads them, and a document kept in memory (the server's cache) kept them as long:
+/// 84 KB for 300 edits (`tests/merge_memory.rs`), 30% of the server's live memory after a busy
+/// Monday (BENCHMARKS.md, "Fourteenth round").
+fn forget_patches(doc: &mut AutoCommit) {
+    doc.reset_diff_cursor();
 }
 
 /// Runs one Automerge merge of data from elsewhere, its errors and panics reported as

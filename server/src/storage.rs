@@ -140,7 +140,7 @@ pub(crate) fn assemble(
         None => automerge::AutoCommit::new(),
     };
     if !changes.is_empty() {
-        doc.load_incremental(changes)
+        fieldsync_core::chunks::load_increments(&mut doc, changes)
             .map_err(|e| StorageError::Corrupt(format!("stored changes of {id}: {e}")))?;
     }
     Ok(doc)

@@ -57,7 +57,7 @@ impl StoredBytes {
         let mut doc = AutoCommit::load(&self.snapshot)
             .map_err(|e| Error::Corrupt(format!("stored document {id}: {e}")))?;
         if !self.increments.is_empty() {
-            doc.load_incremental(&self.increments)
+            crate::chunks::load_increments(&mut doc, &self.increments)
                 .map_err(|e| Error::Corrupt(format!("stored change of {id}: {e}")))?;
         }
         Ok(doc.with_actor(actor.clone()))
