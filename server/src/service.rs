@@ -1131,15 +1131,17 @@ impl<'a> RoundWrites<'a> {
         }
     }
 
+    /// Whether a document the round prepared holds the claim of `key`.
+    fn holds(&self, key: &str) -> bool {
+        self.claims.iter().any(|c| c.key() == key)
+    }
+
     /// Claims scope key `key` for a push that reads the scope, or changes it (`changes`). A
     /// push that only reads a scope the round already holds, which nothing prepared in the round
     /// changes, shares the round's claim (`None`): visits of one customer do not each write the
     /// round out. Any other claim is [`RoundWrites::claim`]'s.
     fn claim_scope(&mut self, key: &str, changes: bool) -> Result<Option<Claim<'a>>, AppError> {
-        if !changes
-            && !self.scope_changes.contains(key)
-            && self.claims.iter().any(|c| c.key() == key)
-        {
+        if !changes && !self.scope_changes.contains(key) && self.holds(key) {
             return Ok(None);
         }
         let claim = match self.scopes_ahead.remove(key) {
@@ -1181,7 +1183,7 @@ impl<'a> RoundWrites<'a> {
             let Some(key) = scope_key(view) else {
                 continue;
             };
-            if self.scopes_ahead.contains_key(&key) || self.claims.iter().any(|c| c.key() == key) {
+            if self.scopes_ahead.contains_key(&key) || self.holds(&key) {
                 continue;
             }
             let read = match view.kind() {
@@ -1317,7 +1319,7 @@ impl<'a> RoundWrites<'a> {
         if let Some((claim, _)) = self.ahead.remove(key) {
             return Ok(claim);
         }
-        if self.claims.iter().any(|c| c.key() == key) {
+        if self.holds(key) {
             self.flush()?;
         }
         if let Some(claim) = self.core.claims.try_claim(key)? {
