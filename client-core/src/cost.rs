@@ -176,8 +176,10 @@ fn change_too_large(bytes: u64) -> Error {
 /// Inflates a compressed change's body, refusing it as soon as it passes
 /// [`MAX_CHANGE_BYTES`].
 fn inflate(body: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    flate2::read::DeflateDecoder::new(body)
+    // The body is read where it lies (no buffer of the reader's own), into room for what a
+    // visit's change inflates to; a larger change grows it as it inflates.
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(16 * 1024));
+    flate2::bufread::DeflateDecoder::new(body)
         .take(MAX_CHANGE_BYTES + 1)
         .read_to_end(&mut out)
         .map_err(|_| corrupt("a compressed change does not inflate"))?;
