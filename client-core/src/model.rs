@@ -19,7 +19,7 @@ pub mod trip_plan;
 pub mod visit;
 pub mod workflow;
 
-use automerge::{AutoCommit, ROOT, ReadDoc, Value};
+use automerge::{AutoCommit, ROOT, Value};
 use autosurgeon::{Hydrate, Reconcile};
 use serde::Serialize;
 
@@ -133,11 +133,16 @@ pub trait DocumentModel: Hydrate + Reconcile + Serialize + Clone + Into<Document
     /// [`DocumentModel::read`] of a document whose kind was read already (and is this one):
     /// hydrates the typed view and validates it.
     fn read_of_kind(doc: &AutoCommit) -> Result<Self> {
-        let view: Self = autosurgeon::hydrate(&one_pass::OnePass::new(doc))
-            .map_err(|e| diagnose::schema_error::<Self>(doc, Self::KIND.as_str(), &e))?;
-        view.validate()?;
-        Ok(view)
+        read_walked(&one_pass::OnePass::new(doc), doc)
     }
+}
+
+/// [`DocumentModel::read_of_kind`] through `walked`, a reader of `doc` made already.
+fn read_walked<M: DocumentModel>(walked: &one_pass::OnePass<'_>, doc: &AutoCommit) -> Result<M> {
+    let view: M = autosurgeon::hydrate(walked)
+        .map_err(|e| diagnose::schema_error::<M>(doc, M::KIND.as_str(), &e))?;
+    view.validate()?;
+    Ok(view)
 }
 
 /// Checks the fields every document root carries.
@@ -171,8 +176,8 @@ pub(crate) fn validate_root(
     Ok(())
 }
 
-fn root_str(doc: &AutoCommit, key: &str) -> Option<String> {
-    match doc.get(ROOT, key) {
+fn root_str(doc: &impl autosurgeon::ReadDoc, key: &str) -> Option<String> {
+    match doc.get(&ROOT, key) {
         Ok(Some((Value::Scalar(s), _))) => s.as_str().map(str::to_string),
         _ => None,
     }
@@ -180,6 +185,11 @@ fn root_str(doc: &AutoCommit, key: &str) -> Option<String> {
 
 /// The kind written in a document's root.
 pub fn kind_of(doc: &AutoCommit) -> Result<DocKind> {
+    kind_in(doc)
+}
+
+/// [`kind_of`] through any reader of the document.
+fn kind_in(doc: &impl autosurgeon::ReadDoc) -> Result<DocKind> {
     match root_str(doc, "kind") {
         Some(k) => k.parse().map_err(|_| Error::UnknownKind(k)),
         None => Err(Error::UnknownKind("(none)".to_string())),
@@ -415,13 +425,15 @@ impl Document {
 ///
 /// This is the check the server runs on every pushed document.
 pub fn validate_document(doc: &AutoCommit) -> Result<Document> {
-    Ok(match kind_of(doc)? {
-        DocKind::Customer => Document::Customer(Customer::read_of_kind(doc)?),
-        DocKind::Visit => Document::Visit(Visit::read_of_kind(doc)?),
-        DocKind::TripPlan => Document::TripPlan(TripPlan::read_of_kind(doc)?),
-        DocKind::ExpenseClaim => Document::ExpenseClaim(ExpenseClaim::read_of_kind(doc)?),
-        DocKind::Order => Document::Order(Order::read_of_kind(doc)?),
-        DocKind::Complaint => Document::Complaint(Complaint::read_of_kind(doc)?),
-        DocKind::Target => Document::Target(Target::read_of_kind(doc)?),
+    // One walk of the document serves its kind and its typed view.
+    let walked = one_pass::OnePass::new(doc);
+    Ok(match kind_in(&walked)? {
+        DocKind::Customer => Document::Customer(read_walked(&walked, doc)?),
+        DocKind::Visit => Document::Visit(read_walked(&walked, doc)?),
+        DocKind::TripPlan => Document::TripPlan(read_walked(&walked, doc)?),
+        DocKind::ExpenseClaim => Document::ExpenseClaim(read_walked(&walked, doc)?),
+        DocKind::Order => Document::Order(read_walked(&walked, doc)?),
+        DocKind::Complaint => Document::Complaint(read_walked(&walked, doc)?),
+        DocKind::Target => Document::Target(read_walked(&walked, doc)?),
     })
 }

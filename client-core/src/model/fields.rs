@@ -368,14 +368,17 @@ impl autosurgeon::Hydrate for Paragraphs {
         doc: &D,
         obj: &automerge::ObjId,
     ) -> Result<Self, autosurgeon::HydrateError> {
-        // One pass over the list: hydrating it index by index seeks each entry from the start.
+        // Index by index: the typed read's reader (`OnePass`) answers each from one walk.
         let mut text = String::new();
-        for (i, item) in doc.list_range(obj, ..).enumerate() {
+        for i in 0..doc.length(obj) {
             if i > 0 {
                 text.push('\n');
             }
-            match &item.value {
-                automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(line)) => {
+            let value = doc.get(obj, i)?;
+            match &value {
+                Some((automerge::Value::Scalar(line), _))
+                    if let automerge::ScalarValue::Str(line) = line.as_ref() =>
+                {
                     text.push_str(line)
                 }
                 other => {

@@ -41,6 +41,8 @@ pub(crate) fn load(conn: &Connection, id: &str, actor: &ActorId) -> Result<Optio
 pub(crate) struct StoredBytes {
     snapshot: Vec<u8>,
     increments: Vec<u8>,
+    /// Its kind, as its row records it.
+    pub(crate) kind: DocKind,
 }
 
 impl StoredBytes {
@@ -66,13 +68,14 @@ impl StoredBytes {
 
 /// The stored bytes of document `id`, or `None` if the store does not have it.
 pub(crate) fn read_stored(conn: &Connection, id: &str) -> Result<Option<StoredBytes>> {
-    let row: Option<(Vec<u8>, i64)> = conn
-        .prepare_cached("SELECT snapshot, increments_size FROM documents WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+    let row: Option<(Vec<u8>, i64, String)> = conn
+        .prepare_cached("SELECT snapshot, increments_size, kind FROM documents WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let Some((snapshot, increments_size)) = row else {
+    let Some((snapshot, increments_size, kind)) = row else {
         return Ok(None);
     };
+    let kind = kind.parse().map_err(|_| Error::UnknownKind(kind))?;
     // All increments in one call: each call costs time in proportion to the whole document.
     // A document has increments exactly when their size is above 0 (every write of them sets
     // it, and an increment is never empty): one stored whole, as most are, needs no query.
@@ -90,6 +93,7 @@ pub(crate) fn read_stored(conn: &Connection, id: &str) -> Result<Option<StoredBy
     Ok(Some(StoredBytes {
         snapshot,
         increments,
+        kind,
     }))
 }
 

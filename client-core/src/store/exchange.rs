@@ -125,16 +125,24 @@ fn merge_timed(
 ) -> Result<Merged> {
     let started = Instant::now();
     // What the store had, and what it weighs as stored (none for a new document).
-    let (mut doc, sizes) = match base {
-        Base::New => (Box::new(AutoCommit::new().with_actor(actor.clone())), None),
-        Base::Loaded(doc, sizes) => (doc, Some(sizes)),
+    // Its kind before the merge: a stored document's as its row records it (written with it
+    // from its typed view), which spares a read of the loaded document.
+    let (mut doc, sizes, before_kind) = match base {
+        Base::New => (
+            Box::new(AutoCommit::new().with_actor(actor.clone())),
+            None,
+            None,
+        ),
+        Base::Loaded(doc, sizes) => {
+            let kind = kind_of(&doc)?;
+            (doc, Some(sizes), Some(kind))
+        }
         Base::Stored(stored) => {
-            let sizes = stored.sizes();
-            (Box::new(stored.load(id, actor)?), Some(sizes))
+            let (sizes, kind) = (stored.sizes(), stored.kind);
+            (Box::new(stored.load(id, actor)?), Some(sizes), Some(kind))
         }
     };
     let created = sizes.is_none();
-    let before_kind = if created { None } else { Some(kind_of(&doc)?) };
     let before = doc.get_heads();
     work.read_us = micros(started);
     let started = Instant::now();
