@@ -12,8 +12,8 @@
 //! 36 µs for the object-by-object read.
 //!
 //! [`OnePass`] is autosurgeon's `ReadDoc` that walks the whole document once when it is made
-//! and answers `get` on a map or list (and a list's length) from that walk; every other call
-//! goes to the document.
+//! and answers `get` on a map or list, a list's length and a text's characters from that walk;
+//! every other call goes to the document.
 //!
 //! It answers exactly what the document would: the walk yields, for each key or index, the
 //! value and id `get` returns (the winner among conflicting values), as `map_range` and
@@ -36,7 +36,9 @@ use foldhash::HashMap;
 enum Walked {
     Map(HashMap<String, (Value<'static>, ObjId)>),
     List(Vec<(Value<'static>, ObjId)>),
-    /// Text and anything else: asked of the document.
+    /// A text's characters, as `text` gives them (its spans one after another).
+    Text(String),
+    /// Anything else: asked of the document.
     Other,
 }
 
@@ -85,13 +87,13 @@ impl<'a> OnePass<'a> {
     }
 }
 
-/// An object for its first item (or none, if it is empty): a map or a list, or `Other` for
-/// text (whose spans the walk yields, and which is asked of the document).
+/// An object before its first item (or with none, if it is empty).
 fn empty_of(typ: ObjType) -> Walked {
     match typ {
         ObjType::Map => Walked::Map(HashMap::default()),
         ObjType::List => Walked::List(Vec::new()),
-        ObjType::Text | ObjType::Table => Walked::Other,
+        ObjType::Text => Walked::Text(String::new()),
+        ObjType::Table => Walked::Other,
     }
 }
 
@@ -111,8 +113,13 @@ fn walk(doc: &AutoCommit) -> HashMap<ObjId, Rc<Walked>> {
                 let id = l.id();
                 (l.value, id, None)
             }
-            // Text is read from the document itself.
-            DocItem::Text(_) => continue,
+            // A span's text is what `text` gives for it, a block's the placeholder character.
+            DocItem::Text(span) => {
+                if let Some(Walked::Text(text)) = objects.get_mut(&*item.obj) {
+                    text.push_str(span.as_str());
+                }
+                continue;
+            }
         };
         if let ValueRef::Object(typ) = value {
             objects.insert(id.clone(), empty_of(typ));
@@ -180,11 +187,17 @@ impl ReadDoc for OnePass<'_> {
         let obj = obj.as_ref();
         match &*self.walked(obj) {
             Walked::List(values) => values.len(),
-            Walked::Map(_) | Walked::Other => ReadDoc::length(self.doc, obj),
+            Walked::Map(_) | Walked::Text(_) | Walked::Other => ReadDoc::length(self.doc, obj),
         }
     }
 
     fn text<O: AsRef<ObjId>>(&self, obj: O) -> Result<String, AutomergeError> {
+        let obj = obj.as_ref();
+        if let Some(walked) = self.walked.borrow().get(obj)
+            && let Walked::Text(text) = &**walked
+        {
+            return Ok(text.clone());
+        }
         ReadDoc::text(self.doc, obj)
     }
 
@@ -307,12 +320,18 @@ mod tests {
     }
 
     #[test]
-    fn the_walk_knows_empty_and_nested_objects_and_leaves_text_to_the_document() {
+    fn the_walk_knows_empty_and_nested_objects_and_texts() {
         let mut doc = AutoCommit::new();
         doc.put_object(ROOT, "empty_list", ObjType::List).unwrap();
         doc.put_object(ROOT, "empty_map", ObjType::Map).unwrap();
+        doc.put_object(ROOT, "empty_text", ObjType::Text).unwrap();
         let text = doc.put_object(ROOT, "legacy_note", ObjType::Text).unwrap();
-        doc.splice_text(&text, 0, 0, "first line\nsecond").unwrap();
+        doc.splice_text(&text, 0, 0, "first line\nsecond 第二")
+            .unwrap();
+        let bold = automerge::marks::Mark::new("bold".into(), true, 6, 10);
+        doc.mark(&text, bold, automerge::marks::ExpandMark::None)
+            .unwrap();
+        doc.splice_text(&text, 2, 3, "").unwrap();
         let rows = doc.put_object(ROOT, "rows", ObjType::List).unwrap();
         for i in 0..3_i64 {
             let row = doc.insert_object(&rows, 0, ObjType::Map).unwrap();
@@ -325,15 +344,26 @@ mod tests {
         doc.delete(ROOT, "gone").unwrap();
         assert_same_answers(&doc);
         let one = OnePass::new(&doc);
-        let walked = one.walked.borrow();
-        let list = Am::get(&doc, ROOT, "empty_list").unwrap().unwrap().1;
-        assert!(matches!(walked.get(&list).map(|w| &**w), Some(Walked::List(l)) if l.is_empty()));
-        assert!(matches!(
-            walked.get(&text).map(|w| &**w),
-            Some(Walked::Other)
-        ));
-        drop(walked);
-        assert_eq!(ReadDoc::text(&one, &text).unwrap(), "first line\nsecond");
+        {
+            let walked = one.walked.borrow();
+            let list = Am::get(&doc, ROOT, "empty_list").unwrap().unwrap().1;
+            assert!(
+                matches!(walked.get(&list).map(|w| &**w), Some(Walked::List(l)) if l.is_empty())
+            );
+            assert!(matches!(
+                walked.get(&text).map(|w| &**w),
+                Some(Walked::Text(_))
+            ));
+        }
+        for key in ["legacy_note", "empty_text"] {
+            let obj = Am::get(&doc, ROOT, key).unwrap().unwrap().1;
+            assert_eq!(
+                ReadDoc::text(&one, &obj).unwrap(),
+                Am::text(&doc, &obj).unwrap(),
+                "{key}"
+            );
+        }
+        assert_eq!(ReadDoc::text(&one, &text).unwrap(), "fi line\nsecond 第二");
         assert_eq!(ReadDoc::length(&one, &rows), 2);
         assert_eq!(ReadDoc::get(&one, &ROOT, "gone").unwrap(), None);
     }
