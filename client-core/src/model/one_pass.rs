@@ -6,10 +6,10 @@
 //! five times the cost of walking the whole map once with `map_range` (measured on generated
 //! customers and visits: 1.3 µs a `get`, 0.25 µs a key walked). Walking each object with its
 //! own `map_range` or `list_range` still sets up Automerge's column iterators once an object:
-//! about 1.4 µs each, and a visit has about fifteen objects, most lists of them empty. Automerge's
-//! document iterator (`ReadDoc::iter`) walks every object in one pass, moving the same
-//! iterators from one object to the next: 15 µs for a generated customer file or visit, against
-//! 36 µs for the object-by-object read.
+//! about 1.4 µs each, and a visit has about fifteen objects, most of them empty lists.
+//! Automerge's document iterator (`ReadDoc::iter`) walks every object in one pass, moving the
+//! same iterators from one object to the next: 15 µs for a generated customer file or visit,
+//! against 36 µs for the object-by-object read.
 //!
 //! [`OnePass`] is autosurgeon's `ReadDoc` that walks the whole document once when it is made
 //! and answers `get` on a map or list, a list's length and a text's characters from that walk;
@@ -31,8 +31,7 @@ use autosurgeon::ReadDoc;
 // map holds at most the keys of one document, whose operations are bounded (`cost`).
 use foldhash::HashMap;
 
-/// One walked object: a map's values by key, or a list's in order.
-#[derive(Debug)]
+/// One walked object: a map's values by key, a list's in order, or a text's characters.
 enum Walked {
     Map(HashMap<String, (Value<'static>, ObjId)>),
     List(Vec<(Value<'static>, ObjId)>),
@@ -50,7 +49,7 @@ pub(crate) struct OnePass<'a> {
 
 impl<'a> OnePass<'a> {
     /// Reads `doc`, which must not change while this reader lives (it borrows it): walks every
-    /// map and list of it once.
+    /// object of it once.
     pub(crate) fn new(doc: &'a AutoCommit) -> Self {
         OnePass {
             doc,
@@ -97,7 +96,7 @@ fn empty_of(typ: ObjType) -> Walked {
     }
 }
 
-/// Every map and list of `doc`, each with its visible values, from one pass of Automerge's
+/// Every map, list and text of `doc`, each with its visible values, from one pass of Automerge's
 /// document iterator. It visits an object's items one after another, and a parent's items
 /// before its children's; an empty object has no items, and is known from its parent's value.
 fn walk(doc: &AutoCommit) -> HashMap<ObjId, Rc<Walked>> {
