@@ -19,9 +19,7 @@
 //! value and id `get` returns (the winner among conflicting values), as `map_range` and
 //! `list_range` do.
 
-use std::cell::RefCell;
 use std::ops::RangeBounds;
-use std::rc::Rc;
 
 use automerge::iter::{DocItem, ListRange, MapRange};
 use automerge::{AutoCommit, AutomergeError, ChangeHash, ObjId, ObjType, Prop, Value, ValueRef};
@@ -37,14 +35,13 @@ enum Walked {
     List(Vec<(Value<'static>, ObjId)>),
     /// A text's characters, as `text` gives them (its spans one after another).
     Text(String),
-    /// Anything else: asked of the document.
-    Other,
 }
 
-/// A document read through one walk of each object it is asked about.
+/// A document read through one walk of all of it.
 pub(crate) struct OnePass<'a> {
     doc: &'a AutoCommit,
-    walked: RefCell<HashMap<ObjId, Rc<Walked>>>,
+    /// Its maps, lists and texts; anything else (no such object, a table) is asked of `doc`.
+    walked: HashMap<ObjId, Walked>,
 }
 
 impl<'a> OnePass<'a> {
@@ -53,53 +50,26 @@ impl<'a> OnePass<'a> {
     pub(crate) fn new(doc: &'a AutoCommit) -> Self {
         OnePass {
             doc,
-            walked: RefCell::new(walk(doc)),
+            walked: walk(doc),
         }
-    }
-
-    /// Object `obj`, as walked; one the walk did not meet (no such object) is walked alone.
-    fn walked(&self, obj: &ObjId) -> Rc<Walked> {
-        if let Some(w) = self.walked.borrow().get(obj) {
-            return w.clone();
-        }
-        let walked = Rc::new(match ReadDoc::object_type(self.doc, obj) {
-            Some(ObjType::Map) => Walked::Map(
-                ReadDoc::map_range(self.doc, obj, ..)
-                    .map(|item| {
-                        let id = item.id();
-                        (item.key.into_owned(), (item.value.into_value(), id))
-                    })
-                    .collect(),
-            ),
-            Some(ObjType::List) => Walked::List(
-                ReadDoc::list_range(self.doc, obj, ..)
-                    .map(|item| {
-                        let id = item.id();
-                        (item.value.into_value(), id)
-                    })
-                    .collect(),
-            ),
-            _ => Walked::Other,
-        });
-        self.walked.borrow_mut().insert(obj.clone(), walked.clone());
-        walked
     }
 }
 
-/// An object before its first item (or with none, if it is empty).
-fn empty_of(typ: ObjType) -> Walked {
+/// An object before its first item (or with none, if it is empty); `None` for a table, which
+/// is asked of the document.
+fn empty_of(typ: ObjType) -> Option<Walked> {
     match typ {
-        ObjType::Map => Walked::Map(HashMap::default()),
-        ObjType::List => Walked::List(Vec::new()),
-        ObjType::Text => Walked::Text(String::new()),
-        ObjType::Table => Walked::Other,
+        ObjType::Map => Some(Walked::Map(HashMap::default())),
+        ObjType::List => Some(Walked::List(Vec::new())),
+        ObjType::Text => Some(Walked::Text(String::new())),
+        ObjType::Table => None,
     }
 }
 
 /// Every map, list and text of `doc`, each with its visible values, from one pass of Automerge's
 /// document iterator. It visits an object's items one after another, and a parent's items
 /// before its children's; an empty object has no items, and is known from its parent's value.
-fn walk(doc: &AutoCommit) -> HashMap<ObjId, Rc<Walked>> {
+fn walk(doc: &AutoCommit) -> HashMap<ObjId, Walked> {
     let mut objects: HashMap<ObjId, Walked> = HashMap::default();
     objects.insert(automerge::ROOT, Walked::Map(HashMap::default()));
     for item in automerge::ReadDoc::iter(doc) {
@@ -120,8 +90,10 @@ fn walk(doc: &AutoCommit) -> HashMap<ObjId, Rc<Walked>> {
                 continue;
             }
         };
-        if let ValueRef::Object(typ) = value {
-            objects.insert(id.clone(), empty_of(typ));
+        if let ValueRef::Object(typ) = value
+            && let Some(empty) = empty_of(typ)
+        {
+            objects.insert(id.clone(), empty);
         }
         match (objects.get_mut(&*item.obj), key) {
             (Some(Walked::Map(values)), Some(key)) => {
@@ -132,9 +104,6 @@ fn walk(doc: &AutoCommit) -> HashMap<ObjId, Rc<Walked>> {
         }
     }
     objects
-        .into_iter()
-        .map(|(obj, walked)| (obj, Rc::new(walked)))
-        .collect()
 }
 
 impl ReadDoc for OnePass<'_> {
@@ -153,10 +122,9 @@ impl ReadDoc for OnePass<'_> {
         prop: P,
     ) -> Result<Option<(Value<'_>, ObjId)>, AutomergeError> {
         let prop = prop.into();
-        let walked = self.walked(obj);
-        match (&*walked, &prop) {
-            (Walked::Map(values), Prop::Map(key)) => Ok(values.get(key.as_str()).cloned()),
-            (Walked::List(values), Prop::Seq(index)) => Ok(values.get(*index).cloned()),
+        match (self.walked.get(obj), &prop) {
+            (Some(Walked::Map(values)), Prop::Map(key)) => Ok(values.get(key.as_str()).cloned()),
+            (Some(Walked::List(values)), Prop::Seq(index)) => Ok(values.get(*index).cloned()),
             _ => ReadDoc::get(self.doc, obj, prop),
         }
     }
@@ -184,20 +152,18 @@ impl ReadDoc for OnePass<'_> {
 
     fn length<O: AsRef<ObjId>>(&self, obj: O) -> usize {
         let obj = obj.as_ref();
-        match &*self.walked(obj) {
-            Walked::List(values) => values.len(),
-            Walked::Map(_) | Walked::Text(_) | Walked::Other => ReadDoc::length(self.doc, obj),
+        match self.walked.get(obj) {
+            Some(Walked::List(values)) => values.len(),
+            _ => ReadDoc::length(self.doc, obj),
         }
     }
 
     fn text<O: AsRef<ObjId>>(&self, obj: O) -> Result<String, AutomergeError> {
         let obj = obj.as_ref();
-        if let Some(walked) = self.walked.borrow().get(obj)
-            && let Walked::Text(text) = &**walked
-        {
-            return Ok(text.clone());
+        match self.walked.get(obj) {
+            Some(Walked::Text(text)) => Ok(text.clone()),
+            _ => ReadDoc::text(self.doc, obj),
         }
-        ReadDoc::text(self.doc, obj)
     }
 
     fn parents<O: AsRef<ObjId>>(&self, obj: O) -> Result<Self::Parents<'_>, AutomergeError> {
@@ -343,17 +309,9 @@ mod tests {
         doc.delete(ROOT, "gone").unwrap();
         assert_same_answers(&doc);
         let one = OnePass::new(&doc);
-        {
-            let walked = one.walked.borrow();
-            let list = Am::get(&doc, ROOT, "empty_list").unwrap().unwrap().1;
-            assert!(
-                matches!(walked.get(&list).map(|w| &**w), Some(Walked::List(l)) if l.is_empty())
-            );
-            assert!(matches!(
-                walked.get(&text).map(|w| &**w),
-                Some(Walked::Text(_))
-            ));
-        }
+        let list = Am::get(&doc, ROOT, "empty_list").unwrap().unwrap().1;
+        assert!(matches!(one.walked.get(&list), Some(Walked::List(l)) if l.is_empty()));
+        assert!(matches!(one.walked.get(&text), Some(Walked::Text(_))));
         for key in ["legacy_note", "empty_text"] {
             let obj = Am::get(&doc, ROOT, key).unwrap().unwrap().1;
             assert_eq!(
