@@ -191,7 +191,7 @@ pub fn kind_of(doc: &AutoCommit) -> Result<DocKind> {
 /// [`kind_of`] through any reader of the document.
 fn kind_in(doc: &impl autosurgeon::ReadDoc) -> Result<DocKind> {
     match root_str(doc, "kind") {
-        Some(k) => k.parse().map_err(|_| Error::UnknownKind(k)),
+        Some(k) => DocKind::named(k),
         None => Err(Error::UnknownKind("(none)".to_string())),
     }
 }
@@ -245,6 +245,11 @@ document_from!(
 );
 
 impl DocKind {
+    /// The kind named `name` (as a document or a row records it), or [`Error::UnknownKind`].
+    pub(crate) fn named(name: String) -> Result<DocKind> {
+        name.parse().map_err(|_| Error::UnknownKind(name))
+    }
+
     /// The kind's name in a sentence ("trip plan", "expense claim").
     pub fn noun(self) -> &'static str {
         match self {

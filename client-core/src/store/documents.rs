@@ -75,7 +75,7 @@ pub(crate) fn read_stored(conn: &Connection, id: &str) -> Result<Option<StoredBy
     let Some((snapshot, increments_size, kind)) = row else {
         return Ok(None);
     };
-    let kind = kind.parse().map_err(|_| Error::UnknownKind(kind))?;
+    let kind = DocKind::named(kind)?;
     // All increments in one call: each call costs time in proportion to the whole document.
     // A document has increments exactly when their size is above 0 (every write of them sets
     // it, and an increment is never empty): one stored whole, as most are, needs no query.
@@ -421,8 +421,7 @@ pub(crate) fn kind(conn: &Connection, id: &str) -> Result<Option<DocKind>> {
         .prepare_cached("SELECT kind FROM documents WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()?;
-    kind.map(|k| k.parse().map_err(|_| Error::UnknownKind(k)))
-        .transpose()
+    kind.map(DocKind::named).transpose()
 }
 
 /// Every document id with its kind.
@@ -432,7 +431,7 @@ pub(crate) fn ids(conn: &Connection) -> Result<Vec<(String, DocKind)>> {
     let mut out = Vec::new();
     for row in rows {
         let (id, kind) = row?;
-        out.push((id, kind.parse().map_err(|_| Error::UnknownKind(kind))?));
+        out.push((id, DocKind::named(kind)?));
     }
     Ok(out)
 }

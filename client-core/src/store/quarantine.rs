@@ -304,7 +304,7 @@ fn entry_row(conn: &Connection, entry: i64) -> Result<(QuarantineEntry, Vec<u8>)
     let entry = QuarantineEntry {
         id,
         doc_id,
-        kind: kind.parse().map_err(|_| Error::UnknownKind(kind))?,
+        kind: DocKind::named(kind)?,
         rule,
         reason,
         quarantined_at,

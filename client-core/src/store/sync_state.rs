@@ -287,7 +287,7 @@ impl Store {
             out.push(QuarantineEntry {
                 id,
                 doc_id,
-                kind: kind.parse().map_err(|_| Error::UnknownKind(kind))?,
+                kind: DocKind::named(kind)?,
                 rule,
                 reason,
                 quarantined_at,
