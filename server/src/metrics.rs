@@ -30,6 +30,9 @@ pub struct Metrics {
     /// Customer scopes a push found claimed (and, for a visit, read) ahead of it, together
     /// with the other scopes of its part of the round.
     pub scopes_ahead: Counter,
+    /// Documents pulls sent whole from the recent documents kept in memory, instead of
+    /// reading them from storage again.
+    pub pulled_from_memory: Counter,
     registry: Registry,
 }
 
@@ -45,6 +48,7 @@ impl Default for Metrics {
         let stale_cache = Counter::default();
         let merged_ahead = Counter::default();
         let scopes_ahead = Counter::default();
+        let pulled_from_memory = Counter::default();
         let mut registry = Registry::default();
         registry.register(
             "fieldsync_http_requests",
@@ -96,7 +100,13 @@ impl Default for Metrics {
             "Customer scopes pushes found claimed and read ahead of them, together",
             scopes_ahead.clone(),
         );
+        registry.register(
+            "fieldsync_pulled_from_memory",
+            "Documents pulls sent whole from those recently read, kept in memory",
+            pulled_from_memory.clone(),
+        );
         Metrics {
+            pulled_from_memory,
             stale_cache,
             merged_ahead,
             scopes_ahead,

@@ -21,6 +21,10 @@ use std::collections::HashMap;
 use crate::access::Principal;
 use crate::storage::{PullLimits, PullPage, StorageResult};
 
+pub mod recent;
+
+pub use recent::RecentDocuments;
+
 /// What a backend knows of a document in the caller's scope that changed after the cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocNews {
@@ -133,9 +137,23 @@ pub(crate) fn has_room(sent: usize, bytes: usize, budget: usize) -> bool {
     sent == 0 || bytes < budget
 }
 
-/// One page of what `p` has not seen after `cursor`.
+/// A document a page may send.
+struct Candidate {
+    id: String,
+    /// The sequence it is keyed by: the page's cursor stops just below the first not sent.
+    seq: u64,
+    /// Whether it goes whole, or as its changes after the cursor.
+    whole: bool,
+    /// The sequence of its last logged change, for one that goes whole after a first sync:
+    /// its bytes may come from, and go to, the recent documents ([`RecentDocuments`]).
+    recent: Option<u64>,
+}
+
+/// One page of what `p` has not seen after `cursor`. Documents sent whole after a first sync
+/// are taken from `recent` when it holds them at their last change, and kept there once read.
 pub fn page(
     read: &dyn PullRead,
+    recent: Option<&RecentDocuments>,
     p: &Principal,
     session: Option<&str>,
     cursor: u64,
@@ -143,8 +161,7 @@ pub fn page(
 ) -> StorageResult<PullPage> {
     let head = read.head()?;
     let floor = read.floor()?;
-    // (doc, the sequence it is keyed by, send whole?)
-    let mut candidates: Vec<(String, u64, bool)> = Vec::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
     let mut revoked = Vec::new();
     let changed = read.changed_in_scope(p, session, cursor)?;
     if cursor == 0 {
@@ -152,13 +169,19 @@ pub fn page(
             changed
                 .into_iter()
                 .filter(|d| d.first_seq <= floor || d.news_from_others)
-                .map(|d| (d.id, d.first_seq, true)),
+                .map(|d| Candidate {
+                    id: d.id,
+                    seq: d.first_seq,
+                    whole: true,
+                    recent: None,
+                }),
         );
     } else {
-        let mut news: HashMap<String, (u64, bool)> = if cursor < floor {
+        // Each news item: (the sequence it is keyed by, whole?, its last change if whole).
+        let mut news: HashMap<String, (u64, bool, Option<u64>)> = if cursor < floor {
             changed
                 .into_iter()
-                .map(|d| (d.id, (d.last_seq, true)))
+                .map(|d| (d.id, (d.last_seq, true, Some(d.last_seq))))
                 .collect()
         } else {
             changed
@@ -166,7 +189,8 @@ pub fn page(
                 .filter(|d| d.news_from_others)
                 .filter_map(|d| {
                     let seq = d.first_change_after?;
-                    Some((d.id, (seq, d.first_seq > cursor)))
+                    let whole = d.first_seq > cursor;
+                    Some((d.id, (seq, whole, whole.then_some(d.last_seq))))
                 })
                 .collect()
         };
@@ -174,15 +198,28 @@ pub fn page(
             let visible = read.in_scope(p, &event.id)?;
             if event.entered && visible {
                 news.remove(&event.id);
-                candidates.push((event.id, event.seq, true));
+                candidates.push(Candidate {
+                    id: event.id,
+                    seq: event.seq,
+                    whole: true,
+                    recent: None,
+                });
             } else if !visible {
                 news.remove(&event.id);
                 revoked.push(event.id);
             }
         }
-        candidates.extend(news.into_iter().map(|(id, (seq, whole))| (id, seq, whole)));
+        candidates.extend(
+            news.into_iter()
+                .map(|(id, (seq, whole, recent))| Candidate {
+                    id,
+                    seq,
+                    whole,
+                    recent,
+                }),
+        );
     }
-    candidates.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    candidates.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.id.cmp(&b.id)));
     revoked.sort();
 
     let mut page = PullPage {
@@ -197,23 +234,89 @@ pub fn page(
     // it, and the bytes before it under `max_bytes` (the first always goes).
     while sent < most && has_room(sent, bytes, limits.max_bytes) {
         let asked = &candidates[sent..most.min(sent + READ_AT_ONCE)];
-        let wanted: Vec<(&str, bool)> = asked.iter().map(|(id, _, w)| (id.as_str(), *w)).collect();
-        let read = read.documents(&wanted, cursor, (limits.max_bytes - bytes).max(1))?;
+        let budget = (limits.max_bytes - bytes).max(1);
+        let read = match recent {
+            Some(recent) => documents_remembered(read, recent, asked, cursor, budget)?,
+            None => read.documents(&wanted(asked), cursor, budget)?,
+        };
         if read.is_empty() {
             break;
         }
-        for ((id, _, whole), data) in asked.iter().zip(read) {
+        for (c, data) in asked.iter().zip(read) {
             bytes += data.len();
             sent += 1;
-            page.documents.push((id.clone(), *whole, data));
+            page.documents.push((c.id.clone(), c.whole, data));
         }
     }
-    if let Some((_, seq, _)) = candidates.get(sent) {
+    if let Some(c) = candidates.get(sent) {
         // Everything before this document's first news has been sent.
-        page.cursor = seq.saturating_sub(1).max(cursor);
+        page.cursor = c.seq.saturating_sub(1).max(cursor);
         page.more = true;
     }
     Ok(page)
+}
+
+/// What [`PullRead::documents`] is asked for `candidates`.
+fn wanted(candidates: &[Candidate]) -> Vec<(&str, bool)> {
+    candidates
+        .iter()
+        .map(|c| (c.id.as_str(), c.whole))
+        .collect()
+}
+
+/// The bytes [`PullRead::documents`] gives for `asked` within `budget`, those `recent` holds
+/// taken from it: each run of the others is asked of `read` with what is left of the budget,
+/// so the page stops where it would without the cache. What `read` gives whole is kept.
+fn documents_remembered(
+    read: &dyn PullRead,
+    recent: &RecentDocuments,
+    asked: &[Candidate],
+    cursor: u64,
+    budget: usize,
+) -> StorageResult<Vec<Vec<u8>>> {
+    let keys: Vec<(usize, (&str, u64))> = asked
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((i, (c.id.as_str(), c.recent?))))
+        .collect();
+    let mut held: Vec<Option<Vec<u8>>> = vec![None; asked.len()];
+    let found = recent.get(&keys.iter().map(|(_, k)| *k).collect::<Vec<_>>());
+    for ((i, _), data) in keys.iter().zip(found) {
+        held[*i] = data;
+    }
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(asked.len());
+    let mut bytes = 0usize;
+    let mut served = 0;
+    while out.len() < asked.len() && has_room(out.len(), bytes, budget) {
+        let at = out.len();
+        if let Some(data) = held[at].take() {
+            bytes += data.len();
+            out.push(data);
+            served += 1;
+            continue;
+        }
+        let run = held[at..]
+            .iter()
+            .position(Option::is_some)
+            .map_or(asked.len(), |n| at + n);
+        let read = read.documents(&wanted(&asked[at..run]), cursor, budget - bytes)?;
+        let stopped = read.len() < run - at;
+        recent.put(
+            asked[at..]
+                .iter()
+                .zip(&read)
+                .filter_map(|(c, data)| Some((c.id.as_str(), c.recent?, data.as_slice()))),
+        );
+        for data in read {
+            bytes += data.len();
+            out.push(data);
+        }
+        if stopped {
+            break;
+        }
+    }
+    recent.served(served);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -229,6 +332,8 @@ mod tests {
         changed: Vec<DocNews>,
         events: Vec<ScopeNews>,
         visible: Vec<&'static str>,
+        /// The documents whose bytes were asked for, in order.
+        asked: std::cell::RefCell<Vec<String>>,
     }
 
     impl PullRead for Answers {
@@ -253,9 +358,11 @@ mod tests {
             Ok(self.visible.contains(&id))
         }
         fn whole_document(&self, id: &str) -> StorageResult<Vec<u8>> {
+            self.asked.borrow_mut().push(id.to_string());
             Ok(format!("whole {id}").into_bytes())
         }
         fn changes_after(&self, id: &str, cursor: u64) -> StorageResult<Vec<u8>> {
+            self.asked.borrow_mut().push(id.to_string());
             Ok(format!("{id} after {cursor}").into_bytes())
         }
     }
@@ -304,8 +411,9 @@ mod tests {
             ],
             events: vec![],
             visible: vec![],
+            asked: Default::default(),
         };
-        let page = page(&answers, &li(), Some("s"), 10, ALL).unwrap();
+        let page = page(&answers, None, &li(), Some("s"), 10, ALL).unwrap();
         assert_eq!(
             sent(&page),
             vec![
@@ -325,12 +433,13 @@ mod tests {
             changed: vec![news("a", 1, 28, None, true), news("b", 2, 22, None, false)],
             events: vec![],
             visible: vec![],
+            asked: Default::default(),
         };
         let one = PullLimits {
             max_documents: 1,
             max_bytes: 1 << 20,
         };
-        let page = page(&answers, &li(), None, 5, one).unwrap();
+        let page = page(&answers, None, &li(), None, 5, one).unwrap();
         assert_eq!(sent(&page), vec![("b".into(), true, "whole b".into())]);
         assert_eq!((page.cursor, page.more), (27, true));
     }
@@ -357,8 +466,9 @@ mod tests {
                 },
             ],
             visible: vec!["in"],
+            asked: Default::default(),
         };
-        let page = page(&answers, &li(), None, 30, ALL).unwrap();
+        let page = page(&answers, None, &li(), None, 30, ALL).unwrap();
         assert_eq!(sent(&page), vec![("in".into(), true, "whole in".into())]);
         assert_eq!(page.revoked, vec!["out".to_string()]);
     }
@@ -375,9 +485,110 @@ mod tests {
             ],
             events: vec![],
             visible: vec![],
+            asked: Default::default(),
         };
-        let page = page(&answers, &li(), Some("s"), 0, ALL).unwrap();
+        let page = page(&answers, None, &li(), Some("s"), 0, ALL).unwrap();
         let ids: Vec<String> = sent(&page).into_iter().map(|(id, _, _)| id).collect();
         assert_eq!(ids, vec!["mine-compacted", "theirs"]);
+    }
+
+    fn recent() -> RecentDocuments {
+        RecentDocuments::new(
+            1 << 20,
+            prometheus_client::metrics::counter::Counter::default(),
+        )
+    }
+
+    #[test]
+    fn documents_sent_whole_after_a_first_sync_are_read_once_for_every_device_at_their_last_change()
+    {
+        let mut answers = Answers {
+            head: 20,
+            floor: 0,
+            changed: vec![
+                news("new", 11, 14, Some(11), true),
+                news("newer", 12, 12, Some(12), true),
+                news("old", 1, 15, Some(13), true),
+            ],
+            events: vec![],
+            visible: vec![],
+            asked: Default::default(),
+        };
+        let served = prometheus_client::metrics::counter::Counter::default();
+        let recent = RecentDocuments::new(1 << 20, served.clone());
+        let first = page(&answers, Some(&recent), &li(), Some("a"), 10, ALL).unwrap();
+        assert_eq!(answers.asked.take(), vec!["new", "newer", "old"]);
+        // Another device, the same news: only the document sent as its changes is read.
+        let second = page(&answers, Some(&recent), &li(), Some("b"), 10, ALL).unwrap();
+        assert_eq!(answers.asked.take(), vec!["old"]);
+        assert_eq!(sent(&second), sent(&first));
+        assert_eq!(served.get(), 2);
+        // A document changed since is read again.
+        answers.changed[0] = news("new", 11, 17, Some(11), true);
+        page(&answers, Some(&recent), &li(), Some("c"), 10, ALL).unwrap();
+        assert_eq!(answers.asked.take(), vec!["new", "old"]);
+    }
+
+    #[test]
+    fn a_page_with_documents_from_memory_stops_where_it_stops_without_them() {
+        let ids = ["a", "b", "c", "d", "e", "f"];
+        let answers = Answers {
+            head: 30,
+            floor: 0,
+            changed: ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| news(id, 11 + i as u64, 11 + i as u64, Some(11 + i as u64), true))
+                .collect(),
+            events: vec![],
+            visible: vec![],
+            asked: Default::default(),
+        };
+        for budget in 1..=50 {
+            let limits = PullLimits {
+                max_documents: 100,
+                max_bytes: budget,
+            };
+            let without = page(&answers, None, &li(), None, 10, limits).unwrap();
+            // Every other document (and then the first) already in memory.
+            for held in [&["b", "d", "f"][..], &["a", "c", "e"][..]] {
+                let recent = recent();
+                let bytes: Vec<(&str, u64, Vec<u8>)> = held
+                    .iter()
+                    .map(|id| {
+                        let at = 11 + ids.iter().position(|i| i == id).unwrap() as u64;
+                        (*id, at, format!("whole {id}").into_bytes())
+                    })
+                    .collect();
+                recent.put(bytes.iter().map(|(id, at, b)| (*id, *at, b.as_slice())));
+                let with = page(&answers, Some(&recent), &li(), None, 10, limits).unwrap();
+                assert_eq!(
+                    sent(&with),
+                    sent(&without),
+                    "budget {budget}, held {held:?}"
+                );
+                assert_eq!((with.cursor, with.more), (without.cursor, without.more));
+            }
+        }
+    }
+
+    #[test]
+    fn a_first_sync_neither_takes_from_nor_fills_the_recent_documents() {
+        let answers = Answers {
+            head: 9,
+            floor: 0,
+            changed: vec![news("theirs", 5, 9, None, true)],
+            events: vec![],
+            visible: vec![],
+            asked: Default::default(),
+        };
+        let recent = recent();
+        recent.put([("theirs", 9, &b"stale"[..])]);
+        let page = page(&answers, Some(&recent), &li(), None, 0, ALL).unwrap();
+        assert_eq!(
+            sent(&page),
+            vec![("theirs".into(), true, "whole theirs".into())]
+        );
+        assert_eq!(recent.bytes(), b"stale".len());
     }
 }

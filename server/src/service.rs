@@ -81,6 +81,8 @@ pub struct Core {
     /// Storage.
     pub storage: Arc<dyn Storage>,
     cache: Mutex<lru::LruCache<String, AutoCommit>>,
+    /// The bytes of documents pulls sent whole lately, for the next device that asks.
+    recent: crate::pull::RecentDocuments,
     claims: Claims,
     writes: GroupCommit,
     actor: ActorId,
@@ -215,6 +217,10 @@ impl Core {
         Ok(Core {
             storage,
             cache: Mutex::new(lru::LruCache::new(cap)),
+            recent: crate::pull::RecentDocuments::new(
+                crate::pull::recent::RECENT_BYTES,
+                metrics.pulled_from_memory.clone(),
+            ),
             claims,
             writes: GroupCommit::new(
                 metrics.write_transactions.clone(),
@@ -451,7 +457,13 @@ impl Core {
                 ..PullPage::default()
             }
         } else {
-            self.storage.pull(who, session, req.cursor, self.limits)?
+            self.storage.pull_remembering(
+                Some(&self.recent),
+                who,
+                session,
+                req.cursor,
+                self.limits,
+            )?
         };
         let team = match who.role {
             Role::Admin => self

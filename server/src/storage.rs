@@ -768,9 +768,9 @@ pub trait Log: Send + Sync {
         &self,
         read: &mut dyn FnMut(&dyn PullRead) -> StorageResult<PullPage>,
     ) -> StorageResult<PullPage>;
-    /// One page of what `principal` has not seen after `cursor` ([`crate::pull::page`]).
-    /// Documents whose only news after the cursor came from `session` itself are left out:
-    /// that device has them.
+    /// One page of what `principal` has not seen after `cursor` ([`crate::pull::page`]), every
+    /// document read from storage. Documents whose only news after the cursor came from
+    /// `session` itself are left out: that device has them.
     fn pull(
         &self,
         principal: &Principal,
@@ -778,7 +778,21 @@ pub trait Log: Send + Sync {
         cursor: u64,
         limits: PullLimits,
     ) -> StorageResult<PullPage> {
-        self.read_pull(&mut |read| crate::pull::page(read, principal, session, cursor, limits))
+        self.pull_remembering(None, principal, session, cursor, limits)
+    }
+    /// [`Log::pull`], with documents sent whole after a first sync taken from `recent` when
+    /// it holds them, and kept there once read ([`crate::pull::RecentDocuments`]).
+    fn pull_remembering(
+        &self,
+        recent: Option<&crate::pull::RecentDocuments>,
+        principal: &Principal,
+        session: Option<&str>,
+        cursor: u64,
+        limits: PullLimits,
+    ) -> StorageResult<PullPage> {
+        self.read_pull(&mut |read| {
+            crate::pull::page(read, recent, principal, session, cursor, limits)
+        })
     }
 }
 

@@ -10,12 +10,14 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use fieldsync_core::model::DocKind;
 use fieldsync_server::access::Principal;
+use fieldsync_server::pull::RecentDocuments;
 use fieldsync_server::storage::postgres::PgStorage;
 use fieldsync_server::storage::sqlite::SqliteStorage;
 use fieldsync_server::storage::{
     DocCommit, DocHistory, DocScope, DocView, PullLimits, RefreshUse, Role, ScopeEvent, Session,
     Storage, StorageError, User, ViewOrder, ViewQuery,
 };
+use prometheus_client::metrics::counter::Counter;
 
 mod support;
 
@@ -821,9 +823,93 @@ fn a_device_is_sent_what_other_sessions_changed_after_its_cursor_and_not_its_own
     assert!(pulled_by(&*s, "li", Some("tablet"), head).is_empty());
 }
 
+/// Documents a pull reads whole after a first sync are kept in memory for the next device
+/// (`RecentDocuments`): what they serve is what storage gives, whether the document changed
+/// since (read again) or its changes were compacted into a snapshot (the same document).
+fn documents_kept_in_memory_for_the_next_device_are_what_storage_gives(
+    open: fn() -> Option<Opened>,
+) {
+    let Some((s, _keep)) = open() else { return };
+    people(&*s);
+    let li = principal(&*s, "li");
+    let limits = PullLimits {
+        max_documents: 100,
+        max_bytes: 1 << 20,
+    };
+    let mut before_cursor = new_doc("c0");
+    s.commit_batch(&[customer_commit(&mut before_cursor, &[], "c0", "li", "east")])
+        .unwrap();
+    let cursor = s.head_seq().unwrap();
+    let mut docs: Vec<AutoCommit> = ["c1", "c2"].iter().map(|id| new_doc(id)).collect();
+    for (doc, id) in docs.iter_mut().zip(["c1", "c2"]) {
+        let mut c = customer_commit(doc, &[], id, "li", "east");
+        c.session = Some("phone".into());
+        s.commit_batch(&[c]).unwrap();
+    }
+    let served = Counter::default();
+    let recent = RecentDocuments::new(1 << 20, served.clone());
+    let pull = |session: &str| {
+        s.pull_remembering(Some(&recent), &li, Some(session), cursor, limits)
+            .unwrap()
+    };
+    let stored = |session: &str| s.pull(&li, Some(session), cursor, limits).unwrap();
+
+    // The laptop reads both from storage; the tablet is given the same bytes from memory.
+    let laptop = pull("laptop");
+    assert_eq!(served.get(), 0);
+    let tablet = pull("tablet");
+    assert_eq!(served.get(), 2, "both new documents came from memory");
+    assert_eq!(tablet.documents, laptop.documents);
+    assert_eq!(tablet.documents, stored("tablet").documents);
+    assert_eq!((tablet.cursor, tablet.more), (laptop.cursor, laptop.more));
+
+    // c1 changes: its new state is read, not the one kept.
+    let before = docs[0].get_heads();
+    docs[0].put(ROOT, "note", "called back").unwrap();
+    docs[0].commit();
+    let mut c = customer_commit(&mut docs[0], &before, "c1", "li", "east");
+    c.session = Some("phone".into());
+    s.commit_batch(&[c]).unwrap();
+    let after = pull("tablet");
+    assert_eq!(served.get(), 3, "only c2 came from memory");
+    assert_eq!(after.documents, stored("tablet").documents);
+
+    // Compacted, the documents are stored as snapshots: what memory holds is the same document.
+    s.compact_log(s.head_seq().unwrap()).unwrap();
+    let compacted = pull("tablet");
+    let from_storage = stored("tablet");
+    assert_eq!(compacted.documents.len(), from_storage.documents.len());
+    for ((id, whole, bytes), (sid, swhole, sbytes)) in
+        compacted.documents.iter().zip(&from_storage.documents)
+    {
+        assert_eq!((id, whole), (sid, swhole));
+        assert_eq!(
+            AutoCommit::load(bytes).unwrap().get_heads(),
+            AutoCommit::load(sbytes).unwrap().get_heads(),
+            "{id}"
+        );
+    }
+    let heads: Vec<_> = compacted
+        .documents
+        .iter()
+        .map(|(id, _, bytes)| (id.as_str(), AutoCommit::load(bytes).unwrap().get_heads()))
+        .collect();
+    assert_eq!(
+        heads,
+        [("c2", docs[1].get_heads()), ("c1", docs[0].get_heads())],
+        "below the floor, in the order of their last changes"
+    );
+}
+
 macro_rules! conformance {
     ($backend:ident) => {
         mod $backend {
+            #[test]
+            fn documents_kept_in_memory_for_the_next_device_are_what_storage_gives() {
+                super::documents_kept_in_memory_for_the_next_device_are_what_storage_gives(
+                    super::$backend,
+                );
+            }
             #[test]
             fn users_are_kept_and_a_taken_name_is_a_conflict() {
                 super::users_are_kept_and_a_taken_name_is_a_conflict(super::$backend);

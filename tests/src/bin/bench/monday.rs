@@ -206,6 +206,8 @@ struct RunFigures {
     p99: f64,
     pushed: f64,
     pulled_per_round: f64,
+    /// Of those, sent from the documents the server recently read, kept in memory.
+    pulled_from_memory_per_round: f64,
     documents_per_transaction: f64,
     stale_cache: f64,
     /// CPU milliseconds per round: the server processes, PostgreSQL, this process (the devices).
@@ -330,6 +332,9 @@ fn run_waves(
         p99: ms(percentile(&mut all.latencies, 0.99)),
         pushed: all.pushed as f64,
         pulled_per_round: all.pulled as f64 / rounds,
+        pulled_from_memory_per_round: (counters_after.pulled_from_memory
+            - counters_before.pulled_from_memory)
+            / rounds,
         documents_per_transaction: (counters_after.documents - counters_before.documents)
             / (counters_after.transactions - counters_before.transactions).max(1.0),
         stale_cache: counters_after.stale_cache - counters_before.stale_cache,
@@ -426,6 +431,14 @@ pub fn busy_monday(
     table.add(
         &name,
         system,
+        "… of which from the server's memory",
+        "",
+        series(&|r| r.pulled_from_memory_per_round),
+        None,
+    );
+    table.add(
+        &name,
+        system,
         "documents per storage transaction",
         "",
         series(&|r| r.documents_per_transaction),
@@ -506,6 +519,8 @@ struct WriteCounters {
     documents: f64,
     /// Cached documents found stale (another node had written them).
     stale_cache: f64,
+    /// Documents pulls sent from the recent documents kept in memory.
+    pulled_from_memory: f64,
 }
 
 /// The write counters of every node, summed.
@@ -519,6 +534,7 @@ fn write_counters(urls: &[String]) -> Result<WriteCounters> {
         sum.documents += counter("fieldsync_documents_written_total")?;
         // Older servers did not count it.
         sum.stale_cache += counter("fieldsync_stale_cache_total").unwrap_or(0.0);
+        sum.pulled_from_memory += counter("fieldsync_pulled_from_memory_total").unwrap_or(0.0);
     }
     Ok(sum)
 }
