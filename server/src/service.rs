@@ -1376,12 +1376,21 @@ impl<'a> RoundWrites<'a> {
         for p in prepared {
             let (scope, changes) = (p.commit.scope.clone(), p.commit.changes.len());
             let session = p.commit.session.clone();
-            rest.push((p.id, p.doc, p.customer, scope, changes, session));
+            // A new document pushed as one change is, whole, the save stored with it.
+            let whole = p.commit.first_save.clone();
+            rest.push((p.id, p.doc, p.customer, scope, changes, session, whole));
             commits.push(p.commit);
         }
         let written = self.core.writes.write_all(&*self.core.storage, commits);
         let outcome = written.map(|seqs| {
-            for (seq, (id, doc, customer, scope, changes, session)) in seqs.into_iter().zip(rest) {
+            let mut news = Vec::new();
+            for (seq, (id, doc, customer, scope, changes, session, whole)) in
+                seqs.into_iter().zip(rest)
+            {
+                // Its last logged change is `seq`: the rep's other devices pull it at that.
+                if let Some(whole) = whole.filter(|_| seq > 0) {
+                    news.push((id.clone(), seq, whole));
+                }
                 if let Ok(mut cache) = self.core.cache.lock() {
                     cache.put(id, doc);
                 }
@@ -1393,6 +1402,10 @@ impl<'a> RoundWrites<'a> {
                     session,
                 })));
             }
+            self.core.recent.put(
+                news.iter()
+                    .map(|(id, seq, whole)| (id.as_str(), *seq, whole.as_slice())),
+            );
         });
         self.core.claims.end(std::mem::take(&mut self.claims));
         self.customers.clear();

@@ -1416,6 +1416,68 @@ async fn each_pushed_document_is_accepted_or_rejected_on_its_own() {
     );
 }
 
+/// A rep's new customer, pushed from one device, reaches the rep's other device and the
+/// manager whole, both from the server's memory (the save stored with it, kept as it was
+/// written), and both get the document the rep made.
+#[tokio::test]
+async fn a_new_document_reaches_the_other_devices_whole_from_the_servers_memory() {
+    let w = world();
+    let (phone, laptop, manager) = (
+        w.login("li").await,
+        w.login("li").await,
+        w.login("zhang").await,
+    );
+    let (store, first) = w.li_with_a_customer();
+    let r = w
+        .sync(&phone.access, &request(0, vec![push_of(&store, &first)]))
+        .await
+        .sync();
+    assert_eq!(r.accepted.len(), 1);
+    // The other devices' first syncs: whole documents, read from storage.
+    let laptop_at = w
+        .sync(&laptop.access, &request(0, vec![]))
+        .await
+        .sync()
+        .cursor;
+    let manager_at = w
+        .sync(&manager.access, &request(0, vec![]))
+        .await
+        .sync()
+        .cursor;
+    assert_eq!(
+        metric(&w.metrics().await, "fieldsync_pulled_from_memory_total"),
+        0.0
+    );
+
+    let second = store
+        .create_customer(customer("李的新客户", "east", "li"))
+        .unwrap();
+    let r = w
+        .sync(
+            &phone.access,
+            &request(r.cursor, vec![push_of(&store, &second)]),
+        )
+        .await
+        .sync();
+    assert_eq!(r.accepted.len(), 1);
+    let heads = store.heads(&second).unwrap();
+    for (device, cursor) in [(&laptop, laptop_at), (&manager, manager_at)] {
+        let r = w
+            .sync(&device.access, &request(cursor, vec![]))
+            .await
+            .sync();
+        assert_eq!(r.documents.len(), 1);
+        let doc = &r.documents[0];
+        assert_eq!((doc.id.as_str(), doc.snapshot), (second.as_str(), true));
+        let mut loaded = automerge::AutoCommit::load(&doc.data).unwrap();
+        assert_eq!(loaded.get_heads(), heads);
+    }
+    assert_eq!(
+        metric(&w.metrics().await, "fieldsync_pulled_from_memory_total"),
+        2.0
+    );
+}
+
 // ---- operations -----------------------------------------------------------------------------
 
 #[tokio::test]
