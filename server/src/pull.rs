@@ -274,16 +274,7 @@ fn documents_remembered(
     cursor: u64,
     budget: usize,
 ) -> StorageResult<Vec<Vec<u8>>> {
-    let keys: Vec<(usize, (&str, u64))> = asked
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| Some((i, (c.id.as_str(), c.recent?))))
-        .collect();
-    let mut held: Vec<Option<Vec<u8>>> = vec![None; asked.len()];
-    let found = recent.get(&keys.iter().map(|(_, k)| *k).collect::<Vec<_>>());
-    for ((i, _), data) in keys.iter().zip(found) {
-        held[*i] = data;
-    }
+    let mut held = recent.get(asked.iter().map(|c| Some((c.id.as_str(), c.recent?))));
     let mut out: Vec<Vec<u8>> = Vec::with_capacity(asked.len());
     let mut bytes = 0usize;
     let mut served = 0;

@@ -61,17 +61,19 @@ impl RecentDocuments {
         }
     }
 
-    /// The bytes of each of `wanted` (a document's id and the sequence of its last logged
-    /// change) the cache holds at that change, in order; `None` for the others.
-    pub fn get(&self, wanted: &[(&str, u64)]) -> Vec<Option<Vec<u8>>> {
-        if self.most == 0 {
-            return vec![None; wanted.len()];
-        }
-        let mut held = self.lock();
+    /// For each of `wanted` (a document's id and the sequence of its last logged change, or
+    /// `None` for one not to look for), its bytes if the cache holds it at that change.
+    pub fn get<'a>(
+        &self,
+        wanted: impl IntoIterator<Item = Option<(&'a str, u64)>>,
+    ) -> Vec<Option<Vec<u8>>> {
+        let mut held = (self.most > 0).then(|| self.lock());
         wanted
-            .iter()
-            .map(|&(id, last_seq)| {
-                held.docs
+            .into_iter()
+            .map(|key| {
+                let (id, last_seq) = key?;
+                held.as_mut()?
+                    .docs
                     .get(id)
                     .filter(|e| e.last_seq == last_seq)
                     .map(|e| e.data.clone())
@@ -144,15 +146,18 @@ mod tests {
         let served = Counter::default();
         let recent = RecentDocuments::new(1 << 20, served.clone());
         recent.put([("a", 5, &b"a at 5"[..]), ("b", 7, &b"b at 7"[..])]);
-        let found = recent.get(&[("a", 5), ("b", 8), ("c", 1)]);
+        let found = recent.get([("a", 5), ("b", 8), ("c", 1)].map(Some));
         assert_eq!(found, vec![Some(b"a at 5".to_vec()), None, None]);
         recent.served(1);
         assert_eq!(served.get(), 1);
         // A later change replaces it; an earlier read does not bring the old bytes back.
         recent.put([("a", 9, &b"a at 9"[..])]);
         recent.put([("a", 5, &b"a at 5"[..])]);
-        assert_eq!(recent.get(&[("a", 5)]), vec![None]);
-        assert_eq!(recent.get(&[("a", 9)]), vec![Some(b"a at 9".to_vec())]);
+        assert_eq!(recent.get([("a", 5)].map(Some)), vec![None]);
+        assert_eq!(
+            recent.get([("a", 9)].map(Some)),
+            vec![Some(b"a at 9".to_vec())]
+        );
         assert_eq!(recent.bytes(), b"a at 9".len() + b"b at 7".len());
     }
 
@@ -162,11 +167,11 @@ mod tests {
         let (a, b, c) = (bytes(1_000, 1), bytes(1_000, 2), bytes(1_000, 3));
         recent.put([("a", 1, &a[..]), ("b", 1, &b[..]), ("c", 1, &c[..])]);
         // "a" is used, so "b" is now the least recently used.
-        assert!(recent.get(&[("a", 1)])[0].is_some());
+        assert!(recent.get([("a", 1)].map(Some))[0].is_some());
         let d = bytes(1_000, 4);
         recent.put([("d", 1, &d[..])]);
         assert_eq!(recent.bytes(), 3_000);
-        let found = recent.get(&[("a", 1), ("b", 1), ("c", 1), ("d", 1)]);
+        let found = recent.get([("a", 1), ("b", 1), ("c", 1), ("d", 1)].map(Some));
         let held: Vec<bool> = found.iter().map(Option::is_some).collect();
         assert_eq!(held, vec![true, false, true, true]);
     }
@@ -176,12 +181,12 @@ mod tests {
         let recent = RecentDocuments::new(1 << 20, Counter::default());
         let large = bytes(LARGEST_KEPT + 1, 0);
         recent.put([("large", 1, &large[..])]);
-        assert_eq!(recent.get(&[("large", 1)]), vec![None]);
+        assert_eq!(recent.get([("large", 1)].map(Some)), vec![None]);
         assert_eq!(recent.bytes(), 0);
 
         let none = RecentDocuments::new(0, Counter::default());
         none.put([("a", 1, &b"a"[..])]);
-        assert_eq!(none.get(&[("a", 1)]), vec![None]);
+        assert_eq!(none.get([("a", 1)].map(Some)), vec![None]);
         assert_eq!(none.bytes(), 0);
     }
 }
