@@ -168,7 +168,51 @@ pub struct Authed {
     pub claims: Claims,
 }
 
-impl FromRequestParts<AppState> for Authed {
+/// A request's token, verified (signature, expiry, and a console cookie's CSRF token) but
+/// not yet checked against storage: the first half of [`Authed`]. A handler that goes to a
+/// blocking thread anyway takes this and calls [`Verified::active`] there, which saves the
+/// round one hand-off between threads.
+pub struct Verified {
+    /// The token's claims.
+    pub claims: Claims,
+}
+
+impl Verified {
+    /// The second half of [`Authed`], blocking: whether the token's device session is still
+    /// open and its user still active, and who they are now.
+    pub fn active(self, core: &Core) -> Result<Authed, AppError> {
+        let Claims { sid, sub, .. } = &self.claims;
+        match core.storage.active_session_user(sid)? {
+            Some(owner) if owner == *sub => {}
+            // A token naming another user than its session's (signed with a leaked key,
+            // say) is no one's.
+            Some(_) => {
+                return Err(AppError::Unauthenticated(
+                    "this token does not belong to its device session: log in again".into(),
+                ));
+            }
+            // Disabling a user closes their sessions: say which of the two happened.
+            None => {
+                return Err(disabled_or(&core.storage, sub, || {
+                    AppError::Unauthenticated("this device was logged out: log in again".into())
+                })?);
+            }
+        }
+        match core.principal(sub)? {
+            Some(principal) => Ok(Authed {
+                principal,
+                claims: self.claims,
+            }),
+            None => Err(disabled_or(&core.storage, sub, || {
+                AppError::Unauthenticated(
+                    "the account no longer exists: ask your administrator".into(),
+                )
+            })?),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Verified {
     type Rejection = AppError;
 
     async fn from_request_parts(
@@ -197,36 +241,20 @@ impl FromRequestParts<AppState> for Authed {
             (header, _) => verify_authorization(&state.keys, header)?,
         };
         crate::request_log::record_user(&claims.sub);
+        Ok(Verified { claims })
+    }
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let verified = Verified::from_request_parts(parts, state).await?;
         let core = state.core.clone();
-        let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
-        let principal = tokio::task::spawn_blocking(move || -> Result<Principal, AppError> {
-            match core.storage.active_session_user(&sid)? {
-                Some(owner) if owner == sub => {}
-                // A token naming another user than its session's (signed with a leaked key,
-                // say) is no one's.
-                Some(_) => {
-                    return Err(AppError::Unauthenticated(
-                        "this token does not belong to its device session: log in again".into(),
-                    ));
-                }
-                // Disabling a user closes their sessions: say which of the two happened.
-                None => {
-                    return Err(disabled_or(&core.storage, &sub, || {
-                        AppError::Unauthenticated("this device was logged out: log in again".into())
-                    })?);
-                }
-            }
-            match core.principal(&sub)? {
-                Some(principal) => Ok(principal),
-                None => Err(disabled_or(&core.storage, &sub, || {
-                    AppError::Unauthenticated(
-                        "the account no longer exists: ask your administrator".into(),
-                    )
-                })?),
-            }
-        })
-        .await??;
-        Ok(Authed { principal, claims })
+        tokio::task::spawn_blocking(move || verified.active(&core)).await?
     }
 }
 
@@ -486,7 +514,7 @@ async fn logout(State(state): State<AppState>, auth: Authed) -> Result<StatusCod
 
 async fn sync(
     State(state): State<AppState>,
-    auth: Authed,
+    token: Verified,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, AppError> {
@@ -510,13 +538,16 @@ async fn sync(
     let req = decode_sync_request(&body).inspect_err(|e| {
         if let AppError::Unserved(refused) = e {
             let app_version = app_version.unwrap_or("unknown");
-            tracing::info!(user = %auth.principal.username, app_version, code = refused.code(), "sync protocol not served");
+            tracing::info!(user = %token.claims.sub, app_version, code = refused.code(), "sync protocol not served");
         }
     })?;
-    state.core.saw_device(&auth.claims.sid, app_version);
+    let app_version = app_version.map(str::to_string);
     let started = Instant::now();
     let core = state.core.clone();
+    // The session check and the round on one blocking thread: one hand-off, not two.
     let resp = tokio::task::spawn_blocking(move || {
+        let auth = token.active(&core)?;
+        core.saw_device(&auth.claims.sid, app_version.as_deref());
         core.sync_session(&auth.principal, Some(&auth.claims.sid), req)
     })
     .await??;

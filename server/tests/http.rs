@@ -877,6 +877,13 @@ async fn tokens_of_disabled_users_and_logged_out_devices_are_refused() {
         before.documents,
         "the logged-out device's push was not stored"
     );
+    assert_eq!(
+        w.state
+            .core
+            .devices_seen(std::time::Duration::from_secs(3600)),
+        0,
+        "a refused round does not count its device as seen"
+    );
     let r = w.sync(&tablet.access, &request(0, vec![])).await.sync();
     assert!(r.documents.is_empty());
 
