@@ -257,16 +257,22 @@ pub fn page(
 }
 
 /// What [`PullRead::documents`] is asked for `candidates`.
-fn wanted(candidates: &[Candidate]) -> Vec<(&str, bool)> {
+fn wanted<'a>(candidates: impl IntoIterator<Item = &'a Candidate>) -> Vec<(&'a str, bool)> {
     candidates
-        .iter()
+        .into_iter()
         .map(|c| (c.id.as_str(), c.whole))
         .collect()
 }
 
 /// The bytes [`PullRead::documents`] gives for `asked` within `budget`, those `recent` holds
-/// taken from it: each run of the others is asked of `read` with what is left of the budget,
-/// so the page stops where it would without the cache. What `read` gives whole is kept.
+/// taken from it and the others asked of `read` in one question, so a page costs a backend
+/// where each question is a round trip one of them whatever the cache holds. What `read`
+/// gives whole is kept.
+///
+/// `read` is given the budget left after the documents from memory before the first it is
+/// asked for, and counts only its own bytes: it gives at least every document the page sends
+/// (it may give a few more, dropped here), and the page is cut here by the bytes of both, so
+/// it stops where it would without the cache.
 fn documents_remembered(
     read: &dyn PullRead,
     recent: &RecentDocuments,
@@ -274,37 +280,47 @@ fn documents_remembered(
     cursor: u64,
     budget: usize,
 ) -> StorageResult<Vec<Vec<u8>>> {
-    let mut held = recent.get(asked.iter().map(|c| Some((c.id.as_str(), c.recent?))));
+    let held = recent.get(asked.iter().map(|c| Some((c.id.as_str(), c.recent?))));
+    let mut from_storage = Vec::new().into_iter();
+    if let Some(first) = held.iter().position(Option::is_none) {
+        let before: usize = held[..first].iter().flatten().map(Vec::len).sum();
+        if has_room(first, before, budget) {
+            let misses: Vec<&Candidate> = asked
+                .iter()
+                .zip(&held)
+                .filter(|(_, data)| data.is_none())
+                .map(|(c, _)| c)
+                .collect();
+            let read = read.documents(&wanted(misses.iter().copied()), cursor, budget - before)?;
+            recent.put(
+                misses
+                    .iter()
+                    .zip(&read)
+                    .filter_map(|(c, data)| Some((c.id.as_str(), c.recent?, data.as_slice()))),
+            );
+            from_storage = read.into_iter();
+        }
+    }
     let mut out: Vec<Vec<u8>> = Vec::with_capacity(asked.len());
     let mut bytes = 0usize;
     let mut served = 0;
-    while out.len() < asked.len() && has_room(out.len(), bytes, budget) {
-        let at = out.len();
-        if let Some(data) = held[at].take() {
-            bytes += data.len();
-            out.push(data);
-            served += 1;
-            continue;
-        }
-        let run = held[at..]
-            .iter()
-            .position(Option::is_some)
-            .map_or(asked.len(), |n| at + n);
-        let read = read.documents(&wanted(&asked[at..run]), cursor, budget - bytes)?;
-        let stopped = read.len() < run - at;
-        recent.put(
-            asked[at..]
-                .iter()
-                .zip(&read)
-                .filter_map(|(c, data)| Some((c.id.as_str(), c.recent?, data.as_slice()))),
-        );
-        for data in read {
-            bytes += data.len();
-            out.push(data);
-        }
-        if stopped {
+    for data in held {
+        if !has_room(out.len(), bytes, budget) {
             break;
         }
+        let data = match data {
+            Some(data) => {
+                served += 1;
+                data
+            }
+            // Storage stopped before this one: so does the page.
+            None => match from_storage.next() {
+                Some(data) => data,
+                None => break,
+            },
+        };
+        bytes += data.len();
+        out.push(data);
     }
     recent.served(served);
     Ok(out)
@@ -561,6 +577,79 @@ mod tests {
                 assert_eq!((with.cursor, with.more), (without.cursor, without.more));
             }
         }
+    }
+
+    /// A backend's answers with its questions for documents counted: each is a round trip
+    /// on PostgreSQL.
+    struct Counted<'a> {
+        answers: &'a Answers,
+        questions: std::cell::Cell<usize>,
+    }
+
+    impl PullRead for Counted<'_> {
+        fn head(&self) -> StorageResult<u64> {
+            self.answers.head()
+        }
+        fn floor(&self) -> StorageResult<u64> {
+            self.answers.floor()
+        }
+        fn changed_in_scope(
+            &self,
+            p: &Principal,
+            session: Option<&str>,
+            cursor: u64,
+        ) -> StorageResult<Vec<DocNews>> {
+            self.answers.changed_in_scope(p, session, cursor)
+        }
+        fn scope_news(&self, p: &Principal, cursor: u64) -> StorageResult<Vec<ScopeNews>> {
+            self.answers.scope_news(p, cursor)
+        }
+        fn in_scope(&self, p: &Principal, id: &str) -> StorageResult<bool> {
+            self.answers.in_scope(p, id)
+        }
+        fn whole_document(&self, id: &str) -> StorageResult<Vec<u8>> {
+            self.answers.whole_document(id)
+        }
+        fn changes_after(&self, id: &str, cursor: u64) -> StorageResult<Vec<u8>> {
+            self.answers.changes_after(id, cursor)
+        }
+        fn documents(
+            &self,
+            wanted: &[(&str, bool)],
+            cursor: u64,
+            budget: usize,
+        ) -> StorageResult<Vec<Vec<u8>>> {
+            self.questions.set(self.questions.get() + 1);
+            self.answers.documents(wanted, cursor, budget)
+        }
+    }
+
+    #[test]
+    fn a_page_asks_storage_once_for_the_documents_memory_does_not_hold() {
+        let ids = ["a", "b", "c", "d", "e", "f"];
+        let answers = Answers {
+            head: 30,
+            floor: 0,
+            changed: ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| news(id, 11 + i as u64, 11 + i as u64, Some(11 + i as u64), true))
+                .collect(),
+            events: vec![],
+            visible: vec![],
+            asked: Default::default(),
+        };
+        let counted = Counted {
+            answers: &answers,
+            questions: Default::default(),
+        };
+        let recent = recent();
+        recent.put([("b", 12, &b"whole b"[..]), ("e", 15, &b"whole e"[..])]);
+        let page = page(&counted, Some(&recent), &li(), None, 10, ALL).unwrap();
+        let sent: Vec<String> = sent(&page).into_iter().map(|(id, _, _)| id).collect();
+        assert_eq!(sent, ids);
+        assert_eq!(counted.questions.get(), 1, "one question for a, c, d and f");
+        assert_eq!(*answers.asked.borrow(), ["a", "c", "d", "f"]);
     }
 
     #[test]
