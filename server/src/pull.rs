@@ -536,8 +536,9 @@ mod tests {
         assert_eq!(answers.asked.take(), vec!["new", "old"]);
     }
 
-    #[test]
-    fn a_page_with_documents_from_memory_stops_where_it_stops_without_them() {
+    /// Six documents `a` to `f`, each new since cursor 10 and sent whole at its one change
+    /// (11 to 16).
+    fn six_new_documents() -> ([&'static str; 6], Answers) {
         let ids = ["a", "b", "c", "d", "e", "f"];
         let answers = Answers {
             head: 30,
@@ -551,6 +552,12 @@ mod tests {
             visible: vec![],
             asked: Default::default(),
         };
+        (ids, answers)
+    }
+
+    #[test]
+    fn a_page_with_documents_from_memory_stops_where_it_stops_without_them() {
+        let (ids, answers) = six_new_documents();
         for budget in 1..=50 {
             let limits = PullLimits {
                 max_documents: 100,
@@ -626,19 +633,7 @@ mod tests {
 
     #[test]
     fn a_page_asks_storage_once_for_the_documents_memory_does_not_hold() {
-        let ids = ["a", "b", "c", "d", "e", "f"];
-        let answers = Answers {
-            head: 30,
-            floor: 0,
-            changed: ids
-                .iter()
-                .enumerate()
-                .map(|(i, id)| news(id, 11 + i as u64, 11 + i as u64, Some(11 + i as u64), true))
-                .collect(),
-            events: vec![],
-            visible: vec![],
-            asked: Default::default(),
-        };
+        let (ids, answers) = six_new_documents();
         let counted = Counted {
             answers: &answers,
             questions: Default::default(),
